@@ -1,0 +1,68 @@
+# pgibot: `make run` sets everything up and runs the bot; `make test` sets everything up and
+# runs every check. Both work on a fresh machine with Python 3.11+.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CATALOG := locales/vi/LC_MESSAGES/bot
+SOURCES := $(shell find bot handlers storage -name '*.py' -not -path '*/migrations/versions/*')
+
+.PHONY: run test setup catalog catalog-extract catalog-update lint typecheck contracts \
+	pytest migrate clean console
+
+run: setup migrate
+	$(BIN)/pgibot run
+
+console: setup migrate
+	$(BIN)/pgibot console
+
+test: setup lint typecheck contracts catalog-check pytest
+
+setup: $(STAMP) catalog
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+# Compile the Vietnamese catalog (the .mo file is build output, not committed).
+catalog: $(CATALOG).mo
+
+$(CATALOG).mo: $(CATALOG).po $(STAMP)
+	$(BIN)/pybabel compile --statistics --domain bot --directory locales --locale vi
+
+# Extract the source strings into locales/bot.pot and merge them into the Vietnamese catalog.
+catalog-extract: $(STAMP)
+	$(BIN)/pybabel extract --mapping babel.cfg --no-location --sort-output \
+		--project pgibot --copyright-holder "pgibot" --msgid-bugs-address "" \
+		--output locales/bot.pot bot handlers storage
+
+catalog-update: catalog-extract
+	$(BIN)/pybabel update --domain bot --input-file locales/bot.pot --output-dir locales \
+		--locale vi --no-fuzzy-matching --ignore-obsolete
+	$(MAKE) catalog
+
+catalog-check: setup
+	$(BIN)/python -m pytest -q tests/test_catalog.py
+
+# Apply the migrations to the configured database (SQLite file under ./data by default).
+migrate: setup
+	$(BIN)/pgibot init
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+contracts: $(STAMP)
+	$(BIN)/lint-imports
+
+pytest: setup
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(CATALOG).mo

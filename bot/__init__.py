@@ -1,0 +1,1 @@
+"""Composition and adapters: settings, channels, the command line."""

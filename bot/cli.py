@@ -1,0 +1,617 @@
+"""The ``pgibot`` command: the only place where the application is wired together.
+
+Usage::
+
+    pgibot init                       # migrate the database and import the shipped plan
+    pgibot plan import FILE           # import (or update from) another plan file
+    pgibot plan show [--json]         # index -> tasks -> agencies, with counts
+    pgibot agency list                # agencies, their status and their tasks
+    pgibot invite create --agency stnmt --role coordinator
+    pgibot console --as CODE-OR-MEMBER
+    pgibot run                        # run the bot on the configured channels
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bot.channels.console import ConsoleChannel
+from bot.config import Settings, SettingsError, load_settings
+from bot.core.clock import Clock, SystemClock
+from bot.core.i18n import (
+    N_,
+    CatalogError,
+    _,
+    check_catalog,
+    format_score,
+    ngettext,
+    set_language,
+    set_timezone,
+)
+from handlers.context import BotInfo
+from handlers.help import role_name
+from handlers.router import Router
+from storage import migrate
+from storage.agencies import AgencyError, add_agency, merge_agency, rename_agency, retire_agency
+from storage.db import AsyncSession, create_engine, create_sessionmaker
+from storage.dto import PlanView, Role
+from storage.plan_import import import_plan
+from storage.plan_loader import PlanFileError, default_plan_path, read_plan
+from storage.uow import UnitOfWork
+
+logger = logging.getLogger(__name__)
+
+Action = Callable[["App", argparse.Namespace], Awaitable[int]]
+
+AGENCY_STATUS = {"active": N_("active"), "merged": N_("merged"), "retired": N_("retired")}
+IMPORTED_KINDS = {
+    "agency": N_("agencies"),
+    "assignment": N_("assignments"),
+    "cycle": N_("cycles"),
+    "group": N_("agency groups"),
+    "index": N_("indices"),
+    "milestone": N_("dated milestones"),
+    "milestone_rule": N_("milestones"),
+    "plan": N_("plans"),
+    "task": N_("tasks"),
+}
+
+
+class UsageError(Exception):
+    """A command that cannot run as asked; the message is for the administrator."""
+
+
+class App:
+    """The wired application: settings, database, clock."""
+
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.engine = create_engine(settings.database)
+        self.sessions = create_sessionmaker(self.engine)
+
+    def today(self) -> date:
+        """Return today's date in the plan's time zone."""
+        return self.clock.now().astimezone(self.settings.timezone).date()
+
+    def router(self) -> Router:
+        """Build the conversation router."""
+        return Router(self.sessions, self.clock, BotInfo(self.settings.telegram_bot_username))
+
+    async def ensure_migrated(self) -> None:
+        """Refuse to work on a database that is not at the newest revision."""
+        if await migrate.current_revision(self.engine) != migrate.head_revision():
+            raise UsageError(_("The database is not set up; run `pgibot init` first."))
+
+    async def close(self) -> None:
+        """Release the database."""
+        await self.engine.dispose()
+
+
+def _out(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _parse_day(value: str) -> date:
+    try:
+        return datetime.strptime(value, "%d/%m/%Y").date()
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(_("write the date as dd/mm/yyyy")) from error
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+async def cmd_init(app: App, args: argparse.Namespace) -> int:
+    """Migrate the database and import the plan."""
+    await migrate.upgrade(app.engine)
+    _out(_("Database ready (revision %(rev)s).") % {"rev": migrate.head_revision()})
+    return await _import(app, Path(args.plan) if args.plan else default_plan_path())
+
+
+async def cmd_plan_import(app: App, args: argparse.Namespace) -> int:
+    """Import a plan file."""
+    await app.ensure_migrated()
+    return await _import(app, Path(args.file))
+
+
+async def _import(app: App, path: Path) -> int:
+    loaded = read_plan(path)
+    async with UnitOfWork(app.sessions) as uow:
+        report = await import_plan(uow.session, loaded, today=app.today(), now=app.clock.now())
+        await uow.commit()
+    if not report.changed:
+        _out(
+            _("Plan %(code)s is already up to date; nothing changed.") % {"code": report.plan_code}
+        )
+        return 0
+    _out(_("Plan %(code)s imported from %(path)s.") % {"code": report.plan_code, "path": path})
+    for label, bucket in (
+        (_("created"), report.created),
+        (_("updated"), report.updated),
+        (_("deactivated or removed"), report.removed),
+    ):
+        if bucket:
+            counts = ", ".join(
+                f"{_(IMPORTED_KINDS.get(kind, kind))}: {count}"
+                for kind, count in sorted(bucket.items())
+            )
+            _out(f"  {label}: {counts}")
+    return 0
+
+
+async def cmd_plan_show(app: App, args: argparse.Namespace) -> int:
+    """Print the plan: indices, tasks and their agencies."""
+    await app.ensure_migrated()
+    async with UnitOfWork(app.sessions) as uow:
+        view = await uow.plans.view()
+    if view is None:
+        raise UsageError(_("No plan has been imported; run `pgibot init`."))
+    if args.json:
+        _out(json.dumps(_plan_json(view), ensure_ascii=False, indent=2, default=str))
+        return 0
+    names = {a.code: a.short_name for a in view.agencies}
+    _out(view.title)
+    for index_view in view.indices:
+        index = index_view.index
+        _out()
+        count = len(index_view.tasks)
+        _out(
+            ngettext(
+                "Index %(code)s. %(name)s — 2023: %(baseline)s, target: %(target)s "
+                "(%(count)s task)",
+                "Index %(code)s. %(name)s — 2023: %(baseline)s, target: %(target)s "
+                "(%(count)s tasks)",
+                count,
+            )
+            % {
+                "code": index.code,
+                "name": index.name,
+                "baseline": format_score(index.baseline_score),
+                "target": format_score(index.target_score),
+                "count": count,
+            }
+        )
+        for task in index_view.tasks:
+            _print_task(task.code, task.title, task.leads, task.supports, names)
+    _out()
+    count = len(view.organisational_tasks)
+    _out(
+        ngettext(
+            "Organisation of implementation (%(count)s task)",
+            "Organisation of implementation (%(count)s tasks)",
+            count,
+        )
+        % {"count": count}
+    )
+    for task in view.organisational_tasks:
+        _print_task(task.code, task.title, task.leads, task.supports, names)
+    _out()
+    active = [a for a in view.agencies if a.status == "active"]
+    _out(
+        ngettext(
+            "%(agencies)s active agency; coordinator: %(coordinator)s",
+            "%(agencies)s active agencies; coordinator: %(coordinator)s",
+            len(active),
+        )
+        % {"agencies": len(active), "coordinator": names.get(view.coordinator or "", "-")}
+    )
+    _out(_("Milestones:"))
+    for milestone in view.milestones:
+        _out(f"  {milestone.due_date:%d/%m/%Y}  {milestone.title}")
+    return 0
+
+
+def _print_task(
+    code: str, title: str, leads: list[str], supports: list[str], names: dict[str, str]
+) -> None:
+    _out(f"  {code} {title}")
+    _out(
+        "      "
+        + _("lead (%(count)s): %(names)s")
+        % {"count": len(leads), "names": ", ".join(names[c] for c in leads)}
+    )
+    if supports:
+        _out(
+            "      "
+            + _("support (%(count)s): %(names)s")
+            % {"count": len(supports), "names": ", ".join(names[c] for c in supports)}
+        )
+
+
+def _plan_json(view: PlanView) -> dict[str, Any]:
+    def task(t: Any) -> dict[str, Any]:
+        return {"code": t.code, "title": t.title, "leads": t.leads, "supports": t.supports}
+
+    return {
+        "code": view.code,
+        "title": view.title,
+        "coordinator": view.coordinator,
+        "indices": [
+            {**asdict(iv.index), "tasks": [task(t) for t in iv.tasks]} for iv in view.indices
+        ],
+        "organisational_tasks": [task(t) for t in view.organisational_tasks],
+        "agencies": [asdict(a) for a in view.agencies],
+        "milestones": [asdict(m) for m in view.milestones],
+    }
+
+
+async def cmd_agency_list(app: App, args: argparse.Namespace) -> int:
+    """List the agencies with their status and how many tasks they lead and support."""
+    await app.ensure_migrated()
+    async with UnitOfWork(app.sessions) as uow:
+        agencies = await uow.plans.agencies()
+        counts = await uow.plans.assignment_counts()
+    for agency in agencies:
+        lead, support = counts.get(agency.id, (0, 0))
+        _out(f"{agency.code:<14} {agency.name}")
+        details = _("status: %(status)s; leads %(lead)s, supports %(support)s tasks") % {
+            "status": _(AGENCY_STATUS[agency.status]),
+            "lead": lead,
+            "support": support,
+        }
+        if agency.successor_code:
+            details += "; " + _("merged into %(code)s") % {"code": agency.successor_code}
+        _out(f"{'':<14} {details}")
+    return 0
+
+
+async def _reorganise(app: App, change: Callable[[AsyncSession], Awaitable[Any]]) -> int:
+    await app.ensure_migrated()
+    async with UnitOfWork(app.sessions) as uow:
+        agency = await change(uow.session)
+        await uow.commit()
+    _out(
+        _("Done: %(code)s — %(name)s (%(status)s).")
+        % {"code": agency.code, "name": agency.name, "status": _(AGENCY_STATUS[agency.status])}
+    )
+    return 0
+
+
+async def cmd_agency_add(app: App, args: argparse.Namespace) -> int:
+    """Add an agency."""
+    return await _reorganise(
+        app,
+        lambda s: add_agency(
+            s,
+            code=args.code,
+            name=args.name,
+            short_name=args.short_name or args.name,
+            kind=args.kind,
+            now=app.clock.now(),
+        ),
+    )
+
+
+async def cmd_agency_rename(app: App, args: argparse.Namespace) -> int:
+    """Rename an agency, keeping its former name."""
+    return await _reorganise(
+        app,
+        lambda s: rename_agency(
+            s,
+            args.code,
+            name=args.name,
+            short_name=args.short_name,
+            on=args.on or app.today(),
+            now=app.clock.now(),
+        ),
+    )
+
+
+async def cmd_agency_merge(app: App, args: argparse.Namespace) -> int:
+    """Merge an agency into another."""
+    return await _reorganise(
+        app,
+        lambda s: merge_agency(
+            s, args.code, into=args.into, on=args.on or app.today(), now=app.clock.now()
+        ),
+    )
+
+
+async def cmd_agency_retire(app: App, args: argparse.Namespace) -> int:
+    """Retire an agency."""
+    return await _reorganise(
+        app, lambda s: retire_agency(s, args.code, on=args.on or app.today(), now=app.clock.now())
+    )
+
+
+async def cmd_invite_create(app: App, args: argparse.Namespace) -> int:
+    """Create an invitation code and print it with its Telegram link."""
+    await app.ensure_migrated()
+    async with UnitOfWork(app.sessions) as uow:
+        invitation = await uow.invitations.create(
+            agency_code=args.agency,
+            role=Role(args.role),
+            max_uses=args.uses,
+            valid_for=timedelta(days=args.days),
+            created_by="cli",
+            now=app.clock.now(),
+        )
+        uow.audit.record(
+            "invitation.create",
+            now=app.clock.now(),
+            channel="cli",
+            code=invitation.code,
+            agency=invitation.agency_code,
+            role=invitation.role.value,
+        )
+        await uow.commit()
+    _out(_("Invitation code: %(code)s") % {"code": invitation.code})
+    _out(
+        _("Agency: %(agency)s; role: %(role)s; uses: %(uses)s; valid until %(until)s")
+        % {
+            "agency": invitation.agency_name,
+            "role": role_name(invitation.role),
+            "uses": invitation.max_uses,
+            "until": invitation.expires_at.astimezone(app.settings.timezone).strftime(
+                "%d/%m/%Y %H:%M"
+            ),
+        }
+    )
+    username = app.settings.telegram_bot_username
+    if username:
+        _out(
+            _("Telegram link: https://t.me/%(bot)s?start=%(code)s")
+            % {"bot": username.lstrip("@"), "code": invitation.code}
+        )
+    else:
+        _out(
+            _(
+                "Telegram link: set TELEGRAM_BOT_USERNAME to print it "
+                "(https://t.me/<bot>?start=%(code)s)"
+            )
+            % {"code": invitation.code}
+        )
+    _out(_("Or send to the bot: /start %(code)s") % {"code": invitation.code})
+    return 0
+
+
+async def cmd_member_list(app: App, args: argparse.Namespace) -> int:
+    """List registered members."""
+    await app.ensure_migrated()
+    async with UnitOfWork(app.sessions) as uow:
+        members = await uow.members.list_all()
+    if not members:
+        _out(_("No member has registered yet."))
+    for member in members:
+        state = _("active") if member.active else _("inactive")
+        _out(
+            f"{member.id:>5}  {member.full_name} — {member.agency_name} "
+            f"({role_name(member.role)}, {state})"
+        )
+    return 0
+
+
+async def cmd_console(app: App, args: argparse.Namespace) -> int:
+    """Chat with the bot in the terminal."""
+    await app.ensure_migrated()
+    user_id, first = None, None
+    if args.as_:
+        async with UnitOfWork(app.sessions) as uow:
+            members = await uow.members.find(args.as_)
+            if len(members) > 1:
+                raise UsageError(
+                    _(
+                        "Several members have that name; use the member id "
+                        "(see `pgibot member list`)."
+                    )
+                )
+            if members:
+                member = members[0]
+                user_id = f"member-{member.id}"
+                if await uow.members.by_identity("console", user_id) is None:
+                    await uow.members.add_identity(
+                        member.id, "console", user_id, user_id, app.clock.now()
+                    )
+                    await uow.commit()
+            else:
+                first = f"/start {args.as_}"
+    console = ConsoleChannel(app.router().handle, user_id=user_id, display_name=args.name)
+    await console.run(first)
+    return 0
+
+
+async def cmd_run(app: App, args: argparse.Namespace) -> int:
+    """Run the bot on the configured channels."""
+    settings = app.settings
+    if settings.telegram_bot_token is None:
+        _out(_("No channel is configured, so the bot cannot start."))
+        _out(
+            _(
+                "Set TELEGRAM_BOT_TOKEN (the token from @BotFather) in the environment or in "
+                ".env, and run `make run` again."
+            )
+        )
+        _out(
+            _(
+                "Without a token you can try the bot in the terminal: "
+                "pgibot console --as INVITATION-CODE"
+            )
+        )
+        _out(_("(create a code with: pgibot invite create --agency stnmt)"))
+        return 2
+    await app.ensure_migrated()
+    _out(_("The Telegram and Zalo channels are not part of this version yet; use pgibot console."))
+    return 2
+
+
+async def cmd_db(app: App, args: argparse.Namespace) -> int:
+    """Show or change the database revision."""
+    if args.db_command == "upgrade":
+        await migrate.upgrade(app.engine, args.revision)
+    elif args.db_command == "downgrade":
+        await migrate.downgrade(app.engine, args.revision)
+    _out(
+        _("Database revision: %(rev)s")
+        % {"rev": await migrate.current_revision(app.engine) or "-"}
+    )
+    return 0
+
+
+# --- parser --------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the command-line parser."""
+    parser = argparse.ArgumentParser(
+        prog="pgibot", description=_("Reporting bot for the PGI plan of Lạng Sơn province.")
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(
+        parent: Any, name: str, help_text: str, action: Action | None = None
+    ) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = parent.add_parser(name, help=help_text, description=help_text)
+        if action is not None:
+            p.set_defaults(action=action)
+        return p
+
+    p = command(sub, "init", _("migrate the database and import the plan"), cmd_init)
+    p.add_argument("--plan", help=_("plan file (default: the shipped Lạng Sơn PGI plan)"))
+
+    plan = command(sub, "plan", _("import or show the plan"))
+    plan_sub = plan.add_subparsers(dest="plan_command", required=True, metavar="ACTION")
+    p = command(
+        plan_sub, "import", _("import or update the plan from a YAML file"), cmd_plan_import
+    )
+    p.add_argument("file", help=_("the plan file (see docs/plan-format.md)"))
+    p = command(plan_sub, "show", _("show indices, tasks and agencies"), cmd_plan_show)
+    p.add_argument("--json", action="store_true", help=_("print JSON"))
+
+    agency = command(sub, "agency", _("list and reorganise agencies"))
+    agency_sub = agency.add_subparsers(dest="agency_command", required=True, metavar="ACTION")
+    command(
+        agency_sub,
+        "list",
+        _("list agencies with how many tasks they lead and support"),
+        cmd_agency_list,
+    )
+    p = command(agency_sub, "add", _("add an agency"), cmd_agency_add)
+    p.add_argument("code")
+    p.add_argument("--name", required=True)
+    p.add_argument("--short-name")
+    p.add_argument(
+        "--kind",
+        default="department",
+        choices=[
+            "department",
+            "police",
+            "military",
+            "press",
+            "district",
+            "commune",
+            "association",
+            "front",
+            "other",
+        ],
+    )
+    p = command(
+        agency_sub, "rename", _("rename an agency, keeping its history"), cmd_agency_rename
+    )
+    p.add_argument("code")
+    p.add_argument("--name", required=True)
+    p.add_argument("--short-name")
+    p.add_argument("--on", type=_parse_day, help=_("date of the change, dd/mm/yyyy"))
+    p = command(agency_sub, "merge", _("merge an agency into another"), cmd_agency_merge)
+    p.add_argument("code")
+    p.add_argument("--into", required=True)
+    p.add_argument("--on", type=_parse_day, help=_("date of the change, dd/mm/yyyy"))
+    p = command(agency_sub, "retire", _("retire an agency"), cmd_agency_retire)
+    p.add_argument("code")
+    p.add_argument("--on", type=_parse_day, help=_("date of the change, dd/mm/yyyy"))
+
+    invite = command(sub, "invite", _("invitation codes"))
+    invite_sub = invite.add_subparsers(dest="invite_command", required=True, metavar="ACTION")
+    p = command(
+        invite_sub, "create", _("create an invitation code for an agency"), cmd_invite_create
+    )
+    p.add_argument("--agency", required=True, help=_("agency code or name"))
+    p.add_argument("--role", default="officer", choices=[r.value for r in Role])
+    p.add_argument("--uses", type=int, default=1, help=_("how many people may use it"))
+    p.add_argument("--days", type=int, default=14, help=_("how many days it stays valid"))
+
+    member = command(sub, "member", _("registered members"))
+    member_sub = member.add_subparsers(dest="member_command", required=True, metavar="ACTION")
+    command(member_sub, "list", _("list registered members"), cmd_member_list)
+
+    p = command(sub, "console", _("chat with the bot in this terminal"), cmd_console)
+    p.add_argument(
+        "--as",
+        dest="as_",
+        metavar="CODE-OR-MEMBER",
+        help=_("an invitation code, or a member's id or full name"),
+    )
+    p.add_argument("--name", help=_("your name, when registering with a code"))
+
+    command(sub, "run", _("run the bot on the configured channels"), cmd_run)
+
+    db = command(sub, "db", _("database revision"))
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    command(db_sub, "current", _("show the revision"), cmd_db)
+    p = command(db_sub, "upgrade", _("upgrade to a revision"), cmd_db)
+    p.add_argument("revision", nargs="?", default="head")
+    p = command(db_sub, "downgrade", _("downgrade to a revision"), cmd_db)
+    p.add_argument("revision")
+    return parser
+
+
+async def _main(args: argparse.Namespace, settings: Settings) -> int:
+    app = App(settings)
+    try:
+        action: Action = args.action
+        return await action(app, args)
+    finally:
+        await app.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the pgibot command."""
+    set_language("vi")
+    try:
+        check_catalog()
+    except CatalogError as error:
+        sys.stderr.write(f"pgibot: {error}\n")
+        return 2
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        sys.stderr.write(_("pgibot: configuration error: %(error)s") % {"error": error} + "\n")
+        return 2
+    set_timezone(settings.timezone)
+    logging.basicConfig(
+        level=settings.pgibot_log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines carry the token
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        return asyncio.run(_main(args, settings))
+    except (UsageError, AgencyError, PlanFileError) as error:
+        sys.stderr.write(f"pgibot: {error}\n")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except OSError as error:
+        sys.stderr.write(
+            _("pgibot: cannot reach the database or a file: %(error)s") % {"error": error} + "\n"
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,104 @@
+"""Settings from the environment and an optional ``.env`` file (see ``.env.example``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
+TELEGRAM_API_FILE_URL = "https://api.telegram.org/file/bot"
+ZALO_API_BASE_URL = "https://bot-api.zaloplatforms.com/bot"
+
+WebhookSecret = Annotated[SecretStr, Field(min_length=8, max_length=256)]
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    """Every setting of the bot; names are the environment variables, upper-cased."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    pgibot_data_dir: Path = Path("data")
+    database_url: str | None = None
+    pgibot_timezone: str = "Asia/Ho_Chi_Minh"
+    pgibot_language: Literal["vi"] = "vi"
+    pgibot_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: str = TELEGRAM_API_BASE_URL
+    telegram_api_file_url: str = TELEGRAM_API_FILE_URL
+    telegram_bot_username: str | None = None
+
+    zalo_bot_token: SecretStr | None = None
+    zalo_api_base_url: str = ZALO_API_BASE_URL
+
+    pgibot_webhook_url: str | None = None
+    pgibot_webhook_listen: str = "127.0.0.1"
+    pgibot_webhook_port: int = Field(default=8080, ge=1, le=65535)
+    telegram_webhook_secret: WebhookSecret | None = None
+    zalo_webhook_secret: WebhookSecret | None = None
+
+    @field_validator("pgibot_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {value!r}") from error
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _valid_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            url = make_url(value)
+        except ArgumentError as error:
+            raise ValueError("not a database URL") from error
+        if url.drivername not in ("sqlite+aiosqlite", "postgresql+asyncpg"):
+            raise ValueError("use sqlite+aiosqlite:///FILE or postgresql+asyncpg://...")
+        return value
+
+    @field_validator(
+        "telegram_api_base_url", "telegram_api_file_url", "zalo_api_base_url", "pgibot_webhook_url"
+    )
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @property
+    def database(self) -> str:
+        """Return the database URL, a SQLite file in the data folder by default."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.pgibot_data_dir / 'pgibot.sqlite3').resolve()}"
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        """Return the plan's time zone."""
+        return ZoneInfo(self.pgibot_timezone)
+
+
+def load_settings(env_file: Path | None = Path(".env")) -> Settings:
+    """Read the settings; raise SettingsError naming the first bad variable."""
+    try:
+        return Settings(_env_file=env_file)
+    except ValidationError as error:
+        first = error.errors()[0]
+        variable = str(first["loc"][0]).upper() if first["loc"] else "?"
+        reason = str(first["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"{variable}: {reason}") from None

@@ -1,0 +1,1 @@
+"""Platform-neutral types shared by every layer: messages, clock and translations."""

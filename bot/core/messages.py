@@ -1,0 +1,114 @@
+"""Platform-neutral messages: what a channel hands to the router and gets back.
+
+A channel adapter turns a platform update into an :class:`Incoming`, calls the router and
+renders the :class:`Reply` objects it returns: choices become inline buttons on Telegram and
+numbered lines on Zalo and the console.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+MAX_PAYLOAD_BYTES = 64
+"""Telegram's callback_data limit; every choice payload must fit in it."""
+
+
+class Channel(StrEnum):
+    """A messaging platform the bot talks on."""
+
+    TELEGRAM = "telegram"
+    ZALO = "zalo"
+    CONSOLE = "console"
+    MEMORY = "memory"
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """Where a message goes: one chat on one channel."""
+
+    channel: Channel
+    chat_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileRef:
+    """A file the user sent, as the platform describes it (not yet downloaded)."""
+
+    file_id: str
+    file_name: str | None
+    mime_type: str | None
+    size: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One thing a user did: typed text, sent a command, pressed a choice or sent a file."""
+
+    channel: Channel
+    chat_id: str
+    user_id: str
+    update_id: str | None = None
+    text: str | None = None
+    payload: str | None = None
+    display_name: str | None = None
+    file: FileRef | None = None
+    is_private: bool = True
+
+    @property
+    def address(self) -> Address:
+        """Return the address of the chat this came from."""
+        return Address(self.channel, self.chat_id)
+
+    @property
+    def command(self) -> str | None:
+        """Return the command without its slash and bot suffix, or None for plain text."""
+        if not self.text or not self.text.startswith("/"):
+            return None
+        head = self.text.split(maxsplit=1)[0][1:]
+        return head.split("@", 1)[0].lower() or None
+
+    @property
+    def argument(self) -> str:
+        """Return what follows the command, stripped; empty when there is nothing."""
+        if not self.text:
+            return ""
+        parts = self.text.split(maxsplit=1)
+        return parts[1].strip() if len(parts) > 1 and self.command else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One answer the user can pick; the payload is a short opaque id."""
+
+    label: str
+    payload: str
+
+    def __post_init__(self) -> None:
+        if len(self.payload.encode()) > MAX_PAYLOAD_BYTES:
+            raise ValueError(
+                f"choice payload longer than {MAX_PAYLOAD_BYTES} bytes: {self.payload}"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A message to show the user, with optional choices laid out in rows."""
+
+    text: str
+    choices: tuple[tuple[Choice, ...], ...] = field(default=())
+
+    @property
+    def flat_choices(self) -> list[Choice]:
+        """Return the choices in reading order."""
+        return [choice for row in self.choices for choice in row]
+
+
+def numbered_text(reply: Reply) -> str:
+    """Render a reply for a text-only channel: choices become numbered lines."""
+    choices = reply.flat_choices
+    if not choices:
+        return reply.text
+    lines = [reply.text, ""]
+    lines.extend(f"{number}. {choice.label}" for number, choice in enumerate(choices, start=1))
+    return "\n".join(lines)

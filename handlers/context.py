@@ -1,0 +1,66 @@
+"""What a handler gets: the update, the member, the unit of work, the clock and the state."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from bot.core.clock import Clock
+from bot.core.i18n import current_timezone
+from bot.core.messages import Incoming, Reply
+from storage.dto import ConversationState, MemberInfo, Role
+from storage.uow import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class BotInfo:
+    """Facts about the running bot that messages mention."""
+
+    telegram_username: str | None = None
+
+
+@dataclass(slots=True)
+class Context:
+    """Everything one handler call may use; the state it leaves is saved by the router."""
+
+    incoming: Incoming
+    uow: UnitOfWork
+    clock: Clock
+    bot: BotInfo
+    member: MemberInfo | None
+    state: ConversationState = field(default_factory=lambda: ConversationState("idle"))
+
+    def now(self) -> datetime:
+        """Return the current moment (UTC)."""
+        return self.clock.now()
+
+    def today(self) -> date:
+        """Return today's date where the plan is (Asia/Ho_Chi_Minh by default)."""
+        return self.clock.now().astimezone(current_timezone()).date()
+
+    def require_member(self) -> MemberInfo:
+        """Return the member; handlers behind the router's checks always have one."""
+        assert self.member is not None, "handler reached without a registered member"
+        return self.member
+
+    def reset(self) -> None:
+        """Leave any conversation."""
+        self.state = ConversationState("idle")
+
+
+Handler = Callable[[Context], Awaitable[list[Reply]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A slash command: who may use it, what it does, and its line in the help."""
+
+    name: str
+    description: str
+    roles: frozenset[Role]
+    handler: Handler
+
+
+EVERYONE = frozenset(Role)
+COORDINATORS = frozenset({Role.COORDINATOR, Role.ADMIN})

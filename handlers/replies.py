@@ -1,0 +1,105 @@
+"""Messages more than one handler sends."""
+
+from __future__ import annotations
+
+from bot.core.i18n import _
+from bot.core.messages import Reply
+
+
+def not_registered(coordinator: str) -> Reply:
+    """Tell a stranger how to register, and nothing else."""
+    return Reply(
+        _(
+            "You are not registered with the PGI reporting bot yet.\n"
+            "Please ask the coordinating agency (%(coordinator)s) for an invitation code, "
+            "then send: /start YOUR-CODE"
+        )
+        % {"coordinator": coordinator}
+    )
+
+
+def deactivated() -> Reply:
+    """Tell a member whose account was deactivated."""
+    return Reply(
+        _(
+            "Your account has been deactivated. If this is a mistake, please contact the "
+            "coordinating agency."
+        )
+    )
+
+
+def unknown_command(command: str) -> Reply:
+    """Answer a command the bot does not know."""
+    return Reply(
+        _("The bot does not know the command /%(command)s. Send /trogiup to see what it can do.")
+        % {"command": command}
+    )
+
+
+def not_allowed(command: str) -> Reply:
+    """Refuse a command the member's role may not use."""
+    return Reply(
+        _(
+            "Sorry, the command /%(command)s is not available to your role. "
+            "Send /trogiup to see the commands you can use."
+        )
+        % {"command": command}
+    )
+
+
+def stale_choice() -> Reply:
+    """Answer a button from an old message or a finished conversation."""
+    return Reply(
+        _(
+            "That button belongs to an earlier message and no longer applies. "
+            "Send /trogiup to see what you can do now."
+        )
+    )
+
+
+def idle_text() -> Reply:
+    """Answer free text outside any conversation."""
+    return Reply(
+        _(
+            "The bot works with commands. Send /nhiemvu to see your agency's tasks or "
+            "/trogiup for help."
+        )
+    )
+
+
+def empty_text() -> Reply:
+    """Answer a message with nothing in it."""
+    return Reply(_("The message is empty. Please type your answer again."))
+
+
+def too_long(limit: int) -> Reply:
+    """Answer a message longer than the bot accepts."""
+    return Reply(
+        _("The message is too long (at most %(limit)s characters). Please shorten it.")
+        % {"limit": limit}
+    )
+
+
+def cancelled() -> Reply:
+    """Confirm that the conversation was cancelled."""
+    return Reply(_("Cancelled. Nothing was saved. Send /trogiup to see what you can do."))
+
+
+def nothing_to_cancel() -> Reply:
+    """Answer /huy outside any conversation."""
+    return Reply(_("There is nothing to cancel."))
+
+
+def unsupported_file() -> Reply:
+    """Answer a file sent where the bot does not expect one."""
+    return Reply(_("The bot is not expecting a file at this step. Send /trogiup for help."))
+
+
+def error() -> Reply:
+    """Apologise for an unexpected fault; nothing was saved."""
+    return Reply(
+        _(
+            "Sorry, the bot could not process your message because of a technical fault. "
+            "Nothing was saved; please try again in a moment."
+        )
+    )

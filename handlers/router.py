@@ -1,0 +1,177 @@
+"""The router: one entry point for every channel, from an Incoming to the Replies to send.
+
+Every update is checked afresh: who the sender is, whether they are active, whether their
+role may use the command, whether a pressed choice belongs to the conversation they are in.
+Conversation state is read from and written to the database in the same short transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.core.clock import Clock
+from bot.core.i18n import N_, _, set_language
+from bot.core.messages import Incoming, Reply
+from bot.core.text import normalize
+from handlers import replies
+from handlers.context import EVERYONE, BotInfo, Command, Context
+from handlers.help import help_reply
+from handlers.registration import looks_like_code, register, welcome_stranger
+from handlers.tasks import list_tasks
+from storage.dto import ConversationState
+from storage.uow import UnitOfWork
+
+logger = logging.getLogger(__name__)
+
+MAX_TEXT = 4000
+"""Longest text accepted from a user in any message; steps may set lower limits."""
+
+
+class Router:
+    """Turn each Incoming into Replies, with the member, permissions and state checked."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        bot: BotInfo | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._bot = bot or BotInfo()
+        self.commands: dict[str, Command] = {}
+        for command in (
+            Command("start", N_("register or start again"), EVERYONE, self._start),
+            Command(
+                "nhiemvu", N_("your agency's tasks and the next deadline"), EVERYONE, list_tasks
+            ),
+            Command("trogiup", N_("this help"), EVERYONE, self._help),
+            Command("huy", N_("cancel what you are doing"), EVERYONE, self._cancel),
+        ):
+            self.add_command(command)
+
+    def add_command(self, command: Command) -> None:
+        """Register a command (later issues add theirs the same way)."""
+        self.commands[command.name] = command
+
+    async def handle(self, incoming: Incoming) -> list[Reply]:
+        """Process one update and return what to send back."""
+        set_language("vi")
+        incoming = self._clean(incoming)
+        async with UnitOfWork(self._sessions) as uow:
+            member = await uow.members.by_identity(incoming.channel.value, incoming.user_id)
+            state = await uow.conversations.get(incoming.channel.value, incoming.chat_id)
+            ctx = Context(incoming, uow, self._clock, self._bot, member, state)
+            ctx.incoming = self._numbered_choice(incoming, state)
+            before = ctx.state
+            answer = await self._dispatch(ctx)
+            state_data = dict(ctx.state.data)
+            choices = [c.payload for r in answer for c in r.flat_choices]
+            if choices:
+                state_data["choices"] = choices
+            else:
+                state_data.pop("choices", None)
+            new_state = ConversationState(ctx.state.state, state_data)
+            if new_state != before:
+                await uow.conversations.set(
+                    incoming.channel.value, incoming.chat_id, new_state, self._clock.now()
+                )
+            await uow.commit()
+            return answer
+
+    @staticmethod
+    def _clean(incoming: Incoming) -> Incoming:
+        if incoming.text is None:
+            return incoming
+        return replace(incoming, text=normalize(incoming.text) if incoming.text.strip() else "")
+
+    @staticmethod
+    def _numbered_choice(incoming: Incoming, state: ConversationState) -> Incoming:
+        """Turn a typed number into the choice it names, on channels without buttons."""
+        choices = state.data.get("choices") or []
+        text = (incoming.text or "").strip()
+        if incoming.payload is None and text.isdigit() and choices:
+            number = int(text)
+            if 1 <= number <= len(choices):
+                return replace(incoming, payload=str(choices[number - 1]), text=None)
+        return incoming
+
+    async def _dispatch(self, ctx: Context) -> list[Reply]:
+        incoming = ctx.incoming
+        text = incoming.text
+        if text is not None and len(text) > MAX_TEXT:
+            return [replies.too_long(MAX_TEXT)]
+        if ctx.member is None:
+            return await self._stranger(ctx)
+        if not ctx.member.active:
+            return [replies.deactivated()]
+        command = incoming.command
+        if command is not None:
+            return await self._command(ctx, command)
+        if incoming.payload is not None:
+            return await self._choice(ctx, incoming.payload)
+        if incoming.file is not None:
+            return [replies.unsupported_file()]
+        if not text:
+            return [replies.empty_text()]
+        return [replies.idle_text()]
+
+    async def _stranger(self, ctx: Context) -> list[Reply]:
+        incoming = ctx.incoming
+        if incoming.command == "start" and incoming.argument:
+            return await register(ctx, incoming.argument)
+        if incoming.command is None and incoming.text and looks_like_code(incoming.text):
+            return await register(ctx, incoming.text)
+        coordinator = await ctx.uow.plans.coordinator_name() or _("the coordinating agency")
+        if incoming.command == "start":
+            return [welcome_stranger(coordinator)]
+        return [replies.not_registered(coordinator)]
+
+    async def _command(self, ctx: Context, name: str) -> list[Reply]:
+        member = ctx.require_member()
+        command = self.commands.get(name)
+        if command is None:
+            return [replies.unknown_command(name[:32])]
+        if member.role not in command.roles:
+            ctx.uow.audit.record(
+                "permission.refused",
+                now=ctx.now(),
+                member_id=member.id,
+                channel=ctx.incoming.channel.value,
+                user_id=ctx.incoming.user_id,
+                command=name,
+            )
+            logger.info("member %s refused /%s", member.id, name)
+            return [replies.not_allowed(name)]
+        return await command.handler(ctx)
+
+    async def _choice(self, ctx: Context, payload: str) -> list[Reply]:
+        """Handle a pressed choice; no conversation of this issue draws choices yet."""
+        logger.info("stale choice %r from %s", payload[:64], ctx.incoming.user_id)
+        return [replies.stale_choice()]
+
+    async def _start(self, ctx: Context) -> list[Reply]:
+        member = ctx.require_member()
+        if ctx.incoming.argument:
+            return [
+                Reply(
+                    _(
+                        "You are already registered as a member of %(agency)s, so the invitation "
+                        "code was not consumed. Send /trogiup for help."
+                    )
+                    % {"agency": member.agency_name}
+                )
+            ]
+        return help_reply(ctx, list(self.commands.values()))
+
+    async def _help(self, ctx: Context) -> list[Reply]:
+        return help_reply(ctx, list(self.commands.values()))
+
+    async def _cancel(self, ctx: Context) -> list[Reply]:
+        if ctx.state.state == "idle":
+            return [replies.nothing_to_cancel()]
+        ctx.reset()
+        return [replies.cancelled()]

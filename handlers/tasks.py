@@ -1,0 +1,106 @@
+"""``/nhiemvu``: the tasks of the member's agency grouped by index, with the next deadline."""
+
+from __future__ import annotations
+
+from bot.core.i18n import _, format_day, format_score, ngettext
+from bot.core.messages import Reply
+from handlers.context import Context
+from storage.dto import AssignmentRole, MilestoneInfo, Role, TaskInfo
+
+
+async def list_tasks(ctx: Context) -> list[Reply]:
+    """Show the agency's tasks, or one task in full when a code follows the command."""
+    member = ctx.require_member()
+    tasks = await ctx.uow.plans.tasks_of_agency(member.agency_id)
+    wanted = ctx.incoming.argument
+    if wanted:
+        return [_task_detail(tasks, wanted)]
+    if not tasks:
+        return [
+            Reply(
+                _("%(agency)s has no task assigned in the plan.") % {"agency": member.agency_name}
+            )
+        ]
+    coordinator = member.role in (Role.COORDINATOR, Role.ADMIN)
+    next_due = await ctx.uow.plans.next_milestone(ctx.today(), for_coordinator=coordinator)
+    indices = {index.code: index for index in await ctx.uow.plans.indices()}
+    lines = [
+        ngettext(
+            "Tasks of %(agency)s (%(count)s task):",
+            "Tasks of %(agency)s (%(count)s tasks):",
+            len(tasks),
+        )
+        % {"agency": member.agency_name, "count": len(tasks)}
+    ]
+    if next_due is not None:
+        lines.append(_deadline_line(next_due, ctx))
+    current_group: object = ()
+    for task in tasks:
+        if task.index_code != current_group:
+            current_group = task.index_code
+            lines.append("")
+            if task.index_code is None:
+                lines.append(_("Organisation of implementation (section III)"))
+            else:
+                index = indices[task.index_code]
+                lines.append(
+                    _("Index %(code)s. %(name)s (2023: %(baseline)s, target: %(target)s)")
+                    % {
+                        "code": index.code,
+                        "name": index.name,
+                        "baseline": format_score(index.baseline_score),
+                        "target": format_score(index.target_score),
+                    }
+                )
+        lines.append(_task_line(task))
+    lines += [
+        "",
+        _("To read a task in full, send /nhiemvu followed by its code, e.g. /nhiemvu %(code)s")
+        % {"code": tasks[0].code},
+    ]
+    return [Reply("\n".join(lines))]
+
+
+def _task_line(task: TaskInfo) -> str:
+    role = _("lead") if task.role == AssignmentRole.LEAD else _("support")
+    return f"• {task.code} {task.title} ({role})"
+
+
+def _deadline_line(milestone: MilestoneInfo, ctx: Context) -> str:
+    days = (milestone.due_date - ctx.today()).days
+    if days == 0:
+        left = _("due today")
+    else:
+        left = ngettext("%(days)s day left", "%(days)s days left", days) % {"days": days}
+    return _("Next deadline: %(title)s — %(date)s (%(left)s)") % {
+        "title": milestone.title,
+        "date": format_day(milestone.due_date),
+        "left": left,
+    }
+
+
+def _task_detail(tasks: list[TaskInfo], code: str) -> Reply:
+    wanted = code.strip().casefold()
+    task = next((t for t in tasks if t.code.casefold() == wanted), None)
+    if task is None:
+        return Reply(
+            _("Your agency has no task with the code %(code)s. Send /nhiemvu to see the list.")
+            % {"code": code.strip()[:20]}
+        )
+    role = _("lead") if task.role == AssignmentRole.LEAD else _("support")
+    heading = (
+        _("Index %(code)s. %(name)s") % {"code": task.index_code, "name": task.index_name}
+        if task.index_code
+        else _("Organisation of implementation (section III)")
+    )
+    return Reply(
+        "\n".join(
+            [
+                _("Task %(code)s: %(title)s") % {"code": task.code, "title": task.title},
+                heading,
+                _("Your agency's role: %(role)s") % {"role": role},
+                "",
+                " ".join(task.text.split()),
+            ]
+        )
+    )

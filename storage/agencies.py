@@ -1,0 +1,206 @@
+"""Reorganisation of agencies: add, rename, merge and retire, with their history kept.
+
+A renamed agency keeps its id, so its reports stay its own, and its former name is recorded.
+A merged agency stays in the database with status ``merged`` and a successor: its tasks and
+members move to the successor, its reports stay where they were and show in the successor's
+history. A retired agency keeps its reports; its assignments end and its members are
+deactivated.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.i18n import _
+from storage.dto import AgencyInfo, AgencyStatus
+from storage.models import Agency, AgencyName, Assignment, AuditEntry, Member
+
+logger = logging.getLogger(__name__)
+
+
+class AgencyError(ValueError):
+    """A reorganisation that cannot be done, with a message for the administrator."""
+
+
+async def get_agency(session: AsyncSession, code: str) -> Agency:
+    """Return the agency with a code, or raise AgencyError."""
+    agency = await session.scalar(select(Agency).where(Agency.code == code))
+    if agency is None:
+        raise AgencyError(_("There is no agency with the code %(code)s.") % {"code": code})
+    return agency
+
+
+async def find_agency(session: AsyncSession, code_or_name: str) -> Agency:
+    """Return the agency named by its code, full name or short name (case-insensitive)."""
+    wanted = code_or_name.strip().casefold()
+    for agency in await session.scalars(select(Agency).order_by(Agency.id)):
+        if wanted in (
+            agency.code.casefold(),
+            agency.name.casefold(),
+            agency.short_name.casefold(),
+        ):
+            return agency
+    raise AgencyError(_("There is no agency called %(name)s.") % {"name": code_or_name})
+
+
+async def current_agency(session: AsyncSession, agency: Agency) -> Agency:
+    """Follow the chain of merges from an agency to the one that reports today."""
+    seen = {agency.id}
+    while agency.successor_id is not None:
+        successor = await session.get(Agency, agency.successor_id)
+        if successor is None or successor.id in seen:
+            break
+        seen.add(successor.id)
+        agency = successor
+    return agency
+
+
+async def lineage_ids(session: AsyncSession, agency_id: int) -> list[int]:
+    """Return an agency's id and the ids of every agency merged into it, directly or not."""
+    rows = (await session.execute(select(Agency.id, Agency.successor_id))).all()
+    children: dict[int, list[int]] = {}
+    for child, parent in rows:
+        if parent is not None:
+            children.setdefault(parent, []).append(child)
+    result, stack = [], [agency_id]
+    while stack:
+        current = stack.pop()
+        if current in result:
+            continue
+        result.append(current)
+        stack.extend(children.get(current, []))
+    return result
+
+
+def to_info(agency: Agency, successor_code: str | None = None) -> AgencyInfo:
+    """Turn an agency row into its dataclass."""
+    return AgencyInfo(
+        id=agency.id,
+        code=agency.code,
+        name=agency.name,
+        short_name=agency.short_name,
+        kind=agency.kind,
+        status=AgencyStatus(agency.status),
+        successor_code=successor_code,
+    )
+
+
+async def add_agency(
+    session: AsyncSession, *, code: str, name: str, short_name: str, kind: str, now: datetime
+) -> Agency:
+    """Add an agency; adding one that exists with the same name changes nothing."""
+    existing = await session.scalar(select(Agency).where(Agency.code == code))
+    if existing is not None:
+        if existing.name != name:
+            raise AgencyError(
+                _("The code %(code)s already belongs to %(name)s.")
+                % {"code": code, "name": existing.name}
+            )
+        return existing
+    agency = Agency(
+        code=code, name=name, short_name=short_name, kind=kind, status="active", created_at=now
+    )
+    session.add(agency)
+    await session.flush()
+    _audit(session, now, "agency.add", code=code, name=name)
+    return agency
+
+
+async def rename_agency(
+    session: AsyncSession,
+    code: str,
+    *,
+    name: str,
+    short_name: str | None,
+    on: date,
+    now: datetime,
+) -> Agency:
+    """Rename an agency, keeping its former name; renaming to the same name changes nothing."""
+    agency = await get_agency(session, code)
+    short_name = short_name or agency.short_name
+    if agency.name == name and agency.short_name == short_name:
+        return agency
+    session.add(
+        AgencyName(
+            agency_id=agency.id, name=agency.name, short_name=agency.short_name, used_until=on
+        )
+    )
+    _audit(session, now, "agency.rename", code=code, old=agency.name, new=name)
+    agency.name, agency.short_name, agency.changed_on = name, short_name, on
+    await session.flush()
+    return agency
+
+
+async def merge_agency(
+    session: AsyncSession, code: str, *, into: str, on: date, now: datetime
+) -> Agency:
+    """Merge an agency into another: its tasks and members move, its reports stay its own."""
+    agency = await get_agency(session, code)
+    target = await current_agency(session, await get_agency(session, into))
+    if agency.id == target.id:
+        raise AgencyError(_("An agency cannot be merged into itself."))
+    if agency.status == AgencyStatus.MERGED and agency.successor_id == target.id:
+        return agency
+    if agency.status != AgencyStatus.ACTIVE:
+        raise AgencyError(
+            _("%(name)s is no longer active and cannot be merged.") % {"name": agency.name}
+        )
+    if target.status != AgencyStatus.ACTIVE:
+        raise AgencyError(_("%(name)s is not active.") % {"name": target.name})
+    moved = await _move_assignments(session, agency.id, target.id)
+    members = await session.execute(
+        update(Member).where(Member.agency_id == agency.id).values(agency_id=target.id)
+    )
+    agency.status, agency.successor_id, agency.changed_on = "merged", target.id, on
+    _audit(
+        session,
+        now,
+        "agency.merge",
+        code=code,
+        into=target.code,
+        assignments=moved,
+        members=members.rowcount,  # type: ignore[attr-defined]
+    )
+    await session.flush()
+    return agency
+
+
+async def retire_agency(session: AsyncSession, code: str, *, on: date, now: datetime) -> Agency:
+    """Retire an agency: it stops reporting, its members are deactivated, its reports stay."""
+    agency = await get_agency(session, code)
+    if agency.status == AgencyStatus.RETIRED:
+        return agency
+    if agency.status != AgencyStatus.ACTIVE:
+        raise AgencyError(_("%(name)s is no longer active.") % {"name": agency.name})
+    await session.execute(delete(Assignment).where(Assignment.agency_id == agency.id))
+    await session.execute(update(Member).where(Member.agency_id == agency.id).values(active=False))
+    agency.status, agency.changed_on = "retired", on
+    _audit(session, now, "agency.retire", code=code)
+    await session.flush()
+    return agency
+
+
+async def _move_assignments(session: AsyncSession, source_id: int, target_id: int) -> int:
+    rows = list(await session.scalars(select(Assignment).where(Assignment.agency_id == source_id)))
+    existing = {
+        (a.task_id, a.role)
+        for a in await session.scalars(select(Assignment).where(Assignment.agency_id == target_id))
+    }
+    lead_tasks = {task for task, role in existing if role == "lead"}
+    for row in rows:
+        if (row.task_id, row.role) in existing or (
+            row.role == "support" and row.task_id in lead_tasks
+        ):
+            await session.delete(row)
+        else:
+            row.agency_id = target_id
+    return len(rows)
+
+
+def _audit(session: AsyncSession, now: datetime, action: str, **detail: object) -> None:
+    logger.info("agency change %s %s", action, detail)
+    session.add(AuditEntry(at=now, action=action, detail=detail, channel="cli"))

@@ -1,0 +1,411 @@
+"""SQLAlchemy models: the plan, who reports, what they reported, and the delivery tables.
+
+Alembic migrations are the only way the schema is made; these models are what the migrations
+were written from and what the repositories query. Repositories turn rows into the plain
+dataclasses of :mod:`storage.dto`; nothing outside ``storage`` sees a model.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp, stored the same way on SQLite and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Refuse naive datetimes and store UTC."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Return an aware UTC datetime."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Base of every model, with a naming convention for constraints."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+        list[Any]: JSON(),
+    }
+
+
+# --- the plan -----------------------------------------------------------------------------
+
+
+class Agency(Base):
+    """A provincial department, district committee or other body that reports."""
+
+    __tablename__ = "agency"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    short_name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(10), default="active")
+    successor_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
+    changed_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime]
+
+
+class AgencyName(Base):
+    """A name an agency used to have, kept when it is renamed."""
+
+    __tablename__ = "agency_name"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    short_name: Mapped[str] = mapped_column(String(100))
+    used_until: Mapped[date]
+
+
+class Plan(Base):
+    """A provincial plan: one document, many yearly cycles."""
+
+    __tablename__ = "plan"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    short_title: Mapped[str] = mapped_column(String(200))
+    province: Mapped[str] = mapped_column(String(100))
+    issuer: Mapped[str] = mapped_column(String(200))
+    signer: Mapped[str | None] = mapped_column(String(200))
+    goal: Mapped[str | None] = mapped_column(Text)
+    first_year: Mapped[int]
+    coordinator_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
+    baseline: Mapped[dict[str, Any]]
+    source_sha256: Mapped[str] = mapped_column(String(64))
+    imported_at: Mapped[datetime]
+
+
+class AgencyGroup(Base):
+    """A named set of agencies a task can be assigned to, such as the district committees."""
+
+    __tablename__ = "agency_group"
+    __table_args__ = (UniqueConstraint("plan_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"))
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    kinds: Mapped[list[Any]]
+    exclude_named_in_index: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AgencyGroupMember(Base):
+    """An agency listed by name in a group."""
+
+    __tablename__ = "agency_group_member"
+
+    group_id: Mapped[int] = mapped_column(ForeignKey("agency_group.id"), primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), primary_key=True)
+
+
+class PlanIndex(Base):
+    """A component index of the PGI (chỉ số thành phần)."""
+
+    __tablename__ = "plan_index"
+    __table_args__ = (UniqueConstraint("plan_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"))
+    code: Mapped[str] = mapped_column(String(20))
+    position: Mapped[int]
+    name: Mapped[str] = mapped_column(String(200))
+    baseline_year: Mapped[int]
+    baseline_score: Mapped[float] = mapped_column(Float)
+    target_score: Mapped[float] = mapped_column(Float)
+    increase: Mapped[float] = mapped_column(Float)
+    change_from_previous_year: Mapped[float | None] = mapped_column(Float)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class MilestoneRule(Base):
+    """A deadline that recurs in every cycle, such as the results report due 10/12."""
+
+    __tablename__ = "milestone_rule"
+    __table_args__ = (UniqueConstraint("plan_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"))
+    code: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(30))
+    title: Mapped[str] = mapped_column(String(300))
+    due_month: Mapped[int]
+    due_day: Mapped[int]
+    recipients: Mapped[str] = mapped_column(String(20))
+    position: Mapped[int]
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Task(Base):
+    """A task (nhiệm vụ, giải pháp) of the plan."""
+
+    __tablename__ = "task"
+    __table_args__ = (UniqueConstraint("plan_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"))
+    index_id: Mapped[int | None] = mapped_column(ForeignKey("plan_index.id"))
+    code: Mapped[str] = mapped_column(String(20))
+    position: Mapped[int]
+    section: Mapped[str] = mapped_column(String(10))
+    title: Mapped[str] = mapped_column(String(300))
+    text: Mapped[str] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    milestone_rule_id: Mapped[int | None] = mapped_column(ForeignKey("milestone_rule.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Assignment(Base):
+    """An agency leading or supporting a task."""
+
+    __tablename__ = "assignment"
+    __table_args__ = (UniqueConstraint("task_id", "agency_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("task.id"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    role: Mapped[str] = mapped_column(String(10))
+    via_group: Mapped[str | None] = mapped_column(String(40))
+
+
+class Cycle(Base):
+    """A yearly reporting cycle of a plan."""
+
+    __tablename__ = "cycle"
+    __table_args__ = (UniqueConstraint("plan_id", "year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"))
+    year: Mapped[int]
+
+
+class Milestone(Base):
+    """A dated deadline of one cycle."""
+
+    __tablename__ = "milestone"
+    __table_args__ = (UniqueConstraint("cycle_id", "rule_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycle.id"))
+    rule_id: Mapped[int] = mapped_column(ForeignKey("milestone_rule.id"))
+    due_date: Mapped[date] = mapped_column(Date)
+
+
+# --- people -------------------------------------------------------------------------------
+
+
+class Member(Base):
+    """A person who uses the bot for an agency: officer, leader, coordinator or admin."""
+
+    __tablename__ = "member"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    language: Mapped[str] = mapped_column(String(10), default="vi")
+    invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitation.id"))
+    created_at: Mapped[datetime]
+
+
+class MemberIdentity(Base):
+    """A member's account on one channel."""
+
+    __tablename__ = "member_identity"
+    __table_args__ = (UniqueConstraint("channel", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    user_id: Mapped[str] = mapped_column(String(64))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    reachable: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class Invitation(Base):
+    """A code that lets a person join an agency with a role."""
+
+    __tablename__ = "invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    role: Mapped[str] = mapped_column(String(20))
+    max_uses: Mapped[int]
+    used_count: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(100))
+    revoked_at: Mapped[datetime | None]
+
+
+# --- reports ------------------------------------------------------------------------------
+
+
+class Submission(Base):
+    """One version of an agency's report on a task in a cycle."""
+
+    __tablename__ = "submission"
+    __table_args__ = (
+        Index("ix_submission_cycle_task_agency", "cycle_id", "task_id", "agency_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycle.id"))
+    task_id: Mapped[int] = mapped_column(ForeignKey("task.id"))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    milestone_id: Mapped[int | None] = mapped_column(ForeignKey("milestone.id"))
+    status: Mapped[str] = mapped_column(String(20))
+    progress: Mapped[int]
+    results: Mapped[str] = mapped_column(Text)
+    difficulties: Mapped[str | None] = mapped_column(Text)
+    proposals: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id"))
+    idempotency_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime]
+
+
+class Attachment(Base):
+    """An evidence file (minh chứng) stored under the data folder."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), index=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    mime_type: Mapped[str | None] = mapped_column(String(100))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_path: Mapped[str] = mapped_column(String(500))
+    platform_file_id: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+
+
+# --- conversation and delivery ------------------------------------------------------------
+
+
+class Conversation(Base):
+    """Where a chat stands in a multi-step conversation, kept across restarts."""
+
+    __tablename__ = "conversation"
+
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[str] = mapped_column(String(40))
+    data: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]
+
+
+class InboxUpdate(Base):
+    """A platform update, recorded before the platform is told it arrived."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (UniqueConstraint("channel", "update_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    update_key: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]]
+    received_at: Mapped[datetime]
+    processed_at: Mapped[datetime | None] = mapped_column(index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class OutboxMessage(Base):
+    """A notification decided on and waiting to be delivered."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    payload: Mapped[dict[str, Any]]
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class ReminderDecision(Base):
+    """The decision to remind one member of one agency about one milestone at one step."""
+
+    __tablename__ = "reminder_decision"
+    __table_args__ = (UniqueConstraint("milestone_id", "agency_id", "step", "member_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    milestone_id: Mapped[int] = mapped_column(ForeignKey("milestone.id"))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    step: Mapped[str] = mapped_column(String(20))
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    decided_at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """Something worth answering for later: a registration, a refusal, a forged button."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    channel: Mapped[str | None] = mapped_column(String(20))
+    user_id: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(50))
+    detail: Mapped[dict[str, Any]]

@@ -1,0 +1,410 @@
+"""Import a validated plan into the database: insert what is new, update what changed.
+
+Importing the same file twice changes nothing. A changed version updates rows in place
+(matched by their codes); tasks and deadlines that disappeared are deactivated, never deleted,
+so every submission keeps its task. Assignments follow merges: a task the file gives to an
+agency that was merged goes to the agency it was merged into.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.agencies import add_agency, current_agency, merge_agency, rename_agency, retire_agency
+from storage.dto import AgencyStatus, ImportReport
+from storage.models import (
+    Agency,
+    AgencyGroup,
+    AgencyGroupMember,
+    Assignment,
+    Cycle,
+    Milestone,
+    MilestoneRule,
+    Plan,
+    PlanIndex,
+    Task,
+)
+from storage.plan_loader import LoadedPlan
+from storage.plan_schema import GroupSpec, PlanDocument, parse_due
+
+
+def _apply(row: Any, values: dict[str, Any], report: ImportReport, kind: str) -> None:
+    changed = False
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+            changed = True
+    if changed:
+        report.count(report.updated, kind)
+
+
+async def import_plan(
+    session: AsyncSession, loaded: LoadedPlan, *, today: date, now: datetime
+) -> ImportReport:
+    """Import a plan file in the caller's transaction and say what changed."""
+    doc = loaded.document
+    report = ImportReport(doc.plan.code)
+    agencies = await _sync_agencies(session, doc, report, now)
+    await _apply_reorganisations(session, doc, agencies, now)
+    plan = await _sync_plan(session, loaded, agencies, report, now)
+    await _sync_groups(session, plan, doc.groups, agencies, report)
+    indices = await _sync_indices(session, plan, doc, report)
+    rules = await _sync_rules(session, plan, doc, report)
+    tasks = await _sync_tasks(session, plan, loaded, indices, rules, report)
+    await _sync_assignments(session, loaded, agencies, tasks, report)
+    await _sync_cycles(session, plan, rules, doc.cycles.first_year, today, report)
+    await session.flush()
+    return report
+
+
+async def _sync_agencies(
+    session: AsyncSession, doc: PlanDocument, report: ImportReport, now: datetime
+) -> dict[str, Agency]:
+    rows = {a.code: a for a in await session.scalars(select(Agency))}
+    for spec in doc.agencies:
+        row = rows.get(spec.code)
+        if row is None:
+            row = Agency(
+                code=spec.code,
+                name=spec.name,
+                short_name=spec.short_name,
+                kind=spec.kind,
+                status="active",
+                created_at=now,
+            )
+            session.add(row)
+            rows[spec.code] = row
+            report.count(report.created, "agency")
+        elif row.changed_on is None:
+            # The plan's names count until a reorganisation renames or merges the agency.
+            values = {"name": spec.name, "short_name": spec.short_name, "kind": spec.kind}
+            _apply(row, values, report, "agency")
+    await session.flush()
+    return rows
+
+
+async def _apply_reorganisations(
+    session: AsyncSession, doc: PlanDocument, agencies: dict[str, Agency], now: datetime
+) -> None:
+    for change in doc.reorganisations:
+        if change.action == "add":
+            agencies[change.agency] = await add_agency(
+                session,
+                code=change.agency,
+                name=change.name or "",
+                short_name=change.short_name or change.name or "",
+                kind=change.kind or "other",
+                now=now,
+            )
+        elif change.action == "rename":
+            await rename_agency(
+                session,
+                change.agency,
+                name=change.name or "",
+                short_name=change.short_name,
+                on=change.on,
+                now=now,
+            )
+        elif change.action == "merge":
+            await merge_agency(
+                session, change.agency, into=change.into or "", on=change.on, now=now
+            )
+        else:
+            await retire_agency(session, change.agency, on=change.on, now=now)
+
+
+async def _sync_plan(
+    session: AsyncSession,
+    loaded: LoadedPlan,
+    agencies: dict[str, Agency],
+    report: ImportReport,
+    now: datetime,
+) -> Plan:
+    header = loaded.document.plan
+    values: dict[str, Any] = {
+        "title": header.title,
+        "short_title": header.short_title,
+        "province": header.province,
+        "issuer": header.issuer,
+        "signer": header.signer,
+        "goal": header.goal,
+        "first_year": loaded.document.cycles.first_year,
+        "coordinator_id": agencies[header.coordinator].id,
+        "baseline": header.baseline.model_dump(mode="json") if header.baseline else {},
+    }
+    plan = await session.scalar(select(Plan).where(Plan.code == header.code))
+    if plan is None:
+        plan = Plan(code=header.code, source_sha256=loaded.sha256, imported_at=now, **values)
+        session.add(plan)
+        await session.flush()
+        report.count(report.created, "plan")
+        return plan
+    _apply(plan, values, report, "plan")
+    if plan.source_sha256 != loaded.sha256:
+        plan.source_sha256, plan.imported_at = loaded.sha256, now
+    return plan
+
+
+async def _sync_groups(
+    session: AsyncSession,
+    plan: Plan,
+    specs: list[GroupSpec],
+    agencies: dict[str, Agency],
+    report: ImportReport,
+) -> None:
+    rows = {
+        g.code: g
+        for g in await session.scalars(select(AgencyGroup).where(AgencyGroup.plan_id == plan.id))
+    }
+    for spec in specs:
+        values = {
+            "name": spec.name,
+            "kinds": list(spec.kinds),
+            "exclude_named_in_index": spec.exclude_named_in_index,
+        }
+        row = rows.get(spec.code)
+        if row is None:
+            row = AgencyGroup(plan_id=plan.id, code=spec.code, **values)
+            session.add(row)
+            await session.flush()
+            report.count(report.created, "group")
+        else:
+            _apply(row, values, report, "group")
+        wanted = {agencies[code].id for code in spec.members}
+        have = set(
+            await session.scalars(
+                select(AgencyGroupMember.agency_id).where(AgencyGroupMember.group_id == row.id)
+            )
+        )
+        for agency_id in wanted - have:
+            session.add(AgencyGroupMember(group_id=row.id, agency_id=agency_id))
+        if have - wanted:
+            await session.execute(
+                delete(AgencyGroupMember).where(
+                    AgencyGroupMember.group_id == row.id,
+                    AgencyGroupMember.agency_id.in_(have - wanted),
+                )
+            )
+        if wanted != have and spec.code in rows:
+            report.count(report.updated, "group")
+
+
+async def _sync_indices(
+    session: AsyncSession, plan: Plan, doc: PlanDocument, report: ImportReport
+) -> dict[str, PlanIndex]:
+    rows = {
+        i.code: i
+        for i in await session.scalars(select(PlanIndex).where(PlanIndex.plan_id == plan.id))
+    }
+    for position, spec in enumerate(doc.indices, start=1):
+        values = {
+            "position": position,
+            "name": spec.name,
+            "baseline_year": spec.baseline_year,
+            "baseline_score": spec.baseline_score,
+            "target_score": spec.target_score,
+            "increase": spec.increase,
+            "change_from_previous_year": spec.change_from_previous_year,
+            "note": spec.note,
+        }
+        row = rows.get(spec.code)
+        if row is None:
+            rows[spec.code] = row = PlanIndex(plan_id=plan.id, code=spec.code, **values)
+            session.add(row)
+            report.count(report.created, "index")
+        else:
+            _apply(row, values, report, "index")
+    await session.flush()
+    return rows
+
+
+async def _sync_rules(
+    session: AsyncSession, plan: Plan, doc: PlanDocument, report: ImportReport
+) -> dict[str, MilestoneRule]:
+    rows = {
+        r.code: r
+        for r in await session.scalars(
+            select(MilestoneRule).where(MilestoneRule.plan_id == plan.id)
+        )
+    }
+    specs: list[tuple[str, str, str, str, str]] = [
+        (m.code, str(m.kind), m.title, m.due, str(m.recipients)) for m in doc.milestones
+    ]
+    specs += [
+        (p.code, "progress_report", p.title, p.due, "assigned")
+        for p in doc.cycles.progress_reports
+    ]
+    for position, (code, kind, title, due, recipients) in enumerate(specs, start=1):
+        month, day = parse_due(due)
+        values = {
+            "kind": kind,
+            "title": title,
+            "due_month": month,
+            "due_day": day,
+            "recipients": recipients,
+            "position": position,
+            "active": True,
+        }
+        row = rows.get(code)
+        if row is None:
+            rows[code] = row = MilestoneRule(plan_id=plan.id, code=code, **values)
+            session.add(row)
+            report.count(report.created, "milestone_rule")
+        else:
+            _apply(row, values, report, "milestone_rule")
+    for code in set(rows) - {spec[0] for spec in specs}:
+        if rows[code].active:
+            rows[code].active = False
+            report.count(report.removed, "milestone_rule")
+    await session.flush()
+    return rows
+
+
+async def _sync_tasks(
+    session: AsyncSession,
+    plan: Plan,
+    loaded: LoadedPlan,
+    indices: dict[str, PlanIndex],
+    rules: dict[str, MilestoneRule],
+    report: ImportReport,
+) -> dict[str, Task]:
+    rows = {t.code: t for t in await session.scalars(select(Task).where(Task.plan_id == plan.id))}
+    seen = set()
+    for position, (index_code, spec) in enumerate(loaded.all_tasks(), start=1):
+        seen.add(spec.code)
+        values = {
+            "index_id": indices[index_code].id if index_code else None,
+            "position": position,
+            "section": "II" if index_code else "III",
+            "title": spec.title,
+            "text": spec.text,
+            "note": spec.note,
+            "milestone_rule_id": rules[spec.milestone].id if spec.milestone else None,
+            "active": True,
+        }
+        row = rows.get(spec.code)
+        if row is None:
+            rows[spec.code] = row = Task(plan_id=plan.id, code=spec.code, **values)
+            session.add(row)
+            report.count(report.created, "task")
+        else:
+            _apply(row, values, report, "task")
+    for code in set(rows) - seen:
+        if rows[code].active:
+            rows[code].active = False
+            report.count(report.removed, "task")
+    await session.flush()
+    return rows
+
+
+def _expand(
+    code: str,
+    doc: PlanDocument,
+    named_here: set[str],
+) -> Iterable[tuple[str, str | None]]:
+    """Yield (agency code, group code or None) for an agency or group code."""
+    group = next((g for g in doc.groups if g.code == code), None)
+    if group is None:
+        yield code, None
+        return
+    members = list(group.members)
+    if group.kinds:
+        members += [a.code for a in doc.agencies if a.kind in group.kinds]
+    for member in dict.fromkeys(members):
+        if group.exclude_named_in_index and member in named_here:
+            continue
+        yield member, group.code
+
+
+async def _sync_assignments(
+    session: AsyncSession,
+    loaded: LoadedPlan,
+    agencies: dict[str, Agency],
+    tasks: dict[str, Task],
+    report: ImportReport,
+) -> None:
+    doc = loaded.document
+    group_codes = {g.code for g in doc.groups}
+    named: dict[str | None, set[str]] = {}
+    for index_code, spec in loaded.all_tasks():
+        named.setdefault(index_code, set()).update(c for c in spec.leads if c not in group_codes)
+    wanted: dict[tuple[int, int], tuple[str, str | None]] = {}
+    for index_code, spec in loaded.all_tasks():
+        task_id = tasks[spec.code].id
+        for role, codes in (("lead", spec.leads), ("support", spec.supports)):
+            for code in codes:
+                for member, via in _expand(code, doc, named.get(index_code, set())):
+                    agency = await current_agency(session, agencies[member])
+                    if agency.status != AgencyStatus.ACTIVE:
+                        continue
+                    key = (task_id, agency.id)
+                    if key not in wanted or (role == "lead" and wanted[key][0] == "support"):
+                        wanted[key] = (role, via)
+    task_ids = [task.id for task in tasks.values()]
+    existing = {
+        (a.task_id, a.agency_id): a
+        for a in await session.scalars(select(Assignment).where(Assignment.task_id.in_(task_ids)))
+    }
+    for key, row in existing.items():
+        if key not in wanted:
+            await session.delete(row)
+            report.count(report.removed, "assignment")
+        elif (row.role, row.via_group) != wanted[key]:
+            row.role, row.via_group = wanted[key]
+            report.count(report.updated, "assignment")
+    for (task_id, agency_id), (role, via) in wanted.items():
+        if (task_id, agency_id) not in existing:
+            session.add(Assignment(task_id=task_id, agency_id=agency_id, role=role, via_group=via))
+            report.count(report.created, "assignment")
+
+
+async def _sync_cycles(
+    session: AsyncSession,
+    plan: Plan,
+    rules: dict[str, MilestoneRule],
+    first_year: int,
+    today: date,
+    report: ImportReport,
+) -> None:
+    cycles = {
+        c.year: c for c in await session.scalars(select(Cycle).where(Cycle.plan_id == plan.id))
+    }
+    for year in range(first_year, max(first_year, today.year) + 1):
+        if year not in cycles:
+            cycles[year] = Cycle(plan_id=plan.id, year=year)
+            session.add(cycles[year])
+            report.count(report.created, "cycle")
+    await session.flush()
+    for cycle in cycles.values():
+        await ensure_milestones(session, cycle, rules.values(), report)
+
+
+async def ensure_milestones(
+    session: AsyncSession,
+    cycle: Cycle,
+    rules: Iterable[MilestoneRule],
+    report: ImportReport | None = None,
+) -> None:
+    """Give a cycle one dated milestone per active rule, updating dates that moved."""
+    existing = {
+        m.rule_id: m
+        for m in await session.scalars(select(Milestone).where(Milestone.cycle_id == cycle.id))
+    }
+    for rule in rules:
+        if not rule.active:
+            continue
+        due = date(cycle.year, rule.due_month, rule.due_day)
+        row = existing.get(rule.id)
+        if row is None:
+            session.add(Milestone(cycle_id=cycle.id, rule_id=rule.id, due_date=due))
+            if report:
+                report.count(report.created, "milestone")
+        elif row.due_date != due:
+            row.due_date = due
+            if report:
+                report.count(report.updated, "milestone")

@@ -1,0 +1,455 @@
+"""Repositories: queries and changes by domain, returning plain dataclasses; none commits."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.agencies import current_agency, find_agency, to_info
+from storage.dto import (
+    AgencyInfo,
+    AssignmentRole,
+    ConversationState,
+    IndexInfo,
+    InvitationInfo,
+    MemberInfo,
+    MilestoneInfo,
+    PlanIndexView,
+    PlanTaskView,
+    PlanView,
+    Role,
+    TaskInfo,
+)
+from storage.models import (
+    Agency,
+    Assignment,
+    AuditEntry,
+    Conversation,
+    Cycle,
+    Invitation,
+    Member,
+    MemberIdentity,
+    Milestone,
+    MilestoneRule,
+    Plan,
+    PlanIndex,
+    Task,
+)
+
+INVITATION_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud safely
+
+
+def _member_info(member: Member, agency: Agency) -> MemberInfo:
+    return MemberInfo(
+        id=member.id,
+        full_name=member.full_name,
+        role=Role(member.role),
+        agency_id=agency.id,
+        agency_code=agency.code,
+        agency_name=agency.name,
+        active=member.active,
+        language=member.language,
+    )
+
+
+class MemberRepository:
+    """Members and their channel identities."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def by_identity(self, channel: str, user_id: str) -> MemberInfo | None:
+        """Return the member behind a channel account, active or not."""
+        row = (
+            await self._session.execute(
+                select(Member, Agency)
+                .join(MemberIdentity, MemberIdentity.member_id == Member.id)
+                .join(Agency, Agency.id == Member.agency_id)
+                .where(MemberIdentity.channel == channel, MemberIdentity.user_id == user_id)
+            )
+        ).first()
+        return _member_info(*row) if row else None
+
+    async def get(self, member_id: int) -> MemberInfo | None:
+        """Return a member by id."""
+        row = (
+            await self._session.execute(
+                select(Member, Agency)
+                .join(Agency, Agency.id == Member.agency_id)
+                .where(Member.id == member_id)
+            )
+        ).first()
+        return _member_info(*row) if row else None
+
+    async def find(self, wanted: str) -> list[MemberInfo]:
+        """Return members whose id or full name (case-insensitive) is the given text."""
+        query = select(Member, Agency).join(Agency, Agency.id == Member.agency_id)
+        if wanted.isdigit():
+            query = query.where(Member.id == int(wanted))
+        else:
+            query = query.where(func.lower(Member.full_name) == wanted.strip().lower())
+        return [_member_info(*row) for row in (await self._session.execute(query)).all()]
+
+    async def list_all(self) -> list[MemberInfo]:
+        """Return every member, by agency then name."""
+        rows = await self._session.execute(
+            select(Member, Agency)
+            .join(Agency, Agency.id == Member.agency_id)
+            .order_by(Agency.name, Member.full_name)
+        )
+        return [_member_info(*row) for row in rows.all()]
+
+    async def add_identity(
+        self, member_id: int, channel: str, user_id: str, chat_id: str, now: datetime
+    ) -> None:
+        """Link a channel account to a member."""
+        self._session.add(
+            MemberIdentity(
+                member_id=member_id,
+                channel=channel,
+                user_id=user_id,
+                chat_id=chat_id,
+                created_at=now,
+            )
+        )
+        await self._session.flush()
+
+    async def create(
+        self,
+        *,
+        full_name: str,
+        agency_id: int,
+        role: Role,
+        invitation_id: int | None,
+        now: datetime,
+    ) -> int:
+        """Create a member and return its id."""
+        member = Member(
+            full_name=full_name,
+            agency_id=agency_id,
+            role=role.value,
+            active=True,
+            invitation_id=invitation_id,
+            created_at=now,
+            language="vi",
+        )
+        self._session.add(member)
+        await self._session.flush()
+        return member.id
+
+
+class InvitationRepository:
+    """Invitation codes."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def create(
+        self,
+        *,
+        agency_code: str,
+        role: Role,
+        max_uses: int,
+        valid_for: timedelta,
+        created_by: str,
+        now: datetime,
+    ) -> InvitationInfo:
+        """Create an invitation for an agency (named by code or name) and return it."""
+        agency = await current_agency(self._session, await find_agency(self._session, agency_code))
+        while True:
+            code = "".join(secrets.choice(INVITATION_ALPHABET) for _ in range(8))
+            if not await self._session.scalar(
+                select(Invitation.id).where(Invitation.code == code)
+            ):
+                break
+        invitation = Invitation(
+            code=code,
+            agency_id=agency.id,
+            role=role.value,
+            max_uses=max_uses,
+            used_count=0,
+            expires_at=now + valid_for,
+            created_at=now,
+            created_by=created_by,
+        )
+        self._session.add(invitation)
+        await self._session.flush()
+        return self._info(invitation, agency)
+
+    async def by_code(self, code: str) -> InvitationInfo | None:
+        """Return the invitation with a code (case-insensitive), if any."""
+        row = (
+            await self._session.execute(
+                select(Invitation, Agency)
+                .join(Agency, Agency.id == Invitation.agency_id)
+                .where(Invitation.code == code.strip().upper())
+            )
+        ).first()
+        return self._info(*row) if row else None
+
+    async def use(self, invitation_id: int) -> bool:
+        """Count one use of an invitation, atomically; False when none is left."""
+        result = await self._session.execute(
+            update(Invitation)
+            .where(Invitation.id == invitation_id, Invitation.used_count < Invitation.max_uses)
+            .values(used_count=Invitation.used_count + 1)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    @staticmethod
+    def _info(invitation: Invitation, agency: Agency) -> InvitationInfo:
+        return InvitationInfo(
+            id=invitation.id,
+            code=invitation.code,
+            agency_id=agency.id,
+            agency_code=agency.code,
+            agency_name=agency.name,
+            role=Role(invitation.role),
+            max_uses=invitation.max_uses,
+            used_count=invitation.used_count,
+            expires_at=invitation.expires_at,
+            revoked=invitation.revoked_at is not None,
+        )
+
+
+class ConversationRepository:
+    """Conversation state per (channel, chat), kept in the database."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, channel: str, chat_id: str) -> ConversationState:
+        """Return where a chat stands; "idle" when it is in no conversation."""
+        row = await self._session.get(Conversation, (channel, chat_id))
+        return ConversationState(row.state, dict(row.data)) if row else ConversationState("idle")
+
+    async def set(
+        self, channel: str, chat_id: str, state: ConversationState, now: datetime
+    ) -> None:
+        """Store where a chat stands."""
+        row = await self._session.get(Conversation, (channel, chat_id))
+        if row is None:
+            self._session.add(
+                Conversation(
+                    channel=channel,
+                    chat_id=chat_id,
+                    state=state.state,
+                    data=state.data,
+                    updated_at=now,
+                )
+            )
+        else:
+            row.state, row.data, row.updated_at = state.state, dict(state.data), now
+        await self._session.flush()
+
+
+class PlanRepository:
+    """The plan as the conversations and the command line see it."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def current_plan(self) -> Plan | None:
+        """Return the plan the bot serves (the first imported)."""
+        return await self._session.scalar(select(Plan).order_by(Plan.id).limit(1))
+
+    async def tasks_of_agency(self, agency_id: int) -> list[TaskInfo]:
+        """Return the active tasks an agency leads or supports, in plan order."""
+        rows = await self._session.execute(
+            select(Task, Assignment.role, PlanIndex)
+            .join(Assignment, Assignment.task_id == Task.id)
+            .outerjoin(PlanIndex, PlanIndex.id == Task.index_id)
+            .where(Assignment.agency_id == agency_id, Task.active.is_(True))
+            .order_by(Task.position)
+        )
+        return [
+            TaskInfo(
+                id=task.id,
+                code=task.code,
+                title=task.title,
+                text=task.text,
+                index_code=index.code if index else None,
+                index_name=index.name if index else None,
+                role=AssignmentRole(role),
+            )
+            for task, role, index in rows.all()
+        ]
+
+    async def milestones(self, year: int | None = None) -> list[MilestoneInfo]:
+        """Return the dated milestones of active rules, by date (of one year if given)."""
+        query = (
+            select(Milestone, MilestoneRule, Cycle)
+            .join(MilestoneRule, MilestoneRule.id == Milestone.rule_id)
+            .join(Cycle, Cycle.id == Milestone.cycle_id)
+            .where(MilestoneRule.active.is_(True))
+            .order_by(Milestone.due_date, MilestoneRule.position)
+        )
+        if year is not None:
+            query = query.where(Cycle.year == year)
+        return [
+            MilestoneInfo(
+                id=m.id,
+                code=rule.code,
+                kind=rule.kind,
+                title=rule.title,
+                year=cycle.year,
+                due_date=m.due_date,
+                recipients=rule.recipients,
+            )
+            for m, rule, cycle in (await self._session.execute(query)).all()
+        ]
+
+    async def next_milestone(self, today: date, *, for_coordinator: bool) -> MilestoneInfo | None:
+        """Return the first deadline on or after today that concerns the member."""
+        for milestone in await self.milestones():
+            if milestone.due_date < today:
+                continue
+            if milestone.recipients == "assigned" or for_coordinator:
+                return milestone
+        return None
+
+    async def agencies(self) -> list[AgencyInfo]:
+        """Return every agency with what became of it."""
+        rows = list(await self._session.scalars(select(Agency).order_by(Agency.id)))
+        codes = {a.id: a.code for a in rows}
+        return [to_info(a, codes.get(a.successor_id) if a.successor_id else None) for a in rows]
+
+    async def assignment_counts(self) -> dict[int, tuple[int, int]]:
+        """Return, per agency id, how many active tasks it leads and supports."""
+        rows = await self._session.execute(
+            select(Assignment.agency_id, Assignment.role, func.count())
+            .join(Task, Task.id == Assignment.task_id)
+            .where(Task.active.is_(True))
+            .group_by(Assignment.agency_id, Assignment.role)
+        )
+        counts: dict[int, tuple[int, int]] = {}
+        for agency_id, role, count in rows.all():
+            lead, support = counts.get(agency_id, (0, 0))
+            counts[agency_id] = (
+                (lead + count, support) if role == "lead" else (lead, support + count)
+            )
+        return counts
+
+    async def view(self) -> PlanView | None:
+        """Return the whole plan: indices, tasks with their agencies, agencies, milestones."""
+        plan = await self.current_plan()
+        if plan is None:
+            return None
+        agencies = {a.id: a for a in await self._session.scalars(select(Agency))}
+        coordinator = agencies.get(plan.coordinator_id) if plan.coordinator_id else None
+        if coordinator is not None:
+            coordinator = await current_agency(self._session, coordinator)
+        by_task: dict[int, dict[str, list[str]]] = {}
+        for assignment in await self._session.scalars(select(Assignment).order_by(Assignment.id)):
+            roles = by_task.setdefault(assignment.task_id, {"lead": [], "support": []})
+            roles[assignment.role].append(agencies[assignment.agency_id].code)
+        tasks = list(
+            await self._session.scalars(
+                select(Task)
+                .where(Task.plan_id == plan.id, Task.active.is_(True))
+                .order_by(Task.position)
+            )
+        )
+
+        def task_view(task: Task) -> PlanTaskView:
+            roles = by_task.get(task.id, {"lead": [], "support": []})
+            return PlanTaskView(task.code, task.title, roles["lead"], roles["support"])
+
+        indices = []
+        for index in await self._session.scalars(
+            select(PlanIndex).where(PlanIndex.plan_id == plan.id).order_by(PlanIndex.position)
+        ):
+            indices.append(
+                PlanIndexView(
+                    index_info(index), [task_view(t) for t in tasks if t.index_id == index.id]
+                )
+            )
+        return PlanView(
+            code=plan.code,
+            title=plan.title,
+            coordinator=coordinator.code if coordinator else None,
+            indices=indices,
+            organisational_tasks=[task_view(t) for t in tasks if t.index_id is None],
+            agencies=await self.agencies(),
+            milestones=await self.milestones(),
+        )
+
+    async def indices(self) -> list[IndexInfo]:
+        """Return the component indices of the current plan, in order."""
+        plan = await self.current_plan()
+        if plan is None:
+            return []
+        rows = await self._session.scalars(
+            select(PlanIndex).where(PlanIndex.plan_id == plan.id).order_by(PlanIndex.position)
+        )
+        return [index_info(index) for index in rows]
+
+    async def coordinator_name(self) -> str | None:
+        """Return the current name of the plan's coordinating agency."""
+        plan = await self.current_plan()
+        if plan is None or plan.coordinator_id is None:
+            return None
+        coordinator = await self._session.get(Agency, plan.coordinator_id)
+        if coordinator is None:
+            return None
+        return (await current_agency(self._session, coordinator)).name
+
+    async def is_coordinating_agency(self, agency_id: int) -> bool:
+        """Tell whether an agency is (or succeeded) the plan's coordinator."""
+        plan = await self.current_plan()
+        if plan is None or plan.coordinator_id is None:
+            return False
+        coordinator = await self._session.get(Agency, plan.coordinator_id)
+        if coordinator is None:
+            return False
+        return (await current_agency(self._session, coordinator)).id == agency_id
+
+
+def index_info(index: PlanIndex) -> IndexInfo:
+    """Turn an index row into its dataclass."""
+    return IndexInfo(
+        id=index.id,
+        code=index.code,
+        name=index.name,
+        baseline_year=index.baseline_year,
+        baseline_score=index.baseline_score,
+        target_score=index.target_score,
+        increase=index.increase,
+    )
+
+
+class AuditRepository:
+    """The audit log."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    def record(
+        self,
+        action: str,
+        *,
+        now: datetime,
+        member_id: int | None = None,
+        channel: str | None = None,
+        user_id: str | None = None,
+        **detail: Any,
+    ) -> None:
+        """Add an entry to the audit log."""
+        self._session.add(
+            AuditEntry(
+                at=now,
+                action=action,
+                member_id=member_id,
+                channel=channel,
+                user_id=user_id,
+                detail=detail,
+            )
+        )
+
+    async def actions(self) -> list[str]:
+        """Return the actions recorded, oldest first."""
+        return list(await self._session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
