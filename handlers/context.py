@@ -50,6 +50,7 @@ class Context:
 
 
 Handler = Callable[[Context], Awaitable[list[Reply]]]
+ChoiceHandler = Callable[[Context, str], Awaitable[list[Reply]]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,6 +57,16 @@ def stale_choice() -> Reply:
     )
 
 
+def not_your_task() -> Reply:
+    """Refuse a choice about a task that is not the member's agency's."""
+    return Reply(
+        _(
+            "That task is not assigned to your agency, so the bot cannot open it. "
+            "Send /nhiemvu to see your agency's tasks."
+        )
+    )
+
+
 def idle_text() -> Reply:
     """Answer free text outside any conversation."""
     return Reply(

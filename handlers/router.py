@@ -17,10 +17,10 @@ from bot.core.i18n import N_, _, set_language
 from bot.core.messages import Incoming, Reply
 from bot.core.text import normalize
 from handlers import replies
-from handlers.context import EVERYONE, BotInfo, Command, Context
+from handlers.context import EVERYONE, BotInfo, ChoiceHandler, Command, Context
 from handlers.help import help_reply
 from handlers.registration import looks_like_code, register, welcome_stranger
-from handlers.tasks import list_tasks
+from handlers.tasks import list_tasks, show_task
 from storage.dto import ConversationState
 from storage.uow import UnitOfWork
 
@@ -43,6 +43,7 @@ class Router:
         self._clock = clock
         self._bot = bot or BotInfo()
         self.commands: dict[str, Command] = {}
+        self.choices: dict[str, ChoiceHandler] = {"task": show_task}
         for command in (
             Command("start", N_("register or start again"), EVERYONE, self._start),
             Command(
@@ -149,9 +150,13 @@ class Router:
         return await command.handler(ctx)
 
     async def _choice(self, ctx: Context, payload: str) -> list[Reply]:
-        """Handle a pressed choice; no conversation of this issue draws choices yet."""
-        logger.info("stale choice %r from %s", payload[:64], ctx.incoming.user_id)
-        return [replies.stale_choice()]
+        """Hand a pressed choice to the handler of its prefix; anything else is stale."""
+        prefix, _sep, argument = payload.partition(":")
+        handler = self.choices.get(prefix)
+        if handler is None:
+            logger.info("stale choice %r from %s", payload[:64], ctx.incoming.user_id)
+            return [replies.stale_choice()]
+        return await handler(ctx, argument)
 
     async def _start(self, ctx: Context) -> list[Reply]:
         member = ctx.require_member()

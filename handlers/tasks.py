@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from bot.core.i18n import _, format_day, format_score, ngettext
-from bot.core.messages import Reply
+from bot.core.messages import Choice, Reply
+from handlers import replies
 from handlers.context import Context
 from storage.dto import AssignmentRole, MilestoneInfo, Role, TaskInfo
+
+TASKS_PER_ROW = 3
 
 
 async def list_tasks(ctx: Context) -> list[Reply]:
@@ -55,10 +58,35 @@ async def list_tasks(ctx: Context) -> list[Reply]:
         lines.append(_task_line(task))
     lines += [
         "",
-        _("To read a task in full, send /nhiemvu followed by its code, e.g. /nhiemvu %(code)s")
+        _(
+            "To read a task in full, press its button or send /nhiemvu followed by its code, "
+            "e.g. /nhiemvu %(code)s"
+        )
         % {"code": tasks[0].code},
     ]
-    return [Reply("\n".join(lines))]
+    buttons = [Choice(_("View %(code)s") % {"code": t.code}, f"task:{t.id}") for t in tasks]
+    rows = tuple(
+        tuple(buttons[i : i + TASKS_PER_ROW]) for i in range(0, len(buttons), TASKS_PER_ROW)
+    )
+    return [Reply("\n".join(lines), rows)]
+
+
+async def show_task(ctx: Context, argument: str) -> list[Reply]:
+    """Show one task in full when its button is pressed; only the agency's own tasks."""
+    member = ctx.require_member()
+    tasks = await ctx.uow.plans.tasks_of_agency(member.agency_id)
+    task = next((t for t in tasks if str(t.id) == argument), None)
+    if task is None:
+        ctx.uow.audit.record(
+            "choice.forged",
+            now=ctx.now(),
+            member_id=member.id,
+            channel=ctx.incoming.channel.value,
+            user_id=ctx.incoming.user_id,
+            payload=f"task:{argument}"[:64],
+        )
+        return [replies.not_your_task()]
+    return [_detail(task)]
 
 
 def _task_line(task: TaskInfo) -> str:
@@ -87,6 +115,10 @@ def _task_detail(tasks: list[TaskInfo], code: str) -> Reply:
             _("Your agency has no task with the code %(code)s. Send /nhiemvu to see the list.")
             % {"code": code.strip()[:20]}
         )
+    return _detail(task)
+
+
+def _detail(task: TaskInfo) -> Reply:
     role = _("lead") if task.role == AssignmentRole.LEAD else _("support")
     heading = (
         _("Index %(code)s. %(name)s") % {"code": task.index_code, "name": task.index_name}

@@ -32,7 +32,7 @@ def main(source: str) -> int:
             message.flags.discard("fuzzy")
             used.add(key)
     with CATALOG.open("wb") as handle:
-        write_po(handle, catalog, width=99, omit_header=False, no_location=True)
+        write_po(handle, catalog, omit_header=False, no_location=True)
     for key in sorted(set(translations) - used):
         sys.stderr.write(f"no such msgid: {key!r}\n")
     return 0

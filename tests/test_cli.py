@@ -1,0 +1,176 @@
+"""The pgibot command, run as a real process: init, plan, agencies, invitations, console, run."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class Pgibot:
+    """Run `pgibot` in a clean folder with its own SQLite database."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("TELEGRAM_", "ZALO_", "PGIBOT_", "DATABASE_URL"))
+        }
+        self.env["PGIBOT_DATA_DIR"] = str(folder / "data")
+
+    def __call__(
+        self, *args: str, stdin: str | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", *args],
+            cwd=self.folder,
+            env={**self.env, **(env or {})},
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+
+@pytest.fixture(scope="module")
+def pgibot(tmp_path_factory: pytest.TempPathFactory) -> Pgibot:
+    tool = Pgibot(tmp_path_factory.mktemp("cli"))
+    result = tool("init")
+    assert result.returncode == 0, result.stderr
+    assert "Đã nhập Kế hoạch pgi-lang-son" in result.stdout
+    return tool
+
+
+def test_init_twice_changes_nothing(pgibot: Pgibot) -> None:
+    result = pgibot("init")
+    assert result.returncode == 0
+    assert "không có thay đổi" in result.stdout
+    assert (pgibot.folder / "data" / "pgibot.sqlite3").exists()
+
+
+def test_plan_show_text_and_json(pgibot: Pgibot) -> None:
+    text = pgibot("plan", "show")
+    assert text.returncode == 0
+    assert "Chỉ số 1. Giảm thiểu ô nhiễm và thiên tai — năm 2023: 4,84" in text.stdout
+    assert "(23 nhiệm vụ)" in text.stdout
+    data = json.loads(pgibot("plan", "show", "--json").stdout)
+    assert [len(index["tasks"]) for index in data["indices"]] == [23, 10, 14, 7]
+    first = data["indices"][0]["tasks"][0]
+    assert first["code"] == "1.a.1" and first["leads"] == ["stnmt"]
+    assert data["coordinator"] == "stnmt"
+    assert len([a for a in data["agencies"] if a["kind"] == "district"]) == 11
+    assert [m["due_date"] for m in data["milestones"]][:3] == [
+        "2024-07-20",
+        "2024-12-10",
+        "2024-12-20",
+    ]
+
+
+def test_agency_list_and_reorganisation(pgibot: Pgibot) -> None:
+    listing = pgibot("agency", "list")
+    assert re.search(r"stnmt\s+Sở Tài nguyên và Môi trường", listing.stdout)
+    added = pgibot("agency", "add", "snnmt", "--name", "Sở Nông nghiệp và Môi trường")
+    assert added.returncode == 0, added.stderr
+    merged = pgibot("agency", "merge", "sgtvt", "--into", "sxd", "--on", "01/03/2025")
+    assert merged.returncode == 0 and "đã sáp nhập" in merged.stdout
+    listing = pgibot("agency", "list").stdout
+    assert "đã sáp nhập vào sxd" in listing
+    wrong = pgibot("agency", "merge", "khong-co", "--into", "sxd")
+    assert wrong.returncode == 1
+    assert "Không có cơ quan, đơn vị nào có mã khong-co" in wrong.stderr
+    assert "Traceback" not in wrong.stderr
+    bad_date = pgibot("agency", "retire", "sxd", "--on", "2025-03-01")
+    assert bad_date.returncode == 2 and "dd/mm/yyyy" in bad_date.stderr
+
+
+def test_invite_create_prints_code_and_deep_link(pgibot: Pgibot) -> None:
+    result = pgibot(
+        "invite", "create", "--agency", "Sở Xây dựng", "--role", "leader",
+        env={"TELEGRAM_BOT_USERNAME": "pgi_langson_bot"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    code = re.search(r"Mã mời: ([A-Z0-9]{8})", result.stdout)
+    assert code is not None
+    assert f"https://t.me/pgi_langson_bot?start={code.group(1)}" in result.stdout
+    assert "lãnh đạo đơn vị" in result.stdout
+
+
+def test_console_session_in_a_subprocess(pgibot: Pgibot) -> None:
+    created = pgibot("invite", "create", "--agency", "h-cao-loc")
+    code = re.search(r"Mã mời: ([A-Z0-9]{8})", created.stdout)
+    assert code is not None
+    session = pgibot(
+        "console", "--as", code.group(1), "--name", "Lý Văn Bình",
+        stdin="/nhiemvu\n1\n/trogiup\n/lenhla\n/thoat\n",
+    )  # fmt: skip
+    assert session.returncode == 0, session.stderr
+    out = session.stdout
+    assert "Đăng ký thành công. Chào mừng đồng chí Lý Văn Bình!" in out
+    assert "Nhiệm vụ của UBND huyện Cao Lộc" in out
+    assert re.search(r"^\s+1\. Xem 1\.h\.2$", out, re.MULTILINE)  # choices as numbered lines
+    assert "Nhiệm vụ 1.h.2:" in out  # answered by number
+    assert "Các lệnh đồng chí có thể sử dụng:" in out
+    assert "Bot không có lệnh /lenhla" in out
+    assert "Traceback" not in session.stderr
+
+    again = pgibot("console", "--as", "Lý Văn Bình", stdin="/nhiemvu\n")
+    assert "Nhiệm vụ của UBND huyện Cao Lộc" in again.stdout  # same member, by name
+
+    wrong = pgibot("console", "--as", "SAIMA123", stdin="")
+    assert "Mã mời SAIMA123 không hợp lệ" in wrong.stdout
+
+
+def test_run_without_a_token_says_what_to_set(pgibot: Pgibot) -> None:
+    result = pgibot("run")
+    assert result.returncode == 2
+    assert "TELEGRAM_BOT_TOKEN" in result.stdout
+    assert "pgibot console" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("DATABASE_URL", "mysql://localhost/x"),
+        ("PGIBOT_TIMEZONE", "Asia/Hanoii"),
+        ("PGIBOT_WEBHOOK_PORT", "không"),
+        ("TELEGRAM_API_BASE_URL", "api.telegram.org"),
+    ],
+)
+def test_a_malformed_setting_stops_with_one_clear_line(
+    pgibot: Pgibot, variable: str, value: str
+) -> None:
+    result = pgibot("agency", "list", env={variable: value})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and variable in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_a_bad_plan_file_is_refused_with_its_line(pgibot: Pgibot) -> None:
+    bad = pgibot.folder / "bad.yaml"
+    bad.write_text("schema_version: 1\nplan:\n  code: x\n", encoding="utf-8")
+    result = pgibot("plan", "import", str(bad))
+    assert result.returncode == 1
+    assert f"{bad}:3" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_help_on_each_command(pgibot: Pgibot) -> None:
+    for args in (["--help"], ["plan", "--help"], ["invite", "create", "--help"],
+                 ["console", "--help"], ["agency", "merge", "--help"]):  # fmt: skip
+        result = pgibot(*args)
+        assert result.returncode == 0 and "usage:" in result.stdout
+
+
+def test_commands_before_init_ask_for_init(tmp_path: Path) -> None:
+    result = Pgibot(tmp_path)("agency", "list")
+    assert result.returncode == 1 and "pgibot init" in result.stderr

@@ -1,0 +1,47 @@
+"""Platform-neutral types and text helpers."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+
+from bot.core.messages import Channel, Choice, Incoming, Reply, numbered_text
+from bot.core.text import fold, normalize, split_message
+
+
+def test_commands_and_arguments_are_parsed() -> None:
+    message = Incoming(Channel.MEMORY, "1", "1", text="/Start@pgi_bot  AB12CD34 ")
+    assert message.command == "start"
+    assert message.argument == "AB12CD34"
+    assert Incoming(Channel.MEMORY, "1", "1", text="xin chào").command is None
+    assert Incoming(Channel.MEMORY, "1", "1", text="/").command is None
+
+
+def test_choice_payloads_fit_telegram_callback_data() -> None:
+    Choice("Hoàn thành", "s:" + "x" * 62)
+    with pytest.raises(ValueError, match="64 bytes"):
+        Choice("Hoàn thành", "đ" * 33)  # 66 bytes in UTF-8
+
+
+def test_numbered_text_for_channels_without_buttons() -> None:
+    reply = Reply("Chọn:", ((Choice("Một", "a:1"), Choice("Hai", "a:2")), (Choice("Ba", "a:3"),)))
+    assert numbered_text(reply) == "Chọn:\n\n1. Một\n2. Hai\n3. Ba"
+
+
+def test_normalize_and_fold() -> None:
+    decomposed = unicodedata.normalize("NFD", "Hoàn thành")
+    assert normalize(f"  {decomposed}\u200b  ") == "Hoàn thành"
+    assert fold("Đang triển khai") == "dang trien khai"
+    assert fold(decomposed) == fold("HOÀN THÀNH") == "hoan thanh"
+
+
+def test_split_message_at_line_boundaries() -> None:
+    lines = [f"Dòng {n}: " + "nội dung " * 10 for n in range(50)]
+    parts = split_message("\n".join(lines), 500)
+    assert all(len(part) <= 500 for part in parts)
+    assert "\n".join(parts) == "\n".join(lines)
+    long_line = "từ " * 400
+    pieces = split_message(long_line.strip(), 100)
+    assert all(len(p) <= 100 for p in pieces)
+    assert " ".join(pieces).split() == long_line.split()
