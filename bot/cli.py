@@ -596,6 +596,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines carry the token
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    if args.action is cmd_console and settings.pgibot_log_level != "DEBUG":
+        logging.getLogger().setLevel(logging.WARNING)  # keep the conversation readable
     try:
         return asyncio.run(_main(args, settings))
     except (UsageError, AgencyError, PlanFileError) as error:

@@ -11,6 +11,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.core.i18n import _
+from bot.core.validation import reason
+
 TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
 TELEGRAM_API_FILE_URL = "https://api.telegram.org/file/bot"
 ZALO_API_BASE_URL = "https://bot-api.zaloplatforms.com/bot"
@@ -26,7 +29,11 @@ class Settings(BaseSettings):
     """Every setting of the bot; names are the environment variables, upper-cased."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        env_ignore_empty=True,
     )
 
     pgibot_data_dir: Path = Path("data")
@@ -55,7 +62,7 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as error:
-            raise ValueError(f"unknown time zone {value!r}") from error
+            raise ValueError(_("unknown time zone %(zone)s") % {"zone": value}) from error
         return value
 
     @field_validator("database_url")
@@ -66,9 +73,9 @@ class Settings(BaseSettings):
         try:
             url = make_url(value)
         except ArgumentError as error:
-            raise ValueError("not a database URL") from error
+            raise ValueError(_("not a database URL")) from error
         if url.drivername not in ("sqlite+aiosqlite", "postgresql+asyncpg"):
-            raise ValueError("use sqlite+aiosqlite:///FILE or postgresql+asyncpg://...")
+            raise ValueError(_("use sqlite+aiosqlite:///FILE or postgresql+asyncpg://..."))
         return value
 
     @field_validator(
@@ -77,7 +84,7 @@ class Settings(BaseSettings):
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
+            raise ValueError(_("must start with http:// or https://"))
         return value
 
     @property
@@ -100,5 +107,4 @@ def load_settings(env_file: Path | None = Path(".env")) -> Settings:
     except ValidationError as error:
         first = error.errors()[0]
         variable = str(first["loc"][0]).upper() if first["loc"] else "?"
-        reason = str(first["msg"]).removeprefix("Value error, ")
-        raise SettingsError(f"{variable}: {reason}") from None
+        raise SettingsError(f"{variable}: {reason(first['type'], str(first['msg']))}") from None

@@ -12,27 +12,14 @@ from typing import NoReturn
 import yaml
 from pydantic import ValidationError
 
-from bot.core.i18n import N_, _
+from bot.core.i18n import _
+from bot.core.validation import reason as validation_reason
 from storage.plan_schema import PlanDocument, TaskSpec
 
 DEFAULT_PLAN = "lang_son_pgi.yaml"
 
 Location = Sequence[str | int]
 Fail = Callable[[Location, str], NoReturn]
-
-_PYDANTIC_MESSAGES = {
-    "missing": N_("this field is required"),
-    "extra_forbidden": N_("this field is not part of the plan format"),
-    "string_too_short": N_("must not be empty"),
-    "too_short": N_("must not be empty"),
-    "string_too_long": N_("is too long"),
-    "string_pattern_mismatch": N_("codes use only letters, digits, '.', '_' and '-'"),
-    "literal_error": N_("is not one of the allowed values"),
-    "int_parsing": N_("must be a whole number"),
-    "float_parsing": N_("must be a number"),
-    "date_from_datetime_parsing": N_("must be a date written yyyy-mm-dd"),
-    "date_parsing": N_("must be a date written yyyy-mm-dd"),
-}
 
 
 class PlanFileError(ValueError):
@@ -99,8 +86,7 @@ def read_plan(path: Path) -> LoadedPlan:
     except ValidationError as error:
         first = error.errors()[0]
         loc = [part for part in first["loc"] if isinstance(part, str | int)]
-        message = _PYDANTIC_MESSAGES.get(first["type"])
-        reason = _(message) if message else str(first["msg"]).removeprefix("Value error, ")
+        reason = validation_reason(first["type"], str(first["msg"]))
         raise PlanFileError(path, _line_of(root, loc), _dotted(loc), reason) from error
     loaded = LoadedPlan(path, hashlib.sha256(raw).hexdigest(), document)
     _check_references(loaded, root)

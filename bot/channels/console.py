@@ -73,6 +73,8 @@ class ConsoleChannel:
                 self._stdout.write("\n")
                 break
             text = line.rstrip("\n")
+            if not self._stdin.isatty():
+                self._stdout.write(text + "\n")  # keep a piped session readable
             if text.strip().lower() in QUIT_COMMANDS:
                 break
             await self.say(text)
