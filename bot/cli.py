@@ -63,6 +63,7 @@ IMPORTED_KINDS = {
     "milestone": N_("dated milestones"),
     "milestone_rule": N_("milestones"),
     "plan": N_("plans"),
+    "reorganisation": N_("reorganisations"),
     "task": N_("tasks"),
 }
 
@@ -168,15 +169,16 @@ async def cmd_plan_show(app: App, args: argparse.Namespace) -> int:
         count = len(index_view.tasks)
         _out(
             ngettext(
-                "Index %(code)s. %(name)s — 2023: %(baseline)s, target: %(target)s "
+                "Index %(code)s. %(name)s — %(year)s: %(baseline)s, target: %(target)s "
                 "(%(count)s task)",
-                "Index %(code)s. %(name)s — 2023: %(baseline)s, target: %(target)s "
+                "Index %(code)s. %(name)s — %(year)s: %(baseline)s, target: %(target)s "
                 "(%(count)s tasks)",
                 count,
             )
             % {
                 "code": index.code,
                 "name": index.name,
+                "year": index.baseline_year,
                 "baseline": format_score(index.baseline_score),
                 "target": format_score(index.target_score),
                 "count": count,

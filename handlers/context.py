@@ -5,19 +5,21 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 
 from bot.core.clock import Clock
 from bot.core.i18n import current_timezone
-from bot.core.messages import Incoming, Reply
+from bot.core.messages import FileSource, Incoming, Reply
 from storage.dto import ConversationState, MemberInfo, Role
 from storage.uow import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
 class BotInfo:
-    """Facts about the running bot that messages mention."""
+    """Facts about the running bot: its name in links, and where it keeps files."""
 
     telegram_username: str | None = None
+    data_dir: Path = Path("data")
 
 
 @dataclass(slots=True)
@@ -30,6 +32,7 @@ class Context:
     bot: BotInfo
     member: MemberInfo | None
     state: ConversationState = field(default_factory=lambda: ConversationState("idle"))
+    files: FileSource | None = None
 
     def now(self) -> datetime:
         """Return the current moment (UTC)."""

@@ -50,10 +50,8 @@ async def register(ctx: Context, code: str) -> list[Reply]:
             reason=problem or "unknown",
             code=code[:16],
         )
-        await ctx.uow.commit()
         return [Reply(problem or _unknown_code(code))]
     if not await ctx.uow.invitations.use(invitation.id):
-        await ctx.uow.session.rollback()
         return [Reply(_used_up())]
     name = (incoming.display_name or "").strip() or _("Officer of %(agency)s") % {
         "agency": invitation.agency_name
@@ -77,7 +75,6 @@ async def register(ctx: Context, code: str) -> list[Reply]:
         invitation=invitation.code,
         role=invitation.role.value,
     )
-    await ctx.uow.commit()
     ctx.member = await ctx.uow.members.get(member_id)
     logger.info("member %s registered for agency %s", member_id, invitation.agency_code)
     return [

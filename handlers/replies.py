@@ -67,6 +67,21 @@ def not_your_task() -> Reply:
     )
 
 
+def private_only(username: str | None) -> Reply:
+    """Tell a group that the bot only works in private chats."""
+    if username:
+        return Reply(
+            _(
+                "The PGI reporting bot works only in private chats. Please message the bot "
+                "directly: %(link)s"
+            )
+            % {"link": f"https://t.me/{username.lstrip('@')}"}
+        )
+    return Reply(
+        _("The PGI reporting bot works only in private chats. Please message the bot directly.")
+    )
+
+
 def idle_text() -> Reply:
     """Answer free text outside any conversation."""
     return Reply(

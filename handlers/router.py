@@ -14,13 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import Clock
 from bot.core.i18n import N_, _, set_language
-from bot.core.messages import Incoming, Reply
+from bot.core.messages import FileSource, Incoming, Reply
 from bot.core.text import normalize
-from handlers import replies
+from handlers import replies, report
 from handlers.context import EVERYONE, BotInfo, ChoiceHandler, Command, Context
 from handlers.help import help_reply
 from handlers.registration import looks_like_code, register, welcome_stranger
-from handlers.tasks import list_tasks, show_task
+from handlers.tasks import history, list_tasks, show_task
 from storage.dto import ConversationState
 from storage.uow import UnitOfWork
 
@@ -43,12 +43,20 @@ class Router:
         self._clock = clock
         self._bot = bot or BotInfo()
         self.commands: dict[str, Command] = {}
-        self.choices: dict[str, ChoiceHandler] = {"task": show_task}
+        self.choices: dict[str, ChoiceHandler] = {
+            "task": show_task,
+            report.PREFIX: report.on_choice,
+        }
         for command in (
             Command("start", N_("register or start again"), EVERYONE, self._start),
+            Command("baocao", N_("report on a task of your agency"), EVERYONE, report.start),
             Command(
-                "nhiemvu", N_("your agency's tasks and the next deadline"), EVERYONE, list_tasks
+                "nhiemvu",
+                N_("your agency's tasks, their latest status and the next deadline"),
+                EVERYONE,
+                list_tasks,
             ),
+            Command("lichsu", N_("your agency's recent reports"), EVERYONE, history),
             Command("trogiup", N_("this help"), EVERYONE, self._help),
             Command("huy", N_("cancel what you are doing"), EVERYONE, self._cancel),
         ):
@@ -58,30 +66,57 @@ class Router:
         """Register a command (later issues add theirs the same way)."""
         self.commands[command.name] = command
 
-    async def handle(self, incoming: Incoming) -> list[Reply]:
-        """Process one update and return what to send back."""
+    async def handle(
+        self,
+        incoming: Incoming,
+        *,
+        files: FileSource | None = None,
+        inbox_id: int | None = None,
+    ) -> list[Reply]:
+        """Process one update in one transaction and return what to send back.
+
+        When the update came through the inbox, it is marked processed in the same
+        transaction as everything it changed, so a crash never half-applies it. An
+        unexpected fault rolls everything back, counts a failed attempt and apologises.
+        """
         set_language("vi")
         incoming = self._clean(incoming)
-        async with UnitOfWork(self._sessions) as uow:
-            member = await uow.members.by_identity(incoming.channel.value, incoming.user_id)
-            state = await uow.conversations.get(incoming.channel.value, incoming.chat_id)
-            ctx = Context(incoming, uow, self._clock, self._bot, member, state)
-            ctx.incoming = self._numbered_choice(incoming, state)
-            before = ctx.state
-            answer = await self._dispatch(ctx)
-            state_data = dict(ctx.state.data)
-            choices = [c.payload for r in answer for c in r.flat_choices]
-            if choices:
-                state_data["choices"] = choices
-            else:
-                state_data.pop("choices", None)
-            new_state = ConversationState(ctx.state.state, state_data)
-            if new_state != before:
-                await uow.conversations.set(
-                    incoming.channel.value, incoming.chat_id, new_state, self._clock.now()
-                )
-            await uow.commit()
-            return answer
+        try:
+            async with UnitOfWork(self._sessions) as uow:
+                answer = await self._handle(uow, incoming, files)
+                if inbox_id is not None:
+                    await uow.inbox.mark_processed(inbox_id, self._clock.now())
+                await uow.commit()
+                return answer
+        except Exception as error:
+            logger.exception("update %s from %s failed", incoming.update_id, incoming.user_id)
+            if inbox_id is not None:
+                async with UnitOfWork(self._sessions) as uow:
+                    await uow.inbox.mark_failed(inbox_id, repr(error), self._clock.now())
+                    await uow.commit()
+            return [replies.error()]
+
+    async def _handle(
+        self, uow: UnitOfWork, incoming: Incoming, files: FileSource | None
+    ) -> list[Reply]:
+        member = await uow.members.by_identity(incoming.channel.value, incoming.user_id)
+        state = await uow.conversations.get(incoming.channel.value, incoming.chat_id)
+        ctx = Context(incoming, uow, self._clock, self._bot, member, state, files)
+        ctx.incoming = self._numbered_choice(incoming, state)
+        before = ctx.state
+        answer = await self._dispatch(ctx)
+        state_data = dict(ctx.state.data)
+        choices = [c.payload for r in answer for c in r.flat_choices]
+        if choices:
+            state_data["choices"] = choices
+        else:
+            state_data.pop("choices", None)
+        new_state = ConversationState(ctx.state.state, state_data)
+        if new_state != before:
+            await uow.conversations.set(
+                incoming.channel.value, incoming.chat_id, new_state, self._clock.now()
+            )
+        return answer
 
     @staticmethod
     def _clean(incoming: Incoming) -> Incoming:
@@ -94,6 +129,8 @@ class Router:
         """Turn a typed number into the choice it names, on channels without buttons."""
         choices = state.data.get("choices") or []
         text = (incoming.text or "").strip()
+        if state.data.get("typed_numbers"):
+            return incoming
         if incoming.payload is None and text.isdigit() and choices:
             number = int(text)
             if 1 <= number <= len(choices):
@@ -103,6 +140,8 @@ class Router:
     async def _dispatch(self, ctx: Context) -> list[Reply]:
         incoming = ctx.incoming
         text = incoming.text
+        if not incoming.is_private:
+            return self._group(ctx)
         if text is not None and len(text) > MAX_TEXT:
             return [replies.too_long(MAX_TEXT)]
         if ctx.member is None:
@@ -115,10 +154,22 @@ class Router:
         if incoming.payload is not None:
             return await self._choice(ctx, incoming.payload)
         if incoming.file is not None:
+            if report.in_report(ctx):
+                return await report.on_file(ctx, incoming.file)
             return [replies.unsupported_file()]
         if not text:
             return [replies.empty_text()]
+        if report.in_report(ctx):
+            return await report.on_text(ctx, text)
         return [replies.idle_text()]
+
+    @staticmethod
+    def _group(ctx: Context) -> list[Reply]:
+        """Say once in a group that the bot works in private chats; then stay silent."""
+        if ctx.state.state == "group":
+            return []
+        ctx.state = ConversationState("group")
+        return [replies.private_only(ctx.bot.telegram_username)]
 
     async def _stranger(self, ctx: Context) -> list[Reply]:
         incoming = ctx.incoming

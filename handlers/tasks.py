@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from bot.core.i18n import _, format_day, format_score, ngettext
+from bot.core.i18n import _, format_day, format_moment, format_score, ngettext
 from bot.core.messages import Choice, Reply
 from handlers import replies
 from handlers.context import Context
-from storage.dto import AssignmentRole, MilestoneInfo, Role, TaskInfo
+from handlers.report import receipt_number, status_label
+from storage.dto import AssignmentRole, MilestoneInfo, Role, SubmissionInfo, TaskInfo
 
 TASKS_PER_ROW = 3
+HISTORY_LENGTH = 10
 
 
 async def list_tasks(ctx: Context) -> list[Reply]:
@@ -27,6 +29,10 @@ async def list_tasks(ctx: Context) -> list[Reply]:
     coordinator = member.role in (Role.COORDINATOR, Role.ADMIN)
     next_due = await ctx.uow.plans.next_milestone(ctx.today(), for_coordinator=coordinator)
     indices = {index.code: index for index in await ctx.uow.plans.indices()}
+    cycles = await ctx.uow.reports.open_cycles(ctx.today())
+    latest = (
+        await ctx.uow.reports.latest_by_task(cycles[-1].id, member.agency_id) if cycles else {}
+    )
     lines = [
         ngettext(
             "Tasks of %(agency)s (%(count)s task):",
@@ -55,7 +61,7 @@ async def list_tasks(ctx: Context) -> list[Reply]:
                         "target": format_score(index.target_score),
                     }
                 )
-        lines.append(_task_line(task))
+        lines.append(_task_line(task, latest.get(task.id)))
     lines += [
         "",
         _(
@@ -89,9 +95,57 @@ async def show_task(ctx: Context, argument: str) -> list[Reply]:
     return [_detail(task)]
 
 
-def _task_line(task: TaskInfo) -> str:
+def _task_line(task: TaskInfo, report: SubmissionInfo | None) -> str:
     role = _("lead") if task.role == AssignmentRole.LEAD else _("support")
-    return f"• {task.code} {task.title} ({role})"
+    if report is None:
+        state = _("not reported yet")
+    else:
+        state = _("%(status)s, %(progress)s%%") % {
+            "status": status_label(report.status),
+            "progress": report.progress,
+        }
+    return f"• {task.code} {task.title} ({role}) — {state}"
+
+
+async def history(ctx: Context) -> list[Reply]:
+    """Show the agency's most recent reports, newest first."""
+    member = ctx.require_member()
+    recent = await ctx.uow.reports.recent(member.agency_id, limit=HISTORY_LENGTH)
+    if not recent:
+        return [
+            Reply(
+                _("%(agency)s has not reported yet. Send /baocao to report on a task.")
+                % {"agency": member.agency_name}
+            )
+        ]
+    lines = [
+        _("Recent reports of %(agency)s (newest first):") % {"agency": member.agency_name},
+    ]
+    for item in recent:
+        lines.append("")
+        lines.append(
+            _("No. %(number)s — %(time)s — %(name)s")
+            % {
+                "number": receipt_number(item),
+                "time": format_moment(item.created_at),
+                "name": item.member_name,
+            }
+        )
+        lines.append(
+            _("Task %(code)s: %(title)s") % {"code": item.task_code, "title": item.task_title}
+        )
+        summary = _("%(status)s, %(progress)s%%") % {
+            "status": status_label(item.status),
+            "progress": item.progress,
+        }
+        if item.version > 1:
+            summary += "; " + _("version %(version)s") % {"version": item.version}
+        if item.attachment_count:
+            summary += "; " + ngettext(
+                "%(count)s file", "%(count)s files", item.attachment_count
+            ) % {"count": item.attachment_count}
+        lines.append(summary)
+    return [Reply("\n".join(lines))]
 
 
 def _deadline_line(milestone: MilestoneInfo, ctx: Context) -> str:

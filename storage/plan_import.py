@@ -50,7 +50,7 @@ async def import_plan(
     doc = loaded.document
     report = ImportReport(doc.plan.code)
     agencies = await _sync_agencies(session, doc, report, now)
-    await _apply_reorganisations(session, doc, agencies, now)
+    await _apply_reorganisations(session, doc, agencies, report, now)
     plan = await _sync_plan(session, loaded, agencies, report, now)
     await _sync_groups(session, plan, doc.groups, agencies, report)
     indices = await _sync_indices(session, plan, doc, report)
@@ -89,9 +89,15 @@ async def _sync_agencies(
 
 
 async def _apply_reorganisations(
-    session: AsyncSession, doc: PlanDocument, agencies: dict[str, Agency], now: datetime
+    session: AsyncSession,
+    doc: PlanDocument,
+    agencies: dict[str, Agency],
+    report: ImportReport,
+    now: datetime,
 ) -> None:
     for change in doc.reorganisations:
+        before = await session.scalar(select(Agency).where(Agency.code == change.agency))
+        state = (before.name, before.status, before.successor_id) if before else None
         if change.action == "add":
             agencies[change.agency] = await add_agency(
                 session,
@@ -107,15 +113,18 @@ async def _apply_reorganisations(
                 change.agency,
                 name=change.name or "",
                 short_name=change.short_name,
-                on=change.on,
+                on=change.since,
                 now=now,
             )
         elif change.action == "merge":
             await merge_agency(
-                session, change.agency, into=change.into or "", on=change.on, now=now
+                session, change.agency, into=change.into or "", on=change.since, now=now
             )
         else:
-            await retire_agency(session, change.agency, on=change.on, now=now)
+            await retire_agency(session, change.agency, on=change.since, now=now)
+        after = await session.scalar(select(Agency).where(Agency.code == change.agency))
+        if after is not None and state != (after.name, after.status, after.successor_id):
+            report.count(report.updated, "reorganisation")
 
 
 async def _sync_plan(

@@ -102,7 +102,6 @@ def _check_references(loaded: LoadedPlan, root: yaml.Node) -> None:
     agencies = _unique(
         [(("agencies", i, "code"), a.code) for i, a in enumerate(doc.agencies)], fail
     )
-    reorganised = {r.agency for r in doc.reorganisations if r.action == "add"}
     groups = _unique([(("groups", i, "code"), g.code) for i, g in enumerate(doc.groups)], fail)
     for code in agencies & groups:
         fail(("groups",), _("%(code)s is both an agency and a group") % {"code": code})
@@ -153,7 +152,7 @@ def _check_references(loaded: LoadedPlan, root: yaml.Node) -> None:
             known.add(change.agency)
         elif change.agency not in known:
             fail(("reorganisations", i, "agency"), _unknown_agency(change.agency))
-        if change.into and change.into not in known | reorganised:
+        if change.into and change.into not in known:
             fail(("reorganisations", i, "into"), _unknown_agency(change.into))
 
 

@@ -6,6 +6,7 @@ import re
 from datetime import date
 from typing import Annotated, Literal
 
+from bot.core.i18n import _
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$"
@@ -41,12 +42,14 @@ def parse_due(value: str) -> tuple[int, int]:
     """Parse a recurring due date written ``dd/mm`` into (month, day)."""
     match = DUE_PATTERN.match(value)
     if not match:
-        raise ValueError("must be written dd/mm, e.g. 10/12")
+        raise ValueError(_("must be written dd/mm, e.g. 10/12"))
     day, month = int(match.group(1)), int(match.group(2))
     try:
         date(2023, month, day)  # a year without 29/02: the date must exist every year
     except ValueError as error:
-        raise ValueError(f"{value} is not a date that exists every year") from error
+        raise ValueError(
+            _("%(value)s is not a date that exists every year") % {"value": value}
+        ) from error
     return month, day
 
 
@@ -129,7 +132,7 @@ class GroupSpec(_Strict):
     @model_validator(mode="after")
     def _members_or_kinds(self) -> GroupSpec:
         if not self.members and not self.kinds:
-            raise ValueError("a group needs members or kinds")
+            raise ValueError(_("a group needs members or kinds"))
         return self
 
 
@@ -162,7 +165,7 @@ class IndexSpec(_Strict):
 class Reorganisation(_Strict):
     """A change of the administration: an agency added, renamed, merged or retired."""
 
-    on: date
+    since: date
     action: ReorganisationAction
     agency: Code
     into: Code | None = None
@@ -173,11 +176,11 @@ class Reorganisation(_Strict):
     @model_validator(mode="after")
     def _fields_for_action(self) -> Reorganisation:
         if self.action == "merge" and not self.into:
-            raise ValueError("a merge needs `into`")
+            raise ValueError(_("a merge needs `into`"))
         if self.action in ("rename", "add") and not self.name:
-            raise ValueError(f"`{self.action}` needs `name`")
+            raise ValueError(_("`%(action)s` needs `name`") % {"action": self.action})
         if self.action == "add" and not self.kind:
-            raise ValueError("`add` needs `kind`")
+            raise ValueError(_("`add` needs `kind`"))
         return self
 
 

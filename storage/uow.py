@@ -6,6 +6,8 @@ from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.inbox import InboxRepository
+from storage.reports import ReportRepository
 from storage.repositories import (
     AuditRepository,
     ConversationRepository,
@@ -29,6 +31,8 @@ class UnitOfWork:
         self.conversations = ConversationRepository(session)
         self.plans = PlanRepository(session)
         self.audit = AuditRepository(session)
+        self.reports = ReportRepository(session)
+        self.inbox = InboxRepository(session)
         return self
 
     async def __aexit__(

@@ -220,16 +220,16 @@ async def test_reorganisation_section_of_a_plan_file(
     def edit(data: dict) -> None:  # type: ignore[type-arg]
         data["reorganisations"] = [
             {
-                "on": "2025-03-01",
+                "since": "2025-03-01",
                 "action": "add",
                 "agency": "snnmt",
                 "name": "Sở Nông nghiệp và Môi trường",
                 "short_name": "Sở NN&MT",
                 "kind": "department",
             },
-            {"on": "2025-03-01", "action": "merge", "agency": "stnmt", "into": "snnmt"},
-            {"on": "2025-03-01", "action": "merge", "agency": "snnptnt", "into": "snnmt"},
-            {"on": "2025-07-01", "action": "retire", "agency": "h-van-lang"},
+            {"since": "2025-03-01", "action": "merge", "agency": "stnmt", "into": "snnmt"},
+            {"since": "2025-03-01", "action": "merge", "agency": "snnptnt", "into": "snnmt"},
+            {"since": "2025-07-01", "action": "retire", "agency": "h-van-lang"},
         ]
 
     path = _edited_plan(tmp_path, edit)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol
 
 MAX_PAYLOAD_BYTES = 64
 """Telegram's callback_data limit; every choice payload must fit in it."""
@@ -39,6 +40,14 @@ class FileRef:
     file_name: str | None
     mime_type: str | None
     size: int | None
+
+
+class FileSource(Protocol):
+    """A channel's way to download a file a user sent."""
+
+    async def fetch(self, file: FileRef) -> bytes:
+        """Return the file's content."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +106,8 @@ class Reply:
 
     text: str
     choices: tuple[tuple[Choice, ...], ...] = field(default=())
+    edit: bool = False
+    """Replace the message whose button was pressed, where the channel can."""
 
     @property
     def flat_choices(self) -> list[Choice]:

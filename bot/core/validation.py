@@ -18,6 +18,8 @@ _REASONS = {
     "less_than_equal": N_("is too large"),
     "date_from_datetime_parsing": N_("must be a date written yyyy-mm-dd"),
     "date_parsing": N_("must be a date written yyyy-mm-dd"),
+    "string_type": N_("must be text (put it in quotes)"),
+    "bool_type": N_("must be true or false"),
 }
 
 

@@ -1,0 +1,1 @@
+"""Fakes of external services, reached over real network connections."""
