@@ -353,6 +353,9 @@ async def on_choice(ctx: Context, argument: str) -> list[Reply]:
     """Handle a button of the report conversation."""
     nonce, _sep, rest = argument.partition(":")
     action, _sep, value = rest.partition(":")
+    key = _idempotency_key(ctx)
+    if action == "ok" and key and (done := await ctx.uow.reports.by_idempotency_key(key)):
+        return [_receipt(done)]  # the same confirmation delivered again
     if not in_report(ctx) or nonce != ctx.state.data.get("nonce"):
         return [replies.stale_choice()]
     if action == "cx":
@@ -680,14 +683,7 @@ async def _on_edit_field(ctx: Context, value: str) -> list[Reply]:
 async def _on_confirm(ctx: Context, value: str) -> list[Reply]:
     member = ctx.require_member()
     data = ctx.state.data
-    key = (
-        f"{ctx.incoming.channel.value}:{ctx.incoming.update_id}"
-        if ctx.incoming.update_id
-        else None
-    )
-    if key and (done := await ctx.uow.reports.by_idempotency_key(key)):
-        ctx.reset()
-        return [_receipt(done)]
+    key = _idempotency_key(ctx)
     task = await _own_task(ctx, str(data["task_id"]))
     if task is None:
         ctx.reset()
@@ -735,6 +731,11 @@ async def _on_confirm(ctx: Context, value: str) -> list[Reply]:
         member.id,
     )
     return [_receipt(stored)]
+
+
+def _idempotency_key(ctx: Context) -> str | None:
+    incoming = ctx.incoming
+    return f"{incoming.channel.value}:{incoming.update_id}" if incoming.update_id else None
 
 
 def receipt_number(submission: SubmissionInfo) -> str:

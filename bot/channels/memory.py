@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from bot.core.messages import Channel, FileRef, Incoming, Reply
+from bot.core.messages import Channel, FileRef, FileSource, Incoming, Reply
 
 
 class MemoryChannel:
@@ -25,6 +25,7 @@ class MemoryChannel:
         self.chat_id = chat_id or user_id
         self.display_name = display_name
         self.transcript: list[Reply] = []
+        self.files: FileSource | None = None
 
     def _incoming(self, **fields: object) -> Incoming:
         return Incoming(
@@ -49,6 +50,6 @@ class MemoryChannel:
         return await self._deliver(self._incoming(file=file))
 
     async def _deliver(self, incoming: Incoming) -> list[Reply]:
-        replies: list[Reply] = await self._handle(incoming)  # type: ignore[operator]
+        replies: list[Reply] = await self._handle(incoming, files=self.files)  # type: ignore[operator]
         self.transcript.extend(replies)
         return replies

@@ -1,0 +1,1002 @@
+"""Fake Telegram Bot API over real HTTP, for end-to-end tests of the Telegram adapter.
+
+The fake is an ``aiohttp.web`` app on 127.0.0.1 with a free port. python-telegram-bot reaches it
+through ``base_url``/``base_file_url``, so PTB's real request code, (de)serialisation and error
+mapping run. The methods the bot uses are answered like Telegram answers them (envelopes,
+limits, error texts, getUpdates offset semantics); anything else gets 501, so gaps fail loudly.
+
+Usage:
+    async with FakeTelegram(token="123:TEST") as fake:
+        app = (
+            ApplicationBuilder()
+            .token("123:TEST")
+            .base_url(fake.base_url)
+            .base_file_url(fake.base_file_url)
+            .build()
+        )
+        ...  # start polling, or set a webhook and use fake.deliver_webhook(update)
+        lan = fake.user(1001, first_name="Lan")
+        lan.send_text("/start")
+        await fake.wait_for_text(1001, "Xin chào")
+        lan.press(fake.last_message(1001)["message_id"], "yes")
+        await fake.wait_for("answerCallbackQuery")
+
+Waiting never sleeps: every recorded call and queued update pulses an event, and the ``wait_*``
+helpers re-check their condition on each pulse until their timeout.
+
+Note: PTB builds ``RetryAfter`` through a deprecated int property unless ``PTB_TIMEDELTA=true``
+is set; with ``filterwarnings = error`` set it in tests that expect 429s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import math
+import re
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+
+from aiohttp import ClientSession, web
+
+JSONDict = dict[str, Any]
+
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+CALLBACK_DATA_BYTES = 64
+FIRST_UPDATE_ID = 100_000
+BLOCKED = "Forbidden: bot was blocked by the user"
+KICKED = "Forbidden: bot was kicked from the group chat"
+WEBHOOK_CONFLICT = (
+    "Conflict: can't use getUpdates method while webhook is active; "
+    "use deleteWebhook to delete the webhook first"
+)
+POLL_CONFLICT = (
+    "Conflict: terminated by other getUpdates request; "
+    "make sure that only one bot instance is running"
+)
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup "
+    "are exactly the same as a current content and reply markup of the message"
+)
+DEFAULT_DESCRIPTIONS = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: BLOCKED,
+    404: "Not Found",
+    409: "Conflict",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+}
+# String parameters kept verbatim even when they look like JSON, numbers or booleans.
+PLAIN_KEYS = frozenset(
+    {
+        "text", "caption", "url", "secret_token", "file_id", "callback_query_id",
+        "inline_query_id", "title", "description", "short_description", "name", "question",
+        "explanation", "emoji", "business_connection_id", "inline_message_id",
+    }
+)  # fmt: skip
+_COMMAND = re.compile(r"/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,})?")
+_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
+
+
+@dataclass
+class Call:
+    """One request the bot made; ``status`` stays 0 until it has been answered."""
+
+    method: str
+    params: JSONDict
+    time: float  # time.monotonic() on arrival
+    status: int = 0
+    result: Any = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether Telegram answered with a result rather than an error."""
+        return self.status == 200
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file part of a multipart request."""
+
+    filename: str | None
+    content_type: str
+    content: bytes = field(repr=False)
+
+
+class ApiError(Exception):
+    """An error answer of the Bot API."""
+
+    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
+        super().__init__(f"{code} {description}")
+        self.code = code
+        self.description = description
+        self.retry_after = retry_after
+
+    def body(self) -> JSONDict:
+        """The JSON body Telegram sends for this error."""
+        body: JSONDict = {"ok": False, "error_code": self.code, "description": self.description}
+        if self.retry_after is not None:
+            body["parameters"] = {"retry_after": self.retry_after}
+        return body
+
+
+def bad_request(reason: str) -> ApiError:
+    """A 400 with Telegram's ``Bad Request: ...`` wording."""
+    return ApiError(400, f"Bad Request: {reason}")
+
+
+@dataclass
+class _Fault:
+    error: ApiError
+    deliver: bool
+    times: int
+
+
+@dataclass
+class _Queued:
+    update: JSONDict
+    delivered: bool = False
+
+    @property
+    def update_id(self) -> int:
+        return int(self.update["update_id"])
+
+
+@dataclass
+class _StoredFile:
+    file_id: str
+    file_unique_id: str
+    file_path: str
+    content: bytes = field(repr=False)
+    file_name: str | None = None
+    mime_type: str | None = None
+
+
+class _RateLimits:
+    """Telegram's send limits: global per second, per-chat token bucket, per group per minute."""
+
+    def __init__(self, per_second: int, chat_rate: float, chat_burst: int, group_per_minute: int):
+        self.per_second, self.chat_rate, self.chat_burst = per_second, chat_rate, chat_burst
+        self.group_per_minute = group_per_minute
+        self._global: deque[float] = deque()
+        self._groups: dict[int, deque[float]] = {}
+        self._buckets: dict[int, tuple[float, float]] = {}  # chat -> (tokens, refilled at)
+
+    def take(self, chat_id: int, now: float) -> int | None:
+        """Count one send; return retry_after in whole seconds when it is over a limit."""
+        waits: list[float] = []
+        _expire(self._global, now - 1.0)
+        if len(self._global) >= self.per_second:
+            waits.append(self._global[0] + 1.0 - now)
+        tokens, refilled = self._buckets.get(chat_id, (float(self.chat_burst), now))
+        tokens = min(float(self.chat_burst), tokens + (now - refilled) * self.chat_rate)
+        if tokens < 1.0:
+            waits.append((1.0 - tokens) / self.chat_rate)
+        group = self._groups.setdefault(chat_id, deque()) if chat_id < 0 else None
+        if group is not None:
+            _expire(group, now - 60.0)
+            if len(group) >= self.group_per_minute:
+                waits.append(group[0] + 60.0 - now)
+        if waits:
+            return max(1, math.ceil(max(waits)))
+        self._global.append(now)
+        self._buckets[chat_id] = (tokens - 1.0, now)
+        if group is not None:
+            group.append(now)
+        return None
+
+
+def _expire(window: deque[float], before: float) -> None:
+    while window and window[0] <= before:
+        window.popleft()
+
+
+def _decode(key: str, value: Any) -> Any:
+    """Turn a form/query string back into the JSON value PTB encoded."""
+    if not isinstance(value, str) or key in PLAIN_KEYS:
+        return value
+    stripped = value.strip()
+    if stripped[:1] in ("{", "["):
+        try:
+            decoded = json.loads(stripped)
+        except ValueError:
+            return value
+        return decoded if isinstance(decoded, dict | list) else value
+    if re.fullmatch(r"-?\d+", stripped):
+        return int(stripped)
+    if stripped in ("true", "false"):
+        return stripped == "true"
+    return value
+
+
+async def _read_params(request: web.Request) -> JSONDict:
+    """Arguments from the query string and a urlencoded, multipart or JSON body."""
+    raw: JSONDict = dict(request.query)
+    if request.body_exists:
+        if request.content_type == "application/json":
+            body = await request.json()
+            raw.update(body if isinstance(body, dict) else {})
+        else:
+            for key, value in (await request.post()).items():
+                if isinstance(value, web.FileField):
+                    raw[key] = Upload(value.filename, value.content_type, value.file.read())
+                else:
+                    raw[key] = value.decode() if isinstance(value, bytes) else value
+    return {key: _decode(key, value) for key, value in raw.items()}
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _command_entities(text: str) -> list[JSONDict]:
+    match = _COMMAND.match(text)
+    if match is None:
+        return []
+    return [{"type": "bot_command", "offset": 0, "length": _utf16_len(match.group())}]
+
+
+def _brief(params: JSONDict) -> str:
+    text = json.dumps(params, ensure_ascii=False, default=repr)
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+class FakeTelegram:
+    """A Telegram Bot API server on 127.0.0.1 that a real PTB bot can talk to."""
+
+    def __init__(
+        self,
+        token: str = "123:TEST",
+        *,
+        enforce_limits: bool = False,
+        global_per_second: int = 30,
+        per_chat_per_second: float = 1.0,
+        per_chat_burst: int = 3,
+        per_group_per_minute: int = 20,
+        long_poll_cap: float = 1.0,
+    ) -> None:
+        self.token = token
+        self.bot_user: JSONDict = {
+            "id": int(token.split(":", 1)[0]),
+            "is_bot": True,
+            "first_name": "PGI Test Bot",
+            "username": "pgi_test_bot",
+        }
+        self.long_poll_cap = long_poll_cap
+        self.calls: list[Call] = []
+        self.rate_limited = 0
+        self.commands: dict[tuple[str, str], list[JSONDict]] = {}
+        self.webhook_url = ""
+        self.webhook_secret: str | None = None
+        self.port = 0
+        self._limits = (
+            _RateLimits(
+                global_per_second, per_chat_per_second, per_chat_burst, per_group_per_minute
+            )
+            if enforce_limits
+            else None
+        )
+        self._faults: dict[str, deque[_Fault]] = {}
+        self._blocked: set[int] = set()
+        self._queue: list[_Queued] = []
+        self._next_update_id = FIRST_UPDATE_ID
+        self._confirmed = 0  # highest positive offset getUpdates was called with
+        self._poll_generation = 0
+        self._counter = 0  # message ids, callback query ids and file ids
+        self._chats: dict[int, JSONDict] = {}
+        self._messages: dict[int, dict[int, JSONDict]] = {}
+        self._files: dict[str, _StoredFile] = {}
+        self._callback_queries: dict[str, bool] = {}  # id -> answered
+        self._event = asyncio.Event()
+        self._closing = False
+        self._runner: web.AppRunner | None = None
+        self._session: ClientSession | None = None
+        self._handlers: dict[str, Callable[[JSONDict], Any]] = {
+            "getme": self._get_me,
+            "getupdates": self._get_updates,
+            "sendmessage": self._send_message,
+            "editmessagetext": self._edit_message_text,
+            "editmessagereplymarkup": self._edit_message_reply_markup,
+            "deletemessage": self._delete_message,
+            "answercallbackquery": self._answer_callback_query,
+            "setmycommands": self._set_my_commands,
+            "getmycommands": self._get_my_commands,
+            "deletemycommands": self._delete_my_commands,
+            "setwebhook": self._set_webhook,
+            "deletewebhook": self._delete_webhook,
+            "getwebhookinfo": self._get_webhook_info,
+            "getfile": self._get_file,
+            "senddocument": self._send_document,
+            "sendphoto": self._send_photo,
+            "sendchataction": self._send_chat_action,
+            "close": lambda params: True,
+            "logout": lambda params: True,
+        }
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def __aenter__(self) -> FakeTelegram:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        """Listen on 127.0.0.1 with a port the OS picks."""
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._serve_api)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._serve_file)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self.port = self._runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        """End long polls, close the webhook client and the server."""
+        self._closing = True
+        self._pulse()
+        if self._session is not None:
+            await self._session.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def base_url(self) -> str:
+        """The value for ``base_url``; PTB appends the token."""
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        """The value for ``base_file_url``; PTB appends the token."""
+        return f"http://127.0.0.1:{self.port}/file/bot"
+
+    # --- HTTP -----------------------------------------------------------------------------
+
+    async def _serve_api(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            error = ApiError(401, "Unauthorized")
+            return web.json_response(error.body(), status=error.code)
+        method = request.match_info["method"]
+        call = Call(method, await _read_params(request), time.monotonic())
+        self.calls.append(call)
+        self._pulse()
+        try:
+            result = await self._answer(method, call.params)
+        except ApiError as error:
+            call.status, call.result = error.code, error.body()
+            response = web.json_response(error.body(), status=error.code)
+        else:
+            call.status, call.result = 200, result
+            response = web.json_response({"ok": True, "result": result})
+        self._pulse()
+        return response
+
+    async def _serve_file(self, request: web.Request) -> web.Response:
+        path = request.match_info["path"]
+        stored = next((f for f in self._files.values() if f.file_path == path), None)
+        if request.match_info["token"] != self.token:
+            error = ApiError(401, "Unauthorized")
+        elif stored is None:
+            error = ApiError(404, "Not Found")
+        else:
+            return web.Response(body=stored.content, content_type="application/octet-stream")
+        return web.json_response(error.body(), status=error.code)
+
+    async def _answer(self, method: str, params: JSONDict) -> Any:
+        name = method.lower()
+        handler = self._handlers.get(name)
+        if handler is None:
+            raise ApiError(501, f"Not Implemented: {method}")
+        fault = self._take_fault(name)
+        if fault is not None and not fault.deliver:
+            raise fault.error
+        chat_id = params.get("chat_id")
+        if isinstance(chat_id, int) and name.startswith(("send", "edit", "copy", "forward")):
+            if chat_id in self._blocked:
+                raise ApiError(403, KICKED if chat_id < 0 else BLOCKED)
+            counted = not name.startswith("edit") and name != "sendchataction"
+            if self._limits is not None and counted:
+                retry_after = self._limits.take(chat_id, time.monotonic())
+                if retry_after is not None:
+                    self.rate_limited += 1
+                    raise ApiError(
+                        429, f"Too Many Requests: retry after {retry_after}", retry_after
+                    )
+        result = handler(params)
+        if asyncio.iscoroutine(result):
+            result = await result
+        if fault is not None:  # delivered, yet the bot sees an error ("timed out but sent")
+            raise fault.error
+        return result
+
+    def _take_fault(self, name: str) -> _Fault | None:
+        pending = self._faults.get(name)
+        if not pending:
+            return None
+        fault = pending[0]
+        fault.times -= 1
+        if fault.times <= 0:
+            pending.popleft()
+        return fault
+
+    # --- fault injection ------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        code: int = 429,
+        description: str | None = None,
+        retry_after: int | None = None,
+        times: int = 1,
+        deliver: bool = False,
+    ) -> None:
+        """Answer the next ``times`` calls of ``method`` with an error.
+
+        With ``deliver=True`` the call still takes effect (the message is stored) before the
+        error is returned, like a request that timed out after Telegram had sent it.
+        """
+        if code == 429 and retry_after is None:
+            retry_after = 1
+        if description is None:
+            description = (
+                f"Too Many Requests: retry after {retry_after}"
+                if code == 429
+                else DEFAULT_DESCRIPTIONS.get(code, "Internal Server Error")
+            )
+        fault = _Fault(ApiError(code, description, retry_after), deliver, times)
+        self._faults.setdefault(method.lower(), deque()).append(fault)
+
+    def block_chat(self, chat_id: int) -> None:
+        """Answer every send or edit to ``chat_id`` with 403 (blocked by the user / kicked)."""
+        self._blocked.add(chat_id)
+
+    def unblock_chat(self, chat_id: int) -> None:
+        """Undo ``block_chat``."""
+        self._blocked.discard(chat_id)
+
+    # --- recorded calls and waiting -------------------------------------------------------
+
+    def calls_of(self, method: str) -> list[Call]:
+        """The recorded calls of ``method`` (case-insensitive, as Telegram is)."""
+        return [call for call in self.calls if call.method.lower() == method.lower()]
+
+    async def wait_for(
+        self,
+        method: str,
+        *,
+        count: int = 1,
+        predicate: Callable[[Call], bool] | None = None,
+        timeout: float = 10.0,
+    ) -> list[Call]:
+        """Wait until ``count`` calls of ``method`` satisfy ``predicate``; return them all."""
+
+        def matching() -> list[Call]:
+            return [c for c in self.calls_of(method) if predicate is None or predicate(c)]
+
+        if await self._wait_until(lambda: len(matching()) >= count, timeout):
+            return matching()
+        what = f"{count} {method} call(s)" + (" matching the predicate" if predicate else "")
+        raise TimeoutError(self._describe(what, timeout, len(matching())))
+
+    async def wait_for_text(self, chat_id: int, substring: str, timeout: float = 10.0) -> Call:
+        """Wait until a successful sendMessage/editMessageText to ``chat_id`` has ``substring``."""
+
+        def found() -> Call | None:
+            for call in reversed(self.calls):
+                if (
+                    call.ok
+                    and call.method.lower() in ("sendmessage", "editmessagetext")
+                    and call.params.get("chat_id") == chat_id
+                    and substring in str(call.params.get("text", ""))
+                ):
+                    return call
+            return None
+
+        if await self._wait_until(lambda: found() is not None, timeout):
+            call = found()
+            assert call is not None
+            return call
+        raise TimeoutError(self._describe(f"text {substring!r} in chat {chat_id}", timeout, 0))
+
+    async def wait_confirmed(self, update_id: int, timeout: float = 10.0) -> None:
+        """Wait until getUpdates has been called with an offset above ``update_id``."""
+        if not await self._wait_until(lambda: self._confirmed > update_id, timeout):
+            what = f"update {update_id} to be confirmed (highest offset {self._confirmed})"
+            raise TimeoutError(self._describe(what, timeout, 0))
+
+    def _pulse(self) -> None:
+        self._event.set()
+        self._event = asyncio.Event()
+
+    async def _wait_until(self, condition: Callable[[], bool], timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            event = self._event
+            try:
+                async with asyncio.timeout(remaining):
+                    await event.wait()
+            except TimeoutError:
+                return condition()
+        return True
+
+    def _describe(self, what: str, timeout: float, matched: int) -> str:
+        seen = [c for c in self.calls if c.method.lower() != "getupdates"]
+        polls = len(self.calls) - len(seen)
+        lines = [f"  {c.method} -> {c.status or 'pending'} {_brief(c.params)}" for c in seen[-20:]]
+        return (
+            f"waited {timeout}s for {what}; {matched} matched. "
+            f"Calls seen (last 20, {polls} getUpdates not shown):\n" + "\n".join(lines or ["  -"])
+        )
+
+    # --- messages the bot sent ------------------------------------------------------------
+
+    def sent_to(self, chat_id: int) -> list[JSONDict]:
+        """The bot's messages in ``chat_id``, oldest first, with edits applied."""
+        messages = self._messages.get(chat_id, {}).values()
+        return [copy.deepcopy(m) for m in messages if m["from"]["id"] == self.bot_user["id"]]
+
+    def last_message(self, chat_id: int) -> JSONDict:
+        """The bot's latest message in ``chat_id``; LookupError when there is none."""
+        sent = self.sent_to(chat_id)
+        if not sent:
+            raise LookupError(f"the bot has sent nothing to chat {chat_id}")
+        return sent[-1]
+
+    # --- playing users --------------------------------------------------------------------
+
+    def user(
+        self,
+        user_id: int,
+        first_name: str = "Lan",
+        last_name: str | None = None,
+        username: str | None = None,
+        language_code: str | None = None,
+    ) -> FakeUser:
+        """A user with a private chat (chat id == user id) who can write to the bot."""
+        if user_id <= 0:
+            raise ValueError("user ids are positive")
+        optional = {"last_name": last_name, "username": username}
+        names = {"first_name": first_name} | {k: v for k, v in optional.items() if v}
+        self._chats[user_id] = {"id": user_id, "type": "private", **names}
+        profile: JSONDict = {"id": user_id, "is_bot": False, **names}
+        if language_code:
+            profile["language_code"] = language_code
+        return FakeUser(self, profile)
+
+    def queue_update(self, update: JSONDict) -> JSONDict:
+        """Queue a raw update (a copy); one without ``update_id`` gets the next id."""
+        update = copy.deepcopy(update)
+        if "update_id" not in update:
+            update["update_id"] = self._take_update_id()
+        self._next_update_id = max(self._next_update_id, int(update["update_id"]) + 1)
+        self._register_callbacks(update)
+        self._queue.append(_Queued(update))
+        self._pulse()
+        return copy.deepcopy(update)
+
+    async def deliver_webhook(
+        self, update: JSONDict, *, headers: dict[str, str] | None = None
+    ) -> int:
+        """POST ``update`` to the webhook as Telegram would; return the HTTP status.
+
+        By default the secret header carries the stored ``secret_token``; pass ``headers`` to
+        send exactly those headers instead (e.g. a wrong or missing secret).
+        """
+        if not self.webhook_url:
+            raise RuntimeError("no webhook is set; call setWebhook first")
+        if headers is None:
+            secret = self.webhook_secret
+            headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+        if self._session is None:
+            self._session = ClientSession()
+        async with self._session.post(self.webhook_url, json=update, headers=headers) as reply:
+            await reply.read()
+            return reply.status
+
+    def _take_update_id(self) -> int:
+        self._next_update_id += 1
+        return self._next_update_id - 1
+
+    def _next_id(self) -> int:
+        self._counter += 1
+        return self._counter
+
+    def _emit(self, kind: str, payload: JSONDict, queue: bool) -> JSONDict:
+        update = {"update_id": self._take_update_id(), kind: payload}
+        self._register_callbacks(update)
+        if queue:
+            self._queue.append(_Queued(copy.deepcopy(update)))
+            self._pulse()
+        return update
+
+    def _register_callbacks(self, update: JSONDict) -> None:
+        query = update.get("callback_query")
+        if isinstance(query, dict) and "id" in query:
+            self._callback_queries.setdefault(str(query["id"]), False)
+
+    def _user_message(self, chat_id: int, sender: JSONDict, **content: Any) -> JSONDict:
+        message = self._new_message(chat_id, sender, **content)
+        self._messages.setdefault(chat_id, {})[message["message_id"]] = message
+        return copy.deepcopy(message)
+
+    # --- Bot API methods ------------------------------------------------------------------
+
+    def _get_me(self, params: JSONDict) -> JSONDict:
+        return self.bot_user | {
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+
+    async def _get_updates(self, params: JSONDict) -> list[JSONDict]:
+        if self.webhook_url:
+            raise ApiError(409, WEBHOOK_CONFLICT)
+        offset = int(params.get("offset") or 0)
+        limit = min(max(int(params.get("limit") or 100), 1), 100)
+        timeout = float(params.get("timeout") or 0)
+        if offset < 0:  # keep the last -offset updates, forget the others
+            self._queue = self._queue[offset:]
+        elif offset > 0:  # an update is confirmed once an offset above it was sent
+            self._queue = [q for q in self._queue if q.update_id >= offset or not q.delivered]
+            self._confirmed = max(self._confirmed, offset)
+        self._poll_generation += 1
+        generation = self._poll_generation
+        if not self._queue and timeout > 0:
+            await self._wait_until(
+                lambda: bool(self._queue) or self._poll_generation != generation or self._closing,
+                min(timeout, self.long_poll_cap),
+            )
+            if self._poll_generation != generation:
+                raise ApiError(409, POLL_CONFLICT)
+        batch = self._queue[:limit]
+        for queued in batch:
+            queued.delivered = True
+        return [copy.deepcopy(queued.update) for queued in batch]
+
+    def _send_message(self, params: JSONDict) -> JSONDict:
+        chat_id = self._chat_id(params)
+        text = self._check_text(params.get("text"))
+        markup = self._inline_markup(params)
+        return self._store(self._new_message(chat_id, self.bot_user, text=text), markup)
+
+    def _edit_message_text(self, params: JSONDict) -> JSONDict | bool:
+        message = self._editable(params)
+        text = self._check_text(params.get("text"))
+        markup = self._inline_markup(params)
+        if message is None:
+            return True
+        if "text" not in message:
+            raise bad_request("there is no text in the message to edit")
+        if text == message["text"] and markup == message.get("reply_markup"):
+            raise ApiError(400, NOT_MODIFIED)
+        message["text"] = text
+        return self._edited(message, markup)
+
+    def _edit_message_reply_markup(self, params: JSONDict) -> JSONDict | bool:
+        message = self._editable(params)
+        markup = self._inline_markup(params)
+        if message is None:
+            return True
+        if markup == message.get("reply_markup"):
+            raise ApiError(400, NOT_MODIFIED)
+        return self._edited(message, markup)
+
+    def _delete_message(self, params: JSONDict) -> bool:
+        chat = self._messages.get(self._chat_id(params), {})
+        if chat.pop(params.get("message_id"), None) is None:
+            raise bad_request("message to delete not found")
+        return True
+
+    def _answer_callback_query(self, params: JSONDict) -> bool:
+        query_id = str(params.get("callback_query_id", ""))
+        if self._callback_queries.get(query_id, True):
+            raise bad_request(
+                "query is too old and response timeout expired or query ID is invalid"
+            )
+        self._callback_queries[query_id] = True
+        return True
+
+    def _set_my_commands(self, params: JSONDict) -> bool:
+        commands = params.get("commands")
+        if not isinstance(commands, list) or len(commands) > 100:
+            raise bad_request("can't parse commands JSON object")
+        for command in commands:
+            if not _COMMAND_NAME.fullmatch(str(command.get("command", ""))):
+                raise bad_request("BOT_COMMAND_INVALID")
+            if not 1 <= len(str(command.get("description", ""))) <= 256:
+                raise bad_request("command description must be 1-256 characters long")
+        self.commands[self._commands_key(params)] = commands
+        return True
+
+    def _get_my_commands(self, params: JSONDict) -> list[JSONDict]:
+        return self.commands.get(self._commands_key(params), [])
+
+    def _delete_my_commands(self, params: JSONDict) -> bool:
+        self.commands.pop(self._commands_key(params), None)
+        return True
+
+    def _set_webhook(self, params: JSONDict) -> bool:
+        url = str(params.get("url") or "")
+        secret = params.get("secret_token")
+        if secret is not None and not _SECRET.fullmatch(str(secret)):
+            raise bad_request("secret token contains unallowed characters")
+        if params.get("drop_pending_updates"):
+            self._queue.clear()
+        self.webhook_url = url
+        self.webhook_secret = str(secret) if url and secret else None
+        return True
+
+    def _delete_webhook(self, params: JSONDict) -> bool:
+        if params.get("drop_pending_updates"):
+            self._queue.clear()
+        self.webhook_url, self.webhook_secret = "", None
+        return True
+
+    def _get_webhook_info(self, params: JSONDict) -> JSONDict:
+        pending = len(self._queue)
+        return {
+            "url": self.webhook_url,
+            "has_custom_certificate": False,
+            "pending_update_count": pending,
+        }
+
+    def _get_file(self, params: JSONDict) -> JSONDict:
+        stored = self._files.get(str(params.get("file_id")))
+        if stored is None:
+            raise bad_request("invalid file_id")
+        return {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_size": len(stored.content),
+            "file_path": stored.file_path,
+        }
+
+    def _send_document(self, params: JSONDict) -> JSONDict:
+        chat_id = self._chat_id(params)
+        stored = self._file_param(params, "document", "documents")
+        content = {"document": self._document(stored)} | self._caption(params)
+        message = self._new_message(chat_id, self.bot_user, **content)
+        return self._store(message, self._inline_markup(params))
+
+    def _send_photo(self, params: JSONDict) -> JSONDict:
+        chat_id = self._chat_id(params)
+        stored = self._file_param(params, "photo", "photos")
+        content = {"photo": self._photo_sizes(stored.content)} | self._caption(params)
+        message = self._new_message(chat_id, self.bot_user, **content)
+        return self._store(message, self._inline_markup(params))
+
+    def _send_chat_action(self, params: JSONDict) -> bool:
+        self._chat_id(params)
+        return True
+
+    # --- helpers for the methods ----------------------------------------------------------
+
+    def _chat_id(self, params: JSONDict) -> int:
+        chat_id = params.get("chat_id")
+        if chat_id is None:
+            raise bad_request("chat_id is empty")
+        if isinstance(chat_id, bool) or not isinstance(chat_id, int):
+            raise bad_request("chat not found")
+        return chat_id
+
+    def _chat(self, chat_id: int) -> JSONDict:
+        if chat_id in self._chats:
+            return copy.deepcopy(self._chats[chat_id])
+        if chat_id > 0:
+            return {"id": chat_id, "type": "private", "first_name": f"User {chat_id}"}
+        kind = "supergroup" if chat_id <= -1_000_000_000_000 else "group"
+        return {"id": chat_id, "type": kind, "title": f"Group {-chat_id}"}
+
+    def _new_message(self, chat_id: int, sender: JSONDict, **content: Any) -> JSONDict:
+        return {
+            "message_id": self._next_id(),
+            "date": int(time.time()),
+            "chat": self._chat(chat_id),
+            "from": dict(sender),
+            **content,
+        }
+
+    def _store(self, message: JSONDict, markup: JSONDict | None) -> JSONDict:
+        if markup is not None:
+            message["reply_markup"] = markup
+        self._messages.setdefault(message["chat"]["id"], {})[message["message_id"]] = message
+        return copy.deepcopy(message)
+
+    def _editable(self, params: JSONDict) -> JSONDict | None:
+        if params.get("inline_message_id"):
+            return None
+        message = self._messages.get(self._chat_id(params), {}).get(params.get("message_id"))
+        if message is None:
+            raise bad_request("message to edit not found")
+        if message["from"]["id"] != self.bot_user["id"]:
+            raise bad_request("message can't be edited")
+        return message
+
+    def _edited(self, message: JSONDict, markup: JSONDict | None) -> JSONDict:
+        if markup is None:  # like Telegram: an edit without reply_markup removes the keyboard
+            message.pop("reply_markup", None)
+        else:
+            message["reply_markup"] = markup
+        message["edit_date"] = int(time.time())
+        return copy.deepcopy(message)
+
+    @staticmethod
+    def _check_text(text: Any) -> str:
+        text = "" if text is None else str(text)
+        if not text.strip():
+            raise bad_request("message text is empty")
+        if len(text) > TEXT_LIMIT:
+            raise bad_request("message is too long")
+        return text
+
+    @staticmethod
+    def _caption(params: JSONDict) -> JSONDict:
+        caption = params.get("caption")
+        if not caption:
+            return {}
+        if len(str(caption)) > CAPTION_LIMIT:
+            raise bad_request("message caption is too long")
+        return {"caption": str(caption)}
+
+    @staticmethod
+    def _inline_markup(params: JSONDict) -> JSONDict | None:
+        """Validate ``reply_markup``; return it if it is an inline keyboard (echoed by Telegram)."""
+        markup = params.get("reply_markup")
+        if markup is None:
+            return None
+        if not isinstance(markup, dict):
+            raise bad_request("can't parse reply keyboard markup JSON object")
+        for row in markup.get("inline_keyboard", []):
+            for button in row:
+                data = button.get("callback_data")
+                if data is not None and not 1 <= len(str(data).encode()) <= CALLBACK_DATA_BYTES:
+                    raise bad_request("BUTTON_DATA_INVALID")
+        return markup if "inline_keyboard" in markup else None
+
+    @staticmethod
+    def _commands_key(params: JSONDict) -> tuple[str, str]:
+        scope = params.get("scope") or {"type": "default"}
+        return json.dumps(scope, sort_keys=True), str(params.get("language_code") or "")
+
+    def _register_file(
+        self,
+        content: bytes,
+        folder: str,
+        file_name: str | None = None,
+        mime_type: str | None = None,
+    ) -> _StoredFile:
+        n = self._next_id()
+        suffix = PurePosixPath(file_name).suffix if file_name else ".jpg" * (folder == "photos")
+        stored = _StoredFile(
+            file_id=f"BQACAgUAAxkBAAIC{n:08d}",
+            file_unique_id=f"AgAD{n:08d}",
+            file_path=f"{folder}/file_{n}{suffix}",
+            content=content,
+            file_name=file_name,
+            mime_type=mime_type,
+        )
+        self._files[stored.file_id] = stored
+        return stored
+
+    def _file_param(self, params: JSONDict, key: str, folder: str) -> _StoredFile:
+        value = params.get(key)
+        if isinstance(value, Upload):
+            return self._register_file(value.content, folder, value.filename, value.content_type)
+        if isinstance(value, str) and value in self._files:
+            return self._files[value]
+        if isinstance(value, str) and value.startswith(("http://", "https://")):
+            return self._register_file(b"", folder, PurePosixPath(value).name or None)
+        if value is None:
+            raise bad_request(f"there is no {key} in the request")
+        raise bad_request("wrong file identifier/HTTP URL specified")
+
+    @staticmethod
+    def _document(stored: _StoredFile) -> JSONDict:
+        document = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_name": stored.file_name,
+            "mime_type": stored.mime_type,
+            "file_size": len(stored.content),
+        }
+        return {key: value for key, value in document.items() if value is not None}
+
+    def _photo_sizes(self, content: bytes) -> list[JSONDict]:
+        sizes = []
+        for width, height in ((90, 68), (1280, 960)):
+            stored = self._register_file(content, "photos")
+            sizes.append(
+                {
+                    "file_id": stored.file_id,
+                    "file_unique_id": stored.file_unique_id,
+                    "file_size": len(content),
+                    "width": width,
+                    "height": height,
+                }
+            )
+        return sizes
+
+
+class FakeUser:
+    """A Telegram user; every method builds an update, queues it unless ``queue=False``."""
+
+    def __init__(self, fake: FakeTelegram, profile: JSONDict) -> None:
+        self.fake = fake
+        self.profile = profile
+        self.id: int = profile["id"]
+
+    def send_text(self, text: str, *, queue: bool = True) -> JSONDict:
+        """A text message in the user's private chat (commands get a bot_command entity)."""
+        entities = _command_entities(text)
+        content: JSONDict = {"text": text} | ({"entities": entities} if entities else {})
+        message = self.fake._user_message(self.id, self.profile, **content)
+        return self.fake._emit("message", message, queue)
+
+    def press(self, message_id: int, data: str, *, queue: bool = True) -> JSONDict:
+        """Press an inline button of the bot's message ``message_id`` (any data can be forged)."""
+        message = self.fake._messages.get(self.id, {}).get(message_id)
+        if message is None:
+            raise LookupError(f"no message {message_id} in the private chat of {self.id}")
+        query = {
+            "id": str(7_000_000_000_000_000 + self.fake._next_id()),
+            "from": dict(self.profile),
+            "chat_instance": str(-4_000_000_000_000_000_000 - self.id),
+            "data": data,
+            "message": copy.deepcopy(message),
+        }
+        return self.fake._emit("callback_query", query, queue)
+
+    def upload(
+        self,
+        content: bytes,
+        file_name: str,
+        mime_type: str = "application/octet-stream",
+        *,
+        caption: str | None = None,
+        queue: bool = True,
+    ) -> JSONDict:
+        """Send a document; its bytes become downloadable through getFile."""
+        stored = self.fake._register_file(content, "documents", file_name, mime_type)
+        content_: JSONDict = {"document": self.fake._document(stored)}
+        if caption:
+            content_["caption"] = caption
+        message = self.fake._user_message(self.id, self.profile, **content_)
+        return self.fake._emit("message", message, queue)
+
+    def upload_photo(
+        self, content: bytes, *, caption: str | None = None, queue: bool = True
+    ) -> JSONDict:
+        """Send a photo: two PhotoSizes, the largest last, both downloadable."""
+        content_: JSONDict = {"photo": self.fake._photo_sizes(content)}
+        if caption:
+            content_["caption"] = caption
+        message = self.fake._user_message(self.id, self.profile, **content_)
+        return self.fake._emit("message", message, queue)
+
+    def send_in_group(
+        self, group_id: int, text: str, *, title: str | None = None, queue: bool = True
+    ) -> JSONDict:
+        """A text message in a group chat (negative id)."""
+        if group_id >= 0:
+            raise ValueError("group ids are negative")
+        chat = self.fake._chat(group_id)
+        if title:
+            chat["title"] = title
+        self.fake._chats[group_id] = chat
+        entities = _command_entities(text)
+        content: JSONDict = {"text": text} | ({"entities": entities} if entities else {})
+        message = self.fake._user_message(group_id, self.profile, **content)
+        return self.fake._emit("message", message, queue)

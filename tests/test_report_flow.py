@@ -1,0 +1,264 @@
+"""The /baocao conversation through the router, on real databases (no platform)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.channels.memory import MemoryChannel
+from bot.core.clock import FrozenClock
+from bot.core.messages import FileRef, Reply
+from handlers.context import BotInfo
+from handlers.router import Router
+from storage.models import Attachment, AuditEntry, Submission, Task
+from tests.helpers import dump, invite
+from tests.test_conversations import text_of
+
+
+class Files:
+    """A file source serving bytes by file id, as a channel would download them."""
+
+    def __init__(self) -> None:
+        self.content: dict[str, bytes] = {}
+
+    async def fetch(self, file: FileRef) -> bytes:
+        return self.content[file.file_id]
+
+
+@pytest.fixture
+def files() -> Files:
+    return Files()
+
+
+@pytest.fixture
+def report_router(
+    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, tmp_path: Path
+) -> Router:
+    return Router(sessions, clock, BotInfo("pgi_test_bot", tmp_path / "data"))
+
+
+async def officer_of(
+    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock,
+    files: Files, agency: str = "sxd", user: str = "301",
+) -> MemoryChannel:  # fmt: skip
+    code = await invite(sessions, clock, agency)
+    channel = MemoryChannel(router.handle, user_id=user, display_name="Trần Văn Nam")
+    channel.files = files  # type: ignore[attr-defined]
+    assert "Đăng ký thành công" in text_of(await channel.send(f"/start {code}"))
+    return channel
+
+
+def choice(reply: Reply, label: str) -> str:
+    for c in reply.flat_choices:
+        if c.label == label or c.label.startswith(label):
+            return c.payload
+    raise AssertionError(f"no choice {label!r} in {[c.label for c in reply.flat_choices]}")
+
+
+async def test_full_report_with_a_file_and_a_correction(
+    report_router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock,
+    files: Files, tmp_path: Path,
+) -> None:  # fmt: skip
+    officer = await officer_of(report_router, sessions, clock, files)
+    [tasks] = await officer.send("/baocao")
+    assert "Báo cáo năm 2024 của Sở Xây dựng" in tasks.text and "trang 1/2" in tasks.text
+    [page2] = await officer.press(choice(tasks, "Sau"))
+    assert page2.edit and "trang 2/2" in page2.text
+    [status] = await officer.press(choice(tasks, "1.b.1"))
+    assert status.edit and "Tình hình thực hiện" in status.text
+    [progress] = await officer.press(choice(status, "Đang triển khai"))
+    assert "phần trăm" in progress.text
+    [results] = await officer.send("60")
+    assert "kết quả thực hiện" in results.text and "3000" in results.text
+    [ask_files] = await officer.send("Đã rà soát 12 công trình cấp nước, sửa chữa 3 công trình.")
+    assert "minh chứng" in ask_files.text
+    files.content["doc-1"] = b"%PDF-1.4 bao cao"
+    answer = await officer.upload(FileRef("doc-1", "bao-cao-quy-3.pdf", "application/pdf", 16))
+    assert "Đã nhận tệp bao-cao-quy-3.pdf" in answer[0].text
+    [summary] = await officer.press(choice(answer[-1], "Xong"))
+    assert "Tiến độ: 60%" in summary.text and "bao-cao-quy-3.pdf" in summary.text
+    [receipt] = await officer.press(choice(summary, "Xác nhận"))
+    assert receipt.text.startswith("Đã ghi nhận báo cáo số 2024/")
+    assert "09:00, thứ Tư, 20/11/2024" in receipt.text
+    async with sessions() as session:
+        row = await session.scalar(select(Submission))
+        assert row is not None
+        assert (row.status, row.progress, row.version) == ("in_progress", 60, 1)
+        stored = await session.scalar(select(Attachment))
+        assert stored is not None and stored.file_name == "bao-cao-quy-3.pdf"
+        assert (tmp_path / "data" / stored.storage_path).read_bytes() == b"%PDF-1.4 bao cao"
+        assert stored.sha256 in stored.storage_path
+
+    # A correction before the deadline: a new version, the first one kept.
+    clock.advance(timedelta(days=1))
+    answer = await officer.send("/baocao 1.b.1")
+    assert "phiên bản 1" in answer[0].text
+    [results] = await officer.press(choice(answer[-1], "Hoàn thành"))
+    [ask_files] = await officer.send("Hoàn thành sửa chữa toàn bộ công trình.")
+    [summary] = await officer.press(choice(ask_files, "Bỏ qua"))
+    assert "Tiến độ: 100%" in summary.text and "Minh chứng: không có" in summary.text
+    [receipt] = await officer.press(choice(summary, "Xác nhận"))
+    assert "phiên bản 2" in receipt.text
+    async with sessions() as session:
+        versions = list(await session.scalars(select(Submission.version).order_by(Submission.id)))
+    assert versions == [1, 2]
+    history = text_of(await officer.send("/lichsu"))
+    assert history.count("Nhiệm vụ 1.b.1") == 2 and "Hoàn thành, 100%" in history
+    assert "1 tệp" in history
+    tasks = text_of(await officer.send("/nhiemvu"))
+    assert "1.b.1 Quản lý cấp nước sạch đô thị" in tasks and "— Hoàn thành, 100%" in tasks
+
+
+async def test_blocked_status_asks_difficulties_and_proposals_and_edit(
+    report_router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock,
+    files: Files,
+) -> None:  # fmt: skip
+    officer = await officer_of(report_router, sessions, clock, files, "cat")
+    [status] = await officer.send("/baocao 1.dd")
+    [progress] = await officer.press(choice(status, "Gặp khó khăn"))
+    [results] = await officer.press(choice(progress, "25%"))
+    [difficulties] = await officer.send("Đã huy động lực lượng tại 2 điểm sạt lở.")
+    assert "khó khăn, vướng mắc" in difficulties.text
+    [proposals] = await officer.send("Thiếu phương tiện chuyên dụng.")
+    assert "Kiến nghị, đề xuất" in proposals.text
+    [evidence] = await officer.send("Đề nghị bổ sung 01 xe cứu hộ.")
+    [summary] = await officer.send("bỏ qua")  # typed instead of pressed
+    assert "Khó khăn, vướng mắc: Thiếu phương tiện chuyên dụng." in summary.text
+    assert "Kiến nghị, đề xuất: Đề nghị bổ sung 01 xe cứu hộ." in summary.text
+    [menu] = await officer.press(choice(summary, "Sửa"))
+    [results] = await officer.press(choice(menu, "Kết quả"))
+    assert "Nội dung hiện tại: Đã huy động lực lượng" in results.text
+    [summary] = await officer.send("Đã huy động lực lượng tại 3 điểm sạt lở.")
+    assert "3 điểm sạt lở" in summary.text and "Tiến độ: 25%" in summary.text
+    [menu] = await officer.press(choice(summary, "Sửa"))
+    [status] = await officer.press(choice(menu, "Trạng thái"))
+    [summary] = await officer.press(choice(status, "Hoàn thành"))
+    assert "Tiến độ: 100%" in summary.text and "Khó khăn" not in summary.text
+    [receipt] = await officer.press(choice(summary, "Xác nhận"))
+    assert "Đã ghi nhận" in receipt.text
+    async with sessions() as session:
+        row = await session.scalar(select(Submission))
+        assert row is not None and (row.status, row.difficulties) == ("done", None)
+
+
+async def test_bad_input_at_every_step_changes_nothing(
+    report_router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock,
+    files: Files,
+) -> None:  # fmt: skip
+    officer = await officer_of(report_router, sessions, clock, files)
+    [tasks] = await officer.send("/baocao")
+    before = await dump(sessions)
+    # text where a button is expected: the question is asked again, state kept
+    answer = await officer.send("nhiệm vụ 1")
+    assert "chọn một trong các nút" in answer[0].text and answer[1].flat_choices
+    [status] = await officer.press(choice(tasks, "1.b.1"))
+    # a button from the earlier step
+    assert "thuộc bước trước" in text_of(await officer.press(choice(tasks, "1.b.2")))
+    [progress] = await officer.press(choice(status, "Đang triển khai"))
+    for wrong in ("150", "-5", "nhiều", "12.5"):
+        answer = await officer.send(wrong)
+        assert "số nguyên từ 0 đến 100" in answer[0].text, wrong
+    [results] = await officer.send("75%")
+    assert "kết quả thực hiện" in results.text
+    answer = await officer.send("x" * 3001)
+    assert "quá dài (3001 ký tự; tối đa 3000)" in text_of(answer)
+    assert "không có nội dung" in text_of(await officer.send("   "))
+    file = FileRef("f1", "anh.gif", "image/gif", 100)
+    assert "không nhận tệp" in text_of(await officer.upload(file))  # not at the evidence step
+    [ask_files] = await officer.send("Đã triển khai.")
+    assert "chỉ nhận tệp pdf" in text_of(await officer.upload(file))
+    big = FileRef("f2", "ho-so.pdf", "application/pdf", 21 * 1024 * 1024)
+    assert "Tệp quá lớn (21.0 MB)" in text_of(await officer.upload(big))
+    assert "gửi tệp, hoặc bấm Xong" in text_of(await officer.send("xong rồi ạ"))
+    assert await dump(sessions) == {
+        **before,
+        "conversation": (await dump(sessions))["conversation"],
+    }
+    # /huy cancels at any step; the old buttons are then stale
+    assert "Đã hủy" in text_of(await officer.send("/huy"))
+    assert "không còn hiệu lực" in text_of(await officer.press(choice(ask_files, "Bỏ qua")))
+    async with sessions() as session:
+        assert await session.scalar(select(Submission)) is None
+
+
+async def test_forged_task_button_is_refused_and_audited(
+    report_router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock,
+    files: Files,
+) -> None:  # fmt: skip
+    officer = await officer_of(report_router, sessions, clock, files)
+    [tasks] = await officer.send("/baocao")
+    nonce = choice(tasks, "1.b.1").split(":")[1]
+    async with sessions() as session:
+        other = await session.scalar(select(Task.id).where(Task.code == "2.b.1"))
+    answer = text_of(await officer.press(f"bc:{nonce}:tk:{other}"))
+    assert "không được giao cho đơn vị" in answer
+    async with sessions() as session:
+        actions = list(await session.scalars(select(AuditEntry.action)))
+    assert actions[-1] == "choice.forged"
+
+
+async def test_the_same_confirmation_twice_makes_one_submission(
+    report_router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock,
+    files: Files,
+) -> None:  # fmt: skip
+    officer = await officer_of(report_router, sessions, clock, files)
+    [status] = await officer.send("/baocao 1.b.2")
+    await officer.press(choice(status, "Chưa triển khai"))
+    [ask_files] = await officer.send("Đang chuẩn bị hồ sơ.")
+    [summary] = await officer.press(choice(ask_files, "Bỏ qua"))
+    from dataclasses import replace
+
+    from bot.core.messages import Channel, Incoming
+
+    press = Incoming(
+        Channel.MEMORY, "301", "301", update_id="u-1", payload=choice(summary, "Xác nhận")
+    )
+    first = await report_router.handle(press)
+    again = await report_router.handle(replace(press))
+    assert "Đã ghi nhận" in first[0].text
+    assert again[0].text == first[0].text  # the redelivered update gets the same receipt
+    async with sessions() as session:
+        assert len(list(await session.scalars(select(Submission)))) == 1
+
+
+async def test_correction_after_the_deadline_is_refused_but_late_first_reports_are_taken(
+    report_router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock,
+    files: Files,
+) -> None:  # fmt: skip
+    officer = await officer_of(report_router, sessions, clock, files)
+    [status] = await officer.send("/baocao 1.b.3")
+    await officer.press(choice(status, "Chưa triển khai"))
+    [ask_files] = await officer.send("Chưa triển khai do chờ quy hoạch.")
+    [summary] = await officer.press(choice(ask_files, "Bỏ qua"))
+    await officer.press(choice(summary, "Xác nhận"))
+    clock.set(datetime(2024, 12, 11, 2, 0, tzinfo=UTC))
+    refused = text_of(await officer.send("/baocao 1.b.3"))
+    assert "không thể sửa được nữa" in refused and "thứ Ba, 10/12/2024" in refused
+    late = await officer.send("/baocao 1.b.2")
+    assert "Tình hình thực hiện" in late[-1].text
+
+
+async def test_two_open_cycles_in_january(
+    report_router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock,
+    files: Files,
+) -> None:  # fmt: skip
+    officer = await officer_of(report_router, sessions, clock, files)
+    clock.set(datetime(2025, 1, 6, 2, 0, tzinfo=UTC))
+    [years] = await officer.send("/baocao")
+    assert [c.label for c in years.flat_choices] == ["Năm 2024", "Năm 2025"]
+    [tasks] = await officer.send("2")  # the second choice, typed
+    assert "Báo cáo năm 2025" in tasks.text
+
+
+async def test_group_chats_get_one_notice(report_router: Router) -> None:
+    from bot.core.messages import Channel, Incoming
+
+    message = Incoming(Channel.MEMORY, "-100", "5", text="/baocao", is_private=False)
+    first = await report_router.handle(message)
+    assert "chỉ làm việc trong cuộc trò chuyện riêng" in first[0].text
+    assert "https://t.me/pgi_test_bot" in first[0].text
+    assert await report_router.handle(message) == []
