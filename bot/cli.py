@@ -18,14 +18,18 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from aiohttp import web
+
 from bot.channels.console import ConsoleChannel
+from bot.channels.telegram import TelegramChannel, TelegramConfig
 from bot.config import Settings, SettingsError, load_settings
 from bot.core.clock import Clock, SystemClock
 from bot.core.i18n import (
@@ -38,6 +42,7 @@ from bot.core.i18n import (
     set_language,
     set_timezone,
 )
+from bot.web import TELEGRAM_PATH, create_app
 from handlers.context import BotInfo
 from handlers.help import role_name
 from handlers.router import Router
@@ -87,7 +92,11 @@ class App:
 
     def router(self) -> Router:
         """Build the conversation router."""
-        return Router(self.sessions, self.clock, BotInfo(self.settings.telegram_bot_username))
+        return Router(
+            self.sessions,
+            self.clock,
+            BotInfo(self.settings.telegram_bot_username, self.settings.pgibot_data_dir),
+        )
 
     async def ensure_migrated(self) -> None:
         """Refuse to work on a database that is not at the newest revision."""
@@ -443,8 +452,52 @@ async def cmd_run(app: App, args: argparse.Namespace) -> int:
         _out(_("(create a code with: pgibot invite create --agency stnmt)"))
         return 2
     await app.ensure_migrated()
-    _out(_("The Telegram and Zalo channels are not part of this version yet; use pgibot console."))
-    return 2
+    if settings.pgibot_webhook_url and settings.telegram_webhook_secret is None:
+        raise UsageError(_("PGIBOT_WEBHOOK_URL is set: set TELEGRAM_WEBHOOK_SECRET as well."))
+    router = app.router()
+    webhook_url = (
+        settings.pgibot_webhook_url.rstrip("/") + TELEGRAM_PATH
+        if settings.pgibot_webhook_url
+        else None
+    )
+    secret = (
+        settings.telegram_webhook_secret.get_secret_value()
+        if settings.telegram_webhook_secret
+        else None
+    )
+    config = TelegramConfig(
+        token=settings.telegram_bot_token.get_secret_value(),
+        base_url=settings.telegram_api_base_url,
+        base_file_url=settings.telegram_api_file_url,
+        webhook_url=webhook_url,
+        webhook_secret=secret,
+    )
+    channel = TelegramChannel(config, router, app.sessions, app.clock)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signal_number, stop.set)
+    await channel.start()
+    router.bot_info = replace(router.bot_info, telegram_username=channel.username)
+    runner: web.AppRunner | None = None
+    if webhook_url:
+        runner = web.AppRunner(create_app(channel, secret))
+        await runner.setup()
+        await web.TCPSite(
+            runner, settings.pgibot_webhook_listen, settings.pgibot_webhook_port
+        ).start()
+    _out(
+        _("The bot @%(name)s is running (%(mode)s). Press Ctrl-C to stop.")
+        % {"name": channel.username, "mode": _("webhook") if webhook_url else _("long polling")}
+    )
+    try:
+        await channel.run(stop)
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+        await channel.stop()
+    _out(_("The bot has stopped."))
+    return 0
 
 
 async def cmd_db(app: App, args: argparse.Namespace) -> int:

@@ -429,7 +429,7 @@ async def on_file(ctx: Context, file: FileRef) -> list[Reply]:
         return [
             Reply(
                 _("The file is too large (%(size)s MB); each file may be at most 20 MB.")
-                % {"size": round((file.size or 0) / 1024 / 1024, 1)}
+                % {"size": f"{ceil((file.size or 0) * 10 / 1024 / 1024) / 10:.1f}"}
             )
         ]
     if ctx.files is None:

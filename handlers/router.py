@@ -41,7 +41,7 @@ class Router:
     ) -> None:
         self._sessions = sessions
         self._clock = clock
-        self._bot = bot or BotInfo()
+        self.bot_info = bot or BotInfo()
         self.commands: dict[str, Command] = {}
         self.choices: dict[str, ChoiceHandler] = {
             "task": show_task,
@@ -101,7 +101,7 @@ class Router:
     ) -> list[Reply]:
         member = await uow.members.by_identity(incoming.channel.value, incoming.user_id)
         state = await uow.conversations.get(incoming.channel.value, incoming.chat_id)
-        ctx = Context(incoming, uow, self._clock, self._bot, member, state, files)
+        ctx = Context(incoming, uow, self._clock, self.bot_info, member, state, files)
         ctx.incoming = self._numbered_choice(incoming, state)
         before = ctx.state
         answer = await self._dispatch(ctx)

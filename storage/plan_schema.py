@@ -6,8 +6,9 @@ import re
 from datetime import date
 from typing import Annotated, Literal
 
-from bot.core.i18n import _
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from bot.core.i18n import _
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$"
 DUE_PATTERN = re.compile(r"^(\d{2})/(\d{2})$")

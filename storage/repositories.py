@@ -118,6 +118,14 @@ class MemberRepository:
         )
         await self._session.flush()
 
+    async def mark_unreachable(self, channel: str, chat_id: str) -> None:
+        """Remember that a chat can no longer be reached (the user blocked the bot)."""
+        await self._session.execute(
+            update(MemberIdentity)
+            .where(MemberIdentity.channel == channel, MemberIdentity.chat_id == chat_id)
+            .values(reachable=False)
+        )
+
     async def create(
         self,
         *,

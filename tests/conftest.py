@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
+
+os.environ.setdefault("PTB_TIMEDELTA", "true")  # PTB's RetryAfter warns without the opt-in
+
+import asyncio
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator

@@ -14,7 +14,7 @@ Usage:
             .base_file_url(fake.base_file_url)
             .build()
         )
-        ...  # start polling, or set a webhook and use fake.deliver_webhook(update)
+        ...  # start polling, or set a webhook: user actions are then POSTed to it
         lan = fake.user(1001, first_name="Lan")
         lan.send_text("/start")
         await fake.wait_for_text(1001, "Xin chào")
@@ -24,8 +24,9 @@ Usage:
 Waiting never sleeps: every recorded call and queued update pulses an event, and the ``wait_*``
 helpers re-check their condition on each pulse until their timeout.
 
-Note: PTB builds ``RetryAfter`` through a deprecated int property unless ``PTB_TIMEDELTA=true``
-is set; with ``filterwarnings = error`` set it in tests that expect 429s.
+PTB quirks worth knowing: ``BadRequest`` messages lose their ``Bad Request: `` prefix and are
+``str.capitalize()``-d ("Button_data_invalid"), so match them case-insensitively; and building
+``RetryAfter`` warns (an error under ``filterwarnings = error``) unless ``PTB_TIMEDELTA=true``.
 """
 
 from __future__ import annotations
@@ -64,15 +65,7 @@ NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup "
     "are exactly the same as a current content and reply markup of the message"
 )
-DEFAULT_DESCRIPTIONS = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: BLOCKED,
-    404: "Not Found",
-    409: "Conflict",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-}
+DESCRIPTIONS = {400: "Bad Request", 403: BLOCKED, 409: "Conflict", 502: "Bad Gateway"}
 # String parameters kept verbatim even when they look like JSON, numbers or booleans.
 PLAIN_KEYS = frozenset(
     {
@@ -84,6 +77,7 @@ PLAIN_KEYS = frozenset(
 _COMMAND = re.compile(r"/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,})?")
 _SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
 @dataclass
@@ -116,9 +110,7 @@ class ApiError(Exception):
 
     def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
         super().__init__(f"{code} {description}")
-        self.code = code
-        self.description = description
-        self.retry_after = retry_after
+        self.code, self.description, self.retry_after = code, description, retry_after
 
     def body(self) -> JSONDict:
         """The JSON body Telegram sends for this error."""
@@ -144,10 +136,6 @@ class _Fault:
 class _Queued:
     update: JSONDict
     delivered: bool = False
-
-    @property
-    def update_id(self) -> int:
-        return int(self.update["update_id"])
 
 
 @dataclass
@@ -212,36 +200,31 @@ def _decode(key: str, value: Any) -> Any:
         return decoded if isinstance(decoded, dict | list) else value
     if re.fullmatch(r"-?\d+", stripped):
         return int(stripped)
-    if stripped in ("true", "false"):
-        return stripped == "true"
-    return value
+    return stripped == "true" if stripped in ("true", "false") else value
 
 
 async def _read_params(request: web.Request) -> JSONDict:
     """Arguments from the query string and a urlencoded, multipart or JSON body."""
     raw: JSONDict = dict(request.query)
-    if request.body_exists:
-        if request.content_type == "application/json":
-            body = await request.json()
-            raw.update(body if isinstance(body, dict) else {})
-        else:
-            for key, value in (await request.post()).items():
-                if isinstance(value, web.FileField):
-                    raw[key] = Upload(value.filename, value.content_type, value.file.read())
-                else:
-                    raw[key] = value.decode() if isinstance(value, bytes) else value
+    if request.body_exists and request.content_type == "application/json":
+        body = await request.json()
+        raw.update(body if isinstance(body, dict) else {})
+    elif request.body_exists:
+        for key, value in (await request.post()).items():
+            if isinstance(value, web.FileField):
+                raw[key] = Upload(value.filename, value.content_type, value.file.read())
+            else:
+                raw[key] = value.decode() if isinstance(value, bytes) else value
     return {key: _decode(key, value) for key, value in raw.items()}
 
 
-def _utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _command_entities(text: str) -> list[JSONDict]:
+def _text_content(text: str) -> JSONDict:
+    """A message's text, with the bot_command entity Telegram adds to a leading command."""
     match = _COMMAND.match(text)
     if match is None:
-        return []
-    return [{"type": "bot_command", "offset": 0, "length": _utf16_len(match.group())}]
+        return {"text": text}
+    length = len(match.group().encode("utf-16-le")) // 2  # entity units are UTF-16
+    return {"text": text, "entities": [{"type": "bot_command", "offset": 0, "length": length}]}
 
 
 def _brief(params: JSONDict) -> str:
@@ -250,7 +233,10 @@ def _brief(params: JSONDict) -> str:
 
 
 class FakeTelegram:
-    """A Telegram Bot API server on 127.0.0.1 that a real PTB bot can talk to."""
+    """A Telegram Bot API server on 127.0.0.1 that a real PTB bot can talk to.
+
+    Each Bot API method ``fooBar`` is answered by ``_api_foo_bar``; there is no other registry.
+    """
 
     def __init__(
         self,
@@ -264,26 +250,21 @@ class FakeTelegram:
         long_poll_cap: float = 1.0,
     ) -> None:
         self.token = token
+        bot_id = int(token.split(":", 1)[0])
         self.bot_user: JSONDict = {
-            "id": int(token.split(":", 1)[0]),
-            "is_bot": True,
-            "first_name": "PGI Test Bot",
-            "username": "pgi_test_bot",
-        }
+            "id": bot_id, "is_bot": True, "first_name": "PGI Test Bot", "username": "pgi_test_bot"
+        }  # fmt: skip
         self.long_poll_cap = long_poll_cap
         self.calls: list[Call] = []
         self.rate_limited = 0
         self.commands: dict[tuple[str, str], list[JSONDict]] = {}
         self.webhook_url = ""
+        self.webhook_statuses: list[int] = []  # HTTP status of each webhook delivery
+        self._pushes: set[asyncio.Task[None]] = set()
         self.webhook_secret: str | None = None
         self.port = 0
-        self._limits = (
-            _RateLimits(
-                global_per_second, per_chat_per_second, per_chat_burst, per_group_per_minute
-            )
-            if enforce_limits
-            else None
-        )
+        limits = (global_per_second, per_chat_per_second, per_chat_burst, per_group_per_minute)
+        self._limits = _RateLimits(*limits) if enforce_limits else None
         self._faults: dict[str, deque[_Fault]] = {}
         self._blocked: set[int] = set()
         self._queue: list[_Queued] = []
@@ -299,29 +280,8 @@ class FakeTelegram:
         self._closing = False
         self._runner: web.AppRunner | None = None
         self._session: ClientSession | None = None
-        self._handlers: dict[str, Callable[[JSONDict], Any]] = {
-            "getme": self._get_me,
-            "getupdates": self._get_updates,
-            "sendmessage": self._send_message,
-            "editmessagetext": self._edit_message_text,
-            "editmessagereplymarkup": self._edit_message_reply_markup,
-            "deletemessage": self._delete_message,
-            "answercallbackquery": self._answer_callback_query,
-            "setmycommands": self._set_my_commands,
-            "getmycommands": self._get_my_commands,
-            "deletemycommands": self._delete_my_commands,
-            "setwebhook": self._set_webhook,
-            "deletewebhook": self._delete_webhook,
-            "getwebhookinfo": self._get_webhook_info,
-            "getfile": self._get_file,
-            "senddocument": self._send_document,
-            "sendphoto": self._send_photo,
-            "sendchataction": self._send_chat_action,
-            "close": lambda params: True,
-            "logout": lambda params: True,
-        }
 
-    # --- lifecycle ------------------------------------------------------------------------
+    # --- lifecycle and HTTP ---------------------------------------------------------------
 
     async def __aenter__(self) -> FakeTelegram:
         await self.start()
@@ -344,6 +304,8 @@ class FakeTelegram:
         """End long polls, close the webhook client and the server."""
         self._closing = True
         self._pulse()
+        if self._pushes:
+            await asyncio.gather(*self._pushes, return_exceptions=True)
         if self._session is not None:
             await self._session.close()
         if self._runner is not None:
@@ -359,17 +321,14 @@ class FakeTelegram:
         """The value for ``base_file_url``; PTB appends the token."""
         return f"http://127.0.0.1:{self.port}/file/bot"
 
-    # --- HTTP -----------------------------------------------------------------------------
-
     async def _serve_api(self, request: web.Request) -> web.Response:
-        if request.match_info["token"] != self.token:
-            error = ApiError(401, "Unauthorized")
-            return web.json_response(error.body(), status=error.code)
         method = request.match_info["method"]
         call = Call(method, await _read_params(request), time.monotonic())
         self.calls.append(call)
         self._pulse()
         try:
+            if request.match_info["token"] != self.token:
+                raise ApiError(401, "Unauthorized")
             result = await self._answer(method, call.params)
         except ApiError as error:
             call.status, call.result = error.code, error.body()
@@ -393,7 +352,7 @@ class FakeTelegram:
 
     async def _answer(self, method: str, params: JSONDict) -> Any:
         name = method.lower()
-        handler = self._handlers.get(name)
+        handler = getattr(self, "_api_" + _CAMEL.sub("_", method).lower(), None)
         if handler is None:
             raise ApiError(501, f"Not Implemented: {method}")
         fault = self._take_fault(name)
@@ -405,16 +364,14 @@ class FakeTelegram:
                 raise ApiError(403, KICKED if chat_id < 0 else BLOCKED)
             counted = not name.startswith("edit") and name != "sendchataction"
             if self._limits is not None and counted:
-                retry_after = self._limits.take(chat_id, time.monotonic())
-                if retry_after is not None:
+                retry = self._limits.take(chat_id, time.monotonic())
+                if retry is not None:
                     self.rate_limited += 1
-                    raise ApiError(
-                        429, f"Too Many Requests: retry after {retry_after}", retry_after
-                    )
+                    raise ApiError(429, f"Too Many Requests: retry after {retry}", retry)
         result = handler(params)
         if asyncio.iscoroutine(result):
             result = await result
-        if fault is not None:  # delivered, yet the bot sees an error ("timed out but sent")
+        if fault is not None:  # it took effect, yet the bot sees an error ("timed out but sent")
             raise fault.error
         return result
 
@@ -448,21 +405,19 @@ class FakeTelegram:
         if code == 429 and retry_after is None:
             retry_after = 1
         if description is None:
+            default = DESCRIPTIONS.get(code, "Internal Server Error")
             description = (
-                f"Too Many Requests: retry after {retry_after}"
-                if code == 429
-                else DEFAULT_DESCRIPTIONS.get(code, "Internal Server Error")
+                f"Too Many Requests: retry after {retry_after}" if code == 429 else default
             )
         fault = _Fault(ApiError(code, description, retry_after), deliver, times)
         self._faults.setdefault(method.lower(), deque()).append(fault)
 
-    def block_chat(self, chat_id: int) -> None:
-        """Answer every send or edit to ``chat_id`` with 403 (blocked by the user / kicked)."""
-        self._blocked.add(chat_id)
-
-    def unblock_chat(self, chat_id: int) -> None:
-        """Undo ``block_chat``."""
-        self._blocked.discard(chat_id)
+    def block_chat(self, chat_id: int, blocked: bool = True) -> None:
+        """Answer every send or edit to ``chat_id`` with 403 (``blocked=False`` undoes it)."""
+        if blocked:
+            self._blocked.add(chat_id)
+        else:
+            self._blocked.discard(chat_id)
 
     # --- recorded calls and waiting -------------------------------------------------------
 
@@ -503,9 +458,7 @@ class FakeTelegram:
             return None
 
         if await self._wait_until(lambda: found() is not None, timeout):
-            call = found()
-            assert call is not None
-            return call
+            return found()  # type: ignore[return-value]
         raise TimeoutError(self._describe(f"text {substring!r} in chat {chat_id}", timeout, 0))
 
     async def wait_confirmed(self, update_id: int, timeout: float = 10.0) -> None:
@@ -541,7 +494,7 @@ class FakeTelegram:
             f"Calls seen (last 20, {polls} getUpdates not shown):\n" + "\n".join(lines or ["  -"])
         )
 
-    # --- messages the bot sent ------------------------------------------------------------
+    # --- messages, users and updates ------------------------------------------------------
 
     def sent_to(self, chat_id: int) -> list[JSONDict]:
         """The bot's messages in ``chat_id``, oldest first, with edits applied."""
@@ -555,8 +508,6 @@ class FakeTelegram:
             raise LookupError(f"the bot has sent nothing to chat {chat_id}")
         return sent[-1]
 
-    # --- playing users --------------------------------------------------------------------
-
     def user(
         self,
         user_id: int,
@@ -568,8 +519,8 @@ class FakeTelegram:
         """A user with a private chat (chat id == user id) who can write to the bot."""
         if user_id <= 0:
             raise ValueError("user ids are positive")
-        optional = {"last_name": last_name, "username": username}
-        names = {"first_name": first_name} | {k: v for k, v in optional.items() if v}
+        names = {"first_name": first_name, "last_name": last_name, "username": username}
+        names = {key: value for key, value in names.items() if value}
         self._chats[user_id] = {"id": user_id, "type": "private", **names}
         profile: JSONDict = {"id": user_id, "is_bot": False, **names}
         if language_code:
@@ -577,13 +528,18 @@ class FakeTelegram:
         return FakeUser(self, profile)
 
     def queue_update(self, update: JSONDict) -> JSONDict:
-        """Queue a raw update (a copy); one without ``update_id`` gets the next id."""
+        """Queue a copy of a raw update; one without ``update_id`` gets the next id.
+
+        A duplicate whose id was already confirmed is still delivered once (Telegram never does
+        that, but a webhook retry or a restored backlog can), so deduplication can be tested.
+        """
         update = copy.deepcopy(update)
-        if "update_id" not in update:
-            update["update_id"] = self._take_update_id()
+        update.setdefault("update_id", self._next_update_id)
         self._next_update_id = max(self._next_update_id, int(update["update_id"]) + 1)
-        self._register_callbacks(update)
-        self._queue.append(_Queued(update))
+        query = update.get("callback_query")
+        if isinstance(query, dict) and "id" in query:
+            self._callback_queries.setdefault(str(query["id"]), False)
+        self._enqueue(update)
         self._pulse()
         return copy.deepcopy(update)
 
@@ -606,42 +562,89 @@ class FakeTelegram:
             await reply.read()
             return reply.status
 
-    def _take_update_id(self) -> int:
-        self._next_update_id += 1
-        return self._next_update_id - 1
-
     def _next_id(self) -> int:
         self._counter += 1
         return self._counter
 
     def _emit(self, kind: str, payload: JSONDict, queue: bool) -> JSONDict:
-        update = {"update_id": self._take_update_id(), kind: payload}
-        self._register_callbacks(update)
+        update = {"update_id": self._next_update_id, kind: payload}
+        self._next_update_id += 1
+        if kind == "callback_query":
+            self._callback_queries[payload["id"]] = False
         if queue:
-            self._queue.append(_Queued(copy.deepcopy(update)))
-            self._pulse()
+            self._enqueue(update)
         return update
 
-    def _register_callbacks(self, update: JSONDict) -> None:
-        query = update.get("callback_query")
-        if isinstance(query, dict) and "id" in query:
-            self._callback_queries.setdefault(str(query["id"]), False)
+    def _enqueue(self, update: JSONDict) -> None:
+        """Hand an update to the bot: POST it to the webhook when one is set, else queue it."""
+        if self.webhook_url:
+            task = asyncio.get_running_loop().create_task(self._push(copy.deepcopy(update)))
+            self._pushes.add(task)
+            task.add_done_callback(self._pushes.discard)
+            return
+        self._queue.append(_Queued(copy.deepcopy(update)))
+        self._pulse()
 
-    def _user_message(self, chat_id: int, sender: JSONDict, **content: Any) -> JSONDict:
-        message = self._new_message(chat_id, sender, **content)
+    async def _push(self, update: JSONDict) -> None:
+        status = await self.deliver_webhook(update)
+        self.webhook_statuses.append(status)
+        self._pulse()
+
+    def _chat(self, chat_id: int) -> JSONDict:
+        if chat_id in self._chats:
+            return copy.deepcopy(self._chats[chat_id])
+        if chat_id > 0:
+            return {"id": chat_id, "type": "private", "first_name": f"User {chat_id}"}
+        kind = "supergroup" if chat_id <= -1_000_000_000_000 else "group"
+        return {"id": chat_id, "type": kind, "title": f"Group {-chat_id}"}
+
+    def _store(self, chat_id: int, sender: JSONDict, content: JSONDict) -> JSONDict:
+        """Store a new message in ``chat_id``; return a copy."""
+        message = {
+            "message_id": self._next_id(),
+            "date": int(time.time()),
+            "chat": self._chat(chat_id),
+            "from": dict(sender),
+            **{key: value for key, value in content.items() if value is not None},
+        }
         self._messages.setdefault(chat_id, {})[message["message_id"]] = message
         return copy.deepcopy(message)
 
+    def _register_file(
+        self, content: bytes, folder: str, name: str | None = None, mime: str | None = None
+    ) -> _StoredFile:
+        n = self._next_id()
+        suffix = PurePosixPath(name).suffix if name else ".jpg" * (folder == "photos")
+        file_id, path = f"BQACAgUAAxkBAAIC{n:08d}", f"{folder}/file_{n}{suffix}"
+        stored = _StoredFile(file_id, f"AgAD{n:08d}", path, content, name, mime)
+        self._files[stored.file_id] = stored
+        return stored
+
+    def _document(self, stored: _StoredFile) -> JSONDict:
+        document = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_name": stored.file_name,
+            "mime_type": stored.mime_type,
+            "file_size": len(stored.content),
+        }
+        return {key: value for key, value in document.items() if value is not None}
+
+    def _photo_sizes(self, content: bytes) -> list[JSONDict]:
+        sizes = []
+        for width, height in ((90, 68), (1280, 960)):  # the largest last, like Telegram
+            stored = self._register_file(content, "photos")
+            ids = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id}
+            sizes.append(ids | {"file_size": len(content), "width": width, "height": height})
+        return sizes
+
     # --- Bot API methods ------------------------------------------------------------------
 
-    def _get_me(self, params: JSONDict) -> JSONDict:
-        return self.bot_user | {
-            "can_join_groups": True,
-            "can_read_all_group_messages": False,
-            "supports_inline_queries": False,
-        }
+    def _api_get_me(self, params: JSONDict) -> JSONDict:
+        extra = {"can_join_groups": True, "can_read_all_group_messages": False}
+        return self.bot_user | extra | {"supports_inline_queries": False}
 
-    async def _get_updates(self, params: JSONDict) -> list[JSONDict]:
+    async def _api_get_updates(self, params: JSONDict) -> list[JSONDict]:
         if self.webhook_url:
             raise ApiError(409, WEBHOOK_CONFLICT)
         offset = int(params.get("offset") or 0)
@@ -649,12 +652,13 @@ class FakeTelegram:
         timeout = float(params.get("timeout") or 0)
         if offset < 0:  # keep the last -offset updates, forget the others
             self._queue = self._queue[offset:]
-        elif offset > 0:  # an update is confirmed once an offset above it was sent
-            self._queue = [q for q in self._queue if q.update_id >= offset or not q.delivered]
+        elif offset > 0:  # an update is confirmed once an offset above it has been sent
+            keep = [q for q in self._queue if q.update["update_id"] >= offset or not q.delivered]
+            self._queue = keep
             self._confirmed = max(self._confirmed, offset)
         self._poll_generation += 1
         generation = self._poll_generation
-        if not self._queue and timeout > 0:
+        if not self._queue and timeout > 0:  # long poll; a newer poll terminates this one
             await self._wait_until(
                 lambda: bool(self._queue) or self._poll_generation != generation or self._closing,
                 min(timeout, self.long_poll_cap),
@@ -666,16 +670,17 @@ class FakeTelegram:
             queued.delivered = True
         return [copy.deepcopy(queued.update) for queued in batch]
 
-    def _send_message(self, params: JSONDict) -> JSONDict:
-        chat_id = self._chat_id(params)
-        text = self._check_text(params.get("text"))
-        markup = self._inline_markup(params)
-        return self._store(self._new_message(chat_id, self.bot_user, text=text), markup)
+    def _api_send_message(self, params: JSONDict) -> JSONDict:
+        chat_id, text = self._chat_id(params), self._text(params)
+        content = {"text": text, "reply_markup": self._inline_markup(params)}
+        return self._store(chat_id, self.bot_user, content)
 
-    def _edit_message_text(self, params: JSONDict) -> JSONDict | bool:
-        message = self._editable(params)
-        text = self._check_text(params.get("text"))
-        markup = self._inline_markup(params)
+    def _api_edit_message_text(self, params: JSONDict) -> JSONDict | bool:
+        message, text, markup = (
+            self._editable(params),
+            self._text(params),
+            self._inline_markup(params),
+        )
         if message is None:
             return True
         if "text" not in message:
@@ -685,31 +690,30 @@ class FakeTelegram:
         message["text"] = text
         return self._edited(message, markup)
 
-    def _edit_message_reply_markup(self, params: JSONDict) -> JSONDict | bool:
-        message = self._editable(params)
-        markup = self._inline_markup(params)
+    def _api_edit_message_reply_markup(self, params: JSONDict) -> JSONDict | bool:
+        message, markup = self._editable(params), self._inline_markup(params)
         if message is None:
             return True
         if markup == message.get("reply_markup"):
             raise ApiError(400, NOT_MODIFIED)
         return self._edited(message, markup)
 
-    def _delete_message(self, params: JSONDict) -> bool:
+    def _api_delete_message(self, params: JSONDict) -> bool:
         chat = self._messages.get(self._chat_id(params), {})
-        if chat.pop(params.get("message_id"), None) is None:
+        if chat.pop(params.get("message_id", 0), None) is None:
             raise bad_request("message to delete not found")
         return True
 
-    def _answer_callback_query(self, params: JSONDict) -> bool:
+    def _api_answer_callback_query(self, params: JSONDict) -> bool:
         query_id = str(params.get("callback_query_id", ""))
-        if self._callback_queries.get(query_id, True):
+        if self._callback_queries.get(query_id, True):  # unknown or already answered
             raise bad_request(
                 "query is too old and response timeout expired or query ID is invalid"
             )
         self._callback_queries[query_id] = True
         return True
 
-    def _set_my_commands(self, params: JSONDict) -> bool:
+    def _api_set_my_commands(self, params: JSONDict) -> bool:
         commands = params.get("commands")
         if not isinstance(commands, list) or len(commands) > 100:
             raise bad_request("can't parse commands JSON object")
@@ -721,70 +725,61 @@ class FakeTelegram:
         self.commands[self._commands_key(params)] = commands
         return True
 
-    def _get_my_commands(self, params: JSONDict) -> list[JSONDict]:
+    def _api_get_my_commands(self, params: JSONDict) -> list[JSONDict]:
         return self.commands.get(self._commands_key(params), [])
 
-    def _delete_my_commands(self, params: JSONDict) -> bool:
+    def _api_delete_my_commands(self, params: JSONDict) -> bool:
         self.commands.pop(self._commands_key(params), None)
         return True
 
-    def _set_webhook(self, params: JSONDict) -> bool:
-        url = str(params.get("url") or "")
-        secret = params.get("secret_token")
+    def _api_set_webhook(self, params: JSONDict) -> bool:
+        url, secret = str(params.get("url") or ""), params.get("secret_token")
         if secret is not None and not _SECRET.fullmatch(str(secret)):
             raise bad_request("secret token contains unallowed characters")
-        if params.get("drop_pending_updates"):
-            self._queue.clear()
+        self._api_delete_webhook(params)
         self.webhook_url = url
         self.webhook_secret = str(secret) if url and secret else None
         return True
 
-    def _delete_webhook(self, params: JSONDict) -> bool:
+    def _api_delete_webhook(self, params: JSONDict) -> bool:
         if params.get("drop_pending_updates"):
             self._queue.clear()
         self.webhook_url, self.webhook_secret = "", None
         return True
 
-    def _get_webhook_info(self, params: JSONDict) -> JSONDict:
-        pending = len(self._queue)
-        return {
-            "url": self.webhook_url,
-            "has_custom_certificate": False,
-            "pending_update_count": pending,
-        }
+    def _api_get_webhook_info(self, params: JSONDict) -> JSONDict:
+        info = {"url": self.webhook_url, "has_custom_certificate": False}
+        return info | {"pending_update_count": len(self._queue)}
 
-    def _get_file(self, params: JSONDict) -> JSONDict:
+    def _api_get_file(self, params: JSONDict) -> JSONDict:
         stored = self._files.get(str(params.get("file_id")))
         if stored is None:
             raise bad_request("invalid file_id")
-        return {
-            "file_id": stored.file_id,
-            "file_unique_id": stored.file_unique_id,
-            "file_size": len(stored.content),
-            "file_path": stored.file_path,
-        }
+        ids = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id}
+        return ids | {"file_size": len(stored.content), "file_path": stored.file_path}
 
-    def _send_document(self, params: JSONDict) -> JSONDict:
-        chat_id = self._chat_id(params)
-        stored = self._file_param(params, "document", "documents")
-        content = {"document": self._document(stored)} | self._caption(params)
-        message = self._new_message(chat_id, self.bot_user, **content)
-        return self._store(message, self._inline_markup(params))
+    def _api_send_document(self, params: JSONDict) -> JSONDict:
+        document = self._document(self._file_param(params, "document", "documents"))
+        return self._send_media(params, {"document": document})
 
-    def _send_photo(self, params: JSONDict) -> JSONDict:
-        chat_id = self._chat_id(params)
-        stored = self._file_param(params, "photo", "photos")
-        content = {"photo": self._photo_sizes(stored.content)} | self._caption(params)
-        message = self._new_message(chat_id, self.bot_user, **content)
-        return self._store(message, self._inline_markup(params))
+    def _api_send_photo(self, params: JSONDict) -> JSONDict:
+        photo = self._photo_sizes(self._file_param(params, "photo", "photos").content)
+        return self._send_media(params, {"photo": photo})
 
-    def _send_chat_action(self, params: JSONDict) -> bool:
+    def _api_send_chat_action(self, params: JSONDict) -> bool:
         self._chat_id(params)
         return True
 
-    # --- helpers for the methods ----------------------------------------------------------
+    def _api_close(self, params: JSONDict) -> bool:
+        return True
 
-    def _chat_id(self, params: JSONDict) -> int:
+    def _api_log_out(self, params: JSONDict) -> bool:
+        return True
+
+    # --- validation and helpers for the methods -------------------------------------------
+
+    @staticmethod
+    def _chat_id(params: JSONDict) -> int:
         chat_id = params.get("chat_id")
         if chat_id is None:
             raise bad_request("chat_id is empty")
@@ -792,50 +787,9 @@ class FakeTelegram:
             raise bad_request("chat not found")
         return chat_id
 
-    def _chat(self, chat_id: int) -> JSONDict:
-        if chat_id in self._chats:
-            return copy.deepcopy(self._chats[chat_id])
-        if chat_id > 0:
-            return {"id": chat_id, "type": "private", "first_name": f"User {chat_id}"}
-        kind = "supergroup" if chat_id <= -1_000_000_000_000 else "group"
-        return {"id": chat_id, "type": kind, "title": f"Group {-chat_id}"}
-
-    def _new_message(self, chat_id: int, sender: JSONDict, **content: Any) -> JSONDict:
-        return {
-            "message_id": self._next_id(),
-            "date": int(time.time()),
-            "chat": self._chat(chat_id),
-            "from": dict(sender),
-            **content,
-        }
-
-    def _store(self, message: JSONDict, markup: JSONDict | None) -> JSONDict:
-        if markup is not None:
-            message["reply_markup"] = markup
-        self._messages.setdefault(message["chat"]["id"], {})[message["message_id"]] = message
-        return copy.deepcopy(message)
-
-    def _editable(self, params: JSONDict) -> JSONDict | None:
-        if params.get("inline_message_id"):
-            return None
-        message = self._messages.get(self._chat_id(params), {}).get(params.get("message_id"))
-        if message is None:
-            raise bad_request("message to edit not found")
-        if message["from"]["id"] != self.bot_user["id"]:
-            raise bad_request("message can't be edited")
-        return message
-
-    def _edited(self, message: JSONDict, markup: JSONDict | None) -> JSONDict:
-        if markup is None:  # like Telegram: an edit without reply_markup removes the keyboard
-            message.pop("reply_markup", None)
-        else:
-            message["reply_markup"] = markup
-        message["edit_date"] = int(time.time())
-        return copy.deepcopy(message)
-
     @staticmethod
-    def _check_text(text: Any) -> str:
-        text = "" if text is None else str(text)
+    def _text(params: JSONDict) -> str:
+        text = str(params.get("text") or "")
         if not text.strip():
             raise bad_request("message text is empty")
         if len(text) > TEXT_LIMIT:
@@ -843,17 +797,8 @@ class FakeTelegram:
         return text
 
     @staticmethod
-    def _caption(params: JSONDict) -> JSONDict:
-        caption = params.get("caption")
-        if not caption:
-            return {}
-        if len(str(caption)) > CAPTION_LIMIT:
-            raise bad_request("message caption is too long")
-        return {"caption": str(caption)}
-
-    @staticmethod
     def _inline_markup(params: JSONDict) -> JSONDict | None:
-        """Validate ``reply_markup``; return it if it is an inline keyboard (echoed by Telegram)."""
+        """Validate ``reply_markup``; return it if it is an inline keyboard (Telegram echoes)."""
         markup = params.get("reply_markup")
         if markup is None:
             return None
@@ -871,25 +816,31 @@ class FakeTelegram:
         scope = params.get("scope") or {"type": "default"}
         return json.dumps(scope, sort_keys=True), str(params.get("language_code") or "")
 
-    def _register_file(
-        self,
-        content: bytes,
-        folder: str,
-        file_name: str | None = None,
-        mime_type: str | None = None,
-    ) -> _StoredFile:
-        n = self._next_id()
-        suffix = PurePosixPath(file_name).suffix if file_name else ".jpg" * (folder == "photos")
-        stored = _StoredFile(
-            file_id=f"BQACAgUAAxkBAAIC{n:08d}",
-            file_unique_id=f"AgAD{n:08d}",
-            file_path=f"{folder}/file_{n}{suffix}",
-            content=content,
-            file_name=file_name,
-            mime_type=mime_type,
-        )
-        self._files[stored.file_id] = stored
-        return stored
+    def _editable(self, params: JSONDict) -> JSONDict | None:
+        if params.get("inline_message_id"):
+            return None
+        message = self._messages.get(self._chat_id(params), {}).get(params.get("message_id", 0))
+        if message is None:
+            raise bad_request("message to edit not found")
+        if message["from"]["id"] != self.bot_user["id"]:
+            raise bad_request("message can't be edited")
+        return message
+
+    @staticmethod
+    def _edited(message: JSONDict, markup: JSONDict | None) -> JSONDict:
+        if markup is None:  # like Telegram: an edit without reply_markup removes the keyboard
+            message.pop("reply_markup", None)
+        else:
+            message["reply_markup"] = markup
+        message["edit_date"] = int(time.time())
+        return copy.deepcopy(message)
+
+    def _send_media(self, params: JSONDict, content: JSONDict) -> JSONDict:
+        chat_id, caption = self._chat_id(params), params.get("caption")
+        if caption is not None and len(str(caption)) > CAPTION_LIMIT:
+            raise bad_request("message caption is too long")
+        content |= {"caption": caption or None, "reply_markup": self._inline_markup(params)}
+        return self._store(chat_id, self.bot_user, content)
 
     def _file_param(self, params: JSONDict, key: str, folder: str) -> _StoredFile:
         value = params.get(key)
@@ -903,47 +854,16 @@ class FakeTelegram:
             raise bad_request(f"there is no {key} in the request")
         raise bad_request("wrong file identifier/HTTP URL specified")
 
-    @staticmethod
-    def _document(stored: _StoredFile) -> JSONDict:
-        document = {
-            "file_id": stored.file_id,
-            "file_unique_id": stored.file_unique_id,
-            "file_name": stored.file_name,
-            "mime_type": stored.mime_type,
-            "file_size": len(stored.content),
-        }
-        return {key: value for key, value in document.items() if value is not None}
-
-    def _photo_sizes(self, content: bytes) -> list[JSONDict]:
-        sizes = []
-        for width, height in ((90, 68), (1280, 960)):
-            stored = self._register_file(content, "photos")
-            sizes.append(
-                {
-                    "file_id": stored.file_id,
-                    "file_unique_id": stored.file_unique_id,
-                    "file_size": len(content),
-                    "width": width,
-                    "height": height,
-                }
-            )
-        return sizes
-
 
 class FakeUser:
-    """A Telegram user; every method builds an update, queues it unless ``queue=False``."""
+    """A Telegram user; each method builds an update and queues it unless ``queue=False``."""
 
     def __init__(self, fake: FakeTelegram, profile: JSONDict) -> None:
-        self.fake = fake
-        self.profile = profile
-        self.id: int = profile["id"]
+        self.fake, self.profile, self.id = fake, profile, int(profile["id"])
 
     def send_text(self, text: str, *, queue: bool = True) -> JSONDict:
         """A text message in the user's private chat (commands get a bot_command entity)."""
-        entities = _command_entities(text)
-        content: JSONDict = {"text": text} | ({"entities": entities} if entities else {})
-        message = self.fake._user_message(self.id, self.profile, **content)
-        return self.fake._emit("message", message, queue)
+        return self._say(self.id, _text_content(text), queue)
 
     def press(self, message_id: int, data: str, *, queue: bool = True) -> JSONDict:
         """Press an inline button of the bot's message ``message_id`` (any data can be forged)."""
@@ -970,21 +890,17 @@ class FakeUser:
     ) -> JSONDict:
         """Send a document; its bytes become downloadable through getFile."""
         stored = self.fake._register_file(content, "documents", file_name, mime_type)
-        content_: JSONDict = {"document": self.fake._document(stored)}
-        if caption:
-            content_["caption"] = caption
-        message = self.fake._user_message(self.id, self.profile, **content_)
-        return self.fake._emit("message", message, queue)
+        return self._say(
+            self.id, {"document": self.fake._document(stored), "caption": caption}, queue
+        )
 
     def upload_photo(
         self, content: bytes, *, caption: str | None = None, queue: bool = True
     ) -> JSONDict:
         """Send a photo: two PhotoSizes, the largest last, both downloadable."""
-        content_: JSONDict = {"photo": self.fake._photo_sizes(content)}
-        if caption:
-            content_["caption"] = caption
-        message = self.fake._user_message(self.id, self.profile, **content_)
-        return self.fake._emit("message", message, queue)
+        return self._say(
+            self.id, {"photo": self.fake._photo_sizes(content), "caption": caption}, queue
+        )
 
     def send_in_group(
         self, group_id: int, text: str, *, title: str | None = None, queue: bool = True
@@ -993,10 +909,9 @@ class FakeUser:
         if group_id >= 0:
             raise ValueError("group ids are negative")
         chat = self.fake._chat(group_id)
-        if title:
-            chat["title"] = title
-        self.fake._chats[group_id] = chat
-        entities = _command_entities(text)
-        content: JSONDict = {"text": text} | ({"entities": entities} if entities else {})
-        message = self.fake._user_message(group_id, self.profile, **content)
+        self.fake._chats[group_id] = chat | ({"title": title} if title else {})
+        return self._say(group_id, _text_content(text), queue)
+
+    def _say(self, chat_id: int, content: JSONDict, queue: bool) -> JSONDict:
+        message = self.fake._store(chat_id, self.profile, content)
         return self.fake._emit("message", message, queue)

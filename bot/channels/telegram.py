@@ -1,0 +1,349 @@
+"""The Telegram channel: python-telegram-bot's ``Bot`` over the Bot API, nothing else imports it.
+
+Usage::
+
+    channel = TelegramChannel(config, router, sessions, clock)
+    await channel.start()             # getMe, the Vietnamese command menu, webhook or not
+    await channel.run(stop_event)     # long polling (or only the worker, in webhook mode)
+
+Every update is committed to the inbox before Telegram is told it arrived: in polling mode the
+next ``getUpdates`` offset is sent only after the batch is committed, in webhook mode the HTTP
+200 is returned only after the commit (see :mod:`bot.web`). A single worker then processes the
+inbox in order, each update exactly once (the router marks it processed in the transaction of
+its effects); unprocessed updates left by a crash are processed at the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.core.clock import Clock
+from bot.core.i18n import _, set_language
+from bot.core.messages import Channel, Choice, FileRef, Incoming, Reply
+from bot.core.text import split_message
+from handlers.router import Router
+from storage.inbox import InboxEntry
+from storage.uow import UnitOfWork
+
+os.environ.setdefault("PTB_TIMEDELTA", "true")  # opt in to PTB's timedelta durations now
+
+from telegram import (
+    Bot,
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+)
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.request import HTTPXRequest
+
+logger = logging.getLogger(__name__)
+
+MESSAGE_LIMIT = 4096
+POLL_TIMEOUT = 25
+ALLOWED_UPDATES = ("message", "callback_query")
+SEND_ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramConfig:
+    """What the channel needs to know about the bot and the Bot API server."""
+
+    token: str
+    base_url: str = "https://api.telegram.org/bot"
+    base_file_url: str = "https://api.telegram.org/file/bot"
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    poll_timeout: int = POLL_TIMEOUT
+
+
+class TelegramChannel:
+    """Receive Telegram updates durably, process them through the router, send the replies."""
+
+    def __init__(
+        self,
+        config: TelegramConfig,
+        router: Router,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+    ) -> None:
+        self.config = config
+        self._router = router
+        self._sessions = sessions
+        self._clock = clock
+        self.bot = Bot(
+            config.token,
+            base_url=config.base_url,
+            base_file_url=config.base_file_url,
+            request=HTTPXRequest(connection_pool_size=16, read_timeout=30, write_timeout=60),
+            get_updates_request=HTTPXRequest(read_timeout=config.poll_timeout + 10),
+        )
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self.username: str | None = None
+
+    # --- life cycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect: learn the bot's name, publish the command menu, set or drop the webhook."""
+        await self.bot.initialize()
+        self.username = self.bot.username
+        set_language("vi")
+        commands = [
+            BotCommand(name, _(command.description))
+            for name, command in self._router.commands.items()
+            if name != "start"
+        ]
+        await self.bot.set_my_commands(commands)
+        if self.config.webhook_url:
+            await self.bot.set_webhook(
+                url=self.config.webhook_url,
+                secret_token=self.config.webhook_secret,
+                allowed_updates=list(ALLOWED_UPDATES),
+            )
+        else:
+            await self.bot.delete_webhook()
+        logger.info("Telegram bot @%s ready (%s)", self.username, self._mode())
+
+    def _mode(self) -> str:
+        return "webhook" if self.config.webhook_url else "polling"
+
+    async def stop(self) -> None:
+        """Release the HTTP connections."""
+        await self.bot.shutdown()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Process the inbox (and poll, unless webhooks deliver) until asked to stop."""
+        worker = asyncio.create_task(self._work(stop), name="telegram-inbox")
+        try:
+            if self.config.webhook_url:
+                await stop.wait()
+            else:
+                await self._poll(stop)
+        finally:
+            self._wake.set()
+            await worker
+
+    # --- intake ---------------------------------------------------------------------------
+
+    async def record(self, payload: dict[str, Any]) -> bool:
+        """Commit one raw update to the inbox and wake the worker; False for a redelivery."""
+        update_id = payload.get("update_id")
+        if not isinstance(update_id, int):
+            raise ValueError("an update needs an integer update_id")
+        async with UnitOfWork(self._sessions) as uow:
+            new = await uow.inbox.record("telegram", str(update_id), payload, self._clock.now())
+            await uow.commit()
+        self._idle.clear()
+        self._wake.set()
+        return new
+
+    async def _poll(self, stop: asyncio.Event) -> None:
+        offset: int | None = None
+        backoff = 1.0
+        while not stop.is_set():
+            fetch = asyncio.create_task(
+                self.bot.get_updates(
+                    offset=offset,
+                    timeout=self.config.poll_timeout,
+                    allowed_updates=list(ALLOWED_UPDATES),
+                )
+            )
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if not fetch.done():  # asked to stop mid-poll: unconfirmed updates come back later
+                fetch.cancel()
+                with contextlib.suppress(asyncio.CancelledError, TelegramError):
+                    await fetch
+                return
+            try:
+                updates = fetch.result()
+                backoff = 1.0
+            except RetryAfter as error:
+                await _wait(stop, _seconds(error.retry_after))
+                continue
+            except (NetworkError, TelegramError) as error:
+                logger.warning("getUpdates failed: %s; retrying in %.0f s", error, backoff)
+                await _wait(stop, backoff)
+                backoff = min(backoff * 2, 30.0)
+                continue
+            if not updates:
+                continue
+            async with UnitOfWork(self._sessions) as uow:
+                for update in updates:
+                    await uow.inbox.record(
+                        "telegram", str(update.update_id), update.to_dict(), self._clock.now()
+                    )
+                await uow.commit()
+            # Only now may Telegram forget them: the next call confirms with this offset.
+            offset = updates[-1].update_id + 1
+            self._idle.clear()
+            self._wake.set()
+
+    # --- processing -----------------------------------------------------------------------
+
+    async def _work(self, stop: asyncio.Event) -> None:
+        tried: set[int] = set()  # failed this run; retried at the next start
+        while True:
+            self._wake.clear()  # before looking, so that a record() meanwhile is not missed
+            async with UnitOfWork(self._sessions) as uow:
+                pending = await uow.inbox.pending("telegram", limit=100 + len(tried))
+            tried &= {e.id for e in pending}
+            entries = [e for e in pending if e.id not in tried]
+            if not entries:
+                if self._wake.is_set():
+                    continue
+                self._idle.set()
+                if stop.is_set():
+                    return
+                await self._wake.wait()
+                continue
+            for entry in entries:
+                tried.add(entry.id)
+                await self._process(entry)
+                if stop.is_set():
+                    return  # the rest waits in the inbox for the next start
+
+    async def wait_idle(self) -> None:
+        """Wait until every recorded update has been processed (for tests and shutdown)."""
+        await self._idle.wait()
+
+    async def _process(self, entry: InboxEntry) -> None:
+        update = Update.de_json(entry.payload, self.bot)
+        incoming = to_incoming(update)
+        if update.callback_query is not None:
+            try:
+                await self.bot.answer_callback_query(update.callback_query.id)
+            except TelegramError as error:  # an old query cannot be answered; carry on
+                logger.debug("answerCallbackQuery failed: %s", error)
+        if incoming is None:
+            async with UnitOfWork(self._sessions) as uow:
+                await uow.inbox.mark_processed(entry.id, self._clock.now())
+                await uow.commit()
+            return
+        replies = await self._router.handle(incoming, files=self, inbox_id=entry.id)
+        message = update.callback_query.message if update.callback_query else None
+        await self.deliver(incoming.chat_id, replies, message.message_id if message else None)
+
+    async def fetch(self, file: FileRef) -> bytes:
+        """Download a file a user sent."""
+        telegram_file = await self.bot.get_file(file.file_id)
+        return bytes(await telegram_file.download_as_bytearray())
+
+    # --- output ---------------------------------------------------------------------------
+
+    async def deliver(
+        self, chat_id: str, replies: Sequence[Reply], pressed_message_id: int | None = None
+    ) -> None:
+        """Send replies; the first one may replace the message whose button was pressed."""
+        for position, reply in enumerate(replies):
+            parts = split_message(reply.text, MESSAGE_LIMIT)
+            markup = keyboard(reply.choices)
+            for index, part in enumerate(parts):
+                last = index == len(parts) - 1
+                edit_id = (
+                    pressed_message_id if reply.edit and position == 0 and index == 0 else None
+                )
+                await self._send(chat_id, part, markup if last else None, edit_id)
+
+    async def _send(
+        self,
+        chat_id: str,
+        text: str,
+        markup: InlineKeyboardMarkup | None,
+        edit_id: int | None,
+    ) -> None:
+        for attempt in range(1, SEND_ATTEMPTS + 1):
+            try:
+                if edit_id is not None:
+                    try:
+                        await self.bot.edit_message_text(
+                            text, chat_id=chat_id, message_id=edit_id, reply_markup=markup
+                        )
+                        return
+                    except BadRequest as error:
+                        logger.debug("edit failed (%s); sending a new message", error)
+                        edit_id = None
+                await self.bot.send_message(chat_id, text, reply_markup=markup)
+                return
+            except RetryAfter as error:
+                await asyncio.sleep(_seconds(error.retry_after))
+            except Forbidden:
+                logger.info("chat %s blocked the bot; marking it unreachable", chat_id)
+                async with UnitOfWork(self._sessions) as uow:
+                    await uow.members.mark_unreachable("telegram", chat_id)
+                    await uow.commit()
+                return
+            except NetworkError as error:
+                if attempt == SEND_ATTEMPTS:
+                    logger.error("could not send to chat %s: %s", chat_id, error)
+                    return
+                await asyncio.sleep(min(2.0**attempt, 30.0))
+
+
+def keyboard(rows: Sequence[Sequence[Choice]]) -> InlineKeyboardMarkup | None:
+    """Turn choices into an inline keyboard."""
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(c.label, callback_data=c.payload) for c in row] for row in rows]
+    )
+
+
+def to_incoming(update: Update) -> Incoming | None:
+    """Turn a Telegram update into an Incoming; None for updates the bot ignores."""
+    if update.callback_query is not None:
+        query = update.callback_query
+        chat = query.message.chat if query.message else None
+        if chat is None:
+            return None
+        return Incoming(
+            channel=Channel.TELEGRAM,
+            chat_id=str(chat.id),
+            user_id=str(query.from_user.id),
+            update_id=str(update.update_id),
+            payload=query.data or "",
+            display_name=query.from_user.full_name,
+            is_private=chat.type == "private",
+        )
+    message = update.message
+    if message is None or message.from_user is None:
+        return None
+    file = None
+    if message.document is not None:
+        document = message.document
+        file = FileRef(
+            document.file_id, document.file_name, document.mime_type, document.file_size
+        )
+    elif message.photo:
+        photo = message.photo[-1]
+        file = FileRef(photo.file_id, None, "image/jpeg", photo.file_size)
+    return Incoming(
+        channel=Channel.TELEGRAM,
+        chat_id=str(message.chat.id),
+        user_id=str(message.from_user.id),
+        update_id=str(update.update_id),
+        text=message.text,
+        display_name=message.from_user.full_name,
+        file=file,
+        is_private=message.chat.type == "private",
+    )
+
+
+def _seconds(value: int | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
