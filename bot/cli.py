@@ -29,7 +29,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.channels.console import ConsoleChannel
-from bot.channels.telegram import TelegramChannel, TelegramConfig
+from bot.channels.telegram import TelegramChannel, TelegramConfig, TelegramSender
 from bot.config import Settings, SettingsError, load_settings
 from bot.core.clock import Clock, SystemClock
 from bot.core.i18n import (
@@ -42,9 +42,12 @@ from bot.core.i18n import (
     set_language,
     set_timezone,
 )
+from bot.outbox import DeliveryLimits, OutboxWorker
+from bot.scheduler import ReminderJob, build_scheduler
 from bot.web import TELEGRAM_PATH, create_app
 from handlers.context import BotInfo
 from handlers.help import role_name
+from handlers.reminders import ReminderPolicy, Reminders
 from handlers.router import Router
 from storage import migrate
 from storage.agencies import AgencyError, add_agency, merge_agency, rename_agency, retire_agency
@@ -90,12 +93,27 @@ class App:
         """Return today's date in the plan's time zone."""
         return self.clock.now().astimezone(self.settings.timezone).date()
 
+    def reminders(self) -> Reminders:
+        """Build the reminder policy from the settings."""
+        s = self.settings
+        return Reminders(
+            ReminderPolicy(
+                days_before=s.reminder_days_before,
+                late_working_days=s.pgibot_reminder_late_days,
+                leader_from_late_day=s.pgibot_escalate_leader_from,
+                digest_from_late_day=s.pgibot_digest_late_from,
+                send_hour=s.pgibot_reminder_hour,
+                quiet_hour=s.pgibot_quiet_hour,
+            )
+        )
+
     def router(self) -> Router:
         """Build the conversation router."""
         return Router(
             self.sessions,
             self.clock,
             BotInfo(self.settings.telegram_bot_username, self.settings.pgibot_data_dir),
+            self.reminders(),
         )
 
     async def ensure_migrated(self) -> None:
@@ -473,6 +491,17 @@ async def cmd_run(app: App, args: argparse.Namespace) -> int:
         webhook_secret=secret,
     )
     channel = TelegramChannel(config, router, app.sessions, app.clock)
+    worker = OutboxWorker(
+        app.sessions,
+        {"telegram": TelegramSender(channel.bot)},
+        app.clock,
+        DeliveryLimits(
+            rate=settings.pgibot_send_rate, chat_interval=settings.pgibot_chat_interval
+        ),
+    )
+    router.on_outbox = worker.wake
+    job = ReminderJob(app.sessions, router.reminders, app.clock, worker.wake)
+    scheduler = build_scheduler(job, settings.timezone)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGTERM, signal.SIGINT):
@@ -490,9 +519,12 @@ async def cmd_run(app: App, args: argparse.Namespace) -> int:
         _("The bot @%(name)s is running (%(mode)s). Press Ctrl-C to stop.")
         % {"name": channel.username, "mode": _("webhook") if webhook_url else _("long polling")}
     )
+    scheduler.start()
     try:
-        await channel.run(stop)
+        await asyncio.gather(channel.run(stop), worker.run(stop))
     finally:
+        scheduler.shutdown(wait=False)
+        await job.drain()
         if runner is not None:
             await runner.cleanup()
         await channel.stop()

@@ -50,6 +50,15 @@ class Settings(BaseSettings):
     zalo_bot_token: SecretStr | None = None
     zalo_api_base_url: str = ZALO_API_BASE_URL
 
+    pgibot_reminder_days_before: str = "7,3,1,0"
+    pgibot_reminder_late_days: int = Field(default=10, ge=0, le=60)
+    pgibot_reminder_hour: int = Field(default=8, ge=5, le=20)
+    pgibot_quiet_hour: int = Field(default=21, ge=6, le=23)
+    pgibot_escalate_leader_from: int = Field(default=1, ge=0, le=60)
+    pgibot_digest_late_from: int = Field(default=3, ge=0, le=60)
+    pgibot_send_rate: float = Field(default=25.0, gt=0, le=30)
+    pgibot_chat_interval: float = Field(default=1.0, ge=0, le=60)
+
     pgibot_webhook_url: str | None = None
     pgibot_webhook_listen: str = "127.0.0.1"
     pgibot_webhook_port: int = Field(default=8080, ge=1, le=65535)
@@ -86,6 +95,24 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError(_("must start with http:// or https://"))
         return value
+
+    @field_validator("pgibot_reminder_days_before")
+    @classmethod
+    def _days_list(cls, value: str) -> str:
+        parts = [p.strip() for p in value.split(",") if p.strip()]
+        if not parts or not all(p.isdigit() and int(p) <= 60 for p in parts):
+            raise ValueError(_("write whole numbers of days separated by commas, e.g. 7,3,1,0"))
+        return value
+
+    @property
+    def reminder_days_before(self) -> tuple[int, ...]:
+        """Return the days before a deadline on which reminders go out."""
+        return tuple(
+            sorted(
+                {int(p) for p in self.pgibot_reminder_days_before.split(",") if p.strip()},
+                reverse=True,
+            )
+        )
 
     @property
     def database(self) -> str:

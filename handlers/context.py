@@ -33,6 +33,8 @@ class Context:
     member: MemberInfo | None
     state: ConversationState = field(default_factory=lambda: ConversationState("idle"))
     files: FileSource | None = None
+    queued: bool = False
+    """Whether the handler put messages in the outbox."""
 
     def now(self) -> datetime:
         """Return the current moment (UTC)."""

@@ -121,6 +121,28 @@ async def start(ctx: Context) -> list[Reply]:
     return [await _ask_task(ctx, tasks)]
 
 
+async def start_for_task(ctx: Context, argument: str) -> list[Reply]:
+    """Open the report on one task from a reminder's "Báo cáo ngay" button."""
+    cycle_id, _sep, task_id = argument.partition(":")
+    task = await _own_task(ctx, task_id)
+    if task is None:
+        return _forged(ctx, f"rp:{argument}")
+    cycles = await ctx.uow.reports.open_cycles(ctx.today())
+    cycle = next((c for c in cycles if str(c.id) == cycle_id), None)
+    if cycle is None:
+        return [
+            Reply(
+                _(
+                    "The reporting year of this reminder is closed. Send /baocao to report for "
+                    "the current year."
+                )
+            )
+        ]
+    ctx.state = replace(ctx.state, state=CYCLE, data={"nonce": secrets.token_hex(2)})
+    _set(ctx, cycle_id=cycle.id, year=cycle.year, page=0)
+    return await _choose_task(ctx, task)
+
+
 # --- the questions ------------------------------------------------------------------------
 
 

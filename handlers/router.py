@@ -8,6 +8,7 @@ Conversation state is read from and written to the database in the same short tr
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -17,10 +18,12 @@ from bot.core.i18n import N_, _, set_language
 from bot.core.messages import FileSource, Incoming, Reply
 from bot.core.text import normalize
 from handlers import replies, report
-from handlers.context import EVERYONE, BotInfo, ChoiceHandler, Command, Context
+from handlers.context import COORDINATORS, EVERYONE, BotInfo, ChoiceHandler, Command, Context
 from handlers.help import help_reply
 from handlers.registration import looks_like_code, register, welcome_stranger
+from handlers.reminders import Reminders
 from handlers.tasks import history, list_tasks, show_task
+from storage.agencies import AgencyError, current_agency, find_agency
 from storage.dto import ConversationState
 from storage.uow import UnitOfWork
 
@@ -38,14 +41,19 @@ class Router:
         sessions: async_sessionmaker[AsyncSession],
         clock: Clock,
         bot: BotInfo | None = None,
+        reminders: Reminders | None = None,
     ) -> None:
         self._sessions = sessions
+        self.reminders = reminders or Reminders()
+        self.on_outbox: Callable[[], None] = lambda: None
+        """Called after a handler put messages in the outbox (the wiring wakes the worker)."""
         self._clock = clock
         self.bot_info = bot or BotInfo()
         self.commands: dict[str, Command] = {}
         self.choices: dict[str, ChoiceHandler] = {
             "task": show_task,
             report.PREFIX: report.on_choice,
+            "rp": report.start_for_task,
         }
         for command in (
             Command("start", N_("register or start again"), EVERYONE, self._start),
@@ -57,6 +65,12 @@ class Router:
                 list_tasks,
             ),
             Command("lichsu", N_("your agency's recent reports"), EVERYONE, history),
+            Command(
+                "nhacnho",
+                N_("remind now: every agency that is late, or one agency (/nhacnho CODE)"),
+                COORDINATORS,
+                self._nudge,
+            ),
             Command("trogiup", N_("this help"), EVERYONE, self._help),
             Command("huy", N_("cancel what you are doing"), EVERYONE, self._cancel),
         ):
@@ -83,11 +97,13 @@ class Router:
         incoming = self._clean(incoming)
         try:
             async with UnitOfWork(self._sessions) as uow:
-                answer = await self._handle(uow, incoming, files)
+                answer, queued = await self._handle(uow, incoming, files)
                 if inbox_id is not None:
                     await uow.inbox.mark_processed(inbox_id, self._clock.now())
                 await uow.commit()
-                return answer
+            if queued:
+                self.on_outbox()
+            return answer
         except Exception as error:
             logger.exception("update %s from %s failed", incoming.update_id, incoming.user_id)
             if inbox_id is not None:
@@ -98,8 +114,10 @@ class Router:
 
     async def _handle(
         self, uow: UnitOfWork, incoming: Incoming, files: FileSource | None
-    ) -> list[Reply]:
+    ) -> tuple[list[Reply], bool]:
         member = await uow.members.by_identity(incoming.channel.value, incoming.user_id)
+        if member is not None:
+            await uow.members.mark_reachable(incoming.channel.value, incoming.user_id)
         state = await uow.conversations.get(incoming.channel.value, incoming.chat_id)
         ctx = Context(incoming, uow, self._clock, self.bot_info, member, state, files)
         ctx.incoming = self._numbered_choice(incoming, state)
@@ -116,7 +134,7 @@ class Router:
             await uow.conversations.set(
                 incoming.channel.value, incoming.chat_id, new_state, self._clock.now()
             )
-        return answer
+        return answer, ctx.queued
 
     @staticmethod
     def _clean(incoming: Incoming) -> Incoming:
@@ -225,6 +243,35 @@ class Router:
 
     async def _help(self, ctx: Context) -> list[Reply]:
         return help_reply(ctx, list(self.commands.values()))
+
+    async def _nudge(self, ctx: Context) -> list[Reply]:
+        agency_id = None
+        if ctx.incoming.argument:
+            try:
+                agency = await find_agency(ctx.uow.session, ctx.incoming.argument)
+            except AgencyError as error:
+                return [Reply(str(error))]
+            agency_id = (await current_agency(ctx.uow.session, agency)).id
+        agencies, messages = await self.reminders.nudge(ctx.uow, ctx.now(), agency_id)
+        member = ctx.require_member()
+        ctx.uow.audit.record(
+            "reminder.manual",
+            now=ctx.now(),
+            member_id=member.id,
+            channel=ctx.incoming.channel.value,
+            user_id=ctx.incoming.user_id,
+            agencies=agencies,
+            messages=messages,
+        )
+        ctx.queued = ctx.queued or messages > 0
+        if not agencies:
+            return [Reply(_("No agency is behind on a deadline, so no reminder was sent."))]
+        return [
+            Reply(
+                _("Reminders queued: %(agencies)s agencies, %(messages)s messages.")
+                % {"agencies": agencies, "messages": messages}
+            )
+        ]
 
     async def _cancel(self, ctx: Context) -> list[Reply]:
         if ctx.state.state == "idle":

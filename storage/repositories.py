@@ -118,6 +118,18 @@ class MemberRepository:
         )
         await self._session.flush()
 
+    async def mark_reachable(self, channel: str, user_id: str) -> None:
+        """Remember that a user who had blocked the bot writes to it again."""
+        await self._session.execute(
+            update(MemberIdentity)
+            .where(
+                MemberIdentity.channel == channel,
+                MemberIdentity.user_id == user_id,
+                MemberIdentity.reachable.is_(False),
+            )
+            .values(reachable=True)
+        )
+
     async def mark_unreachable(self, channel: str, chat_id: str) -> None:
         """Remember that a chat can no longer be reached (the user blocked the bot)."""
         await self._session.execute(

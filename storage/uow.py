@@ -7,6 +7,7 @@ from types import TracebackType
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.inbox import InboxRepository
+from storage.notifications import NotificationRepository
 from storage.reports import ReportRepository
 from storage.repositories import (
     AuditRepository,
@@ -33,6 +34,7 @@ class UnitOfWork:
         self.audit = AuditRepository(session)
         self.reports = ReportRepository(session)
         self.inbox = InboxRepository(session)
+        self.notifications = NotificationRepository(session)
         return self
 
     async def __aexit__(

@@ -47,10 +47,24 @@ def test_every_message_is_translated_with_its_placeholders() -> None:
 def test_committed_catalog_matches_a_fresh_extraction(tmp_path: Path) -> None:
     fresh = tmp_path / "fresh.pot"
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "--mapping", "babel.cfg",
-         "--no-location", "--output", str(fresh), "bot", "handlers", "storage"],
-        cwd=ROOT, check=True, capture_output=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "--mapping",
+            "babel.cfg",
+            "--no-location",
+            "--output",
+            str(fresh),
+            "bot",
+            "handlers",
+            "storage",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     extracted = _ids(_read(fresh))
     assert extracted == _ids(_read(POT)), "run `make catalog-update`"
     translated = {m.id if isinstance(m.id, str) else m.id[0] for m in _read(PO) if m.id}

@@ -94,9 +94,14 @@ def test_agency_list_and_reorganisation(pgibot: Pgibot) -> None:
 
 def test_invite_create_prints_code_and_deep_link(pgibot: Pgibot) -> None:
     result = pgibot(
-        "invite", "create", "--agency", "Sở Xây dựng", "--role", "leader",
+        "invite",
+        "create",
+        "--agency",
+        "Sở Xây dựng",
+        "--role",
+        "leader",
         env={"TELEGRAM_BOT_USERNAME": "pgi_langson_bot"},
-    )  # fmt: skip
+    )
     assert result.returncode == 0, result.stderr
     code = re.search(r"Mã mời: ([A-Z0-9]{8})", result.stdout)
     assert code is not None
@@ -109,9 +114,13 @@ def test_console_session_in_a_subprocess(pgibot: Pgibot) -> None:
     code = re.search(r"Mã mời: ([A-Z0-9]{8})", created.stdout)
     assert code is not None
     session = pgibot(
-        "console", "--as", code.group(1), "--name", "Lý Văn Bình",
+        "console",
+        "--as",
+        code.group(1),
+        "--name",
+        "Lý Văn Bình",
         stdin="/nhiemvu\n1\n/trogiup\n/lenhla\n/thoat\n",
-    )  # fmt: skip
+    )
     assert session.returncode == 0, session.stderr
     out = session.stdout
     assert "Đăng ký thành công. Chào mừng đồng chí Lý Văn Bình!" in out
@@ -165,8 +174,13 @@ def test_a_bad_plan_file_is_refused_with_its_line(pgibot: Pgibot) -> None:
 
 
 def test_help_on_each_command(pgibot: Pgibot) -> None:
-    for args in (["--help"], ["plan", "--help"], ["invite", "create", "--help"],
-                 ["console", "--help"], ["agency", "merge", "--help"]):  # fmt: skip
+    for args in (
+        ["--help"],
+        ["plan", "--help"],
+        ["invite", "create", "--help"],
+        ["console", "--help"],
+        ["agency", "merge", "--help"],
+    ):
         result = pgibot(*args)
         assert result.returncode == 0 and "usage:" in result.stdout
 

@@ -42,9 +42,13 @@ def report_router(
 
 
 async def officer_of(
-    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock,
-    files: Files, agency: str = "sxd", user: str = "301",
-) -> MemoryChannel:  # fmt: skip
+    router: Router,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    files: Files,
+    agency: str = "sxd",
+    user: str = "301",
+) -> MemoryChannel:
     code = await invite(sessions, clock, agency)
     channel = MemoryChannel(router.handle, user_id=user, display_name="Trần Văn Nam")
     channel.files = files  # type: ignore[attr-defined]
@@ -60,9 +64,12 @@ def choice(reply: Reply, label: str) -> str:
 
 
 async def test_full_report_with_a_file_and_a_correction(
-    report_router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock,
-    files: Files, tmp_path: Path,
-) -> None:  # fmt: skip
+    report_router: Router,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    files: Files,
+    tmp_path: Path,
+) -> None:
     officer = await officer_of(report_router, sessions, clock, files)
     [tasks] = await officer.send("/baocao")
     assert "Báo cáo năm 2024 của Sở Xây dựng" in tasks.text and "trang 1/2" in tasks.text
@@ -114,9 +121,11 @@ async def test_full_report_with_a_file_and_a_correction(
 
 
 async def test_blocked_status_asks_difficulties_and_proposals_and_edit(
-    report_router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock,
+    report_router: Router,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
     files: Files,
-) -> None:  # fmt: skip
+) -> None:
     officer = await officer_of(report_router, sessions, clock, files, "cat")
     [status] = await officer.send("/baocao 1.dd")
     [progress] = await officer.press(choice(status, "Gặp khó khăn"))
@@ -146,9 +155,11 @@ async def test_blocked_status_asks_difficulties_and_proposals_and_edit(
 
 
 async def test_bad_input_at_every_step_changes_nothing(
-    report_router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock,
+    report_router: Router,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
     files: Files,
-) -> None:  # fmt: skip
+) -> None:
     officer = await officer_of(report_router, sessions, clock, files)
     [tasks] = await officer.send("/baocao")
     before = await dump(sessions)
@@ -186,9 +197,11 @@ async def test_bad_input_at_every_step_changes_nothing(
 
 
 async def test_forged_task_button_is_refused_and_audited(
-    report_router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock,
+    report_router: Router,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
     files: Files,
-) -> None:  # fmt: skip
+) -> None:
     officer = await officer_of(report_router, sessions, clock, files)
     [tasks] = await officer.send("/baocao")
     nonce = choice(tasks, "1.b.1").split(":")[1]
@@ -202,9 +215,11 @@ async def test_forged_task_button_is_refused_and_audited(
 
 
 async def test_the_same_confirmation_twice_makes_one_submission(
-    report_router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock,
+    report_router: Router,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
     files: Files,
-) -> None:  # fmt: skip
+) -> None:
     officer = await officer_of(report_router, sessions, clock, files)
     [status] = await officer.send("/baocao 1.b.2")
     await officer.press(choice(status, "Chưa triển khai"))
@@ -226,9 +241,11 @@ async def test_the_same_confirmation_twice_makes_one_submission(
 
 
 async def test_correction_after_the_deadline_is_refused_but_late_first_reports_are_taken(
-    report_router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock,
+    report_router: Router,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
     files: Files,
-) -> None:  # fmt: skip
+) -> None:
     officer = await officer_of(report_router, sessions, clock, files)
     [status] = await officer.send("/baocao 1.b.3")
     await officer.press(choice(status, "Chưa triển khai"))
@@ -243,9 +260,11 @@ async def test_correction_after_the_deadline_is_refused_but_late_first_reports_a
 
 
 async def test_two_open_cycles_in_january(
-    report_router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock,
+    report_router: Router,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
     files: Files,
-) -> None:  # fmt: skip
+) -> None:
     officer = await officer_of(report_router, sessions, clock, files)
     clock.set(datetime(2025, 1, 6, 2, 0, tzinfo=UTC))
     [years] = await officer.send("/baocao")

@@ -437,6 +437,8 @@ async def test_pgibot_run_against_a_local_bot_api_server(
     finally:
         if process.returncode is None:
             process.kill()
+            rest = await process.stdout.read() if process.stdout else b""
+            print("PROCESS OUTPUT:", rest.decode()[-3000:])
             await process.wait()
     text = out.decode()
     assert process.returncode == 0, text

@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import Clock
+from bot.core.delivery import RateLimited, Rejected, Transient, Unreachable
 from bot.core.i18n import _, set_language
 from bot.core.messages import Channel, Choice, FileRef, Incoming, Reply
 from bot.core.text import split_message
@@ -289,6 +290,31 @@ class TelegramChannel:
                     logger.error("could not send to chat %s: %s", chat_id, error)
                     return
                 await asyncio.sleep(min(2.0**attempt, 30.0))
+
+
+class TelegramSender:
+    """Send notifications (reminders, digests) for the outbox worker, one attempt each."""
+
+    def __init__(self, bot: Bot) -> None:
+        self._bot = bot
+
+    async def send_notification(self, chat_id: str, reply: Reply) -> None:
+        """Send one notification, translating Telegram's errors for the worker."""
+        parts = split_message(reply.text, MESSAGE_LIMIT)
+        try:
+            for index, part in enumerate(parts):
+                markup = keyboard(reply.choices) if index == len(parts) - 1 else None
+                await self._bot.send_message(chat_id, part, reply_markup=markup)
+        except RetryAfter as error:
+            raise RateLimited(_seconds(error.retry_after)) from error
+        except Forbidden as error:
+            raise Unreachable(str(error)) from error
+        except BadRequest as error:
+            if "chat not found" in str(error).lower():
+                raise Unreachable(str(error)) from error
+            raise Rejected(str(error)) from error
+        except (NetworkError, TelegramError) as error:
+            raise Transient(str(error)) from error
 
 
 def keyboard(rows: Sequence[Sequence[Choice]]) -> InlineKeyboardMarkup | None:

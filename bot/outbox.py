@@ -1,0 +1,180 @@
+"""The outbox worker: delivers notifications within the platforms' limits, never silently drops.
+
+Messages are claimed in order, sent at most ``rate`` per second overall and one per
+``chat_interval`` seconds to any chat, and marked sent right after. A 429 pauses every send for
+the time the platform asks; server errors and timeouts are retried with capped exponential
+backoff, and after the last attempt the message is marked failed (the coordinator's digest
+lists it). A user who blocked the bot is marked unreachable and not retried. A crash between a
+send and its mark can send that one message again: the duplicate window is the messages in
+flight, never more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.core.clock import Clock
+from bot.core.delivery import RateLimited, Rejected, Sender, Transient, Unreachable
+from handlers.reminders import from_payload
+from storage.notifications import BLOCKED, FAILED, SENT, OutboxItem
+from storage.uow import UnitOfWork
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryLimits:
+    """How fast and how persistently to deliver."""
+
+    rate: float = 25.0
+    chat_interval: float = 1.0
+    concurrency: int = 8
+    max_attempts: int = 6
+    backoff_base: float = 2.0
+    """Seconds before the first retry; doubled at each attempt, up to ``backoff_cap``."""
+    backoff_cap: float = 300.0
+    batch: int = 200
+
+
+class _Pacer:
+    """A global rate and a per-chat spacing, on the monotonic clock."""
+
+    def __init__(self, limits: DeliveryLimits) -> None:
+        self._interval = 1.0 / limits.rate
+        self._chat_interval = limits.chat_interval
+        self._next_slot = 0.0
+        self._chat_next: dict[str, float] = {}
+        self._paused_until = 0.0
+        self._lock = asyncio.Lock()
+
+    def pause(self, seconds: float) -> None:
+        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+
+    async def wait(self, chat_id: str) -> None:
+        async with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next_slot, self._paused_until, self._chat_next.get(chat_id, 0))
+            self._next_slot = start + self._interval
+            self._chat_next[chat_id] = start + self._chat_interval
+            if len(self._chat_next) > 50_000:
+                self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
+        delay = start - now
+        if delay > 0:
+            await asyncio.sleep(delay)
+        pause = self._paused_until - time.monotonic()
+        if pause > 0:  # a 429 arrived while this send was waiting for its slot
+            await asyncio.sleep(pause)
+
+
+class OutboxWorker:
+    """Deliver due outbox messages through the channels' senders."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        senders: Mapping[str, Sender],
+        clock: Clock,
+        limits: DeliveryLimits | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._senders = senders
+        self._clock = clock
+        self.limits = limits or DeliveryLimits()
+        self._pacer = _Pacer(self.limits)
+        self._gate = asyncio.Semaphore(self.limits.concurrency)
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Look for due messages now (after a sweep or a broadcast)."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until asked to stop; sleep until the next message is due."""
+        while not stop.is_set():
+            self._wake.clear()
+            delivered = await self.deliver_due()
+            if delivered:
+                continue
+            async with UnitOfWork(self._sessions) as uow:
+                next_due = await uow.notifications.next_due_at()
+            timeout = 60.0
+            if next_due is not None:
+                timeout = min(max((next_due - self._clock.now()).total_seconds(), 0.05), 60.0)
+            waiters = [
+                asyncio.ensure_future(self._wake.wait()),
+                asyncio.ensure_future(stop.wait()),
+            ]
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def deliver_due(self) -> int:
+        """Deliver one batch of due messages; return how many were handled."""
+        async with UnitOfWork(self._sessions) as uow:
+            items = await uow.notifications.due(self._clock.now(), self.limits.batch)
+            await uow.commit()
+        if not items:
+            return 0
+        by_chat: dict[tuple[str, str], list[OutboxItem]] = {}
+        for item in items:
+            by_chat.setdefault((item.channel, item.chat_id), []).append(item)
+
+        async def in_order(queue: list[OutboxItem]) -> None:
+            for item in queue:  # one chat's messages keep their order
+                await self._deliver(item)
+
+        await asyncio.gather(*(in_order(queue) for queue in by_chat.values()))
+        return len(items)
+
+    async def _deliver(self, item: OutboxItem) -> None:
+        sender = self._senders.get(item.channel)
+        if sender is None:
+            await self._finish(item, FAILED, f"no sender for channel {item.channel}")
+            return
+        await self._pacer.wait(item.chat_id)
+        try:
+            async with self._gate:  # bounds the requests in flight, not the waiting
+                await sender.send_notification(item.chat_id, from_payload(item.payload))
+        except RateLimited as error:
+            self._pacer.pause(error.retry_after)
+            await self._retry(item, error.retry_after, str(error), count=False)
+        except Unreachable as error:
+            async with UnitOfWork(self._sessions) as uow:
+                await uow.notifications.mark_unreachable(item.channel, item.chat_id)
+                await uow.notifications.mark(item.id, BLOCKED, self._clock.now(), str(error))
+                await uow.commit()
+            logger.info("chat %s blocked the bot; marked unreachable", item.chat_id)
+        except Rejected as error:
+            await self._finish(item, FAILED, str(error))
+        except Transient as error:
+            if item.attempts >= self.limits.max_attempts:
+                await self._finish(item, FAILED, str(error))
+                logger.error("giving up on outbox message %s: %s", item.id, error)
+            else:
+                delay = min(
+                    self.limits.backoff_base * 2 ** (item.attempts - 1), self.limits.backoff_cap
+                )
+                await self._retry(item, delay * random.uniform(0.8, 1.2), str(error))
+        else:
+            await self._finish(item, SENT, None)
+
+    async def _finish(self, item: OutboxItem, status: str, error: str | None) -> None:
+        async with UnitOfWork(self._sessions) as uow:
+            await uow.notifications.mark(item.id, status, self._clock.now(), error)
+            await uow.commit()
+
+    async def _retry(
+        self, item: OutboxItem, seconds: float, error: str, count: bool = True
+    ) -> None:
+        when = self._clock.now() + timedelta(seconds=seconds)
+        async with UnitOfWork(self._sessions) as uow:
+            await uow.notifications.retry_at(item.id, when, error, uncount=not count)
+            await uow.commit()

@@ -1,0 +1,93 @@
+"""The scheduler: APScheduler 3 in the plan's time zone, its jobs rebuilt at every start.
+
+One job runs the reminder sweep and the coordinator's digest every few minutes and once at
+start, so a bot that was down at the reminder hour catches up when it comes back. Both are
+idempotent (decisions and digests have unique keys), so running often costs nothing. The jobs
+live in memory: everything they decide is in the database, nothing is lost with them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.core.clock import Clock
+from handlers.reminders import Reminders
+from storage.uow import UnitOfWork
+
+logger = logging.getLogger(__name__)
+
+SWEEP_EVERY_MINUTES = 10
+REMINDER_JOB = "reminders"
+
+
+async def run_reminders(
+    sessions: async_sessionmaker[AsyncSession],
+    reminders: Reminders,
+    clock: Clock,
+    wake_outbox: Callable[[], None],
+) -> None:
+    """Decide due reminders and the digest, then wake the outbox worker."""
+    now = clock.now()
+    try:
+        async with UnitOfWork(sessions) as uow:
+            swept = await reminders.sweep(uow, now)
+        async with UnitOfWork(sessions) as uow:
+            digests = await reminders.digest(uow, now)
+    except Exception:
+        logger.exception("reminder sweep failed; it runs again in %s minutes", SWEEP_EVERY_MINUTES)
+        return
+    if swept.decided or digests:
+        wake_outbox()
+
+
+class ReminderJob:
+    """The scheduled job; at shutdown, :meth:`drain` waits for a run in progress to finish.
+
+    A run cancelled in the middle of a database call would leave a connection (and, with
+    aiosqlite, its thread) behind, and the process would not exit.
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        reminders: Reminders,
+        clock: Clock,
+        wake_outbox: Callable[[], None],
+    ) -> None:
+        self._args = (sessions, reminders, clock, wake_outbox)
+        self._lock = asyncio.Lock()
+
+    async def __call__(self) -> None:
+        """Run once."""
+        async with self._lock:
+            await run_reminders(*self._args)
+
+    async def drain(self) -> None:
+        """Wait until no run is in progress."""
+        async with self._lock:
+            pass
+
+
+def build_scheduler(job: ReminderJob, zone: ZoneInfo) -> AsyncIOScheduler:
+    """Create the scheduler with its jobs (not started)."""
+    scheduler = AsyncIOScheduler(timezone=zone)
+    scheduler.add_job(
+        job,
+        IntervalTrigger(minutes=SWEEP_EVERY_MINUTES, timezone=zone),
+        id=REMINDER_JOB,
+        name="reminder sweep and coordinator digest",
+        replace_existing=True,
+        next_run_time=datetime.now(zone),  # once at start: catch up after downtime
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=None,
+    )
+    return scheduler

@@ -1,0 +1,430 @@
+"""Reminders: who is behind on which deadline, what to tell them, and the coordinator's digest.
+
+The sweep is called by the scheduler (and at start) with the current time. It decides, for
+every milestone near today and every agency that has not reported what the milestone asks,
+which reminder step is due today, and writes one decision and one outbox message per
+recipient in a single transaction. Deciding twice does nothing, so the sweep may run as often
+as it likes; a bot that was down at the reminder hour sends the step that is due when it
+comes back, and never a stale one.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from functools import cache
+from typing import Any
+
+import holidays
+
+from bot.core.i18n import _, current_timezone, format_day, ngettext
+from bot.core.messages import Choice, Reply
+from storage.dto import Role
+from storage.notifications import DueMilestone, PendingTask, Recipient
+from storage.uow import UnitOfWork
+
+logger = logging.getLogger(__name__)
+
+TASK_BUTTONS = 6
+"""At most this many "Báo cáo ngay" buttons in one reminder; /baocao lists the rest."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderPolicy:
+    """When to remind and whom to escalate to; every number can be set in the settings."""
+
+    days_before: tuple[int, ...] = (7, 3, 1, 0)
+    late_working_days: int = 10
+    leader_from_late_day: int = 1
+    digest_from_late_day: int = 3
+    send_hour: int = 8
+    quiet_hour: int = 21
+    """No reminder is sent from this hour until ``send_hour`` the next morning."""
+
+    def sending_allowed(self, local: time) -> bool:
+        """Tell whether reminders may be sent at this local time of day."""
+        return self.send_hour <= local.hour < self.quiet_hour
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One reminder of a milestone: its name, the day it is sent, how late it is."""
+
+    name: str
+    day: date
+    late_day: int = 0
+
+
+class WorkingCalendar:
+    """Vietnamese working days: no weekends, no public holidays (Tết included)."""
+
+    def __init__(self, extra_holidays: frozenset[date] = frozenset()) -> None:
+        self._extra = extra_holidays
+
+    def is_working_day(self, day: date) -> bool:
+        """Tell whether government offices work on a day."""
+        return day.weekday() < 5 and day not in _holidays(day.year) and day not in self._extra
+
+    def previous_working_day(self, day: date) -> date:
+        """Return the day itself if it is a working day, else the last working day before."""
+        while not self.is_working_day(day):
+            day -= timedelta(days=1)
+        return day
+
+    def working_days_after(self, day: date, count: int) -> list[date]:
+        """Return the first ``count`` working days after a day."""
+        days: list[date] = []
+        while len(days) < count:
+            day += timedelta(days=1)
+            if self.is_working_day(day):
+                days.append(day)
+        return days
+
+
+@cache
+def _holidays(year: int) -> frozenset[date]:
+    return frozenset(holidays.country_holidays("VN", years=year).keys())
+
+
+def steps_for(due: date, policy: ReminderPolicy, calendar: WorkingCalendar) -> list[Step]:
+    """Return a milestone's reminder steps in order, each on a working day.
+
+    A step before the deadline that falls on a day off moves to the working day before it;
+    when two steps land on the same day, the later one (closer to the deadline) is kept.
+    """
+    before: dict[date, Step] = {}
+    for days in sorted(policy.days_before, reverse=True):
+        name = "due" if days == 0 else f"before-{days}"
+        day = calendar.previous_working_day(due - timedelta(days=days))
+        before[day] = Step(name, day)
+    late = [
+        Step(f"late-{n}", day, n)
+        for n, day in enumerate(calendar.working_days_after(due, policy.late_working_days), 1)
+    ]
+    return sorted(before.values(), key=lambda step: step.day) + late
+
+
+def current_step(steps: list[Step], today: date) -> Step | None:
+    """Return the step to send today: the latest one due, until the next one is due.
+
+    The last step is only sent on its own day, so a long outage never sends stale reminders.
+    """
+    for index, step in enumerate(steps):
+        following = steps[index + 1].day if index + 1 < len(steps) else step.day + timedelta(1)
+        if step.day <= today < following:
+            return step
+    return None
+
+
+@dataclass(slots=True)
+class SweepResult:
+    """What a sweep decided."""
+
+    decided: int = 0
+    late: list[tuple[DueMilestone, str, int, int]] = field(default_factory=list)
+    """(milestone, agency name, tasks pending, working days late) for the digest."""
+
+
+class Reminders:
+    """Decide reminders, escalations and digests; the outbox worker delivers them."""
+
+    def __init__(
+        self,
+        policy: ReminderPolicy | None = None,
+        calendar: WorkingCalendar | None = None,
+    ) -> None:
+        self.policy = policy or ReminderPolicy()
+        self.calendar = calendar or WorkingCalendar()
+
+    def _lookback(self) -> timedelta:
+        # enough calendar days to cover the late working days, holidays included
+        return timedelta(days=self.policy.late_working_days * 2 + 14)
+
+    async def sweep(self, uow: UnitOfWork, now: datetime) -> SweepResult:
+        """Decide the reminders due now; commit them with their outbox messages."""
+        local = now.astimezone(current_timezone())
+        today = local.date()
+        result = SweepResult()
+        if not self.policy.sending_allowed(local.time()) or not self.calendar.is_working_day(
+            today
+        ):
+            return result
+        horizon = today + timedelta(days=max(self.policy.days_before) + 7)
+        names = await uow.notifications.agency_names()
+        for milestone in await uow.notifications.milestones_between(
+            today - self._lookback(), horizon
+        ):
+            step = current_step(steps_for(milestone.due_date, self.policy, self.calendar), today)
+            if step is None:
+                continue
+            pending = await uow.notifications.pending_by_agency(milestone)
+            for agency_id, tasks in pending.items():
+                if step.late_day >= self.policy.digest_from_late_day:
+                    result.late.append((milestone, names[agency_id], len(tasks), step.late_day))
+                result.decided += await self._remind(
+                    uow, milestone, agency_id, names[agency_id], tasks, step, today, now
+                )
+        await uow.commit()
+        if result.decided:
+            logger.info("reminder sweep decided %s messages", result.decided)
+        return result
+
+    async def _remind(
+        self,
+        uow: UnitOfWork,
+        milestone: DueMilestone,
+        agency_id: int,
+        agency_name: str,
+        tasks: list[PendingTask],
+        step: Step,
+        today: date,
+        now: datetime,
+    ) -> int:
+        members = await uow.notifications.recipients(agency_id)
+        escalate = step.late_day >= self.policy.leader_from_late_day > 0
+        officers = [m for m in members if m.role != Role.LEADER]
+        leaders = [m for m in members if m.role == Role.LEADER]
+        targets = officers + leaders if escalate or not officers else officers
+        decided = 0
+        for member in targets:
+            as_leader = member.role == Role.LEADER and escalate
+            reply = reminder_message(
+                milestone, agency_name, tasks, today, member, escalation=as_leader
+            )
+            decided += await uow.notifications.decide(
+                milestone_id=milestone.id,
+                agency_id=agency_id,
+                step=step.name,
+                recipient=member,
+                kind="escalation" if as_leader else "reminder",
+                payload=to_payload(reply),
+                now=now,
+            )
+        return decided
+
+    async def nudge(
+        self, uow: UnitOfWork, now: datetime, agency_id: int | None = None
+    ) -> tuple[int, int]:
+        """Remind now, on the coordinator's demand: everyone behind, or one agency.
+
+        Returns (agencies reminded, messages decided); the caller commits. Asking twice in the
+        same minute sends once.
+        """
+        today = now.astimezone(current_timezone()).date()
+        names = await uow.notifications.agency_names()
+        step = Step(f"manual-{now.astimezone(current_timezone()):%Y%m%d%H%M}", today)
+        agencies: set[int] = set()
+        decided = 0
+        for milestone in await uow.notifications.milestones_between(
+            today - timedelta(days=366), today + timedelta(days=max(self.policy.days_before))
+        ):
+            if milestone.recipients == "coordinator":
+                continue
+            for pending_agency, tasks in (
+                await uow.notifications.pending_by_agency(milestone)
+            ).items():
+                if agency_id is not None and pending_agency != agency_id:
+                    continue
+                if agency_id is None and milestone.due_date >= today:
+                    continue  # "everyone late": only milestones already past
+                agencies.add(pending_agency)
+                decided += await self._remind(
+                    uow, milestone, pending_agency, names[pending_agency], tasks, step, today, now
+                )
+        return len(agencies), decided
+
+    async def digest(self, uow: UnitOfWork, now: datetime) -> int:
+        """Send the coordinator's daily digest once a working day; return messages queued."""
+        local = now.astimezone(current_timezone())
+        today = local.date()
+        if not self.policy.sending_allowed(local.time()) or not self.calendar.is_working_day(
+            today
+        ):
+            return 0
+        since = now - timedelta(days=1)
+        counts = await uow.notifications.delivery_counts(since)
+        late = await self._late_agencies(uow, today)
+        blocked = await uow.notifications.unreachable_members()
+        failed = await uow.notifications.undeliverable(since)
+        if not (counts or late or blocked or failed):
+            return 0
+        text = digest_message(today, counts, late, blocked, failed, self.policy)
+        queued = 0
+        for member in await uow.notifications.coordinators():
+            queued += bool(
+                await uow.notifications.enqueue(
+                    channel=member.channel,
+                    chat_id=member.chat_id,
+                    member_id=member.member_id,
+                    kind="digest",
+                    payload=to_payload(Reply(text)),
+                    dedupe_key=f"digest:{today.isoformat()}:{member.member_id}",
+                    now=now,
+                )
+            )
+        await uow.commit()
+        return queued
+
+    async def _late_agencies(
+        self, uow: UnitOfWork, today: date
+    ) -> list[tuple[DueMilestone, str, int, int]]:
+        names = await uow.notifications.agency_names()
+        late = []
+        for milestone in await uow.notifications.milestones_between(
+            today - self._lookback(), today
+        ):
+            late_days = [
+                d for d in self.calendar.working_days_after(milestone.due_date, 60) if d <= today
+            ]
+            if len(late_days) < self.policy.digest_from_late_day:
+                continue
+            for agency_id, tasks in (await uow.notifications.pending_by_agency(milestone)).items():
+                late.append((milestone, names[agency_id], len(tasks), len(late_days)))
+        return late
+
+
+# --- messages -------------------------------------------------------------------------------
+
+
+def reminder_message(
+    milestone: DueMilestone,
+    agency: str,
+    tasks: list[PendingTask],
+    today: date,
+    member: Recipient,
+    *,
+    escalation: bool,
+) -> Reply:
+    """Write a reminder (or an escalation to the agency's leader) in Vietnamese."""
+    days = (milestone.due_date - today).days
+    if days > 0:
+        when = ngettext("%(days)s day left", "%(days)s days left", days) % {"days": days}
+    elif days == 0:
+        when = _("today is the deadline")
+    else:
+        when = ngettext("%(days)s day overdue", "%(days)s days overdue", -days) % {"days": -days}
+    lines = [_("Dear comrade %(name)s,") % {"name": member.full_name}]
+    if escalation:
+        lines.append(
+            _(
+                "%(agency)s has not yet submitted the %(title)s for %(year)s, which was due "
+                "%(date)s (%(when)s)."
+            )
+            % {
+                "agency": agency,
+                "title": milestone.title,
+                "year": milestone.year,
+                "date": format_day(milestone.due_date),
+                "when": when,
+            }
+        )
+    else:
+        lines.append(
+            _("%(agency)s has not yet submitted the %(title)s for %(year)s.")
+            % {"agency": agency, "title": milestone.title, "year": milestone.year}
+        )
+        lines.append(
+            _("Deadline: %(date)s (%(when)s).")
+            % {"date": format_day(milestone.due_date), "when": when}
+        )
+    lines.append("")
+    lines.append(
+        ngettext(
+            "Task not yet reported (%(count)s):", "Tasks not yet reported (%(count)s):", len(tasks)
+        )
+        % {"count": len(tasks)}
+    )
+    lines += [f"• {task.code} {task.title}" for task in tasks[:15]]
+    if len(tasks) > 15:
+        lines.append(_("… and %(count)s more (send /baocao)") % {"count": len(tasks) - 15})
+    lines.append("")
+    if escalation:
+        lines.append(
+            _(
+                "We respectfully ask you to direct your agency's focal officer to complete the "
+                "report. Sincerely."
+            )
+        )
+    else:
+        lines.append(
+            _("We respectfully ask you to complete the report on time. Sincerely.")
+            if days >= 0
+            else _(
+                "We respectfully ask you to complete the report as soon as possible. Sincerely."
+            )
+        )
+    buttons = [
+        Choice(_("Report now: %(code)s") % {"code": t.code}, f"rp:{milestone.cycle_id}:{t.id}")
+        for t in tasks[:TASK_BUTTONS]
+    ]
+    rows = tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
+    return Reply("\n".join(lines), rows if not escalation else ())
+
+
+def digest_message(
+    today: date,
+    counts: dict[str, int],
+    late: list[tuple[DueMilestone, str, int, int]],
+    blocked: list[tuple[str, str]],
+    failed: list[tuple[str, str, str]],
+    policy: ReminderPolicy,
+) -> str:
+    """Write the coordinator's daily digest."""
+    sent = counts.get("sent", 0)
+    waiting = counts.get("pending", 0) + counts.get("sending", 0)
+    failed_count = counts.get("failed", 0) + counts.get("blocked", 0)
+    lines = [
+        _("Reminder digest, %(date)s") % {"date": format_day(today)},
+        "",
+        _(
+            "In the last 24 hours: %(sent)s reminders delivered, %(waiting)s waiting, "
+            "%(failed)s undeliverable."
+        )
+        % {"sent": sent, "waiting": waiting, "failed": failed_count},
+    ]
+    if late:
+        lines += [
+            "",
+            _("Agencies %(days)s or more working days late:")
+            % {"days": policy.digest_from_late_day},
+        ]
+        for milestone, agency, pending, days in late:
+            lines.append(
+                _(
+                    "• %(agency)s — %(title)s %(year)s: %(pending)s tasks not reported, "
+                    "%(days)s working days late"
+                )
+                % {
+                    "agency": agency,
+                    "title": milestone.title,
+                    "year": milestone.year,
+                    "pending": pending,
+                    "days": days,
+                }
+            )
+    if blocked:
+        lines += ["", _("Members who blocked the bot (they receive no reminders):")]
+        lines += [f"• {name} — {agency}" for name, agency in blocked]
+    if failed:
+        lines += ["", _("Messages that could not be delivered:")]
+        lines += [f"• {name} — {agency}" for name, agency, _status in failed]
+    return "\n".join(lines)
+
+
+def to_payload(reply: Reply) -> dict[str, Any]:
+    """Store a reply in the outbox as plain JSON."""
+    return {
+        "text": reply.text,
+        "choices": [
+            [{"label": c.label, "payload": c.payload} for c in row] for row in reply.choices
+        ],
+    }
+
+
+def from_payload(payload: dict[str, Any]) -> Reply:
+    """Read a reply back from the outbox."""
+    rows = tuple(
+        tuple(Choice(c["label"], c["payload"]) for c in row) for row in payload.get("choices", [])
+    )
+    return Reply(str(payload["text"]), rows)

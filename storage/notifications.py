@@ -1,0 +1,438 @@
+"""Reminder decisions and the outbox: what to send, decided once, delivered by a worker.
+
+A decision "remind member M of agency A about milestone D at step S" is a row with a unique
+key, inserted in the same transaction as the outgoing message; inserting it twice does nothing,
+so a sweep can run any number of times and a restart never sends a reminder twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.i18n import current_timezone
+from storage.agencies import current_agency, lineage_ids
+from storage.dto import Role
+from storage.models import (
+    Agency,
+    Assignment,
+    Cycle,
+    Member,
+    MemberIdentity,
+    Milestone,
+    MilestoneRule,
+    OutboxMessage,
+    Plan,
+    ReminderDecision,
+    Submission,
+    Task,
+)
+
+PENDING, SENDING, SENT, FAILED, BLOCKED = "pending", "sending", "sent", "failed", "blocked"
+
+
+@dataclass(frozen=True, slots=True)
+class DueMilestone:
+    """A dated milestone with what it asks for."""
+
+    id: int
+    cycle_id: int
+    year: int
+    code: str
+    kind: str
+    title: str
+    due_date: date
+    recipients: str
+    window_start: date | None
+    """Reports made after this date count for the milestone (the previous deadline)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PendingTask:
+    """A task an agency still has to report on for a milestone."""
+
+    id: int
+    code: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """A member and the chat where notifications reach them."""
+
+    member_id: int
+    full_name: str
+    role: Role
+    channel: str
+    chat_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """A message waiting to be delivered."""
+
+    id: int
+    channel: str
+    chat_id: str
+    member_id: int | None
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+class NotificationRepository:
+    """Milestones to chase, agencies behind, recipients, decisions and the outbox."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    # --- what is due ----------------------------------------------------------------------
+
+    async def milestones_between(self, start: date, end: date) -> list[DueMilestone]:
+        """Return the active milestones due between two dates, with their report windows."""
+        rows = await self._session.execute(
+            select(Milestone, MilestoneRule, Cycle)
+            .join(MilestoneRule, MilestoneRule.id == Milestone.rule_id)
+            .join(Cycle, Cycle.id == Milestone.cycle_id)
+            .where(MilestoneRule.active.is_(True))
+            .order_by(Milestone.due_date, MilestoneRule.position)
+        )
+        everything = rows.all()
+        result = []
+        for milestone, rule, cycle in everything:
+            if not start <= milestone.due_date <= end:
+                continue
+            earlier = [
+                m.due_date
+                for m, r, c in everything
+                if c.id == cycle.id
+                and r.recipients == rule.recipients
+                and m.due_date < milestone.due_date
+            ]
+            result.append(
+                DueMilestone(
+                    id=milestone.id,
+                    cycle_id=cycle.id,
+                    year=cycle.year,
+                    code=rule.code,
+                    kind=rule.kind,
+                    title=rule.title,
+                    due_date=milestone.due_date,
+                    recipients=rule.recipients,
+                    window_start=max(earlier) if earlier else None,
+                )
+            )
+        return result
+
+    async def pending_by_agency(self, milestone: DueMilestone) -> dict[int, list[PendingTask]]:
+        """Return, per active agency concerned, the tasks it has not reported on yet."""
+        linked = select(Task.id).where(
+            Task.milestone_rule_id
+            == select(Milestone.rule_id).where(Milestone.id == milestone.id).scalar_subquery(),
+            Task.active.is_(True),
+        )
+        query = (
+            select(Assignment.agency_id, Task.id, Task.code, Task.title)
+            .join(Task, Task.id == Assignment.task_id)
+            .join(Agency, Agency.id == Assignment.agency_id)
+            .where(
+                Assignment.role == "lead",
+                Task.active.is_(True),
+                Agency.status == "active",
+            )
+            .order_by(Task.position)
+        )
+        if milestone.kind in ("implementation_plan", "consolidated_report"):
+            query = query.where(Task.id.in_(linked))
+        if milestone.recipients == "coordinator":
+            coordinator = await self._coordinator_id()
+            query = query.where(Assignment.agency_id == coordinator)
+        reported = await self._reported(milestone)
+        pending: dict[int, list[PendingTask]] = {}
+        for agency_id, task_id, code, title in (await self._session.execute(query)).all():
+            if (agency_id, task_id) not in reported:
+                pending.setdefault(agency_id, []).append(PendingTask(task_id, code, title))
+        return pending
+
+    async def _reported(self, milestone: DueMilestone) -> set[tuple[int, int]]:
+        """Return (agency, task) pairs reported within the milestone's window."""
+        query = select(Submission.agency_id, Submission.task_id).where(
+            Submission.cycle_id == milestone.cycle_id
+        )
+        if milestone.window_start is not None:
+            after = datetime.combine(
+                milestone.window_start + timedelta(days=1), time(0), tzinfo=current_timezone()
+            )
+            query = query.where(Submission.created_at >= after)
+        pairs = set()
+        successors: dict[int, int] = {}
+        for agency_id, task_id in (await self._session.execute(query)).all():
+            if agency_id not in successors:
+                agency = await self._session.get(Agency, agency_id)
+                assert agency is not None
+                successors[agency_id] = (await current_agency(self._session, agency)).id
+            pairs.add((successors[agency_id], task_id))
+        return pairs
+
+    async def _coordinator_id(self) -> int | None:
+        plan = await self._session.scalar(select(Plan).order_by(Plan.id).limit(1))
+        if plan is None or plan.coordinator_id is None:
+            return None
+        agency = await self._session.get(Agency, plan.coordinator_id)
+        return (await current_agency(self._session, agency)).id if agency else None
+
+    async def agency_names(self) -> dict[int, str]:
+        """Return every agency's name by id."""
+        rows = await self._session.execute(select(Agency.id, Agency.name))
+        return {agency_id: name for agency_id, name in rows.all()}
+
+    async def recipients(self, agency_id: int) -> list[Recipient]:
+        """Return the active members of an agency with a reachable chat (one per member)."""
+        rows = await self._session.execute(
+            select(Member, MemberIdentity)
+            .join(MemberIdentity, MemberIdentity.member_id == Member.id)
+            .where(
+                Member.agency_id == agency_id,
+                Member.active.is_(True),
+                MemberIdentity.reachable.is_(True),
+                MemberIdentity.channel.in_(("telegram", "zalo", "memory")),
+            )
+            .order_by(Member.id, MemberIdentity.id)
+        )
+        seen: set[int] = set()
+        result = []
+        for member, identity in rows.all():
+            if member.id in seen:
+                continue
+            seen.add(member.id)
+            result.append(
+                Recipient(
+                    member.id,
+                    member.full_name,
+                    Role(member.role),
+                    identity.channel,
+                    identity.chat_id,
+                )
+            )
+        return result
+
+    async def coordinators(self) -> list[Recipient]:
+        """Return the members who receive the coordinator's digest."""
+        coordinator = await self._coordinator_id()
+        rows = await self._session.execute(
+            select(Member, MemberIdentity)
+            .join(MemberIdentity, MemberIdentity.member_id == Member.id)
+            .where(
+                Member.active.is_(True),
+                MemberIdentity.reachable.is_(True),
+                or_(
+                    Member.role.in_((Role.COORDINATOR.value, Role.ADMIN.value)),
+                    and_(Member.role == Role.LEADER.value, Member.agency_id == coordinator),
+                ),
+            )
+            .order_by(Member.id, MemberIdentity.id)
+        )
+        seen: set[int] = set()
+        result = []
+        for member, identity in rows.all():
+            if member.id not in seen:
+                seen.add(member.id)
+                result.append(
+                    Recipient(
+                        member.id,
+                        member.full_name,
+                        Role(member.role),
+                        identity.channel,
+                        identity.chat_id,
+                    )
+                )
+        return result
+
+    # --- deciding -------------------------------------------------------------------------
+
+    async def decide(
+        self,
+        *,
+        milestone_id: int,
+        agency_id: int,
+        step: str,
+        recipient: Recipient,
+        kind: str,
+        payload: dict[str, Any],
+        now: datetime,
+    ) -> bool:
+        """Record a reminder decision and its message together; False if decided before."""
+        key = f"{kind}:{milestone_id}:{agency_id}:{step}:{recipient.member_id}"
+        decision = self._insert(ReminderDecision).values(
+            milestone_id=milestone_id,
+            agency_id=agency_id,
+            step=step,
+            member_id=recipient.member_id,
+            decided_at=now,
+        )
+        decision = decision.on_conflict_do_nothing(
+            index_elements=["milestone_id", "agency_id", "step", "member_id"]
+        )
+        inserted = await self._session.execute(decision.returning(ReminderDecision.id))
+        decision_id = inserted.scalar()
+        if decision_id is None:
+            return False
+        outbox_id = await self.enqueue(
+            channel=recipient.channel,
+            chat_id=recipient.chat_id,
+            member_id=recipient.member_id,
+            kind=kind,
+            payload=payload,
+            dedupe_key=key,
+            now=now,
+        )
+        await self._session.execute(
+            update(ReminderDecision)
+            .where(ReminderDecision.id == decision_id)
+            .values(outbox_id=outbox_id)
+        )
+        return True
+
+    async def enqueue(
+        self,
+        *,
+        channel: str,
+        chat_id: str,
+        member_id: int | None,
+        kind: str,
+        payload: dict[str, Any],
+        dedupe_key: str,
+        now: datetime,
+    ) -> int | None:
+        """Put a message in the outbox unless one with the same key is there already."""
+        statement = (
+            self._insert(OutboxMessage)
+            .values(
+                channel=channel,
+                chat_id=chat_id,
+                member_id=member_id,
+                kind=kind,
+                payload=payload,
+                dedupe_key=dedupe_key,
+                status=PENDING,
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(OutboxMessage.id)
+        )
+        return (await self._session.execute(statement)).scalar()
+
+    def _insert(self, model: Any) -> Any:
+        dialect = self._session.get_bind().dialect.name
+        return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+    # --- delivering -----------------------------------------------------------------------
+
+    async def due(self, now: datetime, limit: int) -> list[OutboxItem]:
+        """Claim messages due for delivery, oldest first (interrupted sends are retried)."""
+        rows = list(
+            await self._session.scalars(
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.status.in_((PENDING, SENDING)),
+                    OutboxMessage.next_attempt_at <= now,
+                )
+                .order_by(OutboxMessage.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        for row in rows:
+            row.status = SENDING
+            row.attempts += 1
+        return [
+            OutboxItem(
+                r.id, r.channel, r.chat_id, r.member_id, r.kind, dict(r.payload), r.attempts
+            )
+            for r in rows
+        ]
+
+    async def next_due_at(self) -> datetime | None:
+        """Return when the next waiting message is due."""
+        return await self._session.scalar(
+            select(func.min(OutboxMessage.next_attempt_at)).where(
+                OutboxMessage.status.in_((PENDING, SENDING))
+            )
+        )
+
+    async def mark(
+        self, item_id: int, status: str, now: datetime, error: str | None = None
+    ) -> None:
+        """Record the outcome of a delivery attempt."""
+        values: dict[str, Any] = {"status": status, "last_error": error}
+        if status == SENT:
+            values["sent_at"] = now
+        await self._session.execute(
+            update(OutboxMessage).where(OutboxMessage.id == item_id).values(**values)
+        )
+
+    async def retry_at(
+        self, item_id: int, when: datetime, error: str, *, uncount: bool = False
+    ) -> None:
+        """Put a message back in the queue for a later attempt (a 429 does not count one)."""
+        values: dict[str, Any] = {"status": PENDING, "next_attempt_at": when, "last_error": error}
+        if uncount:
+            values["attempts"] = OutboxMessage.attempts - 1
+        await self._session.execute(
+            update(OutboxMessage).where(OutboxMessage.id == item_id).values(**values)
+        )
+
+    async def mark_unreachable(self, channel: str, chat_id: str) -> None:
+        """Remember that a chat blocked the bot; its member gets no more notifications there."""
+        await self._session.execute(
+            update(MemberIdentity)
+            .where(MemberIdentity.channel == channel, MemberIdentity.chat_id == chat_id)
+            .values(reachable=False)
+        )
+
+    # --- reporting ------------------------------------------------------------------------
+
+    async def delivery_counts(self, since: datetime) -> dict[str, int]:
+        """Return how many messages of each status were created since a moment."""
+        rows = await self._session.execute(
+            select(OutboxMessage.status, func.count())
+            .where(OutboxMessage.created_at >= since, OutboxMessage.kind != "digest")
+            .group_by(OutboxMessage.status)
+        )
+        return {status: count for status, count in rows.all()}
+
+    async def undeliverable(self, since: datetime) -> list[tuple[str, str, str]]:
+        """Return (member name, agency name, status) of messages that could not be delivered."""
+        rows = await self._session.execute(
+            select(Member.full_name, Agency.name, OutboxMessage.status)
+            .join(Member, Member.id == OutboxMessage.member_id)
+            .join(Agency, Agency.id == Member.agency_id)
+            .where(
+                OutboxMessage.created_at >= since,
+                OutboxMessage.status.in_((FAILED, BLOCKED)),
+            )
+            .order_by(Agency.name, Member.full_name)
+        )
+        return [(name, agency, status) for name, agency, status in rows.all()]
+
+    async def unreachable_members(self) -> list[tuple[str, str]]:
+        """Return (member name, agency name) of active members who blocked the bot."""
+        rows = await self._session.execute(
+            select(Member.full_name, Agency.name)
+            .join(MemberIdentity, MemberIdentity.member_id == Member.id)
+            .join(Agency, Agency.id == Member.agency_id)
+            .where(Member.active.is_(True), MemberIdentity.reachable.is_(False))
+            .order_by(Agency.name, Member.full_name)
+        )
+        return list(dict.fromkeys((name, agency) for name, agency in rows.all()))
+
+    async def lineage(self, agency_id: int) -> list[int]:
+        """Return an agency and its predecessors."""
+        return await lineage_ids(self._session, agency_id)

@@ -1,0 +1,154 @@
+"""The outbox worker against the fake Bot API: limits held, faults survived, nothing lost."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import Bot
+
+from bot.channels.telegram import TelegramSender
+from bot.core.clock import SystemClock
+from bot.outbox import DeliveryLimits, OutboxWorker
+from storage.models import Agency, Member, MemberIdentity, OutboxMessage
+from storage.uow import UnitOfWork
+from tests.fakes.telegram_api import FakeTelegram
+
+TOKEN = "777:OUTBOX"
+
+
+@pytest.fixture
+async def fake_limited() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram(token=TOKEN, enforce_limits=True) as server:
+        yield server
+
+
+async def _queue(sessions: async_sessionmaker[AsyncSession], chats: int, each: int) -> None:
+    now = datetime.now(UTC)
+    async with UnitOfWork(sessions) as uow:
+        agency = await uow.session.scalar(select(Agency.id).where(Agency.code == "sct"))
+        for chat in range(1, chats + 1):
+            member = Member(
+                full_name=f"Cán bộ {chat}", agency_id=agency, role="officer", created_at=now
+            )
+            uow.session.add(member)
+            await uow.session.flush()
+            uow.session.add(
+                MemberIdentity(
+                    member_id=member.id,
+                    channel="telegram",
+                    user_id=str(chat),
+                    chat_id=str(chat),
+                    created_at=now,
+                )
+            )
+            for n in range(each):
+                await uow.notifications.enqueue(
+                    channel="telegram",
+                    chat_id=str(chat),
+                    member_id=member.id,
+                    kind="reminder",
+                    payload={"text": f"Tin nhắc số {n} cho cán bộ {chat}", "choices": []},
+                    dedupe_key=f"test:{chat}:{n}",
+                    now=now,
+                )
+        await uow.commit()
+
+
+async def _deliver_all(
+    sessions: async_sessionmaker[AsyncSession],
+    fake: FakeTelegram,
+    expected: int,
+    limits: DeliveryLimits,
+) -> None:
+    async with Bot(TOKEN, base_url=fake.base_url, base_file_url=fake.base_file_url) as bot:
+        worker = OutboxWorker(sessions, {"telegram": TelegramSender(bot)}, SystemClock(), limits)
+        stop = asyncio.Event()
+        running = asyncio.create_task(worker.run(stop))
+        try:
+            await fake.wait_for(
+                "sendMessage", count=expected, predicate=lambda c: c.ok, timeout=60
+            )
+        finally:
+            stop.set()
+            await running
+
+
+async def _statuses(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
+    async with sessions() as session:
+        return list(await session.scalars(select(OutboxMessage.status).order_by(OutboxMessage.id)))
+
+
+async def test_limits_hold_and_every_message_arrives_once(
+    sessions: async_sessionmaker[AsyncSession], fake_limited: FakeTelegram
+) -> None:
+    await _queue(sessions, chats=20, each=3)
+    await _deliver_all(sessions, fake_limited, 60, DeliveryLimits(rate=25, chat_interval=1.0))
+    assert fake_limited.rate_limited == 0
+    for chat in range(1, 21):
+        texts = [m["text"] for m in fake_limited.sent_to(chat)]
+        assert texts == [f"Tin nhắc số {n} cho cán bộ {chat}" for n in range(3)]
+        times = [
+            c.time for c in fake_limited.calls_of("sendMessage") if c.params["chat_id"] == chat
+        ]
+        assert all(b - a >= 0.95 for a, b in itertools.pairwise(times))
+    assert set(await _statuses(sessions)) == {"sent"}
+
+
+async def test_429_and_500_delay_delivery_but_lose_and_duplicate_nothing(
+    sessions: async_sessionmaker[AsyncSession], fake_limited: FakeTelegram
+) -> None:
+    await _queue(sessions, chats=5, each=2)
+    fake_limited.fail_next("sendMessage", code=429, retry_after=1)
+    fake_limited.fail_next("sendMessage", code=500, times=2)
+    fake_limited.fail_next("sendMessage", code=502, times=1)
+    limits = DeliveryLimits(rate=25, chat_interval=0.2, backoff_base=0.05)
+    await _deliver_all(sessions, fake_limited, 10, limits)
+    sent = [c for c in fake_limited.calls_of("sendMessage") if c.ok]
+    assert len(sent) == 10
+    assert len({c.params["text"] for c in sent}) == 10  # no duplicates
+    limited = next(c for c in fake_limited.calls_of("sendMessage") if c.status == 429)
+    assert all(c.time - limited.time >= 0.95 for c in sent if c.time > limited.time)
+    assert set(await _statuses(sessions)) == {"sent"}
+
+
+async def test_a_blocked_user_is_marked_and_not_retried(
+    sessions: async_sessionmaker[AsyncSession], fake_limited: FakeTelegram
+) -> None:
+    await _queue(sessions, chats=2, each=1)
+    fake_limited.block_chat(2)
+    await _deliver_all(sessions, fake_limited, 1, DeliveryLimits(rate=25, chat_interval=0))
+    statuses = await _statuses(sessions)
+    async with UnitOfWork(sessions) as uow:
+        reachable = await uow.session.scalar(
+            select(MemberIdentity.reachable).where(MemberIdentity.chat_id == "2")
+        )
+        blocked = await uow.notifications.unreachable_members()
+    assert statuses == ["sent", "blocked"]
+    assert reachable is False
+    assert blocked == [("Cán bộ 2", "Sở Công Thương")]
+    assert len([c for c in fake_limited.calls_of("sendMessage") if c.params["chat_id"] == 2]) == 1
+
+
+async def test_failures_after_the_last_retry_are_kept_for_the_coordinator(
+    sessions: async_sessionmaker[AsyncSession], fake_limited: FakeTelegram
+) -> None:
+    await _queue(sessions, chats=1, each=1)
+    fake_limited.fail_next("sendMessage", code=500, times=10)
+    limits = DeliveryLimits(rate=25, chat_interval=0, backoff_base=0.01, max_attempts=3)
+    async with Bot(TOKEN, base_url=fake_limited.base_url) as bot:
+        worker = OutboxWorker(sessions, {"telegram": TelegramSender(bot)}, SystemClock(), limits)
+        stop = asyncio.Event()
+        running = asyncio.create_task(worker.run(stop))
+        await fake_limited.wait_for("sendMessage", count=3)
+        stop.set()
+        await running
+    async with UnitOfWork(sessions) as uow:
+        failed = await uow.notifications.undeliverable(datetime(2000, 1, 1, tzinfo=UTC))
+    assert failed == [("Cán bộ 1", "Sở Công Thương", "failed")]
+    assert len(fake_limited.calls_of("sendMessage")) == 3

@@ -1,0 +1,393 @@
+"""Reminders: the calendar, the steps, a whole year walked day by day, restarts, /nhacnho."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.channels.memory import MemoryChannel
+from bot.core.clock import FrozenClock
+from bot.core.messages import Reply
+from bot.outbox import DeliveryLimits, OutboxWorker
+from handlers.reminders import ReminderPolicy, Reminders, WorkingCalendar, current_step, steps_for
+from handlers.router import Router
+from storage.dto import NewSubmission, ReportStatus, Role
+from storage.models import Agency, Assignment, Cycle, Member, MemberIdentity, OutboxMessage, Task
+from storage.uow import UnitOfWork
+from tests.test_conversations import text_of
+
+HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
+CALENDAR = WorkingCalendar()
+POLICY = ReminderPolicy()
+
+
+def d(text: str) -> date:
+    day, month, year = (int(x) for x in text.split("/"))
+    return date(year, month, day)
+
+
+def days(*texts: str) -> list[date]:
+    return [d(t) for t in texts]
+
+
+def test_working_calendar_knows_weekends_and_vietnamese_holidays() -> None:
+    assert not CALENDAR.is_working_day(d("20/07/2024"))  # Saturday
+    assert not CALENDAR.is_working_day(d("02/09/2024"))  # National Day
+    assert not CALENDAR.is_working_day(d("29/01/2025"))  # Tết Ất Tỵ
+    assert CALENDAR.is_working_day(d("10/12/2024"))
+    assert CALENDAR.working_days_after(d("31/12/2024"), 2) == days("02/01/2025", "03/01/2025")
+
+
+def test_steps_of_the_three_2024_deadlines() -> None:
+    def table(due: str) -> list[tuple[str, date]]:
+        return [(s.name, s.day) for s in steps_for(d(due), POLICY, CALENDAR)]
+
+    # 20/07/2024 is a Saturday: "due" moves to Friday 19/07 and replaces "before-1" there.
+    assert table("20/07/2024") == list(
+        zip(
+            ["before-7", "before-3", "due"] + [f"late-{n}" for n in range(1, 11)],
+            days(
+                "12/07/2024",
+                "17/07/2024",
+                "19/07/2024",
+                "22/07/2024",
+                "23/07/2024",
+                "24/07/2024",
+                "25/07/2024",
+                "26/07/2024",
+                "29/07/2024",
+                "30/07/2024",
+                "31/07/2024",
+                "01/08/2024",
+                "02/08/2024",
+            ),
+            strict=True,
+        )
+    )
+    # 10/12/2024 is a Tuesday: "before-3" (Saturday 07/12) moves to Friday 06/12.
+    assert table("10/12/2024")[:5] == list(
+        zip(
+            ["before-7", "before-3", "before-1", "due", "late-1"],
+            days("03/12/2024", "06/12/2024", "09/12/2024", "10/12/2024", "11/12/2024"),
+            strict=True,
+        )
+    )
+    steps = steps_for(d("10/12/2024"), POLICY, CALENDAR)
+    assert current_step(steps, d("07/12/2024")).name == "before-3"  # type: ignore[union-attr]
+    assert current_step(steps, d("02/12/2024")) is None
+    assert current_step(steps, d("24/12/2024")).name == "late-10"  # type: ignore[union-attr]
+    assert current_step(steps, d("25/12/2024")) is None  # the last step is not repeated
+
+
+class Recorder:
+    """A sender that records what each chat received, and when."""
+
+    def __init__(self, clock: FrozenClock) -> None:
+        self.clock = clock
+        self.received: dict[str, list[tuple[datetime, Reply]]] = defaultdict(list)
+
+    async def send_notification(self, chat_id: str, reply: Reply) -> None:
+        self.received[chat_id].append((self.clock.now().astimezone(HANOI), reply))
+
+
+async def _member(
+    sessions: async_sessionmaker[AsyncSession],
+    agency: str,
+    role: Role,
+    chat: str,
+    clock: FrozenClock,
+) -> None:
+    async with sessions() as session:
+        agency_id = await session.scalar(select(Agency.id).where(Agency.code == agency))
+        member = Member(
+            full_name=f"Cán bộ {chat}",
+            agency_id=agency_id,
+            role=role.value,
+            created_at=clock.now(),
+        )
+        session.add(member)
+        await session.flush()
+        session.add(
+            MemberIdentity(
+                member_id=member.id,
+                channel="telegram",
+                user_id=chat,
+                chat_id=chat,
+                created_at=clock.now(),
+            )
+        )
+        await session.commit()
+
+
+async def _report_all(
+    sessions: async_sessionmaker[AsyncSession],
+    agency: str,
+    clock: FrozenClock,
+    only: list[str] | None = None,
+    but: str | None = None,
+) -> None:
+    """File a report on every task the agency leads (or only some), at the clock's time."""
+    async with UnitOfWork(sessions) as uow:
+        agency_id = await uow.session.scalar(select(Agency.id).where(Agency.code == agency))
+        member_id = await uow.session.scalar(
+            select(Member.id).where(Member.agency_id == agency_id)
+        )
+        cycle_id = await uow.session.scalar(select(Cycle.id).where(Cycle.year == 2024))
+        tasks = await uow.session.execute(
+            select(Task.id, Task.code)
+            .join(Assignment, Assignment.task_id == Task.id)
+            .where(Assignment.agency_id == agency_id, Assignment.role == "lead")
+        )
+        for task_id, code in tasks.all():
+            if (only is None or code in only) and code != but:
+                await uow.reports.create(
+                    NewSubmission(
+                        cycle_id,
+                        task_id,
+                        agency_id,
+                        member_id or 0,
+                        ReportStatus.DONE,
+                        100,
+                        "Đã hoàn thành.",
+                        None,
+                        None,
+                        None,
+                    ),
+                    clock.now(),
+                )
+        await uow.commit()
+
+
+async def _walk(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    recorder: Recorder,
+    start: date,
+    end: date,
+) -> None:
+    reminders = Reminders(POLICY, CALENDAR)
+    worker = OutboxWorker(
+        sessions, {"telegram": recorder}, clock, DeliveryLimits(rate=100_000, chat_interval=0)
+    )
+    day = start
+    while day <= end:
+        for hour, minute in ((7, 0), (8, 0), (8, 40), (22, 30)):
+            clock.set(datetime(day.year, day.month, day.day, hour, minute, tzinfo=HANOI))
+            async with UnitOfWork(sessions) as uow:
+                await reminders.sweep(uow, clock.now())
+            async with UnitOfWork(sessions) as uow:
+                await reminders.digest(uow, clock.now())
+            await worker.deliver_due()
+        clock.set(datetime(day.year, day.month, day.day, 10, 0, tzinfo=HANOI))
+        await _events(sessions, clock, day)
+        day += timedelta(days=1)
+
+
+async def _events(
+    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, day: date
+) -> None:
+    if day == d("15/07/2024"):
+        await _report_all(sessions, "sxd", clock, only=["III.1.2"])  # sxd's implementation plan
+    if day == d("11/07/2024"):
+        await _report_all(sessions, "stnmt", clock, only=["III.1.2"])
+    if day == d("05/12/2024"):
+        await _report_all(sessions, "sxd", clock)  # sxd's results, after 20/07: they count
+        await _report_all(sessions, "stnmt", clock, but="III.5")
+    if day == d("18/12/2024"):
+        await _report_all(sessions, "stnmt", clock, only=["III.5"])  # the consolidated report
+
+
+def _seen(recorder: Recorder, chat: str, kind_text: str = "") -> list[date]:
+    return [when.date() for when, reply in recorder.received[chat] if kind_text in reply.text]
+
+
+JULY_STEPS = days("12/07/2024", "17/07/2024", "19/07/2024")
+JULY_LATE = days(
+    "22/07/2024",
+    "23/07/2024",
+    "24/07/2024",
+    "25/07/2024",
+    "26/07/2024",
+    "29/07/2024",
+    "30/07/2024",
+    "31/07/2024",
+    "01/08/2024",
+    "02/08/2024",
+)
+DECEMBER_STEPS = days("03/12/2024", "06/12/2024", "09/12/2024", "10/12/2024")
+DECEMBER_LATE = days(
+    "11/12/2024",
+    "12/12/2024",
+    "13/12/2024",
+    "16/12/2024",
+    "17/12/2024",
+    "18/12/2024",
+    "19/12/2024",
+    "20/12/2024",
+    "23/12/2024",
+    "24/12/2024",
+)
+
+
+@pytest.fixture
+async def people(sessions: async_sessionmaker[AsyncSession], clock: FrozenClock) -> None:
+    await _member(sessions, "sxd", Role.OFFICER, "sxd-officer", clock)
+    await _member(sessions, "sxd", Role.LEADER, "sxd-leader", clock)
+    await _member(sessions, "sct", Role.OFFICER, "sct-officer", clock)
+    await _member(sessions, "sct", Role.LEADER, "sct-leader", clock)
+    await _member(sessions, "stnmt", Role.COORDINATOR, "coordinator", clock)
+
+
+def _check_the_year(recorder: Recorder) -> None:
+    plan, results = "Kế hoạch triển khai", "Báo cáo kết quả"
+    # sxd reported its implementation plan on 15/07 and its results on 05/12.
+    assert _seen(recorder, "sxd-officer", plan) == days("12/07/2024")
+    assert _seen(recorder, "sxd-officer", results) == days("03/12/2024")
+    assert _seen(recorder, "sxd-leader") == []  # never late: no escalation
+    # sct never reports: every step, and its leader from the first day late.
+    assert _seen(recorder, "sct-officer", plan) == JULY_STEPS + JULY_LATE
+    assert _seen(recorder, "sct-officer", results) == DECEMBER_STEPS + DECEMBER_LATE
+    assert _seen(recorder, "sct-leader", plan) == JULY_LATE
+    assert _seen(recorder, "sct-leader", results) == DECEMBER_LATE
+    assert all("chỉ đạo cán bộ đầu mối" in r.text for _w, r in recorder.received["sct-leader"])
+    # The coordinator: its agency's own reports were on time; the consolidated report (III.5,
+    # due 20/12) was filed on 18/12, after two reminders.
+    coordinator = recorder.received["coordinator"]
+    reminders = [w.date() for w, r in coordinator if "Báo cáo tổng hợp" in r.text]
+    assert reminders == days("13/12/2024", "17/12/2024")
+    digests = [w.date() for w, r in coordinator if r.text.startswith("Tổng hợp tình hình")]
+    assert d("24/07/2024") in digests and d("02/08/2024") in digests  # sct 3+ working days late
+    assert all(CALENDAR.is_working_day(day) for day in digests)
+    assert len(digests) == len(set(digests))  # one a day at most
+    july_digest = next(
+        r.text
+        for w, r in coordinator
+        if w.date() == d("24/07/2024") and r.text.startswith("Tổng hợp")
+    )
+    assert "Sở Công Thương" in july_digest and "quá hạn 3 ngày làm việc" in july_digest
+    # never at night, never on a day off, and every message once
+    for chat, received in recorder.received.items():
+        for when, _reply in received:
+            assert 8 <= when.hour < 21, (chat, when)
+            assert CALENDAR.is_working_day(when.date()), (chat, when)
+        texts = [(w.date(), r.text) for w, r in received]
+        assert len(texts) == len(set(texts)), chat
+
+
+async def test_a_whole_year_of_reminders(
+    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, people: None
+) -> None:
+    recorder = Recorder(clock)
+    await _walk(sessions, clock, recorder, d("01/07/2024"), d("31/12/2024"))
+    _check_the_year(recorder)
+    sample = next(r for w, r in recorder.received["sct-officer"] if w.date() == d("09/12/2024"))
+    assert "Hạn báo cáo: thứ Ba, 10/12/2024 (còn 1 ngày)" in sample.text
+    assert sample.text.startswith("Kính gửi đồng chí Cán bộ sct-officer,")
+    assert sample.flat_choices[0].label.startswith("Báo cáo ngay: ")
+
+
+async def test_a_restart_mid_year_sends_nothing_twice_and_misses_nothing(
+    database_url: str, clock: FrozenClock, people: None
+) -> None:
+    from storage.db import create_engine, create_sessionmaker
+
+    recorder = Recorder(clock)
+    for start, end in (
+        ("01/07/2024", "23/07/2024"),
+        ("24/07/2024", "09/12/2024"),
+        ("10/12/2024", "31/12/2024"),
+    ):
+        engine = create_engine(database_url)  # a new process: new engine, new objects
+        try:
+            await _walk(create_sessionmaker(engine), clock, recorder, d(start), d(end))
+        finally:
+            await engine.dispose()
+    _check_the_year(recorder)
+
+
+async def test_a_bot_down_at_the_reminder_hour_catches_up_once(
+    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, people: None
+) -> None:
+    recorder = Recorder(clock)
+    # Down all Wednesday 17/07 (before-3) and back at 15:10: the reminder goes out then, once.
+    await _walk(sessions, clock, recorder, d("12/07/2024"), d("16/07/2024"))
+    worker = OutboxWorker(
+        sessions, {"telegram": recorder}, clock, DeliveryLimits(rate=100_000, chat_interval=0)
+    )
+    for hour in (15, 16):
+        clock.set(datetime(2024, 7, 17, hour, 10, tzinfo=HANOI))
+        async with UnitOfWork(sessions) as uow:
+            await Reminders(POLICY, CALENDAR).sweep(uow, clock.now())
+        await worker.deliver_due()
+    assert (
+        next(w for w in recorder.received["sct-officer"] if w[0].date() == d("17/07/2024"))[0].hour
+        == 15
+    )
+    assert _seen(recorder, "sct-officer") == days("12/07/2024", "17/07/2024")
+    # Down from 19/07 to 29/07 included: on 30/07 only that day's step, no burst of stale ones.
+    clock.set(datetime(2024, 7, 30, 9, 0, tzinfo=HANOI))
+    async with UnitOfWork(sessions) as uow:
+        await Reminders(POLICY, CALENDAR).sweep(uow, clock.now())
+    await worker.deliver_due()
+    assert _seen(recorder, "sct-officer") == days("12/07/2024", "17/07/2024", "30/07/2024")
+
+
+async def test_nhacnho_and_the_report_now_button(
+    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    from tests.helpers import invite
+
+    coordinator = MemoryChannel(router.handle, user_id="900", display_name="Điều phối")
+    code = await invite(sessions, clock, "stnmt", Role.COORDINATOR)
+    await coordinator.send(f"/start {code}")
+    officer = MemoryChannel(router.handle, user_id="901", display_name="Cán bộ")
+    code = await invite(sessions, clock, "sct")
+    await officer.send(f"/start {code}")
+    assert "không có lệnh /nhacnho" not in text_of(await officer.send("/nhacnho"))
+    assert "không dành cho vai trò" in text_of(await officer.send("/nhacnho"))
+    # 20/11/2024: no deadline has passed since 20/07 for a report due 10/12 → nobody is late
+    # for the results report; the July plan is late for sct.
+    answer = text_of(await coordinator.send("/nhacnho"))
+    assert "Đã xếp lịch gửi tin nhắc" in answer
+    again = text_of(await coordinator.send("/nhacnho"))  # same minute: nothing new
+    assert "0 tin nhắn" in again
+    answer = text_of(await coordinator.send("/nhacnho Sở Công Thương"))
+    assert "1 cơ quan, đơn vị" in answer
+    assert "Không có cơ quan, đơn vị nào tên là xyz" in text_of(
+        await coordinator.send("/nhacnho xyz")
+    )
+    async with sessions() as session:
+        rows = list(
+            await session.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == "901"))
+        )
+    assert rows
+    button = rows[0].payload["choices"][0][0]
+    assert button["label"].startswith("Báo cáo ngay: ")
+    status = await officer.press(button["payload"])
+    assert "Tình hình thực hiện" in text_of(status)
+
+
+async def test_the_scheduler_runs_the_sweep_every_ten_minutes_and_at_start(
+    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, people: None
+) -> None:
+    from bot.scheduler import REMINDER_JOB, ReminderJob, build_scheduler
+
+    woken: list[bool] = []
+    reminder_job = ReminderJob(sessions, Reminders(), clock, lambda: woken.append(True))
+    scheduler = build_scheduler(reminder_job, HANOI)
+    job = scheduler.get_job(REMINDER_JOB)
+    assert job is not None and job.trigger.interval == timedelta(minutes=10)
+    assert str(job.trigger.timezone) == "Asia/Ho_Chi_Minh"
+    assert job.misfire_grace_time is None and job.coalesce
+    # What the job does, called as the scheduler would: 12/07/2024 08:05 sends the first step.
+    clock.set(datetime(2024, 7, 12, 8, 5, tzinfo=HANOI))
+    await job.func()
+    await reminder_job.drain()
+    assert woken == [True]
+    async with sessions() as session:
+        assert await session.scalar(select(OutboxMessage.id).limit(1)) is not None
