@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 CATALOG := locales/vi/LC_MESSAGES/bot
 SOURCES := $(shell find bot handlers storage -name '*.py' -not -path '*/migrations/versions/*')
 
-.PHONY: run test setup catalog catalog-extract catalog-update lint typecheck contracts \
+.PHONY: run test setup catalog catalog-extract catalog-update lint typecheck contracts bench-reminders \
 	pytest migrate clean console
 
 run: setup migrate
@@ -66,3 +66,7 @@ pytest: setup
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(CATALOG).mo
+
+# Benchmarks (not part of `make test`): see the README for the latest figures.
+bench-reminders: setup
+	PTB_TIMEDELTA=true $(BIN)/python -m benchmarks.reminder_fanout --members 10000

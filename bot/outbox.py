@@ -58,6 +58,12 @@ class _Pacer:
     def pause(self, seconds: float) -> None:
         self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
+    def sent(self, chat_id: str) -> None:
+        """Space the chat's next message from the moment this one actually left."""
+        self._chat_next[chat_id] = max(
+            self._chat_next.get(chat_id, 0.0), time.monotonic() + self._chat_interval
+        )
+
     async def wait(self, chat_id: str) -> None:
         async with self._lock:
             now = time.monotonic()
@@ -142,7 +148,10 @@ class OutboxWorker:
         await self._pacer.wait(item.chat_id)
         try:
             async with self._gate:  # bounds the requests in flight, not the waiting
-                await sender.send_notification(item.chat_id, from_payload(item.payload))
+                try:
+                    await sender.send_notification(item.chat_id, from_payload(item.payload))
+                finally:
+                    self._pacer.sent(item.chat_id)
         except RateLimited as error:
             self._pacer.pause(error.retry_after)
             await self._retry(item, error.retry_after, str(error), count=False)

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.i18n import _
 from storage.dto import AgencyInfo, AgencyStatus
-from storage.models import Agency, AgencyName, Assignment, AuditEntry, Member
+from storage.models import Agency, AgencyName, Assignment, AuditEntry, Member, Plan
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +57,15 @@ async def current_agency(session: AsyncSession, agency: Agency) -> Agency:
         seen.add(successor.id)
         agency = successor
     return agency
+
+
+async def coordinator_agency(session: AsyncSession) -> Agency | None:
+    """Return the agency that coordinates the plan today (following merges), if any."""
+    plan = await session.scalar(select(Plan).order_by(Plan.id).limit(1))
+    if plan is None or plan.coordinator_id is None:
+        return None
+    coordinator = await session.get(Agency, plan.coordinator_id)
+    return await current_agency(session, coordinator) if coordinator else None
 
 
 async def lineage_ids(session: AsyncSession, agency_id: int) -> list[int]:

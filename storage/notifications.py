@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.i18n import current_timezone
-from storage.agencies import current_agency, lineage_ids
+from storage.agencies import coordinator_agency, current_agency, lineage_ids
 from storage.dto import Role
 from storage.models import (
     Agency,
@@ -27,7 +27,6 @@ from storage.models import (
     Milestone,
     MilestoneRule,
     OutboxMessage,
-    Plan,
     ReminderDecision,
     Submission,
     Task,
@@ -180,11 +179,8 @@ class NotificationRepository:
         return pairs
 
     async def _coordinator_id(self) -> int | None:
-        plan = await self._session.scalar(select(Plan).order_by(Plan.id).limit(1))
-        if plan is None or plan.coordinator_id is None:
-            return None
-        agency = await self._session.get(Agency, plan.coordinator_id)
-        return (await current_agency(self._session, agency)).id if agency else None
+        coordinator = await coordinator_agency(self._session)
+        return coordinator.id if coordinator else None
 
     async def agency_names(self) -> dict[int, str]:
         """Return every agency's name by id."""
@@ -193,65 +189,43 @@ class NotificationRepository:
 
     async def recipients(self, agency_id: int) -> list[Recipient]:
         """Return the active members of an agency with a reachable chat (one per member)."""
+        return await self._recipients(Member.agency_id == agency_id)
+
+    async def coordinators(self) -> list[Recipient]:
+        """Return the members who receive the coordinator's digest."""
+        coordinator = await self._coordinator_id()
+        return await self._recipients(
+            or_(
+                Member.role.in_((Role.COORDINATOR.value, Role.ADMIN.value)),
+                and_(Member.role == Role.LEADER.value, Member.agency_id == coordinator),
+            )
+        )
+
+    async def _recipients(self, which: Any) -> list[Recipient]:
         rows = await self._session.execute(
             select(Member, MemberIdentity)
             .join(MemberIdentity, MemberIdentity.member_id == Member.id)
             .where(
-                Member.agency_id == agency_id,
+                which,
                 Member.active.is_(True),
                 MemberIdentity.reachable.is_(True),
-                MemberIdentity.channel.in_(("telegram", "zalo", "memory")),
+                MemberIdentity.channel != "console",  # a terminal session cannot be notified
             )
             .order_by(Member.id, MemberIdentity.id)
         )
-        seen: set[int] = set()
-        result = []
+        chosen: dict[int, Recipient] = {}
         for member, identity in rows.all():
-            if member.id in seen:
-                continue
-            seen.add(member.id)
-            result.append(
+            chosen.setdefault(
+                member.id,
                 Recipient(
                     member.id,
                     member.full_name,
                     Role(member.role),
                     identity.channel,
                     identity.chat_id,
-                )
-            )
-        return result
-
-    async def coordinators(self) -> list[Recipient]:
-        """Return the members who receive the coordinator's digest."""
-        coordinator = await self._coordinator_id()
-        rows = await self._session.execute(
-            select(Member, MemberIdentity)
-            .join(MemberIdentity, MemberIdentity.member_id == Member.id)
-            .where(
-                Member.active.is_(True),
-                MemberIdentity.reachable.is_(True),
-                or_(
-                    Member.role.in_((Role.COORDINATOR.value, Role.ADMIN.value)),
-                    and_(Member.role == Role.LEADER.value, Member.agency_id == coordinator),
                 ),
             )
-            .order_by(Member.id, MemberIdentity.id)
-        )
-        seen: set[int] = set()
-        result = []
-        for member, identity in rows.all():
-            if member.id not in seen:
-                seen.add(member.id)
-                result.append(
-                    Recipient(
-                        member.id,
-                        member.full_name,
-                        Role(member.role),
-                        identity.channel,
-                        identity.chat_id,
-                    )
-                )
-        return result
+        return list(chosen.values())
 
     # --- deciding -------------------------------------------------------------------------
 

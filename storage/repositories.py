@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.agencies import current_agency, find_agency, to_info
+from storage.agencies import coordinator_agency, current_agency, find_agency, to_info
 from storage.dto import (
     AgencyInfo,
     AssignmentRole,
@@ -360,9 +360,7 @@ class PlanRepository:
         if plan is None:
             return None
         agencies = {a.id: a for a in await self._session.scalars(select(Agency))}
-        coordinator = agencies.get(plan.coordinator_id) if plan.coordinator_id else None
-        if coordinator is not None:
-            coordinator = await current_agency(self._session, coordinator)
+        coordinator = await coordinator_agency(self._session)
         by_task: dict[int, dict[str, list[str]]] = {}
         for assignment in await self._session.scalars(select(Assignment).order_by(Assignment.id)):
             roles = by_task.setdefault(assignment.task_id, {"lead": [], "support": []})
@@ -410,23 +408,8 @@ class PlanRepository:
 
     async def coordinator_name(self) -> str | None:
         """Return the current name of the plan's coordinating agency."""
-        plan = await self.current_plan()
-        if plan is None or plan.coordinator_id is None:
-            return None
-        coordinator = await self._session.get(Agency, plan.coordinator_id)
-        if coordinator is None:
-            return None
-        return (await current_agency(self._session, coordinator)).name
-
-    async def is_coordinating_agency(self, agency_id: int) -> bool:
-        """Tell whether an agency is (or succeeded) the plan's coordinator."""
-        plan = await self.current_plan()
-        if plan is None or plan.coordinator_id is None:
-            return False
-        coordinator = await self._session.get(Agency, plan.coordinator_id)
-        if coordinator is None:
-            return False
-        return (await current_agency(self._session, coordinator)).id == agency_id
+        coordinator = await coordinator_agency(self._session)
+        return coordinator.name if coordinator else None
 
 
 def index_info(index: PlanIndex) -> IndexInfo:
