@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 CATALOG := locales/vi/LC_MESSAGES/bot
 SOURCES := $(shell find bot handlers storage -name '*.py' -not -path '*/migrations/versions/*')
 
-.PHONY: run test setup catalog catalog-extract catalog-update lint typecheck contracts bench-reminders \
+.PHONY: run test setup catalog catalog-extract catalog-update lint typecheck contracts bench-reminders bench-summary \
 	pytest migrate clean console
 
 run: setup migrate
@@ -70,3 +70,7 @@ clean:
 # Benchmarks (not part of `make test`): see the README for the latest figures.
 bench-reminders: setup
 	PTB_TIMEDELTA=true $(BIN)/python -m benchmarks.reminder_fanout --members 10000
+
+bench-summary: setup
+	PTB_TIMEDELTA=true $(BIN)/python -m benchmarks.summary --sizes 10000,100000 \
+		--postgres postgresql+asyncpg://postgres@127.0.0.1:5432/postgres

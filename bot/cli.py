@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from tqdm import tqdm
 
 from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import TelegramChannel, TelegramConfig, TelegramSender
@@ -49,12 +50,16 @@ from handlers.context import BotInfo
 from handlers.help import role_name
 from handlers.reminders import ReminderPolicy, Reminders
 from handlers.router import Router
+from handlers.summary import file_name
+from handlers.summary import render as render_file
 from storage import migrate
 from storage.agencies import AgencyError, add_agency, merge_agency, rename_agency, retire_agency
 from storage.db import AsyncSession, create_engine, create_sessionmaker
 from storage.dto import PlanView, Role
 from storage.plan_import import import_plan
 from storage.plan_loader import PlanFileError, default_plan_path, read_plan
+from storage.summary import SummaryRepository
+from storage.synthetic import generate
 from storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -445,7 +450,12 @@ async def cmd_console(app: App, args: argparse.Namespace) -> int:
                     await uow.commit()
             else:
                 first = f"/start {args.as_}"
-    console = ConsoleChannel(app.router().handle, user_id=user_id, display_name=args.name)
+    console = ConsoleChannel(
+        app.router().handle,
+        user_id=user_id,
+        display_name=args.name,
+        files_dir=app.settings.pgibot_data_dir / "exports",
+    )
     await console.run(first)
     return 0
 
@@ -529,6 +539,60 @@ async def cmd_run(app: App, args: argparse.Namespace) -> int:
             await runner.cleanup()
         await channel.stop()
     _out(_("The bot has stopped."))
+    return 0
+
+
+async def cmd_report(app: App, args: argparse.Namespace) -> int:
+    """Write the summary of a year as a file: xlsx, docx, png or txt."""
+    await app.ensure_migrated()
+    async with UnitOfWork(app.sessions) as uow, uow.reading() as session:
+        repository = SummaryRepository(session)
+        year = args.cycle or app.today().year
+        summary = await repository.summary(year, app.today())
+        if summary is None:
+            raise UsageError(_("There is no reporting year %(year)s.") % {"year": year})
+        with tqdm(
+            total=summary.submission_count if args.format == "xlsx" else None,
+            desc=_("Writing %(name)s") % {"name": args.format},
+            unit=_("reports"),
+            disable=None,
+            file=sys.stderr,
+        ) as bar:
+            content = await render_file(repository, summary, args.format, progress=bar.update)
+    out = Path(args.out) if args.out else Path(file_name(summary, args.format))
+    out.write_bytes(content)
+    _out(
+        _("Written: %(path)s (%(size)s KB)") % {"path": out, "size": max(1, len(content) // 1024)}
+    )
+    return 0
+
+
+async def cmd_demo(app: App, args: argparse.Namespace) -> int:
+    """Fill a year with synthetic reports, for demonstrations and benchmarks."""
+    await app.ensure_migrated()
+    async with UnitOfWork(app.sessions) as uow:
+        await uow.reports.open_cycles(date(args.cycle, 6, 1))
+        with tqdm(
+            total=args.submissions,
+            desc=_("Generating"),
+            unit=_("reports"),
+            disable=None,
+            file=sys.stderr,
+        ) as bar:
+            done = 0
+
+            def advance(count: int) -> None:
+                nonlocal done
+                bar.update(count - done)
+                done = count
+
+            added = await generate(
+                uow.session, year=args.cycle, submissions=args.submissions, progress=advance
+            )
+        await uow.commit()
+    _out(
+        _("Added %(count)s synthetic reports to %(year)s.") % {"count": added, "year": args.cycle}
+    )
     return 0
 
 
@@ -641,6 +705,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help=_("your name, when registering with a code"))
 
     command(sub, "run", _("run the bot on the configured channels"), cmd_run)
+
+    p = command(sub, "report", _("write the summary of a year as a file"), cmd_report)
+    p.add_argument("--format", choices=["xlsx", "docx", "png", "txt"], default="xlsx")
+    p.add_argument("--cycle", type=int, help=_("the year (default: this year)"))
+    p.add_argument("--out", help=_("the file to write (default: a name in this folder)"))
+
+    demo = command(sub, "demo", _("demonstration data"))
+    demo_sub = demo.add_subparsers(dest="demo_command", required=True, metavar="ACTION")
+    p = command(demo_sub, "generate", _("fill a year with synthetic reports"), cmd_demo)
+    p.add_argument("--cycle", type=int, required=True, help=_("the year"))
+    p.add_argument("--submissions", type=int, default=1000, help=_("how many reports"))
 
     db = command(sub, "db", _("database revision"))
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")

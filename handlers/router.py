@@ -17,14 +17,14 @@ from bot.core.clock import Clock
 from bot.core.i18n import N_, _, set_language
 from bot.core.messages import FileSource, Incoming, Reply
 from bot.core.text import normalize
-from handlers import replies, report
+from handlers import coordination, replies, report, summary
 from handlers.context import COORDINATORS, EVERYONE, BotInfo, ChoiceHandler, Command, Context
 from handlers.help import help_reply
 from handlers.registration import looks_like_code, register, welcome_stranger
 from handlers.reminders import Reminders
 from handlers.tasks import history, list_tasks, show_task
 from storage.agencies import AgencyError, current_agency, find_agency
-from storage.dto import ConversationState
+from storage.dto import ConversationState, Role
 from storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -54,6 +54,8 @@ class Router:
             "task": show_task,
             report.PREFIX: report.on_choice,
             "rp": report.start_for_task,
+            summary.PREFIX: summary.on_choice,
+            "mb": coordination.on_member_choice,
         }
         for command in (
             Command("start", N_("register or start again"), EVERYONE, self._start),
@@ -65,6 +67,33 @@ class Router:
                 list_tasks,
             ),
             Command("lichsu", N_("your agency's recent reports"), EVERYONE, history),
+            Command(
+                "tonghop",
+                N_("the state of the plan (a leader: of your agency); /tonghop 2024 for a year"),
+                COORDINATORS | {Role.LEADER},
+                summary.overview,
+            ),
+            Command(
+                "chuabaocao",
+                N_("agencies that have not reported, and their officers"),
+                COORDINATORS,
+                summary.not_reported,
+            ),
+            Command(
+                "moi",
+                N_("invite a member: /moi AGENCY [canbo|lanhdao]"),
+                COORDINATORS,
+                coordination.invite,
+            ),
+            Command(
+                "thanhvien", N_("members: remove or reinstate"), COORDINATORS, coordination.members
+            ),
+            Command(
+                "thongbao",
+                N_("send a notice: /thongbao TEXT or /thongbao #AGENCY TEXT"),
+                COORDINATORS,
+                coordination.notice,
+            ),
             Command(
                 "nhacnho",
                 N_("remind now: every agency that is late, or one agency (/nhacnho CODE)"),

@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 logger = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+READ_ONLY = "pgibot_read_only"
+"""Execution option: a transaction that only reads (a plain deferred BEGIN on SQLite)."""
 
 
 def is_sqlite(url: str) -> bool:
@@ -55,7 +57,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.db import READ_ONLY
 from storage.inbox import InboxRepository
 from storage.notifications import NotificationRepository
 from storage.reports import ReportRepository
@@ -16,6 +19,7 @@ from storage.repositories import (
     MemberRepository,
     PlanRepository,
 )
+from storage.summary import SummaryRepository
 
 
 class UnitOfWork:
@@ -35,6 +39,7 @@ class UnitOfWork:
         self.reports = ReportRepository(session)
         self.inbox = InboxRepository(session)
         self.notifications = NotificationRepository(session)
+        self.summaries = SummaryRepository(session)
         return self
 
     async def __aexit__(
@@ -55,6 +60,13 @@ class UnitOfWork:
         """Return the session, for storage functions that take one."""
         assert self._session is not None, "use the unit of work in `async with`"
         return self._session
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """Open a separate read-only session for long reads that must not block writers."""
+        async with self._sessions() as session:
+            await session.connection(execution_options={READ_ONLY: True})
+            yield session
 
     async def commit(self) -> None:
         """Commit what was done so far."""

@@ -14,6 +14,7 @@ import asyncio
 import secrets
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TextIO
 
 from bot.core.i18n import _
@@ -33,8 +34,10 @@ class ConsoleChannel:
         display_name: str | None = None,
         stdin: TextIO = sys.stdin,
         stdout: TextIO = sys.stdout,
+        files_dir: Path = Path("data") / "exports",
     ) -> None:
         self._handle = handle
+        self.files_dir = files_dir
         self.user_id = user_id or f"guest-{secrets.token_hex(4)}"
         self.display_name = display_name
         self._stdin, self._stdout = stdin, stdout
@@ -56,6 +59,11 @@ class ConsoleChannel:
 
     def _print(self, reply: Reply) -> None:
         lines = numbered_text(reply).splitlines() or [""]
+        for file in reply.files:
+            target = self.files_dir / file.file_name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(file.content)
+            lines.append(_("[file saved: %(path)s]") % {"path": target})
         self._stdout.write("bot> " + "\n     ".join(lines) + "\n")
         self._stdout.flush()
 

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.core.clock import Clock
 from bot.core.delivery import RateLimited, Rejected, Transient, Unreachable
 from bot.core.i18n import _, set_language
-from bot.core.messages import Channel, Choice, FileRef, Incoming, Reply
+from bot.core.messages import Channel, Choice, FileRef, Incoming, OutgoingFile, Reply
 from bot.core.text import split_message
 from handlers.router import Router
 from storage.inbox import InboxEntry
@@ -42,6 +42,7 @@ from telegram import (
     BotCommand,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     Update,
 )
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
@@ -256,6 +257,25 @@ class TelegramChannel:
                     pressed_message_id if reply.edit and position == 0 and index == 0 else None
                 )
                 await self._send(chat_id, part, markup if last else None, edit_id)
+            for file in reply.files:
+                await self._send_file(chat_id, file)
+
+    async def _send_file(self, chat_id: str, file: OutgoingFile) -> None:
+        for attempt in range(1, SEND_ATTEMPTS + 1):
+            try:
+                await self.bot.send_document(
+                    chat_id, InputFile(file.content, filename=file.file_name)
+                )
+                return
+            except RetryAfter as error:
+                await asyncio.sleep(_seconds(error.retry_after))
+            except NetworkError as error:
+                if attempt == SEND_ATTEMPTS:
+                    logger.error(
+                        "could not send %s to chat %s: %s", file.file_name, chat_id, error
+                    )
+                    return
+                await asyncio.sleep(min(2.0**attempt, 30.0))
 
     async def _send(
         self,

@@ -101,6 +101,15 @@ class Choice:
 
 
 @dataclass(frozen=True, slots=True)
+class OutgoingFile:
+    """A file the bot sends (a spreadsheet, a report, a chart)."""
+
+    file_name: str
+    content: bytes
+    mime_type: str
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """A message to show the user, with optional choices laid out in rows."""
 
@@ -108,6 +117,8 @@ class Reply:
     choices: tuple[tuple[Choice, ...], ...] = field(default=())
     edit: bool = False
     """Replace the message whose button was pressed, where the channel can."""
+    files: tuple[OutgoingFile, ...] = ()
+    """Files sent after the text."""
 
     @property
     def flat_choices(self) -> list[Choice]:

@@ -1,0 +1,175 @@
+"""Benchmark: /tonghop and its files at 10,000 and 100,000 submissions, SQLite and PostgreSQL.
+
+Usage::
+
+    python -m benchmarks.summary [--sizes 10000,100000] [--postgres URL]
+
+For each database and size it builds a migrated database with the shipped plan and a
+synthetic year (``storage.synthetic``), then measures, through the real router as a
+coordinator, the /tonghop message, and each file (xlsx, docx, png). Time is wall-clock;
+memory is the process's peak resident size after each step (it only grows) and the Python
+allocation peak of the step (tracemalloc).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import sys
+import tempfile
+import time
+import tracemalloc
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+from benchmarks.reminder_fanout import machine
+from bot.channels.memory import MemoryChannel
+from bot.core.clock import FrozenClock
+from bot.core.i18n import set_language
+from handlers.context import BotInfo
+from handlers.router import Router
+from storage import migrate
+from storage.db import create_engine, create_sessionmaker
+from storage.dto import Role
+from storage.plan_import import import_plan
+from storage.plan_loader import default_plan_path, read_plan
+from storage.synthetic import generate
+from storage.uow import UnitOfWork
+
+NOW = datetime(2024, 11, 20, 2, 0, tzinfo=UTC)
+
+
+def _rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+async def _measure(label: str, action: Any, figures: dict[str, Any]) -> Any:
+    tracemalloc.start()
+    started = time.perf_counter()
+    result = await action()
+    seconds = time.perf_counter() - started
+    _current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    figures[label] = {
+        "seconds": round(seconds, 2),
+        "python_peak_mb": round(peak / 1024 / 1024, 1),
+        "process_peak_rss_mb": _rss_mb(),
+    }
+    return result
+
+
+async def bench(url: str, size: int, folder: Path) -> dict[str, Any]:
+    """Measure one database at one size."""
+    engine = create_engine(url)
+    sessions = create_sessionmaker(engine)
+    clock = FrozenClock(NOW)
+    figures: dict[str, Any] = {"submissions": size, "database": make_url(url).get_backend_name()}
+    try:
+        await migrate.upgrade(engine)
+        async with sessions() as session:
+            await import_plan(session, read_plan(default_plan_path()), today=NOW.date(), now=NOW)
+            started = time.perf_counter()
+            await generate(session, year=2024, submissions=size)
+            await session.commit()
+            figures["generate_seconds"] = round(time.perf_counter() - started, 1)
+        router = Router(sessions, clock, BotInfo(None, folder / "data"))
+        async with UnitOfWork(sessions) as uow:
+            invitation = await uow.invitations.create(
+                agency_code="stnmt",
+                role=Role.COORDINATOR,
+                max_uses=1,
+                valid_for=timedelta(days=1),
+                created_by="bench",
+                now=NOW,
+            )
+            await uow.commit()
+        coordinator = MemoryChannel(router.handle, user_id="1", display_name="Điều phối")
+        await coordinator.send(f"/start {invitation.code}")
+        replies = await _measure(
+            "tonghop_message", lambda: coordinator.send("/tonghop 2024"), figures
+        )
+        buttons = {c.payload.split(":")[-1]: c.payload for c in replies[0].flat_choices}
+        for kind in ("xlsx", "docx", "png"):
+            answer = await _measure(
+                f"file_{kind}", lambda k=kind: coordinator.press(buttons[k]), figures
+            )
+            figures[f"file_{kind}"]["bytes"] = len(answer[0].files[0].content)
+    finally:
+        await engine.dispose()
+    return figures
+
+
+async def _postgres_database(admin_url: str) -> tuple[str, str]:
+    url = make_url(admin_url)
+    name = f"pgibot_bench_{uuid.uuid4().hex[:8]}"
+    connection = await asyncpg.connect(
+        host=url.host,
+        port=url.port or 5432,
+        user=url.username,
+        password=url.password,
+        database=url.database,
+    )
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return url.set(database=name).render_as_string(False), name
+
+
+async def _drop(admin_url: str, name: str) -> None:
+    url = make_url(admin_url)
+    connection = await asyncpg.connect(
+        host=url.host,
+        port=url.port or 5432,
+        user=url.username,
+        password=url.password,
+        database=url.database,
+    )
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+async def main_async(sizes: list[int], postgres: str | None) -> list[dict[str, Any]]:
+    """Run every size on SQLite and, when given, PostgreSQL."""
+    set_language("vi")
+    results = []
+    for size in sizes:
+        with tempfile.TemporaryDirectory() as folder:
+            url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.sqlite3'}"
+            results.append(await bench(url, size, Path(folder)))
+            print(json.dumps(results[-1], ensure_ascii=False), file=sys.stderr)
+        if postgres:
+            url, name = await _postgres_database(postgres)
+            try:
+                with tempfile.TemporaryDirectory() as folder:
+                    results.append(await bench(url, size, Path(folder)))
+                    print(json.dumps(results[-1], ensure_ascii=False), file=sys.stderr)
+            finally:
+                await _drop(postgres, name)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the options, run, print the figures as JSON."""
+    parser = argparse.ArgumentParser(description="Benchmark /tonghop and its files.")
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--postgres", default=None, help="an admin URL; omit to skip PostgreSQL")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    results = asyncio.run(main_async(sizes, args.postgres))
+    json.dump({"machine": machine(), "results": results}, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,519 @@
+"""A draft consolidated report (.docx) laid out as Decree 30/2020/NĐ-CP asks of official documents.
+
+The coordinating agency edits and signs it: the number, the day and the month are left blank.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from docx import Document
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Mm, Pt
+
+from bot.core.i18n import _, format_score, ngettext
+from handlers.exports.labels import state_labels
+from storage.summary import STATES, LatestReport, PlanSummary, TaskState
+
+logger = logging.getLogger(__name__)
+
+FONT = "Times New Roman"
+BODY_SIZE = 14
+TABLE_SIZE = 12
+TEXT_WIDTH_MM = 165  # A4 minus the 30 mm and 15 mm side margins
+HEADER_WIDTHS_MM = (68, 97)
+APPENDIX_WIDTHS_MM = (11, 17, 50, 35, 22, 14, 16)
+CENTER = WD_ALIGN_PARAGRAPH.CENTER
+JUSTIFY = WD_ALIGN_PARAGRAPH.JUSTIFY
+LEFT = WD_ALIGN_PARAGRAPH.LEFT
+
+Container = Any  # a Document or a table cell: both have add_paragraph
+
+# Word wants the children of w:pPr and w:tblPr in schema order.
+_AFTER_PBDR = (
+    "w:shd", "w:tabs", "w:suppressAutoHyphens", "w:kinsoku", "w:wordWrap", "w:overflowPunct",
+    "w:topLinePunct", "w:autoSpaceDE", "w:autoSpaceDN", "w:bidi", "w:adjustRightInd",
+    "w:snapToGrid", "w:spacing", "w:ind", "w:contextualSpacing", "w:mirrorIndents",
+    "w:suppressOverlap", "w:jc", "w:textDirection", "w:textAlignment", "w:textboxTightWrap",
+    "w:outlineLvl", "w:divId", "w:cnfStyle", "w:rPr", "w:sectPr", "w:pPrChange",
+)  # fmt: skip
+_AFTER_TBLBORDERS = (
+    "w:shd", "w:tblLayout", "w:tblCellMar", "w:tblLook", "w:tblCaption", "w:tblDescription",
+    "w:tblPrChange",
+)  # fmt: skip
+
+
+def report_document(summary: PlanSummary) -> bytes:
+    """Return the draft consolidated report of the year as .docx bytes."""
+    document: Any = Document()
+    _page_setup(document)
+    core = document.core_properties
+    core.title = _subtitle(summary)
+    core.author = summary.coordinator or ""
+    _heading_block(document, summary)
+    _title(document, summary)
+    _opening(document, summary)
+    _results(document, summary)
+    _difficulties(document, summary)
+    _proposals(document, summary)
+    _closing(document, summary)
+    _signature(document)
+    _appendix(document, summary)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    data = buffer.getvalue()
+    logger.info("report document for %s: %s bytes", summary.year, len(data))
+    return data
+
+
+# --- layout -------------------------------------------------------------------------------
+
+
+def _page_setup(document: Any) -> None:
+    section = document.sections[0]
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.top_margin, section.bottom_margin = Mm(20), Mm(20)
+    section.left_margin, section.right_margin = Mm(30), Mm(15)
+    section.header_distance, section.footer_distance = Mm(10), Mm(10)
+    normal = document.styles["Normal"]
+    normal.font.name = FONT
+    normal.font.size = Pt(BODY_SIZE)
+    defaults = document.styles.element.xpath("w:docDefaults/w:rPrDefault/w:rPr/w:rFonts")
+    for fonts in [*defaults, normal.element.get_or_add_rPr().get_or_add_rFonts()]:
+        fonts.attrib.clear()  # theme fonts would win over the names below
+        for attribute in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
+            fonts.set(qn(attribute), FONT)
+    for language in document.styles.element.xpath("w:docDefaults/w:rPrDefault/w:rPr/w:lang"):
+        language.set(qn("w:val"), "vi-VN")
+    paragraph = normal.paragraph_format
+    paragraph.space_before, paragraph.space_after = Pt(0), Pt(6)
+    paragraph.line_spacing = 1.15
+    # Page numbers at the top centre from the second page (Decree 30, appendix I).
+    section.different_first_page_header_footer = True
+    number = section.header.paragraphs[0]
+    number.alignment = CENTER
+    _field(number, "PAGE")
+
+
+def _para(
+    where: Container,
+    text: str = "",
+    *,
+    bold: bool = False,
+    italic: bool = False,
+    align: Any = JUSTIFY,
+    size: float | None = None,
+    indent: bool = True,
+    after: float | None = None,
+) -> Any:
+    """Add a paragraph of one run, indented on its first line like body text by default."""
+    paragraph = where.add_paragraph()
+    paragraph.alignment = align
+    if indent and align == JUSTIFY:
+        paragraph.paragraph_format.first_line_indent = Mm(10)
+    if after is not None:
+        paragraph.paragraph_format.space_after = Pt(after)
+    if text:
+        _run(paragraph, text, bold=bold, italic=italic, size=size)
+    return paragraph
+
+
+def _run(
+    paragraph: Any,
+    text: str,
+    *,
+    bold: bool = False,
+    italic: bool = False,
+    underline: bool = False,
+    size: float | None = None,
+) -> Any:
+    run = paragraph.add_run(text)
+    run.bold = bold or None
+    run.italic = italic or None
+    run.underline = underline or None
+    if size is not None:
+        run.font.size = Pt(size)
+    return run
+
+
+def _rule(where: Container, length_mm: float, width_mm: float) -> None:
+    """Draw a short centred line (a bordered empty paragraph) under the previous paragraph."""
+    paragraph = where.add_paragraph()
+    margin = max(0.0, (width_mm - length_mm) / 2)
+    fmt = paragraph.paragraph_format
+    fmt.left_indent, fmt.right_indent = Mm(margin), Mm(margin)
+    fmt.space_before, fmt.space_after = Pt(0), Pt(4)
+    fmt.line_spacing = Pt(2)
+    borders = OxmlElement("w:pBdr")
+    bottom = OxmlElement("w:bottom")
+    for key, value in (("w:val", "single"), ("w:sz", "6"), ("w:space", "1"), ("w:color", "auto")):
+        bottom.set(qn(key), value)
+    borders.append(bottom)
+    paragraph._p.get_or_add_pPr().insert_element_before(borders, *_AFTER_PBDR)
+
+
+def _field(paragraph: Any, instruction: str) -> None:
+    field = OxmlElement("w:fldSimple")
+    field.set(qn("w:instr"), instruction)
+    run = OxmlElement("w:r")
+    text = OxmlElement("w:t")
+    text.text = "1"
+    run.append(text)
+    field.append(run)
+    paragraph._p.append(field)
+
+
+def _borderless(table: Any) -> None:
+    properties = table._tbl.tblPr
+    borders = OxmlElement("w:tblBorders")
+    for edge in ("top", "left", "bottom", "right", "insideH", "insideV"):
+        element = OxmlElement(f"w:{edge}")
+        element.set(qn("w:val"), "nil")
+        borders.append(element)
+    properties.insert_element_before(borders, *_AFTER_TBLBORDERS)
+
+
+def _widths(table: Any, widths_mm: Iterable[float]) -> None:
+    table.autofit = False
+    widths = list(widths_mm)
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = Mm(width)
+    for row in table.rows:
+        for cell, width in zip(row.cells, widths, strict=True):
+            cell.width = Mm(width)
+
+
+def _first_paragraph(cell: Any) -> Any:
+    """Return the empty paragraph a new cell holds, so the cell starts without a blank line."""
+    return cell.paragraphs[0]
+
+
+def _cell_line(
+    cell: Any,
+    text: str,
+    *,
+    first: bool = False,
+    bold: bool = False,
+    italic: bool = False,
+    size: float = 13,
+    align: Any = CENTER,
+) -> Any:
+    paragraph = _first_paragraph(cell) if first else cell.add_paragraph()
+    paragraph.alignment = align
+    paragraph.paragraph_format.space_after = Pt(0)
+    paragraph.paragraph_format.first_line_indent = None
+    _run(paragraph, text, bold=bold, italic=italic, size=size)
+    return paragraph
+
+
+# --- parts --------------------------------------------------------------------------------
+
+
+def _abbreviation(summary: PlanSummary) -> str:
+    """Return the coordinator's code for the document number, e.g. ``STNMT``, or an ellipsis."""
+    for agency in summary.agencies:
+        if summary.coordinator and agency.name == summary.coordinator:
+            return agency.code.upper()
+    return "…"
+
+
+def _subtitle(summary: PlanSummary) -> str:
+    return _(
+        "Results of implementing the Plan to improve and raise the Provincial Green Index (PGI) "
+        "in %(year)s"
+    ) % {"year": summary.year}
+
+
+def _heading_block(document: Any, summary: PlanSummary) -> None:
+    table = document.add_table(rows=2, cols=2)
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    _borderless(table)
+    _widths(table, HEADER_WIDTHS_MM)
+    left, right = table.rows[0].cells
+    province = _("PEOPLE'S COMMITTEE OF %(province)s PROVINCE") % {
+        "province": summary.province.upper()
+    }
+    if summary.coordinator:
+        _cell_line(left, province, first=True)
+        _cell_line(left, summary.coordinator.upper(), bold=True)
+    else:
+        _cell_line(left, province, first=True, bold=True)
+    _rule(left, 25, HEADER_WIDTHS_MM[0])
+    _cell_line(right, _("SOCIALIST REPUBLIC OF VIETNAM"), first=True, bold=True, size=13)
+    _cell_line(right, _("Independence - Freedom - Happiness"), bold=True, size=14)
+    _rule(right, 62, HEADER_WIDTHS_MM[1])
+    number, place = table.rows[1].cells
+    _cell_line(
+        number,
+        _("No.:      /BC-%(agency)s") % {"agency": _abbreviation(summary)},
+        first=True,
+    )
+    _cell_line(
+        place,
+        _("%(place)s, day ..... month ..... year %(year)s")
+        % {"place": summary.province, "year": summary.year},
+        first=True,
+        italic=True,
+        size=14,
+    )
+
+
+def _title(document: Any, summary: PlanSummary) -> None:
+    _para(document, "", align=CENTER, after=6)
+    _para(document, _("REPORT"), bold=True, align=CENTER, after=0)
+    _para(document, _subtitle(summary), bold=True, align=CENTER, after=0)
+    _rule(document, 40, TEXT_WIDTH_MM)
+
+
+def _coordinator(summary: PlanSummary) -> str:
+    return summary.coordinator or _("the coordinating agency")
+
+
+def _opening(document: Any, summary: PlanSummary) -> None:
+    _para(
+        document,
+        _(
+            "Implementing the %(plan)s, %(agency)s reports on the results of implementation "
+            "in %(year)s as follows:"
+        )
+        % {"plan": summary.plan_title, "agency": _coordinator(summary), "year": summary.year},
+    )
+    _para(
+        document,
+        ngettext(
+            "As of %(date)s, %(reported)s of %(total)s agencies have reported on every task "
+            "they lead; %(count)s report (counting every version) has been received.",
+            "As of %(date)s, %(reported)s of %(total)s agencies have reported on every task "
+            "they lead; %(count)s reports (counting every version) have been received.",
+            summary.submission_count,
+        )
+        % {
+            "date": f"{summary.today:%d/%m/%Y}",
+            "reported": len(summary.reported_agencies),
+            "total": len(summary.agencies),
+            "count": summary.submission_count,
+        },
+    )
+
+
+def _results(document: Any, summary: PlanSummary) -> None:
+    _para(document, _("I. RESULTS OF IMPLEMENTATION"), bold=True)
+    for index in summary.indices:
+        _para(
+            document,
+            _("%(number)s. Index “%(name)s”") % {"number": index.code, "name": index.name},
+            bold=True,
+        )
+        _para(
+            document,
+            _("Score in %(year)s: %(baseline)s; target: %(target)s.")
+            % {
+                "year": index.baseline_year,
+                "baseline": format_score(index.baseline_score),
+                "target": format_score(index.target_score),
+            },
+        )
+        _task_group(document, index.tasks)
+    if summary.organisational:
+        _para(
+            document,
+            _("%(number)s. Organisation of implementation") % {"number": _next_number(summary)},
+            bold=True,
+        )
+        _task_group(document, summary.organisational)
+
+
+def _next_number(summary: PlanSummary) -> str:
+    codes = [index.code for index in summary.indices]
+    numeric = [int(code) for code in codes if code.isdigit()]
+    return str(max(numeric) + 1) if numeric else str(len(codes) + 1)
+
+
+def _task_group(document: Any, tasks: list[TaskState]) -> None:
+    labels = state_labels()
+    counts = [(labels[state], sum(1 for t in tasks if t.state == state)) for state in STATES]
+    _para(
+        document,
+        ngettext(
+            "%(count)s task in all: %(states)s.",
+            "%(count)s tasks in all: %(states)s.",
+            len(tasks),
+        )
+        % {
+            "count": len(tasks),
+            "states": "; ".join(f"{label}: {count}" for label, count in counts if count),
+        },
+    )
+    for task in tasks:
+        if not task.reports:
+            continue
+        _para(
+            document,
+            _("Task %(code)s: %(title)s") % {"code": task.code, "title": task.title},
+            bold=True,
+        )
+        for report in task.reports:
+            _report(document, report)
+        reported = {r.agency_name for r in task.reports}
+        missing = [name for name in task.lead_agencies if name not in reported]
+        if missing:
+            _para(
+                document,
+                _("Not yet reported by: %(agencies)s") % {"agencies": "; ".join(missing)},
+                italic=True,
+            )
+    silent = [task.code for task in tasks if not task.reports]
+    if silent:
+        _para(
+            document,
+            _("No report yet: %(codes)s") % {"codes": ", ".join(silent)},
+            italic=True,
+        )
+
+
+def _report(document: Any, report: LatestReport) -> None:
+    labels = state_labels()
+    paragraph = _para(document)
+    _run(paragraph, "- ")
+    _run(paragraph, report.agency_name, italic=True)
+    state = _("%(status)s, %(progress)s%%") % {
+        "status": labels.get(report.status, report.status),
+        "progress": report.progress,
+    }
+    _run(paragraph, " (" + state + "): ")
+    _run(paragraph, report.results)
+    if report.difficulties:
+        _para(document, _("Difficulties and obstacles: %(text)s") % {"text": report.difficulties})
+    if report.proposals:
+        _para(document, _("Proposals and recommendations: %(text)s") % {"text": report.proposals})
+
+
+def _reports(summary: PlanSummary) -> list[tuple[TaskState, LatestReport]]:
+    return [(task, report) for task in summary.all_tasks for report in task.reports]
+
+
+def _difficulties(document: Any, summary: PlanSummary) -> None:
+    _para(document, _("II. DIFFICULTIES AND OBSTACLES"), bold=True)
+    blocked = [
+        (task, report)
+        for task, report in _reports(summary)
+        if report.status == "blocked" or report.difficulties
+    ]
+    if not blocked:
+        _para(document, _("No agency has reported difficulties or obstacles."))
+    for task, report in blocked:
+        _para(
+            document,
+            "- "
+            + _("Task %(code)s (%(agency)s): %(text)s")
+            % {
+                "code": task.code,
+                "agency": report.agency_name,
+                "text": report.difficulties or report.results,
+            },
+        )
+
+
+def _proposals(document: Any, summary: PlanSummary) -> None:
+    _para(document, _("III. PROPOSALS AND RECOMMENDATIONS"), bold=True)
+    proposals = [(task, report) for task, report in _reports(summary) if report.proposals]
+    if not proposals:
+        _para(document, _("No proposals have been made."))
+    for task, report in proposals:
+        _para(
+            document,
+            "- "
+            + _("Task %(code)s (%(agency)s): %(text)s")
+            % {"code": task.code, "agency": report.agency_name, "text": report.proposals},
+        )
+
+
+def _closing(document: Any, summary: PlanSummary) -> None:
+    _para(
+        document,
+        _(
+            "The above is the report of %(agency)s on the results of implementing the plan "
+            "in %(year)s./."
+        )
+        % {"agency": _coordinator(summary), "year": summary.year},
+    )
+
+
+def _signature(document: Any) -> None:
+    table = document.add_table(rows=1, cols=2)
+    _borderless(table)
+    _widths(table, (80, 85))
+    recipients, signer = table.rows[0].cells
+    _cell_line(recipients, _("Recipients:"), first=True, bold=True, italic=True, size=12,
+               align=LEFT)  # fmt: skip
+    for line in (_("- The Provincial People's Committee (for reporting);"), _("- Archives: VT.")):
+        _cell_line(recipients, line, size=11, align=LEFT)
+    _cell_line(signer, _("FOR THE DIRECTOR"), first=True, bold=True, size=14)
+    _cell_line(signer, _("DEPUTY DIRECTOR"), bold=True, size=14)
+    for _blank in range(5):
+        _cell_line(signer, "", size=14)
+
+
+def _appendix(document: Any, summary: PlanSummary) -> None:
+    breaker = document.add_paragraph()
+    breaker.add_run().add_break(WD_BREAK.PAGE)
+    _para(document, _("APPENDIX"), bold=True, align=CENTER, after=0)
+    _para(
+        document,
+        _("Implementation of the tasks in %(year)s") % {"year": summary.year},
+        bold=True,
+        align=CENTER,
+        after=0,
+    )
+    _para(
+        document,
+        _("(Attached to Report No.      /BC-%(agency)s)") % {"agency": _abbreviation(summary)},
+        italic=True,
+        align=CENTER,
+    )
+    headers = [
+        _("No."),
+        _("Code"),
+        _("Task"),
+        _("Lead agencies"),
+        _("State"),
+        _("Progress (%)"),
+        _("Lead agencies reported"),
+    ]
+    tasks = summary.all_tasks
+    table = document.add_table(rows=1 + len(tasks), cols=len(headers))
+    table.style = document.styles["Table Grid"]
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    _widths(table, APPENDIX_WIDTHS_MM)
+    rows = table.rows
+    _repeat_header(rows[0])
+    for cell, header in zip(rows[0].cells, headers, strict=True):
+        _cell_line(cell, header, first=True, bold=True, size=TABLE_SIZE)
+    labels = state_labels()
+    for number, (row, task) in enumerate(zip(rows[1:], tasks, strict=True), start=1):
+        values = [
+            (str(number), CENTER),
+            (task.code, CENTER),
+            (task.title, LEFT),
+            ("; ".join(task.lead_agencies), LEFT),
+            (labels.get(task.state, task.state), LEFT),
+            (str(task.progress), CENTER),
+            (f"{task.reported}/{len(task.lead_agencies)}", CENTER),
+        ]
+        for cell, (text, align) in zip(row.cells, values, strict=True):
+            _cell_line(cell, text, first=True, size=TABLE_SIZE, align=align)
+
+
+def _repeat_header(row: Any) -> None:
+    properties = row._tr.get_or_add_trPr()
+    header = OxmlElement("w:tblHeader")
+    header.set(qn("w:val"), "true")
+    properties.append(header)
+    cant_split = OxmlElement("w:cantSplit")
+    properties.append(cant_split)

@@ -1,0 +1,86 @@
+"""Names and small helpers the exports share: task states, agency kinds, index headings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.core.i18n import N_, _, current_timezone
+from handlers.report import STATUS_LABELS, status_label
+from storage.dto import ReportStatus
+from storage.summary import STATES, IndexState, PlanSummary
+
+_LABELS: dict[str, str] = {
+    **{status.value: label for status, label in STATUS_LABELS.items()},
+    "unreported": N_("Not reported"),
+}
+STATE_LABELS: dict[str, str] = {state: _LABELS[state] for state in STATES}
+"""The English msgid naming each task state, in the order of ``STATES``."""
+_REPORT_STATES = frozenset(status.value for status in ReportStatus)
+
+STATE_COLOURS: dict[str, str] = {
+    "done": "#2e7d32",
+    "in_progress": "#1e88e5",
+    "not_started": "#fbc02d",
+    "blocked": "#d32f2f",
+    "unreported": "#9e9e9e",
+}
+
+KIND_LABELS: dict[str, str] = {
+    "department": N_("Department or agency"),
+    "district": N_("District or city"),
+    "front": N_("Fatherland Front"),
+    "association": N_("Association or mass organisation"),
+    "military": N_("Military"),
+    "police": N_("Police"),
+    "press": N_("Press"),
+    "other": N_("Other"),
+}
+
+
+def state_label(state: str) -> str:
+    """Return the name of a task state (a report status or ``unreported``) in the language."""
+    if state in _REPORT_STATES:
+        return status_label(ReportStatus(state))
+    if state in STATE_LABELS:
+        return _(STATE_LABELS[state])
+    return state
+
+
+def state_labels() -> dict[str, str]:
+    """Return the name of every state, translated once for a whole export."""
+    return {state: state_label(state) for state in STATES}
+
+
+def kind_label(kind: str) -> str:
+    """Return the name of an agency kind, or the kind itself when it is unknown."""
+    return _(KIND_LABELS[kind]) if kind in KIND_LABELS else kind
+
+
+def organisational_label() -> str:
+    """Return the heading of the tasks that belong to no index."""
+    return _("Organisation of implementation (section III)")
+
+
+def index_label(index: IndexState) -> str:
+    """Return an index's number and name, e.g. ``Chỉ số 1. Giảm thiểu ô nhiễm``."""
+    return _("Index %(code)s. %(name)s") % {"code": index.code, "name": index.name}
+
+
+def index_labels(summary: PlanSummary) -> dict[str | None, str]:
+    """Return the heading of every index by code, ``None`` naming the organisational tasks."""
+    labels: dict[str | None, str] = {i.code: index_label(i) for i in summary.indices}
+    labels[None] = organisational_label()
+    return labels
+
+
+def local(moment: datetime) -> datetime:
+    """Return a moment as naive local time (naive moments are taken as UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(current_timezone()).replace(tzinfo=None)
+
+
+def shorten(text: str, limit: int) -> str:
+    """Cut a text to at most ``limit`` characters, ending with an ellipsis when cut."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -1,0 +1,127 @@
+"""The summary as plain text: like the chat message, but complete."""
+
+from __future__ import annotations
+
+from bot.core.i18n import _, format_day, format_score, ngettext
+from handlers.exports.labels import state_labels
+from storage.summary import STATES, PlanSummary, TaskState
+
+
+def text_report(summary: PlanSummary) -> str:
+    """Return the whole summary of the year as plain text."""
+    labels = state_labels()
+    lines = [
+        _("Implementation of the PGI plan in %(year)s") % {"year": summary.year},
+        summary.plan_title,
+        _("As of %(date)s") % {"date": format_day(summary.today)},
+    ]
+    if summary.milestone is not None:
+        milestone = summary.milestone
+        lines.append(
+            _("Current deadline: %(title)s — %(date)s (%(when)s)")
+            % {
+                "title": milestone.title,
+                "date": format_day(milestone.due_date),
+                "when": _when((milestone.due_date - summary.today).days),
+            }
+        )
+    agencies = _("%(reported)s of %(total)s") % {
+        "reported": len(summary.reported_agencies),
+        "total": len(summary.agencies),
+    }
+    lines += [
+        _("Agencies that reported on every task they lead") + ": " + agencies,
+        _("Reports received (every version)") + ": " + str(summary.submission_count),
+    ]
+    for index in summary.indices:
+        lines += [
+            "",
+            ngettext(
+                "Index %(code)s. %(name)s — %(year)s: %(baseline)s, target: %(target)s "
+                "(%(count)s task)",
+                "Index %(code)s. %(name)s — %(year)s: %(baseline)s, target: %(target)s "
+                "(%(count)s tasks)",
+                len(index.tasks),
+            )
+            % {
+                "code": index.code,
+                "name": index.name,
+                "year": index.baseline_year,
+                "baseline": format_score(index.baseline_score),
+                "target": format_score(index.target_score),
+                "count": len(index.tasks),
+            },
+            *_group(index.tasks, labels),
+        ]
+    if summary.organisational:
+        count = len(summary.organisational)
+        lines += [
+            "",
+            ngettext(
+                "Organisation of implementation (%(count)s task)",
+                "Organisation of implementation (%(count)s tasks)",
+                count,
+            )
+            % {"count": count},
+            *_group(summary.organisational, labels),
+        ]
+    behind = summary.not_reported
+    if behind:
+        lines += [
+            "",
+            ngettext(
+                "Agency with tasks not yet reported (%(count)s):",
+                "Agencies with tasks not yet reported (%(count)s):",
+                len(behind),
+            )
+            % {"count": len(behind)},
+        ]
+        lines += [f"• {agency.name}: {', '.join(agency.pending_tasks)}" for agency in behind]
+    blocked = summary.blocked
+    if blocked:
+        lines += [
+            "",
+            ngettext(
+                "Report of difficulties and obstacles (%(count)s):",
+                "Reports of difficulties and obstacles (%(count)s):",
+                len(blocked),
+            )
+            % {"count": len(blocked)},
+        ]
+        for task, report in blocked:
+            lines.append(f"• {task.code} {task.title} — {report.agency_name}")
+            lines.append(
+                "  "
+                + _("Difficulties and obstacles: %(text)s")
+                % {"text": report.difficulties or report.results}
+            )
+            if report.proposals:
+                proposals = _("Proposals and recommendations: %(text)s")
+                lines.append("  " + proposals % {"text": report.proposals})
+    return "\n".join(lines)
+
+
+def _group(tasks: list[TaskState], labels: dict[str, str]) -> list[str]:
+    counts = "; ".join(
+        f"{labels[state]}: {sum(1 for t in tasks if t.state == state)}" for state in STATES
+    )
+    return [counts, *(_task_line(task, labels) for task in tasks)]
+
+
+def _task_line(task: TaskState, labels: dict[str, str]) -> str:
+    state = labels.get(task.state, task.state)
+    if task.state != "unreported":
+        state = _("%(status)s, %(progress)s%%") % {"status": state, "progress": task.progress}
+    reported = _("%(reported)s of %(total)s") % {
+        "reported": task.reported,
+        "total": len(task.lead_agencies),
+    }
+    return f"• {task.code} {task.title} — {state} ({reported})"
+
+
+def _when(days: int) -> str:
+    if days > 0:
+        return ngettext("%(days)s day left", "%(days)s days left", days) % {"days": days}
+    if days < 0:
+        return ngettext("%(days)s day overdue", "%(days)s days overdue", -days) % {"days": -days}
+    return _("due today")

@@ -1,0 +1,410 @@
+"""``/tonghop`` and ``/chuabaocao``: the state of the plan at a glance, and the files.
+
+The coordinator (and an administrator) sees the whole plan; an agency leader sees the same
+view restricted to the own agency. Buttons carry the year and are checked again when pressed:
+the role and, for a leader, the agency.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+
+from bot.core.i18n import N_, _, format_day, format_moment, format_score, ngettext
+from bot.core.messages import Choice, OutgoingFile, Reply
+from handlers import replies
+from handlers.context import Context
+from handlers.exports import chart, report_document, spreadsheet, state_label, text_report
+from storage.dto import Role
+from storage.summary import STATES, AgencyState, IndexState, PlanSummary, SummaryRepository
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "th"
+AGENCIES_PER_PAGE = 8
+LIST_LIMIT = 15
+TEXT_EXCERPT = 160
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+FORMATS = {"xlsx": XLSX, "docx": DOCX, "png": "image/png", "txt": "text/plain"}
+_FILE_LABELS = {"xlsx": N_("Spreadsheet"), "docx": N_("Draft report"), "png": N_("Chart")}
+
+
+def _allowed(ctx: Context) -> bool:
+    member = ctx.require_member()
+    return member.role in (Role.COORDINATOR, Role.ADMIN, Role.LEADER)
+
+
+def _scope(ctx: Context) -> int | None:
+    """Return the agency a leader is limited to, or None for the whole plan."""
+    member = ctx.require_member()
+    return member.agency_id if member.role == Role.LEADER else None
+
+
+async def _year(ctx: Context, wanted: str) -> int | None:
+    years = await ctx.uow.summaries.years()
+    if wanted:
+        return int(wanted) if wanted.isdigit() and int(wanted) in years else None
+    today = ctx.today()
+    return today.year if today.year in years else (years[-1] if years else None)
+
+
+async def _summary(ctx: Context, year: int) -> PlanSummary | None:
+    return await ctx.uow.summaries.summary(year, ctx.today(), _scope(ctx))
+
+
+# --- /tonghop ---------------------------------------------------------------------------
+
+
+async def overview(ctx: Context) -> list[Reply]:
+    """Answer /tonghop [year]."""
+    year = await _year(ctx, ctx.incoming.argument)
+    if year is None:
+        return [
+            Reply(
+                _(
+                    "There is no reporting year %(year)s. Send /tonghop, or /tonghop followed "
+                    "by a year."
+                )
+                % {"year": ctx.incoming.argument[:10]}
+            )
+        ]
+    summary = await _summary(ctx, year)
+    if summary is None:
+        return [Reply(_("No plan has been imported yet."))]
+    if _scope(ctx) is not None:
+        return [_agency_view(ctx, summary, summary.agencies[0] if summary.agencies else None)]
+    return [Reply(overview_text(summary, ctx), _overview_buttons(summary))]
+
+
+def overview_text(summary: PlanSummary, ctx: Context) -> str:
+    """Write the one-message summary of the whole plan."""
+    lines = [
+        _("SUMMARY OF THE PGI PLAN, %(year)s") % {"year": summary.year},
+        _("As of %(time)s") % {"time": format_moment(ctx.now())},
+        "",
+    ]
+    lines += _milestone_lines(summary)
+    total = len([a for a in summary.agencies if a.lead_tasks])
+    lines.append(
+        _(
+            "Agencies that reported on all their tasks: %(done)s of %(total)s; "
+            "%(count)s reports in all."
+        )
+        % {
+            "done": len(summary.reported_agencies),
+            "total": total,
+            "count": summary.submission_count,
+        }
+    )
+    for index in summary.indices:
+        lines += ["", *_index_header(index), _state_counts(index)]
+    if summary.organisational:
+        organisational = IndexState("III", "", 0, 0, 0, summary.organisational)
+        lines += [
+            "",
+            _("Organisation of implementation (section III)"),
+            _state_counts(organisational),
+        ]
+    pending = summary.not_reported
+    if pending:
+        heading = (
+            _("Late — not all tasks reported (%(count)s):")
+            if summary.late
+            else _("Not all tasks reported yet (%(count)s):")
+        )
+        lines += ["", heading % {"count": len(pending)}]
+        lines += [
+            f"• {a.name} ({len(a.reported_tasks)}/{len(a.lead_tasks)})"
+            for a in pending[:LIST_LIMIT]
+        ]
+        if len(pending) > LIST_LIMIT:
+            lines.append(
+                _("… and %(count)s more (send /chuabaocao)") % {"count": len(pending) - LIST_LIMIT}
+            )
+    blocked = summary.blocked
+    if blocked:
+        lines += [
+            "",
+            _("Facing difficulties and obstacles (%(count)s):") % {"count": len(blocked)},
+        ]
+        for task, report in blocked[:LIST_LIMIT]:
+            lines.append(
+                f"• {task.code} — {report.agency_name}: {_excerpt(report.difficulties or '')}"
+            )
+    return "\n".join(lines)
+
+
+def _milestone_lines(summary: PlanSummary) -> list[str]:
+    milestone = summary.milestone
+    if milestone is None:
+        return []
+    days = (milestone.due_date - summary.today).days
+    if days > 0:
+        when = ngettext("%(days)s day left", "%(days)s days left", days) % {"days": days}
+    elif days == 0:
+        when = _("today is the deadline")
+    else:
+        when = ngettext("%(days)s day overdue", "%(days)s days overdue", -days) % {"days": -days}
+    return [
+        _("Current deadline: %(title)s — %(date)s (%(when)s)")
+        % {"title": milestone.title, "date": format_day(milestone.due_date), "when": when}
+    ]
+
+
+def _index_header(index: IndexState) -> list[str]:
+    return [
+        _("Index %(code)s. %(name)s") % {"code": index.code, "name": index.name},
+        _("%(year)s: %(baseline)s — target: %(target)s")
+        % {
+            "year": index.baseline_year,
+            "baseline": format_score(index.baseline_score),
+            "target": format_score(index.target_score),
+        },
+    ]
+
+
+def _state_counts(index: IndexState) -> str:
+    return " · ".join(f"{state_label(state)}: {index.count(state)}" for state in STATES)
+
+
+def _excerpt(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= TEXT_EXCERPT else text[: TEXT_EXCERPT - 1] + "…"
+
+
+def _payload(year: int, action: str, argument: str | int = "") -> str:
+    return f"{PREFIX}:{year}:{action}:{argument}"
+
+
+def _overview_buttons(summary: PlanSummary) -> tuple[tuple[Choice, ...], ...]:
+    year = summary.year
+    indices = tuple(
+        Choice(_("Index %(code)s") % {"code": i.code}, _payload(year, "ix", i.code))
+        for i in summary.indices
+    )
+    return (
+        indices,
+        (Choice(_("By agency"), _payload(year, "ag", 0)),),
+        tuple(Choice(_(label), _payload(year, "f", kind)) for kind, label in _FILE_LABELS.items()),
+    )
+
+
+# --- buttons ----------------------------------------------------------------------------
+
+
+async def on_choice(ctx: Context, argument: str) -> list[Reply]:
+    """Handle the buttons of /tonghop; permissions are checked again at every press."""
+    if not _allowed(ctx):
+        return _refused(ctx, argument)
+    year_text, _sep, rest = argument.partition(":")
+    action, _sep, value = rest.partition(":")
+    year = await _year(ctx, year_text)
+    if year is None:
+        return [replies.stale_choice()]
+    summary = await _summary(ctx, year)
+    if summary is None:
+        return [replies.stale_choice()]
+    if action == "ov":
+        if _scope(ctx) is not None:
+            return [_agency_view(ctx, summary, summary.agencies[0] if summary.agencies else None)]
+        return [replace(Reply(overview_text(summary, ctx), _overview_buttons(summary)), edit=True)]
+    if action == "ix" and _scope(ctx) is None:
+        index = next((i for i in summary.indices if i.code == value), None)
+        return [_index_view(summary, index)] if index else [replies.stale_choice()]
+    if action == "ag" and _scope(ctx) is None and value.isdigit():
+        return [_agency_list(summary, int(value))]
+    if action == "ad" and value.isdigit():
+        agency = next((a for a in summary.agencies if a.id == int(value)), None)
+        if agency is None:  # another agency's view asked by a leader: refused
+            return _refused(ctx, argument)
+        return [_agency_view(ctx, summary, agency)]
+    if action == "f" and value in FORMATS:
+        return [await _file(ctx, year, value)]
+    return [replies.stale_choice()]
+
+
+def _refused(ctx: Context, argument: str) -> list[Reply]:
+    member = ctx.require_member()
+    ctx.uow.audit.record(
+        "permission.refused",
+        now=ctx.now(),
+        member_id=member.id,
+        channel=ctx.incoming.channel.value,
+        user_id=ctx.incoming.user_id,
+        payload=f"{PREFIX}:{argument}"[:64],
+    )
+    logger.warning("member %s refused %s:%s", member.id, PREFIX, argument[:40])
+    return [replies.not_allowed("tonghop")]
+
+
+def _index_view(summary: PlanSummary, index: IndexState) -> Reply:
+    lines = [*_index_header(index), _state_counts(index), ""]
+    for task in index.tasks:
+        lines.append(
+            f"• {task.code} {task.title} — {state_label(task.state)}, {task.progress}% "
+            f"({task.reported}/{len(task.lead_agencies)})"
+        )
+    return Reply(
+        "\n".join(lines), ((Choice(_("Back to the summary"), _payload(summary.year, "ov")),),)
+    )
+
+
+def _agency_list(summary: PlanSummary, page: int) -> Reply:
+    agencies = summary.agencies
+    pages = max(1, -(-len(agencies) // AGENCIES_PER_PAGE))
+    page = min(max(page, 0), pages - 1)
+    shown = agencies[page * AGENCIES_PER_PAGE : (page + 1) * AGENCIES_PER_PAGE]
+    rows: list[tuple[Choice, ...]] = [
+        (
+            Choice(
+                f"{a.name[:40]} ({len(a.reported_tasks)}/{len(a.lead_tasks)})",
+                _payload(summary.year, "ad", a.id),
+            ),
+        )
+        for a in shown
+    ]
+    navigation = []
+    if page > 0:
+        navigation.append(Choice(_("◀ Previous"), _payload(summary.year, "ag", page - 1)))
+    if page < pages - 1:
+        navigation.append(Choice(_("Next ▶"), _payload(summary.year, "ag", page + 1)))
+    if navigation:
+        rows.append(tuple(navigation))
+    return Reply(
+        _("Agencies and their reports, %(year)s (page %(page)s/%(pages)s): reported / lead tasks")
+        % {"year": summary.year, "page": page + 1, "pages": pages},
+        tuple(rows),
+        edit=True,
+    )
+
+
+def _agency_view(ctx: Context, summary: PlanSummary, agency: AgencyState | None) -> Reply:
+    if agency is None:
+        return Reply(_("Your agency leads no task of the plan."))
+    lines = [
+        _("%(agency)s — %(year)s") % {"agency": agency.name, "year": summary.year},
+        *_milestone_lines(summary),
+        _("Reported: %(done)s of %(total)s tasks it leads.")
+        % {"done": len(agency.reported_tasks), "total": len(agency.lead_tasks)},
+    ]
+    if agency.last_report_at:
+        lines.append(_("Last report: %(time)s") % {"time": format_moment(agency.last_report_at)})
+    lines.append(
+        _("Members: %(names)s") % {"names": ", ".join(agency.members) or _("none registered")}
+    )
+    lines.append("")
+    for task in summary.all_tasks:
+        if task.code not in agency.lead_tasks:
+            continue
+        report = next((r for r in task.reports if r.agency_name == agency.name), None)
+        if report is None:
+            lines.append(f"• {task.code} {task.title} — {state_label('unreported')}")
+            continue
+        lines.append(
+            f"• {task.code} {task.title} — {state_label(report.status)}, {report.progress}% "
+            f"({format_moment(report.created_at)})"
+        )
+        lines.append(f"  {_excerpt(report.results)}")
+        if report.difficulties:
+            lines.append(
+                "  " + _("Difficulties: %(text)s") % {"text": _excerpt(report.difficulties)}
+            )
+    if summary.late and agency.pending_tasks:
+        lines += ["", _("Late: %(codes)s") % {"codes": ", ".join(agency.pending_tasks)}]
+    buttons: tuple[tuple[Choice, ...], ...] = (
+        (Choice(_(_FILE_LABELS["xlsx"]), _payload(summary.year, "f", "xlsx")),),
+    )
+    return Reply("\n".join(lines), buttons, edit=ctx.incoming.payload is not None)
+
+
+# --- files ------------------------------------------------------------------------------
+
+
+async def render(
+    repository: SummaryRepository,
+    summary: PlanSummary,
+    kind: str,
+    agency_id: int | None = None,
+    progress: Callable[[int], object] | None = None,
+) -> bytes:
+    """Render one file of a summary."""
+    if kind == "xlsx":
+        done = 0
+
+        def advance(count: int) -> None:
+            nonlocal done
+            if progress is not None:
+                progress(count - done)
+            done = count
+
+        return await spreadsheet(summary, repository.submissions(summary.year, agency_id), advance)
+    if kind == "docx":
+        return report_document(summary)
+    if kind == "png":
+        return chart(summary)
+    return text_report(summary).encode("utf-8")
+
+
+def file_name(summary: PlanSummary, kind: str) -> str:
+    """Return the file name of an export: ``tong-hop-pgi-2024.xlsx``."""
+    stem = {"docx": "bao-cao-pgi", "png": "bieu-do-pgi"}.get(kind, "tong-hop-pgi")
+    return f"{stem}-{summary.year}.{kind}"
+
+
+async def _file(ctx: Context, year: int, kind: str) -> Reply:
+    scope = _scope(ctx)
+    if scope is not None and kind != "xlsx":
+        return replies.not_allowed("tonghop")
+    async with ctx.uow.reading() as session:
+        repository = SummaryRepository(session)
+        summary = await repository.summary(year, ctx.today(), scope)
+        if summary is None:
+            return replies.stale_choice()
+        content = await render(repository, summary, kind, scope)
+    logger.info("export %s of %s: %s bytes", kind, year, len(content))
+    return Reply(
+        _("The file is attached: %(name)s") % {"name": file_name(summary, kind)},
+        files=(OutgoingFile(file_name(summary, kind), content, FORMATS[kind]),),
+    )
+
+
+# --- /chuabaocao ------------------------------------------------------------------------
+
+
+async def not_reported(ctx: Context) -> list[Reply]:
+    """Answer /chuabaocao: the agencies (and their officers) behind on the current deadline."""
+    year = await _year(ctx, ctx.incoming.argument)
+    summary = await _summary(ctx, year) if year is not None else None
+    if summary is None:
+        return [Reply(_("No plan has been imported yet."))]
+    pending = summary.not_reported
+    lines = _milestone_lines(summary)
+    if not pending:
+        lines.append(
+            _("Every agency has reported on all its tasks for %(year)s.") % {"year": year}
+        )
+        return [Reply("\n".join(lines))]
+    lines.append(
+        ngettext(
+            "%(count)s agency has not reported on all its tasks for %(year)s:",
+            "%(count)s agencies have not reported on all their tasks for %(year)s:",
+            len(pending),
+        )
+        % {"count": len(pending), "year": year}
+    )
+    for agency in pending:
+        lines.append("")
+        lines.append(
+            f"• {agency.name}: {len(agency.reported_tasks)}/{len(agency.lead_tasks)} — "
+            + _("missing %(codes)s") % {"codes": ", ".join(agency.pending_tasks[:12])}
+            + ("…" if len(agency.pending_tasks) > 12 else "")
+        )
+        lines.append(
+            "  "
+            + _("Officers: %(names)s")
+            % {"names": ", ".join(agency.members) or _("none registered")}
+        )
+    return [Reply("\n".join(lines))]

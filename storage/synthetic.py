@@ -1,0 +1,146 @@
+"""A realistic synthetic reporting year, for demonstrations and benchmarks.
+
+Every agency that leads a task gets an officer; submissions are spread over the agencies'
+lead tasks, with later versions for some, Vietnamese texts, difficulties for the blocked ones
+and attachment records (metadata only: no file is written).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Agency, Assignment, Attachment, Cycle, Member, Submission, Task
+
+BATCH = 5000
+
+RESULTS = [
+    "Đã ban hành văn bản chỉ đạo, quán triệt tới các phòng, đơn vị trực thuộc.",
+    "Đã tổ chức {n} cuộc kiểm tra, phát hiện và xử lý {k} trường hợp vi phạm.",
+    "Đã tuyên truyền trên cổng thông tin điện tử, nhóm Zalo và hệ thống loa truyền thanh cơ sở.",
+    "Đã rà soát {n} công trình, đề xuất sửa chữa, nâng cấp {k} công trình.",
+    "Phối hợp với các cơ quan liên quan tổ chức {n} hội nghị tập huấn cho doanh nghiệp.",
+    "Hoàn thành xây dựng kế hoạch triển khai, phân công cán bộ theo dõi từng nhiệm vụ.",
+]
+DIFFICULTIES = [
+    "Kinh phí thực hiện còn hạn chế, chưa được bố trí kịp thời.",
+    "Thiếu nhân lực chuyên môn về môi trường ở cấp cơ sở.",
+    "Phương tiện, trang thiết bị kiểm tra chưa đáp ứng yêu cầu.",
+]
+PROPOSALS = [
+    "Đề nghị UBND tỉnh bổ sung kinh phí sự nghiệp môi trường.",
+    "Đề nghị Sở Tài nguyên và Môi trường tổ chức tập huấn nghiệp vụ.",
+]
+STATUSES = ["done", "in_progress", "in_progress", "not_started", "blocked"]
+
+
+async def generate(
+    session: AsyncSession,
+    *,
+    year: int,
+    submissions: int,
+    seed: int = 2024,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Add officers and ``submissions`` reports to a year; return how many were added."""
+    rng = random.Random(seed)
+    cycle_id = await session.scalar(select(Cycle.id).where(Cycle.year == year))
+    if cycle_id is None:
+        raise ValueError(f"there is no cycle {year}")
+    pairs = list(
+        (
+            await session.execute(
+                select(Assignment.task_id, Assignment.agency_id)
+                .join(Task, Task.id == Assignment.task_id)
+                .join(Agency, Agency.id == Assignment.agency_id)
+                .where(Assignment.role == "lead", Task.active.is_(True), Agency.status == "active")
+                .order_by(Assignment.id)
+            )
+        ).all()
+    )
+    start = datetime(year, 1, 15, 2, 0, tzinfo=UTC)
+    members = await _officers(session, {agency for _task, agency in pairs}, start)
+    version: dict[tuple[int, int], int] = {}
+    rows: list[dict[str, Any]] = []
+    added = 0
+    for number in range(submissions):
+        task_id, agency_id = (
+            pairs[number % len(pairs)] if number < len(pairs) else rng.choice(pairs)
+        )
+        key = (task_id, agency_id)
+        version[key] = version.get(key, 0) + 1
+        status = rng.choice(STATUSES)
+        rows.append(
+            {
+                "cycle_id": cycle_id,
+                "task_id": task_id,
+                "agency_id": agency_id,
+                "member_id": members[agency_id],
+                "status": status,
+                "progress": {"done": 100, "not_started": 0}.get(status, rng.choice((25, 50, 75))),
+                "results": rng.choice(RESULTS).format(n=rng.randint(2, 30), k=rng.randint(1, 9)),
+                "difficulties": rng.choice(DIFFICULTIES) if status == "blocked" else None,
+                "proposals": rng.choice(PROPOSALS) if status == "blocked" else None,
+                "version": version[key],
+                "created_at": start + timedelta(minutes=number * 3 % (330 * 24 * 60)),
+            }
+        )
+        if len(rows) == BATCH:
+            added += await _flush(session, rows, rng)
+            rows = []
+            if progress:
+                progress(added)
+    if rows:
+        added += await _flush(session, rows, rng)
+        if progress:
+            progress(added)
+    return added
+
+
+async def _officers(session: AsyncSession, agencies: set[int], now: datetime) -> dict[int, int]:
+    result = {}
+    for agency_id in sorted(agencies):
+        existing = await session.scalar(
+            select(Member.id).where(Member.agency_id == agency_id).order_by(Member.id).limit(1)
+        )
+        if existing is None:
+            member = Member(
+                full_name=f"Cán bộ đầu mối {agency_id}",
+                agency_id=agency_id,
+                role="officer",
+                created_at=now,
+            )
+            session.add(member)
+            await session.flush()
+            existing = member.id
+        result[agency_id] = existing
+    return result
+
+
+async def _flush(session: AsyncSession, rows: list[dict[str, Any]], rng: random.Random) -> int:
+    # created_at goes through the model's UTC type when inserted with the ORM table
+    ids = list(await session.scalars(insert(Submission).returning(Submission.id), rows))
+    files = []
+    for submission_id in ids:
+        if rng.random() < 0.3:
+            digest = hashlib.sha256(str(submission_id).encode()).hexdigest()
+            files.append(
+                {
+                    "submission_id": submission_id,
+                    "file_name": f"minh-chung-{submission_id}.pdf",
+                    "mime_type": "application/pdf",
+                    "size": rng.randint(50_000, 2_000_000),
+                    "sha256": digest,
+                    "storage_path": f"evidence/{digest[:2]}/{digest}.pdf",
+                    "created_at": rows[0]["created_at"],
+                }
+            )
+    if files:
+        await session.execute(insert(Attachment), files)
+    return len(ids)

@@ -1,0 +1,441 @@
+"""The exports: workbook, draft report, chart and plain text, read back with their own readers."""
+
+from __future__ import annotations
+
+import io
+import struct
+from collections.abc import AsyncIterator, Callable, Iterable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import docx
+import openpyxl
+import pytest
+
+from bot.core.i18n import _
+from handlers.exports import (
+    STATE_LABELS,
+    chart,
+    report_document,
+    spreadsheet,
+    state_label,
+    text_report,
+)
+from handlers.report import status_label
+from storage.dto import MilestoneInfo, ReportStatus
+from storage.summary import (
+    STATES,
+    AgencyState,
+    IndexState,
+    LatestReport,
+    PlanSummary,
+    SubmissionRow,
+    TaskState,
+)
+
+STNMT = "Sở Tài nguyên và Môi trường"
+SXD = "Sở Xây dựng"
+SNN = "Sở Nông nghiệp và Phát triển nông thôn"
+SCT = "Sở Công Thương"
+UBND_TP = "Ủy ban nhân dân thành phố Lạng Sơn"
+AGENCIES = {STNMT: "stnmt", SXD: "sxd", SNN: "snnptnt", SCT: "sct", UBND_TP: "ubnd-tp"}
+MEMBERS = {
+    STNMT: "Nguyễn Văn An",
+    SXD: "Hoàng Thị Bích",
+    SNN: "Lộc Văn Cường",
+    UBND_TP: "Vi Thị Dung",
+}
+DUE = date(2024, 12, 10)
+
+DONE_RESULTS = "Đã ban hành Kế hoạch kiểm soát ô nhiễm môi trường do chất thải năm 2024."
+PROGRESS_RESULTS = "Đã rà soát 7/11 huyện, thành phố; dự kiến hoàn thành trong quý I/2025."
+BLOCKED_RESULTS = "Đã khảo sát hiện trạng 12 công trình cấp nước sạch đô thị."
+BLOCKED_DIFFICULTIES = "Thiếu kinh phí sửa chữa các công trình cấp nước bị hư hỏng do bão số 3."
+BLOCKED_PROPOSALS = "Đề nghị UBND tỉnh bổ sung 2,5 tỷ đồng từ nguồn dự phòng ngân sách tỉnh."
+NOT_STARTED_RESULTS = "Chưa triển khai do đang chờ hướng dẫn của Bộ Nông nghiệp và PTNT."
+ORG_RESULTS = "Đã tổ chức hội nghị quán triệt Kế hoạch tới các phường, xã."
+ORG_PROPOSALS = "Đề nghị Sở Tài nguyên và Môi trường tổ chức tập huấn về chỉ số PGI."
+
+
+def _at(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2024, 12, day, hour, minute, tzinfo=UTC)
+
+
+def _report(
+    agency: str,
+    status: str,
+    progress: int,
+    results: str,
+    at: datetime,
+    difficulties: str | None = None,
+    proposals: str | None = None,
+) -> LatestReport:
+    return LatestReport(
+        list(AGENCIES).index(agency) + 1,
+        agency,
+        status,
+        progress,
+        results,
+        difficulties,
+        proposals,
+        at,
+    )
+
+
+def _task(
+    number: int,
+    code: str,
+    title: str,
+    index: str | None,
+    leads: list[str],
+    state: str,
+    reports: list[LatestReport],
+) -> TaskState:
+    progress = round(sum(r.progress for r in reports) / len(leads))
+    return TaskState(number, code, title, index, leads, state, progress, reports)
+
+
+def _agencies(tasks: Iterable[TaskState]) -> list[AgencyState]:
+    tasks = list(tasks)
+    result = []
+    for number, (name, code) in enumerate(sorted(AGENCIES.items()), start=1):
+        lead = [t for t in tasks if name in t.lead_agencies]
+        reports = [r for t in lead for r in t.reports if r.agency_name == name]
+        result.append(
+            AgencyState(
+                id=number,
+                code=code,
+                name=name,
+                kind="district" if code.startswith("ubnd") else "department",
+                lead_tasks=[t.code for t in lead],
+                reported_tasks=[
+                    t.code for t in lead if any(r.agency_name == name for r in t.reports)
+                ],
+                members=[MEMBERS[name]] if name in MEMBERS else [],
+                last_report_at=max((r.created_at for r in reports), default=None),
+            )
+        )
+    return result
+
+
+def _submission_rows() -> list[SubmissionRow]:
+    def row(
+        number: int,
+        at: datetime,
+        code: str,
+        title: str,
+        index: str | None,
+        agency: str,
+        status: str,
+        progress: int,
+        results: str,
+        version: int = 1,
+        difficulties: str | None = None,
+        proposals: str | None = None,
+        files: int = 0,
+    ) -> SubmissionRow:
+        return SubmissionRow(
+            f"2024/{number:05d}", at, code, title, index, agency, MEMBERS[agency], status,
+            progress, results, difficulties, proposals, version, files,
+        )  # fmt: skip
+
+    return [
+        row(1, _at(2, 2), "1.a.1", "Kiểm soát ô nhiễm", "1", STNMT, "in_progress", 50,
+            "Đang xây dựng dự thảo Kế hoạch."),
+        row(2, _at(5, 3, 15), "1.a.1", "Kiểm soát ô nhiễm", "1", STNMT, "done", 100,
+            DONE_RESULTS, version=2, files=2),
+        row(3, _at(6, 8), "1.a.2", "Rà soát quy hoạch", "1", STNMT, "in_progress", 60,
+            PROGRESS_RESULTS, files=1),
+        row(4, _at(7, 1, 30), "1.b.1", "Cấp nước sạch đô thị", "1", SXD, "blocked", 40,
+            BLOCKED_RESULTS, difficulties=BLOCKED_DIFFICULTIES, proposals=BLOCKED_PROPOSALS),
+        row(5, _at(8, 2), "2.a.1", "Nông nghiệp hữu cơ", "2", SNN, "not_started", 0,
+            NOT_STARTED_RESULTS),
+        row(6, _at(9, 1, 30), "III.1.3", "Quán triệt Kế hoạch", None, UBND_TP, "in_progress",
+            70, ORG_RESULTS, proposals=ORG_PROPOSALS),
+    ]  # fmt: skip
+
+
+@pytest.fixture
+def summary() -> PlanSummary:
+    index_1 = [
+        _task(1, "1.a.1", "Kiểm soát ô nhiễm do chất thải, ứng phó biến đổi khí hậu", "1",
+              [STNMT], "done", [_report(STNMT, "done", 100, DONE_RESULTS, _at(5, 3, 15))]),
+        _task(2, "1.a.2", "Rà soát quy hoạch sử dụng đất đồng nhất với quy hoạch xây dựng", "1",
+              [STNMT, SXD], "in_progress",
+              [_report(STNMT, "in_progress", 60, PROGRESS_RESULTS, _at(6, 8))]),
+        _task(3, "1.b.1", "Quản lý cấp nước sạch đô thị, khắc phục công trình hư hỏng", "1",
+              [SXD], "blocked",
+              [_report(SXD, "blocked", 40, BLOCKED_RESULTS, _at(7, 1, 30),
+                       BLOCKED_DIFFICULTIES, BLOCKED_PROPOSALS)]),
+    ]  # fmt: skip
+    index_2 = [
+        _task(4, "2.a.1", "Phát triển nông nghiệp hữu cơ, nông nghiệp tuần hoàn", "2", [SNN],
+              "not_started", [_report(SNN, "not_started", 0, NOT_STARTED_RESULTS, _at(8, 2))]),
+        _task(5, "2.a.2", "Thúc đẩy sản xuất sạch hơn trong công nghiệp", "2", [SCT],
+              "unreported", []),
+    ]  # fmt: skip
+    organisational = [
+        _task(6, "III.1.3", "Quán triệt, triển khai Kế hoạch tới cơ sở", None, [UBND_TP],
+              "in_progress",
+              [_report(UBND_TP, "in_progress", 70, ORG_RESULTS, _at(9, 1, 30),
+                       proposals=ORG_PROPOSALS)]),
+    ]  # fmt: skip
+    milestone = MilestoneInfo(
+        2, "results-report", "final_report",
+        "Báo cáo kết quả thực hiện nhiệm vụ cải thiện chỉ số PGI", 2024, DUE, "assigned",
+    )  # fmt: skip
+    return PlanSummary(
+        plan_title=(
+            "Kế hoạch cải thiện, nâng cao chỉ số xanh cấp tỉnh (PGI) năm 2024 và những năm tiếp "
+            "theo trên địa bàn tỉnh Lạng Sơn"
+        ),
+        province="Lạng Sơn",
+        issuer="Ủy ban nhân dân tỉnh Lạng Sơn",
+        signer="Lương Trọng Quỳnh, Phó Chủ tịch UBND tỉnh",
+        coordinator=STNMT,
+        year=2024,
+        today=date(2024, 12, 9),
+        milestone=milestone,
+        indices=[
+            IndexState("1", "Giảm thiểu ô nhiễm và thiên tai", 2023, 4.84, 6.58, index_1),
+            IndexState("2", "Chính sách khuyến khích và dịch vụ hỗ trợ", 2023, 2.1, 3.0, index_2),
+        ],
+        organisational=organisational,
+        agencies=_agencies(index_1 + index_2 + organisational),
+        submission_count=len(_submission_rows()),
+        milestones=[milestone],
+    )
+
+
+async def _stream(rows: Iterable[SubmissionRow]) -> AsyncIterator[SubmissionRow]:
+    for row in rows:
+        yield row
+
+
+def _texts(rows: Iterable[tuple[object, ...]]) -> set[str]:
+    return {str(value) for row in rows for value in row if value is not None}
+
+
+# --- labels ---------------------------------------------------------------------------------
+
+
+def test_every_state_has_a_label() -> None:
+    assert list(STATE_LABELS) == list(STATES)
+    for status in ReportStatus:
+        assert state_label(status.value) == status_label(status)
+    assert state_label("unreported") == _("Not reported")
+
+
+# --- spreadsheet ----------------------------------------------------------------------------
+
+
+async def test_spreadsheet_has_four_filtered_sheets_with_every_fact(summary: PlanSummary) -> None:
+    rows = _submission_rows()
+    data = await spreadsheet(summary, _stream(rows))
+
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    assert book.sheetnames == [_("Overview"), _("By index"), _("By agency"), _("Submissions")]
+    for sheet in book.worksheets:
+        assert sheet.freeze_panes == "A2"
+        assert sheet.auto_filter.ref
+        assert all(cell.font.b for cell in sheet[1] if cell.value is not None)
+        assert sheet.column_dimensions["A"].width > 5
+
+    overview, tasks, agencies, submissions = book.worksheets
+    overview_values = list(overview.iter_rows(values_only=True))
+    assert overview_values[1][:4] == ("Chỉ số 1. Giảm thiểu ô nhiễm và thiên tai", 4.84, 6.58, 3)
+    assert overview_values[1][4:9] == (1, 1, 0, 1, 0)  # done, in progress, not started, ...
+    overview_texts = _texts(overview_values)
+    assert summary.plan_title in overview_texts
+    assert "3 of 5" in overview_texts or "3/5" in overview_texts  # SXD and SCT still owe
+
+    task_rows = list(tasks.iter_rows(min_row=2, values_only=True))
+    assert [row[1] for row in task_rows] == [t.code for t in summary.all_tasks]
+    blocked = next(row for row in task_rows if row[1] == "1.b.1")
+    assert blocked[3:] == (SXD, state_label("blocked"), 40, 1, 1)
+    assert tasks.auto_filter.ref == f"A1:H{len(task_rows) + 1}"
+
+    agency_rows = {row[0]: row for row in agencies.iter_rows(min_row=2, values_only=True)}
+    assert set(agency_rows) == set(AGENCIES)
+    assert agency_rows[SXD][2:6] == (2, 1, 50, "1.a.2")
+    assert agency_rows[SCT][7] is None
+    assert isinstance(agency_rows[STNMT][7], datetime)
+
+    lines = list(submissions.iter_rows(min_row=2, values_only=True))
+    assert len(lines) == len(rows)
+    assert [line[0] for line in lines] == [row.number for row in rows]
+    first = lines[3]
+    assert isinstance(first[1], datetime)
+    assert abs(first[1] - datetime(2024, 12, 7, 8, 30)) < timedelta(seconds=1)  # 01:30 UTC
+    assert submissions["B5"].number_format == "dd/mm/yyyy hh:mm"
+    assert first[3:] == (
+        "1.b.1", "Cấp nước sạch đô thị", SXD, MEMBERS[SXD], state_label("blocked"), 40,
+        BLOCKED_RESULTS, BLOCKED_DIFFICULTIES, BLOCKED_PROPOSALS, 1, 0,
+    )  # fmt: skip
+    assert lines[5][2] == _("Organisation of implementation (section III)")
+    assert lines[1][12:] == (2, 2)
+    texts = _texts(lines)
+    assert {row.task_code for row in rows} <= texts
+    assert {row.agency_name for row in rows} <= texts
+    assert {row.results for row in rows} | {ORG_PROPOSALS} <= texts
+    results_column = submissions.column_dimensions["J"]
+    assert 20 < results_column.width < 64
+    assert submissions["J2"].alignment.wrap_text
+
+
+async def test_spreadsheet_keeps_awkward_text_as_text(summary: PlanSummary) -> None:
+    awkward = "<r>Báo cáo</r>"
+    row = _submission_rows()[0]
+    rows = [
+        SubmissionRow(
+            row.number, row.created_at, row.task_code, row.task_title, row.index_code,
+            row.agency_name, row.member_name, row.status, row.progress, awkward,
+            "=SUM(A1:A2) & <b>\x01", None, 1, 0,
+        )
+    ]  # fmt: skip
+    data = await spreadsheet(summary, _stream(rows))
+
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).worksheets[3]
+    assert sheet["J2"].value.strip() == awkward
+    assert sheet["K2"].value.startswith("=SUM(A1:A2) & <b>")
+    assert sheet["K2"].data_type == "s"
+
+
+async def test_spreadsheet_streams_twenty_thousand_submissions(summary: PlanSummary) -> None:
+    count = 20_000
+    start = datetime(2024, 3, 1, 1, 0, tzinfo=UTC)
+    statuses = [status.value for status in ReportStatus]
+
+    async def generated() -> AsyncIterator[SubmissionRow]:
+        for n in range(count):
+            yield SubmissionRow(
+                f"2024/{n + 1:05d}", start + timedelta(minutes=7 * n), f"1.a.{n % 9}",
+                "Kiểm soát ô nhiễm do chất thải", "1", STNMT, MEMBERS[STNMT],
+                statuses[n % 4], n % 101, f"Kết quả thực hiện lần {n}", None, None, 1 + n % 3,
+                n % 2,
+            )  # fmt: skip
+
+    calls: list[int] = []
+    report: Callable[[int], None] = calls.append
+    data = await spreadsheet(summary, generated(), report)
+
+    assert calls == list(range(1000, count + 1, 1000))
+    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+    sheet = book.worksheets[3]
+    numbers = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    book.close()
+    assert len(numbers) == count
+    assert numbers[0] == "2024/00001"
+    assert numbers[-1] == f"2024/{count:05d}"
+
+
+# --- document -------------------------------------------------------------------------------
+
+
+def _paragraphs(document: object) -> list[str]:
+    texts = [p.text for p in document.paragraphs]  # type: ignore[attr-defined]
+    for table in document.tables:  # type: ignore[attr-defined]
+        for row in table.rows:
+            for cell in row.cells:
+                texts += [p.text for p in cell.paragraphs]
+    return texts
+
+
+def test_report_document_follows_the_decree_layout(summary: PlanSummary) -> None:
+    document = docx.Document(io.BytesIO(report_document(summary)))
+
+    section: Any = document.sections[0]
+    assert round(section.page_width.mm) == 210
+    assert round(section.page_height.mm) == 297
+    assert [round(m.mm) for m in (section.top_margin, section.bottom_margin)] == [20, 20]
+    assert [round(m.mm) for m in (section.left_margin, section.right_margin)] == [30, 15]
+    normal = document.styles["Normal"]
+    assert normal.font.name == "Times New Roman"
+    assert 13 <= normal.font.size.pt <= 14
+
+    heading = document.tables[0]
+    left, right = (cell.text for cell in heading.rows[0].cells)
+    assert "LẠNG SƠN" in left
+    assert STNMT.upper() in left
+    assert _("SOCIALIST REPUBLIC OF VIETNAM") in right
+    motto = next(p for p in heading.rows[0].cells[1].paragraphs if p.text)
+    assert all(run.bold for run in motto.runs)
+    assert "/BC-STNMT" in heading.rows[1].cells[0].text
+    place = heading.rows[1].cells[1].paragraphs[0]
+    assert "Lạng Sơn" in place.text
+    assert "2024" in place.text
+    assert all(run.italic for run in place.runs)
+
+    paragraphs = [p.text for p in document.paragraphs]
+    title = paragraphs.index(_("REPORT"))
+    assert document.paragraphs[title].runs[0].bold
+    assert "2024" in paragraphs[title + 1]
+    text = "\n".join(_paragraphs(document))
+    for index in summary.indices:
+        assert index.name in text
+    for results in (DONE_RESULTS, PROGRESS_RESULTS, BLOCKED_RESULTS, NOT_STARTED_RESULTS):
+        assert results in text
+    for note in (BLOCKED_DIFFICULTIES, BLOCKED_PROPOSALS, ORG_RESULTS, ORG_PROPOSALS):
+        assert note in text
+    assert "2.a.2" in text  # listed as not reported
+    assert SXD in text  # 1.a.2 still waits for it
+    difficulties = paragraphs.index(_("II. DIFFICULTIES AND OBSTACLES"))
+    proposals = paragraphs.index(_("III. PROPOSALS AND RECOMMENDATIONS"))
+    assert BLOCKED_DIFFICULTIES in "\n".join(paragraphs[difficulties:proposals])
+    assert ORG_PROPOSALS in "\n".join(paragraphs[proposals:])
+    assert _("Recipients:") in text
+
+    appendix = document.tables[-1]
+    assert len(appendix.rows) == len(summary.all_tasks) + 1
+    assert all(run.bold for cell in appendix.rows[0].cells for run in cell.paragraphs[0].runs)
+    header: Any = appendix.rows[0]._tr.trPr
+    assert header.xpath("./w:tblHeader")
+    assert [row.cells[1].text for row in appendix.rows[1:]] == [t.code for t in summary.all_tasks]
+    assert appendix.rows[3].cells[6].text == "1/1"
+
+
+# --- chart ----------------------------------------------------------------------------------
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert data[12:16] == b"IHDR"
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def test_chart_is_a_portrait_png_for_phones(summary: PlanSummary) -> None:
+    width, height = _png_size(chart(summary))
+    assert width >= 1000
+    assert height > width
+
+
+def test_chart_shows_at_most_forty_agencies(summary: PlanSummary) -> None:
+    many = [
+        AgencyState(100 + n, f"xa{n}", f"Ủy ban nhân dân xã số {n} huyện Cao Lộc tỉnh Lạng Sơn",
+                    "district", ["III.1.3"], [] if n % 3 else ["III.1.3"], [], None)
+        for n in range(60)
+    ]  # fmt: skip
+    crowded = PlanSummary(
+        summary.plan_title, summary.province, summary.issuer, summary.signer,
+        summary.coordinator, summary.year, summary.today, summary.milestone, summary.indices,
+        summary.organisational, summary.agencies + many, summary.submission_count,
+    )  # fmt: skip
+    width, height = _png_size(chart(crowded))
+    assert (width, height) == (1080, 1920)
+
+
+# --- text -----------------------------------------------------------------------------------
+
+
+def test_text_report_is_complete(summary: PlanSummary) -> None:
+    text = text_report(summary)
+    for task in summary.all_tasks:
+        assert task.code in text
+        assert task.title in text
+    for index in summary.indices:
+        assert index.name in text
+    assert SCT in text  # has not reported
+    assert BLOCKED_DIFFICULTIES in text
+    assert BLOCKED_PROPOSALS in text
+    assert "10/12/2024" in text

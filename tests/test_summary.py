@@ -1,0 +1,217 @@
+"""/tonghop, /chuabaocao, the files and the coordinator commands, against the database."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from docx import Document
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.channels.memory import MemoryChannel
+from bot.core.clock import FrozenClock
+from bot.core.messages import Reply
+from handlers.router import Router
+from storage.dto import Role
+from storage.models import Agency, AuditEntry, OutboxMessage, Submission, Task
+from storage.synthetic import generate
+from storage.uow import UnitOfWork
+from tests.helpers import invite
+from tests.test_conversations import text_of
+
+
+async def member(
+    router: Router,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    agency: str,
+    role: Role,
+    user: str,
+    name: str,
+) -> MemoryChannel:
+    channel = MemoryChannel(router.handle, user_id=user, display_name=name)
+    code = await invite(sessions, clock, agency, role)
+    assert "Đăng ký thành công" in text_of(await channel.send(f"/start {code}"))
+    return channel
+
+
+@pytest.fixture
+async def year_data(sessions: async_sessionmaker[AsyncSession]) -> int:
+    async with sessions() as session:
+        added = await generate(session, year=2024, submissions=600, seed=7)
+        await session.commit()
+    return added
+
+
+def choice(reply: Reply, label: str) -> str:
+    return next(c.payload for c in reply.flat_choices if c.label.startswith(label))
+
+
+async def test_tonghop_shows_the_whole_plan(
+    router: Router,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    year_data: int,
+) -> None:
+    coordinator = await member(
+        router, sessions, clock, "stnmt", Role.COORDINATOR, "1", "Điều Phối"
+    )
+    [overview] = await coordinator.send("/tonghop")
+    text = overview.text
+    assert text.startswith("TỔNG HỢP")
+    assert "2024" in text and "600 báo cáo" in text
+    for name in (
+        "Giảm thiểu ô nhiễm và thiên tai",
+        "Đảm bảo tuân thủ",
+        "Thúc đẩy thực hành xanh",
+        "Chính sách khuyến khích và dịch vụ hỗ trợ",
+    ):
+        assert name in text
+    assert "4,84" in text and "6,58" in text
+    assert "thứ Ba, 10/12/2024" in text
+    async with UnitOfWork(sessions) as uow:
+        summary = await uow.summaries.summary(2024, clock.now().date())
+    assert summary is not None
+    first = summary.indices[0]
+    assert f"Hoàn thành: {first.count('done')}" in text
+    assert f"Gặp khó khăn, vướng mắc: {first.count('blocked')}" in text
+    # the blocked reports, with their difficulties
+    for task, report in summary.blocked[:3]:
+        assert f"{task.code} — {report.agency_name}" in text
+    labels = [c.label for c in overview.flat_choices]
+    assert labels[:4] == ["Chỉ số 1", "Chỉ số 2", "Chỉ số 3", "Chỉ số 4"]
+    [index] = await coordinator.press(choice(overview, "Chỉ số 2"))
+    assert "Đảm bảo tuân thủ" in index.text and "2.b.2" in index.text
+    [agencies] = await coordinator.press(choice(overview, "Theo cơ quan"))
+    [detail] = await coordinator.press(agencies.flat_choices[0].payload)
+    assert summary.agencies[0].name in detail.text
+
+
+async def test_the_files_match_the_database(
+    router: Router,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    year_data: int,
+) -> None:
+    coordinator = await member(
+        router, sessions, clock, "stnmt", Role.COORDINATOR, "1", "Điều Phối"
+    )
+    [overview] = await coordinator.send("/tonghop 2024")
+    async with sessions() as session:
+        agencies = set(
+            await session.scalars(
+                select(Agency.name).where(Agency.id.in_(select(Submission.agency_id)))
+            )
+        )
+        submissions = await session.scalar(select(func.count()).select_from(Submission))
+        codes = set(await session.scalars(select(Task.code).where(Task.active.is_(True))))
+        a_result = await session.scalar(select(Submission.results).limit(1))
+
+    [xlsx] = await coordinator.press(choice(overview, "Bảng tính"))
+    workbook = load_workbook(io.BytesIO(xlsx.files[0].content), read_only=True)
+    sheets = workbook.sheetnames
+    assert len(sheets) == 4
+    rows = list(workbook[sheets[3]].iter_rows(values_only=True))
+    assert len(rows) == submissions + 1
+    assert {r[5] for r in rows[1:]} == agencies
+    assert a_result in {r[9] for r in rows[1:]}
+    task_rows = list(workbook[sheets[1]].iter_rows(values_only=True))
+    assert {r[1] for r in task_rows[1:]} == codes
+
+    [docx] = await coordinator.press(choice(overview, "Dự thảo báo cáo"))
+    document = Document(io.BytesIO(docx.files[0].content))
+    body = "\n".join(p.text for p in document.paragraphs)
+    assert "BÁO CÁO" in body and "(PGI) năm 2024" in body
+    assert a_result in body
+    appendix = document.tables[-1]
+    assert len(appendix.rows) == len(codes) + 1
+
+    [png] = await coordinator.press(choice(overview, "Biểu đồ"))
+    content = png.files[0].content
+    assert content[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(content[16:20], "big"), int.from_bytes(content[20:24], "big")
+    assert height > width >= 1000
+
+
+async def test_chuabaocao_lists_agencies_and_their_officers(
+    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    coordinator = await member(
+        router, sessions, clock, "stnmt", Role.COORDINATOR, "1", "Điều Phối"
+    )
+    await member(router, sessions, clock, "sct", Role.OFFICER, "2", "Trần Công Thương")
+    text = text_of(await coordinator.send("/chuabaocao"))
+    assert "Sở Công Thương" in text and "Trần Công Thương" in text
+    assert "UBND huyện Đình Lập" in text
+
+
+async def test_leaders_see_their_agency_and_officers_are_refused(
+    router: Router,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    year_data: int,
+) -> None:
+    leader = await member(router, sessions, clock, "sxd", Role.LEADER, "3", "Lãnh Đạo Xây Dựng")
+    officer = await member(router, sessions, clock, "sxd", Role.OFFICER, "4", "Cán Bộ Xây Dựng")
+    [view] = await leader.send("/tonghop")
+    assert view.text.startswith("Sở Xây dựng — năm 2024")
+    assert "1.b.1" in view.text and "2.b.1" not in view.text
+    assert "Cán Bộ Xây Dựng" in view.text
+    async with sessions() as session:
+        other = await session.scalar(select(Agency.id).where(Agency.code == "sct"))
+    nonce_free = choice(view, "Bảng tính").replace(":f:xlsx", f":ad:{other}")
+    assert "không dành cho vai trò" in text_of(await leader.press(nonce_free))
+    [xlsx] = await leader.press(choice(view, "Bảng tính"))
+    workbook = load_workbook(io.BytesIO(xlsx.files[0].content), read_only=True)
+    rows = list(workbook[workbook.sheetnames[3]].iter_rows(values_only=True))
+    assert {r[5] for r in rows[1:]} == {"Sở Xây dựng"}
+    for command in ("/tonghop", "/chuabaocao", "/moi sxd", "/thongbao Xin chào", "/thanhvien"):
+        assert "không dành cho vai trò" in text_of(await officer.send(command)), command
+    assert "không dành cho vai trò" in text_of(await officer.press(choice(view, "Bảng tính")))
+    async with sessions() as session:
+        refusals = await session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.action == "permission.refused")
+        )
+    assert refusals == 7
+
+
+async def test_moi_thanhvien_and_thongbao(
+    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    coordinator = await member(
+        router, sessions, clock, "stnmt", Role.COORDINATOR, "1", "Điều Phối"
+    )
+    answer = text_of(await coordinator.send("/moi Sở Y tế lanhdao"))
+    assert "dành cho lãnh đạo đơn vị của Sở Y tế" in answer
+    code = answer.split("Mã mời ")[1].split()[0]
+    assert f"/start {code}" in answer
+    newcomer = MemoryChannel(router.handle, user_id="5", display_name="Y Tế")
+    assert "lãnh đạo đơn vị của Sở Y tế" in text_of(await newcomer.send(f"/start {code}"))
+    refused = text_of(await coordinator.send("/moi sxd dieuphoi"))
+    assert "Chỉ những cán bộ của Sở Tài nguyên và Môi trường" in refused
+    assert "Đề nghị đồng chí ghi rõ cơ quan" in text_of(await coordinator.send("/moi"))
+
+    [listing] = await coordinator.send("/thanhvien")
+    assert "Y Tế — Sở Y tế (lãnh đạo đơn vị, đang hoạt động)" in listing.text
+    [removed] = await coordinator.press(choice(listing, "Vô hiệu hóa Y Tế"))
+    assert "đã bị vô hiệu hóa và không thể sử dụng bot" in removed.text
+    assert "vô hiệu hóa" in text_of(await newcomer.send("/nhiemvu"))
+    [listing] = await coordinator.send("/thanhvien syt")
+    await coordinator.press(choice(listing, "Kích hoạt lại Y Tế"))
+    assert "Nhiệm vụ của Sở Y tế" in text_of(await newcomer.send("/nhiemvu"))
+
+    sent = text_of(await coordinator.send("/thongbao #syt Họp trực tuyến lúc 14 giờ."))
+    assert "gửi tới 1 cán bộ của Sở Y tế" in sent
+    async with sessions() as session:
+        rows = list(
+            await session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "notice"))
+        )
+    assert len(rows) == 1 and rows[0].chat_id == "5"
+    assert rows[0].payload["text"].startswith("Thông báo của Sở Tài nguyên và Môi trường:")
+    assert "Đề nghị đồng chí viết nội dung" in text_of(await coordinator.send("/thongbao"))
+    everyone = text_of(await coordinator.send("/thongbao Đề nghị các đơn vị báo cáo đúng hạn."))
+    assert "gửi tới 1 cán bộ." in everyone  # the newcomer; never the sender
