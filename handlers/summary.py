@@ -134,6 +134,11 @@ def overview_text(summary: PlanSummary, ctx: Context) -> str:
             lines.append(
                 f"• {task.code} — {report.agency_name}: {_excerpt(report.difficulties or '')}"
             )
+        if len(blocked) > LIST_LIMIT:
+            lines.append(
+                _("… and %(count)s more (see the draft report)")
+                % {"count": len(blocked) - LIST_LIMIT}
+            )
     return "\n".join(lines)
 
 
@@ -141,6 +146,11 @@ def _milestone_lines(summary: PlanSummary) -> list[str]:
     milestone = summary.milestone
     if milestone is None:
         return []
+    if summary.year != summary.today.year:  # a past (or next) year: no count of days
+        return [
+            _("Deadline: %(title)s — %(date)s")
+            % {"title": milestone.title, "date": format_day(milestone.due_date)}
+        ]
     days = (milestone.due_date - summary.today).days
     if days > 0:
         when = ngettext("%(days)s day left", "%(days)s days left", days) % {"days": days}

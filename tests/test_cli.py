@@ -188,3 +188,18 @@ def test_help_on_each_command(pgibot: Pgibot) -> None:
 def test_commands_before_init_ask_for_init(tmp_path: Path) -> None:
     result = Pgibot(tmp_path)("agency", "list")
     assert result.returncode == 1 and "pgibot init" in result.stderr
+
+
+def test_demo_data_and_report_files(pgibot: Pgibot) -> None:
+    generated = pgibot("demo", "generate", "--cycle", "2024", "--submissions", "400")
+    assert generated.returncode == 0, generated.stderr
+    assert "Đã thêm 400 báo cáo mẫu vào năm 2024" in generated.stdout
+    for kind, magic in (("xlsx", b"PK"), ("docx", b"PK"), ("png", b"\x89PNG"), ("txt", b"")):
+        out = pgibot.folder / f"tong-hop.{kind}"
+        result = pgibot("report", "--format", kind, "--cycle", "2024", "--out", str(out))
+        assert result.returncode == 0, result.stderr
+        assert out.read_bytes().startswith(magic)
+        assert "Traceback" not in result.stderr
+    assert "1.a.1" in (pgibot.folder / "tong-hop.txt").read_text(encoding="utf-8")
+    missing = pgibot("report", "--cycle", "1999")
+    assert missing.returncode == 1 and "Không có kỳ báo cáo năm 1999" in missing.stderr

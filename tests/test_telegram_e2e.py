@@ -444,3 +444,24 @@ async def test_pgibot_run_against_a_local_bot_api_server(
     assert process.returncode == 0, text
     assert "Bot @pgi_test_bot đang chạy" in text and "Bot đã dừng" in text
     assert TOKEN not in text  # the token never reaches the log
+
+
+async def test_the_coordinator_receives_files_over_telegram(
+    fake: FakeTelegram, bot: Bot, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    await bot.start()
+    user = await register(fake, sessions, clock, user_id=5020, agency="stnmt")
+    async with sessions() as session:
+        from storage.models import Member
+
+        member = await session.scalar(select(Member))
+        assert member is not None
+        member.role = "coordinator"
+        await session.commit()
+    overview = await ask(fake, user, lambda: user.send_text("/tonghop"), "TỔNG HỢP")
+    await ask(
+        fake, user, lambda: user.press(overview["message_id"], button(overview, "Biểu đồ")),
+        "Tệp đính kèm: bieu-do-pgi-2024.png",
+    )
+    [document] = await fake.wait_for("sendDocument")
+    assert document.ok
