@@ -430,39 +430,40 @@ class SummaryRepository:
         if agency_id is not None:
             query = query.where(Submission.agency_id == agency_id)
         result = await self._session.stream(query)
-        async for row in result:
-            (
-                sid,
-                at,
-                code,
-                title,
-                index,
-                agency,
-                member,
-                status,
-                progress,
-                results,
-                difficulties,
-                proposals,
-                version,
-                files,
-            ) = row
-            yield SubmissionRow(
-                f"{year}/{sid:05d}",
-                at,
-                code,
-                title,
-                index,
-                agency,
-                member,
-                status,
-                progress,
-                results,
-                difficulties,
-                proposals,
-                version,
-                files or 0,
-            )
+        async for rows in result.partitions(batch):  # one round trip per batch, not per row
+            for row in rows:
+                (
+                    sid,
+                    at,
+                    code,
+                    title,
+                    index,
+                    agency,
+                    member,
+                    status,
+                    progress,
+                    results,
+                    difficulties,
+                    proposals,
+                    version,
+                    files,
+                ) = row
+                yield SubmissionRow(
+                    f"{year}/{sid:05d}",
+                    at,
+                    code,
+                    title,
+                    index,
+                    agency,
+                    member,
+                    status,
+                    progress,
+                    results,
+                    difficulties,
+                    proposals,
+                    version,
+                    files or 0,
+                )
 
 
 def _current_milestone(milestones: list[MilestoneInfo], today: date) -> MilestoneInfo | None:

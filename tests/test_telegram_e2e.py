@@ -320,6 +320,7 @@ async def test_bad_input_over_telegram(
     )
     await ask(fake, user, lambda: user.send_text("120"), "số nguyên từ 0 đến 100")
     await ask(fake, user, lambda: user.send_text("40"), "kết quả thực hiện")
+    await ask(fake, user, lambda: user.send_text("x" * 3500), "quá dài (3500 ký tự; tối đa 3000)")
     await ask(fake, user, lambda: user.send_text("Đang thi công."), "minh chứng")
     await ask(
         fake,
