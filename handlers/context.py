@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from bot.core.clock import Clock
 from bot.core.i18n import current_timezone
@@ -48,6 +49,17 @@ class Context:
         """Return the member; handlers behind the router's checks always have one."""
         assert self.member is not None, "handler reached without a registered member"
         return self.member
+
+    def audit(self, action: str, **detail: Any) -> None:
+        """Write an entry about this update's sender to the audit log."""
+        self.uow.audit.record(
+            action,
+            now=self.now(),
+            member_id=self.member.id if self.member else None,
+            channel=self.incoming.channel.value,
+            user_id=self.incoming.user_id,
+            **detail,
+        )
 
     def reset(self) -> None:
         """Leave any conversation."""

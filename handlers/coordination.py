@@ -36,19 +36,6 @@ def _coordinator(ctx: Context) -> bool:
     return ctx.require_member().role in (Role.COORDINATOR, Role.ADMIN)
 
 
-def _refuse(ctx: Context, what: str) -> list[Reply]:
-    member = ctx.require_member()
-    ctx.uow.audit.record(
-        "permission.refused",
-        now=ctx.now(),
-        member_id=member.id,
-        channel=ctx.incoming.channel.value,
-        user_id=ctx.incoming.user_id,
-        payload=what[:64],
-    )
-    return [replies.not_allowed(what.split(":", 1)[0])]
-
-
 async def invite(ctx: Context) -> list[Reply]:
     """Answer /moi AGENCY [ROLE]: create an invitation code and its link."""
     words = ctx.incoming.argument.split()
@@ -87,12 +74,8 @@ async def invite(ctx: Context) -> list[Reply]:
         )
     except AgencyError as error:
         return [Reply(str(error))]
-    ctx.uow.audit.record(
+    ctx.audit(
         "invitation.create",
-        now=ctx.now(),
-        member_id=ctx.require_member().id,
-        channel=ctx.incoming.channel.value,
-        user_id=ctx.incoming.user_id,
         code=invitation.code,
         agency=invitation.agency_code,
         role=role.value,
@@ -155,7 +138,7 @@ async def members(ctx: Context) -> list[Reply]:
 async def on_member_choice(ctx: Context, argument: str) -> list[Reply]:
     """Remove (deactivate) or reinstate a member; coordinators only, checked at the press."""
     if not _coordinator(ctx):
-        return _refuse(ctx, f"thanhvien:{argument}")
+        return replies.refused(ctx, "thanhvien", f"mb:{argument}")
     member_id, _sep, action = argument.partition(":")
     if not member_id.isdigit() or action not in ("on", "off"):
         return [replies.stale_choice()]
@@ -166,12 +149,8 @@ async def on_member_choice(ctx: Context, argument: str) -> list[Reply]:
     await ctx.uow.session.execute(
         update(Member).where(Member.id == target.id).values(active=active)
     )
-    ctx.uow.audit.record(
+    ctx.audit(
         "member.reinstate" if active else "member.remove",
-        now=ctx.now(),
-        member_id=ctx.require_member().id,
-        channel=ctx.incoming.channel.value,
-        user_id=ctx.incoming.user_id,
         target=target.id,
     )
     text = (
@@ -242,12 +221,8 @@ async def notice(ctx: Context) -> list[Reply]:
             )
         )
     ctx.queued = ctx.queued or queued > 0
-    ctx.uow.audit.record(
+    ctx.audit(
         "notice.send",
-        now=ctx.now(),
-        member_id=sender.id,
-        channel=ctx.incoming.channel.value,
-        user_id=ctx.incoming.user_id,
         agency=agency_id,
         recipients=queued,
     )

@@ -42,11 +42,8 @@ async def register(ctx: Context, code: str) -> list[Reply]:
     invitation = await ctx.uow.invitations.by_code(code)
     problem = _code_problem(invitation, ctx)
     if invitation is None or problem is not None:
-        ctx.uow.audit.record(
+        ctx.audit(
             "registration.refused",
-            now=now,
-            channel=incoming.channel.value,
-            user_id=incoming.user_id,
             reason=problem or "unknown",
             code=code[:16],
         )
@@ -66,16 +63,8 @@ async def register(ctx: Context, code: str) -> list[Reply]:
     await ctx.uow.members.add_identity(
         member_id, incoming.channel.value, incoming.user_id, incoming.chat_id, now
     )
-    ctx.uow.audit.record(
-        "registration.done",
-        now=now,
-        member_id=member_id,
-        channel=incoming.channel.value,
-        user_id=incoming.user_id,
-        invitation=invitation.code,
-        role=invitation.role.value,
-    )
     ctx.member = await ctx.uow.members.get(member_id)
+    ctx.audit("registration.done", invitation=invitation.code, role=invitation.role.value)
     logger.info("member %s registered for agency %s", member_id, invitation.agency_code)
     return [
         Reply(

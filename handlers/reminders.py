@@ -20,6 +20,7 @@ import holidays
 
 from bot.core.i18n import _, current_timezone, format_day, ngettext
 from bot.core.messages import Choice, Reply
+from handlers.replies import time_left
 from storage.dto import Role
 from storage.notifications import DueMilestone, PendingTask, Recipient
 from storage.uow import UnitOfWork
@@ -298,12 +299,7 @@ def reminder_message(
 ) -> Reply:
     """Write a reminder (or an escalation to the agency's leader) in Vietnamese."""
     days = (milestone.due_date - today).days
-    if days > 0:
-        when = ngettext("%(days)s day left", "%(days)s days left", days) % {"days": days}
-    elif days == 0:
-        when = _("today is the deadline")
-    else:
-        when = ngettext("%(days)s day overdue", "%(days)s days overdue", -days) % {"days": -days}
+    when = time_left(milestone.due_date, today)
     lines = [_("Dear comrade %(name)s,") % {"name": member.full_name}]
     if escalation:
         lines.append(

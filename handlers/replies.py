@@ -2,8 +2,24 @@
 
 from __future__ import annotations
 
-from bot.core.i18n import _
+import logging
+from datetime import date
+
+from bot.core.i18n import _, ngettext
 from bot.core.messages import Reply
+from handlers.context import Context
+
+logger = logging.getLogger(__name__)
+
+
+def time_left(due: date, today: date) -> str:
+    """Say how long until a deadline, or how late: "còn 3 ngày", "đã quá hạn 2 ngày"."""
+    days = (due - today).days
+    if days > 0:
+        return ngettext("%(days)s day left", "%(days)s days left", days) % {"days": days}
+    if days == 0:
+        return _("today is the deadline")
+    return ngettext("%(days)s day overdue", "%(days)s days overdue", -days) % {"days": -days}
 
 
 def not_registered(coordinator: str) -> Reply:
@@ -55,6 +71,20 @@ def stale_choice() -> Reply:
             "Send /trogiup to see what you can do now."
         )
     )
+
+
+def refused(ctx: Context, command: str, payload: str | None = None) -> list[Reply]:
+    """Refuse a command or a button the member's role may not use, and audit the refusal."""
+    ctx.audit("permission.refused", command=command, payload=(payload or "")[:64])
+    logger.info("refused /%s (%s) to %s", command, (payload or "")[:40], ctx.incoming.user_id)
+    return [not_allowed(command)]
+
+
+def forged_task(ctx: Context, payload: str) -> list[Reply]:
+    """Refuse, and write to the audit log, a button for a task of another agency."""
+    ctx.audit("choice.forged", payload=payload[:64])
+    logger.warning("forged task choice %r from %s", payload[:64], ctx.incoming.user_id)
+    return [not_your_task()]
 
 
 def not_your_task() -> Reply:

@@ -126,7 +126,7 @@ async def start_for_task(ctx: Context, argument: str) -> list[Reply]:
     cycle_id, _sep, task_id = argument.partition(":")
     task = await _own_task(ctx, task_id)
     if task is None:
-        return _forged(ctx, f"rp:{argument}")
+        return replies.forged_task(ctx, f"rp:{argument}")
     cycles = await ctx.uow.reports.open_cycles(ctx.today())
     cycle = next((c for c in cycles if str(c.id) == cycle_id), None)
     if cycle is None:
@@ -516,24 +516,10 @@ async def _own_task(ctx: Context, task_id: str) -> TaskInfo | None:
     return next((t for t in tasks if str(t.id) == task_id), None)
 
 
-def _forged(ctx: Context, payload: str) -> list[Reply]:
-    member = ctx.require_member()
-    ctx.uow.audit.record(
-        "choice.forged",
-        now=ctx.now(),
-        member_id=member.id,
-        channel=ctx.incoming.channel.value,
-        user_id=ctx.incoming.user_id,
-        payload=payload[:64],
-    )
-    logger.warning("forged task choice %r from member %s", payload[:64], member.id)
-    return [replies.not_your_task()]
-
-
 async def _on_task(ctx: Context, value: str) -> list[Reply]:
     task = await _own_task(ctx, value)
     if task is None:
-        return _forged(ctx, f"tk:{value}")
+        return replies.forged_task(ctx, f"tk:{value}")
     return await _choose_task(ctx, task)
 
 
@@ -709,7 +695,7 @@ async def _on_confirm(ctx: Context, value: str) -> list[Reply]:
     task = await _own_task(ctx, str(data["task_id"]))
     if task is None:
         ctx.reset()
-        return _forged(ctx, f"ok:{data['task_id']}")
+        return replies.forged_task(ctx, f"ok:{data['task_id']}")
     new = NewSubmission(
         cycle_id=int(data["cycle_id"]),
         task_id=task.id,
@@ -734,12 +720,8 @@ async def _on_confirm(ctx: Context, value: str) -> list[Reply]:
         ],
     )
     stored = await ctx.uow.reports.create(new, ctx.now())
-    ctx.uow.audit.record(
+    ctx.audit(
         "submission.create",
-        now=ctx.now(),
-        member_id=member.id,
-        channel=ctx.incoming.channel.value,
-        user_id=ctx.incoming.user_id,
         submission=stored.id,
         task=task.code,
         version=stored.version,

@@ -235,16 +235,7 @@ class Router:
         if command is None:
             return [replies.unknown_command(name[:32])]
         if member.role not in command.roles:
-            ctx.uow.audit.record(
-                "permission.refused",
-                now=ctx.now(),
-                member_id=member.id,
-                channel=ctx.incoming.channel.value,
-                user_id=ctx.incoming.user_id,
-                command=name,
-            )
-            logger.info("member %s refused /%s", member.id, name)
-            return [replies.not_allowed(name)]
+            return replies.refused(ctx, name)
         return await command.handler(ctx)
 
     async def _choice(self, ctx: Context, payload: str) -> list[Reply]:
@@ -282,13 +273,8 @@ class Router:
                 return [Reply(str(error))]
             agency_id = (await current_agency(ctx.uow.session, agency)).id
         agencies, messages = await self.reminders.nudge(ctx.uow, ctx.now(), agency_id)
-        member = ctx.require_member()
-        ctx.uow.audit.record(
+        ctx.audit(
             "reminder.manual",
-            now=ctx.now(),
-            member_id=member.id,
-            channel=ctx.incoming.channel.value,
-            user_id=ctx.incoming.user_id,
             agencies=agencies,
             messages=messages,
         )

@@ -151,13 +151,7 @@ def _milestone_lines(summary: PlanSummary) -> list[str]:
             _("Deadline: %(title)s — %(date)s")
             % {"title": milestone.title, "date": format_day(milestone.due_date)}
         ]
-    days = (milestone.due_date - summary.today).days
-    if days > 0:
-        when = ngettext("%(days)s day left", "%(days)s days left", days) % {"days": days}
-    elif days == 0:
-        when = _("today is the deadline")
-    else:
-        when = ngettext("%(days)s day overdue", "%(days)s days overdue", -days) % {"days": -days}
+    when = replies.time_left(milestone.due_date, summary.today)
     return [
         _("Current deadline: %(title)s — %(date)s (%(when)s)")
         % {"title": milestone.title, "date": format_day(milestone.due_date), "when": when}
@@ -208,7 +202,7 @@ def _overview_buttons(summary: PlanSummary) -> tuple[tuple[Choice, ...], ...]:
 async def on_choice(ctx: Context, argument: str) -> list[Reply]:
     """Handle the buttons of /tonghop; permissions are checked again at every press."""
     if not _allowed(ctx):
-        return _refused(ctx, argument)
+        return replies.refused(ctx, "tonghop", f"{PREFIX}:{argument}")
     year_text, _sep, rest = argument.partition(":")
     action, _sep, value = rest.partition(":")
     year = await _year(ctx, year_text)
@@ -229,25 +223,11 @@ async def on_choice(ctx: Context, argument: str) -> list[Reply]:
     if action == "ad" and value.isdigit():
         agency = next((a for a in summary.agencies if a.id == int(value)), None)
         if agency is None:  # another agency's view asked by a leader: refused
-            return _refused(ctx, argument)
+            return replies.refused(ctx, "tonghop", f"{PREFIX}:{argument}")
         return [_agency_view(ctx, summary, agency)]
     if action == "f" and value in FORMATS:
         return [await _file(ctx, year, value)]
     return [replies.stale_choice()]
-
-
-def _refused(ctx: Context, argument: str) -> list[Reply]:
-    member = ctx.require_member()
-    ctx.uow.audit.record(
-        "permission.refused",
-        now=ctx.now(),
-        member_id=member.id,
-        channel=ctx.incoming.channel.value,
-        user_id=ctx.incoming.user_id,
-        payload=f"{PREFIX}:{argument}"[:64],
-    )
-    logger.warning("member %s refused %s:%s", member.id, PREFIX, argument[:40])
-    return [replies.not_allowed("tonghop")]
 
 
 def _index_view(summary: PlanSummary, index: IndexState) -> Reply:

@@ -83,15 +83,7 @@ async def show_task(ctx: Context, argument: str) -> list[Reply]:
     tasks = await ctx.uow.plans.tasks_of_agency(member.agency_id)
     task = next((t for t in tasks if str(t.id) == argument), None)
     if task is None:
-        ctx.uow.audit.record(
-            "choice.forged",
-            now=ctx.now(),
-            member_id=member.id,
-            channel=ctx.incoming.channel.value,
-            user_id=ctx.incoming.user_id,
-            payload=f"task:{argument}"[:64],
-        )
-        return [replies.not_your_task()]
+        return replies.forged_task(ctx, f"task:{argument}")
     return [_detail(task)]
 
 
@@ -149,11 +141,7 @@ async def history(ctx: Context) -> list[Reply]:
 
 
 def _deadline_line(milestone: MilestoneInfo, ctx: Context) -> str:
-    days = (milestone.due_date - ctx.today()).days
-    if days == 0:
-        left = _("due today")
-    else:
-        left = ngettext("%(days)s day left", "%(days)s days left", days) % {"days": days}
+    left = replies.time_left(milestone.due_date, ctx.today())
     return _("Next deadline: %(title)s — %(date)s (%(left)s)") % {
         "title": milestone.title,
         "date": format_day(milestone.due_date),

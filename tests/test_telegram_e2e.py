@@ -461,7 +461,9 @@ async def test_the_coordinator_receives_files_over_telegram(
         await session.commit()
     overview = await ask(fake, user, lambda: user.send_text("/tonghop"), "TỔNG HỢP")
     await ask(
-        fake, user, lambda: user.press(overview["message_id"], button(overview, "Biểu đồ")),
+        fake,
+        user,
+        lambda: user.press(overview["message_id"], button(overview, "Biểu đồ")),
         "Tệp đính kèm: bieu-do-pgi-2024.png",
     )
     [document] = await fake.wait_for("sendDocument")
