@@ -208,6 +208,8 @@ async def on_choice(ctx: Context, argument: str) -> list[Reply]:
     year = await _year(ctx, year_text)
     if year is None:
         return [replies.stale_choice()]
+    if action == "f" and value in FORMATS:
+        return [await _file(ctx, year, value)]  # builds its summary in its own reading session
     summary = await _summary(ctx, year)
     if summary is None:
         return [replies.stale_choice()]
@@ -225,8 +227,6 @@ async def on_choice(ctx: Context, argument: str) -> list[Reply]:
         if agency is None:  # another agency's view asked by a leader: refused
             return replies.refused(ctx, "tonghop", f"{PREFIX}:{argument}")
         return [_agency_view(ctx, summary, agency)]
-    if action == "f" and value in FORMATS:
-        return [await _file(ctx, year, value)]
     return [replies.stale_choice()]
 
 
