@@ -101,9 +101,8 @@ async def bench(url: str, size: int, folder: Path) -> dict[str, Any]:
     return figures
 
 
-async def _postgres_database(admin_url: str) -> tuple[str, str]:
+async def _admin(admin_url: str, statement: str) -> None:
     url = make_url(admin_url)
-    name = f"pgibot_bench_{uuid.uuid4().hex[:8]}"
     connection = await asyncpg.connect(
         host=url.host,
         port=url.port or 5432,
@@ -112,25 +111,19 @@ async def _postgres_database(admin_url: str) -> tuple[str, str]:
         database=url.database,
     )
     try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
+        await connection.execute(statement)
     finally:
         await connection.close()
-    return url.set(database=name).render_as_string(False), name
+
+
+async def _postgres_database(admin_url: str) -> tuple[str, str]:
+    name = f"pgibot_bench_{uuid.uuid4().hex[:8]}"
+    await _admin(admin_url, f'CREATE DATABASE "{name}"')
+    return make_url(admin_url).set(database=name).render_as_string(False), name
 
 
 async def _drop(admin_url: str, name: str) -> None:
-    url = make_url(admin_url)
-    connection = await asyncpg.connect(
-        host=url.host,
-        port=url.port or 5432,
-        user=url.username,
-        password=url.password,
-        database=url.database,
-    )
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await connection.close()
+    await _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def main_async(sizes: list[int], postgres: str | None) -> list[dict[str, Any]]:

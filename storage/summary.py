@@ -431,39 +431,8 @@ class SummaryRepository:
             query = query.where(Submission.agency_id == agency_id)
         result = await self._session.stream(query)
         async for rows in result.partitions(batch):  # one round trip per batch, not per row
-            for row in rows:
-                (
-                    sid,
-                    at,
-                    code,
-                    title,
-                    index,
-                    agency,
-                    member,
-                    status,
-                    progress,
-                    results,
-                    difficulties,
-                    proposals,
-                    version,
-                    files,
-                ) = row
-                yield SubmissionRow(
-                    f"{year}/{sid:05d}",
-                    at,
-                    code,
-                    title,
-                    index,
-                    agency,
-                    member,
-                    status,
-                    progress,
-                    results,
-                    difficulties,
-                    proposals,
-                    version,
-                    files or 0,
-                )
+            for sid, *fields, files in rows:
+                yield SubmissionRow(f"{year}/{sid:05d}", *fields, files or 0)  # type: ignore[call-arg]
 
 
 def _current_milestone(milestones: list[MilestoneInfo], today: date) -> MilestoneInfo | None:
