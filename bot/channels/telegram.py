@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.channels.base import InboxChannel, wait_or_stop
 from bot.core.clock import Clock
 from bot.core.delivery import RateLimited, Rejected, Transient, Unreachable
 from bot.core.i18n import _, set_language
@@ -68,8 +69,10 @@ class TelegramConfig:
     poll_timeout: int = POLL_TIMEOUT
 
 
-class TelegramChannel:
+class TelegramChannel(InboxChannel):
     """Receive Telegram updates durably, process them through the router, send the replies."""
+
+    name = "telegram"
 
     def __init__(
         self,
@@ -78,10 +81,8 @@ class TelegramChannel:
         sessions: async_sessionmaker[AsyncSession],
         clock: Clock,
     ) -> None:
+        super().__init__(router, sessions, clock)
         self.config = config
-        self._router = router
-        self._sessions = sessions
-        self._clock = clock
         self.bot = Bot(
             config.token,
             base_url=config.base_url,
@@ -89,8 +90,6 @@ class TelegramChannel:
             request=HTTPXRequest(connection_pool_size=16, read_timeout=30, write_timeout=60),
             get_updates_request=HTTPXRequest(read_timeout=config.poll_timeout + 10),
         )
-        self._wake = asyncio.Event()
-        self._idle = asyncio.Event()
         self.username: str | None = None
 
     # --- life cycle -----------------------------------------------------------------------
@@ -125,14 +124,14 @@ class TelegramChannel:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Process the inbox (and poll, unless webhooks deliver) until asked to stop."""
-        worker = asyncio.create_task(self._work(stop), name="telegram-inbox")
+        worker = asyncio.create_task(self.run_worker(stop), name="telegram-inbox")
         try:
             if self.config.webhook_url:
                 await stop.wait()
             else:
                 await self._poll(stop)
         finally:
-            self._wake.set()
+            self.wake()
             await worker
 
     # --- intake ---------------------------------------------------------------------------
@@ -142,12 +141,7 @@ class TelegramChannel:
         update_id = payload.get("update_id")
         if not isinstance(update_id, int):
             raise ValueError("an update needs an integer update_id")
-        async with UnitOfWork(self._sessions) as uow:
-            new = await uow.inbox.record("telegram", str(update_id), payload, self._clock.now())
-            await uow.commit()
-        self._idle.clear()
-        self._wake.set()
-        return new
+        return await self.record_all([(str(update_id), payload)]) > 0
 
     async def _poll(self, stop: asyncio.Event) -> None:
         offset: int | None = None
@@ -172,55 +166,23 @@ class TelegramChannel:
                 updates = fetch.result()
                 backoff = 1.0
             except RetryAfter as error:
-                await _wait(stop, _seconds(error.retry_after))
+                await wait_or_stop(stop, _seconds(error.retry_after))
                 continue
             except (NetworkError, TelegramError) as error:
                 logger.warning("getUpdates failed: %s; retrying in %.0f s", error, backoff)
-                await _wait(stop, backoff)
+                await wait_or_stop(stop, backoff)
                 backoff = min(backoff * 2, 30.0)
                 continue
             if not updates:
                 continue
-            async with UnitOfWork(self._sessions) as uow:
-                for update in updates:
-                    await uow.inbox.record(
-                        "telegram", str(update.update_id), update.to_dict(), self._clock.now()
-                    )
-                await uow.commit()
+            await self.record_all((str(u.update_id), u.to_dict()) for u in updates)
             # Only now may Telegram forget them: the next call confirms with this offset.
             offset = updates[-1].update_id + 1
-            self._idle.clear()
-            self._wake.set()
 
     # --- processing -----------------------------------------------------------------------
 
-    async def _work(self, stop: asyncio.Event) -> None:
-        tried: set[int] = set()  # failed this run; retried at the next start
-        while True:
-            self._wake.clear()  # before looking, so that a record() meanwhile is not missed
-            async with UnitOfWork(self._sessions) as uow:
-                pending = await uow.inbox.pending("telegram", limit=100 + len(tried))
-            tried &= {e.id for e in pending}
-            entries = [e for e in pending if e.id not in tried]
-            if not entries:
-                if self._wake.is_set():
-                    continue
-                self._idle.set()
-                if stop.is_set():
-                    return
-                await self._wake.wait()
-                continue
-            for entry in entries:
-                tried.add(entry.id)
-                await self._process(entry)
-                if stop.is_set():
-                    return  # the rest waits in the inbox for the next start
-
-    async def wait_idle(self) -> None:
-        """Wait until every recorded update has been processed (for tests and shutdown)."""
-        await self._idle.wait()
-
-    async def _process(self, entry: InboxEntry) -> None:
+    async def process(self, entry: InboxEntry) -> None:
+        """Process one Telegram update and send the replies."""
         update = Update.de_json(entry.payload, self.bot)
         incoming = to_incoming(update)
         if update.callback_query is not None:
@@ -229,9 +191,7 @@ class TelegramChannel:
             except TelegramError as error:  # an old query cannot be answered; carry on
                 logger.debug("answerCallbackQuery failed: %s", error)
         if incoming is None:
-            async with UnitOfWork(self._sessions) as uow:
-                await uow.inbox.mark_processed(entry.id, self._clock.now())
-                await uow.commit()
+            await self.skip(entry)
             return
         replies = await self._router.handle(incoming, files=self, inbox_id=entry.id)
         message = update.callback_query.message if update.callback_query else None
@@ -388,8 +348,3 @@ def to_incoming(update: Update) -> Incoming | None:
 
 def _seconds(value: int | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-async def _wait(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)

@@ -1,0 +1,97 @@
+"""What every channel shares: a durable inbox of platform updates and one ordered worker.
+
+A channel records each raw update in the inbox (keyed by channel and update id) before it
+tells the platform the update arrived, then :meth:`InboxChannel.run_worker` processes the
+inbox in order, each entry exactly once: the router marks the entry processed in the same
+transaction as its effects. Entries that fail are retried at the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.core.clock import Clock
+from handlers.router import Router
+from storage.inbox import InboxEntry
+from storage.uow import UnitOfWork
+
+
+class InboxChannel:
+    """A channel whose updates go through the inbox; subclasses say how to process one."""
+
+    name: str = ""
+
+    def __init__(
+        self, router: Router, sessions: async_sessionmaker[AsyncSession], clock: Clock
+    ) -> None:
+        self._router = router
+        self._sessions = sessions
+        self._clock = clock
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+
+    async def record_all(self, updates: Iterable[tuple[str, dict[str, Any]]]) -> int:
+        """Commit raw updates to the inbox in one transaction and wake the worker.
+
+        Returns how many were new (a redelivered update is recorded once).
+        """
+        new = 0
+        async with UnitOfWork(self._sessions) as uow:
+            for key, payload in updates:
+                new += await uow.inbox.record(self.name, key, payload, self._clock.now())
+            await uow.commit()
+        self._idle.clear()
+        self._wake.set()
+        return new
+
+    async def wait_idle(self) -> None:
+        """Wait until every recorded update has been processed (for tests and shutdown)."""
+        await self._idle.wait()
+
+    async def run_worker(self, stop: asyncio.Event) -> None:
+        """Process the inbox in order until asked to stop and nothing is left in hand."""
+        tried: set[int] = set()  # failed this run; retried at the next start
+        while True:
+            self._wake.clear()  # before looking, so that a record meanwhile is not missed
+            async with UnitOfWork(self._sessions) as uow:
+                pending = await uow.inbox.pending(self.name, limit=100 + len(tried))
+            tried &= {e.id for e in pending}
+            entries = [e for e in pending if e.id not in tried]
+            if not entries:
+                if self._wake.is_set():
+                    continue
+                self._idle.set()
+                if stop.is_set():
+                    return
+                await self._wake.wait()
+                continue
+            for entry in entries:
+                tried.add(entry.id)
+                await self.process(entry)
+                if stop.is_set():
+                    return  # the rest waits in the inbox for the next start
+
+    def wake(self) -> None:
+        """Make the worker look at the inbox (at stop, so that it can finish)."""
+        self._wake.set()
+
+    async def skip(self, entry: InboxEntry) -> None:
+        """Mark an update the bot ignores as processed."""
+        async with UnitOfWork(self._sessions) as uow:
+            await uow.inbox.mark_processed(entry.id, self._clock.now())
+            await uow.commit()
+
+    async def process(self, entry: InboxEntry) -> None:
+        """Process one inbox entry (subclasses)."""
+        raise NotImplementedError
+
+
+async def wait_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    """Sleep for a while, or less if asked to stop."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
