@@ -31,8 +31,10 @@ from tqdm import tqdm
 
 from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import TelegramChannel, TelegramConfig, TelegramSender
+from bot.channels.zalo import ZaloChannel, ZaloConfig, ZaloSender
 from bot.config import Settings, SettingsError, load_settings
 from bot.core.clock import Clock, SystemClock
+from bot.core.delivery import Sender
 from bot.core.i18n import (
     N_,
     CatalogError,
@@ -45,7 +47,7 @@ from bot.core.i18n import (
 )
 from bot.outbox import DeliveryLimits, OutboxWorker
 from bot.scheduler import ReminderJob, build_scheduler
-from bot.web import TELEGRAM_PATH, create_app
+from bot.web import TELEGRAM_PATH, ZALO_PATH, create_app
 from handlers.context import BotInfo
 from handlers.help import role_name
 from handlers.reminders import ReminderPolicy, Reminders
@@ -461,14 +463,14 @@ async def cmd_console(app: App, args: argparse.Namespace) -> int:
 
 
 async def cmd_run(app: App, args: argparse.Namespace) -> int:
-    """Run the bot on the configured channels."""
+    """Run the bot on the configured channels: Telegram, Zalo or both."""
     settings = app.settings
-    if settings.telegram_bot_token is None:
+    if settings.telegram_bot_token is None and settings.zalo_bot_token is None:
         _out(_("No channel is configured, so the bot cannot start."))
         _out(
             _(
-                "Set TELEGRAM_BOT_TOKEN (the token from @BotFather) in the environment or in "
-                ".env, and run `make run` again."
+                "Set TELEGRAM_BOT_TOKEN (the token from @BotFather) and/or ZALO_BOT_TOKEN (the "
+                "token of the Zalo bot) in the environment or in .env, and run `make run` again."
             )
         )
         _out(
@@ -480,30 +482,62 @@ async def cmd_run(app: App, args: argparse.Namespace) -> int:
         _out(_("(create a code with: pgibot invite create --agency stnmt)"))
         return 2
     await app.ensure_migrated()
-    if settings.pgibot_webhook_url and settings.telegram_webhook_secret is None:
-        raise UsageError(_("PGIBOT_WEBHOOK_URL is set: set TELEGRAM_WEBHOOK_SECRET as well."))
+    webhook = settings.pgibot_webhook_url.rstrip("/") if settings.pgibot_webhook_url else None
+    secrets = {
+        "TELEGRAM_WEBHOOK_SECRET": (settings.telegram_bot_token, settings.telegram_webhook_secret),
+        "ZALO_WEBHOOK_SECRET": (settings.zalo_bot_token, settings.zalo_webhook_secret),
+    }
+    for variable, (token, secret_value) in secrets.items():
+        if webhook and token is not None and secret_value is None:
+            raise UsageError(
+                _("PGIBOT_WEBHOOK_URL is set: set %(variable)s as well.") % {"variable": variable}
+            )
     router = app.router()
-    webhook_url = (
-        settings.pgibot_webhook_url.rstrip("/") + TELEGRAM_PATH
-        if settings.pgibot_webhook_url
-        else None
-    )
-    secret = (
-        settings.telegram_webhook_secret.get_secret_value()
-        if settings.telegram_webhook_secret
-        else None
-    )
-    config = TelegramConfig(
-        token=settings.telegram_bot_token.get_secret_value(),
-        base_url=settings.telegram_api_base_url,
-        base_file_url=settings.telegram_api_file_url,
-        webhook_url=webhook_url,
-        webhook_secret=secret,
-    )
-    channel = TelegramChannel(config, router, app.sessions, app.clock)
+    telegram: TelegramChannel | None = None
+    zalo: ZaloChannel | None = None
+    senders: dict[str, Sender] = {}
+    telegram_secret = zalo_secret = None
+    if settings.telegram_bot_token is not None:
+        telegram_secret = (
+            settings.telegram_webhook_secret.get_secret_value()
+            if settings.telegram_webhook_secret
+            else None
+        )
+        telegram = TelegramChannel(
+            TelegramConfig(
+                token=settings.telegram_bot_token.get_secret_value(),
+                base_url=settings.telegram_api_base_url,
+                base_file_url=settings.telegram_api_file_url,
+                webhook_url=webhook + TELEGRAM_PATH if webhook else None,
+                webhook_secret=telegram_secret,
+            ),
+            router,
+            app.sessions,
+            app.clock,
+        )
+        senders["telegram"] = TelegramSender(telegram.bot)
+    if settings.zalo_bot_token is not None:
+        zalo_secret = (
+            settings.zalo_webhook_secret.get_secret_value()
+            if settings.zalo_webhook_secret
+            else None
+        )
+        zalo = ZaloChannel(
+            ZaloConfig(
+                token=settings.zalo_bot_token.get_secret_value(),
+                base_url=settings.zalo_api_base_url,
+                webhook_url=webhook + ZALO_PATH if webhook else None,
+                webhook_secret=zalo_secret,
+            ),
+            router,
+            app.sessions,
+            app.clock,
+        )
+        senders["zalo"] = ZaloSender(zalo.client)
+    channels: list[TelegramChannel | ZaloChannel] = [c for c in (telegram, zalo) if c]
     worker = OutboxWorker(
         app.sessions,
-        {"telegram": TelegramSender(channel.bot)},
+        senders,
         app.clock,
         DeliveryLimits(
             rate=settings.pgibot_send_rate, chat_interval=settings.pgibot_chat_interval
@@ -516,28 +550,38 @@ async def cmd_run(app: App, args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signal_number, stop.set)
-    await channel.start()
-    router.bot_info = replace(router.bot_info, telegram_username=channel.username)
+    for channel in channels:
+        await channel.start()
+    if telegram is not None:
+        router.bot_info = replace(router.bot_info, telegram_username=telegram.username)
     runner: web.AppRunner | None = None
-    if webhook_url:
-        runner = web.AppRunner(create_app(channel, secret))
+    if webhook:
+        runner = web.AppRunner(create_app(telegram, telegram_secret, zalo, zalo_secret))
         await runner.setup()
         await web.TCPSite(
             runner, settings.pgibot_webhook_listen, settings.pgibot_webhook_port
         ).start()
-    _out(
-        _("The bot @%(name)s is running (%(mode)s). Press Ctrl-C to stop.")
-        % {"name": channel.username, "mode": _("webhook") if webhook_url else _("long polling")}
-    )
+    mode = _("webhook") if webhook else _("long polling")
+    if telegram is not None:
+        _out(
+            _("The bot @%(name)s is running (%(mode)s). Press Ctrl-C to stop.")
+            % {"name": telegram.username, "mode": mode}
+        )
+    if zalo is not None:
+        _out(
+            _("The Zalo bot %(name)s is running (%(mode)s).")
+            % {"name": zalo.account, "mode": mode}
+        )
     scheduler.start()
     try:
-        await asyncio.gather(channel.run(stop), worker.run(stop))
+        await asyncio.gather(*(c.run(stop) for c in channels), worker.run(stop))
     finally:
         scheduler.shutdown(wait=False)
         await job.drain()
         if runner is not None:
             await runner.cleanup()
-        await channel.stop()
+        for channel in channels:
+            await channel.stop()
     _out(_("The bot has stopped."))
     return 0
 

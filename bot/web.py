@@ -15,24 +15,38 @@ from typing import Any
 from aiohttp import web
 
 from bot.channels.telegram import TelegramChannel
+from bot.channels.zalo import ZaloChannel
 
 logger = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 TELEGRAM_PATH = "/telegram"
+ZALO_PATH = "/zalo"
+ZALO_SECRET_HEADER = "X-Bot-Api-Secret-Token"
 CHANNEL_KEY = web.AppKey("telegram", TelegramChannel)
+ZALO_KEY = web.AppKey("zalo", ZaloChannel)
+ZALO_SECRET_KEY = web.AppKey("zalo_secret", str)
 SECRET_KEY = web.AppKey("telegram_secret", str)
 
 
-def create_app(telegram: TelegramChannel | None, secret: str | None) -> web.Application:
-    """Build the web application; the webhook route exists only with a channel and a secret."""
+def create_app(
+    telegram: TelegramChannel | None,
+    secret: str | None,
+    zalo: ZaloChannel | None = None,
+    zalo_secret: str | None = None,
+) -> web.Application:
+    """Build the web application; a webhook route exists only with its channel and secret."""
     app = web.Application(client_max_size=MAX_BODY)
     app.router.add_get("/healthz", health)
     if telegram is not None and secret:
         app[CHANNEL_KEY] = telegram
         app[SECRET_KEY] = secret
         app.router.add_post(TELEGRAM_PATH, telegram_webhook)
+    if zalo is not None and zalo_secret:
+        app[ZALO_KEY] = zalo
+        app[ZALO_SECRET_KEY] = zalo_secret
+        app.router.add_post(ZALO_PATH, zalo_webhook)
     return app
 
 
@@ -54,4 +68,23 @@ async def telegram_webhook(request: web.Request) -> web.Response:
     if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
         return web.json_response({"ok": False, "error": "not an update"}, status=400)
     await request.app[CHANNEL_KEY].record(payload)
+    return web.json_response({"ok": True})
+
+
+async def zalo_webhook(request: web.Request) -> web.Response:
+    """Record a Zalo event durably (flat or wrapped body), then acknowledge it."""
+    given = request.headers.get(ZALO_SECRET_HEADER, "")
+    if not hmac.compare_digest(given.encode(), request.app[ZALO_SECRET_KEY].encode()):
+        logger.warning("Zalo webhook call with a wrong secret from %s", request.remote)
+        return web.json_response({"ok": False}, status=401)
+    try:
+        payload: Any = json.loads(await request.read())
+    except (ValueError, UnicodeDecodeError):
+        return web.json_response({"ok": False, "error": "not JSON"}, status=400)
+    if not isinstance(payload, dict):
+        return web.json_response({"ok": False, "error": "not an event"}, status=400)
+    try:
+        await request.app[ZALO_KEY].record_event(payload)
+    except ValueError:
+        return web.json_response({"ok": False, "error": "not an event"}, status=400)
     return web.json_response({"ok": True})

@@ -422,7 +422,7 @@ async def on_text(ctx: Context, text: str) -> list[Reply]:
         if fold(text) in (fold(_("Done")), fold(_("Skip")), "xong", "bo qua"):
             return await _on_evidence_done(ctx, "")
         return [Reply(_("Please send a file, or press Done or Skip.")), _ask_evidence(ctx)]
-    return [Reply(_("Please choose one of the buttons below.")), await _reask(ctx)]
+    return [Reply(_("Please choose one of the options below.")), await _reask(ctx)]
 
 
 async def on_file(ctx: Context, file: FileRef) -> list[Reply]:

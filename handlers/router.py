@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.core.clock import Clock
 from bot.core.i18n import N_, _, set_language
 from bot.core.messages import FileSource, Incoming, Reply
-from bot.core.text import normalize
+from bot.core.text import fold, normalize
 from handlers import coordination, replies, report, summary
 from handlers.context import COORDINATORS, EVERYONE, BotInfo, ChoiceHandler, Command, Context
 from handlers.help import help_reply
@@ -153,11 +153,13 @@ class Router:
         before = ctx.state
         answer = await self._dispatch(ctx)
         state_data = dict(ctx.state.data)
-        choices = [c.payload for r in answer for c in r.flat_choices]
-        if choices:
-            state_data["choices"] = choices
+        offered = [c for r in answer for c in r.flat_choices]
+        if offered:
+            state_data["choices"] = [c.payload for c in offered]
+            state_data["labels"] = [fold(c.label) for c in offered]
         else:
             state_data.pop("choices", None)
+            state_data.pop("labels", None)
         new_state = ConversationState(ctx.state.state, state_data)
         if new_state != before:
             await uow.conversations.set(
@@ -182,6 +184,11 @@ class Router:
             number = int(text)
             if 1 <= number <= len(choices):
                 return replace(incoming, payload=str(choices[number - 1]), text=None)
+        labels = state.data.get("labels") or []
+        if incoming.payload is None and text and not text.startswith("/") and labels:
+            typed = fold(text)  # "hoan thanh" chooses "Hoàn thành"
+            if typed in labels:
+                return replace(incoming, payload=str(choices[labels.index(typed)]), text=None)
         return incoming
 
     async def _dispatch(self, ctx: Context) -> list[Reply]:

@@ -165,7 +165,7 @@ async def test_bad_input_at_every_step_changes_nothing(
     before = await dump(sessions)
     # text where a button is expected: the question is asked again, state kept
     answer = await officer.send("nhiệm vụ 1")
-    assert "chọn một trong các nút" in answer[0].text and answer[1].flat_choices
+    assert "chọn một trong các lựa chọn" in answer[0].text and answer[1].flat_choices
     [status] = await officer.press(choice(tasks, "1.b.1"))
     # a button from the earlier step
     assert "thuộc bước trước" in text_of(await officer.press(choice(tasks, "1.b.2")))

@@ -299,7 +299,7 @@ async def test_bad_input_over_telegram(
     user = await register(fake, sessions, clock)
     await ask(fake, user, lambda: user.send_text("/khongco"), "không có lệnh /khongco")
     tasks = await ask(fake, user, lambda: user.send_text("/baocao"), "chọn nhiệm vụ")
-    await ask(fake, user, lambda: user.send_text("nhiệm vụ đầu"), "chọn một trong các nút")
+    await ask(fake, user, lambda: user.send_text("nhiệm vụ đầu"), "chọn một trong các lựa chọn")
     async with sessions() as session:
         foreign = await session.scalar(select(Task.id).where(Task.code == "2.b.1"))
     nonce = button(tasks, "1.b.1").split(":")[1]

@@ -1,0 +1,297 @@
+"""The Zalo channel: the Zalo Bot Platform (Telegram-like, text only, 1:1 chats) over aiohttp.
+
+Usage::
+
+    channel = ZaloChannel(ZaloConfig(token), router, sessions, clock)
+    await channel.start()            # getMe, and set or drop the webhook
+    await channel.run(stop_event)    # polling (or only the worker, in webhook mode)
+
+Zalo has no buttons: choices are sent as numbered lines and answered by number (or by typing
+the label, with or without diacritics). Messages longer than 2000 characters are split at line
+boundaries. ``getUpdates`` has no offset and returns one update, which Zalo forgets once it
+is returned: each update is committed to the inbox before the next poll. Webhook events carry
+no update id; they are keyed by event name and message id, so a redelivery is recorded once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.channels.base import InboxChannel, wait_or_stop
+from bot.core.clock import Clock
+from bot.core.delivery import RateLimited, Rejected, Transient, Unreachable
+from bot.core.i18n import _
+from bot.core.messages import Channel, FileRef, Incoming, Reply, numbered_text
+from bot.core.text import split_message
+from handlers.router import Router
+from storage.inbox import InboxEntry
+from storage.uow import UnitOfWork
+
+logger = logging.getLogger(__name__)
+
+MESSAGE_LIMIT = 2000
+POLL_TIMEOUT = 10
+"""Seconds a poll may wait; also the longest a stop waits for the poll in flight."""
+SEND_ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class ZaloConfig:
+    """What the channel needs to know about the bot and the API server."""
+
+    token: str
+    base_url: str = "https://bot-api.zaloplatforms.com/bot"
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    poll_timeout: int = POLL_TIMEOUT
+
+
+class ZaloApiError(Exception):
+    """The Bot Platform answered with an error."""
+
+    def __init__(self, code: int, description: str) -> None:
+        super().__init__(f"{code} {description}")
+        self.code = code
+        self.description = description
+
+
+class ZaloClient:
+    """A small JSON client for the Bot Platform; the token never reaches a log."""
+
+    def __init__(self, config: ZaloConfig) -> None:
+        self._url = f"{config.base_url}{config.token}/"
+        self._session: aiohttp.ClientSession | None = None
+        self._poll_timeout = config.poll_timeout
+
+    async def open(self) -> None:
+        """Create the HTTP session."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self._poll_timeout + 15)
+            )
+
+    async def close(self) -> None:
+        """Close the HTTP session."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def call(self, method: str, **params: Any) -> Any:
+        """Call a method; return its result or raise ZaloApiError."""
+        await self.open()
+        assert self._session is not None
+        try:
+            async with self._session.post(self._url + method, json=params) as response:
+                try:
+                    body = await response.json(content_type=None)
+                except ValueError:
+                    body = None
+                status = response.status
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise ZaloApiError(0, type(error).__name__) from error
+        if not isinstance(body, dict):
+            raise ZaloApiError(status, "not a JSON answer")
+        if not body.get("ok"):
+            code = int(body.get("error_code") or status)
+            raise ZaloApiError(code, str(body.get("description", "")))
+        return body.get("result")
+
+    async def download(self, url: str) -> bytes:
+        """Download a file (a photo a user sent)."""
+        await self.open()
+        assert self._session is not None
+        async with self._session.get(url) as response:
+            response.raise_for_status()
+            return await response.read()
+
+
+class ZaloChannel(InboxChannel):
+    """Receive Zalo events durably, process them through the router, send the replies."""
+
+    name = "zalo"
+
+    def __init__(
+        self,
+        config: ZaloConfig,
+        router: Router,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+    ) -> None:
+        super().__init__(router, sessions, clock)
+        self.config = config
+        self.client = ZaloClient(config)
+        self.account: str | None = None
+
+    async def start(self) -> None:
+        """Connect: learn the bot's name, set or drop the webhook."""
+        me = await self.client.call("getMe")
+        self.account = (
+            str(me.get("account_name") or me.get("id")) if isinstance(me, dict) else None
+        )
+        if self.config.webhook_url:
+            await self.client.call(
+                "setWebhook", url=self.config.webhook_url, secret_token=self.config.webhook_secret
+            )
+        else:
+            try:
+                await self.client.call("deleteWebhook")
+            except ZaloApiError as error:
+                logger.debug("deleteWebhook: %s", error)
+        logger.info("Zalo bot %s ready", self.account)
+
+    async def stop(self) -> None:
+        """Release the HTTP session."""
+        await self.client.close()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Process the inbox (and poll, unless webhooks deliver) until asked to stop."""
+        worker = asyncio.create_task(self.run_worker(stop), name="zalo-inbox")
+        try:
+            if self.config.webhook_url:
+                await stop.wait()
+            else:
+                await self._poll(stop)
+        finally:
+            self.wake()
+            await worker
+
+    async def record_event(self, body: dict[str, Any]) -> bool:
+        """Record a webhook event (flat, or wrapped in ``{ok, result}``); False if seen before."""
+        wrapped = body.get("result")
+        event: dict[str, Any] = wrapped if isinstance(wrapped, dict) else body
+        key = event_key(event)
+        if key is None:
+            raise ValueError("not a Zalo event")
+        return await self.record_all([(key, event)]) > 0
+
+    async def _poll(self, stop: asyncio.Event) -> None:
+        backoff = 1.0
+        while not stop.is_set():
+            # Not cancelled at stop: Zalo forgets an update once it has returned it, so a poll
+            # cut short could lose one. A poll lasts at most poll_timeout seconds.
+            try:
+                event = await self.client.call("getUpdates", timeout=str(self.config.poll_timeout))
+                backoff = 1.0
+            except ZaloApiError as error:
+                if error.code == 408:  # an idle poll: normal
+                    continue
+                logger.warning("getUpdates failed: %s; retrying in %.0f s", error, backoff)
+                await wait_or_stop(stop, backoff)
+                backoff = min(backoff * 2, 30.0)
+                continue
+            if isinstance(event, dict) and (key := event_key(event)) is not None:
+                await self.record_all([(key, event)])
+
+    async def process(self, entry: InboxEntry) -> None:
+        """Process one Zalo event and send the replies."""
+        incoming = to_incoming(entry.payload, entry.update_key)
+        if incoming is None:
+            await self.skip(entry)
+            return
+        replies = await self._router.handle(incoming, files=self, inbox_id=entry.id)
+        await self.deliver(incoming.chat_id, replies)
+
+    async def fetch(self, file: FileRef) -> bytes:
+        """Download a photo a user sent (its id is its URL)."""
+        return await self.client.download(file.file_id)
+
+    async def deliver(self, chat_id: str, replies: list[Reply]) -> None:
+        """Send replies as text, choices as numbered lines, split under Zalo's limit."""
+        for reply in replies:
+            for part in render(reply):
+                await self._send(chat_id, part)
+
+    async def _send(self, chat_id: str, text: str) -> None:
+        for attempt in range(1, SEND_ATTEMPTS + 1):
+            try:
+                await self.client.call("sendMessage", chat_id=chat_id, text=text)
+                return
+            except ZaloApiError as error:
+                if error.code == 403:
+                    logger.info("Zalo chat %s blocked the bot; marking it unreachable", chat_id)
+                    async with UnitOfWork(self._sessions) as uow:
+                        await uow.members.mark_unreachable(self.name, chat_id)
+                        await uow.commit()
+                    return
+                if error.code == 400 or attempt == SEND_ATTEMPTS:
+                    logger.error("could not send to Zalo chat %s: %s", chat_id, error)
+                    return
+                await asyncio.sleep(min(2.0**attempt, 30.0))
+
+
+class ZaloSender:
+    """Send notifications for the outbox worker, translating Zalo's errors."""
+
+    def __init__(self, client: ZaloClient) -> None:
+        self._client = client
+
+    async def send_notification(self, chat_id: str, reply: Reply) -> None:
+        """Send one notification, split under the limit."""
+        try:
+            for part in render(reply):
+                await self._client.call("sendMessage", chat_id=chat_id, text=part)
+        except ZaloApiError as error:
+            if error.code == 429:
+                raise RateLimited(5.0) from error  # Zalo publishes no retry_after
+            if error.code == 403 or "not found" in error.description.lower():
+                raise Unreachable(str(error)) from error
+            if error.code == 0 or error.code >= 500:
+                raise Transient(str(error)) from error
+            raise Rejected(str(error)) from error
+
+
+def render(reply: Reply) -> list[str]:
+    """Turn a reply into the texts Zalo can show: numbered choices, files named, split."""
+    text = numbered_text(reply)
+    for file in reply.files:
+        text += "\n" + _(
+            "[%(name)s: Zalo cannot receive files from the bot; please use Telegram or ask the "
+            "coordinator]"
+        ) % {"name": file.file_name}
+    return split_message(text, MESSAGE_LIMIT)
+
+
+def event_key(event: dict[str, Any]) -> str | None:
+    """Return the key that identifies an event: its name and its message id."""
+    message = event.get("message")
+    if not isinstance(message, dict) or not event.get("event_name"):
+        return None
+    message_id = message.get("message_id")
+    return f"{event['event_name']}:{message_id}" if message_id else None
+
+
+def to_incoming(event: dict[str, Any], key: str) -> Incoming | None:
+    """Turn a Zalo event into an Incoming; None for events the bot ignores."""
+    message = event.get("message")
+    if not isinstance(message, dict):
+        return None
+    chat = message.get("chat") or {}
+    sender = message.get("from") or {}
+    chat_id = str(chat.get("id") or sender.get("id") or "")
+    user_id = str(sender.get("id") or chat_id)
+    if not chat_id or sender.get("is_bot"):
+        return None
+    name = sender.get("display_name") or sender.get("name") or sender.get("first_name")
+    file = None
+    text = message.get("text")
+    if event.get("event_name") == "message.image.received":
+        url = message.get("photo_url") or message.get("photo")
+        if isinstance(url, str) and url:
+            file = FileRef(url, None, "image/jpeg", None)
+        text = None
+    return Incoming(
+        channel=Channel.ZALO,
+        chat_id=chat_id,
+        user_id=user_id,
+        update_id=key,
+        text=text if isinstance(text, str) else None,
+        display_name=str(name) if name else None,
+        file=file,
+        is_private=str(chat.get("chat_type", "PRIVATE")).upper() != "GROUP",
+    )

@@ -1,0 +1,235 @@
+"""End to end over real HTTP: the Zalo adapter against the fake Zalo Bot Platform server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.channels.zalo import ZaloChannel, ZaloConfig, ZaloSender
+from bot.core.clock import FrozenClock, SystemClock
+from bot.outbox import DeliveryLimits, OutboxWorker
+from bot.web import ZALO_PATH, create_app
+from handlers.context import BotInfo
+from handlers.router import Router
+from storage.models import Attachment, InboxUpdate, Submission
+from storage.uow import UnitOfWork
+from tests.fakes.zalo_api import FakeZalo, FakeZaloUser
+from tests.helpers import invite
+
+TOKEN = "98765:zalo-test-secret"
+SECRET = "zalo-webhook-secret"
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeZalo]:
+    async with FakeZalo(token=TOKEN) as server:
+        yield server
+
+
+class Running:
+    """One running Zalo channel that a test can stop and start again."""
+
+    def __init__(
+        self,
+        fake: FakeZalo,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: FrozenClock,
+        data_dir: Path,
+    ) -> None:
+        self.fake, self.sessions, self.clock, self.data_dir = fake, sessions, clock, data_dir
+        self.channel: ZaloChannel | None = None
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._runner: web.AppRunner | None = None
+        self.url: str | None = None
+
+    async def start(self, *, webhook: bool = False) -> ZaloChannel:
+        router = Router(self.sessions, self.clock, BotInfo(None, self.data_dir))
+        channel = ZaloChannel(
+            ZaloConfig(TOKEN, self.fake.base_url, poll_timeout=1),
+            router,
+            self.sessions,
+            self.clock,
+        )
+        if webhook:
+            self._runner = web.AppRunner(create_app(None, None, channel, SECRET))
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, "127.0.0.1", 0)
+            await site.start()
+            port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            self.url = f"http://127.0.0.1:{port}{ZALO_PATH}"
+            channel.config = replace(channel.config, webhook_url=self.url, webhook_secret=SECRET)
+        await channel.start()
+        self._stop = asyncio.Event()
+        self._task = asyncio.create_task(channel.run(self._stop))
+        self.channel = channel
+        return channel
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            await self._task
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self.channel is not None:
+            await self.channel.stop()
+        self.channel = None
+
+
+@pytest.fixture
+async def bot(
+    fake: FakeZalo, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, tmp_path: Path
+) -> AsyncIterator[Running]:
+    running = Running(fake, sessions, clock, tmp_path / "data")
+    yield running
+    await running.stop()
+
+
+async def say(fake: FakeZalo, user: FakeZaloUser, text: str, expect: str) -> str:
+    """Send text as the user and wait for the bot's answer containing ``expect``."""
+    seen = len(fake.sent_to(user.id))
+    user.send_text(text)
+
+    def answer() -> str | None:
+        return next((t for t in fake.sent_to(user.id)[seen:] if expect in t), None)
+
+    if not await fake._wait_until(lambda: answer() is not None, 10.0):
+        raise AssertionError(f"no answer with {expect!r}: {fake.sent_to(user.id)[seen:]}")
+    return answer() or ""
+
+
+async def _count(sessions: async_sessionmaker[AsyncSession], model: Any) -> int:
+    async with sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+async def test_register_and_report_with_a_photo_by_numbers_and_typed_labels(
+    mode: str,
+    fake: FakeZalo,
+    bot: Running,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    tmp_path: Path,
+) -> None:
+    await bot.start(webhook=mode == "webhook")
+    user = fake.user("a1b2c3", display_name="Nguyễn Thị Lan")
+    code = await invite(sessions, clock, "sxd")
+    await say(fake, user, code, "Đăng ký thành công")  # the code typed alone
+    status = await say(fake, user, "/baocao 1.b.1", "Tình hình thực hiện")
+    assert "1. Chưa triển khai" in status and "4. Gặp khó khăn, vướng mắc" in status
+    await say(fake, user, "dang trien khai", "phần trăm")  # a label typed without diacritics
+    await say(fake, user, "60", "kết quả thực hiện")
+    await say(fake, user, "Đã rà soát 12 công trình.", "minh chứng")
+    seen = len(fake.sent_to(user.id))
+    user.send_photo(b"\xff\xd8\xff\xe0 anh hien truong")
+    await fake.wait_for_text(user.id, "Đã nhận tệp anh-1.jpg")
+    assert len(fake.sent_to(user.id)) > seen
+    summary = await say(fake, user, "1", "kiểm tra lại")  # 1. Xong
+    assert "Tiến độ: 60%" in summary and "1. Xác nhận" in summary
+    await say(fake, user, "xac nhan", "Đã ghi nhận báo cáo số 2024/")
+    async with sessions() as session:
+        row = await session.scalar(select(Submission))
+        assert row is not None and (row.status, row.progress) == ("in_progress", 60)
+        stored = await session.scalar(select(Attachment))
+        assert stored is not None
+        assert (tmp_path / "data" / stored.storage_path).read_bytes().startswith(b"\xff\xd8")
+    assert all(len(text) <= 2000 for text in fake.sent_to(user.id))
+
+
+async def test_long_answers_are_split_under_2000_characters(
+    fake: FakeZalo, bot: Running, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    await bot.start()
+    user = fake.user("d4e5f6")
+    await say(fake, user, f"/start {await invite(sessions, clock, 'h-cao-loc')}", "Đăng ký")
+    await say(fake, user, "/nhiemvu", "Nhiệm vụ của UBND huyện Cao Lộc")
+    await fake.wait_for_text(user.id, "Xem 1.k.1")
+    texts = fake.sent_to(user.id)
+    assert all(0 < len(text) <= 2000 for text in texts)
+    assert sum(1 for text in texts if "Xem " in text) >= 1
+
+
+async def test_webhook_checks_the_secret_and_records_each_event_once(
+    fake: FakeZalo, bot: Running, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    await bot.start(webhook=True)
+    user = fake.user("f00d01")
+    event = user.send_text("/start KHONGCO1", queue=False)
+    assert await fake.push(event, secret="wrong-secret") == 401
+    assert await _count(sessions, InboxUpdate) == 0
+    assert await fake.push(event, wrapped=True, duplicate=True) == 200
+    assert await fake.push(event) == 200  # flat, the same event again
+    await fake.wait_for_text(user.id, "không hợp lệ")
+    assert bot.channel is not None
+    await bot.channel.wait_idle()
+    assert await _count(sessions, InboxUpdate) == 1
+    assert len([t for t in fake.sent_to(user.id) if "không hợp lệ" in t]) == 1
+
+
+async def test_a_restart_mid_conversation_and_bad_input(
+    fake: FakeZalo, bot: Running, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    await bot.start()
+    user = fake.user("0a0b0c")
+    await say(fake, user, f"/start {await invite(sessions, clock, 'sct')}", "Đăng ký")
+    await say(fake, user, "/lenhla", "không có lệnh /lenhla")
+    await say(fake, user, "/baocao 2.dd", "Tình hình thực hiện")
+    await say(fake, user, "9", "chọn một trong các lựa chọn")  # no 9th choice
+    await bot.stop()
+    await bot.start()  # the conversation survives the restart
+    await say(fake, user, "hoan thanh", "kết quả thực hiện")
+    user.send_sticker()
+    await fake.wait_for_text(user.id, "không có nội dung")
+    await say(fake, user, "/huy", "Đã hủy")
+    assert await _count(sessions, Submission) == 0
+
+
+async def test_reminders_reach_zalo_through_the_outbox(
+    fake: FakeZalo, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    user = fake.user("ab12cd")
+    user.send_text("xin chào")  # the chat becomes known to the platform
+    async with UnitOfWork(sessions) as uow:
+        await uow.notifications.enqueue(
+            channel="zalo",
+            chat_id="ab12cd",
+            member_id=None,
+            kind="notice",
+            payload={
+                "text": "Thông báo: họp lúc 14 giờ.",
+                "choices": [[{"label": "Báo cáo ngay: 1.b.1", "payload": "rp:1:1"}]],
+            },
+            dedupe_key="notice:zalo:1",
+            now=clock.now(),
+        )
+        await uow.commit()
+    fake.fail_next("sendMessage", code=429)
+    channel = ZaloChannel(
+        ZaloConfig(TOKEN, fake.base_url), Router(sessions, clock), sessions, clock
+    )
+    worker = OutboxWorker(
+        sessions,
+        {"zalo": ZaloSender(channel.client)},
+        SystemClock(),
+        DeliveryLimits(rate=25, chat_interval=0, backoff_base=0.05),
+    )
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop))
+    try:
+        call = await fake.wait_for_text("ab12cd", "họp lúc 14 giờ", timeout=20)
+    finally:
+        stop.set()
+        await running
+        await channel.stop()
+    assert "1. Báo cáo ngay: 1.b.1" in call.params["text"]
+    assert [c.status for c in fake.calls_of("sendMessage")] == [429, 200]
