@@ -17,7 +17,7 @@ from bot.core.clock import Clock
 from bot.core.i18n import N_, _, set_language
 from bot.core.messages import FileSource, Incoming, Reply
 from bot.core.text import fold, normalize
-from handlers import coordination, replies, report, summary
+from handlers import coordination, linking, replies, report, summary
 from handlers.context import COORDINATORS, EVERYONE, BotInfo, ChoiceHandler, Command, Context
 from handlers.help import help_reply
 from handlers.registration import looks_like_code, register, welcome_stranger
@@ -99,6 +99,18 @@ class Router:
                 N_("remind now: every agency that is late, or one agency (/nhacnho CODE)"),
                 COORDINATORS,
                 self._nudge,
+            ),
+            Command(
+                "lienket",
+                N_("link your Telegram and Zalo accounts (/lienket, then /lienket CODE)"),
+                EVERYONE,
+                linking.link,
+            ),
+            Command(
+                "kenh",
+                N_("where reminders go: /kenh telegram or /kenh zalo"),
+                EVERYONE,
+                linking.choose_channel,
             ),
             Command("trogiup", N_("this help"), EVERYONE, self._help),
             Command("huy", N_("cancel what you are doing"), EVERYONE, self._cancel),
@@ -229,6 +241,8 @@ class Router:
         incoming = ctx.incoming
         if incoming.command == "start" and incoming.argument:
             return await register(ctx, incoming.argument)
+        if incoming.command == "lienket" and incoming.argument:
+            return await linking.link(ctx)
         if incoming.command is None and incoming.text and looks_like_code(incoming.text):
             return await register(ctx, incoming.text)
         coordinator = await ctx.uow.plans.coordinator_name() or _("the coordinating agency")

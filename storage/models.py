@@ -250,6 +250,8 @@ class Member(Base):
     role: Mapped[str] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     language: Mapped[str] = mapped_column(String(10), default="vi")
+    preferred_channel: Mapped[str | None] = mapped_column(String(20))
+    """The channel notifications go to when the member has accounts on several."""
     invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitation.id"))
     created_at: Mapped[datetime]
 
@@ -266,6 +268,20 @@ class MemberIdentity(Base):
     user_id: Mapped[str] = mapped_column(String(64))
     chat_id: Mapped[str] = mapped_column(String(64))
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class LinkCode(Base):
+    """A one-time code that links a member's account on another channel."""
+
+    __tablename__ = "link_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
 

@@ -211,10 +211,14 @@ class NotificationRepository:
                 MemberIdentity.reachable.is_(True),
                 MemberIdentity.channel != "console",  # a terminal session cannot be notified
             )
-            .order_by(Member.id, MemberIdentity.id)
+            .order_by(
+                Member.id,
+                (MemberIdentity.channel == func.coalesce(Member.preferred_channel, "")).desc(),
+                MemberIdentity.id.desc(),
+            )
         )
         chosen: dict[int, Recipient] = {}
-        for member, identity in rows.all():
+        for member, identity in rows.all():  # the preferred channel, else the latest account
             chosen.setdefault(
                 member.id,
                 Recipient(
