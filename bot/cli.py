@@ -542,6 +542,12 @@ async def cmd_run(app: App, args: argparse.Namespace) -> int:
         DeliveryLimits(
             rate=settings.pgibot_send_rate, chat_interval=settings.pgibot_chat_interval
         ),
+        channel_limits={
+            "zalo": DeliveryLimits(
+                rate=settings.pgibot_zalo_send_rate,
+                chat_interval=settings.pgibot_zalo_chat_interval,
+            )
+        },
     )
     router.on_outbox = worker.wake
     job = ReminderJob(app.sessions, router.reminders, app.clock, worker.wake)

@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     pgibot_digest_late_from: int = Field(default=3, ge=0, le=60)
     pgibot_send_rate: float = Field(default=25.0, gt=0, le=30)
     pgibot_chat_interval: float = Field(default=1.0, ge=0, le=60)
+    pgibot_zalo_send_rate: float = Field(default=10.0, gt=0, le=30)
+    pgibot_zalo_chat_interval: float = Field(default=1.0, ge=0, le=60)
 
     pgibot_webhook_url: str | None = None
     pgibot_webhook_listen: str = "127.0.0.1"

@@ -89,12 +89,16 @@ class OutboxWorker:
         senders: Mapping[str, Sender],
         clock: Clock,
         limits: DeliveryLimits | None = None,
+        channel_limits: Mapping[str, DeliveryLimits] | None = None,
     ) -> None:
         self._sessions = sessions
         self._senders = senders
         self._clock = clock
         self.limits = limits or DeliveryLimits()
-        self._pacer = _Pacer(self.limits)
+        self._channel_limits = dict(channel_limits or {})
+        self._pacers = {
+            channel: _Pacer(self._channel_limits.get(channel, self.limits)) for channel in senders
+        }  # each platform has its own pace, and a 429 pauses only its own sends
         self._gate = asyncio.Semaphore(self.limits.concurrency)
         self._wake = asyncio.Event()
 
@@ -145,15 +149,16 @@ class OutboxWorker:
         if sender is None:
             await self._finish(item, FAILED, f"no sender for channel {item.channel}")
             return
-        await self._pacer.wait(item.chat_id)
+        pacer = self._pacers[item.channel]
+        await pacer.wait(item.chat_id)
         try:
             async with self._gate:  # bounds the requests in flight, not the waiting
                 try:
                     await sender.send_notification(item.chat_id, from_payload(item.payload))
                 finally:
-                    self._pacer.sent(item.chat_id)
+                    pacer.sent(item.chat_id)
         except RateLimited as error:
-            self._pacer.pause(error.retry_after)
+            pacer.pause(error.retry_after)
             await self._retry(item, error.retry_after, str(error), count=False)
         except Unreachable as error:
             async with UnitOfWork(self._sessions) as uow:
