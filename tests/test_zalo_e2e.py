@@ -233,3 +233,63 @@ async def test_reminders_reach_zalo_through_the_outbox(
         await channel.stop()
     assert "1. Báo cáo ngay: 1.b.1" in call.params["text"]
     assert [c.status for c in fake.calls_of("sendMessage")] == [429, 200]
+
+
+async def test_pgibot_run_serves_zalo_alone(fake: FakeZalo, tmp_path: Path) -> None:
+    import os
+    import re
+    import signal
+    import sys
+
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TELEGRAM_", "ZALO_", "PGIBOT_", "DATABASE_URL"))
+    }
+    env |= {
+        "PGIBOT_DATA_DIR": str(tmp_path / "data"),
+        "ZALO_BOT_TOKEN": TOKEN,
+        "ZALO_API_BASE_URL": fake.base_url,
+    }
+
+    async def pgibot(*args: str) -> str:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            *args,
+            cwd=tmp_path,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        out, _ = await process.communicate()
+        return out.decode()
+
+    await pgibot("init")
+    code = re.search(r"Mã mời: ([A-Z0-9]{8})", await pgibot("invite", "create", "--agency", "sct"))
+    assert code is not None
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        user = fake.user("5a5b5c")
+        user.send_text(code[1])
+        await fake.wait_for_text(user.id, "Đăng ký thành công", timeout=30)
+        process.send_signal(signal.SIGTERM)
+        out, _ = await asyncio.wait_for(process.communicate(), timeout=30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    text = out.decode()
+    assert process.returncode == 0, text
+    assert "Bot Zalo pgi_bot đang chạy" in text and "Bot đã dừng" in text
+    assert TOKEN not in text

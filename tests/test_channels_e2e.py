@@ -1,0 +1,201 @@
+"""The officer's scenarios on both channels from one suite: Telegram and Zalo, over real HTTP.
+
+A driver plays the officer on one platform: on Telegram it presses the inline buttons, on Zalo
+it types the number of the choice. The scenarios are the same: registration, a full report
+with a photo, bad input, a restart in the middle, and an update delivered twice.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.core.clock import FrozenClock
+from storage.models import Attachment, Submission
+from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.zalo_api import FakeZalo
+from tests.helpers import invite
+from tests.test_telegram_e2e import TOKEN as TELEGRAM_TOKEN
+from tests.test_telegram_e2e import Bot as TelegramBot
+from tests.test_zalo_e2e import TOKEN as ZALO_TOKEN
+from tests.test_zalo_e2e import Running as ZaloBot
+
+
+class Driver:
+    """An officer on one platform."""
+
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+    async def say(self, text: str, expect: str) -> str: ...
+    async def choose(self, label: str, expect: str) -> str: ...
+    async def photo(self, content: bytes, expect: str) -> str: ...
+    async def redeliver_last(self) -> None: ...
+
+
+class TelegramDriver(Driver):
+    def __init__(self, fake: FakeTelegram, bot: TelegramBot) -> None:
+        self.fake, self.bot = fake, bot
+        self.user = fake.user(7001, first_name="Lan")
+        self.last: dict[str, Any] | None = None
+
+    async def start(self) -> None:
+        await self.bot.start()
+
+    async def stop(self) -> None:
+        await self.bot.stop()
+
+    async def _wait(self, act: Any, expect: str) -> str:
+        seen = len(self.fake.calls)
+        self.last = act()
+
+        def found() -> Any:
+            for call in self.fake.calls[seen:]:
+                text = str(call.params.get("text", ""))
+                if (
+                    call.ok
+                    and call.method in ("sendMessage", "editMessageText")
+                    and expect in text
+                ):
+                    return call
+            return None
+
+        assert await self.fake._wait_until(lambda: found() is not None, 10.0), expect
+        return str(found().params["text"])
+
+    async def say(self, text: str, expect: str) -> str:
+        return await self._wait(lambda: self.user.send_text(text), expect)
+
+    async def choose(self, label: str, expect: str) -> str:
+        def button() -> tuple[int, str] | None:
+            for message in reversed(self.fake.sent_to(self.user.id)):
+                for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
+                    for key in row:
+                        if key["text"].startswith(label):
+                            return message["message_id"], key["callback_data"]
+            return None
+
+        assert await self.fake._wait_until(lambda: button() is not None, 10.0), label
+        found = button()
+        assert found is not None
+        return await self._wait(lambda: self.user.press(*found), expect)
+
+    async def photo(self, content: bytes, expect: str) -> str:
+        return await self._wait(lambda: self.user.upload_photo(content), expect)
+
+    async def redeliver_last(self) -> None:
+        assert self.last is not None
+        self.fake.queue_update(self.last)  # the same update_id again
+        await self.fake.wait_confirmed(self.last["update_id"])
+        assert self.bot.channel is not None
+        await self.bot.channel.wait_idle()
+
+
+class ZaloDriver(Driver):
+    def __init__(self, fake: FakeZalo, bot: ZaloBot) -> None:
+        self.fake, self.bot = fake, bot
+        self.user = fake.user("7a7b7c", display_name="Lan")
+        self.last: dict[str, Any] | None = None
+
+    async def start(self) -> None:
+        await self.bot.start(webhook=True)
+
+    async def stop(self) -> None:
+        await self.bot.stop()
+
+    async def _wait(self, act: Any, expect: str) -> str:
+        seen = len(self.fake.sent_to(self.user.id))
+        self.last = act()
+
+        def found() -> str | None:
+            return next((t for t in self.fake.sent_to(self.user.id)[seen:] if expect in t), None)
+
+        assert await self.fake._wait_until(lambda: found() is not None, 10.0), expect
+        return found() or ""
+
+    async def say(self, text: str, expect: str) -> str:
+        return await self._wait(lambda: self.user.send_text(text), expect)
+
+    async def choose(self, label: str, expect: str) -> str:
+        def number() -> str | None:
+            for text in reversed(self.fake.sent_to(self.user.id)):
+                for line in text.splitlines():
+                    found = re.match(r"(\d+)\. (.*)", line)
+                    if found and found[2].startswith(label):
+                        return found[1]
+            return None
+
+        assert await self.fake._wait_until(lambda: number() is not None, 10.0), label
+        typed = number() or ""
+        return await self._wait(lambda: self.user.send_text(typed), expect)
+
+    async def photo(self, content: bytes, expect: str) -> str:
+        return await self._wait(lambda: self.user.send_photo(content), expect)
+
+    async def redeliver_last(self) -> None:
+        assert self.last is not None
+        assert await self.fake.push(self.last) == 200  # Zalo posts the same event again
+        assert self.bot.channel is not None
+        await self.bot.channel.wait_idle()
+
+
+@pytest.fixture(params=["telegram", "zalo"])
+async def officer(
+    request: pytest.FixtureRequest,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    tmp_path: Path,
+) -> AsyncIterator[Driver]:
+    if request.param == "telegram":
+        async with FakeTelegram(token=TELEGRAM_TOKEN) as fake:
+            bot = TelegramBot(fake, sessions, clock, tmp_path / "data")
+            driver: Driver = TelegramDriver(fake, bot)
+            await driver.start()
+            yield driver
+            await bot.stop()
+    else:
+        async with FakeZalo(token=ZALO_TOKEN) as zfake:
+            zbot = ZaloBot(zfake, sessions, clock, tmp_path / "data")
+            driver = ZaloDriver(zfake, zbot)
+            await driver.start()
+            yield driver
+            await zbot.stop()
+
+
+async def _count(sessions: async_sessionmaker[AsyncSession], model: Any) -> int:
+    async with sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def test_the_officers_scenarios(
+    officer: Driver, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    # registration; a stranger first, then with the code
+    await officer.say("xin chào", "chưa đăng ký")
+    await officer.say("/start SAIMA123", "không hợp lệ")
+    await officer.say(f"/start {await invite(sessions, clock, 'sxd')}", "Đăng ký thành công")
+    # bad input at the first steps
+    await officer.say("/lenhla", "không có lệnh /lenhla")
+    await officer.say("/baocao 1.b.1", "Tình hình thực hiện")
+    await officer.say("tùy ý", "chọn một trong các lựa chọn")
+    await officer.choose("Đang triển khai", "phần trăm")
+    await officer.say("150", "số nguyên từ 0 đến 100")
+    await officer.say("60", "kết quả thực hiện")
+    await officer.say("x" * 3100, "quá dài")
+    # a restart in the middle of the conversation
+    await officer.stop()
+    await officer.start()
+    await officer.say("Đã rà soát 12 công trình cấp nước.", "minh chứng")
+    await officer.photo(b"\xff\xd8\xff\xe0 anh", "Các tệp đã nhận: anh-1.jpg")
+    await officer.choose("Xong", "kiểm tra lại")
+    await officer.choose("Xác nhận", "Đã ghi nhận báo cáo số 2024/")
+    # the confirmation delivered again creates nothing
+    await officer.redeliver_last()
+    assert await _count(sessions, Submission) == 1
+    assert await _count(sessions, Attachment) == 1
+    await officer.say("/lichsu", "Đang triển khai, 60%")
