@@ -117,6 +117,14 @@ async def test_the_files_match_the_database(
     assert len(rows) == submissions + 1
     assert {r[5] for r in rows[1:]} == agencies
     assert a_result in {r[9] for r in rows[1:]}
+    async with sessions() as session:
+        texts = list(
+            await session.execute(
+                select(Submission.results, Submission.difficulties).order_by(Submission.id)
+            )
+        )
+    # every submission's text where it belongs, in order: results, then difficulties
+    assert [(r[9], r[10]) for r in rows[1:]] == [(a, b) for a, b in texts]
     task_rows = list(workbook[sheets[1]].iter_rows(values_only=True))
     assert {r[1] for r in task_rows[1:]} == codes
 
