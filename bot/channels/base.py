@@ -76,6 +76,27 @@ class InboxChannel:
                 if stop.is_set():
                     return  # the rest waits in the inbox for the next start
 
+    @property
+    def uses_webhook(self) -> bool:
+        """Tell whether updates arrive by webhook (subclasses)."""
+        raise NotImplementedError
+
+    async def poll(self, stop: asyncio.Event) -> None:
+        """Ask the platform for updates and record them until asked to stop (subclasses)."""
+        raise NotImplementedError
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Process the inbox (and poll, unless webhooks deliver) until asked to stop."""
+        worker = asyncio.create_task(self.run_worker(stop), name=f"{self.name}-inbox")
+        try:
+            if self.uses_webhook:
+                await stop.wait()
+            else:
+                await self.poll(stop)
+        finally:
+            self.wake()
+            await worker
+
     def wake(self) -> None:
         """Make the worker look at the inbox (at stop, so that it can finish)."""
         self._wake.set()

@@ -113,26 +113,17 @@ class TelegramChannel(InboxChannel):
             )
         else:
             await self.bot.delete_webhook()
-        logger.info("Telegram bot @%s ready (%s)", self.username, self._mode())
-
-    def _mode(self) -> str:
-        return "webhook" if self.config.webhook_url else "polling"
+        mode = "webhook" if self.uses_webhook else "polling"
+        logger.info("Telegram bot @%s ready (%s)", self.username, mode)
 
     async def stop(self) -> None:
         """Release the HTTP connections."""
         await self.bot.shutdown()
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Process the inbox (and poll, unless webhooks deliver) until asked to stop."""
-        worker = asyncio.create_task(self.run_worker(stop), name="telegram-inbox")
-        try:
-            if self.config.webhook_url:
-                await stop.wait()
-            else:
-                await self._poll(stop)
-        finally:
-            self.wake()
-            await worker
+    @property
+    def uses_webhook(self) -> bool:
+        """Tell whether the platform pushes updates to the webhook instead of being polled."""
+        return bool(self.config.webhook_url)
 
     # --- intake ---------------------------------------------------------------------------
 
@@ -143,7 +134,8 @@ class TelegramChannel(InboxChannel):
             raise ValueError("an update needs an integer update_id")
         return await self.record_all([(str(update_id), payload)]) > 0
 
-    async def _poll(self, stop: asyncio.Event) -> None:
+    async def poll(self, stop: asyncio.Event) -> None:
+        """Ask the platform for updates and record them until asked to stop."""
         offset: int | None = None
         backoff = 1.0
         while not stop.is_set():

@@ -149,17 +149,10 @@ class ZaloChannel(InboxChannel):
         """Release the HTTP session."""
         await self.client.close()
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Process the inbox (and poll, unless webhooks deliver) until asked to stop."""
-        worker = asyncio.create_task(self.run_worker(stop), name="zalo-inbox")
-        try:
-            if self.config.webhook_url:
-                await stop.wait()
-            else:
-                await self._poll(stop)
-        finally:
-            self.wake()
-            await worker
+    @property
+    def uses_webhook(self) -> bool:
+        """Tell whether the platform pushes updates to the webhook instead of being polled."""
+        return bool(self.config.webhook_url)
 
     async def record_event(self, body: dict[str, Any]) -> bool:
         """Record a webhook event (flat, or wrapped in ``{ok, result}``); False if seen before."""
@@ -170,7 +163,8 @@ class ZaloChannel(InboxChannel):
             raise ValueError("not a Zalo event")
         return await self.record_all([(key, event)]) > 0
 
-    async def _poll(self, stop: asyncio.Event) -> None:
+    async def poll(self, stop: asyncio.Event) -> None:
+        """Ask the platform for updates and record them until asked to stop."""
         backoff = 1.0
         while not stop.is_set():
             # Not cancelled at stop: Zalo forgets an update once it has returned it, so a poll
