@@ -8,6 +8,8 @@ real confirmation ever writes a report.
 from __future__ import annotations
 
 import re
+import shutil
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from bot.core.clock import FrozenClock
 from bot.core.messages import Channel, FileRef, Incoming
 from handlers.context import BotInfo
 from handlers.router import Router
+from storage.db import create_engine, create_sessionmaker
 from storage.models import Submission
 from tests.helpers import invite
 
@@ -106,10 +109,22 @@ class Files:
 
 
 @pytest.fixture
+async def fuzz_sessions(
+    sqlite_template: Path, tmp_path: Path
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """A SQLite copy of the template: the logic fuzzed here does not depend on the database."""
+    path = tmp_path / "fuzz.sqlite3"
+    shutil.copy(sqlite_template, path)
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    yield create_sessionmaker(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
 def fuzz_router(
-    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, tmp_path: Path
+    fuzz_sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, tmp_path: Path
 ) -> Router:
-    return Router(sessions, clock, BotInfo("pgi_test_bot", tmp_path / "data"))
+    return Router(fuzz_sessions, clock, BotInfo("pgi_test_bot", tmp_path / "data"))
 
 
 async def _submissions(sessions: async_sessionmaker[AsyncSession]) -> int:
@@ -119,14 +134,9 @@ async def _submissions(sessions: async_sessionmaker[AsyncSession]) -> int:
 
 @pytest.fixture
 async def fuzzer(
-    fuzz_router: Router,
-    sessions: async_sessionmaker[AsyncSession],
-    clock: FrozenClock,
-    database_url: str,
+    fuzz_router: Router, fuzz_sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
 ) -> Router:
-    if not database_url.startswith("sqlite"):
-        pytest.skip("fuzzed on SQLite; the logic under test does not depend on the database")
-    code = await invite(sessions, clock, "sct")
+    code = await invite(fuzz_sessions, clock, "sct")
     await fuzz_router.handle(Incoming(Channel.MEMORY, USER, USER, text=f"/start {code}"))
     return fuzz_router
 
@@ -148,8 +158,9 @@ async def _send(router: Router, **fields: object) -> list[str]:
 )
 @given(fuzzed=inputs)
 async def test_any_input_at_any_step(
-    step: str, fuzzed: Fuzzed, fuzzer: Router, sessions: async_sessionmaker[AsyncSession]
+    step: str, fuzzed: Fuzzed, fuzzer: Router, fuzz_sessions: async_sessionmaker[AsyncSession]
 ) -> None:
+    sessions = fuzz_sessions
     await _send(fuzzer, text="/huy")
     for text in STEPS[step]:
         await _send(fuzzer, text=text)
