@@ -65,7 +65,7 @@ class TelegramDriver(Driver):
                     return call
             return None
 
-        assert await self.fake._wait_until(lambda: found() is not None, 10.0), expect
+        assert await self.fake.wait_until(lambda: found() is not None, 10.0), expect
         return str(found().params["text"])
 
     async def say(self, text: str, expect: str) -> str:
@@ -80,7 +80,7 @@ class TelegramDriver(Driver):
                             return message["message_id"], key["callback_data"]
             return None
 
-        assert await self.fake._wait_until(lambda: button() is not None, 10.0), label
+        assert await self.fake.wait_until(lambda: button() is not None, 10.0), label
         found = button()
         assert found is not None
         return await self._wait(lambda: self.user.press(*found), expect)
@@ -115,7 +115,7 @@ class ZaloDriver(Driver):
         def found() -> str | None:
             return next((t for t in self.fake.sent_to(self.user.id)[seen:] if expect in t), None)
 
-        assert await self.fake._wait_until(lambda: found() is not None, 10.0), expect
+        assert await self.fake.wait_until(lambda: found() is not None, 10.0), expect
         return found() or ""
 
     async def say(self, text: str, expect: str) -> str:
@@ -130,7 +130,7 @@ class ZaloDriver(Driver):
                         return found[1]
             return None
 
-        assert await self.fake._wait_until(lambda: number() is not None, 10.0), label
+        assert await self.fake.wait_until(lambda: number() is not None, 10.0), label
         typed = number() or ""
         return await self._wait(lambda: self.user.send_text(typed), expect)
 

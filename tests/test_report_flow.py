@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.memory import MemoryChannel
 from bot.core.clock import FrozenClock
-from bot.core.messages import FileRef, Reply
+from bot.core.messages import Channel, FileRef, Incoming, Reply
 from handlers.context import BotInfo
 from handlers.router import Router
 from storage.models import Attachment, AuditEntry, Submission, Task
@@ -61,6 +62,15 @@ def choice(reply: Reply, label: str) -> str:
         if c.label == label or c.label.startswith(label):
             return c.payload
     raise AssertionError(f"no choice {label!r} in {[c.label for c in reply.flat_choices]}")
+
+
+async def not_started_summary(officer: MemoryChannel, task: str, results: str) -> Reply:
+    """Report a task as not started, without evidence, up to the summary."""
+    [status] = await officer.send(f"/baocao {task}")
+    await officer.press(choice(status, "Chưa triển khai"))
+    [ask_files] = await officer.send(results)
+    [summary] = await officer.press(choice(ask_files, "Bỏ qua"))
+    return summary
 
 
 async def test_full_report_with_a_file_and_a_correction(
@@ -221,14 +231,7 @@ async def test_the_same_confirmation_twice_makes_one_submission(
     files: Files,
 ) -> None:
     officer = await officer_of(report_router, sessions, clock, files)
-    [status] = await officer.send("/baocao 1.b.2")
-    await officer.press(choice(status, "Chưa triển khai"))
-    [ask_files] = await officer.send("Đang chuẩn bị hồ sơ.")
-    [summary] = await officer.press(choice(ask_files, "Bỏ qua"))
-    from dataclasses import replace
-
-    from bot.core.messages import Channel, Incoming
-
+    summary = await not_started_summary(officer, "1.b.2", "Đang chuẩn bị hồ sơ.")
     press = Incoming(
         Channel.MEMORY, "301", "301", update_id="u-1", payload=choice(summary, "Xác nhận")
     )
@@ -247,10 +250,7 @@ async def test_correction_after_the_deadline_is_refused_but_late_first_reports_a
     files: Files,
 ) -> None:
     officer = await officer_of(report_router, sessions, clock, files)
-    [status] = await officer.send("/baocao 1.b.3")
-    await officer.press(choice(status, "Chưa triển khai"))
-    [ask_files] = await officer.send("Chưa triển khai do chờ quy hoạch.")
-    [summary] = await officer.press(choice(ask_files, "Bỏ qua"))
+    summary = await not_started_summary(officer, "1.b.3", "Chưa triển khai do chờ quy hoạch.")
     await officer.press(choice(summary, "Xác nhận"))
     clock.set(datetime(2024, 12, 11, 2, 0, tzinfo=UTC))
     refused = text_of(await officer.send("/baocao 1.b.3"))
@@ -274,8 +274,6 @@ async def test_two_open_cycles_in_january(
 
 
 async def test_group_chats_get_one_notice(report_router: Router) -> None:
-    from bot.core.messages import Channel, Incoming
-
     message = Incoming(Channel.MEMORY, "-100", "5", text="/baocao", is_private=False)
     first = await report_router.handle(message)
     assert "chỉ làm việc trong cuộc trò chuyện riêng" in first[0].text

@@ -123,7 +123,7 @@ async def ask(
                 return call
         return None
 
-    if not await fake._wait_until(lambda: answer() is not None, 10.0):
+    if not await fake.wait_until(lambda: answer() is not None, 10.0):
         texts = [str(c.params.get("text", ""))[:80] for c in fake.calls[seen:]]
         raise AssertionError(f"no answer with {expect!r}; the bot said {texts}")
     call = answer()

@@ -102,7 +102,7 @@ async def say(fake: FakeZalo, user: FakeZaloUser, text: str, expect: str) -> str
     def answer() -> str | None:
         return next((t for t in fake.sent_to(user.id)[seen:] if expect in t), None)
 
-    if not await fake._wait_until(lambda: answer() is not None, 10.0):
+    if not await fake.wait_until(lambda: answer() is not None, 10.0):
         raise AssertionError(f"no answer with {expect!r}: {fake.sent_to(user.id)[seen:]}")
     return answer() or ""
 

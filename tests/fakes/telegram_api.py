@@ -45,6 +45,8 @@ from typing import Any
 
 from aiohttp import ClientSession, web
 
+from tests.fakes.common import Fault, Faults, Waiting
+
 JSONDict = dict[str, Any]
 
 TEXT_LIMIT = 4096
@@ -123,13 +125,6 @@ class ApiError(Exception):
 def bad_request(reason: str) -> ApiError:
     """A 400 with Telegram's ``Bad Request: ...`` wording."""
     return ApiError(400, f"Bad Request: {reason}")
-
-
-@dataclass
-class _Fault:
-    error: ApiError
-    deliver: bool
-    times: int
 
 
 @dataclass
@@ -232,7 +227,7 @@ def _brief(params: JSONDict) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
-class FakeTelegram:
+class FakeTelegram(Waiting):
     """A Telegram Bot API server on 127.0.0.1 that a real PTB bot can talk to.
 
     Each Bot API method ``fooBar`` is answered by ``_api_foo_bar``; there is no other registry.
@@ -249,6 +244,7 @@ class FakeTelegram:
         per_group_per_minute: int = 20,
         long_poll_cap: float = 1.0,
     ) -> None:
+        super().__init__()
         self.token = token
         bot_id = int(token.split(":", 1)[0])
         self.bot_user: JSONDict = {
@@ -265,7 +261,7 @@ class FakeTelegram:
         self.port = 0
         limits = (global_per_second, per_chat_per_second, per_chat_burst, per_group_per_minute)
         self._limits = _RateLimits(*limits) if enforce_limits else None
-        self._faults: dict[str, deque[_Fault]] = {}
+        self._faults = Faults()
         self._blocked: set[int] = set()
         self._queue: list[_Queued] = []
         self._next_update_id = FIRST_UPDATE_ID
@@ -276,7 +272,6 @@ class FakeTelegram:
         self._messages: dict[int, dict[int, JSONDict]] = {}
         self._files: dict[str, _StoredFile] = {}
         self._callback_queries: dict[str, bool] = {}  # id -> answered
-        self._event = asyncio.Event()
         self._closing = False
         self._runner: web.AppRunner | None = None
         self._session: ClientSession | None = None
@@ -355,7 +350,7 @@ class FakeTelegram:
         handler = getattr(self, "_api_" + _CAMEL.sub("_", method).lower(), None)
         if handler is None:
             raise ApiError(501, f"Not Implemented: {method}")
-        fault = self._take_fault(name)
+        fault = self._faults.take(name)
         if fault is not None and not fault.deliver:
             raise fault.error
         chat_id = params.get("chat_id")
@@ -374,16 +369,6 @@ class FakeTelegram:
         if fault is not None:  # it took effect, yet the bot sees an error ("timed out but sent")
             raise fault.error
         return result
-
-    def _take_fault(self, name: str) -> _Fault | None:
-        pending = self._faults.get(name)
-        if not pending:
-            return None
-        fault = pending[0]
-        fault.times -= 1
-        if fault.times <= 0:
-            pending.popleft()
-        return fault
 
     # --- fault injection ------------------------------------------------------------------
 
@@ -409,8 +394,9 @@ class FakeTelegram:
             description = (
                 f"Too Many Requests: retry after {retry_after}" if code == 429 else default
             )
-        fault = _Fault(ApiError(code, description, retry_after), deliver, times)
-        self._faults.setdefault(method.lower(), deque()).append(fault)
+        self._faults.add(
+            method.lower(), Fault(ApiError(code, description, retry_after), deliver, times)
+        )
 
     def block_chat(self, chat_id: int, blocked: bool = True) -> None:
         """Answer every send or edit to ``chat_id`` with 403 (``blocked=False`` undoes it)."""
@@ -438,7 +424,7 @@ class FakeTelegram:
         def matching() -> list[Call]:
             return [c for c in self.calls_of(method) if predicate is None or predicate(c)]
 
-        if await self._wait_until(lambda: len(matching()) >= count, timeout):
+        if await self.wait_until(lambda: len(matching()) >= count, timeout):
             return matching()
         what = f"{count} {method} call(s)" + (" matching the predicate" if predicate else "")
         raise TimeoutError(self._describe(what, timeout, len(matching())))
@@ -457,33 +443,15 @@ class FakeTelegram:
                     return call
             return None
 
-        if await self._wait_until(lambda: found() is not None, timeout):
+        if await self.wait_until(lambda: found() is not None, timeout):
             return found()  # type: ignore[return-value]
         raise TimeoutError(self._describe(f"text {substring!r} in chat {chat_id}", timeout, 0))
 
     async def wait_confirmed(self, update_id: int, timeout: float = 10.0) -> None:
         """Wait until getUpdates has been called with an offset above ``update_id``."""
-        if not await self._wait_until(lambda: self._confirmed > update_id, timeout):
+        if not await self.wait_until(lambda: self._confirmed > update_id, timeout):
             what = f"update {update_id} to be confirmed (highest offset {self._confirmed})"
             raise TimeoutError(self._describe(what, timeout, 0))
-
-    def _pulse(self) -> None:
-        self._event.set()
-        self._event = asyncio.Event()
-
-    async def _wait_until(self, condition: Callable[[], bool], timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            event = self._event
-            try:
-                async with asyncio.timeout(remaining):
-                    await event.wait()
-            except TimeoutError:
-                return condition()
-        return True
 
     def _describe(self, what: str, timeout: float, matched: int) -> str:
         seen = [c for c in self.calls if c.method.lower() != "getupdates"]
@@ -659,7 +627,7 @@ class FakeTelegram:
         self._poll_generation += 1
         generation = self._poll_generation
         if not self._queue and timeout > 0:  # long poll; a newer poll terminates this one
-            await self._wait_until(
+            await self.wait_until(
                 lambda: bool(self._queue) or self._poll_generation != generation or self._closing,
                 min(timeout, self.long_poll_cap),
             )

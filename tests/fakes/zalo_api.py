@@ -56,6 +56,8 @@ from typing import Any
 
 from aiohttp import ClientError, ClientSession, web
 
+from tests.fakes.common import Fault, Faults, Waiting
+
 JSONDict = dict[str, Any]
 
 TEXT_LIMIT = 2000
@@ -112,13 +114,6 @@ class ApiError(Exception):
         return {"ok": False, "error_code": self.code, "description": self.description}
 
 
-@dataclass
-class _Fault:
-    error: ApiError
-    deliver: bool
-    times: int
-
-
 @dataclass(frozen=True)
 class _Photo:
     content: bytes = field(repr=False)
@@ -157,7 +152,7 @@ def _brief(params: JSONDict) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
-class FakeZalo:
+class FakeZalo(Waiting):
     """A Zalo Bot Platform API server on 127.0.0.1 that a real adapter can talk to.
 
     Each method ``fooBar`` is answered by ``_api_foo_bar``; there is no other registry.
@@ -170,6 +165,7 @@ class FakeZalo:
         long_poll_cap: float = 1.0,
         account_name: str = "pgi_bot",
     ) -> None:
+        super().__init__()
         self.token = token
         self.bot_id = token.split(":", 1)[0]
         self.account_name = account_name
@@ -181,13 +177,12 @@ class FakeZalo:
         self.webhook_statuses: list[int] = []  # HTTP status of each delivery; 0 = no connection
         self.port = 0
         self._queue: deque[JSONDict] = deque()
-        self._faults: dict[str, deque[_Fault]] = {}
+        self._faults = Faults()
         self._blocked: set[str] = set()
         self._known_chats: set[str] = set()
         self._sent: dict[str, list[str]] = {}
         self._photos: dict[str, _Photo] = {}
         self._pushes: set[asyncio.Task[int]] = set()
-        self._event = asyncio.Event()
         self._closing = False
         self._runner: web.AppRunner | None = None
         self._session: ClientSession | None = None
@@ -266,7 +261,7 @@ class FakeZalo:
         if method not in METHODS:  # exact spelling only; "sendmessage" is not found
             raise ApiError(404, "Not Found")
         handler = getattr(self, "_api_" + _CAMEL.sub("_", method).lower())
-        fault = self._take_fault(method)
+        fault = self._faults.take(method)
         if fault is not None and not fault.deliver:
             raise fault.error
         result = handler(params)
@@ -275,16 +270,6 @@ class FakeZalo:
         if fault is not None:  # it took effect, yet the bot sees an error ("timed out but sent")
             raise fault.error
         return result
-
-    def _take_fault(self, method: str) -> _Fault | None:
-        pending = self._faults.get(method)
-        if not pending:
-            return None
-        fault = pending[0]
-        fault.times -= 1
-        if fault.times <= 0:
-            pending.popleft()
-        return fault
 
     # --- fault injection ------------------------------------------------------------------
 
@@ -306,9 +291,7 @@ class FakeZalo:
         if times < 1:
             raise ValueError("times must be at least 1")
         text = description or DESCRIPTIONS.get(code, "Error")
-        self._faults.setdefault(method, deque()).append(
-            _Fault(ApiError(code, text), deliver, times)
-        )
+        self._faults.add(method, Fault(ApiError(code, text), deliver, times))
 
     def block_chat(self, chat_id: str, blocked: bool = True) -> None:
         """Answer every send to ``chat_id`` with 403 (``blocked=False`` undoes it)."""
@@ -339,7 +322,7 @@ class FakeZalo:
         def matching() -> list[Call]:
             return [c for c in self.calls_of(method) if predicate is None or predicate(c)]
 
-        if await self._wait_until(lambda: len(matching()) >= count, timeout):
+        if await self.wait_until(lambda: len(matching()) >= count, timeout):
             return matching()
         what = f"{count} {method} call(s)" + (" matching the predicate" if predicate else "")
         raise TimeoutError(self._describe(what, timeout, len(matching())))
@@ -358,40 +341,22 @@ class FakeZalo:
                     return call
             return None
 
-        if await self._wait_until(lambda: found() is not None, timeout):
+        if await self.wait_until(lambda: found() is not None, timeout):
             return found()  # type: ignore[return-value]
         raise TimeoutError(self._describe(f"text {substring!r} in chat {chat_id}", timeout, 0))
 
     async def wait_queue_empty(self, timeout: float = 10.0) -> None:
         """Wait until getUpdates has taken every queued update."""
-        if not await self._wait_until(lambda: not self._queue, timeout):
+        if not await self.wait_until(lambda: not self._queue, timeout):
             what = f"the update queue to drain ({len(self._queue)} left)"
             raise TimeoutError(self._describe(what, timeout, 0))
 
     async def wait_for_webhook(self, count: int = 1, timeout: float = 10.0) -> list[int]:
         """Wait until ``count`` webhook deliveries have been answered; return their statuses."""
-        if not await self._wait_until(lambda: len(self.webhook_statuses) >= count, timeout):
+        if not await self.wait_until(lambda: len(self.webhook_statuses) >= count, timeout):
             what = f"{count} webhook deliveries ({len(self.webhook_statuses)} answered)"
             raise TimeoutError(self._describe(what, timeout, len(self.webhook_statuses)))
         return list(self.webhook_statuses)
-
-    def _pulse(self) -> None:
-        self._event.set()
-        self._event = asyncio.Event()
-
-    async def _wait_until(self, condition: Callable[[], bool], timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            event = self._event
-            try:
-                async with asyncio.timeout(remaining):
-                    await event.wait()
-            except TimeoutError:
-                return condition()
-        return True
 
     def _describe(self, what: str, timeout: float, matched: int) -> str:
         seen = [c for c in self.calls if c.method != "getUpdates"]
@@ -497,7 +462,7 @@ class FakeZalo:
         except (TypeError, ValueError) as error:
             raise ApiError(400, "timeout is invalid") from error
         wait = max(0.0, min(timeout, self.long_poll_cap))
-        await self._wait_until(lambda: bool(self._queue) or self._closing, wait)
+        await self.wait_until(lambda: bool(self._queue) or self._closing, wait)
         if not self._queue or self.webhook_url:  # no await between the check and the pop
             raise ApiError(408, "Request timeout")
         event = self._queue.popleft()
