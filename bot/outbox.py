@@ -162,7 +162,7 @@ class OutboxWorker:
             await self._retry(item, error.retry_after, str(error), count=False)
         except Unreachable as error:
             async with UnitOfWork(self._sessions) as uow:
-                await uow.notifications.mark_unreachable(item.channel, item.chat_id)
+                await uow.members.mark_unreachable(item.channel, item.chat_id)
                 await uow.notifications.mark(item.id, BLOCKED, self._clock.now(), str(error))
                 await uow.commit()
             logger.info("chat %s blocked the bot; marked unreachable", item.chat_id)

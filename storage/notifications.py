@@ -367,14 +367,6 @@ class NotificationRepository:
             update(OutboxMessage).where(OutboxMessage.id == item_id).values(**values)
         )
 
-    async def mark_unreachable(self, channel: str, chat_id: str) -> None:
-        """Remember that a chat blocked the bot; its member gets no more notifications there."""
-        await self._session.execute(
-            update(MemberIdentity)
-            .where(MemberIdentity.channel == channel, MemberIdentity.chat_id == chat_id)
-            .values(reachable=False)
-        )
-
     # --- reporting ------------------------------------------------------------------------
 
     async def delivery_counts(self, since: datetime) -> dict[str, int]:
