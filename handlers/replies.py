@@ -150,6 +150,17 @@ def unsupported_file() -> Reply:
     return Reply(_("The bot is not expecting a file at this step. Send /trogiup for help."))
 
 
+def slow_down() -> Reply:
+    """Ask a user who sends too fast to slow down; what they sent meanwhile was ignored."""
+    return Reply(
+        _(
+            "You are sending messages faster than the bot can take them, so the latest ones "
+            "were not processed. Please wait a few seconds, then send again only what is "
+            "needed. Thank you."
+        )
+    )
+
+
 def error() -> Reply:
     """Apologise for an unexpected fault; nothing was saved."""
     return Reply(

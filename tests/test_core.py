@@ -45,3 +45,18 @@ def test_split_message_at_line_boundaries() -> None:
     pieces = split_message(long_line.strip(), 100)
     assert all(len(p) <= 100 for p in pieces)
     assert " ".join(pieces).split() == long_line.split()
+
+
+def test_the_throttle_admits_a_burst_then_the_rate_and_warns_once_per_spell() -> None:
+    from bot.core.throttle import FloodLimits, Throttle, Verdict
+
+    now = [0.0]
+    throttle = Throttle(FloodLimits(burst=3, rate=1.0, warn_interval=60), lambda: now[0])
+    verdicts = [throttle.admit("u") for _ in range(6)]
+    assert verdicts == [Verdict.ADMIT] * 3 + [Verdict.WARN, Verdict.DROP, Verdict.DROP]
+    assert throttle.admit("other") is Verdict.ADMIT  # one user's flood is one user's
+    now[0] = 1.0
+    assert throttle.admit("u") is Verdict.ADMIT  # a token refilled
+    assert throttle.admit("u") is Verdict.DROP  # a new spell, but warned less than 60 s ago
+    now[0] = 100.0
+    assert [throttle.admit("u") for _ in range(4)] == [Verdict.ADMIT] * 3 + [Verdict.WARN]

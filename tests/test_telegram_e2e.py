@@ -468,3 +468,26 @@ async def test_the_coordinator_receives_files_over_telegram(
     )
     [document] = await fake.wait_for("sendDocument")
     assert document.ok
+
+
+async def test_a_flooding_user_is_throttled_politely_and_the_others_are_served(
+    fake: FakeTelegram, bot: Bot, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    channel = await bot.start()
+    flooder = await register(fake, sessions, clock, user_id=5030)
+    other = await register(fake, sessions, clock, user_id=5031, agency="stnmt")
+    flood = [flooder.send_text("/trogiup") for _ in range(100)]  # all at once
+    await ask(fake, other, lambda: other.send_text("/nhiemvu"), "Nhiệm vụ của Sở Tài nguyên")
+    await fake.wait_confirmed(flood[-1]["update_id"])
+    await channel.wait_idle()
+    said = [str(m.get("text", "")) for m in fake.sent_to(flooder.id)]
+    helps = [t for t in said if "Các lệnh" in t]
+    warnings = [t for t in said if "gửi tin nhắn quá nhanh" in t]
+    burst = int(channel.throttle.limits.burst)
+    assert burst - 1 <= len(helps) <= burst + 2  # the burst, and what refilled meanwhile
+    assert len(warnings) == 1 and "Đề nghị đồng chí" in warnings[0]
+    async with sessions() as session:
+        pending = await session.scalar(
+            select(func.count()).select_from(InboxUpdate).where(InboxUpdate.processed_at.is_(None))
+        )
+    assert pending == 0  # the dropped updates are done with, not retried

@@ -10,15 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import Clock
+from bot.core.messages import Incoming, Reply
+from bot.core.throttle import FloodLimits, Throttle, Verdict
+from handlers import replies
 from handlers.router import Router
 from storage.inbox import InboxEntry
 from storage.uow import UnitOfWork
+
+logger = logging.getLogger(__name__)
 
 
 class InboxChannel:
@@ -27,11 +33,16 @@ class InboxChannel:
     name: str = ""
 
     def __init__(
-        self, router: Router, sessions: async_sessionmaker[AsyncSession], clock: Clock
+        self,
+        router: Router,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        flood: FloodLimits | None = None,
     ) -> None:
         self._router = router
         self._sessions = sessions
         self._clock = clock
+        self.throttle = Throttle(flood)
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
 
@@ -72,7 +83,7 @@ class InboxChannel:
                 continue
             for entry in entries:
                 tried.add(entry.id)
-                await self.process(entry)
+                await self._process_safely(entry)
                 if stop.is_set():
                     return  # the rest waits in the inbox for the next start
 
@@ -110,6 +121,42 @@ class InboxChannel:
     async def process(self, entry: InboxEntry) -> None:
         """Process one inbox entry (subclasses)."""
         raise NotImplementedError
+
+    async def deliver(self, chat_id: str, replies: Sequence[Reply]) -> None:
+        """Send replies to a chat (subclasses)."""
+        raise NotImplementedError
+
+    async def throttled(self, entry: InboxEntry, incoming: Incoming) -> bool:
+        """Drop an update from a user who floods the bot; True if it was dropped.
+
+        A dropped update changes nothing but its inbox entry (marked processed); the first
+        one of a spell gets a polite request to slow down.
+        """
+        verdict = self.throttle.admit(f"{incoming.channel.value}:{incoming.user_id}")
+        if verdict is Verdict.ADMIT:
+            return False
+        await self.skip(entry)
+        if verdict is Verdict.WARN:
+            logger.warning(
+                "%s user %s sends too fast; dropping updates", self.name, incoming.user_id
+            )
+            await self.deliver(incoming.chat_id, [replies.slow_down()])
+        return True
+
+    async def _process_safely(self, entry: InboxEntry) -> None:
+        """Process an entry; a fault outside the router is logged and counted, never fatal.
+
+        The router already rolls back and counts a fault of its own. What is left is a payload
+        the adapter cannot read or a platform error while replying: the worker must go on with
+        the next update, and the entry is retried at the next start, then set aside.
+        """
+        try:
+            await self.process(entry)
+        except Exception as error:
+            logger.exception("%s update %s could not be processed", self.name, entry.update_key)
+            async with UnitOfWork(self._sessions) as uow:
+                await uow.inbox.mark_failed(entry.id, repr(error), self._clock.now())
+                await uow.commit()
 
 
 async def wait_or_stop(stop: asyncio.Event, seconds: float) -> None:

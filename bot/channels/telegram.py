@@ -185,6 +185,8 @@ class TelegramChannel(InboxChannel):
         if incoming is None:
             await self.skip(entry)
             return
+        if await self.throttled(entry, incoming):
+            return
         replies = await self._router.handle(incoming, files=self, inbox_id=entry.id)
         message = update.callback_query.message if update.callback_query else None
         await self.deliver(incoming.chat_id, replies, message.message_id if message else None)
@@ -221,6 +223,9 @@ class TelegramChannel(InboxChannel):
                 return
             except RetryAfter as error:
                 await asyncio.sleep(_seconds(error.retry_after))
+            except (BadRequest, Forbidden) as error:
+                logger.error("Telegram refused %s for chat %s: %s", file.file_name, chat_id, error)
+                return
             except NetworkError as error:
                 if attempt == SEND_ATTEMPTS:
                     logger.error(
@@ -251,6 +256,9 @@ class TelegramChannel(InboxChannel):
                 return
             except RetryAfter as error:
                 await asyncio.sleep(_seconds(error.retry_after))
+            except BadRequest as error:  # not worth retrying: the same request fails again
+                logger.error("Telegram refused a message to chat %s: %s", chat_id, error)
+                return
             except Forbidden:
                 logger.info("chat %s blocked the bot; marking it unreachable", chat_id)
                 async with UnitOfWork(self._sessions) as uow:

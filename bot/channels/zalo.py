@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -188,6 +189,8 @@ class ZaloChannel(InboxChannel):
         if incoming is None:
             await self.skip(entry)
             return
+        if await self.throttled(entry, incoming):
+            return
         replies = await self._router.handle(incoming, files=self, inbox_id=entry.id)
         await self.deliver(incoming.chat_id, replies)
 
@@ -195,7 +198,7 @@ class ZaloChannel(InboxChannel):
         """Download a photo a user sent (its id is its URL)."""
         return await self.client.download(file.file_id)
 
-    async def deliver(self, chat_id: str, replies: list[Reply]) -> None:
+    async def deliver(self, chat_id: str, replies: Sequence[Reply]) -> None:
         """Send replies as text, choices as numbered lines, split under Zalo's limit."""
         for reply in replies:
             for part in render(reply):
