@@ -20,7 +20,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import asdict, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -33,7 +33,7 @@ from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import TelegramChannel, TelegramConfig, TelegramSender
 from bot.channels.zalo import ZaloChannel, ZaloConfig, ZaloSender
 from bot.config import Settings, SettingsError, load_settings
-from bot.core.clock import Clock, SystemClock
+from bot.core.clock import Clock, OffsetClock, SystemClock
 from bot.core.delivery import Sender
 from bot.core.i18n import (
     N_,
@@ -45,6 +45,7 @@ from bot.core.i18n import (
     set_language,
     set_timezone,
 )
+from bot.core.throttle import FloodLimits
 from bot.outbox import DeliveryLimits, OutboxWorker
 from bot.scheduler import ReminderJob, build_scheduler
 from bot.web import TELEGRAM_PATH, ZALO_PATH, create_app
@@ -493,6 +494,7 @@ async def cmd_run(app: App, args: argparse.Namespace) -> int:
                 _("PGIBOT_WEBHOOK_URL is set: set %(variable)s as well.") % {"variable": variable}
             )
     router = app.router()
+    flood = FloodLimits(burst=settings.pgibot_flood_burst, rate=settings.pgibot_flood_rate)
     telegram: TelegramChannel | None = None
     zalo: ZaloChannel | None = None
     senders: dict[str, Sender] = {}
@@ -514,6 +516,7 @@ async def cmd_run(app: App, args: argparse.Namespace) -> int:
             router,
             app.sessions,
             app.clock,
+            flood,
         )
         senders["telegram"] = TelegramSender(telegram.bot)
     if settings.zalo_bot_token is not None:
@@ -532,6 +535,7 @@ async def cmd_run(app: App, args: argparse.Namespace) -> int:
             router,
             app.sessions,
             app.clock,
+            flood,
         )
         senders["zalo"] = ZaloSender(zalo.client)
     channels: list[TelegramChannel | ZaloChannel] = [c for c in (telegram, zalo) if c]
@@ -754,7 +758,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--name", help=_("your name, when registering with a code"))
 
-    command(sub, "run", _("run the bot on the configured channels"), cmd_run)
+    p = command(sub, "run", _("run the bot on the configured channels"), cmd_run)
+    p.add_argument(
+        "--as-of",
+        type=_local_moment,
+        metavar=_("DD/MM/YYYY HH:MM"),
+        help=_(
+            "rehearsal: run as if it were this local time at start (the clock then runs on); "
+            "never on the production database"
+        ),
+    )
 
     p = command(sub, "report", _("write the summary of a year as a file"), cmd_report)
     p.add_argument("--format", choices=["xlsx", "docx", "png", "txt"], default="xlsx")
@@ -777,8 +790,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run_loop(main: Coroutine[Any, Any, int]) -> int:
+    """Run on uvloop where it is installed (a quarter less CPU per update), else on asyncio."""
+    try:
+        import uvloop
+    except ImportError:  # not on Windows
+        return asyncio.run(main)
+    return uvloop.run(main)
+
+
+def _local_moment(text: str) -> datetime:
+    """Read a local date and time as an administrator writes it (naive: no zone yet)."""
+    for pattern in ("%d/%m/%Y %H:%M", "%d/%m/%Y", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"):
+        try:
+            return datetime.strptime(text.strip(), pattern)
+        except ValueError:
+            continue
+    raise argparse.ArgumentTypeError(
+        _("%(text)s is not a date and time like 03/12/2024 08:00") % {"text": text}
+    )
+
+
 async def _main(args: argparse.Namespace, settings: Settings) -> int:
-    app = App(settings)
+    as_of: datetime | None = getattr(args, "as_of", None)
+    clock = OffsetClock(as_of.replace(tzinfo=settings.timezone)) if as_of else None
+    if as_of is not None:
+        logging.getLogger(__name__).warning("rehearsal clock: starting at %s", as_of)
+    app = App(settings, clock)
     try:
         action: Action = args.action
         return await action(app, args)
@@ -811,7 +849,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.action is cmd_console and settings.pgibot_log_level != "DEBUG":
         logging.getLogger().setLevel(logging.WARNING)  # keep the conversation readable
     try:
-        return asyncio.run(_main(args, settings))
+        return _run_loop(_main(args, settings))
     except (UsageError, AgencyError, PlanFileError) as error:
         sys.stderr.write(f"pgibot: {error}\n")
         return 1

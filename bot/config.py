@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     pgibot_zalo_send_rate: float = Field(default=10.0, gt=0, le=30)
     pgibot_zalo_chat_interval: float = Field(default=1.0, ge=0, le=60)
 
+    pgibot_flood_burst: int = Field(default=12, ge=1, le=1000)
+    pgibot_flood_rate: float = Field(default=1.0, gt=0, le=100)
     pgibot_webhook_url: str | None = None
     pgibot_webhook_listen: str = "127.0.0.1"
     pgibot_webhook_port: int = Field(default=8080, ge=1, le=65535)

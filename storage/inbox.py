@@ -35,8 +35,8 @@ class InboxRepository:
 
     async def record(
         self, channel: str, update_key: str, payload: dict[str, Any], now: datetime
-    ) -> bool:
-        """Record an update; False when it was recorded before (a redelivery)."""
+    ) -> InboxEntry | None:
+        """Record an update; None when it was recorded before (a redelivery)."""
         values = {
             "channel": channel,
             "update_key": update_key,
@@ -50,15 +50,22 @@ class InboxRepository:
             insert(InboxUpdate)
             .values(**values)
             .on_conflict_do_nothing(index_elements=["channel", "update_key"])
+            .returning(InboxUpdate.id)
         )
-        result = await self._session.execute(statement)
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        entry_id = (await self._session.execute(statement)).scalar_one_or_none()
+        if entry_id is None:
+            return None
+        return InboxEntry(entry_id, channel, update_key, payload, 0)
 
-    async def pending(self, channel: str, limit: int = 100) -> list[InboxEntry]:
-        """Return unprocessed updates of a channel, oldest first."""
+    async def pending(self, channel: str, limit: int = 100, after: int = 0) -> list[InboxEntry]:
+        """Return unprocessed updates of a channel after the entry ``after``, oldest first."""
         rows = await self._session.scalars(
             select(InboxUpdate)
-            .where(InboxUpdate.channel == channel, InboxUpdate.processed_at.is_(None))
+            .where(
+                InboxUpdate.channel == channel,
+                InboxUpdate.processed_at.is_(None),
+                InboxUpdate.id > after,
+            )
             .order_by(InboxUpdate.id)
             .limit(limit)
         )

@@ -61,18 +61,24 @@ class MemberRepository:
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+        self._reachable: dict[tuple[str, str], bool] = {}
+        """Whether the identities read in this transaction were reachable."""
 
     async def by_identity(self, channel: str, user_id: str) -> MemberInfo | None:
         """Return the member behind a channel account, active or not."""
         row = (
             await self._session.execute(
-                select(Member, Agency)
+                select(Member, Agency, MemberIdentity.reachable)
                 .join(MemberIdentity, MemberIdentity.member_id == Member.id)
                 .join(Agency, Agency.id == Member.agency_id)
                 .where(MemberIdentity.channel == channel, MemberIdentity.user_id == user_id)
             )
         ).first()
-        return _member_info(*row) if row else None
+        if row is None:
+            return None
+        member, agency, reachable = row
+        self._reachable[(channel, user_id)] = reachable
+        return _member_info(member, agency)
 
     async def get(self, member_id: int) -> MemberInfo | None:
         """Return a member by id."""
@@ -120,6 +126,8 @@ class MemberRepository:
 
     async def mark_reachable(self, channel: str, user_id: str) -> None:
         """Remember that a user who had blocked the bot writes to it again."""
+        if self._reachable.get((channel, user_id)) is True:
+            return  # read as reachable in this transaction: nothing to write
         await self._session.execute(
             update(MemberIdentity)
             .where(
@@ -241,17 +249,25 @@ class ConversationRepository:
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+        self._rows: dict[tuple[str, str], Conversation] = {}
+        """Rows read in this transaction, held so that ``set`` finds them without a query
+        (the session's identity map holds rows only weakly)."""
 
     async def get(self, channel: str, chat_id: str) -> ConversationState:
         """Return where a chat stands; "idle" when it is in no conversation."""
         row = await self._session.get(Conversation, (channel, chat_id))
-        return ConversationState(row.state, dict(row.data)) if row else ConversationState("idle")
+        if row is None:
+            return ConversationState("idle")
+        self._rows[(channel, chat_id)] = row
+        return ConversationState(row.state, dict(row.data))
 
     async def set(
         self, channel: str, chat_id: str, state: ConversationState, now: datetime
     ) -> None:
         """Store where a chat stands."""
-        row = await self._session.get(Conversation, (channel, chat_id))
+        row = self._rows.get((channel, chat_id))
+        if row is None:
+            row = await self._session.get(Conversation, (channel, chat_id))
         if row is None:
             self._session.add(
                 Conversation(

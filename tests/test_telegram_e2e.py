@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.telegram import TelegramChannel, TelegramConfig
 from bot.core.clock import FrozenClock
+from bot.core.throttle import FloodLimits
 from bot.web import TELEGRAM_PATH, create_app
 from handlers.context import BotInfo
 from handlers.router import Router
@@ -48,6 +49,7 @@ class Bot:
         data_dir: Path,
     ) -> None:
         self.fake, self.sessions, self.clock, self.data_dir = fake, sessions, clock, data_dir
+        self.flood = FloodLimits(burst=1000)  # tests type faster than people; one test floods
         self.channel: TelegramChannel | None = None
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -57,7 +59,7 @@ class Bot:
     def _build(self) -> TelegramChannel:
         router = Router(self.sessions, self.clock, BotInfo(None, self.data_dir))
         config = TelegramConfig(TOKEN, self.fake.base_url, self.fake.base_file_url, poll_timeout=1)
-        return TelegramChannel(config, router, self.sessions, self.clock)
+        return TelegramChannel(config, router, self.sessions, self.clock, self.flood)
 
     async def start(self, *, webhook: bool = False) -> TelegramChannel:
         channel = self._build()
@@ -473,6 +475,7 @@ async def test_the_coordinator_receives_files_over_telegram(
 async def test_a_flooding_user_is_throttled_politely_and_the_others_are_served(
     fake: FakeTelegram, bot: Bot, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
 ) -> None:
+    bot.flood = FloodLimits()  # the production limits
     channel = await bot.start()
     flooder = await register(fake, sessions, clock, user_id=5030)
     other = await register(fake, sessions, clock, user_id=5031, agency="stnmt")

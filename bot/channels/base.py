@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -25,6 +26,9 @@ from storage.inbox import InboxEntry
 from storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
+
+MAX_DELIVERIES_IN_FLIGHT = 64
+"""Replies being sent while the worker goes on; beyond that the worker waits (back-pressure)."""
 
 
 class InboxChannel:
@@ -45,46 +49,115 @@ class InboxChannel:
         self.throttle = Throttle(flood)
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
+        self._handoff: deque[InboxEntry] = deque()
+        self._sending: dict[str, asyncio.Task[None]] = {}
+        """The latest delivery per chat; each waits for the one before it in its chat."""
+        self._background: set[asyncio.Task[None]] = set()
+        self._send_slots = asyncio.Semaphore(MAX_DELIVERIES_IN_FLIGHT)
 
     async def record_all(self, updates: Iterable[tuple[str, dict[str, Any]]]) -> int:
-        """Commit raw updates to the inbox in one transaction and wake the worker.
+        """Commit raw updates to the inbox in one transaction and hand them to the worker.
 
         Returns how many were new (a redelivered update is recorded once).
         """
-        new = 0
+        new: list[InboxEntry] = []
         async with UnitOfWork(self._sessions) as uow:
             for key, payload in updates:
-                new += await uow.inbox.record(self.name, key, payload, self._clock.now())
+                entry = await uow.inbox.record(self.name, key, payload, self._clock.now())
+                if entry is not None:
+                    new.append(entry)
             await uow.commit()
-        self._idle.clear()
-        self._wake.set()
-        return new
+        if new:
+            self._handoff.extend(new)
+            self._idle.clear()
+            self._wake.set()
+        return len(new)
 
     async def wait_idle(self) -> None:
-        """Wait until every recorded update has been processed (for tests and shutdown)."""
+        """Wait until every recorded update has been processed and answered."""
         await self._idle.wait()
+        await self.finish_sending()
+
+    async def send_later(self, chat_id: str, send: Callable[[], Awaitable[None]]) -> None:
+        """Send in the background, after what is being sent to the same chat.
+
+        The worker goes on with the next update meanwhile: replies to one chat keep their
+        order, chats do not wait for each other. Waits only when too many are in flight.
+        """
+        await self._send_slots.acquire()
+        before = self._sending.get(chat_id)
+
+        async def deliver() -> None:
+            try:
+                if before is not None:
+                    await asyncio.wait([before])
+                await send()
+            except Exception:
+                logger.exception("%s: could not deliver to chat %s", self.name, chat_id)
+            finally:
+                self._send_slots.release()
+                if self._sending.get(chat_id) is task:
+                    del self._sending[chat_id]
+
+        task = asyncio.create_task(deliver(), name=f"{self.name}-send-{chat_id}")
+        self._sending[chat_id] = task
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def spawn(self, work: Awaitable[None], name: str) -> None:
+        """Run something in the background (answering a button press); finished at stop."""
+
+        async def run() -> None:
+            try:
+                await work
+            except Exception:
+                logger.exception("%s: %s failed", self.name, name)
+
+        task = asyncio.create_task(run(), name=f"{self.name}-{name}")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def finish_sending(self) -> None:
+        """Wait until everything started in the background is done."""
+        while self._background:
+            await asyncio.wait(list(self._background))
 
     async def run_worker(self, stop: asyncio.Event) -> None:
-        """Process the inbox in order until asked to stop and nothing is left in hand."""
-        tried: set[int] = set()  # failed this run; retried at the next start
-        while True:
-            self._wake.clear()  # before looking, so that a record meanwhile is not missed
+        """Process the inbox in order until asked to stop and nothing is left in hand.
+
+        First whatever an earlier run left unprocessed (read from the database), then what
+        :meth:`record_all` hands over, without reading it back. An entry is tried once per run:
+        one that fails is retried at the next start, and set aside after a few attempts.
+        """
+        recovered: set[int] = set()
+        last = 0
+        while not stop.is_set():  # recovery: what was recorded but not processed
             async with UnitOfWork(self._sessions) as uow:
-                pending = await uow.inbox.pending(self.name, limit=100 + len(tried))
-            tried &= {e.id for e in pending}
-            entries = [e for e in pending if e.id not in tried]
+                pending = await uow.inbox.pending(self.name, limit=100, after=last)
+            if not pending:
+                break
+            for entry in pending:
+                recovered.add(entry.id)
+                last = entry.id
+                await self._process_safely(entry)
+                if stop.is_set():
+                    return  # the rest waits in the inbox for the next start
+        while True:
+            self._wake.clear()  # before looking, so that a hand-over meanwhile is not missed
+            entries = sorted(self._handoff, key=lambda e: e.id)
+            self._handoff.clear()
             if not entries:
-                if self._wake.is_set():
-                    continue
                 self._idle.set()
                 if stop.is_set():
                     return
                 await self._wake.wait()
                 continue
-            for entry in entries:
-                tried.add(entry.id)
+            for position, entry in enumerate(entries):
+                if entry.id in recovered:  # recorded while recovering: already done
+                    continue
                 await self._process_safely(entry)
                 if stop.is_set():
+                    self._handoff.extendleft(reversed(entries[position + 1 :]))
                     return  # the rest waits in the inbox for the next start
 
     @property
@@ -107,6 +180,7 @@ class InboxChannel:
         finally:
             self.wake()
             await worker
+            await self.finish_sending()
 
     def wake(self) -> None:
         """Make the worker look at the inbox (at stop, so that it can finish)."""
@@ -140,7 +214,8 @@ class InboxChannel:
             logger.warning(
                 "%s user %s sends too fast; dropping updates", self.name, incoming.user_id
             )
-            await self.deliver(incoming.chat_id, [replies.slow_down()])
+            chat_id = incoming.chat_id
+            await self.send_later(chat_id, lambda: self.deliver(chat_id, [replies.slow_down()]))
         return True
 
     async def _process_safely(self, entry: InboxEntry) -> None:

@@ -32,6 +32,7 @@ from bot.core.delivery import RateLimited, Rejected, Transient, Unreachable
 from bot.core.i18n import _, set_language
 from bot.core.messages import Channel, Choice, FileRef, Incoming, OutgoingFile, Reply
 from bot.core.text import split_message
+from bot.core.throttle import FloodLimits
 from handlers.router import Router
 from storage.inbox import InboxEntry
 from storage.uow import UnitOfWork
@@ -80,8 +81,9 @@ class TelegramChannel(InboxChannel):
         router: Router,
         sessions: async_sessionmaker[AsyncSession],
         clock: Clock,
+        flood: FloodLimits | None = None,
     ) -> None:
-        super().__init__(router, sessions, clock)
+        super().__init__(router, sessions, clock, flood)
         self.config = config
         self.bot = Bot(
             config.token,
@@ -177,11 +179,8 @@ class TelegramChannel(InboxChannel):
         """Process one Telegram update and send the replies."""
         update = Update.de_json(entry.payload, self.bot)
         incoming = to_incoming(update)
-        if update.callback_query is not None:
-            try:
-                await self.bot.answer_callback_query(update.callback_query.id)
-            except TelegramError as error:  # an old query cannot be answered; carry on
-                logger.debug("answerCallbackQuery failed: %s", error)
+        if update.callback_query is not None:  # stop the button's spinner at once
+            self.spawn(self._answer_query(update.callback_query.id), "answer-query")
         if incoming is None:
             await self.skip(entry)
             return
@@ -189,7 +188,15 @@ class TelegramChannel(InboxChannel):
             return
         replies = await self._router.handle(incoming, files=self, inbox_id=entry.id)
         message = update.callback_query.message if update.callback_query else None
-        await self.deliver(incoming.chat_id, replies, message.message_id if message else None)
+        pressed = message.message_id if message else None
+        chat_id = incoming.chat_id
+        await self.send_later(chat_id, lambda: self.deliver(chat_id, replies, pressed))
+
+    async def _answer_query(self, query_id: str) -> None:
+        try:
+            await self.bot.answer_callback_query(query_id)
+        except TelegramError as error:  # an old query cannot be answered; carry on
+            logger.debug("answerCallbackQuery failed: %s", error)
 
     async def fetch(self, file: FileRef) -> bytes:
         """Download a file a user sent."""
@@ -311,39 +318,56 @@ def to_incoming(update: Update) -> Incoming | None:
     if update.callback_query is not None:
         query = update.callback_query
         chat = query.message.chat if query.message else None
-        if chat is None:
+        if chat is None or query.from_user is None:
             return None
         return Incoming(
             channel=Channel.TELEGRAM,
             chat_id=str(chat.id),
             user_id=str(query.from_user.id),
             update_id=str(update.update_id),
-            payload=query.data or "",
-            display_name=query.from_user.full_name,
+            payload=_string(query.data) or "",
+            display_name=_string(query.from_user.full_name),
             is_private=chat.type == "private",
         )
     message = update.message
-    if message is None or message.from_user is None:
+    if message is None or message.from_user is None or message.chat is None:
         return None
     file = None
     if message.document is not None:
         document = message.document
         file = FileRef(
-            document.file_id, document.file_name, document.mime_type, document.file_size
+            str(document.file_id),
+            _string(document.file_name),
+            _string(document.mime_type),
+            _size(document.file_size),
         )
     elif message.photo:
         photo = message.photo[-1]
-        file = FileRef(photo.file_id, None, "image/jpeg", photo.file_size)
+        file = FileRef(str(photo.file_id), None, "image/jpeg", _size(photo.file_size))
     return Incoming(
         channel=Channel.TELEGRAM,
         chat_id=str(message.chat.id),
         user_id=str(message.from_user.id),
         update_id=str(update.update_id),
-        text=message.text,
-        display_name=message.from_user.full_name,
+        text=_string(message.text),
+        display_name=_string(message.from_user.full_name),
         file=file,
         is_private=message.chat.type == "private",
     )
+
+
+def _string(value: object) -> str | None:
+    """A field the Bot API sends as a string; any other type (a forged update) counts as absent.
+
+    python-telegram-bot does not check the types of what it parses, and the router expects
+    text: a number where text belongs must not reach it.
+    """
+    return value if isinstance(value, str) else None
+
+
+def _size(value: object) -> int | None:
+    """A file size the Bot API sends as an integer; anything else counts as unknown."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _seconds(value: int | timedelta) -> float:

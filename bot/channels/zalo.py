@@ -30,6 +30,7 @@ from bot.core.delivery import RateLimited, Rejected, Transient, Unreachable
 from bot.core.i18n import _
 from bot.core.messages import Channel, FileRef, Incoming, Reply, numbered_text
 from bot.core.text import split_message
+from bot.core.throttle import FloodLimits
 from handlers.router import Router
 from storage.inbox import InboxEntry
 from storage.uow import UnitOfWork
@@ -123,8 +124,9 @@ class ZaloChannel(InboxChannel):
         router: Router,
         sessions: async_sessionmaker[AsyncSession],
         clock: Clock,
+        flood: FloodLimits | None = None,
     ) -> None:
-        super().__init__(router, sessions, clock)
+        super().__init__(router, sessions, clock, flood)
         self.config = config
         self.client = ZaloClient(config)
         self.account: str | None = None
@@ -192,7 +194,8 @@ class ZaloChannel(InboxChannel):
         if await self.throttled(entry, incoming):
             return
         replies = await self._router.handle(incoming, files=self, inbox_id=entry.id)
-        await self.deliver(incoming.chat_id, replies)
+        chat_id = incoming.chat_id
+        await self.send_later(chat_id, lambda: self.deliver(chat_id, replies))
 
     async def fetch(self, file: FileRef) -> bytes:
         """Download a photo a user sent (its id is its URL)."""

@@ -43,3 +43,16 @@ class FrozenClock:
     def advance(self, delta: timedelta) -> None:
         """Move the clock forward."""
         self._at += delta
+
+
+class OffsetClock:
+    """The real clock moved to another moment at start, then running: for rehearsals and tests."""
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("OffsetClock needs a timezone-aware datetime")
+        self._offset = start - datetime.now(UTC)
+
+    def now(self) -> datetime:
+        """Return the shifted time in UTC."""
+        return datetime.now(UTC) + self._offset

@@ -1,0 +1,465 @@
+"""What the intake benchmark and the crash run share.
+
+* :func:`populate` builds a database with the shipped plan and many officers;
+* :class:`BotProcess` runs the real ``pgibot run`` (or the echo baseline) as a child process
+  against the fake Bot API, and reads its CPU time and peak memory from ``/proc``;
+* :class:`WatchedTelegram` is the test suite's fake Bot API that also wakes whoever waits for
+  a chat's next message, so that a thousand waiting officers cost nothing while they wait;
+* :class:`Officer` goes through whole ``/baocao`` conversations, one step at a time, and times
+  each step from the moment its update is handed to the Bot API to the bot's answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import platform
+import signal
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from sqlalchemy import insert, select
+from sqlalchemy.engine import make_url
+
+from storage import migrate
+from storage.db import create_engine, create_sessionmaker
+from storage.models import Agency, Assignment, Member, MemberIdentity, Task
+from storage.plan_import import import_plan
+from storage.plan_loader import default_plan_path, read_plan
+from tests.fakes.telegram_api import FakeTelegram, FakeUser
+
+ROOT = Path(__file__).resolve().parents[1]
+TOKEN = "424242:BENCH"
+FIRST_USER_ID = 10_000_000
+JSON = dict[str, Any]
+
+
+# --- the database ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A registered officer the harness can act as."""
+
+    user_id: int
+    member_id: int
+    task_codes: tuple[str, ...]
+
+
+async def populate(url: str, members: int, accounts: int, as_of: datetime) -> list[Account]:
+    """Migrate, import the plan and register ``members`` officers; return ``accounts`` of them.
+
+    Officers are spread over the agencies that have tasks; each has a Telegram account whose
+    user id is ``FIRST_USER_ID + n``.
+    """
+    engine = create_engine(url)
+    try:
+        await migrate.upgrade(engine)
+        sessions = create_sessionmaker(engine)
+        async with sessions() as session:
+            await import_plan(
+                session, read_plan(default_plan_path()), today=as_of.date(), now=as_of
+            )
+            await session.commit()
+            rows = await session.execute(
+                select(Assignment.agency_id, Task.code)
+                .join(Task, Task.id == Assignment.task_id)
+                .where(Task.active.is_(True))
+                .order_by(Assignment.agency_id, Task.position)
+            )
+            tasks: dict[int, list[str]] = {}
+            for agency_id, code in rows:
+                tasks.setdefault(agency_id, []).append(code)
+            agencies = [
+                a
+                for a in await session.scalars(select(Agency.id).order_by(Agency.id))
+                if a in tasks
+            ]
+            first = int(await session.scalar(select(Member.id).order_by(Member.id.desc())) or 0)
+            people = [
+                {
+                    "id": first + n + 1,
+                    "full_name": f"Cán bộ thử nghiệm {n}",
+                    "agency_id": agencies[n % len(agencies)],
+                    "role": "officer",
+                    "active": True,
+                    "language": "vi",
+                    "created_at": as_of,
+                }
+                for n in range(members)
+            ]
+            identities = [
+                {
+                    "member_id": person["id"],
+                    "channel": "telegram",
+                    "user_id": str(FIRST_USER_ID + n),
+                    "chat_id": str(FIRST_USER_ID + n),
+                    "reachable": True,
+                    "created_at": as_of,
+                }
+                for n, person in enumerate(people)
+            ]
+            for start in range(0, members, 5000):
+                await session.execute(insert(Member), people[start : start + 5000])
+                await session.execute(insert(MemberIdentity), identities[start : start + 5000])
+            await session.commit()
+        return [
+            Account(
+                FIRST_USER_ID + n,
+                int(people[n]["id"]),
+                tuple(tasks[int(people[n]["agency_id"])]),
+            )
+            for n in range(min(accounts, members))
+        ]
+    finally:
+        await engine.dispose()
+
+
+@contextlib.asynccontextmanager
+async def database(kind: str, folder: Path, postgres_admin: str) -> AsyncIterator[str]:
+    """Yield the URL of a new, empty database: a SQLite file or a PostgreSQL database."""
+    if kind == "sqlite":
+        yield f"sqlite+aiosqlite:///{folder / 'bench.sqlite3'}"
+        return
+    import asyncpg
+
+    admin = make_url(postgres_admin)
+    name = f"pgibot_bench_{uuid.uuid4().hex[:10]}"
+
+    async def execute(statement: str) -> None:
+        connection = await asyncpg.connect(
+            host=admin.host,
+            port=admin.port or 5432,
+            user=admin.username,
+            password=admin.password,
+            database=admin.database,
+        )
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    await execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin.set(database=name).render_as_string(False)
+    finally:
+        await execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# --- the bot process -------------------------------------------------------------------------
+
+
+class BotProcess:
+    """The bot (or the echo baseline) as a child process talking to the fake Bot API."""
+
+    def __init__(
+        self, command: Sequence[str], env: dict[str, str], log_path: Path, cwd: Path
+    ) -> None:
+        self.command, self.env, self.log_path, self.cwd = list(command), env, log_path, cwd
+        self.process: asyncio.subprocess.Process | None = None
+        self._log: TextIO | None = None
+        self.starts = 0
+
+    @staticmethod
+    def environment(url: str, fake: FakeTelegram, data_dir: Path) -> dict[str, str]:
+        """The environment of a bot that talks to ``fake`` and keeps its data in ``url``."""
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("TELEGRAM_", "ZALO_", "PGIBOT_", "DATABASE_URL"))
+        }
+        return env | {
+            "DATABASE_URL": url,
+            "PGIBOT_DATA_DIR": str(data_dir),
+            "PGIBOT_LOG_LEVEL": "WARNING",
+            "TELEGRAM_BOT_TOKEN": fake.token,
+            "TELEGRAM_API_BASE_URL": fake.base_url,
+            "TELEGRAM_API_FILE_URL": fake.base_file_url,
+            "PYTHONPATH": str(ROOT),
+        }
+
+    async def start(self, fake: FakeTelegram, within: float = 30.0) -> float:
+        """Start the process and wait until it polls the Bot API; return how long that took."""
+        started = time.monotonic()
+        seen = len(fake.calls)
+        self._log = self.log_path.open("a", encoding="utf-8")
+        self._log.write(f"--- start {self.starts} ---\n")
+        self._log.flush()
+        self.process = await asyncio.create_subprocess_exec(
+            *self.command, cwd=self.cwd, env=self.env, stdout=self._log, stderr=self._log
+        )
+        self.starts += 1
+
+        def polling() -> bool:
+            return any(c.method == "getUpdates" for c in fake.calls[seen:])
+
+        if not await fake.wait_until(polling, within):
+            raise RuntimeError(f"the bot did not start within {within} s; see {self.log_path}")
+        return time.monotonic() - started
+
+    @property
+    def pid(self) -> int:
+        """The process id."""
+        if self.process is None:
+            raise RuntimeError("not started")
+        return self.process.pid
+
+    def cpu_seconds(self) -> float:
+        """User and system CPU time the process has used so far."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / ticks
+
+    def peak_rss_mb(self) -> float:
+        """The process's peak resident memory (VmHWM), in MiB."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    async def kill(self) -> None:
+        """Kill the process with SIGKILL, as a power cut or the OOM killer would."""
+        if self.process is not None and self.process.returncode is None:
+            self.process.send_signal(signal.SIGKILL)
+            await self.process.wait()
+        self._close_log()
+
+    async def terminate(self, within: float = 30.0) -> tuple[int | None, float]:
+        """Send SIGTERM; return the exit code (None if it outlived ``within``) and the time."""
+        if self.process is None or self.process.returncode is not None:
+            return (self.process.returncode if self.process else None), 0.0
+        started = time.monotonic()
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            code: int | None = await asyncio.wait_for(self.process.wait(), within)
+        except TimeoutError:
+            code = None
+            await self.kill()
+        self._close_log()
+        return code, time.monotonic() - started
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+def pgibot_command(as_of: datetime | None, profile: Path | None = None) -> list[str]:
+    """The command line of the real bot (under cProfile, writing to ``profile``, if given)."""
+    command = [sys.executable]
+    if profile is not None:
+        command += ["-m", "cProfile", "-o", str(profile)]
+    command += ["-m", "bot", "run"]
+    if as_of is not None:
+        command += ["--as-of", as_of.strftime("%d/%m/%Y %H:%M")]
+    return command
+
+
+# --- the Bot API, watched ----------------------------------------------------------------------
+
+
+@dataclass
+class _Watch:
+    expect: str | None
+    future: asyncio.Future[JSON]
+
+
+class WatchedTelegram(FakeTelegram):
+    """The fake Bot API, resolving a waiter as soon as the bot sends or edits in its chat."""
+
+    def __init__(self, token: str = TOKEN, **kwargs: Any) -> None:
+        super().__init__(token, **kwargs)
+        self._watches: dict[int, list[_Watch]] = {}
+        self.messages_sent = 0
+
+    def expect(self, chat_id: int, expect: str | None) -> asyncio.Future[JSON]:
+        """A future for the bot's next message in a chat containing ``expect`` (any if None)."""
+        future: asyncio.Future[JSON] = asyncio.get_running_loop().create_future()
+        self._watches.setdefault(chat_id, []).append(_Watch(expect, future))
+        return future
+
+    def _seen(self, chat_id: int, message: JSON | bool) -> None:
+        self.messages_sent += 1
+        if not isinstance(message, dict):
+            return
+        text = str(message.get("text", ""))
+        watches = self._watches.get(chat_id)
+        if not watches:
+            return
+        for watch in list(watches):
+            if watch.future.done():
+                watches.remove(watch)
+            elif watch.expect is None or watch.expect in text:
+                watch.future.set_result(message)
+                watches.remove(watch)
+
+    def _api_send_message(self, params: JSON) -> JSON:
+        message = super()._api_send_message(params)
+        self._seen(self._chat_id(params), message)
+        return message
+
+    def _api_edit_message_text(self, params: JSON) -> JSON | bool:
+        message = super()._api_edit_message_text(params)
+        self._seen(self._chat_id(params), message)
+        return message
+
+    def forget_calls(self) -> None:
+        """Drop the call log (a long run would otherwise keep every call in memory)."""
+        self.calls.clear()
+
+
+# --- officers -------------------------------------------------------------------------------
+
+
+def button(message: JSON, label: str) -> str:
+    """The callback data of the button whose label starts with ``label``."""
+    for row in message.get("reply_markup", {}).get("inline_keyboard", []):
+        for key in row:
+            if key["text"].startswith(label):
+                return str(key["callback_data"])
+    raise LookupError(f"no button {label!r} in {str(message.get('text'))[:200]!r}")
+
+
+class StepTimeout(Exception):
+    """The bot did not answer a step in time."""
+
+
+@dataclass
+class Stats:
+    """What a phase measured."""
+
+    latencies: list[float] = field(default_factory=list)
+    timeouts: int = 0
+    reports: int = 0
+
+    def summary(self, seconds: float) -> JSON:
+        """Throughput and latency percentiles (milliseconds)."""
+        ordered = sorted(self.latencies)
+
+        def percentile(p: float) -> float:
+            if not ordered:
+                return 0.0
+            return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000, 1)
+
+        return {
+            "updates": len(ordered),
+            "seconds": round(seconds, 1),
+            "updates_per_second": round(len(ordered) / seconds, 1) if seconds else 0.0,
+            "p50_ms": percentile(0.50),
+            "p95_ms": percentile(0.95),
+            "p99_ms": percentile(0.99),
+            "max_ms": round(ordered[-1] * 1000, 1) if ordered else 0.0,
+            "timeouts": self.timeouts,
+            "reports_confirmed": self.reports,
+        }
+
+
+class Pacer:
+    """Hand out step slots at a steady rate (None: as fast as the officers can go)."""
+
+    def __init__(self, rate: float | None = None) -> None:
+        self.rate = rate
+        self._next = time.monotonic()
+
+    def set_rate(self, rate: float | None) -> None:
+        """Change the rate from now on."""
+        self.rate = rate
+        self._next = time.monotonic()
+
+    async def slot(self) -> None:
+        """Wait for the next slot."""
+        if self.rate is None:
+            return
+        now = time.monotonic()
+        start = max(now, self._next)
+        self._next = start + 1.0 / self.rate
+        if start > now:
+            await asyncio.sleep(start - now)
+
+
+class Officer:
+    """One officer going through ``/baocao`` conversations for the tasks of the agency."""
+
+    def __init__(
+        self,
+        fake: WatchedTelegram,
+        account: Account,
+        pacer: Pacer,
+        *,
+        echo: bool = False,
+        step_timeout: float = 20.0,
+    ) -> None:
+        self.fake, self.account, self.pacer, self.echo = fake, account, pacer, echo
+        self.user: FakeUser = fake.user(account.user_id, first_name=f"Cán bộ {account.user_id}")
+        self.step_timeout = step_timeout
+        self.stats = Stats()
+        self.confirmed: list[str] = []
+        """The unique result texts of the reports the bot confirmed to this officer."""
+        self.pressed_confirm: list[str] = []
+        """The result texts of every report whose "Xác nhận" this officer pressed."""
+        self._reports = 0
+
+    async def step(self, act: Callable[[], JSON], expect: str | None) -> JSON:
+        """Act, then wait for the bot's answer; time it into the current stats."""
+        await self.pacer.slot()
+        expected = self.fake.expect(self.user.id, None if self.echo else expect)
+        started = time.monotonic()
+        act()
+        try:
+            message = await asyncio.wait_for(expected, self.step_timeout)
+        except TimeoutError:
+            self.stats.timeouts += 1
+            raise StepTimeout(expect) from None
+        self.stats.latencies.append(time.monotonic() - started)
+        return message
+
+    def _press(self, message: JSON, label: str) -> JSON:
+        data = f"echo:{self._reports}" if self.echo else button(message, label)
+        return self.user.press(int(message["message_id"]), data)
+
+    async def report(self) -> None:
+        """Go through one whole report, from /baocao to the receipt."""
+        self._reports += 1
+        code = self.account.task_codes[self._reports % len(self.account.task_codes)]
+        result = f"Kết quả {self.account.user_id}-{self._reports}: đã triển khai theo kế hoạch."
+        status = await self.step(lambda: self.user.send_text(f"/baocao {code}"), "Tình hình")
+        await self.step(lambda: self._press(status, "Đang triển khai"), "phần trăm")
+        await self.step(lambda: self.user.send_text("60"), "kết quả thực hiện")
+        files = await self.step(lambda: self.user.send_text(result), "minh chứng")
+        summary = await self.step(lambda: self._press(files, "Bỏ qua"), "kiểm tra")
+        self.pressed_confirm.append(result)
+        await self.step(lambda: self._press(summary, "Xác nhận"), "Đã ghi nhận")
+        self.confirmed.append(result)
+        self.stats.reports += 1
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Report again and again until asked to stop; a lost answer starts a new report."""
+        while not stop.is_set():
+            try:
+                await self.report()
+            except StepTimeout:
+                continue
+            except LookupError:  # an answer without the expected button (after a restart)
+                continue
+
+
+def machine() -> str:
+    """Describe the machine: processor, cores, memory, Python."""
+    cpu = Path("/proc/cpuinfo").read_text().splitlines()
+    model = next(
+        (line.split(":", 1)[1].strip() for line in cpu if line.startswith("model name")),
+        platform.processor() or platform.machine(),
+    )
+    meminfo = Path("/proc/meminfo").read_text().splitlines()
+    memory = next(
+        (int(line.split()[1]) // 1024 // 1024 for line in meminfo if line.startswith("MemTotal")),
+        0,
+    )
+    return f"{model}, {os.cpu_count()} cores, {memory} GiB, Python {platform.python_version()}"

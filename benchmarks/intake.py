@@ -1,0 +1,248 @@
+"""Benchmark: officers reporting through the real bot process, end to end over real HTTP.
+
+Usage::
+
+    python -m benchmarks.intake [--databases sqlite,postgres] [--members 10000] [--officers 100]
+                                [--rate 100] [--seconds 20]
+
+For each database it builds the shipped plan with ``--members`` registered officers, starts
+the real ``pgibot run`` as a child process against the fake Bot API of the test suite, and
+lets ``--officers`` simulated officers go through whole ``/baocao`` conversations (six updates
+each: the command, two answers typed, three buttons). A step is timed from the moment its
+update is handed to the Bot API to the moment the bot's answer reaches it: received,
+committed, answered. Three phases follow a warm-up:
+
+* ``paced``: steps offered at ``--rate`` per second; the figures to hold against the goals;
+* ``capacity``: every officer as fast as the bot answers; the most the bot can take;
+* ``flood``: paced again while one more user sends 100 messages per second; the officers'
+  latency should stay as in ``paced`` and the flooder be asked once to slow down.
+
+The same harness then drives a minimal echo bot on python-telegram-bot (``benchmarks.echo_bot``)
+through the paced and capacity phases: the ratio of capacities is what pgibot's own work costs.
+It prints JSON: updates per second, p50/p95/p99 latency, the bot's CPU use and peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from benchmarks.harness import (
+    Account,
+    BotProcess,
+    Officer,
+    Pacer,
+    Stats,
+    WatchedTelegram,
+    database,
+    machine,
+    pgibot_command,
+    populate,
+)
+
+HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
+AS_OF = datetime(2024, 11, 20, 9, 0, tzinfo=HANOI)
+"""A working morning of the 2024 cycle, before any reminder is due: reports are open."""
+POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+FLOOD_RATE = 100.0
+JSON = dict[str, Any]
+
+
+async def _phase(
+    name: str,
+    officers: list[Officer],
+    process: BotProcess,
+    pacer: Pacer,
+    rate: float | None,
+    seconds: float,
+    fake: WatchedTelegram,
+    flooder: Officer | None = None,
+) -> JSON:
+    pacer.set_rate(rate)
+    for officer in officers:
+        officer.stats = Stats()
+    fake.forget_calls()
+    cpu, started = process.cpu_seconds(), time.monotonic()
+    flood: asyncio.Task[int] | None = None
+    if flooder is not None:
+        flood = asyncio.create_task(_flood(flooder, seconds))
+    await asyncio.sleep(seconds)
+    elapsed = time.monotonic() - started
+    used = process.cpu_seconds() - cpu
+    merged = Stats()
+    for officer in officers:
+        merged.latencies += officer.stats.latencies
+        merged.timeouts += officer.stats.timeouts
+        merged.reports += officer.stats.reports
+    figures = {"phase": name, "offered_per_second": rate or "unbounded"}
+    figures |= merged.summary(elapsed)
+    figures["bot_cpu_percent"] = round(100 * used / elapsed, 1)
+    if flood is not None and flooder is not None:
+        sent = await flood
+        said = [str(m.get("text", "")) for m in fake.sent_to(flooder.user.id)]
+        figures["flood"] = {
+            "messages_sent": sent,
+            "answered": sum("Các lệnh" in t for t in said),
+            "asked_to_slow_down": sum("quá nhanh" in t for t in said),
+        }
+    print(json.dumps(figures, ensure_ascii=False), file=sys.stderr)
+    return figures
+
+
+async def _flood(flooder: Officer, seconds: float) -> int:
+    sent, started = 0, time.monotonic()
+    while time.monotonic() - started < seconds:
+        flooder.user.send_text("/trogiup")
+        sent += 1
+        await asyncio.sleep(max(0.0, started + sent / FLOOD_RATE - time.monotonic()))
+    return sent
+
+
+async def run_bot(
+    kind: str, url: str | None, accounts: list[Account], args: argparse.Namespace, folder: Path
+) -> JSON:
+    """Run the phases against one bot (``pgibot`` or ``echo``); return the figures."""
+    async with WatchedTelegram() as fake:
+        data = folder / "data"
+        env = BotProcess.environment(url or "sqlite+aiosqlite:///:memory:", fake, data)
+        # The simulated officers answer within milliseconds, faster than the flood limit lets
+        # a person go on for long; the flooder, at 100 messages per second, is still held.
+        env |= {"PGIBOT_FLOOD_BURST": "20", "PGIBOT_FLOOD_RATE": "10"}
+        if kind == "pgibot":
+            command = pgibot_command(AS_OF, args.profile)
+        else:
+            command = [sys.executable, "-m", "benchmarks.echo_bot"]
+        process = BotProcess(command, env, folder / f"{kind}.log", folder)
+        startup = await process.start(fake)
+        pacer = Pacer(args.rate)
+        echo = kind == "echo"
+        officers = [Officer(fake, a, pacer, echo=echo) for a in accounts[: args.officers]]
+        stop = asyncio.Event()
+        running = [asyncio.create_task(o.run(stop)) for o in officers]
+        phases = []
+        try:
+            await _phase("warm-up", officers, process, pacer, args.rate, 3, fake)
+            phases.append(
+                await _phase("paced", officers, process, pacer, args.rate, args.seconds, fake)
+            )
+            phases.append(
+                await _phase("capacity", officers, process, pacer, None, args.seconds, fake)
+            )
+            if not echo:
+                flooder = Officer(fake, accounts[args.officers], Pacer(None))
+                phases.append(
+                    await _phase(
+                        "flood",
+                        officers,
+                        process,
+                        pacer,
+                        args.rate,
+                        args.seconds,
+                        fake,
+                        flooder,
+                    )
+                )
+            peak = process.peak_rss_mb()
+        finally:
+            stop.set()
+            pacer.set_rate(None)
+            _done, pending = await asyncio.wait(running, timeout=30)
+            for task in pending:
+                task.cancel()
+            code, stop_seconds = await process.terminate()
+        return {
+            "bot": kind,
+            "startup_seconds": round(startup, 1),
+            "phases": phases,
+            "peak_rss_mb": round(peak, 1),
+            "sigterm_exit_code": code,
+            "sigterm_seconds": round(stop_seconds, 1),
+        }
+
+
+async def run(args: argparse.Namespace, folder: Path) -> JSON:
+    """Run the benchmark on each database, then the echo baseline."""
+    results: JSON = {
+        "machine": machine(),
+        "members": args.members,
+        "officers": args.officers,
+        "runs": [],
+    }
+    for kind in args.databases.split(","):
+        sub = folder / kind
+        sub.mkdir()
+        async with database(kind, sub, args.postgres) as url:
+            accounts = await populate(url, args.members, args.officers + 1, AS_OF)
+            figures = await run_bot("pgibot", url, accounts, args, sub)
+        results["runs"].append({"database": kind} | figures)
+    echo_folder = folder / "echo"
+    echo_folder.mkdir()
+    fake_accounts = [Account(20_000_000 + n, 0, ("1.a.1",)) for n in range(args.officers)]
+    results["echo"] = await run_bot("echo", None, fake_accounts, args, echo_folder)
+    results["goals"] = _goals(results)
+    results["harness_peak_rss_mb"] = round(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
+    )
+    return results
+
+
+def _phase_of(run: JSON, name: str) -> JSON:
+    return next(p for p in run["phases"] if p["phase"] == name)
+
+
+def _goals(results: JSON) -> JSON:
+    """Check the issue's goals against the figures."""
+    echo_capacity = _phase_of(results["echo"], "capacity")["updates_per_second"]
+    goals: JSON = {}
+    for run in results["runs"]:
+        paced = _phase_of(run, "paced")
+        capacity = _phase_of(run, "capacity")
+        flood = _phase_of(run, "flood")
+        ratio = (
+            echo_capacity / capacity["updates_per_second"] if capacity["updates_per_second"] else 0
+        )
+        goals[run["database"]] = {
+            "at_least_100_updates_per_second": capacity["updates_per_second"] >= 100
+            and paced["updates_per_second"] >= 0.95 * paced["offered_per_second"],
+            "p99_under_300_ms_when_paced": paced["p99_ms"] < 300,
+            "echo_capacity_over_ours": round(ratio, 2),
+            "within_3x_of_echo": 0 < ratio <= 3,
+            "memory_under_150_mb": run["peak_rss_mb"] < 150,
+            "flood_p99_under_300_ms": flood["p99_ms"] < 300,
+            "flooder_asked_once": flood["flood"]["asked_to_slow_down"] == 1,
+            "no_timeouts": all(p["timeouts"] == 0 for p in run["phases"]),
+            "stopped_cleanly": run["sigterm_exit_code"] == 0,
+        }
+    return goals
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the options, run, print the figures; exit 1 when a goal is missed on SQLite."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--databases", default="sqlite,postgres")
+    parser.add_argument("--members", type=int, default=10_000)
+    parser.add_argument("--officers", type=int, default=100)
+    parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--postgres", default=POSTGRES, help="an admin URL of the server")
+    parser.add_argument("--profile", type=Path, help="write a cProfile of the bot to this file")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as folder:
+        results = asyncio.run(run(args, Path(folder)))
+    json.dump(results, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+    sqlite = results["goals"].get("sqlite", {})
+    return 0 if all(v for k, v in sqlite.items() if isinstance(v, bool)) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
