@@ -15,7 +15,7 @@ from bot.core.i18n import N_, _, format_day, format_moment, format_score, ngette
 from bot.core.messages import Choice, OutgoingFile, Reply
 from handlers import replies
 from handlers.context import Context
-from handlers.exports import chart, report_document, spreadsheet, state_label, text_report
+from handlers.exports import state_label, text_report
 from storage.dto import Role
 from storage.summary import STATES, AgencyState, IndexState, PlanSummary, SummaryRepository
 
@@ -321,7 +321,10 @@ async def render(
     progress: Callable[[int], object] | None = None,
 ) -> bytes:
     """Render one file of a summary."""
+    # The heavy exports are imported at the first use (see handlers.exports).
     if kind == "xlsx":
+        from handlers.exports.spreadsheet import spreadsheet
+
         done = 0
 
         def advance(count: int) -> None:
@@ -332,8 +335,12 @@ async def render(
 
         return await spreadsheet(summary, repository.submissions(summary.year, agency_id), advance)
     if kind == "docx":
+        from handlers.exports.document import report_document
+
         return report_document(summary)
     if kind == "png":
+        from handlers.exports.chart import chart
+
         return chart(summary)
     return text_report(summary).encode("utf-8")
 

@@ -13,14 +13,10 @@ import openpyxl
 import pytest
 
 from bot.core.i18n import _
-from handlers.exports import (
-    STATE_LABELS,
-    chart,
-    report_document,
-    spreadsheet,
-    state_label,
-    text_report,
-)
+from handlers.exports import STATE_LABELS, state_label, text_report
+from handlers.exports.chart import chart
+from handlers.exports.document import report_document
+from handlers.exports.spreadsheet import spreadsheet
 from handlers.report import status_label
 from storage.dto import MilestoneInfo, ReportStatus
 from storage.summary import (
