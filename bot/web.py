@@ -1,8 +1,9 @@
 """The bot's aiohttp application: the Telegram webhook and a health check.
 
 ``POST /telegram`` accepts an update only with the right ``X-Telegram-Bot-Api-Secret-Token``
-(compared in constant time; 403 otherwise, nothing recorded), refuses bodies over 1 MB and
-non-JSON, and answers 200 only after the update is committed to the inbox.
+(compared in constant time; 403 otherwise, nothing recorded), refuses bodies over 1 MB (413)
+and what is not JSON the bot can store and answer (400: see ``_parse``), and answers 200 only
+after the update is committed to the inbox.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 TELEGRAM_PATH = "/telegram"
 ZALO_PATH = "/zalo"
 ZALO_SECRET_HEADER = "X-Bot-Api-Secret-Token"
+MAX_DEPTH = 64
+"""Deepest nesting accepted in a body; real updates nest about ten levels."""
 CHANNEL_KEY = web.AppKey("telegram", TelegramChannel)
 ZALO_KEY = web.AppKey("zalo", ZaloChannel)
 ZALO_SECRET_KEY = web.AppKey("zalo_secret", str)
@@ -62,8 +65,8 @@ async def telegram_webhook(request: web.Request) -> web.Response:
         logger.warning("webhook call with a wrong secret from %s", request.remote)
         return web.json_response({"ok": False}, status=403)
     try:
-        payload: Any = json.loads(await request.read())
-    except (ValueError, UnicodeDecodeError):
+        payload: Any = _parse(await request.read())
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
         return web.json_response({"ok": False, "error": "not JSON"}, status=400)
     if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
         return web.json_response({"ok": False, "error": "not an update"}, status=400)
@@ -78,8 +81,8 @@ async def zalo_webhook(request: web.Request) -> web.Response:
         logger.warning("Zalo webhook call with a wrong secret from %s", request.remote)
         return web.json_response({"ok": False}, status=401)
     try:
-        payload: Any = json.loads(await request.read())
-    except (ValueError, UnicodeDecodeError):
+        payload: Any = _parse(await request.read())
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
         return web.json_response({"ok": False, "error": "not JSON"}, status=400)
     if not isinstance(payload, dict):
         return web.json_response({"ok": False, "error": "not an event"}, status=400)
@@ -88,3 +91,31 @@ async def zalo_webhook(request: web.Request) -> web.Response:
     except ValueError:
         return web.json_response({"ok": False, "error": "not an event"}, status=400)
     return web.json_response({"ok": True})
+
+
+def _parse(body: bytes) -> Any:
+    """Parse a webhook body; ValueError for what is not JSON the bot could store and answer.
+
+    Python's parser also reads NaN and Infinity, which are not JSON (PostgreSQL refuses them),
+    and escaped lone surrogates (half a UTF-16 pair), which no database text and no reply can
+    carry; JSON nested a little less than the parser's limit parses here, then fails to be
+    stored (a server error instead of a refusal), hence ``MAX_DEPTH``.
+    """
+    payload = json.loads(body, parse_constant=_not_json)
+    stack = [(payload, 1)]
+    while stack:  # without recursion, for the same reason
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ValueError("nested too deep")
+        if isinstance(item, dict):
+            stack.extend((key, depth) for key in item)
+            stack.extend((inner, depth + 1) for inner in item.values())
+        elif isinstance(item, list):
+            stack.extend((inner, depth + 1) for inner in item)
+        elif isinstance(item, str):
+            item.encode()  # UnicodeEncodeError (a ValueError) for a lone surrogate
+    return payload
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")

@@ -318,7 +318,7 @@ def to_incoming(update: Update) -> Incoming | None:
     if update.callback_query is not None:
         query = update.callback_query
         chat = query.message.chat if query.message else None
-        if chat is None or query.from_user is None:
+        if chat is None or query.from_user is None or not _ids(chat.id, query.from_user.id):
             return None
         return Incoming(
             channel=Channel.TELEGRAM,
@@ -331,6 +331,8 @@ def to_incoming(update: Update) -> Incoming | None:
         )
     message = update.message
     if message is None or message.from_user is None or message.chat is None:
+        return None
+    if not _ids(message.chat.id, message.from_user.id):
         return None
     file = None
     if message.document is not None:
@@ -363,6 +365,14 @@ def _string(value: object) -> str | None:
     text: a number where text belongs must not reach it.
     """
     return value if isinstance(value, str) else None
+
+
+def _ids(*values: object) -> bool:
+    """Tell whether chat and user ids are integers, as the Bot API sends them.
+
+    Anything else comes from a forged update, and its text would make a chat of its own.
+    """
+    return all(isinstance(value, int) and not isinstance(value, bool) for value in values)
 
 
 def _size(value: object) -> int | None:

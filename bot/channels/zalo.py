@@ -273,8 +273,10 @@ def to_incoming(event: dict[str, Any], key: str) -> Incoming | None:
         return None
     chat = message.get("chat") or {}
     sender = message.get("from") or {}
-    chat_id = str(chat.get("id") or sender.get("id") or "")
-    user_id = str(sender.get("id") or chat_id)
+    if not isinstance(chat, dict) or not isinstance(sender, dict):
+        return None
+    chat_id = _id(chat.get("id")) or _id(sender.get("id"))
+    user_id = _id(sender.get("id")) or chat_id
     if not chat_id or sender.get("is_bot"):
         return None
     name = sender.get("display_name") or sender.get("name") or sender.get("first_name")
@@ -295,3 +297,10 @@ def to_incoming(event: dict[str, Any], key: str) -> Incoming | None:
         file=file,
         is_private=str(chat.get("chat_type", "PRIVATE")).upper() != "GROUP",
     )
+
+
+def _id(value: object) -> str:
+    """An id as text; "" for anything but a string or an integer (a forged event's garbage)."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return ""
+    return str(value)
