@@ -19,6 +19,7 @@ import signal
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -274,10 +275,17 @@ class _Watch:
 class WatchedTelegram(FakeTelegram):
     """The fake Bot API, resolving a waiter as soon as the bot sends or edits in its chat."""
 
-    def __init__(self, token: str = TOKEN, **kwargs: Any) -> None:
+    def __init__(
+        self, token: str = TOKEN, *, notification_prefix: str | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(token, **kwargs)
         self._watches: dict[int, list[_Watch]] = {}
         self.messages_sent = 0
+        self.notification_prefix = notification_prefix
+        """Messages starting with this are notifications (reminders), not answers."""
+        self.notifications: Counter[tuple[int, str]] = Counter()
+        """How many times each notification text reached each chat."""
+        self.last_notification = 0.0
 
     def expect(self, chat_id: int, expect: str | None) -> asyncio.Future[JSON]:
         """A future for the bot's next message in a chat containing ``expect`` (any if None)."""
@@ -290,6 +298,10 @@ class WatchedTelegram(FakeTelegram):
         if not isinstance(message, dict):
             return
         text = str(message.get("text", ""))
+        if self.notification_prefix and text.startswith(self.notification_prefix):
+            self.notifications[(chat_id, text)] += 1
+            self.last_notification = time.monotonic()
+            return
         watches = self._watches.get(chat_id)
         if not watches:
             return

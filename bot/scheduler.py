@@ -65,8 +65,13 @@ class ReminderJob:
         self._args = (sessions, reminders, clock, wake_outbox)
         self._lock = asyncio.Lock()
 
-    async def __call__(self) -> None:
-        """Run once."""
+    async def run(self) -> None:
+        """Run once.
+
+        The scheduler is given this bound coroutine method, not the object: APScheduler awaits
+        only what ``inspect.iscoroutinefunction`` recognises, and would call an object with an
+        async ``__call__`` in a thread, leaving its coroutine never awaited.
+        """
         async with self._lock:
             await run_reminders(*self._args)
 
@@ -80,7 +85,7 @@ def build_scheduler(job: ReminderJob, zone: ZoneInfo) -> AsyncIOScheduler:
     """Create the scheduler with its jobs (not started)."""
     scheduler = AsyncIOScheduler(timezone=zone)
     scheduler.add_job(
-        job,
+        job.run,
         IntervalTrigger(minutes=SWEEP_EVERY_MINUTES, timezone=zone),
         id=REMINDER_JOB,
         name="reminder sweep and coordinator digest",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -377,17 +378,20 @@ async def test_the_scheduler_runs_the_sweep_every_ten_minutes_and_at_start(
 ) -> None:
     from bot.scheduler import REMINDER_JOB, ReminderJob, build_scheduler
 
-    woken: list[bool] = []
-    reminder_job = ReminderJob(sessions, Reminders(), clock, lambda: woken.append(True))
+    woken = asyncio.Event()
+    reminder_job = ReminderJob(sessions, Reminders(), clock, woken.set)
     scheduler = build_scheduler(reminder_job, HANOI)
     job = scheduler.get_job(REMINDER_JOB)
     assert job is not None and job.trigger.interval == timedelta(minutes=10)
     assert str(job.trigger.timezone) == "Asia/Ho_Chi_Minh"
     assert job.misfire_grace_time is None and job.coalesce
-    # What the job does, called as the scheduler would: 12/07/2024 08:05 sends the first step.
+    # The real scheduler runs it once at start: 12/07/2024 08:05 sends the first step.
     clock.set(datetime(2024, 7, 12, 8, 5, tzinfo=HANOI))
-    await job.func()
-    await reminder_job.drain()
-    assert woken == [True]
+    scheduler.start()
+    try:
+        await asyncio.wait_for(woken.wait(), 10)
+    finally:
+        scheduler.shutdown(wait=False)
+        await reminder_job.drain()
     async with sessions() as session:
         assert await session.scalar(select(OutboxMessage.id).limit(1)) is not None
