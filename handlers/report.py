@@ -14,7 +14,7 @@ from math import ceil
 from typing import Any
 
 from bot.core.i18n import N_, _, format_day, format_moment
-from bot.core.messages import Choice, FileRef, Reply
+from bot.core.messages import Choice, FileRef, FileUnavailable, Reply
 from bot.core.text import fold
 from handlers import evidence, replies
 from handlers.context import Context
@@ -456,7 +456,19 @@ async def on_file(ctx: Context, file: FileRef) -> list[Reply]:
         ]
     if ctx.files is None:
         return [replies.unsupported_file()]
-    content = await ctx.files.fetch(file)
+    try:
+        content = await ctx.files.fetch(file)
+    except FileUnavailable as error:
+        logger.warning("could not download a file from %s: %s", ctx.incoming.user_id, error)
+        return [
+            Reply(
+                _(
+                    "The bot could not download this file from the platform. Please send it "
+                    "again in a moment; if it still fails, send it as a document under 20 MB."
+                )
+            ),
+            _ask_evidence(ctx),
+        ]
     if len(content) > evidence.MAX_FILE_BYTES:
         return [Reply(_("The file is too large; each file may be at most 20 MB."))]
     name = evidence.display_name(file, check.extension, len(files) + 1)

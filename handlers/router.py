@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.core.clock import Clock
 from bot.core.i18n import N_, _, set_language
 from bot.core.messages import FileSource, Incoming, Reply
-from bot.core.text import fold, normalize
+from bot.core.text import fold, normalize, strip_controls
 from handlers import coordination, linking, replies, report, summary
 from handlers.context import COORDINATORS, EVERYONE, BotInfo, ChoiceHandler, Command, Context
 from handlers.help import help_reply
@@ -181,9 +181,22 @@ class Router:
 
     @staticmethod
     def _clean(incoming: Incoming) -> Incoming:
-        if incoming.text is None:
-            return incoming
-        return replace(incoming, text=normalize(incoming.text) if incoming.text.strip() else "")
+        """Normalise what the user typed; drop characters no database or platform takes."""
+        text = incoming.text
+        if text is not None:
+            text = normalize(text) if text.strip() else ""
+        file = incoming.file
+        if file is not None and file.file_name is not None:
+            file = replace(file, file_name=strip_controls(file.file_name))
+        return replace(
+            incoming,
+            text=text,
+            payload=strip_controls(incoming.payload) if incoming.payload is not None else None,
+            display_name=(
+                normalize(incoming.display_name) if incoming.display_name is not None else None
+            ),
+            file=file,
+        )
 
     @staticmethod
     def _numbered_choice(incoming: Incoming, state: ConversationState) -> Incoming:

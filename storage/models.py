@@ -265,8 +265,8 @@ class MemberIdentity(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
     channel: Mapped[str] = mapped_column(String(20))
-    user_id: Mapped[str] = mapped_column(String(64))
-    chat_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(255))
+    chat_id: Mapped[str] = mapped_column(String(255))
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
 
@@ -355,7 +355,7 @@ class Conversation(Base):
     __tablename__ = "conversation"
 
     channel: Mapped[str] = mapped_column(String(20), primary_key=True)
-    chat_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     state: Mapped[str] = mapped_column(String(40))
     data: Mapped[dict[str, Any]]
     updated_at: Mapped[datetime]
@@ -369,7 +369,7 @@ class InboxUpdate(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
-    update_key: Mapped[str] = mapped_column(String(64))
+    update_key: Mapped[str] = mapped_column(String(255))
     payload: Mapped[dict[str, Any]]
     received_at: Mapped[datetime]
     processed_at: Mapped[datetime | None] = mapped_column(index=True)
@@ -385,7 +385,7 @@ class OutboxMessage(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
-    chat_id: Mapped[str] = mapped_column(String(64))
+    chat_id: Mapped[str] = mapped_column(String(255))
     member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
     kind: Mapped[str] = mapped_column(String(30))
     payload: Mapped[dict[str, Any]]
@@ -422,6 +422,6 @@ class AuditEntry(Base):
     at: Mapped[datetime] = mapped_column(index=True)
     member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
     channel: Mapped[str | None] = mapped_column(String(20))
-    user_id: Mapped[str | None] = mapped_column(String(64))
+    user_id: Mapped[str | None] = mapped_column(String(255))
     action: Mapped[str] = mapped_column(String(50))
     detail: Mapped[dict[str, Any]]

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.memory import MemoryChannel
 from bot.core.clock import FrozenClock
-from bot.core.messages import Channel, FileRef, Incoming, Reply
+from bot.core.messages import Channel, FileRef, FileUnavailable, Incoming, Reply
 from handlers.context import BotInfo
 from handlers.router import Router
 from storage.models import Attachment, AuditEntry, Submission, Task
@@ -27,6 +27,8 @@ class Files:
         self.content: dict[str, bytes] = {}
 
     async def fetch(self, file: FileRef) -> bytes:
+        if file.file_id not in self.content:
+            raise FileUnavailable(f"no file {file.file_id}")
         return self.content[file.file_id]
 
 
@@ -279,3 +281,26 @@ async def test_group_chats_get_one_notice(report_router: Router) -> None:
     assert "chỉ làm việc trong cuộc trò chuyện riêng" in first[0].text
     assert "https://t.me/pgi_test_bot" in first[0].text
     assert await report_router.handle(message) == []
+
+
+async def test_control_characters_and_a_file_the_platform_withholds_change_nothing_bad(
+    report_router: Router,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    files: Files,
+) -> None:
+    officer = await officer_of(report_router, sessions, clock, files)
+    [status] = await officer.send("/baocao 1.b.1")
+    await officer.press(choice(status, "Hoàn thành"))
+    await officer.send("Đã hoàn\x00thành\x07 đề án\ud800.")  # NUL, BEL, a lone surrogate
+    before = await dump(sessions)
+    answer = await officer.upload(FileRef("gone", "bien-ban.pdf", "application/pdf", 1000))
+    assert "chưa tải được tệp" in text_of(answer) and "sự cố kỹ thuật" not in text_of(answer)
+    assert await dump(sessions) == before  # nothing stored, nothing counted as a fault
+    labels = [c.label for c in answer[-1].flat_choices]
+    number = labels.index(next(label for label in labels if label.startswith("Bỏ qua"))) + 1
+    summary = (await officer.send(str(number)))[-1]  # the numbered choices still stand
+    [receipt] = await officer.press(choice(summary, "Xác nhận"))
+    assert receipt.text.startswith("Đã ghi nhận báo cáo số")  # PostgreSQL takes it too
+    async with sessions() as session:
+        assert await session.scalar(select(Submission.results)) == "Đã hoànthành đề án."

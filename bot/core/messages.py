@@ -42,11 +42,15 @@ class FileRef:
     size: int | None
 
 
+class FileUnavailable(Exception):
+    """The platform would not hand over a file a user sent (gone, refused, unreachable)."""
+
+
 class FileSource(Protocol):
     """A channel's way to download a file a user sent."""
 
     async def fetch(self, file: FileRef) -> bytes:
-        """Return the file's content."""
+        """Return the file's content; raise :class:`FileUnavailable` if it cannot be had."""
         ...
 
 

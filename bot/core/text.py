@@ -9,8 +9,21 @@ _INVISIBLE = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u200e", "\u200
 
 def normalize(text: str) -> str:
     """Return text in NFC with invisible characters removed and whitespace collapsed."""
-    cleaned = "".join(ch for ch in unicodedata.normalize("NFC", text) if ch not in _INVISIBLE)
-    return " ".join(cleaned.split())
+    return " ".join(strip_controls(text).split())
+
+
+def strip_controls(text: str) -> str:
+    """Return text in NFC without invisible and control characters (NUL, lone surrogates).
+
+    PostgreSQL stores no NUL in text or JSON, and a lone surrogate cannot be encoded for the
+    platforms: such characters would make a report impossible to save or to answer.
+    """
+    return "".join(
+        ch
+        for ch in unicodedata.normalize("NFC", text)
+        if ch not in _INVISIBLE
+        and (ch in "\t\n\r" or unicodedata.category(ch) not in ("Cc", "Cs"))
+    )
 
 
 def fold(text: str) -> str:
