@@ -9,6 +9,7 @@ CATALOG := locales/vi/LC_MESSAGES/bot
 SOURCES := $(shell find bot handlers storage -name '*.py' -not -path '*/migrations/versions/*')
 
 .PHONY: run test setup catalog catalog-extract catalog-update lint typecheck contracts bench-reminders bench-summary \
+	bench-intake crash \
 	pytest migrate clean console
 
 run: setup migrate
@@ -74,3 +75,12 @@ bench-reminders: setup
 bench-summary: setup
 	PTB_TIMEDELTA=true $(BIN)/python -m benchmarks.summary --sizes 10000,100000 \
 		--postgres postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
+
+bench-intake: setup
+	PTB_TIMEDELTA=true $(BIN)/python -m benchmarks.intake --databases sqlite,postgres \
+		--members 10000 --officers 100 --rate 100 --seconds 20 \
+		--postgres postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
+
+# Kill the real bot with SIGKILL twenty times while it works (about three minutes).
+crash: setup
+	PTB_TIMEDELTA=true $(BIN)/python -m benchmarks.crash --kills 20 --members 2000 --officers 30
