@@ -159,6 +159,13 @@ class OutboxWorker:
                     pacer.sent(item.chat_id)
         except RateLimited as error:
             pacer.pause(error.retry_after)
+            logger.warning(
+                "%s rate-limits outbox message %s to chat %s; pausing the channel for %.0f s",
+                item.channel,
+                item.id,
+                item.chat_id,
+                error.retry_after,
+            )
             await self._retry(item, error.retry_after, str(error), count=False)
         except Unreachable as error:
             async with UnitOfWork(self._sessions) as uow:
@@ -168,15 +175,38 @@ class OutboxWorker:
             logger.info("chat %s blocked the bot; marked unreachable", item.chat_id)
         except Rejected as error:
             await self._finish(item, FAILED, str(error))
+            logger.error(
+                "%s refused outbox message %s to chat %s: %s",
+                item.channel,
+                item.id,
+                item.chat_id,
+                error,
+            )
         except Transient as error:
             if item.attempts >= self.limits.max_attempts:
                 await self._finish(item, FAILED, str(error))
-                logger.error("giving up on outbox message %s: %s", item.id, error)
+                logger.error(
+                    "giving up on outbox message %s to %s chat %s after %d attempts: %s",
+                    item.id,
+                    item.channel,
+                    item.chat_id,
+                    item.attempts,
+                    error,
+                )
             else:
                 delay = min(
                     self.limits.backoff_base * 2 ** (item.attempts - 1), self.limits.backoff_cap
                 )
-                await self._retry(item, delay * random.uniform(0.8, 1.2), str(error))
+                delay *= random.uniform(0.8, 1.2)
+                logger.warning(
+                    "could not deliver outbox message %s to %s chat %s: %s; retrying in %.1f s",
+                    item.id,
+                    item.channel,
+                    item.chat_id,
+                    error,
+                    delay,
+                )
+                await self._retry(item, delay, str(error))
         else:
             await self._finish(item, SENT, None)
 

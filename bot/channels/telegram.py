@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.base import InboxChannel, wait_or_stop
@@ -169,7 +170,18 @@ class TelegramChannel(InboxChannel):
                 continue
             if not updates:
                 continue
-            await self.record_all((str(u.update_id), u.to_dict()) for u in updates)
+            try:
+                await self.record_all((str(u.update_id), u.to_dict()) for u in updates)
+            except (SQLAlchemyError, OSError) as error:  # unconfirmed: Telegram sends them again
+                logger.warning(
+                    "could not record %d update(s): %s; asking again in %.0f s",
+                    len(updates),
+                    _db_reason(error),
+                    backoff,
+                )
+                await wait_or_stop(stop, backoff)
+                backoff = min(backoff * 2, 30.0)
+                continue
             # Only now may Telegram forget them: the next call confirms with this offset.
             offset = updates[-1].update_id + 1
 
@@ -229,7 +241,7 @@ class TelegramChannel(InboxChannel):
                 )
                 return
             except RetryAfter as error:
-                await asyncio.sleep(_seconds(error.retry_after))
+                await _wait_retry_after(chat_id, error)
             except (BadRequest, Forbidden) as error:
                 logger.error("Telegram refused %s for chat %s: %s", file.file_name, chat_id, error)
                 return
@@ -239,7 +251,15 @@ class TelegramChannel(InboxChannel):
                         "could not send %s to chat %s: %s", file.file_name, chat_id, error
                     )
                     return
-                await asyncio.sleep(min(2.0**attempt, 30.0))
+                delay = min(2.0**attempt, 30.0)
+                logger.warning(
+                    "could not send %s to chat %s: %s; retrying in %.0f s",
+                    file.file_name,
+                    chat_id,
+                    error,
+                    delay,
+                )
+                await asyncio.sleep(delay)
 
     async def _send(
         self,
@@ -257,12 +277,14 @@ class TelegramChannel(InboxChannel):
                         )
                         return
                     except BadRequest as error:
+                        if "not modified" in str(error).lower():
+                            return  # it shows this text already (a retried edit that took)
                         logger.debug("edit failed (%s); sending a new message", error)
                         edit_id = None
                 await self.bot.send_message(chat_id, text, reply_markup=markup)
                 return
             except RetryAfter as error:
-                await asyncio.sleep(_seconds(error.retry_after))
+                await _wait_retry_after(chat_id, error)
             except BadRequest as error:  # not worth retrying: the same request fails again
                 logger.error("Telegram refused a message to chat %s: %s", chat_id, error)
                 return
@@ -276,7 +298,11 @@ class TelegramChannel(InboxChannel):
                 if attempt == SEND_ATTEMPTS:
                     logger.error("could not send to chat %s: %s", chat_id, error)
                     return
-                await asyncio.sleep(min(2.0**attempt, 30.0))
+                delay = min(2.0**attempt, 30.0)
+                logger.warning(
+                    "could not send to chat %s: %s; retrying in %.0f s", chat_id, error, delay
+                )
+                await asyncio.sleep(delay)
 
 
 class TelegramSender:
@@ -382,3 +408,14 @@ def _size(value: object) -> int | None:
 
 def _seconds(value: int | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+async def _wait_retry_after(chat_id: str, error: RetryAfter) -> None:
+    seconds = _seconds(error.retry_after)
+    logger.warning("Telegram rate-limits chat %s; retrying in %.0f s", chat_id, seconds)
+    await asyncio.sleep(seconds)
+
+
+def _db_reason(error: BaseException) -> str:
+    """The database's own words for an error, without the SQL and the payloads it carried."""
+    return str(getattr(error, "orig", None) or error).strip() or type(error).__name__

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.base import InboxChannel, wait_or_stop
@@ -183,7 +184,27 @@ class ZaloChannel(InboxChannel):
                 backoff = min(backoff * 2, 30.0)
                 continue
             if isinstance(event, dict) and (key := event_key(event)) is not None:
+                await self._keep(stop, key, event)
+
+    async def _keep(self, stop: asyncio.Event, key: str, event: dict[str, Any]) -> None:
+        """Record an event Zalo has already forgotten, retrying while the database fails."""
+        delay = 1.0
+        while True:
+            try:
                 await self.record_all([(key, event)])
+                return
+            except (SQLAlchemyError, OSError) as error:
+                if stop.is_set():
+                    logger.error("Zalo event %s lost: %s", key, _db_reason(error))
+                    return
+                logger.warning(
+                    "could not record Zalo event %s: %s; retrying in %.0f s",
+                    key,
+                    _db_reason(error),
+                    delay,
+                )
+                await wait_or_stop(stop, delay)
+                delay = min(delay * 2, 30.0)
 
     async def process(self, entry: InboxEntry) -> None:
         """Process one Zalo event and send the replies."""
@@ -222,7 +243,11 @@ class ZaloChannel(InboxChannel):
                 if error.code == 400 or attempt == SEND_ATTEMPTS:
                     logger.error("could not send to Zalo chat %s: %s", chat_id, error)
                     return
-                await asyncio.sleep(min(2.0**attempt, 30.0))
+                delay = min(2.0**attempt, 30.0)
+                logger.warning(
+                    "could not send to Zalo chat %s: %s; retrying in %.0f s", chat_id, error, delay
+                )
+                await asyncio.sleep(delay)
 
 
 class ZaloSender:
@@ -304,3 +329,8 @@ def _id(value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int):
         return ""
     return str(value)
+
+
+def _db_reason(error: BaseException) -> str:
+    """The database's own words for an error, without the SQL and the payloads it carried."""
+    return str(getattr(error, "orig", None) or error).strip() or type(error).__name__

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import struct
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from aiohttp import web
 
 
 @dataclass
@@ -17,6 +21,28 @@ class Fault:
     deliver: bool
     """The call takes effect all the same ("timed out but actually sent")."""
     times: int
+
+
+class Dropped(Exception):
+    """A fault with no answer at all: the connection is reset after ``hold`` seconds.
+
+    With ``hold`` longer than the client's read timeout, the client times out first.
+    """
+
+    def __init__(self, hold: float = 0.0) -> None:
+        super().__init__(f"connection reset after {hold} s")
+        self.hold = hold
+
+
+def reset_connection(request: web.Request) -> None:
+    """Reset the request's TCP connection (RST, no answer); nothing if the client has gone."""
+    transport = request.transport
+    if transport is None or transport.is_closing():
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is not None:  # linger 0: close with a RST instead of a FIN
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
 
 
 class Faults:

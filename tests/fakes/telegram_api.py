@@ -20,6 +20,8 @@ Usage:
         await fake.wait_for_text(1001, "Xin chào")
         lan.press(fake.last_message(1001)["message_id"], "yes")
         await fake.wait_for("answerCallbackQuery")
+        fake.fail_next("sendMessage", code=502)  # the next sendMessage answers 502
+        fake.drop_next("getUpdates", hold=5, deliver=True)  # handed out, the answer lost
 
 Waiting never sleeps: every recorded call and queued update pulses an event, and the ``wait_*``
 helpers re-check their condition on each pulse until their timeout.
@@ -45,7 +47,7 @@ from typing import Any
 
 from aiohttp import ClientSession, web
 
-from tests.fakes.common import Fault, Faults, Waiting
+from tests.fakes.common import Dropped, Fault, Faults, Waiting, reset_connection
 
 JSONDict = dict[str, Any]
 
@@ -91,6 +93,8 @@ class Call:
     time: float  # time.monotonic() on arrival
     status: int = 0
     result: Any = None
+    dropped: bool = False
+    """The connection was reset instead of answered (``drop_next``); ``status`` stays 0."""
 
     @property
     def ok(self) -> bool:
@@ -222,6 +226,10 @@ def _text_content(text: str) -> JSONDict:
     return {"text": text, "entities": [{"type": "bot_command", "offset": 0, "length": length}]}
 
 
+def _outcome(call: Call) -> str:
+    return "dropped" if call.dropped else str(call.status or "pending")
+
+
 def _brief(params: JSONDict) -> str:
     text = json.dumps(params, ensure_ascii=False, default=repr)
     return text if len(text) <= 160 else text[:157] + "..."
@@ -328,6 +336,12 @@ class FakeTelegram(Waiting):
         except ApiError as error:
             call.status, call.result = error.code, error.body()
             response = web.json_response(error.body(), status=error.code)
+        except Dropped as drop:
+            await self.wait_until(lambda: self._closing, drop.hold)
+            reset_connection(request)
+            call.dropped = True
+            self._pulse()
+            return web.Response()  # never sent: the connection is gone
         else:
             call.status, call.result = 200, result
             response = web.json_response({"ok": True, "result": result})
@@ -398,6 +412,17 @@ class FakeTelegram(Waiting):
             method.lower(), Fault(ApiError(code, description, retry_after), deliver, times)
         )
 
+    def drop_next(
+        self, method: str, *, hold: float = 0.0, times: int = 1, deliver: bool = False
+    ) -> None:
+        """Answer the next ``times`` calls of ``method`` with nothing: reset the connection.
+
+        The request is held ``hold`` seconds first; make it longer than the client's read
+        timeout to simulate a timeout. With ``deliver=True`` the call takes effect first (a
+        message is stored, updates are handed out), like a reply lost on the way back.
+        """
+        self._faults.add(method.lower(), Fault(Dropped(hold), deliver, times))
+
     def block_chat(self, chat_id: int, blocked: bool = True) -> None:
         """Answer every send or edit to ``chat_id`` with 403 (``blocked=False`` undoes it)."""
         if blocked:
@@ -456,7 +481,7 @@ class FakeTelegram(Waiting):
     def _describe(self, what: str, timeout: float, matched: int) -> str:
         seen = [c for c in self.calls if c.method.lower() != "getupdates"]
         polls = len(self.calls) - len(seen)
-        lines = [f"  {c.method} -> {c.status or 'pending'} {_brief(c.params)}" for c in seen[-20:]]
+        lines = [f"  {c.method} -> {_outcome(c)} {_brief(c.params)}" for c in seen[-20:]]
         return (
             f"waited {timeout}s for {what}; {matched} matched. "
             f"Calls seen (last 20, {polls} getUpdates not shown):\n" + "\n".join(lines or ["  -"])

@@ -18,6 +18,7 @@ Usage:
         await fake.wait_for_text("6f1c2d", "Xin chào")
         lan.send_photo(b"\\xff\\xd8...", caption="Ảnh hiện trường")
         fake.fail_next("sendMessage", code=429)  # the next sendMessage answers 429
+        fake.drop_next("sendMessage", hold=2, deliver=True)  # sent, but the bot times out
         await fake.push(event, wrapped=True, duplicate=True)  # webhook edge cases
 
 Waiting never sleeps: every recorded call, answer and queue change pulses an event, and the
@@ -56,7 +57,7 @@ from typing import Any
 
 from aiohttp import ClientError, ClientSession, web
 
-from tests.fakes.common import Fault, Faults, Waiting
+from tests.fakes.common import Dropped, Fault, Faults, Waiting, reset_connection
 
 JSONDict = dict[str, Any]
 
@@ -95,6 +96,8 @@ class Call:
     time: float  # time.monotonic() on arrival
     status: int = 0
     result: Any = None
+    dropped: bool = False
+    """The connection was reset instead of answered (``drop_next``); ``status`` stays 0."""
 
     @property
     def ok(self) -> bool:
@@ -145,6 +148,10 @@ async def _read_params(request: web.Request) -> JSONDict:
         for key, value in (await request.post()).items():
             params[key] = value if isinstance(value, str) else repr(value)
     return params
+
+
+def _outcome(call: Call) -> str:
+    return "dropped" if call.dropped else str(call.status or "pending")
 
 
 def _brief(params: JSONDict) -> str:
@@ -244,6 +251,12 @@ class FakeZalo(Waiting):
         except ApiError as error:
             call.status, call.result = error.code, error.body()
             response = web.json_response(error.body(), status=error.code)
+        except Dropped as drop:
+            await self.wait_until(lambda: self._closing, drop.hold)
+            reset_connection(request)
+            call.dropped = True
+            self._pulse()
+            return web.Response()  # never sent: the connection is gone
         else:
             call.status, call.result = 200, result
             response = web.json_response({"ok": True, "result": result})
@@ -292,6 +305,19 @@ class FakeZalo(Waiting):
             raise ValueError("times must be at least 1")
         text = description or DESCRIPTIONS.get(code, "Error")
         self._faults.add(method, Fault(ApiError(code, text), deliver, times))
+
+    def drop_next(
+        self, method: str, *, hold: float = 0.0, times: int = 1, deliver: bool = False
+    ) -> None:
+        """Answer the next ``times`` calls of ``method`` with nothing: reset the connection.
+
+        The request is held ``hold`` seconds first; make it longer than the client's timeout
+        to simulate a timeout. With ``deliver=True`` the call takes effect first (a message is
+        stored; for getUpdates an update is consumed, and lost, as Zalo keeps no offset).
+        """
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        self._faults.add(method, Fault(Dropped(hold), deliver, times))
 
     def block_chat(self, chat_id: str, blocked: bool = True) -> None:
         """Answer every send to ``chat_id`` with 403 (``blocked=False`` undoes it)."""
@@ -361,7 +387,7 @@ class FakeZalo(Waiting):
     def _describe(self, what: str, timeout: float, matched: int) -> str:
         seen = [c for c in self.calls if c.method != "getUpdates"]
         polls = len(self.calls) - len(seen)
-        lines = [f"  {c.method} -> {c.status or 'pending'} {_brief(c.params)}" for c in seen[-20:]]
+        lines = [f"  {c.method} -> {_outcome(c)} {_brief(c.params)}" for c in seen[-20:]]
         return (
             f"waited {timeout}s for {what}; {matched} matched. "
             f"Calls seen (last 20, {polls} getUpdates not shown):\n" + "\n".join(lines or ["  -"])

@@ -1,0 +1,782 @@
+"""Platform and database faults: nothing is lost, duplicates are bounded, logs are clear.
+
+The real python-telegram-bot and the real Zalo client talk real HTTP to the fake servers, which
+answer 429/500/502, reset the connection (``drop_next``) or hold a request past the client's
+read timeout (``drop_next(hold=...)``), optionally after the call took effect (``deliver=True``:
+the message was sent, or the updates handed out, but the answer is lost).
+
+The duplicate bounds proven here:
+
+- An incoming update is processed exactly once, whatever getUpdates does: the offset moves only
+  past committed updates, and the inbox records a redelivery once.
+- A direct reply whose answer is lost after it was sent is sent again: one extra copy per lost
+  answer (never more than ``SEND_ATTEMPTS`` copies); a lost edit costs no copy at all.
+- An outbox message whose answer is lost is sent again: one extra copy per lost answer (never
+  more than ``max_attempts``); a message marked sent is never sent again.
+
+Backends: the platform faults of the channels do not depend on the database and each of their
+retries costs the channel's real backoff (2 s), so those tests run once, on SQLite (``ON_SQLITE``).
+The outbox faults run on both backends; the lock tests only on SQLite and the restart test only
+on PostgreSQL, where those faults exist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import Bot as PTBBot
+from telegram.request import HTTPXRequest
+
+import storage.db
+from bot.channels.telegram import SEND_ATTEMPTS, TelegramChannel, TelegramSender
+from bot.channels.zalo import ZaloChannel, ZaloConfig, ZaloSender
+from bot.core.clock import FrozenClock
+from bot.outbox import DeliveryLimits, OutboxWorker
+from handlers.context import BotInfo
+from handlers.router import Router
+from storage.db import create_engine, create_sessionmaker
+from storage.models import InboxUpdate, MemberIdentity, OutboxMessage, Submission
+from storage.notifications import OutboxItem
+from storage.uow import UnitOfWork
+from tests.fakes.common import Waiting
+from tests.fakes.telegram_api import Call, FakeTelegram, FakeUser
+from tests.fakes.zalo_api import FakeZalo
+from tests.helpers import invite
+from tests.test_telegram_e2e import TOKEN, Bot, ask, button, register
+
+ZALO_TOKEN = "24680:zalo-fault-secret"
+READ_TIMEOUT = 0.5
+"""The bot's read timeout for a send here (30 s in production), so that a timeout is short."""
+POLL_GRACE = 0.3
+"""Seconds a getUpdates may take beyond its long-poll timeout (10 s in production)."""
+ZALO_TIMEOUT = 0.6
+"""The Zalo client's whole-request timeout here (poll timeout + 15 s in production)."""
+HOLD = 4.0
+"""How long the fakes hold a request that should time out: longer than any timeout above."""
+
+ON_SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+ON_POSTGRES = pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+
+
+# --- running the channels with short timeouts -----------------------------------------------
+
+
+class FaultBot(Bot):
+    """The end-to-end tests' running TelegramChannel, with short read timeouts."""
+
+    def _build(self) -> TelegramChannel:
+        channel = super()._build()
+        channel.bot = PTBBot(
+            TOKEN,
+            base_url=self.fake.base_url,
+            base_file_url=self.fake.base_file_url,
+            request=HTTPXRequest(connection_pool_size=16, read_timeout=READ_TIMEOUT),
+            get_updates_request=HTTPXRequest(read_timeout=POLL_GRACE),
+        )
+        return channel
+
+
+class ZaloBot:
+    """One running ZaloChannel (polling) whose client gives up after ``ZALO_TIMEOUT``."""
+
+    def __init__(
+        self,
+        fake: FakeZalo,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: FrozenClock,
+        data_dir: Path,
+    ) -> None:
+        self.fake, self.sessions, self.clock, self.data_dir = fake, sessions, clock, data_dir
+        self.channel: ZaloChannel | None = None
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> ZaloChannel:
+        router = Router(self.sessions, self.clock, BotInfo(None, self.data_dir))
+        config = ZaloConfig(ZALO_TOKEN, self.fake.base_url, poll_timeout=1)
+        channel = ZaloChannel(config, router, self.sessions, self.clock)
+        channel.client._session = short_zalo_session()  # open() keeps a session it finds
+        await channel.start()
+        self._task = asyncio.create_task(channel.run(self._stop))
+        self.channel = channel
+        return channel
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            await self._task
+        if self.channel is not None:
+            await self.channel.stop()
+        self.channel = None
+
+
+def short_zalo_session() -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=ZALO_TIMEOUT))
+
+
+class WatchedWorker(OutboxWorker):
+    """The real outbox worker; a test can await its retries to move the frozen clock past them."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.retries = 0
+        self.changes = Waiting()
+
+    async def _retry(
+        self, item: OutboxItem, seconds: float, error: str, count: bool = True
+    ) -> None:
+        await super()._retry(item, seconds, error, count)
+        self.retries += 1
+        self.changes._pulse()
+
+    async def wait_retries(self, count: int) -> None:
+        if not await self.changes.wait_until(lambda: self.retries >= count, 10.0):
+            raise TimeoutError(f"{count} retries awaited, {self.retries} scheduled")
+
+
+class LogWatch(logging.Handler):
+    """Lets a test await a log record instead of sleeping."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+        self.changes = Waiting()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+        self.changes._pulse()
+
+    async def wait_for(self, substring: str, count: int = 1) -> None:
+        def seen() -> bool:
+            return sum(substring in m for m in self.messages) >= count
+
+        if not await self.changes.wait_until(seen, 10.0):
+            raise TimeoutError(f"no log with {substring!r}; logged: {self.messages}")
+
+
+# --- fixtures -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram(token=TOKEN, long_poll_cap=0.5) as server:
+        yield server
+
+
+@pytest.fixture
+async def zalo() -> AsyncIterator[FakeZalo]:
+    async with FakeZalo(token=ZALO_TOKEN, long_poll_cap=0.3) as server:
+        yield server
+
+
+@pytest.fixture
+async def bot(
+    fake: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    tmp_path: Path,
+) -> AsyncIterator[FaultBot]:
+    running = FaultBot(fake, sessions, clock, tmp_path / "data")
+    yield running
+    await running.stop()
+
+
+@pytest.fixture
+async def zalo_bot(
+    zalo: FakeZalo,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    tmp_path: Path,
+) -> AsyncIterator[ZaloBot]:
+    running = ZaloBot(zalo, sessions, clock, tmp_path / "data")
+    yield running
+    await running.stop()
+
+
+@pytest.fixture
+def log_watch() -> Iterator[LogWatch]:
+    watch = LogWatch()
+    logging.getLogger("bot").addHandler(watch)
+    yield watch
+    logging.getLogger("bot").removeHandler(watch)
+
+
+@pytest.fixture
+def logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    caplog.set_level(logging.WARNING)
+    return caplog
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def problems(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    """The records at WARNING or above; none may carry a traceback or a token."""
+    records = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert all(r.exc_info is None and not r.exc_text for r in records), caplog.text
+    assert "Traceback" not in caplog.text
+    assert TOKEN not in caplog.text and ZALO_TOKEN not in caplog.text
+    return records
+
+
+def messages(records: list[logging.LogRecord], substring: str) -> list[str]:
+    return [r.getMessage() for r in records if substring in r.getMessage()]
+
+
+async def take_next_poll(fake: FakeTelegram, inject: Callable[[], None]) -> Call:
+    """Queue a getUpdates fault; return the poll that takes it, once it has arrived.
+
+    A faulted poll with ``deliver=True`` is then long-polling: an update queued now is handed
+    out by it, and its answer is lost.
+    """
+    polls = len(fake.calls_of("getUpdates"))
+    inject()
+    return (await fake.wait_for("getUpdates", count=polls + 1))[polls]
+
+
+def copies(fake: FakeTelegram, chat_id: int, substring: str) -> int:
+    """How many of the bot's messages in the chat contain ``substring`` (edits applied)."""
+    return sum(substring in str(m.get("text", "")) for m in fake.sent_to(chat_id))
+
+
+async def count(sessions: async_sessionmaker[AsyncSession], model: Any, *where: Any) -> int:
+    async with sessions() as session:
+        statement = select(func.count()).select_from(model).where(*where)
+        return int(await session.scalar(statement) or 0)
+
+
+async def unprocessed(sessions: async_sessionmaker[AsyncSession]) -> int:
+    return await count(sessions, InboxUpdate, InboxUpdate.processed_at.is_(None))
+
+
+# --- 1. getUpdates faults -------------------------------------------------------------------
+
+
+@ON_SQLITE
+async def test_get_updates_faults_lose_no_update_and_repeat_none(
+    fake: FakeTelegram,
+    bot: FaultBot,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    logs: pytest.LogCaptureFixture,
+) -> None:
+    channel = await bot.start()
+    hold = POLL_GRACE + channel.config.poll_timeout + HOLD
+    get_updates = "getUpdates"
+    faults: list[tuple[str, Callable[[], None], bool]] = [  # label, fault, updates handed out
+        ("500", lambda: fake.fail_next(get_updates, code=500), False),
+        ("502, handed out", lambda: fake.fail_next(get_updates, code=502, deliver=True), True),
+        ("reset, handed out", lambda: fake.drop_next(get_updates, deliver=True), True),
+        (
+            "timeout, handed out",
+            lambda: fake.drop_next(get_updates, hold=hold, deliver=True),
+            True,
+        ),
+    ]
+    users: list[FakeUser] = []
+    for n, (label, inject, handed_out) in enumerate(faults):
+        user = fake.user(6001 + n, first_name=f"Cán bộ {n}")
+        code = await invite(sessions, clock, "sxd")
+        faulted = await take_next_poll(fake, inject)
+        update = user.send_text(f"/start {code}")
+        await fake.wait_for_text(user.id, "Đăng ký thành công")
+        await fake.wait_confirmed(update["update_id"])
+        carried = [
+            c
+            for c in fake.calls_of("getUpdates")
+            if c.ok and update["update_id"] in [u["update_id"] for u in c.result]
+        ]
+        assert len(carried) == 1, label  # the one answer the bot saw
+        if handed_out:  # asked again from the same offset: what was lost came back
+            assert carried[0].params.get("offset") == faulted.params.get("offset"), label
+        users.append(user)
+    await channel.wait_idle()
+    for user in users:  # each update processed once: one registration, one answer
+        assert len(fake.sent_to(user.id)) == copies(fake, user.id, "Đăng ký thành công") == 1
+    assert await count(sessions, InboxUpdate) == len(faults)
+    assert await unprocessed(sessions) == 0
+    assert await count(sessions, MemberIdentity) == len(faults)
+    records = problems(logs)
+    failed = messages(records, "getUpdates failed")
+    assert len(records) == len(failed) == len(faults)  # one line per failure, nothing else
+    for reason, line in zip(
+        ("Internal Server Error", "Bad Gateway", "ReadError", "Timed out"), failed, strict=True
+    ):
+        assert reason in line and "retrying in 1 s" in line
+
+
+# --- 2. sendMessage faults: direct replies and the outbox -----------------------------------
+
+
+@ON_SQLITE
+async def test_replies_survive_send_faults_with_bounded_duplicates(
+    fake: FakeTelegram,
+    bot: FaultBot,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    logs: pytest.LogCaptureFixture,
+) -> None:
+    channel = await bot.start()
+    user = await register(fake, sessions, clock)
+    logs.clear()
+    send = "sendMessage"
+    faults: list[tuple[str, Callable[[], None], int]] = [  # label, fault, answers lost
+        ("429", lambda: fake.fail_next(send, code=429, retry_after=1), 0),
+        ("502", lambda: fake.fail_next(send, code=502), 0),
+        ("reset after sending", lambda: fake.drop_next(send, deliver=True), 1),
+        ("timeout after sending", lambda: fake.drop_next(send, hold=HOLD, deliver=True), 1),
+    ]
+    for label, inject, lost in faults:
+        before = copies(fake, user.id, "Các lệnh")
+        inject()
+        await ask(fake, user, lambda: user.send_text("/trogiup"), "Các lệnh")
+        await channel.wait_idle()
+        sent = copies(fake, user.id, "Các lệnh") - before
+        assert sent == 1 + lost <= SEND_ATTEMPTS, label  # the bound: one copy per lost answer
+    helps = [c for c in fake.calls_of("sendMessage") if "Các lệnh" in str(c.params["text"])]
+    limited = next(c for c in helps if c.status == 429)
+    assert helps[helps.index(limited) + 1].time - limited.time >= 1.0  # retry_after honoured
+
+    status = await ask(fake, user, lambda: user.send_text("/baocao 1.b.1"), "Tình hình")
+    fake.drop_next("editMessageText", deliver=True)  # the edit is made, its answer lost
+    user.press(status["message_id"], button(status, "Đang triển khai"))
+    edits = await fake.wait_for("editMessageText", count=2)
+    await channel.wait_idle()
+    assert edits[0].dropped and edits[1].status == 400  # the retry: "message is not modified"
+    assert copies(fake, user.id, "phần trăm") == 1  # a lost edit is not sent again as new
+    assert "phần trăm" in fake.last_message(user.id)["text"]
+    assert fake.last_message(user.id)["message_id"] == status["message_id"]
+
+    records = problems(logs)
+    assert all(r.name == "bot.channels.telegram" for r in records)
+    assert all(f"chat {user.id}" in r.getMessage() for r in records)
+    lines = [r.getMessage() for r in records]
+    assert len(lines) == len(faults) + 1  # once per failure
+    assert "rate-limits chat" in lines[0] and "retrying in 1 s" in lines[0]
+    reasons = ("Bad Gateway", "ReadError", "Timed out", "ReadError")
+    for reason, line in zip(reasons, lines[1:], strict=True):
+        assert reason in line and "retrying in 2 s" in line
+
+
+async def _outbox(
+    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, channel: str, chats: list[str]
+) -> None:
+    async with UnitOfWork(sessions) as uow:
+        for chat in chats:
+            await uow.notifications.enqueue(
+                channel=channel,
+                chat_id=chat,
+                member_id=None,
+                kind="notice",
+                payload={"text": f"Thông báo cho {chat}", "choices": []},
+                dedupe_key=f"fault:{channel}:{chat}",
+                now=clock.now(),
+            )
+        await uow.commit()
+
+
+async def _statuses(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
+    async with sessions() as session:
+        return list(await session.scalars(select(OutboxMessage.status).order_by(OutboxMessage.id)))
+
+
+def _sender_bot(fake: FakeTelegram) -> PTBBot:
+    request = HTTPXRequest(connection_pool_size=16, read_timeout=READ_TIMEOUT)
+    return PTBBot(TOKEN, base_url=fake.base_url, request=request)
+
+
+async def test_outbox_429_pauses_the_whole_channel_for_retry_after(
+    fake: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    logs: pytest.LogCaptureFixture,
+) -> None:
+    chats = ["7001", "7002", "7003"]
+    await _outbox(sessions, clock, "telegram", chats)
+    fake.fail_next("sendMessage", code=429, retry_after=1)  # the first send, to chat 7001
+    limits = DeliveryLimits(rate=5, chat_interval=0, backoff_base=0.05)  # a send every 0.2 s
+    async with _sender_bot(fake) as sender:
+        worker = WatchedWorker(sessions, {"telegram": TelegramSender(sender)}, clock, limits)
+        stop = asyncio.Event()
+        running = asyncio.create_task(worker.run(stop))
+        try:
+            await worker.wait_retries(1)
+            clock.advance(timedelta(seconds=1))  # the retry is due after retry_after
+            worker.wake()
+            await fake.wait_for("sendMessage", count=len(chats), predicate=lambda c: c.ok)
+        finally:
+            stop.set()
+            await running
+    calls = fake.calls_of("sendMessage")
+    limited = next(c for c in calls if c.status == 429)
+    assert limited.params["chat_id"] == 7001
+    later = [c for c in calls if c.time > limited.time]
+    assert {c.params["chat_id"] for c in later} == {7001, 7002, 7003}
+    assert all(c.time - limited.time >= 0.95 for c in later)  # every chat waited, not only 7001
+    for chat in chats:
+        assert copies(fake, int(chat), f"Thông báo cho {chat}") == 1
+    assert await _statuses(sessions) == ["sent"] * len(chats)
+    records = problems(logs)
+    assert [r.levelno for r in records] == [logging.WARNING]
+    assert "chat 7001" in records[0].getMessage() and "for 1 s" in records[0].getMessage()
+
+
+async def test_outbox_server_errors_resets_and_timeouts_lose_nothing(
+    fake: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    logs: pytest.LogCaptureFixture,
+) -> None:
+    chats = ["7101", "7102", "7103", "7104", "7105"]
+    await _outbox(sessions, clock, "telegram", chats)
+    # One fault for each chat's first attempt, in the order they go out.
+    fake.fail_next("sendMessage", code=500)
+    fake.fail_next("sendMessage", code=502)
+    fake.drop_next("sendMessage")  # reset before sending
+    fake.drop_next("sendMessage", deliver=True)  # reset after sending
+    fake.drop_next("sendMessage", hold=HOLD, deliver=True)  # timed out after sending
+    limits = DeliveryLimits(rate=25, chat_interval=0, backoff_base=0.05)
+    async with _sender_bot(fake) as sender:
+        worker = WatchedWorker(sessions, {"telegram": TelegramSender(sender)}, clock, limits)
+        stop = asyncio.Event()
+        running = asyncio.create_task(worker.run(stop))
+        try:
+            await worker.wait_retries(len(chats))
+            clock.advance(timedelta(minutes=1))  # past every backoff
+            worker.wake()
+            await fake.wait_for("sendMessage", count=len(chats), predicate=lambda c: c.ok)
+        finally:
+            stop.set()
+            await running
+    lost = {str(c.params["chat_id"]) for c in fake.calls_of("sendMessage")[3:5]}
+    assert len(lost) == 2
+    for chat in chats:  # the bound: one copy, plus one per answer lost after sending
+        assert copies(fake, int(chat), f"Thông báo cho {chat}") == 1 + (chat in lost)
+    assert await _statuses(sessions) == ["sent"] * len(chats)
+    records = problems(logs)
+    assert len(records) == len(chats) and all(r.levelno == logging.WARNING for r in records)
+    for chat in chats:
+        [line] = messages(records, f"telegram chat {chat}:")
+        assert "could not deliver outbox message" in line and "retrying in" in line
+    reasons = " ".join(r.getMessage() for r in records)
+    assert all(word in reasons for word in ("Internal Server Error", "Bad Gateway", "Timed out"))
+
+
+async def test_zalo_outbox_faults_lose_nothing(
+    zalo: FakeZalo,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    logs: pytest.LogCaptureFixture,
+) -> None:
+    chats = ["z701", "z702", "z703"]
+    for chat in chats:
+        zalo.user(chat).send_text("xin chào")  # a chat the platform lets the bot write to
+    await _outbox(sessions, clock, "zalo", chats)
+    zalo.fail_next("sendMessage", code=502)
+    zalo.drop_next("sendMessage")
+    zalo.drop_next("sendMessage", hold=HOLD, deliver=True)  # timed out after sending
+    config = ZaloConfig(ZALO_TOKEN, zalo.base_url)
+    channel = ZaloChannel(config, Router(sessions, clock), sessions, clock)
+    channel.client._session = short_zalo_session()
+    limits = DeliveryLimits(rate=25, chat_interval=0, backoff_base=0.05)
+    worker = WatchedWorker(sessions, {"zalo": ZaloSender(channel.client)}, clock, limits)
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop))
+    try:
+        await worker.wait_retries(len(chats))
+        clock.advance(timedelta(minutes=1))
+        worker.wake()
+        await zalo.wait_for("sendMessage", count=len(chats), predicate=lambda c: c.ok)
+    finally:
+        stop.set()
+        await running
+        await channel.stop()
+    lost = str(zalo.calls_of("sendMessage")[2].params["chat_id"])  # the timed-out one
+    for chat in chats:
+        sent = [t for t in zalo.sent_to(chat) if t == f"Thông báo cho {chat}"]
+        assert len(sent) == 1 + (chat == lost)
+    assert await _statuses(sessions) == ["sent"] * len(chats)
+    records = problems(logs)
+    assert len(records) == len(chats)
+    for chat in chats:
+        assert len(messages(records, f"zalo chat {chat}:")) == 1
+
+
+@ON_SQLITE
+async def test_zalo_polling_and_replies_survive_faults(
+    zalo: FakeZalo,
+    zalo_bot: ZaloBot,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    logs: pytest.LogCaptureFixture,
+) -> None:
+    channel = await zalo_bot.start()
+    user = zalo.user("fa0001", display_name="Lò Thị Hoa")
+    code = await invite(sessions, clock, "sct")
+
+    async def poll_fault(inject: Callable[[], None]) -> None:
+        polls = len(zalo.calls_of("getUpdates"))
+        inject()  # none hands an update out: Zalo forgets what it returned (no offset)
+        await zalo.wait_for("getUpdates", count=polls + 1)
+
+    def said(expect: str) -> int:
+        return len([t for t in zalo.sent_to(user.id) if expect in t])
+
+    async def say(text: str, expect: str, sent: int) -> None:
+        before = said(expect)
+        user.send_text(text)
+        assert await zalo.wait_until(lambda: said(expect) > before)
+        await channel.wait_idle()
+        assert said(expect) - before == sent
+
+    await poll_fault(lambda: zalo.fail_next("getUpdates", code=502))
+    await say(f"/start {code}", "Đăng ký thành công", 1)
+    await poll_fault(lambda: zalo.drop_next("getUpdates", hold=HOLD))
+    await say("/trogiup", "Các lệnh", 1)
+    zalo.fail_next("sendMessage", code=500)
+    await say("/trogiup", "Các lệnh", 1)
+    zalo.drop_next("sendMessage", hold=HOLD, deliver=True)
+    await say("/trogiup", "Các lệnh", 2)  # the bound: one extra copy per answer lost
+    assert await count(sessions, InboxUpdate) == 4 and await unprocessed(sessions) == 0
+    records = problems(logs)
+    lines = [r.getMessage() for r in records]
+    assert len(lines) == 4, lines
+    assert "getUpdates failed: 502" in lines[0] and "getUpdates failed: 0 " in lines[1]
+    assert all(f"Zalo chat {user.id}: " in line for line in lines[2:])
+
+
+# --- 3. the database: a lock on SQLite, a restart of PostgreSQL -----------------------------
+
+
+@contextlib.asynccontextmanager
+async def sqlite_lock(database_url: str) -> AsyncIterator[None]:
+    """Another connection holds SQLite's write lock (``BEGIN IMMEDIATE``) until the block ends.
+
+    The lock is taken off the event loop: the bot may be finishing a transaction right then.
+    """
+    path = make_url(database_url).database
+    assert path is not None
+    locker = sqlite3.connect(path, isolation_level=None, timeout=10, check_same_thread=False)
+    try:
+        await asyncio.to_thread(locker.execute, "BEGIN IMMEDIATE")
+        yield
+    finally:
+        locker.rollback()
+        locker.close()
+
+
+@ON_SQLITE
+async def test_a_brief_sqlite_lock_delays_intake_but_loses_nothing(
+    fake: FakeTelegram,
+    bot: FaultBot,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    database_url: str,
+    logs: pytest.LogCaptureFixture,
+) -> None:
+    channel = await bot.start()
+    codes = [await invite(sessions, clock, "sxd") for _ in range(3)]
+    users = [fake.user(6101 + n) for n in range(3)]
+    await channel.wait_idle()
+    async with sqlite_lock(database_url):  # another process writing, for about a second
+        updates = [u.send_text(f"/start {c}") for u, c in zip(users, codes, strict=True)]
+        last = updates[-1]["update_id"]
+        await fake.wait_for(
+            "getUpdates",
+            predicate=lambda c: c.ok and any(u["update_id"] == last for u in c.result),
+        )
+        await asyncio.sleep(1.0)  # the length of the lock (the fault itself), not a wait
+        assert not fake.calls_of("sendMessage")  # intake waits for the lock...
+        assert all(int(c.params.get("offset") or 0) <= last for c in fake.calls_of("getUpdates"))
+    for user in users:
+        await fake.wait_for_text(user.id, "Đăng ký thành công")
+    await fake.wait_confirmed(last)
+    await channel.wait_idle()
+    assert all(copies(fake, u.id, "Đăng ký thành công") == 1 for u in users)
+    assert await count(sessions, InboxUpdate) == 3 and await unprocessed(sessions) == 0
+    assert problems(logs) == []  # under the busy timeout, a lock is only a delay
+
+
+@ON_SQLITE
+async def test_a_sqlite_lock_longer_than_the_busy_timeout_returns_the_updates(
+    fake: FakeTelegram,
+    clock: FrozenClock,
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    log_watch: LogWatch,
+    logs: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(storage.db, "SQLITE_BUSY_TIMEOUT_MS", 200)  # 10 s in production
+    engine = create_engine(database_url)
+    sessions = create_sessionmaker(engine)
+    running = FaultBot(fake, sessions, clock, tmp_path / "data")
+    try:
+        channel = await running.start()
+        code = await invite(sessions, clock, "sxd")
+        user = fake.user(6201)
+        await channel.wait_idle()  # the worker dies if the lock outlasts its look at the inbox
+        async with sqlite_lock(database_url):
+            update = user.send_text(f"/start {code}")
+            await log_watch.wait_for("could not record")  # the commit failed: not confirmed
+            assert all(
+                int(c.params.get("offset") or 0) <= update["update_id"]
+                for c in fake.calls_of("getUpdates")
+            )
+        await fake.wait_for_text(user.id, "Đăng ký thành công")
+        await fake.wait_confirmed(update["update_id"])
+        await channel.wait_idle()
+        handed_out = [
+            c
+            for c in fake.calls_of("getUpdates")
+            if c.ok and any(u["update_id"] == update["update_id"] for u in c.result)
+        ]
+        assert len(handed_out) >= 2  # asked again after the failed commit
+        assert copies(fake, user.id, "Đăng ký thành công") == 1
+        assert await count(sessions, InboxUpdate) == 1 and await unprocessed(sessions) == 0
+    finally:
+        await running.stop()
+        await engine.dispose()
+    records = problems(logs)
+    assert records and all(
+        r.levelno == logging.WARNING
+        and "could not record 1 update(s): database is locked; asking again in" in r.getMessage()
+        for r in records
+    )
+    assert len(records) == len(handed_out) - 1  # one line per failed commit
+
+
+@ON_SQLITE
+async def test_a_zalo_event_is_kept_through_a_sqlite_lock_longer_than_the_busy_timeout(
+    zalo: FakeZalo,
+    clock: FrozenClock,
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    log_watch: LogWatch,
+    logs: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(storage.db, "SQLITE_BUSY_TIMEOUT_MS", 200)
+    engine = create_engine(database_url)
+    sessions = create_sessionmaker(engine)
+    running = ZaloBot(zalo, sessions, clock, tmp_path / "data")
+    try:
+        channel = await running.start()
+        code = await invite(sessions, clock, "sct")
+        user = zalo.user("fa0002")
+        await channel.wait_idle()  # the worker dies if the lock outlasts its look at the inbox
+        async with sqlite_lock(database_url):
+            user.send_text(f"/start {code}")  # Zalo forgets it once getUpdates returns it
+            await log_watch.wait_for("could not record Zalo event")
+        await zalo.wait_for_text(user.id, "Đăng ký thành công")
+        await channel.wait_idle()
+        assert len([t for t in zalo.sent_to(user.id) if "Đăng ký thành công" in t]) == 1
+        assert await count(sessions, InboxUpdate) == 1 and await unprocessed(sessions) == 0
+    finally:
+        await running.stop()
+        await engine.dispose()
+    records = problems(logs)
+    assert records and all(
+        "could not record Zalo event" in r.getMessage() and "database is locked" in r.getMessage()
+        for r in records
+    )
+
+
+async def _terminate_connections(database_url: str) -> int:
+    """Kill every other connection to the test database, as a server restart does."""
+    url = make_url(database_url)
+    connection = await asyncpg.connect(
+        host=url.host,
+        port=url.port or 5432,
+        user=url.username,
+        password=url.password,
+        database=url.database,
+    )
+    try:
+        killed = await connection.fetch(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await connection.close()
+    return sum(1 for row in killed if row[0])
+
+
+@ON_POSTGRES
+async def test_a_postgres_restart_mid_conversation_loses_nothing(
+    fake: FakeTelegram,
+    bot: FaultBot,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    database_url: str,
+    logs: pytest.LogCaptureFixture,
+) -> None:
+    channel = await bot.start()
+    user = await register(fake, sessions, clock)
+    status = await ask(fake, user, lambda: user.send_text("/baocao 1.b.1"), "Tình hình")
+    assert await _terminate_connections(database_url) >= 1  # the pool's idle connections
+    await ask(
+        fake,
+        user,
+        lambda: user.press(status["message_id"], button(status, "Đang triển khai")),
+        "phần trăm",
+    )
+    await ask(fake, user, lambda: user.send_text("60"), "kết quả thực hiện")
+    files = await ask(fake, user, lambda: user.send_text("Đã rà soát."), "minh chứng")
+    assert await _terminate_connections(database_url) >= 1
+    summary = await ask(
+        fake, user, lambda: user.press(files["message_id"], button(files, "Bỏ qua")), "kiểm tra"
+    )
+    assert await _terminate_connections(database_url) >= 1
+    await ask(
+        fake,
+        user,
+        lambda: user.press(summary["message_id"], button(summary, "Xác nhận")),
+        "Đã ghi nhận",
+    )
+    await channel.wait_idle()
+    async with sessions() as session:
+        row = await session.scalar(select(Submission))
+        assert row is not None and row.progress == 60
+    assert await count(sessions, Submission) == 1
+    assert await unprocessed(sessions) == 0
+    assert copies(fake, user.id, "Đã ghi nhận") == 1
+    assert problems(logs) == []  # pool_pre_ping replaced the dead connections quietly
+
+
+# --- the fakes' new faults ------------------------------------------------------------------
+
+
+async def test_drop_next_resets_or_holds_past_the_timeout(fake: FakeTelegram) -> None:
+    url = f"{fake.base_url}{TOKEN}/sendMessage"
+    body = {"chat_id": 42, "text": "xin chào"}
+    fake.drop_next("sendMessage")
+    fake.drop_next("sendMessage", hold=HOLD, deliver=True)
+    async with httpx.AsyncClient(timeout=READ_TIMEOUT) as client:
+        with pytest.raises(httpx.ReadError):  # a reset, nothing sent
+            await client.post(url, json=body)
+        with pytest.raises(httpx.ReadTimeout):  # held: the client gives up first, yet it is sent
+            await client.post(url, json=body)
+        assert (await client.post(url, json=body)).status_code == 200
+    assert [m["text"] for m in fake.sent_to(42)] == ["xin chào", "xin chào"]
+    first, second, third = fake.calls_of("sendMessage")
+    assert first.dropped and not first.ok and third.ok
+    assert not second.dropped  # still held when the client gave up
+    assert all(b.time >= a.time for a, b in itertools.pairwise([first, second, third]))
