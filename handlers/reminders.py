@@ -163,9 +163,12 @@ class Reminders:
             for agency_id, tasks in pending.items():
                 if step.late_day >= self.policy.digest_from_late_day:
                     result.late.append((milestone, names[agency_id], len(tasks), step.late_day))
-                result.decided += await self._remind(
+                decided = await self._remind(
                     uow, milestone, agency_id, names[agency_id], tasks, step, today, now
                 )
+                if decided:  # one agency at a time: the intake never waits for a whole sweep
+                    await uow.commit()
+                result.decided += decided
         await uow.commit()
         if result.decided:
             logger.info("reminder sweep decided %s messages", result.decided)
@@ -183,12 +186,15 @@ class Reminders:
         now: datetime,
     ) -> int:
         members = await uow.notifications.recipients(agency_id)
+        done = await uow.notifications.decided_members(milestone.id, agency_id, step.name)
         escalate = step.late_day >= self.policy.leader_from_late_day > 0
         officers = [m for m in members if m.role != Role.LEADER]
         leaders = [m for m in members if m.role == Role.LEADER]
         targets = officers + leaders if escalate or not officers else officers
         decided = 0
         for member in targets:
+            if member.member_id in done:
+                continue
             as_leader = member.role == Role.LEADER and escalate
             reply = reminder_message(
                 milestone, agency_name, tasks, today, member, escalation=as_leader

@@ -233,6 +233,17 @@ class NotificationRepository:
 
     # --- deciding -------------------------------------------------------------------------
 
+    async def decided_members(self, milestone_id: int, agency_id: int, step: str) -> set[int]:
+        """Return the members already reminded at this step (a re-sweep skips them at once)."""
+        rows = await self._session.scalars(
+            select(ReminderDecision.member_id).where(
+                ReminderDecision.milestone_id == milestone_id,
+                ReminderDecision.agency_id == agency_id,
+                ReminderDecision.step == step,
+            )
+        )
+        return set(rows)
+
     async def decide(
         self,
         *,
