@@ -15,9 +15,10 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -80,6 +81,24 @@ class _Pacer:
             await asyncio.sleep(pause)
 
 
+async def _turn_or_stop(turn: Coroutine[Any, Any, None], stop: asyncio.Event | None) -> bool:
+    """Wait for a message's turn; False if asked to stop first (or already)."""
+    if stop is None:
+        await turn
+        return True
+    if stop.is_set():
+        turn.close()  # never started
+        return False
+    waiting = asyncio.ensure_future(turn)
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({waiting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if waiting.done():
+        return True
+    waiting.cancel()
+    return False
+
+
 class OutboxWorker:
     """Deliver due outbox messages through the channels' senders."""
 
@@ -110,7 +129,7 @@ class OutboxWorker:
         """Deliver until asked to stop; sleep until the next message is due."""
         while not stop.is_set():
             self._wake.clear()
-            delivered = await self.deliver_due()
+            delivered = await self.deliver_due(stop)
             if delivered:
                 continue
             async with UnitOfWork(self._sessions) as uow:
@@ -126,8 +145,12 @@ class OutboxWorker:
             for waiter in waiters:
                 waiter.cancel()
 
-    async def deliver_due(self) -> int:
-        """Deliver one batch of due messages; return how many were handled."""
+    async def deliver_due(self, stop: asyncio.Event | None = None) -> int:
+        """Deliver one batch of due messages; return how many were handled.
+
+        Once ``stop`` is set, messages still waiting for their turn go back to the queue
+        untried, so that a shutdown waits only for the requests already on the wire.
+        """
         async with UnitOfWork(self._sessions) as uow:
             items = await uow.notifications.due(self._clock.now(), self.limits.batch)
             await uow.commit()
@@ -139,18 +162,20 @@ class OutboxWorker:
 
         async def in_order(queue: list[OutboxItem]) -> None:
             for item in queue:  # one chat's messages keep their order
-                await self._deliver(item)
+                await self._deliver(item, stop)
 
         await asyncio.gather(*(in_order(queue) for queue in by_chat.values()))
         return len(items)
 
-    async def _deliver(self, item: OutboxItem) -> None:
+    async def _deliver(self, item: OutboxItem, stop: asyncio.Event | None = None) -> None:
         sender = self._senders.get(item.channel)
         if sender is None:
             await self._finish(item, FAILED, f"no sender for channel {item.channel}")
             return
         pacer = self._pacers[item.channel]
-        await pacer.wait(item.chat_id)
+        if not await _turn_or_stop(pacer.wait(item.chat_id), stop):
+            await self._retry(item, 0.0, "not sent before the shutdown", count=False)
+            return
         try:
             async with self._gate:  # bounds the requests in flight, not the waiting
                 try:

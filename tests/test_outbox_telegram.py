@@ -117,12 +117,33 @@ async def test_429_and_500_delay_delivery_but_lose_and_duplicate_nothing(
     assert set(await _statuses(sessions)) == {"sent"}
 
 
+async def worker_settled(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Wait until no outbox message is being sent any more."""
+    for _ in range(200):
+        async with sessions() as session:
+            busy = await session.scalar(
+                select(OutboxMessage.id).where(OutboxMessage.status == "sending").limit(1)
+            )
+        if busy is None:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the outbox worker did not settle")
+
+
 async def test_a_blocked_user_is_marked_and_not_retried(
     sessions: async_sessionmaker[AsyncSession], fake_limited: FakeTelegram
 ) -> None:
     await _queue(sessions, chats=2, each=1)
     fake_limited.block_chat(2)
-    await _deliver_all(sessions, fake_limited, 1, DeliveryLimits(rate=25, chat_interval=0))
+    limits = DeliveryLimits(rate=25, chat_interval=0)
+    async with Bot(TOKEN, base_url=fake_limited.base_url) as bot:
+        worker = OutboxWorker(sessions, {"telegram": TelegramSender(bot)}, SystemClock(), limits)
+        stop = asyncio.Event()
+        running = asyncio.create_task(worker.run(stop))
+        await fake_limited.wait_for("sendMessage", count=2)  # one sent, one refused
+        await worker_settled(sessions)
+        stop.set()
+        await running
     statuses = await _statuses(sessions)
     async with UnitOfWork(sessions) as uow:
         reachable = await uow.session.scalar(
@@ -152,3 +173,24 @@ async def test_failures_after_the_last_retry_are_kept_for_the_coordinator(
         failed = await uow.notifications.undeliverable(datetime(2000, 1, 1, tzinfo=UTC))
     assert failed == [("Cán bộ 1", "Sở Công Thương", "failed")]
     assert len(fake_limited.calls_of("sendMessage")) == 3
+
+
+async def test_a_stop_sends_only_what_is_on_the_wire_and_keeps_the_rest(
+    sessions: async_sessionmaker[AsyncSession], fake_limited: FakeTelegram
+) -> None:
+    await _queue(sessions, chats=60, each=1)  # at 5 a second: twelve seconds of sending
+    limits = DeliveryLimits(rate=5.0, chat_interval=1.0)
+    async with Bot(TOKEN, base_url=fake_limited.base_url) as bot:
+        worker = OutboxWorker(sessions, {"telegram": TelegramSender(bot)}, SystemClock(), limits)
+        stop = asyncio.Event()
+        running = asyncio.create_task(worker.run(stop))
+        await fake_limited.wait_for("sendMessage", count=3, predicate=lambda c: c.ok)
+        stop.set()
+        await asyncio.wait_for(running, timeout=2.0)  # not the twelve seconds of the batch
+    async with sessions() as session:
+        rows = list(await session.scalars(select(OutboxMessage)))
+    sent = [r for r in rows if r.status == "sent"]
+    kept = [r for r in rows if r.status == "pending"]
+    assert len(sent) + len(kept) == 60 and len(kept) >= 40
+    assert all(r.attempts == 0 for r in kept)  # given back untried, not counted as failures
+    assert len(sent) == len([c for c in fake_limited.calls_of("sendMessage") if c.ok])
