@@ -31,7 +31,15 @@ from bot.channels.base import InboxChannel, wait_or_stop
 from bot.core.clock import Clock
 from bot.core.delivery import RateLimited, Rejected, Transient, Unreachable
 from bot.core.i18n import _, set_language
-from bot.core.messages import Channel, Choice, FileRef, Incoming, OutgoingFile, Reply
+from bot.core.messages import (
+    Channel,
+    Choice,
+    FileRef,
+    FileUnavailable,
+    Incoming,
+    OutgoingFile,
+    Reply,
+)
 from bot.core.text import split_message
 from bot.core.throttle import FloodLimits
 from handlers.router import Router
@@ -133,7 +141,7 @@ class TelegramChannel(InboxChannel):
     async def record(self, payload: dict[str, Any]) -> bool:
         """Commit one raw update to the inbox and wake the worker; False for a redelivery."""
         update_id = payload.get("update_id")
-        if not isinstance(update_id, int):
+        if not isinstance(update_id, int) or isinstance(update_id, bool):
             raise ValueError("an update needs an integer update_id")
         return await self.record_all([(str(update_id), payload)]) > 0
 
@@ -211,9 +219,12 @@ class TelegramChannel(InboxChannel):
             logger.debug("answerCallbackQuery failed: %s", error)
 
     async def fetch(self, file: FileRef) -> bytes:
-        """Download a file a user sent."""
-        telegram_file = await self.bot.get_file(file.file_id)
-        return bytes(await telegram_file.download_as_bytearray())
+        """Download a file a user sent; FileUnavailable if Telegram will not hand it over."""
+        try:
+            telegram_file = await self.bot.get_file(file.file_id)
+            return bytes(await telegram_file.download_as_bytearray())
+        except TelegramError as error:  # gone, over getFile's 20 MB, or the network failed
+            raise FileUnavailable(str(error)) from error
 
     # --- output ---------------------------------------------------------------------------
 

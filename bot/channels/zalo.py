@@ -29,7 +29,7 @@ from bot.channels.base import InboxChannel, wait_or_stop
 from bot.core.clock import Clock
 from bot.core.delivery import RateLimited, Rejected, Transient, Unreachable
 from bot.core.i18n import _
-from bot.core.messages import Channel, FileRef, Incoming, Reply, numbered_text
+from bot.core.messages import Channel, FileRef, FileUnavailable, Incoming, Reply, numbered_text
 from bot.core.text import split_message
 from bot.core.throttle import FloodLimits
 from handlers.router import Router
@@ -40,6 +40,8 @@ logger = logging.getLogger(__name__)
 
 MESSAGE_LIMIT = 2000
 POLL_TIMEOUT = 10
+DOWNLOAD_LIMIT = 20 * 1024 * 1024
+"""The largest evidence file (see handlers.evidence); a download stops one chunk past it."""
 """Seconds a poll may wait; also the longest a stop waits for the poll in flight."""
 SEND_ATTEMPTS = 5
 
@@ -105,13 +107,24 @@ class ZaloClient:
             raise ZaloApiError(code, str(body.get("description", "")))
         return body.get("result")
 
-    async def download(self, url: str) -> bytes:
-        """Download a file (a photo a user sent)."""
+    async def download(self, url: str, limit: int = DOWNLOAD_LIMIT) -> bytes:
+        """Download a file (a photo a user sent), at most ``limit`` bytes and one more.
+
+        Raises FileUnavailable when the address is gone, malformed or unreachable.
+        """
         await self.open()
         assert self._session is not None
-        async with self._session.get(url) as response:
-            response.raise_for_status()
-            return await response.read()
+        content = bytearray()
+        try:
+            async with self._session.get(url) as response:
+                response.raise_for_status()
+                async for chunk in response.content.iter_chunked(64 * 1024):
+                    content += chunk
+                    if len(content) > limit:  # the caller refuses it as too large
+                        break
+        except (aiohttp.ClientError, TimeoutError, ValueError) as error:
+            raise FileUnavailable(f"{type(error).__name__}: {error}") from error
+        return bytes(content)
 
 
 class ZaloChannel(InboxChannel):
