@@ -40,10 +40,10 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot as PTBBot
-from telegram.request import HTTPXRequest
 
 import storage.db
 from bot.channels.telegram import SEND_ATTEMPTS, TelegramChannel, TelegramSender
+from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.zalo import ZaloChannel, ZaloConfig, ZaloSender
 from bot.core.clock import FrozenClock
 from bot.outbox import DeliveryLimits, OutboxWorker
@@ -87,8 +87,8 @@ class FaultBot(Bot):
             TOKEN,
             base_url=self.fake.base_url,
             base_file_url=self.fake.base_file_url,
-            request=HTTPXRequest(connection_pool_size=16, read_timeout=READ_TIMEOUT),
-            get_updates_request=HTTPXRequest(read_timeout=POLL_GRACE),
+            request=AiohttpRequest(connection_pool_size=16, read_timeout=READ_TIMEOUT),
+            get_updates_request=AiohttpRequest(connection_pool_size=1, read_timeout=POLL_GRACE),
         )
         return channel
 
@@ -317,7 +317,7 @@ async def test_get_updates_faults_lose_no_update_and_repeat_none(
     failed = messages(records, "getUpdates failed")
     assert len(records) == len(failed) == len(faults)  # one line per failure, nothing else
     for reason, line in zip(
-        ("Internal Server Error", "Bad Gateway", "ReadError", "Timed out"), failed, strict=True
+        ("Internal Server Error", "Bad Gateway", "Connection reset", "Timed out"), failed, strict=True
     ):
         assert reason in line and "retrying in 1 s" in line
 
@@ -370,7 +370,7 @@ async def test_replies_survive_send_faults_with_bounded_duplicates(
     lines = [r.getMessage() for r in records]
     assert len(lines) == len(faults) + 1  # once per failure
     assert "rate-limits chat" in lines[0] and "retrying in 1 s" in lines[0]
-    reasons = ("Bad Gateway", "ReadError", "Timed out", "ReadError")
+    reasons = ("Bad Gateway", "Connection reset", "Timed out", "Connection reset")
     for reason, line in zip(reasons, lines[1:], strict=True):
         assert reason in line and "retrying in 2 s" in line
 
@@ -398,7 +398,7 @@ async def _statuses(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
 
 
 def _sender_bot(fake: FakeTelegram) -> PTBBot:
-    request = HTTPXRequest(connection_pool_size=16, read_timeout=READ_TIMEOUT)
+    request = AiohttpRequest(connection_pool_size=16, read_timeout=READ_TIMEOUT)
     return PTBBot(TOKEN, base_url=fake.base_url, request=request)
 
 

@@ -28,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.base import InboxChannel, wait_or_stop
+from bot.channels.telegram_http import AiohttpRequest
 from bot.core.clock import Clock
 from bot.core.delivery import RateLimited, Rejected, Transient, Unreachable
 from bot.core.i18n import _, set_language
@@ -57,7 +58,6 @@ from telegram import (
     Update,
 )
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.request import HTTPXRequest
 
 logger = logging.getLogger(__name__)
 
@@ -98,8 +98,10 @@ class TelegramChannel(InboxChannel):
             config.token,
             base_url=config.base_url,
             base_file_url=config.base_file_url,
-            request=HTTPXRequest(connection_pool_size=16, read_timeout=30, write_timeout=60),
-            get_updates_request=HTTPXRequest(read_timeout=config.poll_timeout + 10),
+            request=AiohttpRequest(connection_pool_size=16, read_timeout=30, write_timeout=60),
+            get_updates_request=AiohttpRequest(
+                connection_pool_size=1, read_timeout=config.poll_timeout + 10
+            ),
         )
         self.username: str | None = None
 
