@@ -58,11 +58,16 @@ class InboxChannel:
     async def record_all(self, updates: Iterable[tuple[str, dict[str, Any]]]) -> int:
         """Commit raw updates to the inbox in one transaction and hand them to the worker.
 
-        Returns how many were new (a redelivered update is recorded once).
+        Returns how many were new (a redelivered update is recorded once). An update from a
+        user who floods the bot is dropped here, before it costs anything (see
+        :meth:`admitted`).
         """
         new: list[InboxEntry] = []
+        kept = [(key, payload) for key, payload in updates if self.admitted(payload)]
+        if not kept:
+            return 0
         async with UnitOfWork(self._sessions) as uow:
-            for key, payload in updates:
+            for key, payload in kept:
                 entry = await uow.inbox.record(self.name, key, payload, self._clock.now())
                 if entry is not None:
                     new.append(entry)
@@ -200,23 +205,32 @@ class InboxChannel:
         """Send replies to a chat (subclasses)."""
         raise NotImplementedError
 
-    async def throttled(self, entry: InboxEntry, incoming: Incoming) -> bool:
-        """Drop an update from a user who floods the bot; True if it was dropped.
+    def admitted(self, payload: dict[str, Any]) -> bool:
+        """Tell whether to record an update, or drop it because its sender floods the bot.
 
-        A dropped update changes nothing but its inbox entry (marked processed); the first
-        one of a spell gets a polite request to slow down.
+        A dropped update is never recorded, so it changes nothing and costs no transaction;
+        the first one of a spell gets a polite request to slow down.
         """
+        incoming = self.sender_of(payload)
+        if incoming is None:
+            return True
         verdict = self.throttle.admit(f"{incoming.channel.value}:{incoming.user_id}")
         if verdict is Verdict.ADMIT:
-            return False
-        await self.skip(entry)
+            return True
         if verdict is Verdict.WARN:
             logger.warning(
                 "%s user %s sends too fast; dropping updates", self.name, incoming.user_id
             )
             chat_id = incoming.chat_id
-            await self.send_later(chat_id, lambda: self.deliver(chat_id, [replies.slow_down()]))
-        return True
+            self.spawn(
+                self.send_later(chat_id, lambda: self.deliver(chat_id, [replies.slow_down()])),
+                "slow-down",
+            )
+        return False
+
+    def sender_of(self, payload: dict[str, Any]) -> Incoming | None:
+        """Read who sent an update and from which chat; None if it cannot be told (subclasses)."""
+        raise NotImplementedError
 
     async def _process_safely(self, entry: InboxEntry) -> None:
         """Process an entry; a fault outside the router is logged and counted, never fatal.

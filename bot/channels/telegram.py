@@ -206,13 +206,18 @@ class TelegramChannel(InboxChannel):
         if incoming is None:
             await self.skip(entry)
             return
-        if await self.throttled(entry, incoming):
-            return
         replies = await self._router.handle(incoming, files=self, inbox_id=entry.id)
         message = update.callback_query.message if update.callback_query else None
         pressed = message.message_id if message else None
         chat_id = incoming.chat_id
         await self.send_later(chat_id, lambda: self.deliver(chat_id, replies, pressed))
+
+    def sender_of(self, payload: dict[str, Any]) -> Incoming | None:
+        """Read the sender of a raw update, as processing will (for flood control)."""
+        try:
+            return to_incoming(Update.de_json(payload, self.bot))
+        except Exception:  # a payload PTB cannot read: the worker deals with it
+            return None
 
     async def _answer_query(self, query_id: str) -> None:
         try:

@@ -225,11 +225,16 @@ class ZaloChannel(InboxChannel):
         if incoming is None:
             await self.skip(entry)
             return
-        if await self.throttled(entry, incoming):
-            return
         replies = await self._router.handle(incoming, files=self, inbox_id=entry.id)
         chat_id = incoming.chat_id
         await self.send_later(chat_id, lambda: self.deliver(chat_id, replies))
+
+    def sender_of(self, payload: dict[str, Any]) -> Incoming | None:
+        """Read the sender of a raw event, as processing will (for flood control)."""
+        try:
+            return to_incoming(payload, "")
+        except Exception:  # an event the worker will set aside
+            return None
 
     async def fetch(self, file: FileRef) -> bytes:
         """Download a photo a user sent (its id is its URL)."""
