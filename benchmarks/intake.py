@@ -72,12 +72,14 @@ async def _phase(
         officer.stats = Stats()
     fake.forget_calls()
     cpu, started = process.cpu_seconds(), time.monotonic()
+    harness = time.process_time()
     flood: asyncio.Task[int] | None = None
     if flooder is not None:
         flood = asyncio.create_task(_flood(flooder, seconds))
     await asyncio.sleep(seconds)
     elapsed = time.monotonic() - started
     used = process.cpu_seconds() - cpu
+    harness_used = time.process_time() - harness
     merged = Stats()
     for officer in officers:
         merged.latencies += officer.stats.latencies
@@ -86,6 +88,7 @@ async def _phase(
     figures = {"phase": name, "offered_per_second": rate or "unbounded"}
     figures |= merged.summary(elapsed)
     figures["bot_cpu_percent"] = round(100 * used / elapsed, 1)
+    figures["harness_cpu_percent"] = round(100 * harness_used / elapsed, 1)
     if flood is not None and flooder is not None:
         sent = await flood
         said = [str(m.get("text", "")) for m in fake.sent_to(flooder.user.id)]
