@@ -353,8 +353,9 @@ def file_name(summary: PlanSummary, kind: str) -> str:
 
 async def _file(ctx: Context, year: int, kind: str) -> Reply:
     scope = _scope(ctx)
-    if scope is not None and kind != "xlsx":
-        return replies.not_allowed("tonghop")
+    if scope is not None and kind != "xlsx":  # a leader gets the agency's workbook only
+        [refusal] = replies.refused(ctx, "tonghop", f"{PREFIX}:{year}:f:{kind}")
+        return refusal
     async with ctx.uow.reading() as session:
         repository = SummaryRepository(session)
         summary = await repository.summary(year, ctx.today(), scope)

@@ -10,7 +10,7 @@ from bot.channels.memory import MemoryChannel
 from bot.core.clock import FrozenClock
 from handlers.router import Router
 from storage.dto import Role
-from storage.models import AuditEntry, Member
+from storage.models import AuditEntry, Member, Task
 from tests.helpers import invite
 
 COORDINATOR_ONLY = {"chuabaocao", "moi", "thanhvien", "thongbao", "nhacnho"}
@@ -75,3 +75,52 @@ async def test_a_member_removed_mid_conversation_is_stopped_at_the_next_step(
     payload = status.flat_choices[0].payload
     answer = "\n".join(r.text for r in await officer.press(payload))
     assert "đã bị vô hiệu hóa" in answer
+
+
+@pytest.mark.parametrize("role", list(Role))
+async def test_every_coordinator_button_for_every_role(
+    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, role: Role
+) -> None:
+    """Buttons are checked at the press, not only when offered: a forged one is refused."""
+    channel = await _member(router, sessions, clock, role)
+    await _member(router, sessions, clock, Role.OFFICER)  # the one a coordinator removes
+    async with sessions() as session:
+        victim_id = await session.scalar(select(Member.id).where(Member.full_name == "officer"))
+    summary = ["th:2024:ov:", "th:2024:ag:0", "th:2024:ix:I", "th:2024:f:xlsx", "th:2024:f:png"]
+    members = [f"mb:{victim_id}:off", f"mb:{victim_id}:on"]
+    refused = 0
+    for payload in summary + members:
+        answer = "\n".join(r.text for r in await channel.press(payload))
+        leader_may = payload.startswith("th:") and not payload.startswith("th:2024:f:png")
+        allowed = role in (Role.COORDINATOR, Role.ADMIN) or (role is Role.LEADER and leader_may)
+        assert (REFUSED not in answer) == allowed, (role, payload, answer[:80])
+        refused += not allowed
+    async with sessions() as session:
+        audited = await session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.action == "permission.refused")
+        )
+        active = await session.scalar(select(Member.active).where(Member.id == victim_id))
+    assert audited == refused
+    assert active is True  # removed and reinstated by a coordinator; untouched by the others
+
+
+async def test_an_officer_cannot_report_on_another_agencys_task_by_any_button(
+    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    officer = await _member(router, sessions, clock, Role.OFFICER)  # agency sct
+    async with sessions() as session:
+        foreign = await session.scalar(select(Task.id).where(Task.code == "1.b.1"))  # sxd's
+    [tasks] = await officer.send("/baocao")
+    nonce = tasks.flat_choices[0].payload.split(":")[1]
+    for payload in (f"rp:1:{foreign}", f"bc:{nonce}:tk:{foreign}"):
+        answer = "\n".join(r.text for r in await officer.press(payload))
+        assert "không được giao cho đơn vị" in answer, payload
+    async with sessions() as session:
+        forged = await session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.action == "choice.forged")
+        )
+    assert forged == 2
