@@ -127,6 +127,16 @@ class ZaloBot:
         self.channel = None
 
 
+async def stop_within(running: FaultBot | ZaloBot, seconds: float = 15.0) -> None:
+    """Stop a bot, failing instead of hanging when it cannot stop.
+
+    A poll loop that died of an exception leaves the worker waiting for a wake-up that the
+    stop never sends, so without the bound such a regression would hang the whole run.
+    """
+    async with asyncio.timeout(seconds):
+        await running.stop()
+
+
 def short_zalo_session() -> aiohttp.ClientSession:
     return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=ZALO_TIMEOUT))
 
@@ -317,7 +327,9 @@ async def test_get_updates_faults_lose_no_update_and_repeat_none(
     failed = messages(records, "getUpdates failed")
     assert len(records) == len(failed) == len(faults)  # one line per failure, nothing else
     for reason, line in zip(
-        ("Internal Server Error", "Bad Gateway", "Connection reset", "Timed out"), failed, strict=True
+        ("Internal Server Error", "Bad Gateway", "Connection reset", "Timed out"),
+        failed,
+        strict=True,
     ):
         assert reason in line and "retrying in 1 s" in line
 
@@ -652,8 +664,10 @@ async def test_a_sqlite_lock_longer_than_the_busy_timeout_returns_the_updates(
         assert copies(fake, user.id, "Đăng ký thành công") == 1
         assert await count(sessions, InboxUpdate) == 1 and await unprocessed(sessions) == 0
     finally:
-        await running.stop()
-        await engine.dispose()
+        try:
+            await stop_within(running)
+        finally:
+            await engine.dispose()
     records = problems(logs)
     assert records and all(
         r.levelno == logging.WARNING
@@ -690,8 +704,10 @@ async def test_a_zalo_event_is_kept_through_a_sqlite_lock_longer_than_the_busy_t
         assert len([t for t in zalo.sent_to(user.id) if "Đăng ký thành công" in t]) == 1
         assert await count(sessions, InboxUpdate) == 1 and await unprocessed(sessions) == 0
     finally:
-        await running.stop()
-        await engine.dispose()
+        try:
+            await stop_within(running)
+        finally:
+            await engine.dispose()
     records = problems(logs)
     assert records and all(
         "could not record Zalo event" in r.getMessage() and "database is locked" in r.getMessage()
