@@ -12,6 +12,7 @@ flight, never more.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import Clock
@@ -127,13 +129,26 @@ class OutboxWorker:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until asked to stop; sleep until the next message is due."""
+        backoff = 1.0
         while not stop.is_set():
             self._wake.clear()
-            delivered = await self.deliver_due(stop)
-            if delivered:
+            try:
+                delivered = await self.deliver_due(stop)
+                if delivered:
+                    continue
+                async with UnitOfWork(self._sessions) as uow:
+                    next_due = await uow.notifications.next_due_at()
+                backoff = 1.0
+            except (SQLAlchemyError, OSError) as error:  # the database is away for a moment
+                logger.warning(
+                    "outbox: database unavailable (%s); trying again in %.0f s",
+                    type(error).__name__,
+                    backoff,
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), backoff)
+                backoff = min(backoff * 2, 30.0)
                 continue
-            async with UnitOfWork(self._sessions) as uow:
-                next_due = await uow.notifications.next_due_at()
             timeout = 60.0
             if next_due is not None:
                 timeout = min(max((next_due - self._clock.now()).total_seconds(), 0.05), 60.0)

@@ -796,3 +796,30 @@ async def test_drop_next_resets_or_holds_past_the_timeout(fake: FakeTelegram) ->
     assert first.dropped and not first.ok and third.ok
     assert not second.dropped  # still held when the client gave up
     assert all(b.time >= a.time for a, b in itertools.pairwise([first, second, third]))
+
+
+@ON_SQLITE
+async def test_a_poll_loop_that_dies_still_lets_the_channel_stop(
+    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    """A poll that raises must not leave the inbox worker waiting for a wake-up forever."""
+    from bot.channels.base import InboxChannel
+    from handlers.router import Router
+
+    class BrokenPoll(InboxChannel):
+        name = "broken"
+
+        @property
+        def uses_webhook(self) -> bool:
+            return False
+
+        async def poll(self, stop: asyncio.Event) -> None:
+            raise RuntimeError("the platform went away")
+
+    channel = BrokenPoll(Router(sessions, clock), sessions, clock)
+    stop = asyncio.Event()
+    running = asyncio.create_task(channel.run(stop))
+    await channel.wait_idle()  # the worker is waiting
+    stop.set()
+    with pytest.raises(RuntimeError, match="went away"):
+        await asyncio.wait_for(running, timeout=5)

@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import Clock
@@ -136,9 +137,21 @@ class InboxChannel:
         """
         recovered: set[int] = set()
         last = 0
+        backoff = 1.0
         while not stop.is_set():  # recovery: what was recorded but not processed
-            async with UnitOfWork(self._sessions) as uow:
-                pending = await uow.inbox.pending(self.name, limit=100, after=last)
+            try:
+                async with UnitOfWork(self._sessions) as uow:
+                    pending = await uow.inbox.pending(self.name, limit=100, after=last)
+            except (SQLAlchemyError, OSError) as error:
+                logger.warning(
+                    "%s: cannot read the inbox (%s); trying again in %.0f s",
+                    self.name,
+                    type(error).__name__,
+                    backoff,
+                )
+                await wait_or_stop(stop, backoff)
+                backoff = min(backoff * 2, 30.0)
+                continue
             if not pending:
                 break
             for entry in pending:
@@ -155,7 +168,7 @@ class InboxChannel:
                 self._idle.set()
                 if stop.is_set():
                     return
-                await self._wake.wait()
+                await _first(self._wake, stop)  # a stop wakes it too, whatever the poll did
                 continue
             for position, entry in enumerate(entries):
                 if entry.id in recovered:  # recorded while recovering: already done
@@ -243,9 +256,27 @@ class InboxChannel:
             await self.process(entry)
         except Exception as error:
             logger.exception("%s update %s could not be processed", self.name, entry.update_key)
-            async with UnitOfWork(self._sessions) as uow:
-                await uow.inbox.mark_failed(entry.id, repr(error), self._clock.now())
-                await uow.commit()
+            try:
+                async with UnitOfWork(self._sessions) as uow:
+                    await uow.inbox.mark_failed(entry.id, repr(error), self._clock.now())
+                    await uow.commit()
+            except (SQLAlchemyError, OSError) as db_error:  # the database is away: next start
+                logger.warning(
+                    "%s update %s stays in the inbox: %s",
+                    self.name,
+                    entry.update_key,
+                    type(db_error).__name__,
+                )
+
+
+async def _first(*events: asyncio.Event) -> None:
+    """Wait until any of the events is set."""
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
 
 
 async def wait_or_stop(stop: asyncio.Event, seconds: float) -> None:
