@@ -13,9 +13,10 @@ update is handed to the Bot API to the moment the bot's answer reaches it: recei
 committed, answered. Three phases follow a warm-up:
 
 * ``paced``: steps offered at ``--rate`` per second; the figures to hold against the goals;
-* ``capacity``: every officer as fast as the bot answers; the most the bot can take;
 * ``flood``: paced again while one more user sends 100 messages per second; the officers'
-  latency should stay as in ``paced`` and the flooder be asked once to slow down.
+  latency should stay as in ``paced`` and the flooder be asked once to slow down;
+* ``capacity``: every officer as fast as the bot answers; the most the bot can take (last, so
+  that the backlog it builds does not spill into another phase).
 
 The same harness then drives a minimal echo bot on python-telegram-bot (``benchmarks.echo_bot``)
 through the paced and capacity phases: the ratio of capacities is what pgibot's own work costs.
@@ -137,9 +138,6 @@ async def run_bot(
             phases.append(
                 await _phase("paced", officers, process, pacer, args.rate, args.seconds, fake)
             )
-            phases.append(
-                await _phase("capacity", officers, process, pacer, None, args.seconds, fake)
-            )
             if not echo:
                 flooder = Officer(fake, accounts[args.officers], Pacer(None))
                 phases.append(
@@ -154,6 +152,9 @@ async def run_bot(
                         flooder,
                     )
                 )
+            phases.append(
+                await _phase("capacity", officers, process, pacer, None, args.seconds, fake)
+            )
             peak = process.peak_rss_mb()
         finally:
             stop.set()
