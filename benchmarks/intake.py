@@ -118,9 +118,8 @@ async def run_bot(
     async with WatchedTelegram() as fake:
         data = folder / "data"
         env = BotProcess.environment(url or "sqlite+aiosqlite:///:memory:", fake, data)
-        # The simulated officers answer within milliseconds, faster than the flood limit lets
-        # a person go on for long; the flooder, at 100 messages per second, is still held.
-        env |= {"PGIBOT_FLOOD_BURST": "20", "PGIBOT_FLOOD_RATE": "10"}
+        # The production flood limits (12 at once, then 1 a second per user): 100 officers at
+        # 100 steps a second take one step a second each, and the flooder is held to one.
         if kind == "pgibot":
             command = pgibot_command(AS_OF, args.profile)
         else:
