@@ -22,7 +22,7 @@ from bot.core.i18n import _, current_timezone, format_day, ngettext
 from bot.core.messages import Choice, Reply
 from handlers.replies import time_left
 from storage.dto import Role
-from storage.notifications import DueMilestone, PendingTask, Recipient
+from storage.notifications import DueMilestone, Notice, PendingTask, Recipient
 from storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -191,7 +191,7 @@ class Reminders:
         officers = [m for m in members if m.role != Role.LEADER]
         leaders = [m for m in members if m.role == Role.LEADER]
         targets = officers + leaders if escalate or not officers else officers
-        decided = 0
+        notices = []
         for member in targets:
             if member.member_id in done:
                 continue
@@ -199,16 +199,15 @@ class Reminders:
             reply = reminder_message(
                 milestone, agency_name, tasks, today, member, escalation=as_leader
             )
-            decided += await uow.notifications.decide(
-                milestone_id=milestone.id,
-                agency_id=agency_id,
-                step=step.name,
-                recipient=member,
-                kind="escalation" if as_leader else "reminder",
-                payload=to_payload(reply),
-                now=now,
-            )
-        return decided
+            kind = "escalation" if as_leader else "reminder"
+            notices.append(Notice(member, kind, to_payload(reply)))
+        return await uow.notifications.decide_all(
+            milestone_id=milestone.id,
+            agency_id=agency_id,
+            step=step.name,
+            messages=notices,
+            now=now,
+        )
 
     async def nudge(
         self, uow: UnitOfWork, now: datetime, agency_id: int | None = None

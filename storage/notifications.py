@@ -7,6 +7,7 @@ so a sweep can run any number of times and a restart never sends a reminder twic
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -33,6 +34,8 @@ from storage.models import (
 )
 
 PENDING, SENDING, SENT, FAILED, BLOCKED = "pending", "sending", "sent", "failed", "blocked"
+BULK_ROWS = 500
+"""Rows per multi-row INSERT (SQLite allows 32,766 bound parameters in one statement)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +61,15 @@ class PendingTask:
     id: int
     code: str
     title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A notification decided for one recipient."""
+
+    recipient: Recipient
+    kind: str
+    payload: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,48 +256,79 @@ class NotificationRepository:
         )
         return set(rows)
 
-    async def decide(
+    async def decide_all(
         self,
         *,
         milestone_id: int,
         agency_id: int,
         step: str,
-        recipient: Recipient,
-        kind: str,
-        payload: dict[str, Any],
+        messages: Sequence[Notice],
         now: datetime,
-    ) -> bool:
-        """Record a reminder decision and its message together; False if decided before."""
-        key = f"{kind}:{milestone_id}:{agency_id}:{step}:{recipient.member_id}"
-        decision = self._insert(ReminderDecision).values(
-            milestone_id=milestone_id,
-            agency_id=agency_id,
-            step=step,
-            member_id=recipient.member_id,
-            decided_at=now,
-        )
-        decision = decision.on_conflict_do_nothing(
-            index_elements=["milestone_id", "agency_id", "step", "member_id"]
-        )
-        inserted = await self._session.execute(decision.returning(ReminderDecision.id))
-        decision_id = inserted.scalar()
-        if decision_id is None:
-            return False
-        outbox_id = await self.enqueue(
-            channel=recipient.channel,
-            chat_id=recipient.chat_id,
-            member_id=recipient.member_id,
-            kind=kind,
-            payload=payload,
-            dedupe_key=key,
-            now=now,
-        )
-        await self._session.execute(
-            update(ReminderDecision)
-            .where(ReminderDecision.id == decision_id)
-            .values(outbox_id=outbox_id)
-        )
-        return True
+    ) -> int:
+        """Record reminder decisions and their messages together; return how many were new.
+
+        A few statements per batch rather than three per member: a decision taken before (the
+        unique key) is skipped, and so is a message already in the outbox (its dedupe key).
+        """
+        decided = 0
+        for start in range(0, len(messages), BULK_ROWS):
+            chunk = messages[start : start + BULK_ROWS]
+            decisions = (
+                self._insert(ReminderDecision)
+                .values(
+                    [
+                        {
+                            "milestone_id": milestone_id,
+                            "agency_id": agency_id,
+                            "step": step,
+                            "member_id": notice.recipient.member_id,
+                            "decided_at": now,
+                        }
+                        for notice in chunk
+                    ]
+                )
+                .on_conflict_do_nothing(
+                    index_elements=["milestone_id", "agency_id", "step", "member_id"]
+                )
+                .returning(ReminderDecision.id, ReminderDecision.member_id)
+            )
+            new = {member: decision for decision, member in await self._session.execute(decisions)}
+            if not new:
+                continue
+            fresh = [n for n in chunk if n.recipient.member_id in new]
+            keys = {
+                f"{n.kind}:{milestone_id}:{agency_id}:{step}:{n.recipient.member_id}": n
+                for n in fresh
+            }
+            messages_rows = [
+                {
+                    "channel": notice.recipient.channel,
+                    "chat_id": notice.recipient.chat_id,
+                    "member_id": notice.recipient.member_id,
+                    "kind": notice.kind,
+                    "payload": notice.payload,
+                    "dedupe_key": key,
+                    "status": PENDING,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+                for key, notice in keys.items()
+            ]
+            queued = (
+                self._insert(OutboxMessage)
+                .values(messages_rows)
+                .on_conflict_do_nothing(index_elements=["dedupe_key"])
+                .returning(OutboxMessage.id, OutboxMessage.dedupe_key)
+            )
+            links = [
+                {"id": new[keys[key].recipient.member_id], "outbox_id": outbox_id}
+                for outbox_id, key in await self._session.execute(queued)
+            ]
+            if links:
+                await self._session.execute(update(ReminderDecision), links)
+            decided += len(new)
+        return decided
 
     async def enqueue(
         self,
