@@ -56,7 +56,9 @@ class InboxChannel:
         self._background: set[asyncio.Task[None]] = set()
         self._send_slots = asyncio.Semaphore(MAX_DELIVERIES_IN_FLIGHT)
 
-    async def record_all(self, updates: Iterable[tuple[str, dict[str, Any]]]) -> int:
+    async def record_all(
+        self, updates: Iterable[tuple[str, dict[str, Any]]], *, screened: bool = False
+    ) -> int:
         """Commit raw updates to the inbox in one transaction and hand them to the worker.
 
         Returns how many were new (a redelivered update is recorded once). An update from a
@@ -64,7 +66,7 @@ class InboxChannel:
         :meth:`admitted`).
         """
         new: list[InboxEntry] = []
-        kept = [(key, payload) for key, payload in updates if self.admitted(payload)]
+        kept = [(k, payload) for k, payload in updates if screened or self.admitted(payload)]
         if not kept:
             return 0
         async with UnitOfWork(self._sessions) as uow:
@@ -224,7 +226,10 @@ class InboxChannel:
         A dropped update is never recorded, so it changes nothing and costs no transaction;
         the first one of a spell gets a polite request to slow down.
         """
-        incoming = self.sender_of(payload)
+        return self.admit(self.sender_of(payload))
+
+    def admit(self, incoming: Incoming | None) -> bool:
+        """Tell whether to take an update from this sender (see :meth:`admitted`)."""
         if incoming is None:
             return True
         verdict = self.throttle.admit(f"{incoming.channel.value}:{incoming.user_id}")

@@ -180,8 +180,10 @@ class TelegramChannel(InboxChannel):
                 continue
             if not updates:
                 continue
+            kept = [u for u in updates if self.admit(_sender(u))]  # a flood stops here
             try:
-                await self.record_all((str(u.update_id), u.to_dict()) for u in updates)
+                records = ((str(u.update_id), u.to_dict()) for u in kept)
+                await self.record_all(records, screened=True)
             except (SQLAlchemyError, OSError) as error:  # unconfirmed: Telegram sends them again
                 logger.warning(
                     "could not record %d update(s): %s; asking again in %.0f s",
@@ -422,6 +424,14 @@ def _ids(*values: object) -> bool:
 def _size(value: object) -> int | None:
     """A file size the Bot API sends as an integer; anything else counts as unknown."""
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _sender(update: Update) -> Incoming | None:
+    """Read who sent a parsed update, for flood control; None if it cannot be told."""
+    try:
+        return to_incoming(update)
+    except Exception:  # an update the worker will set aside
+        return None
 
 
 def _seconds(value: int | timedelta) -> float:
