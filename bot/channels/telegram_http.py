@@ -1,9 +1,9 @@
 """python-telegram-bot's HTTP requests made with aiohttp instead of httpx.
 
 python-telegram-bot lets the transport be replaced (``telegram.request.BaseRequest``). aiohttp,
-already the bot's web server and Zalo client, parses HTTP in C: measured against the fake Bot
-API on this project's machine, a ``sendMessage`` costs 0.26 ms of client time with aiohttp and
-about 1 ms through httpx, and the bot makes two or three requests per update it answers.
+already the bot's web server and Zalo client, parses HTTP in C: a ``sendMessage`` through PTB
+took 0.41 ms with this transport and 0.93 ms with httpx (both measured in one process with the
+fake Bot API, 27/11/2026), and the bot makes two or three requests per update it answers.
 Timeouts become PTB's ``TimedOut`` and connection failures its ``NetworkError``, as with the
 default transport, so the rest of the adapter sees no difference.
 """
