@@ -2,8 +2,9 @@
 
 python-telegram-bot lets the transport be replaced (``telegram.request.BaseRequest``). aiohttp,
 already the bot's web server and Zalo client, parses HTTP in C: a ``sendMessage`` through PTB
-took 0.41 ms with this transport and 0.93 ms with httpx (both measured in one process with the
-fake Bot API, 27/11/2026), and the bot makes two or three requests per update it answers.
+takes 0.41 ms with this transport and 0.93–1.24 ms with httpx (``python -m
+benchmarks.telegram_transport``, fake Bot API in the same process, 27/11/2026), and the bot
+makes two or three requests per update it answers.
 Timeouts become PTB's ``TimedOut`` and connection failures its ``NetworkError``, as with the
 default transport, so the rest of the adapter sees no difference.
 """
