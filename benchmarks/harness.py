@@ -280,7 +280,6 @@ class WatchedTelegram(FakeTelegram):
     ) -> None:
         super().__init__(token, **kwargs)
         self._watches: dict[int, list[_Watch]] = {}
-        self.messages_sent = 0
         self.notification_prefix = notification_prefix
         """Messages starting with this are notifications (reminders), not answers."""
         self.notifications: Counter[tuple[int, str]] = Counter()
@@ -294,7 +293,6 @@ class WatchedTelegram(FakeTelegram):
         return future
 
     def _seen(self, chat_id: int, message: JSON | bool) -> None:
-        self.messages_sent += 1
         if not isinstance(message, dict):
             return
         text = str(message.get("text", ""))

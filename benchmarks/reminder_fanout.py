@@ -18,8 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
 import resource
 import sys
 import tempfile
@@ -32,6 +30,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from telegram import Bot
 
+from benchmarks.harness import machine
 from bot.channels.telegram import TelegramSender
 from bot.core.clock import FrozenClock, SystemClock
 from bot.core.i18n import set_language
@@ -128,21 +127,6 @@ async def run(members: int, rate: float, folder: Path) -> dict[str, object]:
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "machine": machine(),
     }
-
-
-def machine() -> str:
-    """Describe the machine: processor, cores, memory, Python."""
-    cpu = Path("/proc/cpuinfo").read_text().splitlines()
-    model = next(
-        (line.split(":", 1)[1].strip() for line in cpu if line.startswith("model name")),
-        platform.processor() or platform.machine(),
-    )
-    meminfo = Path("/proc/meminfo").read_text().splitlines()
-    memory = next(
-        (int(line.split()[1]) // 1024 // 1024 for line in meminfo if line.startswith("MemTotal")),
-        0,
-    )
-    return f"{model}, {os.cpu_count()} cores, {memory} GiB, Python {platform.python_version()}"
 
 
 def main(argv: list[str] | None = None) -> int:
