@@ -220,6 +220,13 @@ class InboxChannel:
         """Send replies to a chat (subclasses)."""
         raise NotImplementedError
 
+    async def blocked(self, chat_id: str) -> None:
+        """Remember that a chat blocked the bot, so that nothing more is sent to it."""
+        logger.info("%s chat %s blocked the bot; marking it unreachable", self.name, chat_id)
+        async with UnitOfWork(self._sessions) as uow:
+            await uow.members.mark_unreachable(self.name, chat_id)
+            await uow.commit()
+
     def admitted(self, payload: dict[str, Any]) -> bool:
         """Tell whether to record an update, or drop it because its sender floods the bot.
 

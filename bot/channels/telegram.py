@@ -45,7 +45,6 @@ from bot.core.text import split_message
 from bot.core.throttle import FloodLimits
 from handlers.router import Router
 from storage.inbox import InboxEntry
-from storage.uow import UnitOfWork
 
 os.environ.setdefault("PTB_TIMEDELTA", "true")  # opt in to PTB's timedelta durations now
 
@@ -309,10 +308,7 @@ class TelegramChannel(InboxChannel):
                 logger.error("Telegram refused a message to chat %s: %s", chat_id, error)
                 return
             except Forbidden:
-                logger.info("chat %s blocked the bot; marking it unreachable", chat_id)
-                async with UnitOfWork(self._sessions) as uow:
-                    await uow.members.mark_unreachable("telegram", chat_id)
-                    await uow.commit()
+                await self.blocked(chat_id)
                 return
             except NetworkError as error:
                 if attempt == SEND_ATTEMPTS:

@@ -34,7 +34,6 @@ from bot.core.text import split_message
 from bot.core.throttle import FloodLimits
 from handlers.router import Router
 from storage.inbox import InboxEntry
-from storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -253,10 +252,7 @@ class ZaloChannel(InboxChannel):
                 return
             except ZaloApiError as error:
                 if error.code == 403:
-                    logger.info("Zalo chat %s blocked the bot; marking it unreachable", chat_id)
-                    async with UnitOfWork(self._sessions) as uow:
-                        await uow.members.mark_unreachable(self.name, chat_id)
-                        await uow.commit()
+                    await self.blocked(chat_id)
                     return
                 if error.code == 400 or attempt == SEND_ATTEMPTS:
                     logger.error("could not send to Zalo chat %s: %s", chat_id, error)
