@@ -8,9 +8,10 @@ Conversation state is read from and written to the database in the same short tr
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import Clock
@@ -31,6 +32,14 @@ logger = logging.getLogger(__name__)
 
 MAX_TEXT = 4000
 """Longest text accepted from a user in any message; steps may set lower limits."""
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """An update to handle, and the inbox entry it came from (if it came through the inbox)."""
+
+    incoming: Incoming
+    inbox_id: int | None = None
 
 
 class Router:
@@ -148,10 +157,63 @@ class Router:
         except Exception as error:
             logger.exception("update %s from %s failed", incoming.update_id, incoming.user_id)
             if inbox_id is not None:
-                async with UnitOfWork(self._sessions) as uow:
-                    await uow.inbox.mark_failed(inbox_id, repr(error), self._clock.now())
-                    await uow.commit()
+                try:
+                    async with UnitOfWork(self._sessions) as uow:
+                        await uow.inbox.mark_failed(inbox_id, repr(error), self._clock.now())
+                        await uow.commit()
+                except (SQLAlchemyError, OSError) as db_error:  # retried at the next start
+                    logger.warning(
+                        "update %s stays in the inbox: %s",
+                        incoming.update_id,
+                        type(db_error).__name__,
+                    )
             return [replies.error()]
+
+    async def handle_batch(
+        self,
+        updates: Sequence[Inbound],
+        *,
+        files: FileSource | None = None,
+        done: Sequence[int] = (),
+    ) -> list[list[Reply]]:
+        """Process several updates of the inbox in one transaction; return each one's replies.
+
+        This is the group commit of the inbox worker: the updates are handled one after the
+        other exactly as :meth:`handle` would, but the transaction is begun and committed
+        once, and ``done`` (inbox entries with nothing to handle) are marked processed with
+        them. If any update fails, nothing of the batch is kept and every update is handled
+        again on its own, so that only the faulty one is counted as failed.
+        """
+        if len(updates) == 1 and not done:
+            only = updates[0]
+            return [await self.handle(only.incoming, files=files, inbox_id=only.inbox_id)]
+        set_language("vi")
+        cleaned = [self._clean(update.incoming) for update in updates]
+        try:
+            async with UnitOfWork(self._sessions) as uow:
+                answers: list[list[Reply]] = []
+                queued = False
+                for incoming in cleaned:
+                    answer, more = await self._handle(uow, incoming, files)
+                    answers.append(answer)
+                    queued = queued or more
+                processed = [*done, *(u.inbox_id for u in updates if u.inbox_id is not None)]
+                await uow.inbox.mark_processed_all(processed, self._clock.now())
+                await uow.commit()
+        except Exception as error:
+            logger.info("a batch of %d updates failed (%r); one by one", len(updates), error)
+        else:
+            if queued:
+                self.on_outbox()
+            return answers
+        if done:
+            async with UnitOfWork(self._sessions) as uow:
+                await uow.inbox.mark_processed_all(done, self._clock.now())
+                await uow.commit()
+        return [
+            await self.handle(update.incoming, files=files, inbox_id=update.inbox_id)
+            for update in updates
+        ]
 
     async def _handle(
         self, uow: UnitOfWork, incoming: Incoming, files: FileSource | None

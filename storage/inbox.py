@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -79,6 +80,13 @@ class InboxRepository:
         await self._session.execute(
             update(InboxUpdate).where(InboxUpdate.id == entry_id).values(processed_at=now)
         )
+
+    async def mark_processed_all(self, entry_ids: Sequence[int], now: datetime) -> None:
+        """Mark several updates as processed, in one statement."""
+        if entry_ids:
+            await self._session.execute(
+                update(InboxUpdate).where(InboxUpdate.id.in_(entry_ids)).values(processed_at=now)
+            )
 
     async def mark_failed(self, entry_id: int, error: str, now: datetime) -> None:
         """Count a failed attempt; after the last one the update is set aside."""

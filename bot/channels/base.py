@@ -13,16 +13,18 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import Clock
-from bot.core.messages import Incoming, Reply
+from bot.core.messages import FileSource, Incoming, Reply
 from bot.core.throttle import FloodLimits, Throttle, Verdict
 from handlers import replies
-from handlers.router import Router
+from handlers.router import Inbound, Router
 from storage.inbox import InboxEntry
 from storage.uow import UnitOfWork
 
@@ -30,6 +32,17 @@ logger = logging.getLogger(__name__)
 
 MAX_DELIVERIES_IN_FLIGHT = 64
 """Replies being sent while the worker goes on; beyond that the worker waits (back-pressure)."""
+
+MAX_BATCH = 32
+"""Most updates handled in one transaction by the worker (its group commit)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """An inbox entry read by its channel: what the user did, and how to send the answer."""
+
+    incoming: Incoming
+    deliver: Callable[[Sequence[Reply]], Awaitable[None]]
 
 
 class InboxChannel:
@@ -156,12 +169,10 @@ class InboxChannel:
                 continue
             if not pending:
                 break
-            for entry in pending:
-                recovered.add(entry.id)
-                last = entry.id
-                await self._process_safely(entry)
-                if stop.is_set():
-                    return  # the rest waits in the inbox for the next start
+            recovered.update(entry.id for entry in pending)
+            last = pending[-1].id
+            if await self._process_entries(pending, stop) < len(pending):
+                return  # asked to stop: the rest waits in the inbox for the next start
         while True:
             self._wake.clear()  # before looking, so that a hand-over meanwhile is not missed
             entries = sorted(self._handoff, key=lambda e: e.id)
@@ -172,13 +183,11 @@ class InboxChannel:
                     return
                 await _first(self._wake, stop)  # a stop wakes it too, whatever the poll did
                 continue
-            for position, entry in enumerate(entries):
-                if entry.id in recovered:  # recorded while recovering: already done
-                    continue
-                await self._process_safely(entry)
-                if stop.is_set():
-                    self._handoff.extendleft(reversed(entries[position + 1 :]))
-                    return  # the rest waits in the inbox for the next start
+            entries = [e for e in entries if e.id not in recovered]  # done while recovering
+            finished = await self._process_entries(entries, stop)
+            if finished < len(entries):
+                self._handoff.extendleft(reversed(entries[finished:]))
+                return  # asked to stop: the rest waits in the inbox for the next start
 
     @property
     def uses_webhook(self) -> bool:
@@ -206,15 +215,16 @@ class InboxChannel:
         """Make the worker look at the inbox (at stop, so that it can finish)."""
         self._wake.set()
 
-    async def skip(self, entry: InboxEntry) -> None:
-        """Mark an update the bot ignores as processed."""
-        async with UnitOfWork(self._sessions) as uow:
-            await uow.inbox.mark_processed(entry.id, self._clock.now())
-            await uow.commit()
+    def prepare(self, entry: InboxEntry) -> Prepared | None:
+        """Read an inbox entry: what the user did and how to answer; None to ignore it.
+
+        Subclasses; may start what must happen at once (stopping a button's spinner).
+        """
+        raise NotImplementedError
 
     async def process(self, entry: InboxEntry) -> None:
-        """Process one inbox entry (subclasses)."""
-        raise NotImplementedError
+        """Process one inbox entry on its own, as the worker would."""
+        await self._process_entries([entry], asyncio.Event())
 
     async def deliver(self, chat_id: str, replies: Sequence[Reply]) -> None:
         """Send replies to a chat (subclasses)."""
@@ -257,28 +267,82 @@ class InboxChannel:
         """Read who sent an update and from which chat; None if it cannot be told (subclasses)."""
         raise NotImplementedError
 
-    async def _process_safely(self, entry: InboxEntry) -> None:
-        """Process an entry; a fault outside the router is logged and counted, never fatal.
+    async def _process_entries(self, entries: Sequence[InboxEntry], stop: asyncio.Event) -> int:
+        """Process entries in order, in batches; return how many were done before a stop.
 
-        The router already rolls back and counts a fault of its own. What is left is a payload
-        the adapter cannot read or a platform error while replying: the worker must go on with
-        the next update, and the entry is retried at the next start, then set aside.
+        Consecutive updates are handled in one transaction (see :meth:`Router.handle_batch`)
+        of at most :data:`MAX_BATCH`; an update with a file is handled alone, because it
+        downloads the file while it holds the transaction.
+        """
+        batch: list[tuple[InboxEntry, Prepared | None]] = []
+        for position, entry in enumerate(entries):
+            try:
+                prepared = self.prepare(entry)
+            except Exception as error:  # a payload the adapter cannot read
+                logger.exception("%s update %s cannot be read", self.name, entry.update_key)
+                await self._count_failure([entry], error)
+            else:
+                if prepared is not None and prepared.incoming.file is not None:
+                    await self._handle_batch(batch)
+                    batch = []
+                    await self._handle_batch([(entry, prepared)])
+                else:
+                    batch.append((entry, prepared))
+                    if len(batch) >= MAX_BATCH:
+                        await self._handle_batch(batch)
+                        batch = []
+            if stop.is_set():
+                await self._handle_batch(batch)
+                return position + 1
+        await self._handle_batch(batch)
+        return len(entries)
+
+    async def _handle_batch(self, batch: Sequence[tuple[InboxEntry, Prepared | None]]) -> None:
+        """Handle prepared entries in one transaction, then send each one's replies."""
+        if not batch:
+            return
+        ignored = [entry.id for entry, prepared in batch if prepared is None]
+        work = [(entry, prepared) for entry, prepared in batch if prepared is not None]
+        try:
+            if not work:
+                async with UnitOfWork(self._sessions) as uow:
+                    await uow.inbox.mark_processed_all(ignored, self._clock.now())
+                    await uow.commit()
+                return
+            answers = await self._router.handle_batch(
+                [Inbound(prepared.incoming, entry.id) for entry, prepared in work],
+                files=self.files,
+                done=ignored,
+            )
+        except Exception as error:  # the database is away (the router deals with the rest)
+            logger.exception("%s: %d update(s) could not be processed", self.name, len(batch))
+            await self._count_failure([entry for entry, _ in batch], error)
+            return
+        for (_entry, prepared), answer in zip(work, answers, strict=True):
+            await self.send_later(prepared.incoming.chat_id, partial(prepared.deliver, answer))
+
+    @property
+    def files(self) -> FileSource | None:
+        """Where the router downloads the files users send (subclasses that take files)."""
+        return None
+
+    async def _count_failure(self, entries: Sequence[InboxEntry], error: Exception) -> None:
+        """Count a failed attempt for entries; they are retried at the next start, then set aside.
+
+        The worker never stops for a fault: it goes on with the next update.
         """
         try:
-            await self.process(entry)
-        except Exception as error:
-            logger.exception("%s update %s could not be processed", self.name, entry.update_key)
-            try:
-                async with UnitOfWork(self._sessions) as uow:
+            async with UnitOfWork(self._sessions) as uow:
+                for entry in entries:
                     await uow.inbox.mark_failed(entry.id, repr(error), self._clock.now())
-                    await uow.commit()
-            except (SQLAlchemyError, OSError) as db_error:  # the database is away: next start
-                logger.warning(
-                    "%s update %s stays in the inbox: %s",
-                    self.name,
-                    entry.update_key,
-                    type(db_error).__name__,
-                )
+                await uow.commit()
+        except (SQLAlchemyError, OSError) as db_error:  # the database is away: next start
+            logger.warning(
+                "%s: %d update(s) stay in the inbox: %s",
+                self.name,
+                len(entries),
+                type(db_error).__name__,
+            )
 
 
 async def _first(*events: asyncio.Event) -> None:

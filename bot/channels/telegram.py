@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.base import InboxChannel, wait_or_stop
+from bot.channels.base import InboxChannel, Prepared, wait_or_stop
 from bot.channels.telegram_http import AiohttpRequest
 from bot.core.clock import Clock
 from bot.core.delivery import RateLimited, Rejected, Transient, Unreachable
@@ -198,20 +198,23 @@ class TelegramChannel(InboxChannel):
 
     # --- processing -----------------------------------------------------------------------
 
-    async def process(self, entry: InboxEntry) -> None:
-        """Process one Telegram update and send the replies."""
+    def prepare(self, entry: InboxEntry) -> Prepared | None:
+        """Read a Telegram update; a pressed button's spinner is stopped at once."""
         update = Update.de_json(entry.payload, self.bot)
         incoming = to_incoming(update)
-        if update.callback_query is not None:  # stop the button's spinner at once
+        if update.callback_query is not None:
             self.spawn(self._answer_query(update.callback_query.id), "answer-query")
         if incoming is None:
-            await self.skip(entry)
-            return
-        replies = await self._router.handle(incoming, files=self, inbox_id=entry.id)
+            return None
         message = update.callback_query.message if update.callback_query else None
         pressed = message.message_id if message else None
         chat_id = incoming.chat_id
-        await self.send_later(chat_id, lambda: self.deliver(chat_id, replies, pressed))
+        return Prepared(incoming, lambda replies: self.deliver(chat_id, replies, pressed))
+
+    @property
+    def files(self) -> TelegramChannel:
+        """Download the files users send through this channel."""
+        return self
 
     def sender_of(self, payload: dict[str, Any]) -> Incoming | None:
         """Read the sender of a raw update, as processing will (for flood control)."""

@@ -25,7 +25,7 @@ import aiohttp
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.base import InboxChannel, wait_or_stop
+from bot.channels.base import InboxChannel, Prepared, wait_or_stop
 from bot.core.clock import Clock
 from bot.core.delivery import RateLimited, Rejected, Transient, Unreachable
 from bot.core.i18n import _
@@ -218,15 +218,18 @@ class ZaloChannel(InboxChannel):
                 await wait_or_stop(stop, delay)
                 delay = min(delay * 2, 30.0)
 
-    async def process(self, entry: InboxEntry) -> None:
-        """Process one Zalo event and send the replies."""
+    def prepare(self, entry: InboxEntry) -> Prepared | None:
+        """Read a Zalo event."""
         incoming = to_incoming(entry.payload, entry.update_key)
         if incoming is None:
-            await self.skip(entry)
-            return
-        replies = await self._router.handle(incoming, files=self, inbox_id=entry.id)
+            return None
         chat_id = incoming.chat_id
-        await self.send_later(chat_id, lambda: self.deliver(chat_id, replies))
+        return Prepared(incoming, lambda replies: self.deliver(chat_id, replies))
+
+    @property
+    def files(self) -> ZaloChannel:
+        """Download the photos users send through this channel."""
+        return self
 
     def sender_of(self, payload: dict[str, Any]) -> Incoming | None:
         """Read the sender of a raw event, as processing will (for flood control)."""

@@ -1,0 +1,183 @@
+"""The inbox worker's group commit, over real HTTP against the fake Bot API.
+
+Updates that arrive together are handled in one transaction; an update that fails in such a
+batch costs the others nothing: the batch is rolled back and handled again one by one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.channels.telegram import TelegramChannel, TelegramConfig
+from bot.core.clock import FrozenClock
+from bot.core.messages import Reply
+from bot.core.throttle import FloodLimits
+from handlers.context import EVERYONE, BotInfo, Command, Context
+from handlers.router import Router
+from storage.models import AuditEntry, InboxUpdate
+from tests.fakes.telegram_api import FakeTelegram, FakeUser
+from tests.test_telegram_e2e import TOKEN, register
+
+
+class Fault(RuntimeError):
+    """What the test's faulty command raises."""
+
+
+async def _faulty(ctx: Context) -> list[Reply]:
+    ctx.audit("fault.before-raising")  # must be rolled back with the fault
+    raise Fault("a handler fault")
+
+
+class Running:
+    """A TelegramChannel (with one faulty command) that a test can stop and start again."""
+
+    def __init__(
+        self, fake: FakeTelegram, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    ) -> None:
+        self.fake, self.sessions, self.clock = fake, sessions, clock
+        self.channel: TelegramChannel | None = None
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, data_dir: Path) -> TelegramChannel:
+        router = Router(self.sessions, self.clock, BotInfo(None, data_dir))
+        router.add_command(Command("hong", "fails", EVERYONE, _faulty))
+        config = TelegramConfig(TOKEN, self.fake.base_url, self.fake.base_file_url, poll_timeout=1)
+        channel = TelegramChannel(config, router, self.sessions, self.clock, FloodLimits(1000))
+        await channel.start()
+        self._stop = asyncio.Event()
+        self._task = asyncio.create_task(channel.run(self._stop))
+        self.channel = channel
+        return channel
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+        if self.channel is not None:
+            await self.channel.stop()
+            self.channel = None
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram(token=TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+async def running(
+    fake: FakeTelegram, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> AsyncIterator[Running]:
+    bot = Running(fake, sessions, clock)
+    yield bot
+    await bot.stop()
+
+
+async def _registered(running: Running, tmp_path: Path, count: int) -> tuple[FakeUser, ...]:
+    """Register officers of three agencies, then stop the bot so that updates pile up."""
+    await running.start(tmp_path)
+    agencies = ("sxd", "stnmt", "sct")
+    users = [
+        await register(running.fake, running.sessions, running.clock, 6001 + n, agencies[n % 3])
+        for n in range(count)
+    ]
+    await running.stop()
+    return tuple(users)
+
+
+def _commits(engine: AsyncEngine) -> list[int]:
+    counted = [0]
+
+    def count(*_args: Any) -> None:
+        counted[0] += 1
+
+    event.listen(engine.sync_engine, "commit", count)
+    return counted
+
+
+def _texts(fake: FakeTelegram, user: FakeUser) -> list[str]:
+    return [str(m.get("text", "")) for m in fake.sent_to(user.id)]
+
+
+async def test_updates_that_arrive_together_are_committed_together(
+    running: Running, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    lan, minh, thu = await _registered(running, tmp_path, 3)
+    lan.send_text("/baocao 1.b.1")
+    minh.send_text("/nhiemvu")
+    lan.send_text("/huy")  # the same chat twice in a batch: /huy sees the report begun
+    thu.send_text("/trogiup")
+    commits = _commits(engine)
+    channel = await running.start(tmp_path)
+    await running.fake.wait_for_text(thu.id, "Các lệnh")
+    await channel.wait_idle()
+    assert commits[0] == 2  # recording the four updates, then handling all four
+    lan_said = _texts(running.fake, lan)
+    assert any("Tình hình" in t for t in lan_said)
+    assert "Đã hủy" in lan_said[-1]
+    assert any("Nhiệm vụ của" in t for t in _texts(running.fake, minh))
+    async with running.sessions() as session:
+        rows = list(await session.scalars(select(InboxUpdate).order_by(InboxUpdate.id)))
+    assert [r.processed_at is not None for r in rows[-4:]] == [True] * 4
+
+
+async def test_a_fault_in_a_batch_costs_the_others_nothing(
+    running: Running, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    lan, minh, thu = await _registered(running, tmp_path, 3)
+    lan.send_text("/nhiemvu")
+    faulty = minh.send_text("/hong")
+    thu.send_text("/trogiup")
+    lan.send_text("/lichsu")
+    channel = await running.start(tmp_path)
+    await running.fake.wait_for_text(lan.id, "chưa có báo cáo nào")
+    await channel.wait_idle()
+    lan_said, thu_said = _texts(running.fake, lan), _texts(running.fake, thu)
+    assert sum("Nhiệm vụ của" in t for t in lan_said) == 1  # answered once, not twice
+    assert sum("Các lệnh" in t for t in thu_said) == 1
+    apology = _texts(running.fake, minh)[-1]
+    assert "sự cố kỹ thuật" in apology
+    async with running.sessions() as session:
+        rows = {
+            r.update_key: r
+            for r in await session.scalars(select(InboxUpdate).order_by(InboxUpdate.id))
+        }
+        audited = list(await session.scalars(select(AuditEntry.action)))
+    failed = rows[str(faulty["update_id"])]
+    assert failed.attempts == 1 and failed.processed_at is None  # retried at the next start
+    assert "a handler fault" in (failed.last_error or "")
+    others = [r for key, r in rows.items() if key != str(faulty["update_id"])]
+    assert all(r.processed_at is not None and r.attempts == 0 for r in others)
+    assert "fault.before-raising" not in audited
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_batch_is_handled_in_one_transaction_by_the_router(
+    running: Running, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """The same, counted at the router: N updates, one BEGIN."""
+    users = await _registered(running, tmp_path, 3)
+    begins = [0]
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(*_args: Any) -> None:
+        begins[0] += 1
+
+    for user in users * 3:
+        user.send_text("/trogiup")
+    channel = await running.start(tmp_path)
+    for user in users:
+        await running.fake.wait_until(
+            lambda u=user: sum("Các lệnh" in t for t in _texts(running.fake, u)) == 3, 10.0
+        )
+    await channel.wait_idle()
+    assert begins[0] == 3  # the look for leftovers at start, the inbox, the nine updates
