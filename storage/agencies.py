@@ -10,7 +10,9 @@ deactivated.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import date, datetime
+from types import MappingProxyType
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.i18n import _
 from storage.dto import AgencyInfo, AgencyStatus
 from storage.models import Agency, AgencyName, Assignment, AuditEntry, Member, Plan
+from storage.plan_cache import plan_cache
 
 logger = logging.getLogger(__name__)
 
@@ -70,11 +73,7 @@ async def coordinator_agency(session: AsyncSession) -> Agency | None:
 
 async def lineage_ids(session: AsyncSession, agency_id: int) -> list[int]:
     """Return an agency's id and the ids of every agency merged into it, directly or not."""
-    rows = (await session.execute(select(Agency.id, Agency.successor_id))).all()
-    children: dict[int, list[int]] = {}
-    for child, parent in rows:
-        if parent is not None:
-            children.setdefault(parent, []).append(child)
+    children = await plan_cache(session).get(session, "mergers", lambda: _mergers(session))
     result, stack = [], [agency_id]
     while stack:
         current = stack.pop()
@@ -83,6 +82,16 @@ async def lineage_ids(session: AsyncSession, agency_id: int) -> list[int]:
         result.append(current)
         stack.extend(children.get(current, []))
     return result
+
+
+async def _mergers(session: AsyncSession) -> Mapping[int, tuple[int, ...]]:
+    """Return, per agency id, the ids of the agencies merged directly into it."""
+    rows = (await session.execute(select(Agency.id, Agency.successor_id))).all()
+    children: dict[int, list[int]] = {}
+    for child, parent in rows:
+        if parent is not None:
+            children.setdefault(parent, []).append(child)
+    return MappingProxyType({parent: tuple(ids) for parent, ids in children.items()})
 
 
 def to_info(agency: Agency, successor_code: str | None = None) -> AgencyInfo:

@@ -21,6 +21,7 @@ from storage.models import (
     Submission,
     Task,
 )
+from storage.plan_cache import plan_cache
 from storage.plan_import import ensure_milestones
 
 LATE_REPORT_MONTHS = 3
@@ -39,9 +40,15 @@ class ReportRepository:
         A cycle is open during its year and the first months of the next, so that late
         reports for last year can still be filed in January.
         """
+        cycles = await plan_cache(self._session).get(
+            self._session, ("open cycles", today), lambda: self._open_cycles(today)
+        )
+        return list(cycles)
+
+    async def _open_cycles(self, today: date) -> tuple[CycleInfo, ...]:
         plan = await self._session.scalar(select(Plan).order_by(Plan.id).limit(1))
         if plan is None:
-            return []
+            return ()
         if today.year >= plan.first_year:
             await self._ensure_cycle(plan, today.year)
         years = [today.year]
@@ -52,12 +59,31 @@ class ReportRepository:
             .where(Cycle.plan_id == plan.id, Cycle.year.in_(years))
             .order_by(Cycle.year)
         )
-        return [await self._cycle_info(cycle) for cycle in cycles]
+        return tuple([await self._cycle_info(cycle) for cycle in cycles])
 
     async def cycle(self, cycle_id: int) -> CycleInfo | None:
         """Return one cycle."""
+        return await plan_cache(self._session).get(
+            self._session, ("cycle", cycle_id), lambda: self._cycle(cycle_id)
+        )
+
+    async def _cycle(self, cycle_id: int) -> CycleInfo | None:
         cycle = await self._session.get(Cycle, cycle_id)
         return await self._cycle_info(cycle) if cycle else None
+
+    async def _assigned_deadlines(self, cycle_id: int) -> tuple[tuple[date, int], ...]:
+        """Return the due dates and ids of a cycle's deadlines for assigned agencies, by date."""
+        rows = await self._session.execute(
+            select(Milestone.due_date, Milestone.id)
+            .join(MilestoneRule, MilestoneRule.id == Milestone.rule_id)
+            .where(
+                Milestone.cycle_id == cycle_id,
+                MilestoneRule.recipients == "assigned",
+                MilestoneRule.active.is_(True),
+            )
+            .order_by(Milestone.due_date, Milestone.id)
+        )
+        return tuple((due, milestone_id) for due, milestone_id in rows.all())
 
     async def _cycle_info(self, cycle: Cycle) -> CycleInfo:
         deadline = await self._session.scalar(
@@ -104,18 +130,12 @@ class ReportRepository:
             .order_by(Submission.version.desc())
             .limit(1)
         )
-        milestone_id = await self._session.scalar(
-            select(Milestone.id)
-            .join(MilestoneRule, MilestoneRule.id == Milestone.rule_id)
-            .where(
-                Milestone.cycle_id == new.cycle_id,
-                MilestoneRule.recipients == "assigned",
-                MilestoneRule.active.is_(True),
-                Milestone.due_date >= now.date(),
-            )
-            .order_by(Milestone.due_date)
-            .limit(1)
+        deadlines = await plan_cache(self._session).get(
+            self._session,
+            ("assigned deadlines", new.cycle_id),
+            lambda: self._assigned_deadlines(new.cycle_id),
         )
+        milestone_id = next((m for due, m in deadlines if due >= now.date()), None)
         row = Submission(
             cycle_id=new.cycle_id,
             task_id=new.task_id,

@@ -39,6 +39,7 @@ from storage.models import (
     PlanIndex,
     Task,
 )
+from storage.plan_cache import plan_cache
 
 INVITATION_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud safely
 
@@ -295,6 +296,12 @@ class PlanRepository:
 
     async def tasks_of_agency(self, agency_id: int) -> list[TaskInfo]:
         """Return the active tasks an agency leads or supports, in plan order."""
+        tasks = await plan_cache(self._session).get(
+            self._session, ("tasks", agency_id), lambda: self._tasks_of_agency(agency_id)
+        )
+        return list(tasks)
+
+    async def _tasks_of_agency(self, agency_id: int) -> tuple[TaskInfo, ...]:
         rows = await self._session.execute(
             select(Task, Assignment.role, PlanIndex)
             .join(Assignment, Assignment.task_id == Task.id)
@@ -302,7 +309,7 @@ class PlanRepository:
             .where(Assignment.agency_id == agency_id, Task.active.is_(True))
             .order_by(Task.position)
         )
-        return [
+        return tuple(
             TaskInfo(
                 id=task.id,
                 code=task.code,
@@ -313,7 +320,7 @@ class PlanRepository:
                 role=AssignmentRole(role),
             )
             for task, role, index in rows.all()
-        ]
+        )
 
     async def milestones(self, year: int | None = None) -> list[MilestoneInfo]:
         """Return the dated milestones of active rules, by date (of one year if given)."""
