@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +28,14 @@ class InboxEntry:
     attempts: int
 
 
+_INBOX = cast(Table, InboxUpdate.__table__)
+_MARK_PROCESSED = (
+    update(_INBOX)
+    .where(_INBOX.c.id.in_(bindparam("ids", expanding=True)))
+    .values(processed_at=bindparam("now"))
+)
+
+
 class InboxRepository:
     """Record updates once, hand out the unprocessed ones in order, mark them done."""
 
@@ -38,25 +46,41 @@ class InboxRepository:
         self, channel: str, update_key: str, payload: dict[str, Any], now: datetime
     ) -> InboxEntry | None:
         """Record an update; None when it was recorded before (a redelivery)."""
-        values = {
-            "channel": channel,
-            "update_key": update_key,
-            "payload": payload,
-            "received_at": now,
-            "attempts": 0,
-        }
+        recorded = await self.record_all(channel, [(update_key, payload)], now)
+        return recorded[0] if recorded else None
+
+    async def record_all(
+        self, channel: str, updates: Sequence[tuple[str, dict[str, Any]]], now: datetime
+    ) -> list[InboxEntry]:
+        """Record updates in one statement; return those not recorded before, in order."""
+        if not updates:
+            return []
+        rows = [
+            {
+                "channel": channel,
+                "update_key": key,
+                "payload": payload,
+                "received_at": now,
+                "attempts": 0,
+            }
+            for key, payload in updates
+        ]
         dialect = self._session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         statement = (
-            insert(InboxUpdate)
-            .values(**values)
+            insert(_INBOX)
+            .values(rows)
             .on_conflict_do_nothing(index_elements=["channel", "update_key"])
-            .returning(InboxUpdate.id)
+            .returning(_INBOX.c.id, _INBOX.c.update_key)
         )
-        entry_id = (await self._session.execute(statement)).scalar_one_or_none()
-        if entry_id is None:
-            return None
-        return InboxEntry(entry_id, channel, update_key, payload, 0)
+        recorded: list[tuple[int, str]] = [
+            (int(entry_id), str(key)) for entry_id, key in await self._session.execute(statement)
+        ]
+        payloads = dict(updates)
+        return [
+            InboxEntry(entry_id, channel, key, payloads[key], 0)
+            for entry_id, key in sorted(recorded)
+        ]
 
     async def pending(self, channel: str, limit: int = 100, after: int = 0) -> list[InboxEntry]:
         """Return unprocessed updates of a channel after the entry ``after``, oldest first."""
@@ -77,16 +101,12 @@ class InboxRepository:
 
     async def mark_processed(self, entry_id: int, now: datetime) -> None:
         """Mark an update as processed."""
-        await self._session.execute(
-            update(InboxUpdate).where(InboxUpdate.id == entry_id).values(processed_at=now)
-        )
+        await self.mark_processed_all([entry_id], now)
 
     async def mark_processed_all(self, entry_ids: Sequence[int], now: datetime) -> None:
         """Mark several updates as processed, in one statement."""
         if entry_ids:
-            await self._session.execute(
-                update(InboxUpdate).where(InboxUpdate.id.in_(entry_ids)).values(processed_at=now)
-            )
+            await self._session.execute(_MARK_PROCESSED, {"ids": list(entry_ids), "now": now})
 
     async def mark_failed(self, entry_id: int, error: str, now: datetime) -> None:
         """Count a failed attempt; after the last one the update is set aside."""

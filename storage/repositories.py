@@ -6,7 +6,8 @@ import secrets
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.agencies import coordinator_agency, current_agency, find_agency, to_info
@@ -41,6 +42,50 @@ from storage.models import (
 )
 from storage.plan_cache import plan_cache
 
+_MEMBER = Member.__table__
+_AGENCY = Agency.__table__
+_IDENTITY = MemberIdentity.__table__
+_CONVERSATION = Conversation.__table__
+
+_MEMBER_BY_IDENTITY = (
+    select(
+        _MEMBER.c.id,
+        _MEMBER.c.full_name,
+        _MEMBER.c.role,
+        _MEMBER.c.active,
+        _MEMBER.c.language,
+        _AGENCY.c.id.label("agency_id"),
+        _AGENCY.c.code.label("agency_code"),
+        _AGENCY.c.name.label("agency_name"),
+        _IDENTITY.c.reachable,
+    )
+    .join_from(_MEMBER, _IDENTITY, _IDENTITY.c.member_id == _MEMBER.c.id)
+    .join(_AGENCY, _AGENCY.c.id == _MEMBER.c.agency_id)
+    .where(_IDENTITY.c.channel == bindparam("channel"), _IDENTITY.c.user_id == bindparam("user"))
+)
+_CONVERSATION_GET = select(_CONVERSATION.c.state, _CONVERSATION.c.data).where(
+    _CONVERSATION.c.channel == bindparam("channel"),
+    _CONVERSATION.c.chat_id == bindparam("chat"),
+)
+
+
+def _conversation_upsert(insert: Any) -> Any:
+    statement = insert(_CONVERSATION)
+    return statement.on_conflict_do_update(
+        index_elements=[_CONVERSATION.c.channel, _CONVERSATION.c.chat_id],
+        set_={
+            "state": statement.excluded.state,
+            "data": statement.excluded.data,
+            "updated_at": statement.excluded.updated_at,
+        },
+    )
+
+
+_CONVERSATION_UPSERT = {
+    "sqlite": _conversation_upsert(sqlite.insert),
+    "postgresql": _conversation_upsert(postgresql.insert),
+}
+
 INVITATION_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud safely
 
 
@@ -66,20 +111,26 @@ class MemberRepository:
         """Whether the identities read in this transaction were reachable."""
 
     async def by_identity(self, channel: str, user_id: str) -> MemberInfo | None:
-        """Return the member behind a channel account, active or not."""
+        """Return the member behind a channel account, active or not.
+
+        Asked at every update, so it is one prepared Core statement, not an ORM query.
+        """
         row = (
-            await self._session.execute(
-                select(Member, Agency, MemberIdentity.reachable)
-                .join(MemberIdentity, MemberIdentity.member_id == Member.id)
-                .join(Agency, Agency.id == Member.agency_id)
-                .where(MemberIdentity.channel == channel, MemberIdentity.user_id == user_id)
-            )
+            await self._session.execute(_MEMBER_BY_IDENTITY, {"channel": channel, "user": user_id})
         ).first()
         if row is None:
             return None
-        member, agency, reachable = row
-        self._reachable[(channel, user_id)] = reachable
-        return _member_info(member, agency)
+        self._reachable[(channel, user_id)] = row.reachable
+        return MemberInfo(
+            id=row.id,
+            full_name=row.full_name,
+            role=Role(row.role),
+            agency_id=row.agency_id,
+            agency_code=row.agency_code,
+            agency_name=row.agency_name,
+            active=row.active,
+            language=row.language,
+        )
 
     async def get(self, member_id: int) -> MemberInfo | None:
         """Return a member by id."""
@@ -246,42 +297,39 @@ class InvitationRepository:
 
 
 class ConversationRepository:
-    """Conversation state per (channel, chat), kept in the database."""
+    """Conversation state per (channel, chat), kept in the database.
+
+    Read and written at every update, so both are prepared Core statements; the write is an
+    upsert, which needs no knowledge of whether the row exists.
+    """
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
-        self._rows: dict[tuple[str, str], Conversation] = {}
-        """Rows read in this transaction, held so that ``set`` finds them without a query
-        (the session's identity map holds rows only weakly)."""
 
     async def get(self, channel: str, chat_id: str) -> ConversationState:
         """Return where a chat stands; "idle" when it is in no conversation."""
-        row = await self._session.get(Conversation, (channel, chat_id))
+        row = (
+            await self._session.execute(_CONVERSATION_GET, {"channel": channel, "chat": chat_id})
+        ).first()
         if row is None:
             return ConversationState("idle")
-        self._rows[(channel, chat_id)] = row
         return ConversationState(row.state, dict(row.data))
 
     async def set(
         self, channel: str, chat_id: str, state: ConversationState, now: datetime
     ) -> None:
         """Store where a chat stands."""
-        row = self._rows.get((channel, chat_id))
-        if row is None:
-            row = await self._session.get(Conversation, (channel, chat_id))
-        if row is None:
-            self._session.add(
-                Conversation(
-                    channel=channel,
-                    chat_id=chat_id,
-                    state=state.state,
-                    data=state.data,
-                    updated_at=now,
-                )
-            )
-        else:
-            row.state, row.data, row.updated_at = state.state, dict(state.data), now
-        await self._session.flush()
+        dialect = self._session.get_bind().dialect.name
+        await self._session.execute(
+            _CONVERSATION_UPSERT[dialect],
+            {
+                "channel": channel,
+                "chat_id": chat_id,
+                "state": state.state,
+                "data": dict(state.data),
+                "updated_at": now,
+            },
+        )
 
 
 class PlanRepository:

@@ -78,15 +78,11 @@ class InboxChannel:
         user who floods the bot is dropped here, before it costs anything (see
         :meth:`admitted`).
         """
-        new: list[InboxEntry] = []
         kept = [(k, payload) for k, payload in updates if screened or self.admitted(payload)]
         if not kept:
             return 0
         async with UnitOfWork(self._sessions) as uow:
-            for key, payload in kept:
-                entry = await uow.inbox.record(self.name, key, payload, self._clock.now())
-                if entry is not None:
-                    new.append(entry)
+            new = await uow.inbox.record_all(self.name, kept, self._clock.now())
             await uow.commit()
         if new:
             self._handoff.extend(new)
