@@ -78,7 +78,7 @@ bench-summary: setup
 
 bench-intake: setup
 	PTB_TIMEDELTA=true $(BIN)/python -m benchmarks.intake --databases sqlite,postgres \
-		--members 10000 --officers 100 --rate 100 --seconds 20 \
+		--members 10000 --officers 300 --rate 100 --seconds 20 \
 		--postgres postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
 
 # Kill the real bot with SIGKILL twenty times while it works (about three minutes).

@@ -379,9 +379,10 @@ class Pacer:
         self._next = time.monotonic()
 
     def set_rate(self, rate: float | None) -> None:
-        """Change the rate from now on."""
+        """Change the rate from now on (slots already handed out at the same rate stand)."""
+        if rate != self.rate:
+            self._next = time.monotonic()
         self.rate = rate
-        self._next = time.monotonic()
 
     async def slot(self) -> None:
         """Wait for the next slot."""

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m benchmarks.intake [--databases sqlite,postgres] [--members 10000] [--officers 100]
+    python -m benchmarks.intake [--databases sqlite,postgres] [--members 10000] [--officers 300]
                                 [--rate 100] [--seconds 20]
 
 For each database it builds the shipped plan with ``--members`` registered officers, starts
@@ -118,8 +118,9 @@ async def run_bot(
     async with WatchedTelegram() as fake:
         data = folder / "data"
         env = BotProcess.environment(url or "sqlite+aiosqlite:///:memory:", fake, data)
-        # The production flood limits (12 at once, then 1 a second per user): 100 officers at
-        # 100 steps a second take one step a second each, and the flooder is held to one.
+        # The production flood limits (12 at once, then 1 a second per user): 300 officers at
+        # 100 steps a second take one step every 3 s each, and stay under them at full load
+        # (up to 300 steps a second); the flooder is held to one a second.
         if kind == "pgibot":
             command = pgibot_command(AS_OF, args.profile)
         else:
@@ -233,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--databases", default="sqlite,postgres")
     parser.add_argument("--members", type=int, default=10_000)
-    parser.add_argument("--officers", type=int, default=100)
+    parser.add_argument("--officers", type=int, default=300)
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--postgres", default=POSTGRES, help="an admin URL of the server")

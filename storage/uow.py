@@ -1,12 +1,21 @@
-"""The unit of work: one session and its repositories, committed at the boundary."""
+"""The unit of work: one session and its repositories, committed at the boundary.
+
+On SQLite, units of work of one process take turns for the database's single write lock
+through an asyncio lock (:class:`WriterTurn`) instead of colliding on ``BEGIN IMMEDIATE``:
+SQLite's busy handler would make the loser sleep in steps of up to 100 ms while the event
+loop has nothing to do. Processes still wait for each other through the busy timeout.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import TracebackType
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.db import READ_ONLY
 from storage.inbox import InboxRepository
@@ -22,14 +31,76 @@ from storage.repositories import (
 from storage.summary import SummaryRepository
 
 
+class WriterTurn:
+    """The turn to write to one SQLite database, for the tasks of this process.
+
+    Re-entrant for the task that holds it (a unit of work opened inside another waits on
+    SQLite as before, never on itself). Fair: waiters get it in the order they asked.
+    """
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._owner: asyncio.Task[object] | None = None
+        self._depth = 0
+        self._waiting = 0
+
+    async def acquire(self) -> None:
+        """Wait for the turn (at once if this task has it)."""
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # a lock belongs to one event loop (tests run several)
+            self._lock, self._loop, self._owner, self._depth = asyncio.Lock(), loop, None, 0
+            self._waiting = 0
+        if task is not None and self._owner is task:
+            self._depth += 1
+            return
+        self._waiting += 1
+        try:
+            await self._lock.acquire()
+        finally:
+            self._waiting -= 1
+        self._owner, self._depth = task, 1
+
+    def release(self) -> None:
+        """Give the turn back (when the outermost holder is done)."""
+        self._depth -= 1
+        if self._depth == 0:
+            self._owner = None
+            self._lock.release()
+
+    async def pass_on(self) -> None:
+        """Let whoever waits write now, then queue again (between two transactions)."""
+        if self._depth == 1 and self._waiting:
+            self.release()
+            await self.acquire()
+
+
+_turns: weakref.WeakKeyDictionary[Engine, WriterTurn] = weakref.WeakKeyDictionary()
+
+
+def _writer_turn(sessions: async_sessionmaker[AsyncSession]) -> WriterTurn | None:
+    """Return the writer turn of the SQLite database a session factory opens; None otherwise."""
+    bind = sessions.kw.get("bind")
+    if not isinstance(bind, AsyncEngine) or bind.dialect.name != "sqlite":
+        return None
+    turn = _turns.get(bind.sync_engine)
+    if turn is None:
+        turn = _turns[bind.sync_engine] = WriterTurn()
+    return turn
+
+
 class UnitOfWork:
     """One short transaction: repositories over one session; rolled back unless committed."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
         self._session: AsyncSession | None = None
+        self._turn = _writer_turn(sessions)
 
     async def __aenter__(self) -> UnitOfWork:
+        if self._turn is not None:
+            await self._turn.acquire()
         self._session = session = self._sessions()
         self.members = MemberRepository(session)
         self.invitations = InvitationRepository(session)
@@ -52,8 +123,12 @@ class UnitOfWork:
         try:
             await self._session.rollback()
         finally:
-            await self._session.close()
-            self._session = None
+            try:
+                await self._session.close()
+            finally:
+                self._session = None
+                if self._turn is not None:
+                    self._turn.release()
 
     @property
     def session(self) -> AsyncSession:
@@ -69,5 +144,7 @@ class UnitOfWork:
             yield session
 
     async def commit(self) -> None:
-        """Commit what was done so far."""
+        """Commit what was done so far (and let another writer of this process go first)."""
         await self.session.commit()
+        if self._turn is not None:
+            await self._turn.pass_on()

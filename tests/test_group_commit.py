@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from bot.core.throttle import FloodLimits
 from handlers.context import EVERYONE, BotInfo, Command, Context
 from handlers.router import Router
 from storage.models import AuditEntry, InboxUpdate
+from storage.uow import UnitOfWork
 from tests.fakes.telegram_api import FakeTelegram, FakeUser
 from tests.test_telegram_e2e import TOKEN, register
 
@@ -181,3 +183,35 @@ async def test_a_batch_is_handled_in_one_transaction_by_the_router(
         )
     await channel.wait_idle()
     assert begins[0] == 3  # the look for leftovers at start, the inbox, the nine updates
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_writers_of_one_process_take_turns_on_sqlite(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Two tasks writing at once never meet SQLite's busy handler; a commit lets the other in."""
+    order: list[str] = []
+    first_began = asyncio.Event()
+
+    async def writer(name: str, rounds: int) -> None:
+        async with UnitOfWork(sessions) as uow:
+            for n in range(rounds):
+                uow.audit.record(f"{name}.{n}", now=datetime.now(UTC))
+                await uow.session.flush()
+                order.append(f"{name}.{n}")
+                first_began.set()
+                await asyncio.sleep(0)  # the other task runs meanwhile and must wait
+                await uow.commit()
+
+    async def second() -> None:
+        await first_began.wait()
+        await writer("b", 1)
+
+    await asyncio.gather(writer("a", 2), second())
+    assert order == ["a.0", "b.0", "a.1"]  # a's commit let b write before a went on
+
+    async with UnitOfWork(sessions) as outer:  # nested in one task: no deadlock on the turn
+        async with UnitOfWork(sessions) as inner:
+            inner.audit.record("nested", now=datetime.now(UTC))
+            await inner.commit()
+        assert "nested" in await outer.audit.actions()
