@@ -7,11 +7,17 @@ pgibot's is what pgibot's own work (the inbox, the database, the conversation) c
 Usage (as the benchmark runs it)::
 
     TELEGRAM_BOT_TOKEN=... TELEGRAM_API_BASE_URL=... python -m benchmarks.echo_bot
+    ... python -m benchmarks.echo_bot --as-pgibot   # pgibot's transport (aiohttp) and uvloop
+
+The first is python-telegram-bot as it comes (httpx, asyncio); the second gives the echo bot
+the HTTP transport and event loop pgibot runs on, so that comparing pgibot with it shows the
+cost of pgibot's own work alone.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
@@ -36,13 +42,22 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def main() -> None:
     """Poll the Bot API until SIGTERM."""
-    application = (
+    builder = (
         Application.builder()
         .token(os.environ["TELEGRAM_BOT_TOKEN"])
         .base_url(os.environ["TELEGRAM_API_BASE_URL"])
         .base_file_url(os.environ["TELEGRAM_API_FILE_URL"])
-        .build()
     )
+    if "--as-pgibot" in sys.argv[1:]:
+        import uvloop
+
+        from bot.channels.telegram_http import AiohttpRequest
+
+        uvloop.install()
+        builder = builder.request(
+            AiohttpRequest(connection_pool_size=16, read_timeout=30, write_timeout=60)
+        ).get_updates_request(AiohttpRequest(connection_pool_size=1, read_timeout=35))
+    application = builder.build()
     application.add_handler(MessageHandler(filters.ALL, echo))
     application.add_handler(CallbackQueryHandler(pressed))
     application.run_polling(allowed_updates=["message", "callback_query"], timeout=25)

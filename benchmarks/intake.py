@@ -125,10 +125,12 @@ async def run_bot(
             command = pgibot_command(AS_OF, args.profile)
         else:
             command = [sys.executable, "-m", "benchmarks.echo_bot"]
+            if kind == "echo-as-pgibot":
+                command.append("--as-pgibot")
         process = BotProcess(command, env, folder / f"{kind}.log", folder)
         startup = await process.start(fake)
         pacer = Pacer(args.rate)
-        echo = kind == "echo"
+        echo = kind != "pgibot"
         officers = [Officer(fake, a, pacer, echo=echo) for a in accounts[: args.officers]]
         stop = asyncio.Event()
         running = [asyncio.create_task(o.run(stop)) for o in officers]
@@ -181,17 +183,18 @@ async def run(args: argparse.Namespace, folder: Path) -> JSON:
         "officers": args.officers,
         "runs": [],
     }
-    for kind in args.databases.split(","):
+    for kind in filter(None, args.databases.split(",")):
         sub = folder / kind
         sub.mkdir()
         async with database(kind, sub, args.postgres) as url:
             accounts = await populate(url, args.members, args.officers + 1, AS_OF)
             figures = await run_bot("pgibot", url, accounts, args, sub)
         results["runs"].append({"database": kind} | figures)
-    echo_folder = folder / "echo"
-    echo_folder.mkdir()
     fake_accounts = [Account(20_000_000 + n, 0, ("1.a.1",)) for n in range(args.officers)]
-    results["echo"] = await run_bot("echo", None, fake_accounts, args, echo_folder)
+    for key, kind in (("echo", "echo"), ("echo_as_pgibot", "echo-as-pgibot")):
+        echo_folder = folder / kind
+        echo_folder.mkdir()
+        results[key] = await run_bot(kind, None, fake_accounts, args, echo_folder)
     results["goals"] = _goals(results)
     results["harness_peak_rss_mb"] = round(
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
@@ -205,7 +208,10 @@ def _phase_of(run: JSON, name: str) -> JSON:
 
 def _goals(results: JSON) -> JSON:
     """Check the issue's goals against the figures."""
-    echo_capacity = _phase_of(results["echo"], "capacity")["updates_per_second"]
+    echo_capacity = max(  # the stricter baseline: the faster of the two echo bots
+        _phase_of(results[key], "capacity")["updates_per_second"]
+        for key in ("echo", "echo_as_pgibot")
+    )
     goals: JSON = {}
     for run in results["runs"]:
         paced = _phase_of(run, "paced")

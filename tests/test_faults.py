@@ -42,7 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot as PTBBot
 
 import storage.db
-from bot.channels.telegram import SEND_ATTEMPTS, TelegramChannel, TelegramSender
+from bot.channels.telegram import SEND_ATTEMPTS, TelegramChannel, TelegramConfig, TelegramSender
 from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.zalo import ZaloChannel, ZaloConfig, ZaloSender
 from bot.core.clock import FrozenClock
@@ -82,15 +82,16 @@ class FaultBot(Bot):
     """The end-to-end tests' running TelegramChannel, with short read timeouts."""
 
     def _build(self) -> TelegramChannel:
-        channel = super()._build()
-        channel.bot = PTBBot(
+        router = Router(self.sessions, self.clock, BotInfo(None, self.data_dir))
+        config = TelegramConfig(
             TOKEN,
-            base_url=self.fake.base_url,
-            base_file_url=self.fake.base_file_url,
-            request=AiohttpRequest(connection_pool_size=16, read_timeout=READ_TIMEOUT),
-            get_updates_request=AiohttpRequest(connection_pool_size=1, read_timeout=POLL_GRACE),
+            self.fake.base_url,
+            self.fake.base_file_url,
+            poll_timeout=1,
+            read_timeout=READ_TIMEOUT,
+            poll_grace=POLL_GRACE,
         )
-        return channel
+        return TelegramChannel(config, router, self.sessions, self.clock, self.flood)
 
 
 class ZaloBot:

@@ -494,3 +494,23 @@ async def test_a_flooding_user_is_throttled_politely_and_the_others_are_served(
             select(func.count()).select_from(InboxUpdate).where(InboxUpdate.processed_at.is_(None))
         )
     assert pending == 0  # the dropped updates are done with, not retried
+
+
+async def test_a_malformed_polled_update_does_not_stop_the_polling(
+    fake: FakeTelegram, bot: Bot, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    """An update python-telegram-bot cannot parse is recorded and set aside; polling goes on.
+
+    Before the adapter took polled updates as JSON, such an update made ``getUpdates`` raise
+    inside PTB, and the poll loop (and ``pgibot run``) ended.
+    """
+    await bot.start()
+    user = await register(fake, sessions, clock, user_id=5040)
+    broken = fake.queue_update({"message": {"message_id": 1, "chat": [], "from": "x", "date": 0}})
+    await ask(fake, user, lambda: user.send_text("/trogiup"), "Các lệnh")
+    await fake.wait_confirmed(broken["update_id"])
+    async with sessions() as session:
+        row = await session.scalar(
+            select(InboxUpdate).where(InboxUpdate.update_key == str(broken["update_id"]))
+        )
+    assert row is not None and (row.processed_at is not None or row.attempts == 1)
