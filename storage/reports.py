@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import cast
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.agencies import lineage_ids
@@ -120,44 +121,50 @@ class ReportRepository:
 
     async def create(self, new: NewSubmission, now: datetime) -> SubmissionInfo:
         """Store a submission as the next version of the agency's report on the task."""
-        previous = await self._session.scalar(
-            select(Submission)
-            .where(
-                Submission.cycle_id == new.cycle_id,
-                Submission.task_id == new.task_id,
-                Submission.agency_id == new.agency_id,
+        previous = (
+            await self._session.execute(
+                select(_S.c.id, _S.c.version)
+                .where(
+                    _S.c.cycle_id == new.cycle_id,
+                    _S.c.task_id == new.task_id,
+                    _S.c.agency_id == new.agency_id,
+                )
+                .order_by(_S.c.version.desc())
+                .limit(1)
             )
-            .order_by(Submission.version.desc())
-            .limit(1)
-        )
+        ).first()
         deadlines = await plan_cache(self._session).get(
             self._session,
             ("assigned deadlines", new.cycle_id),
             lambda: self._assigned_deadlines(new.cycle_id),
         )
         milestone_id = next((m for due, m in deadlines if due >= now.date()), None)
-        row = Submission(
-            cycle_id=new.cycle_id,
-            task_id=new.task_id,
-            agency_id=new.agency_id,
-            member_id=new.member_id,
-            milestone_id=milestone_id,
-            status=new.status.value,
-            progress=new.progress,
-            results=new.results,
-            difficulties=new.difficulties,
-            proposals=new.proposals,
-            version=previous.version + 1 if previous else 1,
-            supersedes_id=previous.id if previous else None,
-            idempotency_key=new.idempotency_key,
-            created_at=now,
-        )
-        self._session.add(row)
-        await self._session.flush()
+        submission_id = (
+            await self._session.execute(
+                insert(_S)
+                .values(
+                    cycle_id=new.cycle_id,
+                    task_id=new.task_id,
+                    agency_id=new.agency_id,
+                    member_id=new.member_id,
+                    milestone_id=milestone_id,
+                    status=new.status.value,
+                    progress=new.progress,
+                    results=new.results,
+                    difficulties=new.difficulties,
+                    proposals=new.proposals,
+                    version=previous.version + 1 if previous else 1,
+                    supersedes_id=previous.id if previous else None,
+                    idempotency_key=new.idempotency_key,
+                    created_at=now,
+                )
+                .returning(_S.c.id)
+            )
+        ).scalar_one()
         for attachment in new.attachments:
             self._session.add(
                 Attachment(
-                    submission_id=row.id,
+                    submission_id=submission_id,
                     file_name=attachment.file_name,
                     mime_type=attachment.mime_type,
                     size=attachment.size,
@@ -167,22 +174,21 @@ class ReportRepository:
                     created_at=now,
                 )
             )
-        await self._session.flush()
-        info = await self.get(row.id)
+        if new.attachments:
+            await self._session.flush()
+        info = await self.get(submission_id)
         assert info is not None
         return info
 
     async def get(self, submission_id: int) -> SubmissionInfo | None:
         """Return one submission."""
-        found = await self._select([Submission.id == submission_id], limit=1)
+        found = await self._select([_S.c.id == submission_id], limit=1)
         return found[0] if found else None
 
     async def latest_by_task(self, cycle_id: int, agency_id: int) -> dict[int, SubmissionInfo]:
         """Return the latest version of each task's report by an agency (and its predecessors)."""
         agencies = await lineage_ids(self._session, agency_id)
-        rows = await self._select(
-            [Submission.cycle_id == cycle_id, Submission.agency_id.in_(agencies)]
-        )
+        rows = await self._select([_S.c.cycle_id == cycle_id, _S.c.agency_id.in_(agencies)])
         latest: dict[int, SubmissionInfo] = {}
         for info in rows:  # newest first
             latest.setdefault(info.task_id, info)
@@ -191,45 +197,69 @@ class ReportRepository:
     async def recent(self, agency_id: int, limit: int = 10) -> list[SubmissionInfo]:
         """Return an agency's most recent submissions, its predecessors' included."""
         agencies = await lineage_ids(self._session, agency_id)
-        return await self._select([Submission.agency_id.in_(agencies)], limit=limit)
+        return await self._select([_S.c.agency_id.in_(agencies)], limit=limit)
 
     async def _select(
-        self, where: Sequence[object], limit: int | None = None
+        self, where: Sequence[ColumnElement[bool]], limit: int | None = None
     ) -> list[SubmissionInfo]:
-        attachments = (
-            select(Attachment.submission_id, func.count().label("n"))
-            .group_by(Attachment.submission_id)
-            .subquery()
-        )
-        query = (
-            select(Submission, Task, Agency, Member, Cycle, attachments.c.n)
-            .join(Task, Task.id == Submission.task_id)
-            .join(Agency, Agency.id == Submission.agency_id)
-            .join(Member, Member.id == Submission.member_id)
-            .join(Cycle, Cycle.id == Submission.cycle_id)
-            .outerjoin(attachments, attachments.c.submission_id == Submission.id)
-            .where(*where)  # type: ignore[arg-type]
-            .order_by(Submission.created_at.desc(), Submission.id.desc())
-        )
+        """Read submissions with what a receipt or a history line shows (Core: on hot paths)."""
+        query = _SUBMISSIONS.where(*where)
         if limit is not None:
             query = query.limit(limit)
         return [
             SubmissionInfo(
-                id=s.id,
-                cycle_year=cycle.year,
-                task_id=task.id,
-                task_code=task.code,
-                task_title=task.title,
-                agency_name=agency.name,
-                member_name=member.full_name,
-                status=ReportStatus(s.status),
-                progress=s.progress,
-                results=s.results,
-                difficulties=s.difficulties,
-                proposals=s.proposals,
-                version=s.version,
-                created_at=s.created_at,
-                attachment_count=count or 0,
+                id=row.id,
+                cycle_year=row.cycle_year,
+                task_id=row.task_id,
+                task_code=row.task_code,
+                task_title=row.task_title,
+                agency_name=row.agency_name,
+                member_name=row.member_name,
+                status=ReportStatus(row.status),
+                progress=row.progress,
+                results=row.results,
+                difficulties=row.difficulties,
+                proposals=row.proposals,
+                version=row.version,
+                created_at=row.created_at,
+                attachment_count=row.attachment_count or 0,
             )
-            for s, task, agency, member, cycle, count in (await self._session.execute(query)).all()
+            for row in await self._session.execute(query)
         ]
+
+
+_S = cast(Table, Submission.__table__)
+_T = cast(Table, Task.__table__)
+_AG = cast(Table, Agency.__table__)
+_M = cast(Table, Member.__table__)
+_C = cast(Table, Cycle.__table__)
+_ATT = cast(Table, Attachment.__table__)
+_ATTACHMENTS = (
+    select(_ATT.c.submission_id, func.count().label("n")).group_by(_ATT.c.submission_id).subquery()
+)
+_SUBMISSIONS = (
+    select(
+        _S.c.id,
+        _C.c.year.label("cycle_year"),
+        _T.c.id.label("task_id"),
+        _T.c.code.label("task_code"),
+        _T.c.title.label("task_title"),
+        _AG.c.name.label("agency_name"),
+        _M.c.full_name.label("member_name"),
+        _S.c.status,
+        _S.c.progress,
+        _S.c.results,
+        _S.c.difficulties,
+        _S.c.proposals,
+        _S.c.version,
+        _S.c.created_at,
+        _ATTACHMENTS.c.n.label("attachment_count"),
+    )
+    .select_from(_S)
+    .join(_T, _T.c.id == _S.c.task_id)
+    .join(_AG, _AG.c.id == _S.c.agency_id)
+    .join(_M, _M.c.id == _S.c.member_id)
+    .join(_C, _C.c.id == _S.c.cycle_id)
+    .outerjoin(_ATTACHMENTS, _ATTACHMENTS.c.submission_id == _S.c.id)
+    .order_by(_S.c.created_at.desc(), _S.c.id.desc())
+)

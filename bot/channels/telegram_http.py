@@ -11,6 +11,7 @@ default transport, so the rest of the adapter sees no difference.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import aiohttp
@@ -70,7 +71,6 @@ class AiohttpRequest(BaseRequest):
         if self._session is None or self._session.closed:
             raise RuntimeError("this AiohttpRequest is not initialized")
         files = request_data.multipart_data if request_data else None
-        fields = request_data.json_parameters if request_data else None
         write = _default(
             write_timeout, self._media_write_timeout if files else self._write_timeout
         )
@@ -83,17 +83,23 @@ class AiohttpRequest(BaseRequest):
             sock_connect=connect,
             sock_read=read,
         )
-        data: Any = fields
-        if files:
+        headers = {"User-Agent": self.USER_AGENT}
+        data: Any = None
+        if files and request_data is not None:
             form = aiohttp.FormData()
-            for name, value in (fields or {}).items():
+            for name, value in request_data.json_parameters.items():
                 form.add_field(name, value)
             for name, (file_name, content, mime_type) in files.items():
                 form.add_field(name, content, filename=file_name, content_type=mime_type)
             data = form
+        elif request_data is not None and request_data.parameters:
+            # A JSON body, which the Bot API takes as well as a form: encoded in C, where a
+            # form percent-encodes every byte of a Vietnamese text in Python.
+            data = json.dumps(request_data.parameters, ensure_ascii=False).encode()
+            headers["Content-Type"] = "application/json"
         try:
             async with self._session.request(
-                method, url, data=data, headers={"User-Agent": self.USER_AGENT}, timeout=timeout
+                method, url, data=data, headers=headers, timeout=timeout
             ) as response:
                 return response.status, await response.read()
         except TimeoutError as error:
