@@ -218,10 +218,12 @@ class Router:
     async def _handle(
         self, uow: UnitOfWork, incoming: Incoming, files: FileSource | None
     ) -> tuple[list[Reply], bool]:
-        member = await uow.members.by_identity(incoming.channel.value, incoming.user_id)
+        channel = incoming.channel.value
+        member, state = await uow.members.in_chat(channel, incoming.user_id, incoming.chat_id)
         if member is not None:
-            await uow.members.mark_reachable(incoming.channel.value, incoming.user_id)
-        state = await uow.conversations.get(incoming.channel.value, incoming.chat_id)
+            await uow.members.mark_reachable(channel, incoming.user_id)
+        if state is None:
+            state = await uow.conversations.get(channel, incoming.chat_id)
         ctx = Context(incoming, uow, self._clock, self.bot_info, member, state, files)
         ctx.incoming = self._numbered_choice(incoming, state)
         before = ctx.state

@@ -6,7 +6,7 @@ import secrets
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -63,10 +63,32 @@ _MEMBER_BY_IDENTITY = (
     .join(_AGENCY, _AGENCY.c.id == _MEMBER.c.agency_id)
     .where(_IDENTITY.c.channel == bindparam("channel"), _IDENTITY.c.user_id == bindparam("user"))
 )
+_MEMBER_IN_CHAT = _MEMBER_BY_IDENTITY.add_columns(
+    _CONVERSATION.c.state, _CONVERSATION.c.data
+).outerjoin(
+    _CONVERSATION,
+    and_(
+        _CONVERSATION.c.channel == bindparam("channel"),
+        _CONVERSATION.c.chat_id == bindparam("chat"),
+    ),
+)
 _CONVERSATION_GET = select(_CONVERSATION.c.state, _CONVERSATION.c.data).where(
     _CONVERSATION.c.channel == bindparam("channel"),
     _CONVERSATION.c.chat_id == bindparam("chat"),
 )
+
+
+def _member_of(row: Any) -> MemberInfo:
+    return MemberInfo(
+        id=row.id,
+        full_name=row.full_name,
+        role=Role(row.role),
+        agency_id=row.agency_id,
+        agency_code=row.agency_code,
+        agency_name=row.agency_name,
+        active=row.active,
+        language=row.language,
+    )
 
 
 def _conversation_upsert(insert: Any) -> Any:
@@ -121,16 +143,30 @@ class MemberRepository:
         if row is None:
             return None
         self._reachable[(channel, user_id)] = row.reachable
-        return MemberInfo(
-            id=row.id,
-            full_name=row.full_name,
-            role=Role(row.role),
-            agency_id=row.agency_id,
-            agency_code=row.agency_code,
-            agency_name=row.agency_name,
-            active=row.active,
-            language=row.language,
+        return _member_of(row)
+
+    async def in_chat(
+        self, channel: str, user_id: str, chat_id: str
+    ) -> tuple[MemberInfo | None, ConversationState | None]:
+        """Return the member behind an account and where the chat stands, in one statement.
+
+        What the router needs at every update. The state is None when the account belongs to
+        no member (then it must be read on its own).
+        """
+        row = (
+            await self._session.execute(
+                _MEMBER_IN_CHAT, {"channel": channel, "user": user_id, "chat": chat_id}
+            )
+        ).first()
+        if row is None:
+            return None, None
+        self._reachable[(channel, user_id)] = row.reachable
+        state = (
+            ConversationState(row.state, dict(row.data))
+            if row.state is not None
+            else ConversationState("idle")
         )
+        return _member_of(row), state
 
     async def get(self, member_id: int) -> MemberInfo | None:
         """Return a member by id."""

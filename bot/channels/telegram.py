@@ -114,6 +114,10 @@ class LeanBot(Bot):
             "sendMessage", {"chat_id": chat_id, "text": text, "reply_markup": reply_markup}
         )
 
+    async def answer_query(self, query_id: str) -> None:
+        """Stop a pressed button's spinner (``answerCallbackQuery``), with no text."""
+        await self._post("answerCallbackQuery", {"callback_query_id": query_id})
+
     async def edit_text(
         self, chat_id: str, message_id: int, text: str, reply_markup: InlineKeyboardMarkup | None
     ) -> None:
@@ -275,7 +279,7 @@ class TelegramChannel(InboxChannel):
 
     async def _answer_query(self, query_id: str) -> None:
         try:
-            await self.bot.answer_callback_query(query_id)
+            await self.bot.answer_query(query_id)
         except TelegramError as error:  # an old query cannot be answered; carry on
             logger.debug("answerCallbackQuery failed: %s", error)
 
