@@ -54,7 +54,6 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
-    Update,
 )
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
@@ -257,14 +256,17 @@ class TelegramChannel(InboxChannel):
 
     def prepare(self, entry: InboxEntry) -> Prepared | None:
         """Read a Telegram update; a pressed button's spinner is stopped at once."""
-        update = Update.de_json(entry.payload, self.bot)
-        incoming = to_incoming(update)
-        if update.callback_query is not None:
-            self.spawn(self._answer_query(update.callback_query.id), "answer-query")
+        payload = entry.payload
+        query = payload.get("callback_query")
+        if isinstance(query, dict) and isinstance(query.get("id"), str):
+            self.spawn(self._answer_query(query["id"]), "answer-query")
+        incoming = to_incoming(payload)
         if incoming is None:
             return None
-        message = update.callback_query.message if update.callback_query else None
-        pressed = message.message_id if message else None
+        pressed = None
+        if isinstance(query, dict) and isinstance(query.get("message"), dict):
+            message_id = query["message"].get("message_id")
+            pressed = message_id if _ids(message_id) else None
         chat_id = incoming.chat_id
         return Prepared(incoming, lambda replies: self.deliver(chat_id, replies, pressed))
 
@@ -410,56 +412,81 @@ def keyboard(rows: Sequence[Sequence[Choice]]) -> InlineKeyboardMarkup | None:
     )
 
 
-def to_incoming(update: Update) -> Incoming | None:
-    """Turn a Telegram update into an Incoming; None for updates the bot ignores."""
-    if update.callback_query is not None:
-        query = update.callback_query
-        chat = query.message.chat if query.message else None
-        if chat is None or query.from_user is None or not _ids(chat.id, query.from_user.id):
+def to_incoming(update: dict[str, Any]) -> Incoming | None:
+    """Turn a Telegram update (its JSON) into an Incoming; None for updates the bot ignores.
+
+    Read field by field, each checked for the type the Bot API gives it: an update that is
+    not what Telegram sends (a forged or broken one) is ignored, or loses the field at fault,
+    and never reaches the router with a number where text belongs.
+    """
+    update_id = update.get("update_id")
+    query = update.get("callback_query")
+    if isinstance(query, dict):
+        message = query.get("message")
+        user = _object(query.get("from"))
+        chat = _object(message.get("chat")) if isinstance(message, dict) else {}
+        if not _ids(chat.get("id"), user.get("id")):
             return None
         return Incoming(
             channel=Channel.TELEGRAM,
-            chat_id=str(chat.id),
-            user_id=str(query.from_user.id),
-            update_id=str(update.update_id),
-            payload=_string(query.data) or "",
-            display_name=_string(query.from_user.full_name),
-            is_private=chat.type == "private",
+            chat_id=str(chat["id"]),
+            user_id=str(user["id"]),
+            update_id=str(update_id),
+            payload=_string(query.get("data")) or "",
+            display_name=_full_name(user),
+            is_private=chat.get("type") == "private",
         )
-    message = update.message
-    if message is None or message.from_user is None or message.chat is None:
+    message = update.get("message")
+    if not isinstance(message, dict):
         return None
-    if not _ids(message.chat.id, message.from_user.id):
+    user, chat = _object(message.get("from")), _object(message.get("chat"))
+    if not _ids(chat.get("id"), user.get("id")):
         return None
     file = None
-    if message.document is not None:
-        document = message.document
+    document = message.get("document")
+    photos = message.get("photo")
+    if isinstance(document, dict) and _string(document.get("file_id")):
         file = FileRef(
-            str(document.file_id),
-            _string(document.file_name),
-            _string(document.mime_type),
-            _size(document.file_size),
+            str(document["file_id"]),
+            _string(document.get("file_name")),
+            _string(document.get("mime_type")),
+            _size(document.get("file_size")),
         )
-    elif message.photo:
-        photo = message.photo[-1]
-        file = FileRef(str(photo.file_id), None, "image/jpeg", _size(photo.file_size))
+    elif isinstance(photos, list) and photos and isinstance(photos[-1], dict):
+        photo = photos[-1]
+        if _string(photo.get("file_id")):
+            file = FileRef(
+                str(photo["file_id"]), None, "image/jpeg", _size(photo.get("file_size"))
+            )
     return Incoming(
         channel=Channel.TELEGRAM,
-        chat_id=str(message.chat.id),
-        user_id=str(message.from_user.id),
-        update_id=str(update.update_id),
-        text=_string(message.text),
-        display_name=_string(message.from_user.full_name),
+        chat_id=str(chat["id"]),
+        user_id=str(user["id"]),
+        update_id=str(update_id),
+        text=_string(message.get("text")),
+        display_name=_full_name(user),
         file=file,
-        is_private=message.chat.type == "private",
+        is_private=chat.get("type") == "private",
     )
+
+
+def _object(value: object) -> dict[str, Any]:
+    """A field the Bot API sends as an object; anything else counts as an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def _full_name(user: dict[str, Any]) -> str | None:
+    """The name a user gave Telegram: first name, then last name (as PTB's ``full_name``)."""
+    first, last = _string(user.get("first_name")), _string(user.get("last_name"))
+    if first is None:
+        return None
+    return f"{first} {last}" if last else first
 
 
 def _string(value: object) -> str | None:
     """A field the Bot API sends as a string; any other type (a forged update) counts as absent.
 
-    python-telegram-bot does not check the types of what it parses, and the router expects
-    text: a number where text belongs must not reach it.
+    The router expects text: a number where text belongs must not reach it.
     """
     return value if isinstance(value, str) else None
 
