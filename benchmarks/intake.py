@@ -19,7 +19,9 @@ committed, answered. Three phases follow a warm-up:
   that the backlog it builds does not spill into another phase).
 
 The same harness then drives a minimal echo bot on python-telegram-bot (``benchmarks.echo_bot``)
-through the paced and capacity phases: the ratio of capacities is what pgibot's own work costs.
+through the paced and capacity phases, twice: as python-telegram-bot comes (httpx, asyncio; the
+issue's baseline, which the goal is judged against) and on pgibot's own transport and event loop
+(aiohttp, uvloop), whose ratio to pgibot is what pgibot's own work alone costs.
 It prints JSON: updates per second, p50/p95/p99 latency, the bot's CPU use and peak memory.
 """
 
@@ -208,10 +210,10 @@ def _phase_of(run: JSON, name: str) -> JSON:
 
 def _goals(results: JSON) -> JSON:
     """Check the issue's goals against the figures."""
-    echo_capacity = max(  # the stricter baseline: the faster of the two echo bots
-        _phase_of(results[key], "capacity")["updates_per_second"]
-        for key in ("echo", "echo_as_pgibot")
-    )
+    # The issue's baseline: an echo bot on python-telegram-bot as it comes. The echo bot on
+    # pgibot's own transport and event loop is reported beside it, for what it shows.
+    echo_capacity = _phase_of(results["echo"], "capacity")["updates_per_second"]
+    same_transport = _phase_of(results["echo_as_pgibot"], "capacity")["updates_per_second"]
     goals: JSON = {}
     for run in results["runs"]:
         paced = _phase_of(run, "paced")
@@ -226,6 +228,11 @@ def _goals(results: JSON) -> JSON:
             "p99_under_300_ms_when_paced": paced["p99_ms"] < 300,
             "echo_capacity_over_ours": round(ratio, 2),
             "within_3x_of_echo": 0 < ratio <= 3,
+            "echo_as_pgibot_capacity_over_ours": round(
+                same_transport / capacity["updates_per_second"], 2
+            )
+            if capacity["updates_per_second"]
+            else 0,
             "memory_under_150_mb": run["peak_rss_mb"] < 150,
             "flood_p99_under_300_ms": flood["p99_ms"] < 300,
             "flooder_asked_once": flood["flood"]["asked_to_slow_down"] == 1,
