@@ -3,7 +3,9 @@
 A channel records each raw update in the inbox (keyed by channel and update id) before it
 tells the platform the update arrived, then :meth:`InboxChannel.run_worker` processes the
 inbox in order, each entry exactly once: the router marks the entry processed in the same
-transaction as its effects. Entries that fail are retried at the next start.
+transaction as its effects. The updates in hand are handled in batches, one transaction each
+(group commit); a batch with a faulty update is handled again one update at a time. Entries
+that fail are retried at the next start.
 """
 
 from __future__ import annotations
