@@ -32,7 +32,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import asyncpg
 import httpx
 import pytest
@@ -111,9 +110,10 @@ class ZaloBot:
 
     async def start(self) -> ZaloChannel:
         router = Router(self.sessions, self.clock, BotInfo(None, self.data_dir))
-        config = ZaloConfig(ZALO_TOKEN, self.fake.base_url, poll_timeout=1)
+        config = ZaloConfig(
+            ZALO_TOKEN, self.fake.base_url, poll_timeout=1, request_timeout=ZALO_TIMEOUT
+        )
         channel = ZaloChannel(config, router, self.sessions, self.clock)
-        channel.client._session = short_zalo_session()  # open() keeps a session it finds
         await channel.start()
         self._task = asyncio.create_task(channel.run(self._stop))
         self.channel = channel
@@ -136,10 +136,6 @@ async def stop_within(running: FaultBot | ZaloBot, seconds: float = 15.0) -> Non
     """
     async with asyncio.timeout(seconds):
         await running.stop()
-
-
-def short_zalo_session() -> aiohttp.ClientSession:
-    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=ZALO_TIMEOUT))
 
 
 class WatchedWorker(OutboxWorker):
@@ -505,9 +501,8 @@ async def test_zalo_outbox_faults_lose_nothing(
     zalo.fail_next("sendMessage", code=502)
     zalo.drop_next("sendMessage")
     zalo.drop_next("sendMessage", hold=HOLD, deliver=True)  # timed out after sending
-    config = ZaloConfig(ZALO_TOKEN, zalo.base_url)
+    config = ZaloConfig(ZALO_TOKEN, zalo.base_url, request_timeout=ZALO_TIMEOUT)
     channel = ZaloChannel(config, Router(sessions, clock), sessions, clock)
-    channel.client._session = short_zalo_session()
     limits = DeliveryLimits(rate=25, chat_interval=0, backoff_base=0.05)
     worker = WatchedWorker(sessions, {"zalo": ZaloSender(channel.client)}, clock, limits)
     stop = asyncio.Event()

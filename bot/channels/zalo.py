@@ -54,6 +54,8 @@ class ZaloConfig:
     webhook_url: str | None = None
     webhook_secret: str | None = None
     poll_timeout: int = POLL_TIMEOUT
+    request_timeout: float | None = None
+    """How long a whole request may take; None: the poll timeout and 15 s more."""
 
 
 class ZaloApiError(Exception):
@@ -71,13 +73,17 @@ class ZaloClient:
     def __init__(self, config: ZaloConfig) -> None:
         self._url = f"{config.base_url}{config.token}/"
         self._session: aiohttp.ClientSession | None = None
-        self._poll_timeout = config.poll_timeout
+        self._timeout = (
+            config.request_timeout
+            if config.request_timeout is not None
+            else config.poll_timeout + 15
+        )
 
     async def open(self) -> None:
         """Create the HTTP session."""
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self._poll_timeout + 15)
+                timeout=aiohttp.ClientTimeout(total=self._timeout)
             )
 
     async def close(self) -> None:
