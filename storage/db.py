@@ -28,6 +28,10 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
     SQLite transactions start with ``BEGIN IMMEDIATE``: a writer takes the write lock at the
     start instead of failing with "database is locked" when it upgrades a read lock later.
+    ``synchronous=FULL``: each commit is flushed to disk before it returns, so a report whose
+    receipt was sent survives a power loss, not only a crash of the process (with NORMAL, the
+    last commits before a power loss may vanish). The inbox worker's group commit pays this
+    once per batch of updates.
     """
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"echo": echo}
@@ -52,7 +56,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

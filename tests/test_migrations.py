@@ -49,12 +49,14 @@ async def test_models_match_the_migrations(empty_url: str) -> None:
         await engine.dispose()
 
 
-async def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
+async def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_full_sync(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'nested' / 'db.sqlite3'}")
     try:
         async with engine.connect() as connection:
             assert (await connection.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
             assert (await connection.execute(text("PRAGMA foreign_keys"))).scalar() == 1
             assert (await connection.execute(text("PRAGMA busy_timeout"))).scalar() >= 5000
+            # FULL: every commit reaches the disk before anyone is told (survives power loss)
+            assert (await connection.execute(text("PRAGMA synchronous"))).scalar() == 2
     finally:
         await engine.dispose()
