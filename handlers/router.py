@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -32,6 +33,10 @@ logger = logging.getLogger(__name__)
 
 MAX_TEXT = 4000
 """Longest text accepted from a user in any message; steps may set lower limits."""
+
+
+class ProcessedBefore(Exception):
+    """An inbox entry of a batch was already processed (its earlier commit did go through)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +131,9 @@ class Router:
         ):
             self.add_command(command)
 
+    def _now(self) -> datetime:
+        return self._clock.now()
+
     def add_command(self, command: Command) -> None:
         """Register a command (later issues add theirs the same way)."""
         self.commands[command.name] = command
@@ -147,9 +155,10 @@ class Router:
         incoming = self._clean(incoming)
         try:
             async with UnitOfWork(self._sessions) as uow:
+                if inbox_id is not None and not await uow.inbox.claim([inbox_id], self._now()):
+                    logger.info("update %s was processed before; skipped", incoming.update_id)
+                    return []  # e.g. a batch whose commit went through but was reported failed
                 answer, queued = await self._handle(uow, incoming, files)
-                if inbox_id is not None:
-                    await uow.inbox.mark_processed(inbox_id, self._clock.now())
                 await uow.commit()
             if queued:
                 self.on_outbox()
@@ -189,16 +198,18 @@ class Router:
             return [await self.handle(only.incoming, files=files, inbox_id=only.inbox_id)]
         set_language("vi")
         cleaned = [self._clean(update.incoming) for update in updates]
+        processed = [*done, *(u.inbox_id for u in updates if u.inbox_id is not None)]
         try:
             async with UnitOfWork(self._sessions) as uow:
+                uow.shared = True
+                if await uow.inbox.claim(processed, self._now()) < len(processed):
+                    raise ProcessedBefore  # some were: one by one, each checks for itself
                 answers: list[list[Reply]] = []
                 queued = False
                 for incoming in cleaned:
                     answer, more = await self._handle(uow, incoming, files)
                     answers.append(answer)
                     queued = queued or more
-                processed = [*done, *(u.inbox_id for u in updates if u.inbox_id is not None)]
-                await uow.inbox.mark_processed_all(processed, self._clock.now())
                 await uow.commit()
         except Exception as error:
             logger.info("a batch of %d updates failed (%r); one by one", len(updates), error)
@@ -208,7 +219,7 @@ class Router:
             return answers
         if done:
             async with UnitOfWork(self._sessions) as uow:
-                await uow.inbox.mark_processed_all(done, self._clock.now())
+                await uow.inbox.claim(done, self._now())
                 await uow.commit()
         return [
             await self.handle(update.incoming, files=files, inbox_id=update.inbox_id)

@@ -31,7 +31,7 @@ class InboxEntry:
 _INBOX = cast(Table, InboxUpdate.__table__)
 _MARK_PROCESSED = (
     update(_INBOX)
-    .where(_INBOX.c.id.in_(bindparam("ids", expanding=True)))
+    .where(_INBOX.c.id.in_(bindparam("ids", expanding=True)), _INBOX.c.processed_at.is_(None))
     .values(processed_at=bindparam("now"))
 )
 
@@ -99,14 +99,17 @@ class InboxRepository:
             for row in rows
         ]
 
-    async def mark_processed(self, entry_id: int, now: datetime) -> None:
-        """Mark an update as processed."""
-        await self.mark_processed_all([entry_id], now)
+    async def claim(self, entry_ids: Sequence[int], now: datetime) -> int:
+        """Mark updates processed, in one statement; return how many were not already.
 
-    async def mark_processed_all(self, entry_ids: Sequence[int], now: datetime) -> None:
-        """Mark several updates as processed, in one statement."""
-        if entry_ids:
-            await self._session.execute(_MARK_PROCESSED, {"ids": list(entry_ids), "now": now})
+        Done at the start of the transaction that processes them: an update that an earlier
+        transaction processed (whose commit went through although it was reported failed)
+        is recognised and not processed again.
+        """
+        if not entry_ids:
+            return 0
+        result = await self._session.execute(_MARK_PROCESSED, {"ids": list(entry_ids), "now": now})
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def mark_failed(self, entry_id: int, error: str, now: datetime) -> None:
         """Count a failed attempt; after the last one the update is set aside."""

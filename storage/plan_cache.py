@@ -52,12 +52,15 @@ class PlanCache:
         self.monotonic = monotonic
         """The clock values age by (a test may move it)."""
         self._values: dict[Hashable, tuple[float, Any]] = {}
+        self._generation = 0
+        """Counts clears: a value loaded across a clear may be older than it and is not kept."""
         self.hits = 0
         self.misses = 0
 
     def clear(self) -> None:
         """Forget everything (the plan changed)."""
         self._values.clear()
+        self._generation += 1
 
     async def get(
         self, session: AsyncSession, key: Hashable, load: Callable[[], Awaitable[T]]
@@ -67,10 +70,8 @@ class PlanCache:
         Values must be immutable (tuples, frozen dataclasses, frozensets): every caller shares
         them.
         """
-        connection = await session.connection()
-        if connection.sync_connection is not None and connection.sync_connection.info.get(
-            _CHANGED
-        ):
+        connection = (await session.connection()).sync_connection
+        if connection is not None and connection.info.get(_CHANGED):
             return await load()  # this transaction changed the plan: read what it wrote
         now = self.monotonic()
         found = self._values.get(key)
@@ -78,8 +79,13 @@ class PlanCache:
             self.hits += 1
             return cast(T, found[1])
         self.misses += 1
+        generation = self._generation
         value = await load()
-        self._values[key] = (now, value)
+        # Kept only if nothing changed meanwhile and the load wrote nothing: a load that
+        # writes (this year's cycle, made on first use) may yet be rolled back.
+        wrote = connection is not None and connection.info.get(_CHANGED, False)
+        if generation == self._generation and not wrote:
+            self._values[key] = (now, value)
         return value
 
 
@@ -117,7 +123,8 @@ def _watch(engine: Engine, cache: PlanCache) -> None:
             cache.clear()
 
     def after_rollback(connection: Connection) -> None:
-        connection.info.pop(_CHANGED, None)
+        if connection.info.pop(_CHANGED, False):
+            cache.clear()  # what was read while the change was pending is of no use
 
     event.listen(engine, "after_cursor_execute", after_execute)
     event.listen(engine, "commit", after_commit)

@@ -69,11 +69,10 @@ class WriterTurn:
             self._owner = None
             self._lock.release()
 
-    async def pass_on(self) -> None:
-        """Let whoever waits write now, then queue again (between two transactions)."""
-        if self._depth == 1 and self._waiting:
-            self.release()
-            await self.acquire()
+    @property
+    def wanted(self) -> bool:
+        """Tell whether another task waits while the outermost holder has the turn."""
+        return self._depth == 1 and self._waiting > 0
 
 
 _turns: weakref.WeakKeyDictionary[Engine, WriterTurn] = weakref.WeakKeyDictionary()
@@ -97,10 +96,15 @@ class UnitOfWork:
         self._sessions = sessions
         self._session: AsyncSession | None = None
         self._turn = _writer_turn(sessions)
+        self._holding = False
+        """Whether this unit of work holds the writer turn (released exactly once)."""
+        self.shared = False
+        """Whether several updates are handled in it (see :meth:`reading`)."""
 
     async def __aenter__(self) -> UnitOfWork:
         if self._turn is not None:
             await self._turn.acquire()
+            self._holding = True
         self._session = session = self._sessions()
         self.members = MemberRepository(session)
         self.invitations = InvitationRepository(session)
@@ -127,7 +131,8 @@ class UnitOfWork:
                 await self._session.close()
             finally:
                 self._session = None
-                if self._turn is not None:
+                if self._turn is not None and self._holding:
+                    self._holding = False
                     self._turn.release()
 
     @property
@@ -138,7 +143,14 @@ class UnitOfWork:
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
-        """Open a separate read-only session for long reads that must not block writers."""
+        """Open a separate read-only session for long reads that must not block writers.
+
+        In a shared unit of work (the inbox worker's group commit), read through its own
+        session instead: a separate one would not see what the batch's earlier updates wrote.
+        """
+        if self.shared:
+            yield self.session
+            return
         async with self._sessions() as session:
             await session.connection(execution_options={READ_ONLY: True})
             yield session
@@ -146,5 +158,8 @@ class UnitOfWork:
     async def commit(self) -> None:
         """Commit what was done so far (and let another writer of this process go first)."""
         await self.session.commit()
-        if self._turn is not None:
-            await self._turn.pass_on()
+        if self._turn is not None and self._holding and self._turn.wanted:
+            self._holding = False  # if cancelled while queueing again, nothing to give back
+            self._turn.release()
+            await self._turn.acquire()
+            self._holding = True

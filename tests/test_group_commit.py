@@ -13,18 +13,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.channels.memory import MemoryChannel
 from bot.channels.telegram import TelegramChannel, TelegramConfig
 from bot.core.clock import FrozenClock
-from bot.core.messages import Reply
+from bot.core.messages import Channel, Incoming, Reply
 from bot.core.throttle import FloodLimits
 from handlers.context import EVERYONE, BotInfo, Command, Context
-from handlers.router import Router
-from storage.models import AuditEntry, InboxUpdate
+from handlers.router import Inbound, Router
+from storage.dto import Role
+from storage.models import AuditEntry, InboxUpdate, LinkCode
 from storage.uow import UnitOfWork
 from tests.fakes.telegram_api import FakeTelegram, FakeUser
+from tests.helpers import invite
 from tests.test_telegram_e2e import TOKEN, register
 
 
@@ -215,3 +218,100 @@ async def test_writers_of_one_process_take_turns_on_sqlite(
             inner.audit.record("nested", now=datetime.now(UTC))
             await inner.commit()
         assert "nested" in await outer.audit.actions()
+
+
+def _choice(answer: list[Reply], label: str) -> str:
+    for reply in answer:
+        for choice in reply.flat_choices:
+            if choice.label.startswith(label):
+                return choice.payload
+    raise AssertionError(f"no choice {label!r}")
+
+
+async def test_an_export_in_a_batch_sees_the_reports_of_the_same_batch(
+    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    """A file built from a read-only session would miss a report committed with it."""
+    officer = MemoryChannel(router.handle, user_id="301", display_name="Lan")
+    coordinator = MemoryChannel(router.handle, user_id="302", display_name="Minh")
+    await officer.send(f"/start {await invite(sessions, clock, 'sxd')}")
+    await coordinator.send(f"/start {await invite(sessions, clock, 'stnmt', Role.COORDINATOR)}")
+    answer = await officer.send("/baocao 1.b.1")
+    answer = await officer.press(_choice(answer, "Đang triển khai"))
+    await officer.send("60")
+    answer = await officer.send("Đã rà soát 12 công trình.")
+    answer = await officer.press(_choice(answer, "Bỏ qua"))
+    confirm = Incoming(
+        Channel.MEMORY, "301", "301", update_id="9001", payload=_choice(answer, "Xác nhận")
+    )
+    export = Incoming(Channel.MEMORY, "302", "302", update_id="9002", payload="th:2024:f:txt")
+    receipt, [file_reply] = await router.handle_batch([Inbound(confirm), Inbound(export)])
+    assert "Đã ghi nhận" in receipt[0].text
+    text = file_reply.files[0].content.decode()
+    assert "Số lượt báo cáo đã tiếp nhận (kể cả các lần cập nhật): 1" in text
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_writer_cancelled_while_queueing_again_gives_back_nothing(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A unit of work cancelled inside commit's hand-over must not free another's turn."""
+    inside: set[str] = set()
+    overlaps: list[set[str]] = []
+    second_in = asyncio.Event()
+
+    async def hold(name: str, seconds: float) -> None:
+        inside.add(name)
+        if len(inside) > 1:
+            overlaps.append(set(inside))
+        await asyncio.sleep(seconds)
+        inside.discard(name)
+
+    async def first() -> None:
+        async with UnitOfWork(sessions) as uow:
+            await hold("first", 0.02)
+            await uow.commit()  # the second waits: the turn goes to it, the first queues again
+            await hold("first", 0.01)
+
+    async def second() -> None:
+        async with UnitOfWork(sessions):
+            second_in.set()
+            await hold("second", 0.1)
+
+    async def third() -> None:
+        async with UnitOfWork(sessions):
+            await hold("third", 0.01)
+
+    running = asyncio.create_task(first())
+    await asyncio.sleep(0)
+    waiting = asyncio.create_task(second())
+    await second_in.wait()  # the first is queueing again inside its commit
+    running.cancel()
+    await asyncio.gather(running, return_exceptions=True)
+    await asyncio.gather(waiting, third())
+    assert overlaps == []
+
+
+async def test_an_update_processed_before_is_not_processed_again(
+    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    """A batch whose commit went through but was reported failed is not applied twice."""
+    user = MemoryChannel(router.handle, user_id="401", display_name="Lan")
+    await user.send(f"/start {await invite(sessions, clock, 'sxd')}")
+    link = Incoming(Channel.MEMORY, "401", "401", update_id="501", text="/lienket")
+    helping = Incoming(Channel.MEMORY, "401", "401", update_id="502", text="/trogiup")
+    async with UnitOfWork(sessions) as uow:
+        entries = await uow.inbox.record_all("memory", [("501", {}), ("502", {})], clock.now())
+        await uow.inbox.claim([entries[0].id], clock.now())  # the first went through before
+        await uow.commit()
+    answers = await router.handle_batch(
+        [Inbound(link, entries[0].id), Inbound(helping, entries[1].id)]
+    )
+    assert answers[0] == [] and "Các lệnh" in answers[1][0].text
+    assert await router.handle(link, inbox_id=entries[0].id) == []
+    async with sessions() as session:
+        codes = await session.scalar(select(func.count()).select_from(LinkCode))
+        pending = await session.scalar(
+            select(func.count()).select_from(InboxUpdate).where(InboxUpdate.processed_at.is_(None))
+        )
+    assert codes == 0 and pending == 0

@@ -14,7 +14,7 @@ from bot.core.clock import FrozenClock
 from handlers.router import Router
 from storage.agencies import get_agency, lineage_ids, merge_agency
 from storage.db import create_engine, create_sessionmaker
-from storage.models import Task
+from storage.models import Cycle, Task
 from storage.plan_cache import CACHE_SECONDS, PlanCache, plan_cache
 from storage.uow import UnitOfWork
 from tests.helpers import invite
@@ -115,3 +115,20 @@ async def test_an_officer_sees_a_task_the_administrator_removed_at_once(
         await session.commit()
     refused = (await officer.send("/baocao 1.b.1"))[-1].text
     assert "không có nhiệm vụ mã 1.b.1" in refused
+
+
+async def test_a_cycle_made_in_a_transaction_rolled_back_is_not_served(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The first /baocao of a year makes its cycle; if its batch rolls back, so does the cache."""
+    (await _cache(sessions)).monotonic = Clock()
+    today = date(2031, 1, 10)  # no cycle for 2031 yet: open_cycles makes it
+    async with UnitOfWork(sessions) as uow:
+        made = [c for c in await uow.reports.open_cycles(today) if c.year == 2031]
+        assert made  # ... and another update of the batch fails: rolled back
+    async with UnitOfWork(sessions) as uow:
+        served = [c for c in await uow.reports.open_cycles(today) if c.year == 2031]
+        assert served and await uow.session.get(Cycle, served[0].id) is not None
+        await uow.commit()
+    async with UnitOfWork(sessions) as uow:  # committed: now it may come from the cache
+        assert [c for c in await uow.reports.open_cycles(today) if c.year == 2031] == served

@@ -304,7 +304,7 @@ class InboxChannel:
         try:
             if not work:
                 async with UnitOfWork(self._sessions) as uow:
-                    await uow.inbox.mark_processed_all(ignored, self._clock.now())
+                    await uow.inbox.claim(ignored, self._clock.now())
                     await uow.commit()
                 return
             answers = await self._router.handle_batch(

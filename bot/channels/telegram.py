@@ -234,6 +234,9 @@ class TelegramChannel(InboxChannel):
             numbered = [u for u in updates if isinstance(u, dict) and _ids(u.get("update_id"))]
             if len(numbered) < len(updates):  # not from Telegram: nothing to record or confirm
                 logger.warning("getUpdates gave %d item(s) without an update_id", len(updates))
+                if not numbered:  # the offset cannot move: do not ask again at once
+                    await wait_or_stop(stop, backoff)
+                    backoff = min(backoff * 2, 30.0)
             if not numbered:
                 continue
             kept = [u for u in numbered if self.admit(_sender(u))]  # a flood stops here
