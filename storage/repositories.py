@@ -47,20 +47,20 @@ _AGENCY = Agency.__table__
 _IDENTITY = MemberIdentity.__table__
 _CONVERSATION = Conversation.__table__
 
+_MEMBERS = select(
+    _MEMBER.c.id,
+    _MEMBER.c.full_name,
+    _MEMBER.c.role,
+    _MEMBER.c.active,
+    _MEMBER.c.language,
+    _AGENCY.c.id.label("agency_id"),
+    _AGENCY.c.code.label("agency_code"),
+    _AGENCY.c.name.label("agency_name"),
+).join_from(_MEMBER, _AGENCY, _AGENCY.c.id == _MEMBER.c.agency_id)
+"""Members with their agency: what :func:`_member_of` reads."""
 _MEMBER_BY_IDENTITY = (
-    select(
-        _MEMBER.c.id,
-        _MEMBER.c.full_name,
-        _MEMBER.c.role,
-        _MEMBER.c.active,
-        _MEMBER.c.language,
-        _AGENCY.c.id.label("agency_id"),
-        _AGENCY.c.code.label("agency_code"),
-        _AGENCY.c.name.label("agency_name"),
-        _IDENTITY.c.reachable,
-    )
-    .join_from(_MEMBER, _IDENTITY, _IDENTITY.c.member_id == _MEMBER.c.id)
-    .join(_AGENCY, _AGENCY.c.id == _MEMBER.c.agency_id)
+    _MEMBERS.add_columns(_IDENTITY.c.reachable)
+    .join(_IDENTITY, _IDENTITY.c.member_id == _MEMBER.c.id)
     .where(_IDENTITY.c.channel == bindparam("channel"), _IDENTITY.c.user_id == bindparam("user"))
 )
 _MEMBER_IN_CHAT = _MEMBER_BY_IDENTITY.add_columns(
@@ -111,19 +111,6 @@ _CONVERSATION_UPSERT = {
 INVITATION_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud safely
 
 
-def _member_info(member: Member, agency: Agency) -> MemberInfo:
-    return MemberInfo(
-        id=member.id,
-        full_name=member.full_name,
-        role=Role(member.role),
-        agency_id=agency.id,
-        agency_code=agency.code,
-        agency_name=agency.name,
-        active=member.active,
-        language=member.language,
-    )
-
-
 class MemberRepository:
     """Members and their channel identities."""
 
@@ -170,32 +157,21 @@ class MemberRepository:
 
     async def get(self, member_id: int) -> MemberInfo | None:
         """Return a member by id."""
-        row = (
-            await self._session.execute(
-                select(Member, Agency)
-                .join(Agency, Agency.id == Member.agency_id)
-                .where(Member.id == member_id)
-            )
-        ).first()
-        return _member_info(*row) if row else None
+        row = (await self._session.execute(_MEMBERS.where(_MEMBER.c.id == member_id))).first()
+        return _member_of(row) if row else None
 
     async def find(self, wanted: str) -> list[MemberInfo]:
         """Return members whose id or full name (case-insensitive) is the given text."""
-        query = select(Member, Agency).join(Agency, Agency.id == Member.agency_id)
         if wanted.isdigit():
-            query = query.where(Member.id == int(wanted))
+            query = _MEMBERS.where(_MEMBER.c.id == int(wanted))
         else:
-            query = query.where(func.lower(Member.full_name) == wanted.strip().lower())
-        return [_member_info(*row) for row in (await self._session.execute(query)).all()]
+            query = _MEMBERS.where(func.lower(_MEMBER.c.full_name) == wanted.strip().lower())
+        return [_member_of(row) for row in await self._session.execute(query)]
 
     async def list_all(self) -> list[MemberInfo]:
         """Return every member, by agency then name."""
-        rows = await self._session.execute(
-            select(Member, Agency)
-            .join(Agency, Agency.id == Member.agency_id)
-            .order_by(Agency.name, Member.full_name)
-        )
-        return [_member_info(*row) for row in rows.all()]
+        rows = await self._session.execute(_MEMBERS.order_by(_AGENCY.c.name, _MEMBER.c.full_name))
+        return [_member_of(row) for row in rows]
 
     async def add_identity(
         self, member_id: int, channel: str, user_id: str, chat_id: str, now: datetime
