@@ -17,18 +17,16 @@ from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.channels.memory import MemoryChannel
-from bot.channels.telegram import TelegramChannel, TelegramConfig
 from bot.core.clock import FrozenClock
 from bot.core.messages import Channel, Incoming, Reply
-from bot.core.throttle import FloodLimits
-from handlers.context import EVERYONE, BotInfo, Command, Context
+from handlers.context import EVERYONE, Command, Context
 from handlers.router import Inbound, Router
 from storage.dto import Role
 from storage.models import AuditEntry, InboxUpdate, LinkCode
 from storage.uow import UnitOfWork
 from tests.fakes.telegram_api import FakeTelegram, FakeUser
 from tests.helpers import invite
-from tests.test_telegram_e2e import TOKEN, register
+from tests.test_telegram_e2e import TOKEN, Bot, register
 
 
 class Fault(RuntimeError):
@@ -40,38 +38,6 @@ async def _faulty(ctx: Context) -> list[Reply]:
     raise Fault("a handler fault")
 
 
-class Running:
-    """A TelegramChannel (with one faulty command) that a test can stop and start again."""
-
-    def __init__(
-        self, fake: FakeTelegram, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
-    ) -> None:
-        self.fake, self.sessions, self.clock = fake, sessions, clock
-        self.channel: TelegramChannel | None = None
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self, data_dir: Path) -> TelegramChannel:
-        router = Router(self.sessions, self.clock, BotInfo(None, data_dir))
-        router.add_command(Command("hong", "fails", EVERYONE, _faulty))
-        config = TelegramConfig(TOKEN, self.fake.base_url, self.fake.base_file_url, poll_timeout=1)
-        channel = TelegramChannel(config, router, self.sessions, self.clock, FloodLimits(1000))
-        await channel.start()
-        self._stop = asyncio.Event()
-        self._task = asyncio.create_task(channel.run(self._stop))
-        self.channel = channel
-        return channel
-
-    async def stop(self) -> None:
-        self._stop.set()
-        if self._task is not None:
-            await self._task
-            self._task = None
-        if self.channel is not None:
-            await self.channel.stop()
-            self.channel = None
-
-
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeTelegram]:
     async with FakeTelegram(token=TOKEN) as server:
@@ -80,16 +46,21 @@ async def fake() -> AsyncIterator[FakeTelegram]:
 
 @pytest.fixture
 async def running(
-    fake: FakeTelegram, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
-) -> AsyncIterator[Running]:
-    bot = Running(fake, sessions, clock)
+    fake: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    tmp_path: Path,
+) -> AsyncIterator[Bot]:
+    """The end-to-end tests' running bot, with one more command: /hong, which fails."""
+    bot = Bot(fake, sessions, clock, tmp_path / "data")
+    bot.commands.append(Command("hong", "fails", EVERYONE, _faulty))
     yield bot
     await bot.stop()
 
 
-async def _registered(running: Running, tmp_path: Path, count: int) -> tuple[FakeUser, ...]:
+async def _registered(running: Bot, count: int) -> tuple[FakeUser, ...]:
     """Register officers of three agencies, then stop the bot so that updates pile up."""
-    await running.start(tmp_path)
+    await running.start()
     agencies = ("sxd", "stnmt", "sct")
     users = [
         await register(running.fake, running.sessions, running.clock, 6001 + n, agencies[n % 3])
@@ -114,15 +85,15 @@ def _texts(fake: FakeTelegram, user: FakeUser) -> list[str]:
 
 
 async def test_updates_that_arrive_together_are_committed_together(
-    running: Running, engine: AsyncEngine, tmp_path: Path
+    running: Bot, engine: AsyncEngine
 ) -> None:
-    lan, minh, thu = await _registered(running, tmp_path, 3)
+    lan, minh, thu = await _registered(running, 3)
     lan.send_text("/baocao 1.b.1")
     minh.send_text("/nhiemvu")
     lan.send_text("/huy")  # the same chat twice in a batch: /huy sees the report begun
     thu.send_text("/trogiup")
     commits = _commits(engine)
-    channel = await running.start(tmp_path)
+    channel = await running.start()
     await running.fake.wait_for_text(thu.id, "Các lệnh")
     await channel.wait_idle()
     assert commits[0] == 2  # recording the four updates, then handling all four
@@ -136,14 +107,14 @@ async def test_updates_that_arrive_together_are_committed_together(
 
 
 async def test_a_fault_in_a_batch_costs_the_others_nothing(
-    running: Running, engine: AsyncEngine, tmp_path: Path
+    running: Bot, engine: AsyncEngine
 ) -> None:
-    lan, minh, thu = await _registered(running, tmp_path, 3)
+    lan, minh, thu = await _registered(running, 3)
     lan.send_text("/nhiemvu")
     faulty = minh.send_text("/hong")
     thu.send_text("/trogiup")
     lan.send_text("/lichsu")
-    channel = await running.start(tmp_path)
+    channel = await running.start()
     await running.fake.wait_for_text(lan.id, "chưa có báo cáo nào")
     await channel.wait_idle()
     lan_said, thu_said = _texts(running.fake, lan), _texts(running.fake, thu)
@@ -167,10 +138,10 @@ async def test_a_fault_in_a_batch_costs_the_others_nothing(
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_a_batch_is_handled_in_one_transaction_by_the_router(
-    running: Running, engine: AsyncEngine, tmp_path: Path
+    running: Bot, engine: AsyncEngine
 ) -> None:
     """The same, counted at the router: N updates, one BEGIN."""
-    users = await _registered(running, tmp_path, 3)
+    users = await _registered(running, 3)
     begins = [0]
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -179,7 +150,7 @@ async def test_a_batch_is_handled_in_one_transaction_by_the_router(
 
     for user in users * 3:
         user.send_text("/trogiup")
-    channel = await running.start(tmp_path)
+    channel = await running.start()
     for user in users:
         await running.fake.wait_until(
             lambda u=user: sum("Các lệnh" in t for t in _texts(running.fake, u)) == 3, 10.0

@@ -22,7 +22,7 @@ from bot.channels.telegram import TelegramChannel, TelegramConfig
 from bot.core.clock import FrozenClock
 from bot.core.throttle import FloodLimits
 from bot.web import TELEGRAM_PATH, create_app
-from handlers.context import BotInfo
+from handlers.context import BotInfo, Command
 from handlers.router import Router
 from storage.models import Attachment, AuditEntry, InboxUpdate, MemberIdentity, Submission, Task
 from tests.fakes.telegram_api import FakeTelegram, FakeUser
@@ -50,6 +50,8 @@ class Bot:
     ) -> None:
         self.fake, self.sessions, self.clock, self.data_dir = fake, sessions, clock, data_dir
         self.flood = FloodLimits(burst=1000)  # tests type faster than people; one test floods
+        self.commands: list[Command] = []
+        """Commands added to the router's own (a test's faulty command)."""
         self.channel: TelegramChannel | None = None
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -58,6 +60,8 @@ class Bot:
 
     def _build(self) -> TelegramChannel:
         router = Router(self.sessions, self.clock, BotInfo(None, self.data_dir))
+        for command in self.commands:
+            router.add_command(command)
         config = TelegramConfig(TOKEN, self.fake.base_url, self.fake.base_file_url, poll_timeout=1)
         return TelegramChannel(config, router, self.sessions, self.clock, self.flood)
 
