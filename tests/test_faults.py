@@ -41,12 +41,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot as PTBBot
 
 import storage.db
-from bot.channels.telegram import SEND_ATTEMPTS, TelegramChannel, TelegramConfig, TelegramSender
+from bot.channels.telegram import SEND_ATTEMPTS, TelegramSender
 from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.zalo import ZaloChannel, ZaloConfig, ZaloSender
 from bot.core.clock import FrozenClock
 from bot.outbox import DeliveryLimits, OutboxWorker
-from handlers.context import BotInfo
 from handlers.router import Router
 from storage.db import create_engine, create_sessionmaker
 from storage.models import InboxUpdate, MemberIdentity, OutboxMessage, Submission
@@ -57,6 +56,7 @@ from tests.fakes.telegram_api import Call, FakeTelegram, FakeUser
 from tests.fakes.zalo_api import FakeZalo
 from tests.helpers import invite
 from tests.test_telegram_e2e import TOKEN, Bot, ask, button, register
+from tests.test_zalo_e2e import Running
 
 ZALO_TOKEN = "24680:zalo-fault-secret"
 READ_TIMEOUT = 0.5
@@ -80,21 +80,19 @@ ON_POSTGRES = pytest.mark.parametrize(
 class FaultBot(Bot):
     """The end-to-end tests' running TelegramChannel, with short read timeouts."""
 
-    def _build(self) -> TelegramChannel:
-        router = Router(self.sessions, self.clock, BotInfo(None, self.data_dir))
-        config = TelegramConfig(
-            TOKEN,
-            self.fake.base_url,
-            self.fake.base_file_url,
-            poll_timeout=1,
-            read_timeout=READ_TIMEOUT,
-            poll_grace=POLL_GRACE,
-        )
-        return TelegramChannel(config, router, self.sessions, self.clock, self.flood)
+    def __init__(
+        self,
+        fake: FakeTelegram,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: FrozenClock,
+        data_dir: Path,
+    ) -> None:
+        super().__init__(fake, sessions, clock, data_dir)
+        self.read_timeout, self.poll_grace = READ_TIMEOUT, POLL_GRACE
 
 
-class ZaloBot:
-    """One running ZaloChannel (polling) whose client gives up after ``ZALO_TIMEOUT``."""
+class ZaloBot(Running):
+    """The Zalo end-to-end tests' running channel, whose client gives up after ZALO_TIMEOUT."""
 
     def __init__(
         self,
@@ -103,29 +101,8 @@ class ZaloBot:
         clock: FrozenClock,
         data_dir: Path,
     ) -> None:
-        self.fake, self.sessions, self.clock, self.data_dir = fake, sessions, clock, data_dir
-        self.channel: ZaloChannel | None = None
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> ZaloChannel:
-        router = Router(self.sessions, self.clock, BotInfo(None, self.data_dir))
-        config = ZaloConfig(
-            ZALO_TOKEN, self.fake.base_url, poll_timeout=1, request_timeout=ZALO_TIMEOUT
-        )
-        channel = ZaloChannel(config, router, self.sessions, self.clock)
-        await channel.start()
-        self._task = asyncio.create_task(channel.run(self._stop))
-        self.channel = channel
-        return channel
-
-    async def stop(self) -> None:
-        self._stop.set()
-        if self._task is not None:
-            await self._task
-        if self.channel is not None:
-            await self.channel.stop()
-        self.channel = None
+        super().__init__(fake, sessions, clock, data_dir)
+        self.request_timeout = ZALO_TIMEOUT
 
 
 async def stop_within(running: FaultBot | ZaloBot, seconds: float = 15.0) -> None:

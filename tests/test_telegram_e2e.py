@@ -52,6 +52,7 @@ class Bot:
         self.flood = FloodLimits(burst=1000)  # tests type faster than people; one test floods
         self.commands: list[Command] = []
         """Commands added to the router's own (a test's faulty command)."""
+        self.read_timeout, self.poll_grace = 30.0, 10.0  # the production timeouts
         self.channel: TelegramChannel | None = None
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -62,7 +63,14 @@ class Bot:
         router = Router(self.sessions, self.clock, BotInfo(None, self.data_dir))
         for command in self.commands:
             router.add_command(command)
-        config = TelegramConfig(TOKEN, self.fake.base_url, self.fake.base_file_url, poll_timeout=1)
+        config = TelegramConfig(
+            TOKEN,
+            self.fake.base_url,
+            self.fake.base_file_url,
+            poll_timeout=1,
+            read_timeout=self.read_timeout,
+            poll_grace=self.poll_grace,
+        )
         return TelegramChannel(config, router, self.sessions, self.clock, self.flood)
 
     async def start(self, *, webhook: bool = False) -> TelegramChannel:

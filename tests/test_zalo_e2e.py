@@ -50,11 +50,18 @@ class Running:
         self._task: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
         self.url: str | None = None
+        self.request_timeout: float | None = None
+        """The client's whole-request timeout; None: the production one."""
 
     async def start(self, *, webhook: bool = False) -> ZaloChannel:
         router = Router(self.sessions, self.clock, BotInfo(None, self.data_dir))
         channel = ZaloChannel(
-            ZaloConfig(TOKEN, self.fake.base_url, poll_timeout=1),
+            ZaloConfig(
+                self.fake.token,
+                self.fake.base_url,
+                poll_timeout=1,
+                request_timeout=self.request_timeout,
+            ),
             router,
             self.sessions,
             self.clock,
