@@ -44,6 +44,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 
 from benchmarks.harness import (
+    POSTGRES,
     Account,
     BotProcess,
     Officer,
@@ -65,7 +66,6 @@ from storage.models import InboxUpdate, Member, OutboxMessage, Submission
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 AS_OF = datetime(2024, 12, 3, 8, 0, tzinfo=HANOI)
 """Seven days before the results report: every agency is behind, a reminder for everyone."""
-POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 ANSWER_WITHIN = 10.0
 STOP_WITHIN = 30.0
 SCENARIOS = ("intake", "fan-out", "export")

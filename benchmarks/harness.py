@@ -38,6 +38,8 @@ from tests.fakes.telegram_api import FakeTelegram, FakeUser
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "424242:BENCH"
+POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+"""The PostgreSQL server's admin URL the benchmarks make their databases with, by default."""
 FIRST_USER_ID = 10_000_000
 JSON = dict[str, Any]
 

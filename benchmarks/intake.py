@@ -40,6 +40,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from benchmarks.harness import (
+    POSTGRES,
     Account,
     BotProcess,
     Officer,
@@ -55,7 +56,6 @@ from benchmarks.harness import (
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 AS_OF = datetime(2024, 11, 20, 9, 0, tzinfo=HANOI)
 """A working morning of the 2024 cycle, before any reminder is due: reports are open."""
-POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 FLOOD_RATE = 100.0
 JSON = dict[str, Any]
 

@@ -25,15 +25,13 @@ from typing import Any
 
 from sqlalchemy import event
 
-from benchmarks.harness import database, machine, populate
+from benchmarks.harness import POSTGRES, database, machine, populate
 from benchmarks.intake import AS_OF
 from bot.core.clock import OffsetClock
 from bot.core.i18n import check_catalog
 from bot.core.messages import Channel, Incoming, Reply
 from handlers.router import Inbound, Router
 from storage.db import create_engine, create_sessionmaker
-
-POSTGRES_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 
 
 @dataclass
@@ -57,7 +55,7 @@ async def run(kind: str, reports: int, officers: int, members: int, batch: int, 
     """Populate a database, then time ``reports`` whole reports through the router."""
     check_catalog()
     with tempfile.TemporaryDirectory() as folder:
-        async with database(kind, Path(folder), POSTGRES_ADMIN) as url:
+        async with database(kind, Path(folder), POSTGRES) as url:
             accounts = await populate(url, members, officers, AS_OF)
             engine = create_engine(url)
             statements = [0]

@@ -20,15 +20,13 @@ import resource
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 from sqlalchemy.engine import make_url
 
-from benchmarks.reminder_fanout import machine
+from benchmarks.harness import database, machine
 from bot.channels.memory import MemoryChannel
 from bot.core.clock import FrozenClock
 from bot.core.i18n import set_language
@@ -101,48 +99,16 @@ async def bench(url: str, size: int, folder: Path) -> dict[str, Any]:
     return figures
 
 
-async def _admin(admin_url: str, statement: str) -> None:
-    url = make_url(admin_url)
-    connection = await asyncpg.connect(
-        host=url.host,
-        port=url.port or 5432,
-        user=url.username,
-        password=url.password,
-        database=url.database,
-    )
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
-async def _postgres_database(admin_url: str) -> tuple[str, str]:
-    name = f"pgibot_bench_{uuid.uuid4().hex[:8]}"
-    await _admin(admin_url, f'CREATE DATABASE "{name}"')
-    return make_url(admin_url).set(database=name).render_as_string(False), name
-
-
-async def _drop(admin_url: str, name: str) -> None:
-    await _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 async def main_async(sizes: list[int], postgres: str | None) -> list[dict[str, Any]]:
     """Run every size on SQLite and, when given, PostgreSQL."""
     set_language("vi")
     results = []
     for size in sizes:
-        with tempfile.TemporaryDirectory() as folder:
-            url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.sqlite3'}"
-            results.append(await bench(url, size, Path(folder)))
-            print(json.dumps(results[-1], ensure_ascii=False), file=sys.stderr)
-        if postgres:
-            url, name = await _postgres_database(postgres)
-            try:
-                with tempfile.TemporaryDirectory() as folder:
+        for kind in ("sqlite", "postgres") if postgres else ("sqlite",):
+            with tempfile.TemporaryDirectory() as folder:
+                async with database(kind, Path(folder), postgres or "") as url:
                     results.append(await bench(url, size, Path(folder)))
-                    print(json.dumps(results[-1], ensure_ascii=False), file=sys.stderr)
-            finally:
-                await _drop(postgres, name)
+                print(json.dumps(results[-1], ensure_ascii=False), file=sys.stderr)
     return results
 
 
