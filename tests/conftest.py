@@ -151,6 +151,18 @@ def database_url(
 
 
 @pytest.fixture
+async def fuzz_sessions(
+    sqlite_template: Path, tmp_path: Path
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """A SQLite copy of the template, for the fuzz suites (what they fuzz is the same on both)."""
+    path = tmp_path / "fuzz.sqlite3"
+    shutil.copy(sqlite_template, path)
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    yield create_sessionmaker(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(database_url)
     yield engine

@@ -8,8 +8,6 @@ real confirmation ever writes a report.
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +21,6 @@ from bot.core.clock import FrozenClock
 from bot.core.messages import Channel, FileRef, Incoming
 from handlers.context import BotInfo
 from handlers.router import Router
-from storage.db import create_engine, create_sessionmaker
 from storage.models import Submission
 from tests.helpers import invite
 
@@ -106,18 +103,6 @@ inputs = st.builds(
 class Files:
     async def fetch(self, file: FileRef) -> bytes:
         return b"%PDF-1.4 fuzz"
-
-
-@pytest.fixture
-async def fuzz_sessions(
-    sqlite_template: Path, tmp_path: Path
-) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """A SQLite copy of the template: the logic fuzzed here does not depend on the database."""
-    path = tmp_path / "fuzz.sqlite3"
-    shutil.copy(sqlite_template, path)
-    engine = create_engine(f"sqlite+aiosqlite:///{path}")
-    yield create_sessionmaker(engine)
-    await engine.dispose()
 
 
 @pytest.fixture

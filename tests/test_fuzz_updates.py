@@ -44,7 +44,6 @@ import asyncio
 import copy
 import io
 import json
-import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,7 +72,6 @@ from bot.web import (
 )
 from handlers.context import BotInfo
 from handlers.router import Router
-from storage.db import create_engine, create_sessionmaker
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.zalo_api import FakeZalo
 from tests.helpers import dump, invite
@@ -513,18 +511,6 @@ def zalo_shapes() -> st.SearchStrategy[Shape]:
 
 
 # --- the running worlds -----------------------------------------------------------------------
-
-
-@pytest.fixture
-async def fuzz_sessions(
-    sqlite_template: Path, tmp_path: Path
-) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """A SQLite copy of the template, like tests/test_fuzz.py."""
-    path = tmp_path / "fuzz-updates.sqlite3"
-    shutil.copy(sqlite_template, path)
-    engine = create_engine(f"sqlite+aiosqlite:///{path}")
-    yield create_sessionmaker(engine)
-    await engine.dispose()
 
 
 @dataclass
