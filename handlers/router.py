@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -131,9 +130,6 @@ class Router:
         ):
             self.add_command(command)
 
-    def _now(self) -> datetime:
-        return self._clock.now()
-
     def add_command(self, command: Command) -> None:
         """Register a command (later issues add theirs the same way)."""
         self.commands[command.name] = command
@@ -155,7 +151,9 @@ class Router:
         incoming = self._clean(incoming)
         try:
             async with UnitOfWork(self._sessions) as uow:
-                if inbox_id is not None and not await uow.inbox.claim([inbox_id], self._now()):
+                if inbox_id is not None and not await uow.inbox.claim(
+                    [inbox_id], self._clock.now()
+                ):
                     logger.info("update %s was processed before; skipped", incoming.update_id)
                     return []  # e.g. a batch whose commit went through but was reported failed
                 answer, queued = await self._handle(uow, incoming, files)
@@ -202,7 +200,7 @@ class Router:
         try:
             async with UnitOfWork(self._sessions) as uow:
                 uow.shared = True
-                if await uow.inbox.claim(processed, self._now()) < len(processed):
+                if await uow.inbox.claim(processed, self._clock.now()) < len(processed):
                     raise ProcessedBefore  # some were: one by one, each checks for itself
                 answers: list[list[Reply]] = []
                 queued = False
@@ -219,7 +217,7 @@ class Router:
             return answers
         if done:
             async with UnitOfWork(self._sessions) as uow:
-                await uow.inbox.claim(done, self._now())
+                await uow.inbox.claim(done, self._clock.now())
                 await uow.commit()
         return [
             await self.handle(update.incoming, files=files, inbox_id=update.inbox_id)

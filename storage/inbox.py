@@ -42,13 +42,6 @@ class InboxRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def record(
-        self, channel: str, update_key: str, payload: dict[str, Any], now: datetime
-    ) -> InboxEntry | None:
-        """Record an update; None when it was recorded before (a redelivery)."""
-        recorded = await self.record_all(channel, [(update_key, payload)], now)
-        return recorded[0] if recorded else None
-
     async def record_all(
         self, channel: str, updates: Sequence[tuple[str, dict[str, Any]]], now: datetime
     ) -> list[InboxEntry]:

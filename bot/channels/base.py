@@ -302,11 +302,6 @@ class InboxChannel:
         ignored = [entry.id for entry, prepared in batch if prepared is None]
         work = [(entry, prepared) for entry, prepared in batch if prepared is not None]
         try:
-            if not work:
-                async with UnitOfWork(self._sessions) as uow:
-                    await uow.inbox.claim(ignored, self._clock.now())
-                    await uow.commit()
-                return
             answers = await self._router.handle_batch(
                 [Inbound(prepared.incoming, entry.id) for entry, prepared in work],
                 files=self.files,
