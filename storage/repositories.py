@@ -91,6 +91,13 @@ def _member_of(row: Any) -> MemberInfo:
     )
 
 
+def _state_of(row: Any) -> ConversationState:
+    """Where a chat stands, from a row with its state and data; idle when there is none."""
+    if row is None or row.state is None:
+        return ConversationState("idle")
+    return ConversationState(row.state, dict(row.data))
+
+
 def _conversation_upsert(insert: Any) -> Any:
     statement = insert(_CONVERSATION)
     return statement.on_conflict_do_update(
@@ -120,10 +127,7 @@ class MemberRepository:
         """Whether the identities read in this transaction were reachable."""
 
     async def by_identity(self, channel: str, user_id: str) -> MemberInfo | None:
-        """Return the member behind a channel account, active or not.
-
-        Asked at every update, so it is one prepared Core statement, not an ORM query.
-        """
+        """Return the member behind a channel account, active or not."""
         row = (
             await self._session.execute(_MEMBER_BY_IDENTITY, {"channel": channel, "user": user_id})
         ).first()
@@ -148,12 +152,7 @@ class MemberRepository:
         if row is None:
             return None, None
         self._reachable[(channel, user_id)] = row.reachable
-        state = (
-            ConversationState(row.state, dict(row.data))
-            if row.state is not None
-            else ConversationState("idle")
-        )
-        return _member_of(row), state
+        return _member_of(row), _state_of(row)
 
     async def get(self, member_id: int) -> MemberInfo | None:
         """Return a member by id."""
@@ -320,12 +319,10 @@ class ConversationRepository:
 
     async def get(self, channel: str, chat_id: str) -> ConversationState:
         """Return where a chat stands; "idle" when it is in no conversation."""
-        row = (
-            await self._session.execute(_CONVERSATION_GET, {"channel": channel, "chat": chat_id})
-        ).first()
-        if row is None:
-            return ConversationState("idle")
-        return ConversationState(row.state, dict(row.data))
+        result = await self._session.execute(
+            _CONVERSATION_GET, {"channel": channel, "chat": chat_id}
+        )
+        return _state_of(result.first())
 
     async def set(
         self, channel: str, chat_id: str, state: ConversationState, now: datetime
