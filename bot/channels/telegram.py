@@ -239,7 +239,7 @@ class TelegramChannel(InboxChannel):
                     backoff = min(backoff * 2, 30.0)
             if not numbered:
                 continue
-            kept = [u for u in numbered if self.admit(_sender(u))]  # a flood stops here
+            kept = [u for u in numbered if self.admit(to_incoming(u))]  # a flood stops here
             try:
                 await self.record_all(((str(u["update_id"]), u) for u in kept), screened=True)
             except (SQLAlchemyError, OSError) as error:  # unconfirmed: Telegram sends them again
@@ -280,7 +280,7 @@ class TelegramChannel(InboxChannel):
 
     def sender_of(self, payload: dict[str, Any]) -> Incoming | None:
         """Read the sender of a raw update (for flood control)."""
-        return _sender(payload)
+        return to_incoming(payload)
 
     async def _answer_query(self, query_id: str) -> None:
         try:
@@ -505,28 +505,6 @@ def _ids(*values: object) -> bool:
 def _size(value: object) -> int | None:
     """A file size the Bot API sends as an integer; anything else counts as unknown."""
     return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _sender(payload: dict[str, Any]) -> Incoming | None:
-    """Read who sent a raw update and from which chat, cheaply; None if it cannot be told.
-
-    For flood control, before anything is recorded: the same ids :func:`to_incoming` reads.
-    """
-    query = payload.get("callback_query")
-    if isinstance(query, dict):
-        message = query.get("message")
-        user, chat = query.get("from"), message.get("chat") if isinstance(message, dict) else None
-    else:
-        message = payload.get("message")
-        if not isinstance(message, dict):
-            return None
-        user, chat = message.get("from"), message.get("chat")
-    if not isinstance(user, dict) or not isinstance(chat, dict):
-        return None
-    user_id, chat_id = user.get("id"), chat.get("id")
-    if not _ids(user_id, chat_id):
-        return None
-    return Incoming(Channel.TELEGRAM, str(chat_id), str(user_id))
 
 
 def _seconds(value: int | timedelta) -> float:
