@@ -1,9 +1,10 @@
 """The scheduler: APScheduler 3 in the plan's time zone, its jobs rebuilt at every start.
 
-One job runs the reminder sweep and the coordinator's digest every few minutes and once at
-start, so a bot that was down at the reminder hour catches up when it comes back. Both are
-idempotent (decisions and digests have unique keys), so running often costs nothing. The jobs
-live in memory: everything they decide is in the database, nothing is lost with them.
+The reminder sweep and the coordinator's digest run at the reminder hour itself (a cron trigger
+in the plan's time zone, so the 08:00 reminders leave at 08:00), and also every few minutes and
+once at start, so a bot that was down at the reminder hour catches up when it comes back. Both
+are idempotent (decisions and digests have unique keys), so running often costs nothing. The
+jobs live in memory: everything they decide is in the database, nothing is lost with them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -26,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 SWEEP_EVERY_MINUTES = 10
 REMINDER_JOB = "reminders"
+REMINDER_HOUR_JOB = "reminders-at-hour"
 
 
 async def run_reminders(
@@ -64,6 +67,8 @@ class ReminderJob:
     ) -> None:
         self._args = (sessions, reminders, clock, wake_outbox)
         self._lock = asyncio.Lock()
+        self.send_hour = reminders.policy.send_hour
+        """The hour (plan's time zone) from which reminders may be sent each day."""
 
     async def run(self) -> None:
         """Run once.
@@ -91,6 +96,16 @@ def build_scheduler(job: ReminderJob, zone: ZoneInfo) -> AsyncIOScheduler:
         name="reminder sweep and coordinator digest",
         replace_existing=True,
         next_run_time=datetime.now(zone),  # once at start: catch up after downtime
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=None,
+    )
+    scheduler.add_job(
+        job.run,
+        CronTrigger(hour=job.send_hour, minute=0, timezone=zone),
+        id=REMINDER_HOUR_JOB,
+        name="reminder sweep at the reminder hour",
+        replace_existing=True,
         coalesce=True,
         max_instances=1,
         misfire_grace_time=None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -395,3 +395,51 @@ async def test_the_scheduler_runs_the_sweep_every_ten_minutes_and_at_start(
         await reminder_job.drain()
     async with sessions() as session:
         assert await session.scalar(select(OutboxMessage.id).limit(1)) is not None
+
+
+async def test_the_first_sweep_of_the_day_runs_at_the_reminder_hour(
+    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, people: None
+) -> None:
+    from bot.scheduler import ReminderJob, build_scheduler
+
+    reminder_job = ReminderJob(sessions, Reminders(POLICY, CALENDAR), clock, lambda: None)
+    scheduler = build_scheduler(reminder_job, HANOI)
+    # Whenever the bot was started, some job of the scheduler fires at 08:00 sharp, Hà Nội
+    # time (12/07/2024 is before-7 of the July deadline for sct), on every day.
+    for just_before in (
+        datetime(2024, 7, 12, 7, 55, 30, tzinfo=HANOI),
+        datetime(2024, 7, 11, 8, 0, 1, tzinfo=HANOI),
+    ):
+        fire_times = [
+            job.trigger.get_next_fire_time(None, just_before) for job in scheduler.get_jobs()
+        ]
+        first = min(t for t in fire_times if t is not None)
+        expected = datetime.combine(
+            just_before.date() + timedelta(days=just_before.hour >= 8), time(8), HANOI
+        )
+        assert first == expected, (just_before, fire_times)
+    # The sweep run at that moment sends the reminder at once: received by 08:01.
+    at_hour = datetime(2024, 7, 12, 8, 0, tzinfo=HANOI)
+    clock.set(at_hour)
+    recorder = Recorder(clock)
+    worker = OutboxWorker(
+        sessions, {"telegram": recorder}, clock, DeliveryLimits(rate=100_000, chat_interval=0)
+    )
+    await reminder_job.run()
+    await worker.deliver_due()
+    received = [when for when, _reply in recorder.received["sct-officer"]]
+    assert received and all(when <= at_hour + timedelta(minutes=1) for when in received)
+
+
+def test_the_hourly_job_follows_the_configured_reminder_hour(
+    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    from bot.scheduler import ReminderJob, build_scheduler
+
+    policy = ReminderPolicy(send_hour=7)
+    scheduler = build_scheduler(
+        ReminderJob(sessions, Reminders(policy, CALENDAR), clock, lambda: None), HANOI
+    )
+    after = datetime(2024, 12, 9, 6, 59, tzinfo=HANOI)
+    fire_times = [job.trigger.get_next_fire_time(None, after) for job in scheduler.get_jobs()]
+    assert min(t for t in fire_times if t is not None) == datetime(2024, 12, 9, 7, 0, tzinfo=HANOI)
