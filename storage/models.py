@@ -311,6 +311,14 @@ class Submission(Base):
     __tablename__ = "submission"
     __table_args__ = (
         Index("ix_submission_cycle_task_agency", "cycle_id", "task_id", "agency_id"),
+        Index(
+            "uq_submission_cycle_task_agency_version",
+            "cycle_id",
+            "task_id",
+            "agency_id",
+            "version",
+            unique=True,
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, func, insert, select
+from sqlalchemy import ColumnElement, Row, Table, func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.agencies import lineage_ids
@@ -25,8 +27,12 @@ from storage.models import (
 from storage.plan_cache import plan_cache
 from storage.plan_import import ensure_milestones
 
+logger = logging.getLogger(__name__)
+
 LATE_REPORT_MONTHS = 3
 """A cycle stays open this many months into the next year, for late reports."""
+VERSION_ATTEMPTS = 50
+"""Times a submission tries the next version number when others took it at the same moment."""
 
 
 class ReportRepository:
@@ -120,26 +126,84 @@ class ReportRepository:
         return await self.get(row_id) if row_id else None
 
     async def create(self, new: NewSubmission, now: datetime) -> SubmissionInfo:
-        """Store a submission as the next version of the agency's report on the task."""
-        previous = (
-            await self._session.execute(
-                select(_S.c.id, _S.c.version)
-                .where(
-                    _S.c.cycle_id == new.cycle_id,
-                    _S.c.task_id == new.task_id,
-                    _S.c.agency_id == new.agency_id,
-                )
-                .order_by(_S.c.version.desc())
-                .limit(1)
-            )
-        ).first()
+        """Store a submission as the next version of the agency's report on the task.
+
+        Versions are unique per (cycle, task, agency) by constraint. When another transaction
+        wrote the same version at the same moment (two officers, or two processes), the
+        insert fails inside a savepoint and is tried again with the next number, linked to
+        the version that won; the same update confirmed twice returns the first submission.
+        """
         deadlines = await plan_cache(self._session).get(
             self._session,
             ("assigned deadlines", new.cycle_id),
             lambda: self._assigned_deadlines(new.cycle_id),
         )
         milestone_id = next((m for due, m in deadlines if due >= now.date()), None)
-        submission_id = (
+        for attempt in range(1, VERSION_ATTEMPTS + 1):
+            previous = await self._latest_version(new.cycle_id, new.task_id, new.agency_id)
+            try:
+                async with self._session.begin_nested():
+                    submission_id = await self._insert(new, now, milestone_id, previous)
+            except IntegrityError:
+                if new.idempotency_key and (
+                    done := await self.by_idempotency_key(new.idempotency_key)
+                ):
+                    return done
+                if attempt == VERSION_ATTEMPTS:
+                    raise
+                logger.info(
+                    "version %s of task %s (agency %s) was taken meanwhile; trying the next",
+                    previous.version + 1 if previous else 1,
+                    new.task_id,
+                    new.agency_id,
+                )
+                continue
+            break
+        for attachment in new.attachments:
+            self._session.add(
+                Attachment(
+                    submission_id=submission_id,
+                    file_name=attachment.file_name,
+                    mime_type=attachment.mime_type,
+                    size=attachment.size,
+                    sha256=attachment.sha256,
+                    storage_path=attachment.storage_path,
+                    platform_file_id=attachment.platform_file_id,
+                    created_at=now,
+                )
+            )
+        if new.attachments:
+            await self._session.flush()
+        info = await self.get(submission_id)
+        assert info is not None
+        return info
+
+    async def _latest_version(
+        self, cycle_id: int, task_id: int, agency_id: int
+    ) -> Row[Any, Any] | None:
+        """Return (id, version) of the latest version of an agency's report on a task."""
+        return (
+            await self._session.execute(
+                select(_S.c.id, _S.c.version)
+                .where(
+                    _S.c.cycle_id == cycle_id,
+                    _S.c.task_id == task_id,
+                    _S.c.agency_id == agency_id,
+                )
+                .order_by(_S.c.version.desc())
+                .limit(1)
+            )
+        ).first()
+
+    async def _insert(
+        self,
+        new: NewSubmission,
+        now: datetime,
+        milestone_id: int | None,
+        previous: Row[Any, Any] | None,
+    ) -> int:
+        """Insert a submission as the version after ``previous``; return its id."""
+        submission_id: int = (
             await self._session.execute(
                 insert(_S)
                 .values(
@@ -161,24 +225,16 @@ class ReportRepository:
                 .returning(_S.c.id)
             )
         ).scalar_one()
-        for attachment in new.attachments:
-            self._session.add(
-                Attachment(
-                    submission_id=submission_id,
-                    file_name=attachment.file_name,
-                    mime_type=attachment.mime_type,
-                    size=attachment.size,
-                    sha256=attachment.sha256,
-                    storage_path=attachment.storage_path,
-                    platform_file_id=attachment.platform_file_id,
-                    created_at=now,
-                )
-            )
-        if new.attachments:
-            await self._session.flush()
-        info = await self.get(submission_id)
-        assert info is not None
-        return info
+        return submission_id
+
+    async def latest(self, cycle_id: int, task_id: int, agency_id: int) -> SubmissionInfo | None:
+        """Return the latest report of an agency (or its predecessors) on one task."""
+        agencies = await lineage_ids(self._session, agency_id)
+        found = await self._select(
+            [_S.c.cycle_id == cycle_id, _S.c.task_id == task_id, _S.c.agency_id.in_(agencies)],
+            limit=1,
+        )
+        return found[0] if found else None
 
     async def get(self, submission_id: int) -> SubmissionInfo | None:
         """Return one submission."""
