@@ -16,7 +16,7 @@ from typing import Any
 from bot.core.i18n import N_, _, format_day, format_moment
 from bot.core.messages import Choice, FileRef, FileUnavailable, Reply
 from bot.core.text import fold
-from handlers import evidence, replies
+from handlers import evidence, replies, versions
 from handlers.context import Context
 from storage.dto import (
     AttachmentInfo,
@@ -558,6 +558,7 @@ async def _choose_task(ctx: Context, task: TaskInfo) -> list[Reply]:
             )
         ]
     _set(ctx, task_id=task.id, task_code=task.code, task_title=task.title)
+    _set(ctx, seen_report=latest.id if latest else 0)  # versions.SEEN
     answer = [_ask_status(ctx)]
     if latest:
         answer.insert(0, _previous_note(latest))
@@ -708,6 +709,8 @@ async def _on_confirm(ctx: Context, value: str) -> list[Reply]:
     if task is None:
         ctx.reset()
         return replies.forged_task(ctx, f"ok:{data['task_id']}")
+    if note := await versions.newer_report_note(ctx, status_label):  # a colleague's, meanwhile
+        return [note, _summary(ctx)]
     new = NewSubmission(
         cycle_id=int(data["cycle_id"]),
         task_id=task.id,

@@ -304,3 +304,32 @@ async def test_control_characters_and_a_file_the_platform_withholds_change_nothi
     assert receipt.text.startswith("Đã ghi nhận báo cáo số")  # PostgreSQL takes it too
     async with sessions() as session:
         assert await session.scalar(select(Submission.results)) == "Đã hoànthành đề án."
+
+
+async def test_a_colleagues_newer_report_is_shown_before_confirming_over_it(
+    report_router: Router,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    files: Files,
+) -> None:
+    first = await officer_of(report_router, sessions, clock, files)
+    second = await officer_of(report_router, sessions, clock, files, user="302")
+    theirs = await not_started_summary(first, "1.b.2", "Đang chuẩn bị hồ sơ.")
+    mine = await not_started_summary(second, "1.b.2", "Đã khảo sát 5 công trình.")
+    [receipt] = await first.press(choice(theirs, "Xác nhận"))
+    assert "Đã ghi nhận" in receipt.text
+    # The second officer's summary was drawn before the colleague's report: warned, not stored.
+    warning, summary = await second.press(choice(mine, "Xác nhận"))
+    assert "phiên bản 1" in warning.text and "Trần Văn Nam" in warning.text
+    assert "Đang chuẩn bị hồ sơ." in warning.text  # the colleague's report, shown
+    assert "chưa được ghi nhận" in warning.text
+    assert "Đã khảo sát 5 công trình." in summary.text
+    async with sessions() as session:
+        assert len(list(await session.scalars(select(Submission)))) == 1
+    # Confirmed again, knowingly: the next version, linked to the colleague's.
+    [receipt] = await second.press(choice(summary, "Xác nhận"))
+    assert "phiên bản 2" in receipt.text
+    async with sessions() as session:
+        rows = list(await session.scalars(select(Submission).order_by(Submission.version)))
+    assert [r.version for r in rows] == [1, 2] and rows[1].supersedes_id == rows[0].id
+    assert rows[1].results == "Đã khảo sát 5 công trình."
