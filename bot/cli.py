@@ -47,7 +47,7 @@ from bot.core.i18n import (
 )
 from bot.core.throttle import FloodLimits
 from bot.outbox import DeliveryLimits, OutboxWorker
-from bot.scheduler import ReminderJob, build_scheduler
+from bot.scheduler import PurgeJob, ReminderJob, build_scheduler
 from bot.web import TELEGRAM_PATH, ZALO_PATH, create_app
 from handlers.context import BotInfo
 from handlers.help import role_name
@@ -61,6 +61,7 @@ from storage.db import AsyncSession, create_engine, create_sessionmaker
 from storage.dto import PlanView, Role
 from storage.plan_import import import_plan
 from storage.plan_loader import PlanFileError, default_plan_path, read_plan
+from storage.retention import RetentionPolicy
 from storage.summary import SummaryRepository
 from storage.synthetic import generate
 from storage.uow import UnitOfWork
@@ -555,7 +556,14 @@ async def cmd_run(app: App, args: argparse.Namespace) -> int:
     )
     router.on_outbox = worker.wake
     job = ReminderJob(app.sessions, router.reminders, app.clock, worker.wake)
-    scheduler = build_scheduler(job, settings.timezone)
+    purge = PurgeJob(
+        app.sessions,
+        app.clock,
+        RetentionPolicy.from_days(
+            settings.pgibot_inbox_retention_days, settings.pgibot_audit_retention_days
+        ),
+    )
+    scheduler = build_scheduler(job, settings.timezone, purge)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGTERM, signal.SIGINT):
@@ -588,6 +596,7 @@ async def cmd_run(app: App, args: argparse.Namespace) -> int:
     finally:
         scheduler.shutdown(wait=False)
         await job.drain()
+        await purge.drain()
         if runner is not None:
             await runner.cleanup()
         for channel in channels:

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     pgibot_zalo_send_rate: float = Field(default=10.0, gt=0, le=30)
     pgibot_zalo_chat_interval: float = Field(default=1.0, ge=0, le=60)
 
+    pgibot_inbox_retention_days: int = Field(default=30, ge=2, le=3650)
+    pgibot_audit_retention_days: int = Field(default=730, ge=30, le=3650)
+
     pgibot_flood_burst: int = Field(default=12, ge=1, le=1000)
     pgibot_flood_rate: float = Field(default=1.0, gt=0, le=100)
     pgibot_webhook_url: str | None = None

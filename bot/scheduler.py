@@ -5,13 +5,16 @@ in the plan's time zone, so the 08:00 reminders leave at 08:00), and also every 
 once at start, so a bot that was down at the reminder hour catches up when it comes back. Both
 are idempotent (decisions and digests have unique keys), so running often costs nothing. The
 jobs live in memory: everything they decide is in the database, nothing is lost with them.
+
+A daily job at night purges what the retention settings say is no longer kept: processed
+update payloads and old audit entries (see :mod:`storage.retention`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -22,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import Clock
 from handlers.reminders import Reminders
+from storage.retention import BATCH, Purged, RetentionPolicy, purge_audit_log, purge_processed
 from storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -29,6 +33,9 @@ logger = logging.getLogger(__name__)
 SWEEP_EVERY_MINUTES = 10
 REMINDER_JOB = "reminders"
 REMINDER_HOUR_JOB = "reminders-at-hour"
+PURGE_JOB = "purge"
+PURGE_HOUR, PURGE_MINUTE = 2, 30
+"""When the daily purge runs (plan's time zone): at night, far from the reminder hour."""
 
 
 async def run_reminders(
@@ -86,7 +93,63 @@ class ReminderJob:
             pass
 
 
-def build_scheduler(job: ReminderJob, zone: ZoneInfo) -> AsyncIOScheduler:
+class PurgeJob:
+    """The daily purge of processed update payloads and old audit entries.
+
+    Each table is purged in batches, each batch in its own short transaction, until none
+    is left; a failure is logged and the purge tried again the next night.
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        policy: RetentionPolicy,
+        batch: int = BATCH,
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self.policy = policy
+        self._batch = batch
+        self._lock = asyncio.Lock()
+
+    async def run(self) -> Purged:
+        """Purge once; return how many rows went from each table."""
+        async with self._lock:
+            now = self._clock.now()
+            try:
+                inbox = await self._purge(purge_processed, self.policy.inbox_before(now))
+                audit = await self._purge(purge_audit_log, self.policy.audit_before(now))
+            except Exception:
+                logger.exception("the purge failed; it runs again tomorrow")
+                return Purged()
+            if inbox or audit:
+                logger.info("purged %d processed update(s) and %d audit entr(ies)", inbox, audit)
+            return Purged(inbox, audit)
+
+    async def _purge(
+        self,
+        purge: Callable[[AsyncSession, datetime, int], Awaitable[int]],
+        before: datetime,
+    ) -> int:
+        total = 0
+        while True:
+            async with UnitOfWork(self._sessions) as uow:
+                deleted = await purge(uow.session, before, self._batch)
+                await uow.commit()
+            total += deleted
+            if deleted < self._batch:
+                return total
+
+    async def drain(self) -> None:
+        """Wait until no purge is in progress."""
+        async with self._lock:
+            pass
+
+
+def build_scheduler(
+    job: ReminderJob, zone: ZoneInfo, purge: PurgeJob | None = None
+) -> AsyncIOScheduler:
     """Create the scheduler with its jobs (not started)."""
     scheduler = AsyncIOScheduler(timezone=zone)
     scheduler.add_job(
@@ -110,4 +173,15 @@ def build_scheduler(job: ReminderJob, zone: ZoneInfo) -> AsyncIOScheduler:
         max_instances=1,
         misfire_grace_time=None,
     )
+    if purge is not None:
+        scheduler.add_job(
+            purge.run,
+            CronTrigger(hour=PURGE_HOUR, minute=PURGE_MINUTE, timezone=zone),
+            id=PURGE_JOB,
+            name="purge of processed updates and old audit entries",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+        )
     return scheduler

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -113,3 +113,20 @@ class InboxRepository:
         row.last_error = error[:2000]
         if row.attempts >= MAX_ATTEMPTS:
             row.processed_at = now
+
+
+async def purge_processed(session: AsyncSession, before: datetime, limit: int) -> int:
+    """Delete at most ``limit`` updates processed before a moment; return how many.
+
+    Only processed updates go (those set aside after their last attempt included): an
+    update still waiting to be processed is kept whatever its age. The payloads hold what
+    users wrote and sent (personal data), so they are not kept longer than needed.
+    """
+    doomed = (
+        select(_INBOX.c.id)
+        .where(_INBOX.c.processed_at.is_not(None), _INBOX.c.processed_at < before)
+        .order_by(_INBOX.c.id)
+        .limit(limit)
+    )
+    result = await session.execute(delete(_INBOX).where(_INBOX.c.id.in_(doomed)))
+    return int(result.rowcount)  # type: ignore[attr-defined]
