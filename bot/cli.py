@@ -121,7 +121,11 @@ class App:
         return Router(
             self.sessions,
             self.clock,
-            BotInfo(self.settings.telegram_bot_username, self.settings.pgibot_data_dir),
+            BotInfo(
+                self.settings.telegram_bot_username,
+                self.settings.pgibot_data_dir,
+                self.settings.pgibot_download_timeout,
+            ),
             self.reminders(),
         )
 

@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     pgibot_zalo_send_rate: float = Field(default=10.0, gt=0, le=30)
     pgibot_zalo_chat_interval: float = Field(default=1.0, ge=0, le=60)
 
+    pgibot_download_timeout: float = Field(default=120.0, ge=5, le=3600)
     pgibot_inbox_retention_days: int = Field(default=30, ge=2, le=3650)
     pgibot_audit_retention_days: int = Field(default=730, ge=30, le=3650)
 

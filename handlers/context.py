@@ -21,6 +21,8 @@ class BotInfo:
 
     telegram_username: str | None = None
     data_dir: Path = Path("data")
+    download_timeout: float = 120.0
+    """Seconds a file a user sent may take to download, in all."""
 
 
 @dataclass(slots=True)

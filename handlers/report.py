@@ -14,12 +14,13 @@ from math import ceil
 from typing import Any
 
 from bot.core.i18n import N_, _, format_day, format_moment
-from bot.core.messages import Choice, FileRef, FileUnavailable, Reply
+from bot.core.messages import Choice, FileRef, Reply
 from bot.core.text import fold
 from handlers import evidence, replies, versions
 from handlers.context import Context
 from storage.dto import (
     AttachmentInfo,
+    ConversationState,
     CycleInfo,
     NewSubmission,
     ReportStatus,
@@ -76,6 +77,11 @@ BUTTON_STEPS = {CYCLE, TASK, STATUS, CONFIRM, EDIT}
 def status_label(status: ReportStatus) -> str:
     """Return the Vietnamese name of a status."""
     return _(STATUS_LABELS[status])
+
+
+def awaits_file(state: ConversationState) -> bool:
+    """Tell whether a chat in this state is waiting for an evidence file."""
+    return state.state == EVIDENCE
 
 
 def in_report(ctx: Context) -> bool:
@@ -437,61 +443,11 @@ async def on_file(ctx: Context, file: FileRef) -> list[Reply]:
             ),
             _ask_evidence(ctx),
         ]
-    check = evidence.check_file(file)
-    if check.extension is None:
-        return [
-            Reply(
-                _(
-                    "The bot accepts only pdf, doc, docx, xls, xlsx, jpg and png files. "
-                    "Please send the evidence in one of these formats."
-                )
-            )
-        ]
-    if check.too_large:
-        return [
-            Reply(
-                _("The file is too large (%(size)s MB); each file may be at most 20 MB.")
-                % {"size": f"{ceil((file.size or 0) * 10 / 1024 / 1024) / 10:.1f}"}
-            )
-        ]
-    if ctx.files is None:
-        return [replies.unsupported_file()]
-    try:
-        content = await ctx.files.fetch(file)
-    except FileUnavailable as error:
-        logger.warning("could not download a file from %s: %s", ctx.incoming.user_id, error)
-        return [
-            Reply(
-                _(
-                    "The bot could not download this file from the platform. Please send it "
-                    "again in a moment; if it still fails, send it as a document under 20 MB."
-                )
-            ),
-            _ask_evidence(ctx),
-        ]
-    if len(content) > evidence.MAX_FILE_BYTES:
-        return [Reply(_("The file is too large; each file may be at most 20 MB."))]
-    name = evidence.display_name(file, check.extension, len(files) + 1)
-    digest, relative = evidence.store(ctx.bot.data_dir, content, check.extension)
-    stored = evidence.attachment(file, content, name, digest, relative)
-    files.append(
-        {
-            "name": stored.file_name,
-            "mime": stored.mime_type,
-            "size": stored.size,
-            "sha256": stored.sha256,
-            "path": stored.storage_path,
-            "file_id": stored.platform_file_id,
-        }
-    )
-    _set(ctx, files=files)
-    return [
-        Reply(
-            _("Received %(name)s (%(size)s KB).")
-            % {"name": name, "size": max(1, stored.size // 1024)}
-        ),
-        _ask_evidence(ctx),
-    ]
+    received = await evidence.receive(ctx, file, len(files) + 1)  # downloaded and checked
+    if isinstance(received, Reply):
+        return [received, _ask_evidence(ctx)]
+    _set(ctx, files=[*files, received.entry])
+    return [received.note, _ask_evidence(ctx)]
 
 
 async def _reask(ctx: Context) -> Reply:

@@ -18,7 +18,7 @@ from bot.core.clock import Clock
 from bot.core.i18n import N_, _, set_language
 from bot.core.messages import FileSource, Incoming, Reply
 from bot.core.text import fold, normalize, strip_controls
-from handlers import coordination, linking, replies, report, summary
+from handlers import coordination, evidence, linking, replies, report, summary
 from handlers.context import COORDINATORS, EVERYONE, BotInfo, ChoiceHandler, Command, Context
 from handlers.help import help_reply
 from handlers.registration import looks_like_code, register, welcome_stranger
@@ -149,6 +149,10 @@ class Router:
         """
         set_language("vi")
         incoming = self._clean(incoming)
+        if incoming.file is not None and files is not None:  # downloaded before the transaction
+            files = await evidence.prefetch(
+                self._sessions, incoming, files, self.bot_info, awaiting=report.awaits_file
+            )
         try:
             async with UnitOfWork(self._sessions) as uow:
                 if inbox_id is not None and not await uow.inbox.claim(

@@ -347,7 +347,7 @@ async def test_bad_input_over_telegram(
         fake,
         user,
         lambda: user.upload(too_big, "lon.pdf", "application/pdf"),
-        "Tệp quá lớn (20.1 MB)",
+        "Tệp quá lớn (20,1 MB)",
     )
     await ask(
         fake, user, lambda: user.upload_photo(b"\xff\xd8\xff photo"), "Đã nhận tệp anh-1.jpg"

@@ -5,7 +5,8 @@ tells the platform the update arrived, then :meth:`InboxChannel.run_worker` proc
 inbox in order, each entry exactly once: the router marks the entry processed in the same
 transaction as its effects. The updates in hand are handled in batches, one transaction each
 (group commit); a batch with a faulty update is handled again one update at a time. Entries
-that fail are retried at the next start.
+that fail are retried at the next start. An update with a file is handled in its chat's own
+lane beside the worker, so that a slow download delays no other chat.
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ class InboxChannel:
         """The latest delivery per chat; each waits for the one before it in its chat."""
         self._background: set[asyncio.Task[None]] = set()
         self._send_slots = asyncio.Semaphore(MAX_DELIVERIES_IN_FLIGHT)
+        self._lanes: dict[str, deque[tuple[InboxEntry, Prepared]]] = {}
+        """Chats whose file is being downloaded: their updates wait here, in order."""
 
     async def record_all(
         self, updates: Iterable[tuple[str, dict[str, Any]]], *, screened: bool = False
@@ -221,8 +224,9 @@ class InboxChannel:
         raise NotImplementedError
 
     async def process(self, entry: InboxEntry) -> None:
-        """Process one inbox entry on its own, as the worker would."""
+        """Process one inbox entry on its own, as the worker would, and wait until it is done."""
         await self._process_entries([entry], asyncio.Event())
+        await self.finish_sending()
 
     async def deliver(self, chat_id: str, replies: Sequence[Reply]) -> None:
         """Send replies to a chat (subclasses)."""
@@ -269,8 +273,8 @@ class InboxChannel:
         """Process entries in order, in batches; return how many were done before a stop.
 
         Consecutive updates are handled in one transaction (see :meth:`Router.handle_batch`)
-        of at most :data:`MAX_BATCH`; an update with a file is handled alone, because it
-        downloads the file while it holds the transaction.
+        of at most :data:`MAX_BATCH`; an update with a file is handled alone, beside the
+        worker (see :meth:`_to_lane`), because its download may take a while.
         """
         batch: list[tuple[InboxEntry, Prepared | None]] = []
         for position, entry in enumerate(entries):
@@ -280,10 +284,12 @@ class InboxChannel:
                 logger.exception("%s update %s cannot be read", self.name, entry.update_key)
                 await self._count_failure([entry], error)
             else:
-                if prepared is not None and prepared.incoming.file is not None:
+                if prepared is not None and (
+                    prepared.incoming.file is not None or prepared.incoming.chat_id in self._lanes
+                ):
                     await self._handle_batch(batch)
                     batch = []
-                    await self._handle_batch([(entry, prepared)])
+                    self._to_lane(entry, prepared)
                 else:
                     batch.append((entry, prepared))
                     if len(batch) >= MAX_BATCH:
@@ -294,6 +300,29 @@ class InboxChannel:
                 return position + 1
         await self._handle_batch(batch)
         return len(entries)
+
+    def _to_lane(self, entry: InboxEntry, prepared: Prepared) -> None:
+        """Handle an update with a file (and what its chat sends next) beside the worker.
+
+        The file is downloaded before its transaction, which may take a while: meanwhile the
+        worker goes on with the other chats, and this chat's later updates wait in its lane,
+        so that they are handled after the file, in order.
+        """
+        chat_id = prepared.incoming.chat_id
+        lane = self._lanes.get(chat_id)
+        if lane is not None:
+            lane.append((entry, prepared))
+            return
+        lane = self._lanes[chat_id] = deque([(entry, prepared)])
+
+        async def run() -> None:
+            try:
+                while lane:
+                    await self._handle_batch([lane.popleft()])
+            finally:
+                del self._lanes[chat_id]
+
+        self.spawn(run(), f"lane-{chat_id}")
 
     async def _handle_batch(self, batch: Sequence[tuple[InboxEntry, Prepared | None]]) -> None:
         """Handle prepared entries in one transaction, then send each one's replies."""

@@ -19,11 +19,12 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -63,6 +64,7 @@ MESSAGE_LIMIT = 4096
 POLL_TIMEOUT = 25
 ALLOWED_UPDATES = ("message", "callback_query")
 SEND_ATTEMPTS = 5
+DOWNLOAD_CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,6 +297,30 @@ class TelegramChannel(InboxChannel):
             return bytes(await telegram_file.download_as_bytearray())
         except TelegramError as error:  # gone, over getFile's 20 MB, or the network failed
             raise FileUnavailable(str(error)) from error
+
+    async def stream(self, file: FileRef) -> AsyncIterator[bytes]:
+        """Download a file a user sent chunk by chunk (the caller caps its size and time).
+
+        FileUnavailable if Telegram will not hand it over.
+        """
+        try:
+            telegram_file = await self.bot.get_file(file.file_id)
+        except TelegramError as error:  # gone, over getFile's 20 MB, or the network failed
+            raise FileUnavailable(str(error)) from error
+        if not telegram_file.file_path:
+            raise FileUnavailable("getFile gave no file path")
+        timeout = aiohttp.ClientTimeout(sock_connect=10, sock_read=self.config.read_timeout)
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=timeout) as session,
+                session.get(telegram_file.file_path) as response,
+            ):
+                if response.status != 200:
+                    raise FileUnavailable(f"HTTP {response.status}")
+                async for chunk in response.content.iter_chunked(DOWNLOAD_CHUNK):
+                    yield chunk
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise FileUnavailable(f"{type(error).__name__}: {error}") from error
 
     # --- output ---------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,6 +111,21 @@ class ZaloClient:
             code = int(body.get("error_code") or status)
             raise ZaloApiError(code, str(body.get("description", "")))
         return body.get("result")
+
+    async def stream(self, url: str) -> AsyncIterator[bytes]:
+        """Download a file (a photo a user sent) chunk by chunk.
+
+        Raises FileUnavailable when the address is gone, malformed or unreachable.
+        """
+        await self.open()
+        assert self._session is not None
+        try:
+            async with self._session.get(url) as response:
+                response.raise_for_status()
+                async for chunk in response.content.iter_chunked(64 * 1024):
+                    yield chunk
+        except (aiohttp.ClientError, TimeoutError, ValueError) as error:
+            raise FileUnavailable(f"{type(error).__name__}: {error}") from error
 
     async def download(self, url: str, limit: int = DOWNLOAD_LIMIT) -> bytes:
         """Download a file (a photo a user sent), at most ``limit`` bytes and one more.
@@ -247,6 +262,11 @@ class ZaloChannel(InboxChannel):
     async def fetch(self, file: FileRef) -> bytes:
         """Download a photo a user sent (its id is its URL)."""
         return await self.client.download(file.file_id)
+
+    async def stream(self, file: FileRef) -> AsyncIterator[bytes]:
+        """Download a photo a user sent chunk by chunk (the caller caps its size and time)."""
+        async for chunk in self.client.stream(file.file_id):
+            yield chunk
 
     async def deliver(self, chat_id: str, replies: Sequence[Reply]) -> None:
         """Send replies as text, choices as numbered lines, split under Zalo's limit."""

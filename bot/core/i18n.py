@@ -12,6 +12,7 @@ import gettext as _gettext
 from contextvars import ContextVar
 from datetime import date, datetime
 from functools import cache
+from math import ceil
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -99,6 +100,24 @@ def format_moment(moment: datetime) -> str:
 def format_score(value: float) -> str:
     """Write a score with a decimal comma: ``4,84``."""
     return format_decimal(value, format="#,##0.00", locale=_language.get())
+
+
+def format_size(size: int, *, round_up: bool = False) -> str:
+    """Write a file size the Vietnamese way: ``0 B``, ``512 B``, ``1,5 KB``, ``20 MB``.
+
+    ``round_up`` rounds up to the tenth shown, so that a size over a limit never reads as
+    the limit itself (``20,1 MB``, not ``20 MB``).
+    """
+    language = _language.get()
+    if size < 1024:
+        return f"{format_decimal(size, format='#,##0', locale=language)} B"
+    value = size / 1024
+    unit = "KB"
+    if value >= 1024:
+        value, unit = value / 1024, "MB"
+    if round_up:
+        value = ceil(value * 10) / 10
+    return f"{format_decimal(value, format='#,##0.#', locale=language)} {unit}"
 
 
 def format_percent(value: int) -> str:

@@ -279,6 +279,10 @@ class FakeTelegram(Waiting):
         self._chats: dict[int, JSONDict] = {}
         self._messages: dict[int, dict[int, JSONDict]] = {}
         self._files: dict[str, _StoredFile] = {}
+        self.file_gate: asyncio.Event | None = None
+        """When an event: files are served 1 KB at first, the rest once it is set (slow files)."""
+        self.files_begun: list[str] = []
+        """Paths of the files whose serving began, in order."""
         self._callback_queries: dict[str, bool] = {}  # id -> answered
         self._closing = False
         self._runner: web.AppRunner | None = None
@@ -355,9 +359,25 @@ class FakeTelegram(Waiting):
             error = ApiError(401, "Unauthorized")
         elif stored is None:
             error = ApiError(404, "Not Found")
+        elif self.file_gate is not None:
+            return await self._serve_slowly(request, stored.content, path, self.file_gate)
         else:
             return web.Response(body=stored.content, content_type="application/octet-stream")
         return web.json_response(error.body(), status=error.code)
+
+    async def _serve_slowly(
+        self, request: web.Request, content: bytes, path: str, gate: asyncio.Event
+    ) -> web.StreamResponse:
+        """Serve the first kilobyte of a file, then the rest when the test opens the gate."""
+        response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+        await response.prepare(request)
+        await response.write(content[:1024])
+        self.files_begun.append(path)
+        self._pulse()
+        await gate.wait()
+        await response.write(content[1024:])
+        await response.write_eof()
+        return response
 
     async def _answer(self, method: str, params: JSONDict) -> Any:
         name = method.lower()
