@@ -58,6 +58,7 @@ ALLOWED = {
 }
 _EXTENSION_OF_MIME = {"image/jpeg": ".jpg", "image/png": ".png", "application/pdf": ".pdf"}
 _SAME_KIND = {".jpeg": ".jpg"}
+_PHOTOS = (".jpg", ".png")
 _EXECUTABLES = {"exe", "elf", "dex", "dcm", "class", "swf", "crx", "deb", "rpm", "msi"}
 """filetype's names of programs and packages: never evidence, whatever they are called."""
 _OLE = bytes.fromhex("D0CF11E0A1B11AE1")
@@ -211,6 +212,8 @@ def kind_of(head: bytes, path: Path, declared: str) -> tuple[Outcome, str | None
         return Outcome.STORED, declared  # filetype tells few OLE files apart; the header does
     if found == declared:
         return Outcome.STORED, declared
+    if declared in _PHOTOS and found in _PHOTOS:  # a photo saved under the other photo suffix
+        return Outcome.STORED, found
     return Outcome.MISMATCH, None
 
 

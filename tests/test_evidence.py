@@ -114,6 +114,12 @@ async def test_files_are_checked_by_their_content(
         "pdf": ("bien-ban.pdf", "application/pdf", b"%PDF-1.7" + b"." * 1528, "(1,5 KB)"),
         "docx": ("ke-hoach.docx", None, _docx(), "Đã nhận tệp ke-hoach.docx"),
         "jpeg": (None, "image/jpeg", b"\xff\xd8\xff\xe0" + b"\x00" * 60, "anh-4.jpg"),
+        "png-as-jpg": (
+            "so-do.jpg",
+            "image/jpeg",
+            b"\x89PNG\r\n\x1a\n" + b"\x00" * 56,
+            "so-do.jpg",
+        ),
     }
     for key, (name, mime, content, expected) in cases.items():
         files.content[key] = content
@@ -121,7 +127,7 @@ async def test_files_are_checked_by_their_content(
         answer = text_of(await officer.upload(FileRef(key, name, mime, 1024)))
         assert expected in answer, (key, answer)
     [summary] = await officer.press(choice(officer.transcript[-1], "Xong"))
-    assert "nho.pdf, bien-ban.pdf, ke-hoach.docx, anh-4.jpg" in summary.text
+    assert "nho.pdf, bien-ban.pdf, ke-hoach.docx, anh-4.jpg, so-do.jpg" in summary.text
     [receipt] = await officer.press(choice(summary, "Xác nhận"))
     assert "Đã ghi nhận" in receipt.text
     async with sessions() as session:
@@ -132,6 +138,7 @@ async def test_files_are_checked_by_their_content(
         ("bien-ban.pdf", 1536, "application/pdf"),
         ("ke-hoach.docx", len(cases["docx"][2]), evidence.ALLOWED[".docx"]),
         ("anh-4.jpg", 64, "image/jpeg"),
+        ("so-do.jpg", 64, "image/png"),  # a photo under the other photo suffix: its true kind
     ]
     # Only what was accepted is on disk, each under its checksum with its true extension.
     stored = sorted(p.name for p in _staged(data_dir))
