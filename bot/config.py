@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     pgibot_zalo_chat_interval: float = Field(default=1.0, ge=0, le=60)
 
     pgibot_download_timeout: float = Field(default=120.0, ge=5, le=3600)
-    pgibot_inbox_retention_days: int = Field(default=30, ge=2, le=3650)
+    pgibot_inbox_retention_days: int = Field(default=30, ge=7, le=3650)
     pgibot_audit_retention_days: int = Field(default=730, ge=30, le=3650)
 
     pgibot_flood_burst: int = Field(default=12, ge=1, le=1000)

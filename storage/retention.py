@@ -22,7 +22,8 @@ from storage.models import AuditEntry
 
 INBOX_DAYS = 30
 """Processed update payloads are kept 30 days: long enough to look into a fault reported by a
-user or an administrator, far longer than the intake's window for recognising a redelivery."""
+user or an administrator, far longer than the intake's window for recognising a redelivery
+(the setting cannot go below a week, so a redelivered update is always recognised)."""
 AUDIT_DAYS = 730
 """Audit entries are kept two years: a report filed for one year can be questioned until the
 consolidated report of the next, and so can who registered, was refused or was removed."""
