@@ -13,11 +13,21 @@ from dataclasses import replace
 
 from bot.core.i18n import N_, _, format_day, format_moment, format_score, ngettext
 from bot.core.messages import Choice, OutgoingFile, Reply
+from bot.core.text import fold, shorten
 from handlers import replies
 from handlers.context import Context
 from handlers.exports import state_label, text_report
+from handlers.exports.labels import agency_with_role
 from storage.dto import Role
-from storage.summary import STATES, AgencyState, IndexState, PlanSummary, SummaryRepository
+from storage.summary import (
+    STATES,
+    AgencyState,
+    IndexState,
+    LatestReport,
+    PlanSummary,
+    SummaryRepository,
+    TaskState,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +35,7 @@ PREFIX = "th"
 AGENCIES_PER_PAGE = 8
 LIST_LIMIT = 15
 TEXT_EXCERPT = 160
+BUTTON_NAME_LENGTH = 40
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -132,7 +143,8 @@ def overview_text(summary: PlanSummary, ctx: Context) -> str:
         ]
         for task, report in blocked[:LIST_LIMIT]:
             lines.append(
-                f"• {task.code} — {report.agency_name}: {_excerpt(report.difficulties or '')}"
+                f"• {task.code} — {agency_with_role(report)}: "
+                f"{_excerpt(report.difficulties or '')}"
             )
         if len(blocked) > LIST_LIMIT:
             lines.append(
@@ -175,8 +187,7 @@ def _state_counts(index: IndexState) -> str:
 
 
 def _excerpt(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= TEXT_EXCERPT else text[: TEXT_EXCERPT - 1] + "…"
+    return shorten(text, TEXT_EXCERPT)
 
 
 def _payload(year: int, action: str, argument: str | int = "") -> str:
@@ -233,10 +244,13 @@ async def on_choice(ctx: Context, argument: str) -> list[Reply]:
 def _index_view(summary: PlanSummary, index: IndexState) -> Reply:
     lines = [*_index_header(index), _state_counts(index), ""]
     for task in index.tasks:
-        lines.append(
+        line = (
             f"• {task.code} {task.title} — {state_label(task.state)}, {task.progress}% "
-            f"({task.reported}/{len(task.lead_agencies)})"
+            f"({task.reported}/{len(task.lead_agencies)}"
         )
+        if task.contributions:
+            line += "; " + _("supporting: %(count)s") % {"count": len(task.contributions)}
+        lines.append(line + ")")
     return Reply(
         "\n".join(lines), ((Choice(_("Back to the summary"), _payload(summary.year, "ov")),),)
     )
@@ -250,7 +264,8 @@ def _agency_list(summary: PlanSummary, page: int) -> Reply:
     rows: list[tuple[Choice, ...]] = [
         (
             Choice(
-                f"{a.name[:40]} ({len(a.reported_tasks)}/{len(a.lead_tasks)})",
+                f"{shorten(a.name, BUTTON_NAME_LENGTH)} "
+                f"({len(a.reported_tasks)}/{len(a.lead_tasks)})",
                 _payload(summary.year, "ad", a.id),
             ),
         )
@@ -286,28 +301,36 @@ def _agency_view(ctx: Context, summary: PlanSummary, agency: AgencyState | None)
         _("Members: %(names)s") % {"names": ", ".join(agency.members) or _("none registered")}
     )
     lines.append("")
-    for task in summary.all_tasks:
-        if task.code not in agency.lead_tasks:
-            continue
-        report = next((r for r in task.reports if r.agency_name == agency.name), None)
-        if report is None:
-            lines.append(f"• {task.code} {task.title} — {state_label('unreported')}")
-            continue
-        lines.append(
-            f"• {task.code} {task.title} — {state_label(report.status)}, {report.progress}% "
-            f"({format_moment(report.created_at)})"
-        )
-        lines.append(f"  {_excerpt(report.results)}")
-        if report.difficulties:
-            lines.append(
-                "  " + _("Difficulties: %(text)s") % {"text": _excerpt(report.difficulties)}
-            )
+    lead = [t for t in summary.all_tasks if t.code in agency.lead_tasks]
+    supported = [t for t in summary.all_tasks if t.code not in agency.lead_tasks]
+    for task in lead:
+        _agency_task_lines(lines, agency, task, task.reports)
+    if supported:
+        lines += ["", _("Tasks it supports (or reported on without leading):")]
+        for task in supported:
+            _agency_task_lines(lines, agency, task, task.contributions)
     if summary.late and agency.pending_tasks:
         lines += ["", _("Late: %(codes)s") % {"codes": ", ".join(agency.pending_tasks)}]
     buttons: tuple[tuple[Choice, ...], ...] = (
         (Choice(_(_FILE_LABELS["xlsx"]), _payload(summary.year, "f", "xlsx")),),
     )
     return Reply("\n".join(lines), buttons, edit=ctx.incoming.payload is not None)
+
+
+def _agency_task_lines(
+    lines: list[str], agency: AgencyState, task: TaskState, reports: list[LatestReport]
+) -> None:
+    report = next((r for r in reports if r.agency_id == agency.id), None)
+    if report is None:
+        lines.append(f"• {task.code} {task.title} — {state_label('unreported')}")
+        return
+    lines.append(
+        f"• {task.code} {task.title} — {state_label(report.status)}, {report.progress}% "
+        f"({format_moment(report.created_at)})"
+    )
+    lines.append(f"  {_excerpt(report.results)}")
+    if report.difficulties:
+        lines.append("  " + _("Difficulties: %(text)s") % {"text": _excerpt(report.difficulties)})
 
 
 # --- files ------------------------------------------------------------------------------
@@ -345,10 +368,24 @@ async def render(
     return text_report(summary).encode("utf-8")
 
 
-def file_name(summary: PlanSummary, kind: str) -> str:
-    """Return the file name of an export: ``tong-hop-pgi-2024.xlsx``."""
+def file_name(summary: PlanSummary, kind: str, agency_id: int | None = None) -> str:
+    """Return the file name of an export, naming its scope.
+
+    ``tong-hop-pgi-2024.xlsx`` for the whole plan, ``tong-hop-pgi-2024-sxd.xlsx`` for one
+    agency's part: a leader's file and the coordinator's never overwrite each other.
+    """
     stem = {"docx": "bao-cao-pgi", "png": "bieu-do-pgi"}.get(kind, "tong-hop-pgi")
+    scope = next((a.code for a in summary.agencies if a.id == agency_id), None)
+    if agency_id is not None:
+        scope = _file_part(scope or str(agency_id))
+        return f"{stem}-{summary.year}-{scope}.{kind}"
     return f"{stem}-{summary.year}.{kind}"
+
+
+def _file_part(code: str) -> str:
+    """Return an agency code made safe for a file name (ASCII letters, digits and dashes)."""
+    safe = "".join(ch if ch.isascii() and ch.isalnum() else "-" for ch in fold(code))
+    return "-".join(part for part in safe.split("-") if part) or "don-vi"
 
 
 async def _file(ctx: Context, year: int, kind: str) -> Reply:
@@ -363,9 +400,10 @@ async def _file(ctx: Context, year: int, kind: str) -> Reply:
             return replies.stale_choice()
         content = await render(repository, summary, kind, scope)
     logger.info("export %s of %s: %s bytes", kind, year, len(content))
+    name = file_name(summary, kind, scope)
     return Reply(
-        _("The file is attached: %(name)s") % {"name": file_name(summary, kind)},
-        files=(OutgoingFile(file_name(summary, kind), content, FORMATS[kind]),),
+        _("The file is attached: %(name)s") % {"name": name},
+        files=(OutgoingFile(name, content, FORMATS[kind]),),
     )
 
 

@@ -1,21 +1,26 @@
 """The state of the whole plan for one year: what the coordinator's summary and files show.
 
-A task's state in a year comes from the latest version of each lead agency's report on it:
-blocked if any lead agency reports difficulties, done when every lead agency reports it done,
-in progress when some work is reported, not started when every report says so, and
-unreported when no lead agency has reported yet.
+A task's state in a year is decided by its lead agencies ("chủ trì"), from the latest version of
+each one's report: blocked if any lead agency reports difficulties, done when every lead agency
+reports it done, in progress when some work is reported, not started when every report says so,
+and unreported when no lead agency has reported yet.
+
+The reports of the other agencies (the supporting ones, "phối hợp", or any agency the bot took
+a report from) are the task's contributions: shown under the task and counted apart, they never
+change its state nor stand for a lead agency's report; a blocked contribution is listed with the
+difficulties all the same.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.text import fold
+from bot.core.text import sort_key
 from storage.agencies import coordinator_agency, current_agency
 from storage.dto import MilestoneInfo
 from storage.models import (
@@ -47,6 +52,8 @@ class LatestReport:
     difficulties: str | None
     proposals: str | None
     created_at: datetime
+    supporting: bool = False
+    """True for a contribution: the agency does not lead the task."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +68,20 @@ class TaskState:
     state: str
     progress: int
     reports: list[LatestReport]
+    """The lead agencies' latest reports."""
+    supporting_agencies: list[str] = field(default_factory=list)
+    contributions: list[LatestReport] = field(default_factory=list)
+    """The latest reports of agencies that do not lead the task (supporting ones first)."""
 
     @property
     def reported(self) -> int:
         """Return how many lead agencies have reported."""
         return len(self.reports)
+
+    @property
+    def all_reports(self) -> list[LatestReport]:
+        """Return the lead agencies' reports, then the contributions."""
+        return self.reports + self.contributions
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +112,9 @@ class AgencyState:
     reported_tasks: list[str]
     members: list[str]
     last_report_at: datetime | None
+    support_tasks: list[str] = field(default_factory=list)
+    contributed_tasks: list[str] = field(default_factory=list)
+    """The tasks it does not lead on which it has reported."""
 
     @property
     def pending_tasks(self) -> list[str]:
@@ -129,6 +148,11 @@ class PlanSummary:
         return [t for index in self.indices for t in index.tasks] + self.organisational
 
     @property
+    def leading_agencies(self) -> list[AgencyState]:
+        """Return the agencies that lead at least one task."""
+        return [a for a in self.agencies if a.lead_tasks]
+
+    @property
     def reported_agencies(self) -> list[AgencyState]:
         """Return the agencies that reported on every task they lead."""
         return [a for a in self.agencies if a.lead_tasks and not a.pending_tasks]
@@ -145,8 +169,11 @@ class PlanSummary:
 
     @property
     def blocked(self) -> list[tuple[TaskState, LatestReport]]:
-        """Return every (task, report) whose latest report says the work is blocked."""
-        return [(t, r) for t in self.all_tasks for r in t.reports if r.status == "blocked"]
+        """Return every (task, report) whose latest report says the work is blocked.
+
+        Contributions count here: a supporting agency's difficulties are the task's too.
+        """
+        return [(t, r) for t in self.all_tasks for r in t.all_reports if r.status == "blocked"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +194,8 @@ class SubmissionRow:
     proposals: str | None
     version: int
     attachments: int
+    lead: bool = True
+    """Whether the agency leads the task (False for a supporting agency's contribution)."""
 
 
 class SummaryRepository:
@@ -199,16 +228,26 @@ class SummaryRepository:
             )
         )
         leads: dict[int, list[int]] = {}
-        for task_id, agency_id_ in await self._session.execute(
-            select(Assignment.task_id, Assignment.agency_id)
-            .where(Assignment.role == "lead")
-            .order_by(Assignment.id)
+        supports: dict[int, list[int]] = {}
+        for task_id, agency_id_, role in await self._session.execute(
+            select(Assignment.task_id, Assignment.agency_id, Assignment.role).order_by(
+                Assignment.id
+            )
         ):
-            leads.setdefault(task_id, []).append(agency_id_)
-        if agency_id is not None:
-            tasks = [t for t in tasks if agency_id in leads.get(t.id, [])]
+            (leads if role == "lead" else supports).setdefault(task_id, []).append(agency_id_)
         latest = await self._latest(cycle.id, successor, agencies)
-        states = {t.id: self._task_state(t, leads, latest, agencies) for t in tasks}
+        reporters: dict[int, set[int]] = {}
+        for task_id, owner in latest:
+            reporters.setdefault(task_id, set()).add(owner)
+        if agency_id is not None:  # a leader: the tasks the agency leads, supports or reported on
+            tasks = [
+                t
+                for t in tasks
+                if agency_id in leads.get(t.id, [])
+                or agency_id in supports.get(t.id, [])
+                or agency_id in reporters.get(t.id, set())
+            ]
+        states = {t.id: self._task_state(t, leads, supports, latest, agencies) for t in tasks}
         index_rows = list(
             await self._session.scalars(
                 select(PlanIndex).where(PlanIndex.plan_id == plan.id).order_by(PlanIndex.position)
@@ -216,16 +255,8 @@ class SummaryRepository:
         )
         code_of_index = {i.id: i.code for i in index_rows}
         for task in tasks:
-            state = states[task.id]
-            states[task.id] = TaskState(
-                state.id,
-                state.code,
-                state.title,
-                code_of_index.get(task.index_id or 0),
-                state.lead_agencies,
-                state.state,
-                state.progress,
-                state.reports,
+            states[task.id] = replace(
+                states[task.id], index_code=code_of_index.get(task.index_id or 0)
             )
         indices = [
             IndexState(
@@ -251,7 +282,7 @@ class SummaryRepository:
             milestone=_current_milestone(milestones, today),
             indices=indices,
             organisational=[states[t.id] for t in tasks if t.index_id is None],
-            agencies=await self._agencies(tasks, leads, latest, agencies, agency_id),
+            agencies=await self._agencies(tasks, leads, supports, latest, agencies, agency_id),
             submission_count=await self._count(cycle.id, agency_id),
             milestones=milestones,
         )
@@ -307,11 +338,26 @@ class SummaryRepository:
     def _task_state(
         task: Task,
         leads: dict[int, list[int]],
+        supports: dict[int, list[int]],
         latest: dict[tuple[int, int], LatestReport],
         agencies: dict[int, Agency],
     ) -> TaskState:
         lead_ids = [a for a in leads.get(task.id, []) if agencies[a].status == "active"]
+        support_ids = [
+            a
+            for a in supports.get(task.id, [])
+            if agencies[a].status == "active" and a not in lead_ids
+        ]
         reports = [latest[(task.id, a)] for a in lead_ids if (task.id, a) in latest]
+        others = sorted(
+            (
+                report
+                for (task_id, owner), report in latest.items()
+                if task_id == task.id and owner not in lead_ids
+            ),
+            key=lambda r: (r.agency_id not in support_ids, sort_key(r.agency_name)),
+        )
+        contributions = [replace(report, supporting=True) for report in others]
         statuses = {r.status for r in reports}
         if not reports:
             state = "unreported"
@@ -333,12 +379,15 @@ class SummaryRepository:
             state,
             progress,
             reports,
+            [agencies[a].name for a in support_ids],
+            contributions,
         )
 
     async def _agencies(
         self,
         tasks: list[Task],
         leads: dict[int, list[int]],
+        supports: dict[int, list[int]],
         latest: dict[tuple[int, int], LatestReport],
         agencies: dict[int, Agency],
         only: int | None,
@@ -351,13 +400,15 @@ class SummaryRepository:
         ):
             members.setdefault(agency_id, []).append(name)
         result = []
-        for agency in sorted(agencies.values(), key=lambda a: fold(a.name)):
+        for agency in sorted(agencies.values(), key=lambda a: sort_key(a.name)):
             if agency.status != "active" or (only is not None and agency.id != only):
                 continue
             lead = [t for t in tasks if agency.id in leads.get(t.id, [])]
-            if not lead:
+            support = [t for t in tasks if agency.id in supports.get(t.id, []) and t not in lead]
+            contributed = [t for t in tasks if t not in lead and (t.id, agency.id) in latest]
+            if not lead and not support and not contributed:
                 continue
-            reports = [latest[(t.id, agency.id)] for t in lead if (t.id, agency.id) in latest]
+            reports = [latest[(t.id, agency.id)] for t in tasks if (t.id, agency.id) in latest]
             result.append(
                 AgencyState(
                     id=agency.id,
@@ -368,6 +419,8 @@ class SummaryRepository:
                     reported_tasks=[t.code for t in lead if (t.id, agency.id) in latest],
                     members=members.get(agency.id, []),
                     last_report_at=max((r.created_at for r in reports), default=None),
+                    support_tasks=[t.code for t in support],
+                    contributed_tasks=[t.code for t in contributed],
                 )
             )
         return result
@@ -416,6 +469,13 @@ class SummaryRepository:
                 Submission.proposals,
                 Submission.version,
                 attachments.c.n,
+                exists()
+                .where(
+                    Assignment.task_id == Submission.task_id,
+                    Assignment.agency_id == Submission.agency_id,
+                    Assignment.role == "lead",
+                )
+                .label("lead"),
             )
             .join(Cycle, Cycle.id == Submission.cycle_id)
             .join(Task, Task.id == Submission.task_id)
@@ -431,8 +491,8 @@ class SummaryRepository:
             query = query.where(Submission.agency_id == agency_id)
         result = await self._session.stream(query)
         async for rows in result.partitions(batch):  # one round trip per batch, not per row
-            for sid, *fields, files in rows:
-                yield SubmissionRow(f"{year}/{sid:05d}", *fields, files or 0)  # type: ignore[call-arg]
+            for sid, *fields, files, lead in rows:
+                yield SubmissionRow(f"{year}/{sid:05d}", *fields, files or 0, bool(lead))  # type: ignore[call-arg]
 
 
 def _current_milestone(milestones: list[MilestoneInfo], today: date) -> MilestoneInfo | None:

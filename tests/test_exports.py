@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import struct
 from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -13,9 +14,11 @@ import openpyxl
 import pytest
 
 from bot.core.i18n import _
+from bot.core.text import shorten, sort_key
 from handlers.exports import STATE_LABELS, state_label, text_report
-from handlers.exports.chart import chart
+from handlers.exports.chart import chart, chart_order
 from handlers.exports.document import report_document
+from handlers.exports.labels import in_sentence
 from handlers.exports.spreadsheet import spreadsheet
 from handlers.report import status_label
 from storage.dto import MilestoneInfo, ReportStatus
@@ -212,6 +215,65 @@ def _texts(rows: Iterable[tuple[object, ...]]) -> set[str]:
     return {str(value) for row in rows for value in row if value is not None}
 
 
+# --- shortening and Vietnamese order --------------------------------------------------------
+
+
+def test_shorten_cuts_at_a_word_boundary_with_an_ellipsis() -> None:
+    name = "Ủy ban nhân dân thành phố Lạng Sơn"
+    assert shorten(name, 40) == name
+    assert shorten(name, 20) == "Ủy ban nhân dân…"
+    assert shorten("Sở Tài nguyên và Môi trường", 16) == "Sở Tài nguyên…"  # not "và"
+    assert shorten("Văn phòng UBND tỉnh, Sở Xây dựng", 21) == "Văn phòng UBND tỉnh…"
+    assert shorten("Quốchộiđồngnhất", 6) == "Quốch…"  # one long word: cut inside it
+    for limit in range(1, len(name) + 2):
+        assert len(shorten(name, limit)) <= limit
+
+
+def test_sort_key_is_vietnamese_alphabetical_order() -> None:
+    names = [
+        "Văn phòng UBND tỉnh",
+        "Đài Khí tượng Thủy văn tỉnh",
+        "Sở Xây dựng",
+        "Ăn uống",
+        "Anh",
+        "Âm nhạc",
+        "Dân tộc",
+        "Ủy ban nhân dân huyện Bắc Sơn",
+        "Ưu tiên",
+        "Bắc Sơn",
+        "Ban Dân tộc",
+    ]
+    assert sorted(names, key=sort_key) == [
+        "Anh",
+        "Ăn uống",
+        "Âm nhạc",
+        "Ban Dân tộc",
+        "Bắc Sơn",
+        "Dân tộc",
+        "Đài Khí tượng Thủy văn tỉnh",
+        "Sở Xây dựng",
+        "Ủy ban nhân dân huyện Bắc Sơn",
+        "Ưu tiên",
+        "Văn phòng UBND tỉnh",
+    ]
+    tones = ["ma", "mạ", "má", "mã", "mả", "mà"]
+    assert sorted(tones, key=sort_key) == ["ma", "mà", "mả", "mã", "má", "mạ"]
+
+
+def test_chart_lists_agencies_in_vietnamese_order(summary: PlanSummary) -> None:
+    names = ["Văn phòng UBND tỉnh", "Đài Khí tượng Thủy văn tỉnh", "Công an tỉnh"]
+    extra = [
+        AgencyState(200 + n, f"x{n}", name, "department", ["III.1.3"], [], [], None)
+        for n, name in enumerate(names)
+    ]
+    crowded = replace(summary, agencies=summary.agencies + extra)
+    order = chart_order(crowded)
+    unreported = [label for label in order if label in names]
+    assert unreported == ["Công an tỉnh", "Đài Khí tượng Thủy văn tỉnh", "Văn phòng UBND tỉnh"]
+    assert all(not label.endswith(" ") and len(label) <= 28 for label in order)
+    assert "UBND thành phố Lạng Sơn" in order  # abbreviated rather than cut
+
+
 # --- labels ---------------------------------------------------------------------------------
 
 
@@ -248,8 +310,8 @@ async def test_spreadsheet_has_four_filtered_sheets_with_every_fact(summary: Pla
     task_rows = list(tasks.iter_rows(min_row=2, values_only=True))
     assert [row[1] for row in task_rows] == [t.code for t in summary.all_tasks]
     blocked = next(row for row in task_rows if row[1] == "1.b.1")
-    assert blocked[3:] == (SXD, state_label("blocked"), 40, 1, 1)
-    assert tasks.auto_filter.ref == f"A1:H{len(task_rows) + 1}"
+    assert blocked[3:] == (SXD, state_label("blocked"), 40, 1, 1, None, 0)
+    assert tasks.auto_filter.ref == f"A1:J{len(task_rows) + 1}"
 
     agency_rows = {row[0]: row for row in agencies.iter_rows(min_row=2, values_only=True)}
     assert set(agency_rows) == set(AGENCIES)
@@ -266,10 +328,10 @@ async def test_spreadsheet_has_four_filtered_sheets_with_every_fact(summary: Pla
     assert submissions["B5"].number_format == "dd/mm/yyyy hh:mm"
     assert first[3:] == (
         "1.b.1", "Cấp nước sạch đô thị", SXD, MEMBERS[SXD], state_label("blocked"), 40,
-        BLOCKED_RESULTS, BLOCKED_DIFFICULTIES, BLOCKED_PROPOSALS, 1, 0,
+        BLOCKED_RESULTS, BLOCKED_DIFFICULTIES, BLOCKED_PROPOSALS, 1, 0, _("Leading"),
     )  # fmt: skip
     assert lines[5][2] == _("Organisation of implementation (section III)")
-    assert lines[1][12:] == (2, 2)
+    assert lines[1][12:] == (2, 2, _("Leading"))
     texts = _texts(lines)
     assert {row.task_code for row in rows} <= texts
     assert {row.agency_name for row in rows} <= texts
@@ -380,6 +442,12 @@ def test_report_document_follows_the_decree_layout(summary: PlanSummary) -> None
     assert BLOCKED_DIFFICULTIES in "\n".join(paragraphs[difficulties:proposals])
     assert ORG_PROPOSALS in "\n".join(paragraphs[proposals:])
     assert _("Recipients:") in text
+    # a status inside a sentence is not capitalised
+    progress = state_label("in_progress")
+    assert f"({in_sentence(progress)}, 60%)" in text
+    assert f"({progress}, 60%)" not in text
+    counts = next(p for p in paragraphs if p.startswith("Tổng số 3 nhiệm vụ"))
+    assert state_label("done") not in counts and in_sentence(state_label("done")) in counts
 
     appendix = document.tables[-1]
     assert len(appendix.rows) == len(summary.all_tasks) + 1

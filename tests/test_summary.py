@@ -110,6 +110,7 @@ async def test_the_files_match_the_database(
         a_result = await session.scalar(select(Submission.results).limit(1))
 
     [xlsx] = await coordinator.press(choice(overview, "Bảng tính"))
+    assert xlsx.files[0].file_name == "tong-hop-pgi-2024.xlsx"
     workbook = load_workbook(io.BytesIO(xlsx.files[0].content), read_only=True)
     sheets = workbook.sheetnames
     assert len(sheets) == 4
@@ -172,6 +173,8 @@ async def test_leaders_see_their_agency_and_officers_are_refused(
     nonce_free = choice(view, "Bảng tính").replace(":f:xlsx", f":ad:{other}")
     assert "không dành cho vai trò" in text_of(await leader.press(nonce_free))
     [xlsx] = await leader.press(choice(view, "Bảng tính"))
+    # the agency's workbook is named for the agency: it never overwrites the whole plan's
+    assert xlsx.files[0].file_name == "tong-hop-pgi-2024-sxd.xlsx"
     workbook = load_workbook(io.BytesIO(xlsx.files[0].content), read_only=True)
     rows = list(workbook[workbook.sheetnames[3]].iter_rows(values_only=True))
     assert {r[5] for r in rows[1:]} == {"Sở Xây dựng"}
@@ -223,3 +226,69 @@ async def test_moi_thanhvien_and_thongbao(
     assert "Đề nghị đồng chí viết nội dung" in text_of(await coordinator.send("/thongbao"))
     everyone = text_of(await coordinator.send("/thongbao Đề nghị các đơn vị báo cáo đúng hạn."))
     assert "gửi tới 1 cán bộ." in everyone  # the newcomer; never the sender
+
+
+async def test_a_supporting_agencys_report_is_consolidated(
+    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    """Sở Xây dựng supports 1.a.2 (Sở Tài nguyên và Môi trường leads it) and reports on it."""
+    coordinator = await member(
+        router, sessions, clock, "stnmt", Role.COORDINATOR, "1", "Điều Phối"
+    )
+    officer = await member(router, sessions, clock, "sxd", Role.OFFICER, "2", "Trần Văn Nam")
+    leader = await member(router, sessions, clock, "sxd", Role.LEADER, "3", "Lãnh Đạo Xây Dựng")
+    [status] = await officer.send("/baocao 1.a.2")
+    [progress] = await officer.press(choice(status, "Gặp khó khăn"))
+    await officer.press(choice(progress, "25%"))
+    await officer.send("Đã rà soát quy hoạch xây dựng của 3 huyện.")
+    await officer.send("Chưa có số liệu quy hoạch sử dụng đất cập nhật.")
+    await officer.send("Đề nghị Sở Tài nguyên và Môi trường cung cấp số liệu.")
+    [summary] = await officer.send("bỏ qua")
+    [receipt] = await officer.press(choice(summary, "Xác nhận"))
+    assert "Đã ghi nhận" in receipt.text
+
+    [overview] = await coordinator.send("/tonghop")
+    # the task still waits for its lead agency, and the supporting agency's difficulties show
+    assert "1.a.2 — Sở Xây dựng (phối hợp): Chưa có số liệu" in overview.text
+    [index] = await coordinator.press(choice(overview, "Chỉ số 1"))
+    line = next(x for x in index.text.splitlines() if x.startswith("• 1.a.2"))
+    assert "Chưa báo cáo" in line and "phối hợp: 1" in line
+    pending = text_of(await coordinator.send("/chuabaocao"))
+    assert "Sở Tài nguyên và Môi trường" in pending  # the lead still owes 1.a.2
+
+    [docx] = await coordinator.press(choice(overview, "Dự thảo báo cáo"))
+    document = Document(io.BytesIO(docx.files[0].content))
+    body = "\n".join(p.text for p in document.paragraphs)
+    assert "Sở Xây dựng (phối hợp" in body
+    assert "Đã rà soát quy hoạch xây dựng của 3 huyện." in body
+    assert "Chưa có số liệu quy hoạch sử dụng đất cập nhật." in body
+    no_report = next(p for p in body.splitlines() if p.startswith("Chưa có báo cáo:"))
+    assert "1.a.2" not in no_report
+
+    [xlsx] = await coordinator.press(choice(overview, "Bảng tính"))
+    workbook = load_workbook(io.BytesIO(xlsx.files[0].content))
+    by_index = workbook.worksheets[1]
+    header = [c.value for c in by_index[1]]
+    task_row = next(r for r in by_index.iter_rows(min_row=2, values_only=True) if r[1] == "1.a.2")
+    row = dict(zip(header, task_row, strict=True))
+    assert row["Tình trạng"] == "Chưa báo cáo"
+    assert row["Cơ quan phối hợp"] == "Sở Xây dựng"
+    assert row["Số cơ quan phối hợp đã báo cáo"] == 1
+    submissions = workbook.worksheets[3]
+    header = [c.value for c in submissions[1]]
+    [line_] = [
+        dict(zip(header, r, strict=True))
+        for r in submissions.iter_rows(min_row=2, values_only=True)
+    ]
+    assert (line_["Cơ quan, đơn vị"], line_["Vai trò"]) == ("Sở Xây dựng", "Phối hợp")
+
+    [text_file] = await coordinator.press(
+        choice(overview, "Bảng tính").replace(":f:xlsx", ":f:txt")
+    )
+    text = text_file.files[0].content.decode()
+    assert "Sở Xây dựng (phối hợp)" in text
+
+    # the supporting agency's leader sees the task and the report in the agency's view
+    [view] = await leader.send("/tonghop")
+    assert "1.a.2" in view.text and "phối hợp" in view.text
+    assert "Đã rà soát quy hoạch xây dựng của 3 huyện." in view.text

@@ -16,12 +16,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
 from bot.core.i18n import _
-from handlers.exports.labels import (
-    STATE_COLOURS,
-    organisational_label,
-    shorten,
-    state_labels,
-)
+from bot.core.text import shorten, sort_key
+from handlers.exports.labels import STATE_COLOURS, organisational_label, state_labels
 from storage.summary import STATES, PlanSummary, TaskState
 
 logger = logging.getLogger(__name__)
@@ -52,14 +48,7 @@ def chart(summary: PlanSummary) -> bytes:
     groups = [(_("Index %(code)s") % {"code": i.code}, i.name, i.tasks) for i in summary.indices]
     if summary.organisational:
         groups.append((organisational_label(), "", summary.organisational))
-    rates = sorted(
-        (
-            _Rate(_agency_label(a.name), len(a.reported_tasks), len(a.lead_tasks))
-            for a in summary.agencies
-            if a.lead_tasks
-        ),
-        key=lambda rate: (rate.percent, rate.label),
-    )
+    rates = _rates(summary)
     shown = rates[:MAX_AGENCIES]
     figure = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
@@ -81,6 +70,22 @@ def chart(summary: PlanSummary) -> bytes:
     data = buffer.getvalue()
     logger.info("chart for %s: %s bytes", summary.year, len(data))
     return data
+
+
+def _rates(summary: PlanSummary) -> list[_Rate]:
+    """Return the lead agencies' reporting rates, lowest first, then in Vietnamese order."""
+    return sorted(
+        (
+            _Rate(_agency_label(a.name), len(a.reported_tasks), len(a.lead_tasks))
+            for a in summary.leading_agencies
+        ),
+        key=lambda rate: (rate.percent, sort_key(rate.label)),
+    )
+
+
+def chart_order(summary: PlanSummary) -> list[str]:
+    """Return the agencies' labels in the order of the reporting-rate panel, top to bottom."""
+    return [rate.label for rate in _rates(summary)]
 
 
 def _agency_label(name: str) -> str:

@@ -1,6 +1,16 @@
 """A draft consolidated report (.docx) laid out as Decree 30/2020/NĐ-CP asks of official documents.
 
 The coordinating agency edits and signs it: the number, the day and the month are left blank.
+
+Layout (Decree 30, appendix I): A4 portrait, Times New Roman, margins 20 mm top and bottom,
+30 mm left, 15 mm right, body in 14 pt. The heading is a borderless two-column table: the
+issuing body on the left (the superior body in 12 pt capitals, the coordinator in 12 pt bold
+capitals, a long name broken in two balanced lines on purpose), the national motto on the right
+(12 pt bold capitals, "Độc lập - Tự do - Hạnh phúc" 13 pt bold), each on one line. The
+signature block is made of paragraphs kept with the last paragraph of the body, with blank
+lines for the signature above the signer's name. The appendix is a landscape section; a group
+of lead agencies of one kind is summed up ("UBND các huyện, thành phố (11)"), the names being
+in the workbook.
 """
 
 from __future__ import annotations
@@ -11,24 +21,36 @@ from collections.abc import Iterable
 from typing import Any
 
 from docx import Document
+from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
-from bot.core.i18n import _, format_score, ngettext
-from handlers.exports.labels import state_labels
+from bot.core.i18n import N_, _, format_score, ngettext
+from handlers.exports.labels import agency_with_role, in_sentence, state_labels
 from storage.summary import STATES, LatestReport, PlanSummary, TaskState
 
 logger = logging.getLogger(__name__)
 
 FONT = "Times New Roman"
 BODY_SIZE = 14
+HEADER_SIZE = 12
+MOTTO_SIZE = 13
 TABLE_SIZE = 12
 TEXT_WIDTH_MM = 165  # A4 minus the 30 mm and 15 mm side margins
-HEADER_WIDTHS_MM = (68, 97)
-APPENDIX_WIDTHS_MM = (11, 17, 50, 35, 22, 14, 16)
+HEADER_WIDTHS_MM = (77, 93)
+"""The heading overhangs the text by 2.5 mm on each side so that the motto (88 mm in 12 pt
+bold) and a coordinator's name of up to ``NAME_LINE`` capitals fit on one line."""
+HEADER_CELL_MARGIN_MM = 1
+NAME_LINE = 28
+LANDSCAPE_MARGINS_MM = (20, 20, 25, 15)  # top, bottom, left, right
+APPENDIX_WIDTHS_MM = (14, 18, 92, 62, 27, 16, 14, 14)  # 257 mm: A4 landscape less the margins
+GROUP_FROM = 4
+"""Lead agencies of one kind are summed up in the appendix from this many on."""
+SIGNATURE_TAB_MM = 118
+SIGNATURE_BLANK_LINES = 4
 CENTER = WD_ALIGN_PARAGRAPH.CENTER
 JUSTIFY = WD_ALIGN_PARAGRAPH.JUSTIFY
 LEFT = WD_ALIGN_PARAGRAPH.LEFT
@@ -189,6 +211,16 @@ def _widths(table: Any, widths_mm: Iterable[float]) -> None:
             cell.width = Mm(width)
 
 
+def _cell_margins(table: Any, margin_mm: float) -> None:
+    margins = OxmlElement("w:tblCellMar")
+    for edge in ("left", "right"):
+        element = OxmlElement(f"w:{edge}")
+        element.set(qn("w:w"), str(round(margin_mm * 56.7)))  # twentieths of a point
+        element.set(qn("w:type"), "dxa")
+        margins.append(element)
+    table._tbl.tblPr.insert_element_before(margins, *_AFTER_TBLBORDERS[3:])
+
+
 def _first_paragraph(cell: Any) -> Any:
     """Return the empty paragraph a new cell holds, so the cell starts without a blank line."""
     return cell.paragraphs[0]
@@ -230,24 +262,47 @@ def _subtitle(summary: PlanSummary) -> str:
     ) % {"year": summary.year}
 
 
+def balanced_lines(name: str, limit: int = NAME_LINE) -> list[str]:
+    """Return a name on one line, or broken in two lines of even length when it is too long.
+
+    Decree 30 has the issuing body's name centred under its superior body: "SỞ NÔNG NGHIỆP VÀ
+    PHÁT TRIỂN NÔNG THÔN" is written on two lines rather than left to wrap at the last word.
+    """
+    words = name.split()
+    if len(name) <= limit or len(words) < 2:
+        return [name]
+    cuts = range(1, len(words))
+    best = min(cuts, key=lambda i: abs(len(" ".join(words[:i])) - len(" ".join(words[i:]))))
+    return [" ".join(words[:best]), " ".join(words[best:])]
+
+
 def _heading_block(document: Any, summary: PlanSummary) -> None:
     table = document.add_table(rows=2, cols=2)
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     _borderless(table)
+    _cell_margins(table, HEADER_CELL_MARGIN_MM)
     _widths(table, HEADER_WIDTHS_MM)
     left, right = table.rows[0].cells
     province = _("PEOPLE'S COMMITTEE OF %(province)s PROVINCE") % {
         "province": summary.province.upper()
     }
     if summary.coordinator:
-        _cell_line(left, province, first=True)
-        _cell_line(left, summary.coordinator.upper(), bold=True)
+        _cell_line(left, province, first=True, size=HEADER_SIZE)
+        name = balanced_lines(summary.coordinator.upper())
+        paragraph = _cell_line(left, name[0], bold=True, size=HEADER_SIZE)
+        for line in name[1:]:
+            run = paragraph.runs[-1]
+            run.add_break()
+            _run(paragraph, line, bold=True, size=HEADER_SIZE)
+        longest = max(len(line) for line in name)
     else:
-        _cell_line(left, province, first=True, bold=True)
-    _rule(left, 25, HEADER_WIDTHS_MM[0])
-    _cell_line(right, _("SOCIALIST REPUBLIC OF VIETNAM"), first=True, bold=True, size=13)
-    _cell_line(right, _("Independence - Freedom - Happiness"), bold=True, size=14)
-    _rule(right, 62, HEADER_WIDTHS_MM[1])
+        _cell_line(left, province, first=True, bold=True, size=HEADER_SIZE)
+        longest = len(province)
+    _rule(left, min(longest * 2.6 / 2, HEADER_WIDTHS_MM[0] - 10), HEADER_WIDTHS_MM[0])
+    motto = _("SOCIALIST REPUBLIC OF VIETNAM")
+    _cell_line(right, motto, first=True, bold=True, size=HEADER_SIZE)
+    _cell_line(right, _("Independence - Freedom - Happiness"), bold=True, size=MOTTO_SIZE)
+    _rule(right, 56, HEADER_WIDTHS_MM[1])
     number, place = table.rows[1].cells
     _cell_line(
         number,
@@ -296,7 +351,7 @@ def _opening(document: Any, summary: PlanSummary) -> None:
         % {
             "date": f"{summary.today:%d/%m/%Y}",
             "reported": len(summary.reported_agencies),
-            "total": len(summary.agencies),
+            "total": len(summary.leading_agencies),
             "count": summary.submission_count,
         },
     )
@@ -319,14 +374,14 @@ def _results(document: Any, summary: PlanSummary) -> None:
                 "target": format_score(index.target_score),
             },
         )
-        _task_group(document, index.tasks)
+        _task_group(document, summary, index.tasks)
     if summary.organisational:
         _para(
             document,
             _("%(number)s. Organisation of implementation") % {"number": _next_number(summary)},
             bold=True,
         )
-        _task_group(document, summary.organisational)
+        _task_group(document, summary, summary.organisational)
 
 
 def _next_number(summary: PlanSummary) -> str:
@@ -335,9 +390,11 @@ def _next_number(summary: PlanSummary) -> str:
     return str(max(numeric) + 1) if numeric else str(len(codes) + 1)
 
 
-def _task_group(document: Any, tasks: list[TaskState]) -> None:
+def _task_group(document: Any, summary: PlanSummary, tasks: list[TaskState]) -> None:
     labels = state_labels()
-    counts = [(labels[state], sum(1 for t in tasks if t.state == state)) for state in STATES]
+    counts = [
+        (in_sentence(labels[state]), sum(1 for t in tasks if t.state == state)) for state in STATES
+    ]
     _para(
         document,
         ngettext(
@@ -351,24 +408,25 @@ def _task_group(document: Any, tasks: list[TaskState]) -> None:
         },
     )
     for task in tasks:
-        if not task.reports:
+        if not task.all_reports:
             continue
         _para(
             document,
             _("Task %(code)s: %(title)s") % {"code": task.code, "title": task.title},
             bold=True,
         )
-        for report in task.reports:
+        for report in task.all_reports:
             _report(document, report)
         reported = {r.agency_name for r in task.reports}
         missing = [name for name in task.lead_agencies if name not in reported]
         if missing:
             _para(
                 document,
-                _("Not yet reported by: %(agencies)s") % {"agencies": "; ".join(missing)},
+                _("Not yet reported by: %(agencies)s")
+                % {"agencies": "; ".join(lead_groups(summary, missing))},
                 italic=True,
             )
-    silent = [task.code for task in tasks if not task.reports]
+    silent = [task.code for task in tasks if not task.all_reports]
     if silent:
         _para(
             document,
@@ -383,9 +441,11 @@ def _report(document: Any, report: LatestReport) -> None:
     _run(paragraph, "- ")
     _run(paragraph, report.agency_name, italic=True)
     state = _("%(status)s, %(progress)s%%") % {
-        "status": labels.get(report.status, report.status),
+        "status": in_sentence(labels.get(report.status, report.status)),
         "progress": report.progress,
     }
+    if report.supporting:
+        state = _("supporting") + "; " + state
     _run(paragraph, " (" + state + "): ")
     _run(paragraph, report.results)
     if report.difficulties:
@@ -395,7 +455,7 @@ def _report(document: Any, report: LatestReport) -> None:
 
 
 def _reports(summary: PlanSummary) -> list[tuple[TaskState, LatestReport]]:
-    return [(task, report) for task in summary.all_tasks for report in task.reports]
+    return [(task, report) for task in summary.all_tasks for report in task.all_reports]
 
 
 def _difficulties(document: Any, summary: PlanSummary) -> None:
@@ -414,7 +474,7 @@ def _difficulties(document: Any, summary: PlanSummary) -> None:
             + _("Task %(code)s (%(agency)s): %(text)s")
             % {
                 "code": task.code,
-                "agency": report.agency_name,
+                "agency": agency_with_role(report),
                 "text": report.difficulties or report.results,
             },
         )
@@ -430,12 +490,12 @@ def _proposals(document: Any, summary: PlanSummary) -> None:
             document,
             "- "
             + _("Task %(code)s (%(agency)s): %(text)s")
-            % {"code": task.code, "agency": report.agency_name, "text": report.proposals},
+            % {"code": task.code, "agency": agency_with_role(report), "text": report.proposals},
         )
 
 
 def _closing(document: Any, summary: PlanSummary) -> None:
-    _para(
+    closing = _para(
         document,
         _(
             "The above is the report of %(agency)s on the results of implementing the plan "
@@ -443,26 +503,93 @@ def _closing(document: Any, summary: PlanSummary) -> None:
         )
         % {"agency": _coordinator(summary), "year": summary.year},
     )
+    closing.paragraph_format.keep_with_next = True
 
 
 def _signature(document: Any) -> None:
-    table = document.add_table(rows=1, cols=2)
-    _borderless(table)
-    _widths(table, (80, 85))
-    recipients, signer = table.rows[0].cells
-    _cell_line(recipients, _("Recipients:"), first=True, bold=True, italic=True, size=12,
-               align=LEFT)  # fmt: skip
-    for line in (_("- The Provincial People's Committee (for reporting);"), _("- Archives: VT.")):
-        _cell_line(recipients, line, size=11, align=LEFT)
-    _cell_line(signer, _("FOR THE DIRECTOR"), first=True, bold=True, size=14)
-    _cell_line(signer, _("DEPUTY DIRECTOR"), bold=True, size=14)
-    for _blank in range(5):
-        _cell_line(signer, "", size=14)
+    """Write the recipients (left) and the signer (right, centred on a tab stop).
+
+    Paragraphs rather than a table, each kept with the next: the block never sits alone on a
+    page, it goes with the last paragraph of the body (Word and LibreOffice both keep it so).
+    """
+    recipients = [
+        (_("Recipients:"), 12, True),
+        (_("- The Provincial People's Committee (for reporting);"), 11, False),
+        (_("- Archives: VT."), 11, False),
+    ]
+    signer = [_("FOR THE DIRECTOR"), _("DEPUTY DIRECTOR")]
+    signer += [""] * SIGNATURE_BLANK_LINES + [_("(Signature and full name)")]
+    lines = max(len(recipients), len(signer))
+    for number in range(lines):
+        paragraph = document.add_paragraph()
+        fmt = paragraph.paragraph_format
+        fmt.space_before, fmt.space_after = Pt(12 if number == 0 else 0), Pt(0)
+        fmt.line_spacing = 1.0
+        fmt.keep_with_next = number < lines - 1
+        fmt.keep_together = True
+        fmt.tab_stops.add_tab_stop(Mm(SIGNATURE_TAB_MM), WD_TAB_ALIGNMENT.CENTER)
+        if number < len(recipients):
+            text, size, heading = recipients[number]
+            _run(paragraph, text, bold=heading, italic=heading, size=size)
+        else:
+            _run(paragraph, "", size=11)
+        if number < len(signer) and signer[number]:
+            last = number == len(signer) - 1
+            _run(
+                paragraph,
+                "\t" + signer[number],
+                bold=not last,
+                italic=last,
+                size=BODY_SIZE,
+            )
+        elif number < len(signer):
+            _run(paragraph, "\t", size=BODY_SIZE)
+
+
+def lead_groups(summary: PlanSummary, names: list[str]) -> list[str]:
+    """Return lead agencies with each large group of one kind summed up, in the given order.
+
+    "UBND các huyện, thành phố (11)" stands for the eleven districts; the workbook names them.
+    """
+    kinds = {agency.name: agency.kind for agency in summary.agencies}
+    counts: dict[str, int] = {}
+    for name in names:
+        kind = kinds.get(name, "")
+        counts[kind] = counts.get(kind, 0) + 1
+    result: list[str] = []
+    written: set[str] = set()
+    for name in names:
+        kind = kinds.get(name, "")
+        if kind in _GROUPS and counts[kind] >= GROUP_FROM:
+            if kind not in written:
+                written.add(kind)
+                result.append(_(_GROUPS[kind]) % {"count": counts[kind]})
+            continue
+        result.append(name)
+    return result
+
+
+_GROUPS = {
+    "district": N_("People's Committees of the districts and the city (%(count)s)"),
+    "department": N_("Provincial departments and agencies (%(count)s)"),
+    "association": N_("Associations and mass organisations (%(count)s)"),
+    "press": N_("Press agencies (%(count)s)"),
+}
+
+
+def _landscape(document: Any) -> None:
+    """Start a new landscape A4 section (its page numbers go on from the body's)."""
+    section = document.add_section(WD_SECTION.NEW_PAGE)
+    section.orientation = WD_ORIENT.LANDSCAPE
+    section.page_width, section.page_height = Mm(297), Mm(210)
+    top, bottom, left, right = LANDSCAPE_MARGINS_MM
+    section.top_margin, section.bottom_margin = Mm(top), Mm(bottom)
+    section.left_margin, section.right_margin = Mm(left), Mm(right)
+    section.different_first_page_header_footer = False
 
 
 def _appendix(document: Any, summary: PlanSummary) -> None:
-    breaker = document.add_paragraph()
-    breaker.add_run().add_break(WD_BREAK.PAGE)
+    _landscape(document)
     _para(document, _("APPENDIX"), bold=True, align=CENTER, after=0)
     _para(
         document,
@@ -485,6 +612,7 @@ def _appendix(document: Any, summary: PlanSummary) -> None:
         _("State"),
         _("Progress (%)"),
         _("Lead agencies reported"),
+        _("Supporting reports"),
     ]
     tasks = summary.all_tasks
     table = document.add_table(rows=1 + len(tasks), cols=len(headers))
@@ -501,19 +629,32 @@ def _appendix(document: Any, summary: PlanSummary) -> None:
             (str(number), CENTER),
             (task.code, CENTER),
             (task.title, LEFT),
-            ("; ".join(task.lead_agencies), LEFT),
+            ("; ".join(lead_groups(summary, task.lead_agencies)), LEFT),
             (labels.get(task.state, task.state), LEFT),
             (str(task.progress), CENTER),
             (f"{task.reported}/{len(task.lead_agencies)}", CENTER),
+            (str(len(task.contributions)), CENTER),
         ]
         for cell, (text, align) in zip(row.cells, values, strict=True):
             _cell_line(cell, text, first=True, size=TABLE_SIZE, align=align)
+        _keep_row_whole(row)
+    _para(
+        document,
+        _("The lead agencies of each group are named in the workbook (sheet “By index”)."),
+        italic=True,
+        size=TABLE_SIZE,
+    )
 
 
 def _repeat_header(row: Any) -> None:
     properties = row._tr.get_or_add_trPr()
+    cant_split = OxmlElement("w:cantSplit")
+    properties.append(cant_split)
     header = OxmlElement("w:tblHeader")
     header.set(qn("w:val"), "true")
     properties.append(header)
-    cant_split = OxmlElement("w:cantSplit")
-    properties.append(cant_split)
+
+
+def _keep_row_whole(row: Any) -> None:
+    """Keep a row on one page: a task is never split across two pages."""
+    row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))

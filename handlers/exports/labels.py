@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from bot.core.i18n import N_, _, current_timezone
 from handlers.report import STATUS_LABELS, status_label
 from storage.dto import ReportStatus
-from storage.summary import STATES, IndexState, PlanSummary
+from storage.summary import STATES, IndexState, LatestReport, PlanSummary
 
 _LABELS: dict[str, str] = {
     **{status.value: label for status, label in STATUS_LABELS.items()},
@@ -80,7 +80,18 @@ def local(moment: datetime) -> datetime:
     return moment.astimezone(current_timezone()).replace(tzinfo=None)
 
 
-def shorten(text: str, limit: int) -> str:
-    """Cut a text to at most ``limit`` characters, ending with an ellipsis when cut."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+def in_sentence(label: str) -> str:
+    """Return a state's name as written inside a sentence: ``Đang thực hiện`` → ``đang …``."""
+    return label[:1].lower() + label[1:]
+
+
+def role_note(report: LatestReport) -> str:
+    """Return the mark of a supporting agency's contribution, ``phối hợp``, or nothing."""
+    return _("supporting") if report.supporting else ""
+
+
+def agency_with_role(report: LatestReport) -> str:
+    """Return the agency's name, marked ``(phối hợp)`` for a contribution."""
+    if not report.supporting:
+        return report.agency_name
+    return _("%(agency)s (supporting)") % {"agency": report.agency_name}

@@ -23,6 +23,7 @@ from typing import Any
 from xlsxwriter import Workbook
 
 from bot.core.i18n import _, format_day
+from bot.core.text import shorten
 from handlers.exports.labels import (
     index_labels,
     kind_label,
@@ -199,7 +200,10 @@ def _overview(book: _Book, summary: PlanSummary) -> None:
         (
             _("Agencies that reported on every task they lead"),
             _("%(reported)s of %(total)s")
-            % {"reported": len(summary.reported_agencies), "total": len(summary.agencies)},
+            % {
+                "reported": len(summary.reported_agencies),
+                "total": len(summary.leading_agencies),
+            },
         ),
         (_("Reports received (every version)"), summary.submission_count),
     ]
@@ -222,10 +226,17 @@ def _tasks(book: _Book, summary: PlanSummary) -> None:
             _Column(_("Progress (%)"), NUMBER),
             _Column(_("Lead agencies reported"), NUMBER),
             _Column(_("Lead agencies assigned"), NUMBER),
+            _Column(_("Supporting agencies"), WRAP),
+            _Column(_("Supporting agencies reported"), NUMBER),
         ],
     )
     headings = index_labels(summary)
     for task in summary.all_tasks:
+        supporting = task.supporting_agencies + [
+            r.agency_name
+            for r in task.contributions
+            if r.agency_name not in task.supporting_agencies
+        ]
         sheet.write(
             [
                 headings.get(task.index_code, task.index_code or ""),
@@ -236,6 +247,8 @@ def _tasks(book: _Book, summary: PlanSummary) -> None:
                 task.progress,
                 task.reported,
                 len(task.lead_agencies),
+                "; ".join(supporting),
+                len(task.contributions),
             ]
         )
     sheet.finish()
@@ -254,6 +267,8 @@ def _agencies(book: _Book, summary: PlanSummary) -> None:
             _Column(_("Tasks not reported"), WRAP),
             _Column(_("Members"), WRAP),
             _Column(_("Last report"), MOMENT),
+            _Column(_("Supporting tasks"), NUMBER),
+            _Column(_("Supporting tasks reported"), NUMBER),
         ],
     )
     for agency in summary.agencies:
@@ -268,6 +283,8 @@ def _agencies(book: _Book, summary: PlanSummary) -> None:
                 ", ".join(agency.pending_tasks),
                 "; ".join(agency.members),
                 agency.last_report_at,
+                len(agency.support_tasks),
+                len(agency.contributed_tasks),
             ]
         )
     sheet.finish()
@@ -297,6 +314,7 @@ async def _submissions(
             _Column(_("Proposals and recommendations"), WRAP),
             _Column(_("Version"), NUMBER),
             _Column(_("Attachments"), NUMBER),
+            _Column(_("Role")),
         ],
     )
     # The hot loop. XlsxWriter costs about 90 us a row here (10 s for 100,000 rows), so the
@@ -304,6 +322,7 @@ async def _submissions(
     # formats XlsxWriter assigned, and spliced into the sheet after the workbook is closed.
     labels = state_labels()
     headings = index_labels(summary)
+    roles = {True: _xml(_("Leading")), False: _xml(_("Supporting"))}
     cell, wrap, moment = (f._get_xf_index() for f in (book.cell, book.wrap, book.moment))
     widths = sheet.widths
     texts_of = (
@@ -353,7 +372,9 @@ async def _submissions(
                     )
             parts.append(
                 f'<c r="M{row}" s="{cell}"><v>{item.version}</v></c>'
-                f'<c r="N{row}" s="{cell}"><v>{item.attachments}</v></c></row>'
+                f'<c r="N{row}" s="{cell}"><v>{item.attachments}</v></c>'
+                f'<c r="O{row}" s="{cell}" t="inlineStr"><is><t>{roles[item.lead]}</t></is></c>'
+                "</row>"
             )
             out.write("".join(parts))
             if (row - 1) % PROGRESS_EVERY == 0:
@@ -368,7 +389,9 @@ async def _submissions(
 
 def _xml(text: str) -> str:
     """Escape a text for worksheet XML, dropping characters XML cannot hold."""
-    text = _INVALID_XML.sub("", text[:EXCEL_CELL_LIMIT])
+    if len(text) > EXCEL_CELL_LIMIT:
+        text = shorten(text, EXCEL_CELL_LIMIT)
+    text = _INVALID_XML.sub("", text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -386,7 +409,7 @@ def _splice(path: Path, rows_file: Path, last_row: int, sheet: str) -> None:
                 new.writestr(info, data)
                 continue
             head, tail = data.decode("utf-8").split("</sheetData>", 1)
-            head = _DIMENSION.sub(f'<dimension ref="A1:N{last_row}"/>', head, count=1)
+            head = _DIMENSION.sub(f'<dimension ref="A1:O{last_row}"/>', head, count=1)
             with new.open(info.filename, "w", force_zip64=True) as target:
                 target.write(head.encode("utf-8"))
                 with rows_file.open("rb") as rows:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.core.i18n import _, format_day, format_score, ngettext
-from handlers.exports.labels import state_labels
+from handlers.exports.labels import agency_with_role, in_sentence, state_labels
 from storage.summary import STATES, PlanSummary, TaskState
 
 
@@ -27,7 +27,7 @@ def text_report(summary: PlanSummary) -> str:
         )
     agencies = _("%(reported)s of %(total)s") % {
         "reported": len(summary.reported_agencies),
-        "total": len(summary.agencies),
+        "total": len(summary.leading_agencies),
     }
     lines += [
         _("Agencies that reported on every task they lead") + ": " + agencies,
@@ -89,7 +89,7 @@ def text_report(summary: PlanSummary) -> str:
             % {"count": len(blocked)},
         ]
         for task, report in blocked:
-            lines.append(f"• {task.code} {task.title} — {report.agency_name}")
+            lines.append(f"• {task.code} {task.title} — {agency_with_role(report)}")
             lines.append(
                 "  "
                 + _("Difficulties and obstacles: %(text)s")
@@ -105,7 +105,16 @@ def _group(tasks: list[TaskState], labels: dict[str, str]) -> list[str]:
     counts = "; ".join(
         f"{labels[state]}: {sum(1 for t in tasks if t.state == state)}" for state in STATES
     )
-    return [counts, *(_task_line(task, labels) for task in tasks)]
+    lines = [counts]
+    for task in tasks:
+        lines.append(_task_line(task, labels))
+        for report in task.contributions:
+            status = _("%(status)s, %(progress)s%%") % {
+                "status": in_sentence(labels.get(report.status, report.status)),
+                "progress": report.progress,
+            }
+            lines.append(f"  ◦ {agency_with_role(report)}: {status}")
+    return lines
 
 
 def _task_line(task: TaskState, labels: dict[str, str]) -> str:
@@ -116,6 +125,8 @@ def _task_line(task: TaskState, labels: dict[str, str]) -> str:
         "reported": task.reported,
         "total": len(task.lead_agencies),
     }
+    if task.contributions:
+        reported += "; " + _("supporting: %(count)s") % {"count": len(task.contributions)}
     return f"• {task.code} {task.title} — {state} ({reported})"
 
 
