@@ -17,7 +17,7 @@ from bot.core.i18n import _
 from bot.core.text import shorten, sort_key
 from handlers.exports import STATE_LABELS, state_label, text_report
 from handlers.exports.chart import chart, chart_order
-from handlers.exports.document import report_document
+from handlers.exports.document import balanced_lines, lead_groups, report_document
 from handlers.exports.labels import in_sentence
 from handlers.exports.spreadsheet import spreadsheet
 from handlers.report import status_label
@@ -449,6 +449,18 @@ def test_report_document_follows_the_decree_layout(summary: PlanSummary) -> None
     counts = next(p for p in paragraphs if p.startswith("Tổng số 3 nhiệm vụ"))
     assert state_label("done") not in counts and in_sentence(state_label("done")) in counts
 
+    # the signature block is kept with the last paragraph of the body, room left to sign
+    every = document.paragraphs
+    block = every[next(n for n, p in enumerate(every) if p.text.endswith("./.")) :]
+    signature = block[
+        : next(n for n, p in enumerate(block) if "(Ký, ghi rõ họ tên)" in p.text) + 1
+    ]
+    assert all(p.paragraph_format.keep_with_next for p in signature[:-1])
+    assert sum(1 for p in signature if not p.text.strip()) >= 3
+    # the appendix is a landscape section
+    body_section, annex = document.sections
+    assert annex.page_width > annex.page_height and body_section.page_width < annex.page_width
+
     appendix = document.tables[-1]
     assert len(appendix.rows) == len(summary.all_tasks) + 1
     assert all(run.bold for cell in appendix.rows[0].cells for run in cell.paragraphs[0].runs)
@@ -456,6 +468,22 @@ def test_report_document_follows_the_decree_layout(summary: PlanSummary) -> None
     assert header.xpath("./w:tblHeader")
     assert [row.cells[1].text for row in appendix.rows[1:]] == [t.code for t in summary.all_tasks]
     assert appendix.rows[3].cells[6].text == "1/1"
+
+
+def test_groups_of_lead_agencies_are_summed_up(summary: PlanSummary) -> None:
+    districts = [
+        AgencyState(300 + n, f"h{n}", f"UBND huyện số {n}", "district", ["III.1.3"], [], [], None)
+        for n in range(11)
+    ]
+    grouped = replace(summary, agencies=summary.agencies + districts)
+    names = [STNMT, *(a.name for a in districts), SXD]
+    assert lead_groups(grouped, names) == [STNMT, "UBND các huyện, thành phố (11)", SXD]
+    assert lead_groups(grouped, names[:3]) == names[:3]  # two districts are named
+    assert balanced_lines("SỞ TÀI NGUYÊN VÀ MÔI TRƯỜNG") == ["SỞ TÀI NGUYÊN VÀ MÔI TRƯỜNG"]
+    assert balanced_lines("SỞ NÔNG NGHIỆP VÀ PHÁT TRIỂN NÔNG THÔN") == [
+        "SỞ NÔNG NGHIỆP VÀ",
+        "PHÁT TRIỂN NÔNG THÔN",
+    ]
 
 
 # --- chart ----------------------------------------------------------------------------------

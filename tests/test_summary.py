@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import os
+import shutil
+from pathlib import Path
 
 import pytest
 from docx import Document
 from openpyxl import load_workbook
+from pypdf import PdfReader
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -14,8 +19,10 @@ from bot.channels.memory import MemoryChannel
 from bot.core.clock import FrozenClock
 from bot.core.messages import Reply
 from handlers.router import Router
+from handlers.summary import render
 from storage.dto import Role
 from storage.models import Agency, AuditEntry, OutboxMessage, Submission, Task
+from storage.summary import SummaryRepository
 from storage.synthetic import generate
 from storage.uow import UnitOfWork
 from tests.helpers import invite
@@ -292,3 +299,80 @@ async def test_a_supporting_agencys_report_is_consolidated(
     [view] = await leader.send("/tonghop")
     assert "1.a.2" in view.text and "phối hợp" in view.text
     assert "Đã rà soát quy hoạch xây dựng của 3 huyện." in view.text
+
+
+# --- the draft as a coordinator opens it (rendered by LibreOffice) ---------------------------
+
+
+def _soffice() -> str | None:
+    found = shutil.which("soffice") or shutil.which("libreoffice")
+    if found is None and os.environ.get("CI") == "true":
+        pytest.fail("LibreOffice (soffice) is missing in CI: .ci/run installs it")
+    return found
+
+
+async def _to_pdf(soffice: str, document: bytes, folder: Path) -> PdfReader:
+    source = folder / "bao-cao.docx"
+    source.write_bytes(document)
+    process = await asyncio.create_subprocess_exec(
+        soffice,
+        f"-env:UserInstallation=file://{folder / 'profile'}",
+        "--headless",
+        "--norestore",
+        "--convert-to",
+        "pdf",
+        "--outdir",
+        str(folder),
+        str(source),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _unused = await process.communicate()
+    assert process.returncode == 0, output.decode(errors="replace")
+    return PdfReader(folder / "bao-cao.pdf")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # one conversion is enough
+async def test_the_draft_renders_as_decree_30_asks(
+    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, tmp_path: Path
+) -> None:
+    soffice = _soffice()
+    if soffice is None:
+        pytest.skip("LibreOffice (soffice) is not installed")
+    async with sessions() as session:
+        await generate(session, year=2024, submissions=4, seed=3)
+        await session.commit()
+    async with sessions() as session:
+        repository = SummaryRepository(session)
+        summary = await repository.summary(2024, clock.now().date())
+        assert summary is not None
+        content = await render(repository, summary, "docx")
+
+    pdf = await _to_pdf(soffice, content, tmp_path)
+
+    first = pdf.pages[0]
+    assert float(first.mediabox.width) < float(first.mediabox.height)  # A4 portrait
+    lines = [" ".join(line.split()) for line in first.extract_text().splitlines()]
+    # the national motto and the issuing body each on one line (no wrap inside them)
+    assert any("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in line for line in lines), lines[:8]
+    assert any("Độc lập - Tự do - Hạnh phúc" in line for line in lines), lines[:8]
+    assert any("SỞ TÀI NGUYÊN VÀ MÔI TRƯỜNG" in line for line in lines), lines[:8]
+    assert any("UBND TỈNH LẠNG SƠN" in line for line in lines), lines[:8]
+    # a draft with a few reports is a few pages: the body, then a landscape appendix
+    pages = [" ".join(page.extract_text().split()) for page in pdf.pages]
+    assert len(pages) <= 8, len(pages)
+    appendix = next(n for n, text in enumerate(pages) if "PHỤ LỤC" in text)
+    body, annex = pdf.pages[:appendix], pdf.pages[appendix:]
+    assert all(float(p.mediabox.width) < float(p.mediabox.height) for p in body)
+    assert all(float(p.mediabox.width) > float(p.mediabox.height) for p in annex)
+    assert "STT" in pages[appendix] and "UBND các huyện, thành phố (11)" in " ".join(
+        pages[appendix:]
+    )
+    # the signature block sits with the end of the body, with room for the signature
+    signed = next(n for n, text in enumerate(pages) if "Nơi nhận" in text)
+    assert signed == appendix - 1
+    assert "Trên đây là báo cáo" in pages[signed]
+    signature = [" ".join(line.split()) for line in pdf.pages[signed].extract_text().splitlines()]
+    title = next(n for n, line in enumerate(signature) if "PHÓ GIÁM ĐỐC" in line)
+    name = next(n for n, line in enumerate(signature) if "(Ký, ghi rõ họ tên)" in line)
+    assert name > title

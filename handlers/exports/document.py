@@ -38,7 +38,7 @@ FONT = "Times New Roman"
 BODY_SIZE = 14
 HEADER_SIZE = 12
 MOTTO_SIZE = 13
-TABLE_SIZE = 12
+APPENDIX_SIZE = 11
 TEXT_WIDTH_MM = 165  # A4 minus the 30 mm and 15 mm side margins
 HEADER_WIDTHS_MM = (77, 93)
 """The heading overhangs the text by 2.5 mm on each side so that the motto (88 mm in 12 pt
@@ -46,7 +46,7 @@ bold) and a coordinator's name of up to ``NAME_LINE`` capitals fit on one line."
 HEADER_CELL_MARGIN_MM = 1
 NAME_LINE = 28
 LANDSCAPE_MARGINS_MM = (20, 20, 25, 15)  # top, bottom, left, right
-APPENDIX_WIDTHS_MM = (14, 18, 92, 62, 27, 16, 14, 14)  # 257 mm: A4 landscape less the margins
+APPENDIX_WIDTHS_MM = (12, 16, 84, 58, 30, 15, 22, 20)  # 257 mm: A4 landscape less the margins
 GROUP_FROM = 4
 """Lead agencies of one kind are summed up in the appendix from this many on."""
 SIGNATURE_TAB_MM = 118
@@ -611,7 +611,7 @@ def _appendix(document: Any, summary: PlanSummary) -> None:
         _("Lead agencies"),
         _("State"),
         _("Progress (%)"),
-        _("Lead agencies reported"),
+        _("Lead agencies' reports"),
         _("Supporting reports"),
     ]
     tasks = summary.all_tasks
@@ -622,7 +622,9 @@ def _appendix(document: Any, summary: PlanSummary) -> None:
     rows = table.rows
     _repeat_header(rows[0])
     for cell, header in zip(rows[0].cells, headers, strict=True):
-        _cell_line(cell, header, first=True, bold=True, size=TABLE_SIZE)
+        _cell_line(
+            cell, header, first=True, bold=True, size=APPENDIX_SIZE
+        ).paragraph_format.line_spacing = 1.0
     labels = state_labels()
     for number, (row, task) in enumerate(zip(rows[1:], tasks, strict=True), start=1):
         values = [
@@ -636,13 +638,14 @@ def _appendix(document: Any, summary: PlanSummary) -> None:
             (str(len(task.contributions)), CENTER),
         ]
         for cell, (text, align) in zip(row.cells, values, strict=True):
-            _cell_line(cell, text, first=True, size=TABLE_SIZE, align=align)
+            line = _cell_line(cell, text, first=True, size=APPENDIX_SIZE, align=align)
+            line.paragraph_format.line_spacing = 1.0
         _keep_row_whole(row)
     _para(
         document,
         _("The lead agencies of each group are named in the workbook (sheet “By index”)."),
         italic=True,
-        size=TABLE_SIZE,
+        size=APPENDIX_SIZE,
     )
 
 
