@@ -79,7 +79,7 @@ async def overview(ctx: Context) -> list[Reply]:
                     "There is no reporting year %(year)s. Send /tonghop, or /tonghop followed "
                     "by a year."
                 )
-                % {"year": ctx.incoming.argument[:10]}
+                % {"year": shorten(ctx.incoming.argument, 10)}
             )
         ]
     summary = await _summary(ctx, year)

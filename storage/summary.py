@@ -394,11 +394,11 @@ class SummaryRepository:
     ) -> list[AgencyState]:
         members: dict[int, list[str]] = {}
         for agency_id, name in await self._session.execute(
-            select(Member.agency_id, Member.full_name)
-            .where(Member.active.is_(True))
-            .order_by(Member.full_name)
+            select(Member.agency_id, Member.full_name).where(Member.active.is_(True))
         ):
             members.setdefault(agency_id, []).append(name)
+        for names in members.values():
+            names.sort(key=sort_key)  # Vietnamese order, not the database's byte order
         result = []
         for agency in sorted(agencies.values(), key=lambda a: sort_key(a.name)):
             if agency.status != "active" or (only is not None and agency.id != only):

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.channels.memory import MemoryChannel
 from bot.core.clock import FrozenClock
 from bot.core.messages import Reply
+from bot.core.text import sort_key
 from handlers.router import Router
 from handlers.summary import render
 from storage.dto import Role
@@ -161,6 +162,11 @@ async def test_chuabaocao_lists_agencies_and_their_officers(
     text = text_of(await coordinator.send("/chuabaocao"))
     assert "Sở Công Thương" in text and "Trần Công Thương" in text
     assert "UBND huyện Đình Lập" in text
+    # Vietnamese alphabetical order: Đ after D, before V (code points put it after V)
+    listed = [line[2:].split(":")[0] for line in text.splitlines() if line.startswith("• ")]
+    assert listed == sorted(listed, key=sort_key)
+    assert listed.index("Đài Khí tượng Thủy văn tỉnh") < listed.index("Văn phòng UBND tỉnh")
+    assert listed.index("Báo Lạng Sơn") < listed.index("Bộ Chỉ huy Quân sự tỉnh")
 
 
 async def test_leaders_see_their_agency_and_officers_are_refused(
