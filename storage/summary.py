@@ -236,18 +236,20 @@ class SummaryRepository:
         ):
             (leads if role == "lead" else supports).setdefault(task_id, []).append(agency_id_)
         latest = await self._latest(cycle.id, successor, agencies)
-        reporters: dict[int, set[int]] = {}
-        for task_id, owner in latest:
-            reporters.setdefault(task_id, set()).add(owner)
+        by_task: dict[int, list[LatestReport]] = {}
+        for (task_id, _owner), report in latest.items():
+            by_task.setdefault(task_id, []).append(report)
         if agency_id is not None:  # a leader: the tasks the agency leads, supports or reported on
             tasks = [
                 t
                 for t in tasks
                 if agency_id in leads.get(t.id, [])
                 or agency_id in supports.get(t.id, [])
-                or agency_id in reporters.get(t.id, set())
+                or (t.id, agency_id) in latest
             ]
-        states = {t.id: self._task_state(t, leads, supports, latest, agencies) for t in tasks}
+        states = {
+            t.id: self._task_state(t, leads, supports, latest, by_task, agencies) for t in tasks
+        }
         index_rows = list(
             await self._session.scalars(
                 select(PlanIndex).where(PlanIndex.plan_id == plan.id).order_by(PlanIndex.position)
@@ -340,6 +342,7 @@ class SummaryRepository:
         leads: dict[int, list[int]],
         supports: dict[int, list[int]],
         latest: dict[tuple[int, int], LatestReport],
+        by_task: dict[int, list[LatestReport]],
         agencies: dict[int, Agency],
     ) -> TaskState:
         lead_ids = [a for a in leads.get(task.id, []) if agencies[a].status == "active"]
@@ -350,11 +353,7 @@ class SummaryRepository:
         ]
         reports = [latest[(task.id, a)] for a in lead_ids if (task.id, a) in latest]
         others = sorted(
-            (
-                report
-                for (task_id, owner), report in latest.items()
-                if task_id == task.id and owner not in lead_ids
-            ),
+            (r for r in by_task.get(task.id, []) if r.agency_id not in lead_ids),
             key=lambda r: (r.agency_id not in support_ids, sort_key(r.agency_name)),
         )
         contributions = [replace(report, supporting=True) for report in others]
