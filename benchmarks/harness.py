@@ -270,7 +270,7 @@ def pgibot_command(as_of: datetime | None, profile: Path | None = None) -> list[
 
 @dataclass
 class _Watch:
-    expect: str | None
+    expect: str | tuple[str, ...] | None
     future: asyncio.Future[JSON]
 
 
@@ -288,8 +288,11 @@ class WatchedTelegram(FakeTelegram):
         """How many times each notification text reached each chat."""
         self.last_notification = 0.0
 
-    def expect(self, chat_id: int, expect: str | None) -> asyncio.Future[JSON]:
-        """A future for the bot's next message in a chat containing ``expect`` (any if None)."""
+    def expect(self, chat_id: int, expect: str | tuple[str, ...] | None) -> asyncio.Future[JSON]:
+        """A future for the bot's next message in a chat containing ``expect``.
+
+        ``expect`` is a text, several texts (any of them will do) or None (any message).
+        """
         future: asyncio.Future[JSON] = asyncio.get_running_loop().create_future()
         self._watches.setdefault(chat_id, []).append(_Watch(expect, future))
         return future
@@ -308,7 +311,10 @@ class WatchedTelegram(FakeTelegram):
         for watch in list(watches):
             if watch.future.done():
                 watches.remove(watch)
-            elif watch.expect is None or watch.expect in text:
+            elif watch.expect is None or any(
+                wanted in text
+                for wanted in ((watch.expect,) if isinstance(watch.expect, str) else watch.expect)
+            ):
                 watch.future.set_result(message)
                 watches.remove(watch)
 
@@ -350,6 +356,8 @@ class Stats:
     latencies: list[float] = field(default_factory=list)
     timeouts: int = 0
     reports: int = 0
+    superseded: int = 0
+    """Confirmations answered with a colleague's newer report instead of a receipt."""
 
     def summary(self, seconds: float) -> JSON:
         """Throughput and latency percentiles (milliseconds)."""
@@ -370,6 +378,7 @@ class Stats:
             "max_ms": round(ordered[-1] * 1000, 1) if ordered else 0.0,
             "timeouts": self.timeouts,
             "reports_confirmed": self.reports,
+            "reports_superseded": self.superseded,
         }
 
 
@@ -397,6 +406,12 @@ class Pacer:
             await asyncio.sleep(start - now)
 
 
+RECORDED = "Đã ghi nhận"
+"""In the receipt of a recorded report."""
+NOT_RECORDED_YET = "chưa được ghi nhận"
+"""In the note shown instead when a colleague's report on the task was recorded meanwhile."""
+
+
 class Officer:
     """One officer going through ``/baocao`` conversations for the tasks of the agency."""
 
@@ -419,7 +434,7 @@ class Officer:
         """The result texts of every report whose "Xác nhận" this officer pressed."""
         self._reports = 0
 
-    async def step(self, act: Callable[[], JSON], expect: str | None) -> JSON:
+    async def step(self, act: Callable[[], JSON], expect: str | tuple[str, ...] | None) -> JSON:
         """Act, then wait for the bot's answer; time it into the current stats."""
         await self.pacer.slot()
         expected = self.fake.expect(self.user.id, None if self.echo else expect)
@@ -448,7 +463,15 @@ class Officer:
         files = await self.step(lambda: self.user.send_text(result), "minh chứng")
         summary = await self.step(lambda: self._press(files, "Bỏ qua"), "kiểm tra")
         self.pressed_confirm.append(result)
-        await self.step(lambda: self._press(summary, "Xác nhận"), "Đã ghi nhận")
+        answer = await self.step(
+            lambda: self._press(summary, "Xác nhận"), (RECORDED, NOT_RECORDED_YET)
+        )
+        if RECORDED not in str(answer.get("text", "")):
+            # A colleague's report on the task was recorded meanwhile: the bot shows it and
+            # records nothing until this officer confirms again; this one starts anew.
+            self.pressed_confirm.pop()
+            self.stats.superseded += 1
+            return
         self.confirmed.append(result)
         self.stats.reports += 1
 
