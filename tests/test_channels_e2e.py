@@ -7,8 +7,10 @@ with a photo, bad input, a restart in the middle, and an update delivered twice.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.channels.console import ConsoleChannel
 from bot.core.clock import FrozenClock
+from handlers.context import BotInfo
+from handlers.router import Router
 from storage.models import Attachment, Submission
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.zalo_api import FakeZalo
@@ -199,3 +204,61 @@ async def test_the_officers_scenarios(
     assert await _count(sessions, Submission) == 1
     assert await _count(sessions, Attachment) == 1
     await officer.say("/lichsu", "Đang triển khai, 60%")
+
+
+# --- the console: each session its own update ids ------------------------------------------
+
+
+class ConsoleSession:
+    """One ``pgibot console`` session as a member: the real ConsoleChannel, output read back."""
+
+    def __init__(self, router: Router, user_id: str, tmp_path: Path) -> None:
+        self.output = io.StringIO()
+        self.console = ConsoleChannel(
+            router.handle,
+            user_id=user_id,
+            display_name="Lan",
+            stdin=io.StringIO(""),
+            stdout=self.output,
+            files_dir=tmp_path / "exports",
+        )
+
+    async def say(self, text: str, expect: str) -> str:
+        start = self.output.tell()
+        await self.console.say(text)
+        answer = self.output.getvalue()[start:]
+        assert expect in answer, answer
+        return answer
+
+    async def choose(self, answer: str, label: str, expect: str) -> str:
+        number = re.search(rf"^\s*(\d+)\. {re.escape(label)}", answer, re.MULTILINE)
+        assert number is not None, answer
+        return await self.say(number.group(1), expect)
+
+
+async def _report_from_the_console(session: ConsoleSession, results: str) -> str:
+    status = await session.say("/baocao 1.b.1", "Tình hình thực hiện")
+    ask = await session.choose(status, "Chưa triển khai", "kết quả thực hiện")
+    ask = await session.say(results, "minh chứng")
+    summary = await session.choose(ask, "Bỏ qua", "kiểm tra lại")
+    return await session.choose(summary, "Xác nhận", "Đã ghi nhận báo cáo số")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_two_console_sessions_each_keep_their_report(
+    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, tmp_path: Path
+) -> None:
+    """The same line of a later session is a new update: its report is not the earlier one."""
+    router = Router(sessions, clock, BotInfo(None, tmp_path / "data"))
+    first = ConsoleSession(router, "member-1", tmp_path)
+    await first.say(f"/start {await invite(sessions, clock, 'sxd')}", "Đăng ký thành công")
+    one = await _report_from_the_console(first, "Đang chuẩn bị hồ sơ.")
+    second = ConsoleSession(router, "member-1", tmp_path)  # the officer comes back later
+    await second.say("/trogiup", "/baocao")  # so that its lines fall on the same numbers
+    clock.advance(timedelta(hours=1))
+    two = await _report_from_the_console(second, "Đã trình phê duyệt hồ sơ.")
+    numbers = [re.search(r"báo cáo số (\S+)", text) for text in (one, two)]
+    assert all(numbers) and "phiên bản 2" in two
+    async with sessions() as session:
+        rows = list(await session.scalars(select(Submission).order_by(Submission.id)))
+    assert [row.results for row in rows] == ["Đang chuẩn bị hồ sơ.", "Đã trình phê duyệt hồ sơ."]

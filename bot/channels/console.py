@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import sys
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO
@@ -42,6 +43,8 @@ class ConsoleChannel:
         self.display_name = display_name
         self._stdin, self._stdout = stdin, stdout
         self._sequence = 0
+        self.session = uuid.uuid4().hex[:16]
+        """Makes this session's update ids its own: line 3 of a later session is a new update."""
 
     async def say(self, text: str) -> None:
         """Send one line as the user and print the bot's answers."""
@@ -50,7 +53,7 @@ class ConsoleChannel:
             channel=Channel.CONSOLE,
             chat_id=self.user_id,
             user_id=self.user_id,
-            update_id=f"{self.user_id}:{self._sequence}",
+            update_id=f"{self.user_id}:{self.session}:{self._sequence}",
             text=text,
             display_name=self.display_name,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 
 from bot.core.messages import Channel, FileRef, FileSource, Incoming, Reply
 
@@ -11,6 +12,8 @@ class MemoryChannel:
     """Play one user talking to the router, and keep every reply."""
 
     _update_ids = itertools.count(1)
+    _run = uuid.uuid4().hex[:12]
+    """Makes the update ids of this process its own, as a database outlives the process."""
 
     def __init__(
         self,
@@ -32,7 +35,7 @@ class MemoryChannel:
             channel=Channel.MEMORY,
             chat_id=self.chat_id,
             user_id=self.user_id,
-            update_id=str(next(self._update_ids)),
+            update_id=f"{self._run}:{next(self._update_ids)}",
             display_name=self.display_name,
             **fields,  # type: ignore[arg-type]
         )
