@@ -3,7 +3,8 @@
 ``POST /telegram`` accepts an update only with the right ``X-Telegram-Bot-Api-Secret-Token``
 (compared in constant time; 403 otherwise, nothing recorded), refuses bodies over 1 MB (413)
 and what is not JSON the bot can store and answer (400: see ``_parse``), and answers 200 only
-after the update is committed to the inbox.
+after the update is committed to the inbox: while the database is away it answers 503, and
+the platform delivers the update again later (flood control judges it only once).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.channels.telegram import TelegramChannel
 from bot.channels.zalo import ZaloChannel
@@ -98,6 +100,13 @@ async def _record(
         await record(payload)
     except ValueError:  # no update id, or not an event
         return web.json_response({"ok": False, "error": f"not an {what}"}, status=400)
+    except (SQLAlchemyError, OSError) as error:  # not recorded: the platform delivers it again
+        logger.warning(
+            "could not record a webhook %s: %s; the platform will deliver it again",
+            what,
+            _db_reason(error),
+        )
+        return web.json_response({"ok": False, "error": "try again later"}, status=503)
     return web.json_response({"ok": True})
 
 
@@ -123,6 +132,11 @@ def _parse(body: bytes) -> Any:
         elif isinstance(item, str):
             item.encode()  # UnicodeEncodeError (a ValueError) for a lone surrogate
     return payload
+
+
+def _db_reason(error: BaseException) -> str:
+    """The database's own words for an error, without the SQL and the payloads it carried."""
+    return str(getattr(error, "orig", None) or error).strip() or type(error).__name__
 
 
 def _not_json(constant: str) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, delete, select, update
@@ -15,6 +15,15 @@ from storage.models import InboxUpdate
 
 MAX_ATTEMPTS = 3
 """An update that fails this many times is set aside (processed, with its error kept)."""
+
+DEDUP_WINDOW = timedelta(days=3)
+"""How long an update key stands for one update.
+
+A platform delivers an update again for a day at most (Telegram keeps unconfirmed updates 24
+hours). Telegram numbers the first update after a week without updates at random, so an old
+id may come back: a key recorded longer ago than this is a new update, never a redelivery.
+Shorter than a week, longer than a day; nothing relies on old rows being kept.
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +67,20 @@ class InboxRepository:
             }
             for key, payload in updates
         ]
+        recorded = await self._insert_new(rows)
+        if len(recorded) < len(rows):  # seen before: a redelivery, or an old key used again
+            known = {key for _, key in recorded}
+            seen = [row for row in rows if row["update_key"] not in known]
+            if await self._retire_old_keys(channel, [str(row["update_key"]) for row in seen], now):
+                recorded += await self._insert_new(seen)
+        payloads = dict(updates)
+        return [
+            InboxEntry(entry_id, channel, key, payloads[key], 0)
+            for entry_id, key in sorted(recorded)
+        ]
+
+    async def _insert_new(self, rows: list[dict[str, Any]]) -> list[tuple[int, str]]:
+        """Insert rows whose key is not in the inbox; return (id, key) of those inserted."""
         dialect = self._session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         statement = (
@@ -66,14 +89,32 @@ class InboxRepository:
             .on_conflict_do_nothing(index_elements=["channel", "update_key"])
             .returning(_INBOX.c.id, _INBOX.c.update_key)
         )
-        recorded: list[tuple[int, str]] = [
+        return [
             (int(entry_id), str(key)) for entry_id, key in await self._session.execute(statement)
         ]
-        payloads = dict(updates)
-        return [
-            InboxEntry(entry_id, channel, key, payloads[key], 0)
-            for entry_id, key in sorted(recorded)
-        ]
+
+    async def _retire_old_keys(self, channel: str, keys: Sequence[str], now: datetime) -> int:
+        """Free the keys recorded before :data:`DEDUP_WINDOW`: the old rows get a key of their own.
+
+        Runs only for updates whose key is in the inbox already (a redelivery, rare); returns
+        how many keys were freed for a new update.
+        """
+        old = (
+            await self._session.execute(
+                select(_INBOX.c.id, _INBOX.c.update_key).where(
+                    _INBOX.c.channel == channel,
+                    _INBOX.c.update_key.in_(keys),
+                    _INBOX.c.received_at < now - DEDUP_WINDOW,
+                )
+            )
+        ).all()
+        for entry_id, key in old:
+            await self._session.execute(
+                update(_INBOX)
+                .where(_INBOX.c.id == entry_id)
+                .values(update_key=f"{str(key)[:200]}~{entry_id}")
+            )
+        return len(old)
 
     async def pending(self, channel: str, limit: int = 100, after: int = 0) -> list[InboxEntry]:
         """Return unprocessed updates of a channel after the entry ``after``, oldest first."""

@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
@@ -45,6 +46,7 @@ from bot.channels.telegram import SEND_ATTEMPTS, TelegramSender
 from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.zalo import ZaloChannel, ZaloConfig, ZaloSender
 from bot.core.clock import FrozenClock
+from bot.core.throttle import FloodLimits
 from bot.outbox import DeliveryLimits, OutboxWorker
 from handlers.router import Router
 from storage.db import create_engine, create_sessionmaker
@@ -52,10 +54,11 @@ from storage.models import InboxUpdate, MemberIdentity, OutboxMessage, Submissio
 from storage.notifications import OutboxItem
 from storage.uow import UnitOfWork
 from tests.fakes.common import Waiting
+from tests.fakes.tcp_proxy import TcpProxy
 from tests.fakes.telegram_api import Call, FakeTelegram, FakeUser
 from tests.fakes.zalo_api import FakeZalo
 from tests.helpers import invite
-from tests.test_telegram_e2e import TOKEN, Bot, ask, button, register
+from tests.test_telegram_e2e import TOKEN, Bot, ask, button, register, report_until_summary
 from tests.test_zalo_e2e import Running
 
 ZALO_TOKEN = "24680:zalo-fault-secret"
@@ -748,6 +751,231 @@ async def test_a_postgres_restart_mid_conversation_loses_nothing(
     assert await unprocessed(sessions) == 0
     assert copies(fake, user.id, "Đã ghi nhận") == 1
     assert problems(logs) == []  # pool_pre_ping replaced the dead connections quietly
+
+
+OUTAGE = float(os.environ.get("PGIBOT_TEST_OUTAGE", "15"))
+"""Seconds the database is away in the outage test (15 s: the outage the flaw was seen with)."""
+PACE = 1.2
+"""Seconds between two messages of one user in the outage test: slower than the flood rate."""
+
+
+class DatabaseOutage:
+    """Take the test database away and bring it back, for real.
+
+    PostgreSQL: the bot connects through a TCP proxy that is closed (connections refused, open
+    ones cut) and reopened. SQLite: another connection holds the write lock past the busy
+    timeout, so every write fails with "database is locked" as on an unwritable file (the
+    tests run as root, whom file modes do not stop).
+    """
+
+    def __init__(self, database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        self._database_url = database_url
+        self._proxy: TcpProxy | None = None
+        self._lock: contextlib.AbstractAsyncContextManager[None] | None = None
+        self.url = database_url
+        if make_url(database_url).get_backend_name() == "sqlite":
+            monkeypatch.setattr(storage.db, "SQLITE_BUSY_TIMEOUT_MS", 200)  # 10 s in production
+
+    async def __aenter__(self) -> DatabaseOutage:
+        url = make_url(self._database_url)
+        if url.get_backend_name() != "sqlite":
+            self._proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+            await self._proxy.open()
+            self.url = url.set(host="127.0.0.1", port=self._proxy.port).render_as_string(
+                hide_password=False
+            )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.end()
+        if self._proxy is not None:
+            await self._proxy.close()
+
+    async def begin(self) -> None:
+        if self._proxy is not None:
+            await self._proxy.close()
+        else:
+            self._lock = sqlite_lock(self._database_url)
+            await self._lock.__aenter__()
+
+    async def end(self) -> None:
+        if self._proxy is not None:
+            if self._proxy._server is None:
+                await self._proxy.open()
+        elif self._lock is not None:
+            lock, self._lock = self._lock, None
+            await lock.__aexit__(None, None, None)
+
+
+@pytest.mark.parametrize(
+    "database_url",
+    ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+    indirect=True,
+)
+async def test_a_database_outage_loses_no_message_and_floods_no_one(
+    fake: FakeTelegram,
+    clock: FrozenClock,
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    log_watch: LogWatch,
+    logs: pytest.LogCaptureFixture,
+) -> None:
+    """Users who write at a normal pace through an outage are all answered after it, in order.
+
+    Telegram hands out the unconfirmed updates again at every poll while the database is away:
+    flood control must judge each update once, not at every sight.
+    """
+    async with DatabaseOutage(database_url, monkeypatch) as outage:
+        engine = create_engine(outage.url)
+        sessions = create_sessionmaker(engine)
+        running = FaultBot(fake, sessions, clock, tmp_path / "data")
+        running.flood = FloodLimits()  # the production limits: 12 at once, then 1 a second
+        try:
+            channel = await running.start()
+            users = [fake.user(6301 + n, first_name=f"Cán bộ {n}") for n in range(3)]
+            sent: dict[int, list[int]] = {user.id: [] for user in users}
+            for user in users:  # all is well before the outage
+                sent[user.id].append(user.send_text("xin chào")["update_id"])
+            assert await fake.wait_until(lambda: all(len(fake.sent_to(u.id)) == 1 for u in users))
+            await channel.wait_idle()
+            await outage.begin()
+            loop = asyncio.get_running_loop()
+            until = loop.time() + OUTAGE
+            for turn in itertools.count():
+                user = users[turn % len(users)]
+                sent[user.id].append(user.send_text(f"tin nhắn số {turn + 1}")["update_id"])
+                if loop.time() >= until:
+                    break
+                await asyncio.sleep(PACE / len(users))  # each user writes every PACE seconds
+            await log_watch.wait_for("could not record")  # the outage was seen
+            await outage.end()
+            during = sum(len(ids) - 1 for ids in sent.values())
+            assert during >= 3 * int(OUTAGE / PACE)
+
+            def answered() -> bool:
+                return all(len(fake.sent_to(u.id)) == len(sent[u.id]) for u in users)
+
+            assert await fake.wait_until(answered, OUTAGE + 30.0), {
+                u.id: (len(sent[u.id]), len(fake.sent_to(u.id))) for u in users
+            }
+            await fake.wait_confirmed(max(max(ids) for ids in sent.values()))
+            await channel.wait_idle()
+            for user in users:  # no one was told to slow down; each got one answer a message
+                texts = [str(m.get("text", "")) for m in fake.sent_to(user.id)]
+                assert not any("quá nhanh" in text for text in texts), texts
+                assert all("chưa đăng ký" in text for text in texts), texts
+            async with sessions() as session:  # recorded once each, in the order sent
+                rows = (
+                    await session.execute(
+                        select(InboxUpdate.update_key, InboxUpdate.processed_at).order_by(
+                            InboxUpdate.id
+                        )
+                    )
+                ).all()
+            keys = [int(key) for key, _ in rows]
+            assert keys == sorted(keys) == sorted(i for ids in sent.values() for i in ids)
+            assert all(processed is not None for _, processed in rows)
+        finally:
+            try:
+                await stop_within(running)
+            finally:
+                await engine.dispose()
+    records = problems(logs)
+    assert records and all("could not record" in r.getMessage() for r in records), [
+        r.getMessage() for r in records
+    ]
+
+
+@ON_SQLITE
+async def test_webhook_retries_during_an_outage_are_judged_once_and_confirmed_when_recorded(
+    fake: FakeTelegram,
+    clock: FrozenClock,
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    logs: pytest.LogCaptureFixture,
+) -> None:
+    """Telegram retries a webhook delivery until it gets 200: each retry is the same update."""
+    async with DatabaseOutage(database_url, monkeypatch) as outage:
+        engine = create_engine(outage.url)
+        sessions = create_sessionmaker(engine)
+        running = FaultBot(fake, sessions, clock, tmp_path / "data")
+        running.flood = FloodLimits()
+        try:
+            channel = await running.start(webhook=True)
+            user = fake.user(6401)
+            update = user.send_text("xin chào", queue=False)
+            await channel.wait_idle()
+            await outage.begin()
+            statuses = [await fake.deliver_webhook(update) for _ in range(20)]
+            assert set(statuses) == {503}  # not recorded: not confirmed
+            await outage.end()
+            assert await fake.deliver_webhook(update) == 200
+            await fake.wait_for_text(user.id, "chưa đăng ký")
+            await channel.wait_idle()
+            texts = [str(m.get("text", "")) for m in fake.sent_to(user.id)]
+            assert len(texts) == 1 and "quá nhanh" not in texts[0]
+            assert await count(sessions, InboxUpdate) == 1 and await unprocessed(sessions) == 0
+        finally:
+            try:
+                await stop_within(running)
+            finally:
+                await engine.dispose()
+    lines = [r.getMessage() for r in problems(logs)]
+    assert len(lines) == 20 and all(
+        "could not record a webhook update: database is locked" in line for line in lines
+    )
+
+
+# --- 4. Telegram's update ids start again after a quiet week ------------------------------
+
+
+@pytest.mark.parametrize(
+    "database_url",
+    ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+    indirect=True,
+)
+async def test_an_update_id_used_again_after_a_quiet_week_is_a_new_update(
+    fake: FakeTelegram,
+    bot: FaultBot,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    caplog: pytest.LogCaptureFixture,
+    log_watch: LogWatch,
+) -> None:
+    """After a week without updates Telegram numbers the next one at random, maybe as an old one.
+
+    A redelivery within days is dropped (and logged, by id only); the same id a week later is a
+    new update, and a report confirmed with it is a new report, not the receipt of the old one.
+    """
+    caplog.set_level(logging.WARNING)
+    channel = await bot.start()
+    user = await register(fake, sessions, clock)
+    summary = await report_until_summary(fake, user)
+    confirm = user.press(summary["message_id"], button(summary, "Xác nhận"), queue=False)
+    first = await ask(fake, user, lambda: fake.queue_update(confirm), "Đã ghi nhận báo cáo số")
+    await channel.wait_idle()
+    answers = len(fake.sent_to(user.id))
+    fake.queue_update(confirm)  # a redelivery: the same update, the same day
+    await log_watch.wait_for("duplicate")
+    await channel.wait_idle()
+    assert len(fake.sent_to(user.id)) == answers and await count(sessions, Submission) == 1
+    dropped = [r.getMessage() for r in caplog.records if "duplicate" in r.getMessage()]
+    assert dropped == [
+        f"telegram update {confirm['update_id']} was recorded before; dropped as a duplicate"
+    ]
+
+    clock.advance(timedelta(days=8))  # a quiet week: the ids start again, here at an old one
+    summary = await report_until_summary(fake, user)
+    again = user.press(summary["message_id"], button(summary, "Xác nhận"), queue=False)
+    again["update_id"] = confirm["update_id"]
+    second = await ask(fake, user, lambda: fake.queue_update(again), "Đã ghi nhận báo cáo số")
+    await channel.wait_idle()
+    assert "phiên bản 2" in str(second["text"]) and str(second["text"]) != str(first["text"])
+    assert await count(sessions, Submission) == 2
+    assert await count(sessions, InboxUpdate, InboxUpdate.processed_at.is_(None)) == 0
+    assert not any("Đã rà soát" in r.getMessage() for r in caplog.records)  # never the content
 
 
 # --- the fakes' new faults ------------------------------------------------------------------

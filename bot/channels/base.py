@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -38,6 +38,9 @@ MAX_DELIVERIES_IN_FLIGHT = 64
 
 MAX_BATCH = 32
 """Most updates handled in one transaction by the worker (its group commit)."""
+
+MAX_VERDICTS = 20_000
+"""Flood-control verdicts remembered per channel (update keys); the oldest are forgotten."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +76,8 @@ class InboxChannel:
         self._send_slots = asyncio.Semaphore(MAX_DELIVERIES_IN_FLIGHT)
         self._lanes: dict[str, deque[tuple[InboxEntry, Prepared]]] = {}
         """Chats whose file is being downloaded: their updates wait here, in order."""
+        self._verdicts: OrderedDict[str, bool] = OrderedDict()
+        """Whether flood control let an update in, by update key: it judges an update once."""
 
     async def record_all(
         self, updates: Iterable[tuple[str, dict[str, Any]]], *, screened: bool = False
@@ -81,14 +86,21 @@ class InboxChannel:
 
         Returns how many were new (a redelivered update is recorded once). An update from a
         user who floods the bot is dropped here, before it costs anything (see
-        :meth:`admitted`).
+        :meth:`judged`).
         """
-        kept = [(k, payload) for k, payload in updates if screened or self.admitted(payload)]
+        kept = [(k, payload) for k, payload in updates if screened or self.judged(k, payload)]
         if not kept:
             return 0
         async with UnitOfWork(self._sessions) as uow:
             new = await uow.inbox.record_all(self.name, kept, self._clock.now())
             await uow.commit()
+        if len(new) < len(kept):
+            fresh = {entry.update_key for entry in new}
+            for key, _payload in kept:
+                if key not in fresh:  # the id only: the content is the user's
+                    logger.warning(
+                        "%s update %s was recorded before; dropped as a duplicate", self.name, key
+                    )
         if new:
             self._handoff.extend(new)
             self._idle.clear()
@@ -238,6 +250,21 @@ class InboxChannel:
         async with UnitOfWork(self._sessions) as uow:
             await uow.members.mark_unreachable(self.name, chat_id)
             await uow.commit()
+
+    def judged(self, key: str, payload: dict[str, Any]) -> bool:
+        """Tell whether to record an update, judging each update (by its key) only once.
+
+        An update that could not be recorded comes back (the platform asks again, or the
+        channel retries) while the database is away: judging it again each time would drain
+        its sender's allowance, and after the outage the user's own messages would be dropped
+        as a flood. So the first verdict stands for every later sight of the same update.
+        """
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            verdict = self._verdicts[key] = self.admitted(payload)
+            if len(self._verdicts) > MAX_VERDICTS:
+                self._verdicts.popitem(last=False)
+        return verdict
 
     def admitted(self, payload: dict[str, Any]) -> bool:
         """Tell whether to record an update, or drop it because its sender floods the bot.

@@ -65,6 +65,8 @@ POLL_TIMEOUT = 25
 ALLOWED_UPDATES = ("message", "callback_query")
 SEND_ATTEMPTS = 5
 DOWNLOAD_CHUNK = 64 * 1024
+RECORD_RETRY_CAP = 5.0
+"""Longest pause between two attempts to record updates while the database is away."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,9 +243,8 @@ class TelegramChannel(InboxChannel):
                     backoff = min(backoff * 2, 30.0)
             if not numbered:
                 continue
-            kept = [u for u in numbered if self.admit(to_incoming(u))]  # a flood stops here
-            try:
-                await self.record_all(((str(u["update_id"]), u) for u in kept), screened=True)
+            try:  # a flood stops here; each update is judged once, however often it comes
+                await self.record_all((str(u["update_id"]), u) for u in numbered)
             except (SQLAlchemyError, OSError) as error:  # unconfirmed: Telegram sends them again
                 logger.warning(
                     "could not record %d update(s): %s; asking again in %.0f s",
@@ -252,7 +253,7 @@ class TelegramChannel(InboxChannel):
                     backoff,
                 )
                 await wait_or_stop(stop, backoff)
-                backoff = min(backoff * 2, 30.0)
+                backoff = min(backoff * 2, RECORD_RETRY_CAP)
                 continue
             # Only now may Telegram forget them: the next call confirms with this offset.
             offset = max(int(u["update_id"]) for u in numbered) + 1
@@ -265,7 +266,7 @@ class TelegramChannel(InboxChannel):
         query = payload.get("callback_query")
         if isinstance(query, dict) and isinstance(query.get("id"), str):
             self.spawn(self._answer_query(query["id"]), "answer-query")
-        incoming = to_incoming(payload)
+        incoming = to_incoming(payload, f"{entry.update_key}.{entry.id}")
         if incoming is None:
             return None
         pressed = None
@@ -441,14 +442,17 @@ def keyboard(rows: Sequence[Sequence[Choice]]) -> InlineKeyboardMarkup | None:
     )
 
 
-def to_incoming(update: dict[str, Any]) -> Incoming | None:
+def to_incoming(update: dict[str, Any], key: str | None = None) -> Incoming | None:
     """Turn a Telegram update (its JSON) into an Incoming; None for updates the bot ignores.
+
+    ``key`` names the update for good (its inbox entry): Telegram's update ids start again
+    at random after a quiet week, so the update id alone does not (see ``DEDUP_WINDOW``).
 
     Read field by field, each checked for the type the Bot API gives it: an update that is
     not what Telegram sends (a forged or broken one) is ignored, or loses the field at fault,
     and never reaches the router with a number where text belongs.
     """
-    update_id = update.get("update_id")
+    update_id = key if key is not None else str(update.get("update_id"))
     query = update.get("callback_query")
     if isinstance(query, dict):
         message = query.get("message")
@@ -460,7 +464,7 @@ def to_incoming(update: dict[str, Any]) -> Incoming | None:
             channel=Channel.TELEGRAM,
             chat_id=str(chat["id"]),
             user_id=str(user["id"]),
-            update_id=str(update_id),
+            update_id=update_id,
             payload=_string(query.get("data")) or "",
             display_name=_full_name(user),
             is_private=chat.get("type") == "private",
@@ -491,7 +495,7 @@ def to_incoming(update: dict[str, Any]) -> Incoming | None:
         channel=Channel.TELEGRAM,
         chat_id=str(chat["id"]),
         user_id=str(user["id"]),
-        update_id=str(update_id),
+        update_id=update_id,
         text=_string(message.get("text")),
         display_name=_full_name(user),
         file=file,

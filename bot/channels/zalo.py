@@ -39,10 +39,12 @@ logger = logging.getLogger(__name__)
 
 MESSAGE_LIMIT = 2000
 POLL_TIMEOUT = 10
+"""Seconds a poll may wait; also the longest a stop waits for the poll in flight."""
 DOWNLOAD_LIMIT = 20 * 1024 * 1024
 """The largest evidence file (see handlers.evidence); a download stops one chunk past it."""
-"""Seconds a poll may wait; also the longest a stop waits for the poll in flight."""
 SEND_ATTEMPTS = 5
+RECORD_RETRY_CAP = 5.0
+"""Longest pause between two attempts to record an event while the database is away."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +239,7 @@ class ZaloChannel(InboxChannel):
                     delay,
                 )
                 await wait_or_stop(stop, delay)
-                delay = min(delay * 2, 30.0)
+                delay = min(delay * 2, RECORD_RETRY_CAP)
 
     def prepare(self, entry: InboxEntry) -> Prepared | None:
         """Read a Zalo event."""
