@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.channels.redaction import protect
 from bot.channels.telegram import TelegramChannel
 from bot.channels.zalo import ZaloChannel
 
@@ -43,6 +44,7 @@ def create_app(
     zalo_secret: str | None = None,
 ) -> web.Application:
     """Build the web application; a webhook route exists only with its channel and secret."""
+    protect(secret, zalo_secret)
     app = web.Application(client_max_size=MAX_BODY)
     app.router.add_get("/healthz", health)
     if telegram is not None and secret:

@@ -34,7 +34,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     once per batch of updates.
     """
     parsed = make_url(url)
-    kwargs: dict[str, Any] = {"echo": echo}
+    kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}  # codes, report texts
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):

@@ -29,6 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.base import InboxChannel, Prepared, wait_or_stop
+from bot.channels.redaction import protect
 from bot.channels.telegram_http import AiohttpRequest
 from bot.core.clock import Clock
 from bot.core.delivery import RateLimited, Rejected, Transient, Unreachable
@@ -151,6 +152,7 @@ class TelegramChannel(InboxChannel):
     ) -> None:
         super().__init__(router, sessions, clock, flood)
         self.config = config
+        protect(config.token, config.webhook_secret)
         self.bot = LeanBot(
             config.token,
             base_url=config.base_url,
@@ -168,6 +170,7 @@ class TelegramChannel(InboxChannel):
 
     async def start(self) -> None:
         """Connect: learn the bot's name, publish the command menu, set or drop the webhook."""
+        protect(self.config.token, self.config.webhook_secret)
         await self.bot.initialize()
         self.username = self.bot.username
         set_language("vi")

@@ -26,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.base import InboxChannel, Prepared, wait_or_stop
+from bot.channels.redaction import protect
 from bot.core.clock import Clock
 from bot.core.delivery import RateLimited, Rejected, Transient, Unreachable
 from bot.core.i18n import _
@@ -164,11 +165,13 @@ class ZaloChannel(InboxChannel):
     ) -> None:
         super().__init__(router, sessions, clock, flood)
         self.config = config
+        protect(config.token, config.webhook_secret)
         self.client = ZaloClient(config)
         self.account: str | None = None
 
     async def start(self) -> None:
         """Connect: learn the bot's name, set or drop the webhook."""
+        protect(self.config.token, self.config.webhook_secret)
         me = await self.client.call("getMe")
         self.account = (
             str(me.get("account_name") or me.get("id")) if isinstance(me, dict) else None
