@@ -26,7 +26,6 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
 from tqdm import tqdm
 
 from bot.channels.console import ConsoleChannel
@@ -48,7 +47,7 @@ from bot.core.i18n import (
 from bot.core.throttle import FloodLimits
 from bot.outbox import DeliveryLimits, OutboxWorker
 from bot.scheduler import PurgeJob, ReminderJob, build_scheduler
-from bot.web import TELEGRAM_PATH, ZALO_PATH, create_app
+from bot.web import TELEGRAM_PATH, ZALO_PATH, WebhookServer, create_app
 from handlers.context import BotInfo
 from handlers.help import role_name
 from handlers.reminders import ReminderPolicy, Reminders
@@ -576,13 +575,14 @@ async def cmd_run(app: App, args: argparse.Namespace) -> int:
         await channel.start()
     if telegram is not None:
         router.bot_info = replace(router.bot_info, telegram_username=telegram.username)
-    runner: web.AppRunner | None = None
+    runner: WebhookServer | None = None
     if webhook:
-        runner = web.AppRunner(create_app(telegram, telegram_secret, zalo, zalo_secret))
-        await runner.setup()
-        await web.TCPSite(
-            runner, settings.pgibot_webhook_listen, settings.pgibot_webhook_port
-        ).start()
+        runner = WebhookServer(
+            create_app(telegram, telegram_secret, zalo, zalo_secret),
+            settings.pgibot_webhook_listen,
+            settings.pgibot_webhook_port,
+        )
+        await runner.start()
     mode = _("webhook") if webhook else _("long polling")
     if telegram is not None:
         _out(

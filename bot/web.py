@@ -1,4 +1,11 @@
-"""The bot's aiohttp application: the Telegram webhook and a health check.
+"""The bot's aiohttp application: the Telegram and Zalo webhooks and a health check.
+
+Served by :class:`WebhookServer`, which bounds what a client can hold: a request's header
+must arrive within ``header_timeout`` seconds of connecting (or of the previous answer on
+the connection), its body within ``body_timeout`` seconds (408 otherwise), and at most
+``max_connections`` connections are open at once; beyond that a new connection is closed at
+once (the platforms deliver again later). In production a reverse proxy (nginx) terminates
+TLS in front of it and applies the same kind of limits (see docs/architecture.md).
 
 ``POST /telegram`` accepts an update only with the right ``X-Telegram-Bot-Api-Secret-Token``
 (compared in constant time; 403 otherwise, nothing recorded), refuses bodies over 1 MB (413)
@@ -9,9 +16,11 @@ the platform delivers the update again later (flood control judges it only once)
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -25,6 +34,16 @@ from bot.channels.zalo import ZaloChannel
 logger = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
+HEADER_TIMEOUT = 10.0
+"""Seconds a client has to send a whole request header (from connecting, or between requests)."""
+BODY_TIMEOUT = 30.0
+"""Seconds a client has to send a request body once its header arrived."""
+MAX_CONNECTIONS = 256
+"""Connections open at once; well under the usual limit of 1,024 open files per process."""
+LINGERING_TIME = 2.0
+"""Seconds to read what is left of a refused request's body before closing (aiohttp: 10)."""
+REFUSAL_LOG_INTERVAL = 60.0
+"""Seconds between two warnings that connections are being refused."""
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 TELEGRAM_PATH = "/telegram"
 ZALO_PATH = "/zalo"
@@ -35,6 +54,7 @@ CHANNEL_KEY = web.AppKey("telegram", TelegramChannel)
 ZALO_KEY = web.AppKey("zalo", ZaloChannel)
 ZALO_SECRET_KEY = web.AppKey("zalo_secret", str)
 SECRET_KEY = web.AppKey("telegram_secret", str)
+BODY_TIMEOUT_KEY = web.AppKey("body_timeout", float)
 
 
 def create_app(
@@ -42,10 +62,13 @@ def create_app(
     secret: str | None,
     zalo: ZaloChannel | None = None,
     zalo_secret: str | None = None,
+    *,
+    body_timeout: float = BODY_TIMEOUT,
 ) -> web.Application:
     """Build the web application; a webhook route exists only with its channel and secret."""
     protect(secret, zalo_secret)
     app = web.Application(client_max_size=MAX_BODY)
+    app[BODY_TIMEOUT_KEY] = body_timeout
     app.router.add_get("/healthz", health)
     if telegram is not None and secret:
         app[CHANNEL_KEY] = telegram
@@ -93,7 +116,15 @@ async def _record(
         )
         return web.json_response({"ok": False}, status=refused)
     try:
-        payload: Any = _parse(await request.read())
+        async with asyncio.timeout(request.app[BODY_TIMEOUT_KEY]):
+            body = await request.read()
+    except TimeoutError:  # a client that trickles its body holds a connection for nothing
+        logger.warning("webhook call to %s: the body came too slowly", request.path)
+        response = web.json_response({"ok": False, "error": "too slow"}, status=408)
+        response.force_close()  # and not wait for the rest of the body
+        return response
+    try:
+        payload: Any = _parse(body)
     except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
         return web.json_response({"ok": False, "error": "not JSON"}, status=400)
     if not isinstance(payload, dict):
@@ -143,3 +174,77 @@ def _db_reason(error: BaseException) -> str:
 
 def _not_json(constant: str) -> Any:
     raise ValueError(f"{constant} is not JSON")
+
+
+class WebhookServer:
+    """Serve the web application on a host and port, with the limits of a public endpoint.
+
+    Usage::
+
+        server = WebhookServer(create_app(telegram, secret), "127.0.0.1", 8080)
+        await server.start()
+        ...
+        await server.cleanup()
+    """
+
+    def __init__(
+        self,
+        app: web.Application,
+        host: str,
+        port: int,
+        *,
+        header_timeout: float = HEADER_TIMEOUT,
+        max_connections: int = MAX_CONNECTIONS,
+    ) -> None:
+        self.host, self.port = host, port
+        self.max_connections = max_connections
+        # aiohttp arms its keep-alive timer when a connection opens and after each answer,
+        # and closes the connection if no whole request header has come by then.
+        self._runner = web.AppRunner(
+            app, keepalive_timeout=header_timeout, lingering_time=LINGERING_TIME
+        )
+        self._listener: asyncio.Server | None = None
+        self._refused = 0
+        self._warned_at: float | None = None
+
+    async def start(self) -> None:
+        """Listen; ``port`` then holds the port (useful with port 0)."""
+        await self._runner.setup()
+        loop = asyncio.get_running_loop()
+        self._listener = await loop.create_server(self._connection, self.host, self.port)
+        self.port = int(self._listener.sockets[0].getsockname()[1])
+
+    async def cleanup(self) -> None:
+        """Stop listening, finish the requests in hand and close every connection."""
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        await self._runner.cleanup()
+
+    def _connection(self) -> asyncio.BaseProtocol:
+        """Make a new connection's protocol: aiohttp's, or a refusal when too many are open."""
+        handlers = self._runner.server
+        assert handlers is not None
+        if len(handlers.connections) < self.max_connections:
+            return handlers()
+        self._refused += 1
+        now = time.monotonic()
+        if self._warned_at is None or now - self._warned_at >= REFUSAL_LOG_INTERVAL:
+            self._warned_at = now
+            logger.warning(
+                "%d connection(s) to the webhook refused: %d are open already",
+                self._refused,
+                self.max_connections,
+            )
+            self._refused = 0
+        return _Refusal()
+
+
+class _Refusal(asyncio.Protocol):
+    """Close a connection as soon as it is made."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if isinstance(transport, asyncio.Transport):
+            transport.abort()
+        else:
+            transport.close()

@@ -33,6 +33,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import asyncpg
 import httpx
 import pytest
@@ -48,6 +49,7 @@ from bot.channels.zalo import ZaloChannel, ZaloConfig, ZaloSender
 from bot.core.clock import FrozenClock
 from bot.core.throttle import FloodLimits
 from bot.outbox import DeliveryLimits, OutboxWorker
+from bot.web import TELEGRAM_PATH, WebhookServer, create_app
 from handlers.router import Router
 from storage.db import create_engine, create_sessionmaker
 from storage.models import InboxUpdate, MemberIdentity, OutboxMessage, Submission
@@ -62,6 +64,7 @@ from tests.test_telegram_e2e import TOKEN, Bot, ask, button, register, report_un
 from tests.test_zalo_e2e import Running
 
 ZALO_TOKEN = "24680:zalo-fault-secret"
+WEBHOOK_SECRET = "fault-webhook-secret"
 READ_TIMEOUT = 0.5
 """The bot's read timeout for a send here (30 s in production), so that a timeout is short."""
 POLL_GRACE = 0.3
@@ -976,6 +979,83 @@ async def test_an_update_id_used_again_after_a_quiet_week_is_a_new_update(
     assert await count(sessions, Submission) == 2
     assert await count(sessions, InboxUpdate, InboxUpdate.processed_at.is_(None)) == 0
     assert not any("Đã rà soát" in r.getMessage() for r in caplog.records)  # never the content
+
+
+# --- 6. the webhook server under slow clients ------------------------------------------------
+
+
+@ON_SQLITE
+async def test_slow_clients_cannot_hold_the_webhook_server(
+    fake: FakeTelegram,
+    bot: FaultBot,
+    sessions: async_sessionmaker[AsyncSession],
+    log_watch: LogWatch,
+) -> None:
+    """Half a header, or a trickled body, holds a connection only so long; the limit holds."""
+    channel = await bot.start()
+    header_timeout, limit = 0.5, 40
+    server = WebhookServer(
+        create_app(channel, WEBHOOK_SECRET, body_timeout=0.5),
+        "127.0.0.1",
+        0,
+        header_timeout=header_timeout,
+        max_connections=limit,
+    )
+    await server.start()
+    url = f"http://127.0.0.1:{server.port}{TELEGRAM_PATH}"
+    user = fake.user(6501)
+
+    async def deliver(text: str) -> int:
+        update = user.send_text(text, queue=False)
+        headers = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
+        async with (
+            aiohttp.ClientSession() as client,
+            client.post(url, json=update, headers=headers) as reply,
+        ):
+            return reply.status
+
+    async def half_header() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(b"POST /telegram HTTP/1.1\r\nHost: bot\r\nContent-Type: appl")
+        await writer.drain()
+        return reader, writer
+
+    async def closed_by_the_server(reader: asyncio.StreamReader) -> bytes:
+        async with asyncio.timeout(header_timeout + 10):  # a guard against a hang, not a timing
+            try:
+                return await reader.read()
+            except ConnectionResetError:
+                return b""
+
+    try:
+        slow = [await half_header() for _ in range(limit - 5)]
+        assert await deliver("xin chào") == 200  # room left: a genuine delivery goes through
+        for reader, writer in slow:  # each slow one is closed by the server, with no answer
+            assert await closed_by_the_server(reader) == b""
+            writer.close()
+        slow = [await half_header() for _ in range(limit + 20)]  # more than the limit
+        answers = [await closed_by_the_server(reader) for reader, _ in slow]
+        assert answers == [b""] * len(slow)  # the ones over the limit at once, the others later
+        await log_watch.wait_for("connection(s) to the webhook refused")
+        for _, writer in slow:
+            writer.close()
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        body = b'{"update_id": 1, "message": {}}'
+        writer.write(
+            b"POST /telegram HTTP/1.1\r\nHost: bot\r\nContent-Type: application/json\r\n"
+            + f"X-Telegram-Bot-Api-Secret-Token: {WEBHOOK_SECRET}\r\n".encode()
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body[:10]
+        )  # the header, then a body that never ends
+        await writer.drain()
+        answer = await closed_by_the_server(reader)
+        assert answer.startswith(b"HTTP/1.1 408")
+        writer.close()
+        assert await deliver("/trogiup") == 200  # and the server still serves
+        await channel.wait_idle()
+        assert await count(sessions, InboxUpdate) == 2
+    finally:
+        await server.cleanup()
 
 
 # --- the fakes' new faults ------------------------------------------------------------------
