@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import TelegramChannel, TelegramConfig, TelegramSender
-from bot.channels.zalo import ZaloChannel, ZaloConfig, ZaloSender
+from bot.channels.zalo import DOWNLOAD_HOSTS, ZaloChannel, ZaloConfig, ZaloSender
 from bot.config import Settings, SettingsError, load_settings
 from bot.core.clock import Clock, OffsetClock, SystemClock
 from bot.core.delivery import Sender
@@ -535,6 +535,10 @@ async def cmd_run(app: App, args: argparse.Namespace) -> int:
                 base_url=settings.zalo_api_base_url,
                 webhook_url=webhook + ZALO_PATH if webhook else None,
                 webhook_secret=zalo_secret,
+                download_hosts=tuple(
+                    h.strip() for h in (settings.zalo_download_hosts or "").split(",") if h.strip()
+                )
+                or DOWNLOAD_HOSTS,
             ),
             router,
             app.sessions,

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
 
     zalo_bot_token: SecretStr | None = None
     zalo_api_base_url: str = ZALO_API_BASE_URL
+    zalo_download_hosts: str | None = None
+    """Comma-separated hosts users' Zalo photos may come from (with subdomains); None: Zalo's."""
 
     pgibot_reminder_days_before: str = "7,3,1,0"
     pgibot_reminder_late_days: int = Field(default=10, ge=0, le=60)

@@ -19,7 +19,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.console import ConsoleChannel
+from bot.channels.zalo import ZaloClient, ZaloConfig
 from bot.core.clock import FrozenClock
+from bot.core.messages import FileUnavailable
 from handlers.context import BotInfo
 from handlers.router import Router
 from storage.models import Attachment, Submission
@@ -262,3 +264,52 @@ async def test_two_console_sessions_each_keep_their_report(
     async with sessions() as session:
         rows = list(await session.scalars(select(Submission).order_by(Submission.id)))
     assert [row.results for row in rows] == ["Đang chuẩn bị hồ sơ.", "Đã trình phê duyệt hồ sơ."]
+
+
+# --- Zalo photos: only from Zalo's hosts ----------------------------------------------------
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_zalo_photos_are_downloaded_only_from_zalo_hosts(
+    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, tmp_path: Path
+) -> None:
+    """A photo event naming another host is refused politely, and nothing is fetched from it."""
+    async with FakeZalo(token=ZALO_TOKEN) as fake:
+        officer = ZaloDriver(fake, ZaloBot(fake, sessions, clock, tmp_path / "data"))
+        await officer.start()
+        try:
+            await officer.say(f"/start {await invite(sessions, clock, 'sxd')}", "thành công")
+            await officer.say("/baocao 1.b.1", "Tình hình thực hiện")
+            await officer.choose("Đang triển khai", "phần trăm")
+            await officer.say("60", "kết quả thực hiện")
+            await officer.say("Đã rà soát 12 công trình cấp nước.", "minh chứng")
+            refused = await officer._wait(
+                lambda: officer.user.send_photo(b"\xff\xd8\xff\xe0 anh", host="localhost"),
+                "Bot chưa tải được tệp này",
+            )
+            assert "Đề nghị đồng chí" in refused
+            assert fake.photo_downloads == []  # not even asked
+            await officer.photo(b"\xff\xd8\xff\xe0 anh", "Các tệp đã nhận: anh-1.jpg")
+            assert fake.photo_downloads == [f"127.0.0.1:{fake.port}"]  # the first file
+        finally:
+            await officer.stop()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://evilzdn.vn/a.jpg",  # ends with the name, but is not a subdomain of it
+        "https://zdn.vn.attacker.example/a.jpg",
+        "https://10.0.0.1/a.jpg",
+        "file:///etc/passwd",
+        "https://user@/a.jpg",
+        "not a url",
+    ],
+)
+async def test_a_photo_address_off_zalo_hosts_is_refused_before_any_request(url: str) -> None:
+    client = ZaloClient(ZaloConfig("1:t", "http://127.0.0.1:9/bot"))
+    try:
+        with pytest.raises(FileUnavailable, match="not a Zalo host"):
+            await client.download(url)
+    finally:
+        await client.close()

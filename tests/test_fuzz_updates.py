@@ -602,7 +602,9 @@ async def zalo(
 ) -> AsyncIterator[tuple[World, FakeZalo]]:
     async with FakeZalo(token=ZALO_TOKEN) as fake:
         router = Router(fuzz_sessions, clock, BotInfo(None, tmp_path / "data"))
-        config = ZaloConfig(ZALO_TOKEN, fake.base_url, poll_timeout=1)
+        config = ZaloConfig(
+            ZALO_TOKEN, fake.base_url, poll_timeout=1, download_hosts=fake.download_hosts
+        )
         channel = ZaloChannel(config, router, fuzz_sessions, clock)
         await channel.start()
         world = World(

@@ -61,6 +61,7 @@ class Running:
                 self.fake.base_url,
                 poll_timeout=1,
                 request_timeout=self.request_timeout,
+                download_hosts=self.fake.download_hosts,
             ),
             router,
             self.sessions,

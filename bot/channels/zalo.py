@@ -20,6 +20,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 from sqlalchemy.exc import SQLAlchemyError
@@ -44,6 +45,9 @@ POLL_TIMEOUT = 10
 DOWNLOAD_LIMIT = 20 * 1024 * 1024
 """The largest evidence file (see handlers.evidence); a download stops one chunk past it."""
 SEND_ATTEMPTS = 5
+DOWNLOAD_HOSTS = ("zdn.vn", "zadn.vn", "zalo.me", "zaloapp.com", "zapps.me", "zaloplatforms.com")
+"""Where Zalo serves the photos users send (its CDN); a host matches itself and its subdomains."""
+MAX_REDIRECTS = 3
 RECORD_RETRY_CAP = 5.0
 """Longest pause between two attempts to record an event while the database is away."""
 
@@ -59,6 +63,8 @@ class ZaloConfig:
     poll_timeout: int = POLL_TIMEOUT
     request_timeout: float | None = None
     """How long a whole request may take; None: the poll timeout and 15 s more."""
+    download_hosts: tuple[str, ...] = DOWNLOAD_HOSTS
+    """The only hosts (and their subdomains) the bot downloads users' photos from."""
 
 
 class ZaloApiError(Exception):
@@ -75,6 +81,7 @@ class ZaloClient:
 
     def __init__(self, config: ZaloConfig) -> None:
         self._url = f"{config.base_url}{config.token}/"
+        self._download_hosts = tuple(h.lower().strip(".") for h in config.download_hosts)
         self._session: aiohttp.ClientSession | None = None
         self._timeout = (
             config.request_timeout
@@ -133,21 +140,41 @@ class ZaloClient:
     async def download(self, url: str, limit: int = DOWNLOAD_LIMIT) -> bytes:
         """Download a file (a photo a user sent), at most ``limit`` bytes and one more.
 
-        Raises FileUnavailable when the address is gone, malformed or unreachable.
+        Raises FileUnavailable when the address is gone, malformed or unreachable, or is not
+        on one of Zalo's hosts (``download_hosts``): an event names the address, and the bot
+        must not fetch whatever a forged one points at (an internal service, say). Redirects
+        are followed only to those hosts.
         """
         await self.open()
         assert self._session is not None
         content = bytearray()
         try:
-            async with self._session.get(url) as response:
-                response.raise_for_status()
-                async for chunk in response.content.iter_chunked(64 * 1024):
-                    content += chunk
-                    if len(content) > limit:  # the caller refuses it as too large
-                        break
-        except (aiohttp.ClientError, TimeoutError, ValueError) as error:
+            for _hop in range(MAX_REDIRECTS + 1):
+                self._check_host(url)
+                async with self._session.get(url, allow_redirects=False) as response:
+                    if response.status in (301, 302, 303, 307, 308):
+                        url = urljoin(url, response.headers["Location"])
+                        continue
+                    response.raise_for_status()
+                    async for chunk in response.content.iter_chunked(64 * 1024):
+                        content += chunk
+                        if len(content) > limit:  # the caller refuses it as too large
+                            break
+                    return bytes(content)
+        except (aiohttp.ClientError, TimeoutError, ValueError, KeyError) as error:
             raise FileUnavailable(f"{type(error).__name__}: {error}") from error
-        return bytes(content)
+        raise FileUnavailable("too many redirects")
+
+    def _check_host(self, url: str) -> None:
+        """Refuse an address that is not on one of Zalo's hosts (FileUnavailable)."""
+        parsed = urlsplit(url)
+        host = (parsed.hostname or "").lower().rstrip(".")
+        allowed = parsed.scheme in ("http", "https") and any(
+            host == known or host.endswith("." + known) for known in self._download_hosts
+        )
+        if not allowed:
+            logger.warning("refusing to download a Zalo photo from %s", host or "no host")
+            raise FileUnavailable(f"not a Zalo host: {host or 'none'}")
 
 
 class ZaloChannel(InboxChannel):

@@ -189,6 +189,8 @@ class FakeZalo(Waiting):
         self._known_chats: set[str] = set()
         self._sent: dict[str, list[str]] = {}
         self._photos: dict[str, _Photo] = {}
+        self.photo_downloads: list[str] = []
+        """The host (as the client named it) of each request for a photo, in order."""
         self._pushes: set[asyncio.Task[int]] = set()
         self._closing = False
         self._runner: web.AppRunner | None = None
@@ -234,6 +236,11 @@ class FakeZalo(Waiting):
         """The URL at which the fake serves the photo ``name``."""
         return f"http://127.0.0.1:{self.port}/photos/{name}"
 
+    @property
+    def download_hosts(self) -> tuple[str, ...]:
+        """The hosts a client must accept photos from (set the bot's ``download_hosts``)."""
+        return ("127.0.0.1",)
+
     async def _serve_api(self, request: web.Request) -> web.Response:
         try:
             params, bad_body = await _read_params(request), None
@@ -264,6 +271,7 @@ class FakeZalo(Waiting):
         return response
 
     async def _serve_photo(self, request: web.Request) -> web.Response:
+        self.photo_downloads.append(request.host)
         photo = self._photos.get(request.match_info["name"])
         if photo is None:
             error = ApiError(404, "Not Found")
@@ -577,10 +585,22 @@ class FakeZaloUser:
         return self._say("message.text.received", {"text": text}, queue)
 
     def send_photo(
-        self, content: bytes, caption: str | None = None, *, queue: bool = True
+        self,
+        content: bytes,
+        caption: str | None = None,
+        *,
+        queue: bool = True,
+        host: str | None = None,
     ) -> JSONDict:
-        """A photo whose bytes the fake serves (image/jpeg) at the event's ``photo_url``."""
-        body: JSONDict = {"photo_url": self.fake._register_photo(content)}
+        """A photo whose bytes the fake serves (image/jpeg) at the event's ``photo_url``.
+
+        ``host`` names the server differently in the URL (e.g. "localhost": the same server
+        under a name that is not Zalo's), as a forged event would.
+        """
+        url = self.fake._register_photo(content)
+        if host is not None:
+            url = url.replace("127.0.0.1", host, 1)
+        body: JSONDict = {"photo_url": url}
         if caption is not None:
             body["caption"] = caption
         return self._say("message.image.received", body, queue)
