@@ -145,6 +145,29 @@ class InboxRepository:
         result = await self._session.execute(_MARK_PROCESSED, {"ids": list(entry_ids), "now": now})
         return int(result.rowcount)  # type: ignore[attr-defined]
 
+    async def set_aside(self, channel: str, update_key: str, error: str, now: datetime) -> None:
+        """Record that an update could not be stored (its content is not kept), as done.
+
+        For an update the platform will not deliver again (Zalo forgets an event once handed
+        out) and that the database keeps refusing: the inbox shows it was received and why it
+        was not processed.
+        """
+        dialect = self._session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        await self._session.execute(
+            insert(_INBOX)
+            .values(
+                channel=channel,
+                update_key=update_key,
+                payload={"set_aside": True},
+                received_at=now,
+                processed_at=now,
+                attempts=MAX_ATTEMPTS,
+                last_error=error[:2000],
+            )
+            .on_conflict_do_nothing(index_elements=["channel", "update_key"])
+        )
+
     async def mark_failed(self, entry_id: int, error: str, now: datetime) -> None:
         """Count a failed attempt; after the last one the update is set aside."""
         row = await self._session.get(InboxUpdate, entry_id)

@@ -1058,6 +1058,40 @@ async def test_slow_clients_cannot_hold_the_webhook_server(
         await server.cleanup()
 
 
+# --- 13. a Zalo event the database refuses -------------------------------------------------
+
+
+@ON_POSTGRES
+async def test_a_zalo_event_the_database_refuses_is_set_aside_and_polling_goes_on(
+    zalo: FakeZalo,
+    zalo_bot: ZaloBot,
+    sessions: async_sessionmaker[AsyncSession],
+    logs: pytest.LogCaptureFixture,
+) -> None:
+    """Zalo forgets an event once handed out; one PostgreSQL refuses must not stop intake."""
+    channel = await zalo_bot.start()
+    sender, other = zalo.user("fa0101"), zalo.user("fa0102")
+    poison = sender.send_text("xin chào", queue=False)
+    poison["message"]["date"] = float("nan")  # JSON's NaN: PostgreSQL's json type refuses it
+    zalo.queue_event(poison)
+    other.send_text("xin chào")
+    await zalo.wait_for_text(other.id, "chưa đăng ký", timeout=60.0)
+    await zalo.wait_for_text(sender.id, "sự cố kỹ thuật")  # told, politely, to send it again
+    await channel.wait_idle()
+    async with sessions() as session:
+        rows = (await session.execute(select(InboxUpdate).order_by(InboxUpdate.id))).scalars()
+        aside, taken = list(rows)
+    key = f"message.text.received:{poison['message']['message_id']}"
+    assert aside.update_key == key and aside.processed_at is not None
+    assert aside.last_error and "NaN" not in str(aside.payload)
+    assert taken.processed_at is not None
+    records = problems(logs)
+    errors = [r.getMessage() for r in records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and key in errors[0] and "set aside" in errors[0]
+    warnings = [r.getMessage() for r in records if r.levelno == logging.WARNING]
+    assert warnings and all(f"could not record Zalo event {key}" in w for w in warnings)
+
+
 # --- the fakes' new faults ------------------------------------------------------------------
 
 

@@ -34,8 +34,10 @@ from bot.core.i18n import _
 from bot.core.messages import Channel, FileRef, FileUnavailable, Incoming, Reply, numbered_text
 from bot.core.text import split_message
 from bot.core.throttle import FloodLimits
+from handlers import replies
 from handlers.router import Router
 from storage.inbox import InboxEntry
+from storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +50,8 @@ SEND_ATTEMPTS = 5
 DOWNLOAD_HOSTS = ("zdn.vn", "zadn.vn", "zalo.me", "zaloapp.com", "zapps.me", "zaloplatforms.com")
 """Where Zalo serves the photos users send (its CDN); a host matches itself and its subdomains."""
 MAX_REDIRECTS = 3
+RECORD_ATTEMPTS = 5
+"""Attempts to record an event the database refuses before it is set aside."""
 RECORD_RETRY_CAP = 5.0
 """Longest pause between two attempts to record an event while the database is away."""
 
@@ -252,24 +256,54 @@ class ZaloChannel(InboxChannel):
                 await self._keep(stop, key, event)
 
     async def _keep(self, stop: asyncio.Event, key: str, event: dict[str, Any]) -> None:
-        """Record an event Zalo has already forgotten, retrying while the database fails."""
+        """Record an event Zalo has already forgotten, retrying while the database fails.
+
+        While the database is away, the event is kept in hand (and polling waits). An event
+        the database keeps refusing although it is there (a value it cannot store) is set
+        aside after :data:`RECORD_ATTEMPTS` attempts, so that it does not stop intake.
+        """
         delay = 1.0
+        attempt = 0
         while True:
+            attempt += 1
             try:
                 await self.record_all([(key, event)])
                 return
             except (SQLAlchemyError, OSError) as error:
+                reason = _db_reason(error)
+                if attempt >= RECORD_ATTEMPTS and await self._set_aside(key, event, reason):
+                    return
                 if stop.is_set():
-                    logger.error("Zalo event %s lost: %s", key, _db_reason(error))
+                    logger.error("Zalo event %s lost: %s", key, reason)
                     return
                 logger.warning(
-                    "could not record Zalo event %s: %s; retrying in %.0f s",
-                    key,
-                    _db_reason(error),
-                    delay,
+                    "could not record Zalo event %s: %s; retrying in %.0f s", key, reason, delay
                 )
                 await wait_or_stop(stop, delay)
                 delay = min(delay * 2, RECORD_RETRY_CAP)
+
+    async def _set_aside(self, key: str, event: dict[str, Any], reason: str) -> bool:
+        """Set aside an event the database refuses; False if the database itself is away."""
+        try:
+            async with UnitOfWork(self._sessions) as uow:
+                await uow.inbox.set_aside(self.name, key, reason, self._clock.now())
+                await uow.commit()
+        except (SQLAlchemyError, OSError):
+            return False
+        logger.error(
+            "Zalo event %s could not be stored after %d attempts (%s); set aside",
+            key,
+            RECORD_ATTEMPTS,
+            reason,
+        )
+        sender = self.sender_of(event)
+        if sender is not None:  # ask the user to send it again, rather than lose it in silence
+            chat_id = sender.chat_id
+            self.spawn(
+                self.send_later(chat_id, lambda: self.deliver(chat_id, [replies.error()])),
+                "set-aside",
+            )
+        return True
 
     def prepare(self, entry: InboxEntry) -> Prepared | None:
         """Read a Zalo event."""
