@@ -88,12 +88,16 @@ class InboxChannel:
         user who floods the bot is dropped here, before it costs anything (see
         :meth:`judged`).
         """
-        kept = [(k, payload) for k, payload in updates if screened or self.judged(k, payload)]
+        given = list(updates)
+        kept = [(k, payload) for k, payload in given if screened or self.judged(k, payload)]
+        if kept:
+            async with UnitOfWork(self._sessions) as uow:
+                new = await uow.inbox.record_all(self.name, kept, self._clock.now())
+                await uow.commit()
+        for key, _payload in given:  # recorded or dropped for good: the verdict has served
+            self._verdicts.pop(key, None)
         if not kept:
             return 0
-        async with UnitOfWork(self._sessions) as uow:
-            new = await uow.inbox.record_all(self.name, kept, self._clock.now())
-            await uow.commit()
         if len(new) < len(kept):
             fresh = {entry.update_key for entry in new}
             for key, _payload in kept:
@@ -257,7 +261,9 @@ class InboxChannel:
         An update that could not be recorded comes back (the platform asks again, or the
         channel retries) while the database is away: judging it again each time would drain
         its sender's allowance, and after the outage the user's own messages would be dropped
-        as a flood. So the first verdict stands for every later sight of the same update.
+        as a flood. So the first verdict stands for every later sight of the same update,
+        until :meth:`record_all` has recorded or dropped it (Telegram may use its id again
+        for another update after a quiet week).
         """
         verdict = self._verdicts.get(key)
         if verdict is None:
