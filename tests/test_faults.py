@@ -931,6 +931,46 @@ async def test_webhook_retries_during_an_outage_are_judged_once_and_confirmed_wh
     )
 
 
+@ON_SQLITE
+async def test_zalo_webhook_retries_during_an_outage_are_judged_once(
+    zalo: FakeZalo,
+    clock: FrozenClock,
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    logs: pytest.LogCaptureFixture,
+) -> None:
+    """The same on Zalo's webhook: each retry of an event is the same event."""
+    async with DatabaseOutage(database_url, monkeypatch) as outage:
+        engine = create_engine(outage.url)
+        sessions = create_sessionmaker(engine)
+        running = ZaloBot(zalo, sessions, clock, tmp_path / "data")  # production flood limits
+        try:
+            channel = await running.start(webhook=True)
+            user = zalo.user("fa0201")
+            event = user.send_text("xin chào", queue=False)
+            await channel.wait_idle()
+            await outage.begin()
+            statuses = [await zalo.push(event) for _ in range(20)]
+            assert set(statuses) == {503}
+            await outage.end()
+            assert await zalo.push(event) == 200
+            await zalo.wait_for_text(user.id, "chưa đăng ký")
+            await channel.wait_idle()
+            texts = zalo.sent_to(user.id)
+            assert len(texts) == 1 and "quá nhanh" not in texts[0]
+            assert await count(sessions, InboxUpdate) == 1 and await unprocessed(sessions) == 0
+        finally:
+            try:
+                await stop_within(running)
+            finally:
+                await engine.dispose()
+    lines = [r.getMessage() for r in problems(logs)]
+    assert len(lines) == 20 and all(
+        "could not record a webhook event: database is locked" in line for line in lines
+    )
+
+
 # --- 4. Telegram's update ids start again after a quiet week ------------------------------
 
 
