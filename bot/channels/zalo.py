@@ -16,8 +16,9 @@ no update id; they are keyed by event name and message id, so a redelivery is re
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -126,23 +127,8 @@ class ZaloClient:
             raise ZaloApiError(code, str(body.get("description", "")))
         return body.get("result")
 
-    async def stream(self, url: str) -> AsyncIterator[bytes]:
+    async def stream(self, url: str) -> AsyncGenerator[bytes, None]:
         """Download a file (a photo a user sent) chunk by chunk.
-
-        Raises FileUnavailable when the address is gone, malformed or unreachable.
-        """
-        await self.open()
-        assert self._session is not None
-        try:
-            async with self._session.get(url) as response:
-                response.raise_for_status()
-                async for chunk in response.content.iter_chunked(64 * 1024):
-                    yield chunk
-        except (aiohttp.ClientError, TimeoutError, ValueError) as error:
-            raise FileUnavailable(f"{type(error).__name__}: {error}") from error
-
-    async def download(self, url: str, limit: int = DOWNLOAD_LIMIT) -> bytes:
-        """Download a file (a photo a user sent), at most ``limit`` bytes and one more.
 
         Raises FileUnavailable when the address is gone, malformed or unreachable, or is not
         on one of Zalo's hosts (``download_hosts``): an event names the address, and the bot
@@ -151,7 +137,6 @@ class ZaloClient:
         """
         await self.open()
         assert self._session is not None
-        content = bytearray()
         try:
             for _hop in range(MAX_REDIRECTS + 1):
                 self._check_host(url)
@@ -161,13 +146,21 @@ class ZaloClient:
                         continue
                     response.raise_for_status()
                     async for chunk in response.content.iter_chunked(64 * 1024):
-                        content += chunk
-                        if len(content) > limit:  # the caller refuses it as too large
-                            break
-                    return bytes(content)
+                        yield chunk
+                    return
         except (aiohttp.ClientError, TimeoutError, ValueError, KeyError) as error:
             raise FileUnavailable(f"{type(error).__name__}: {error}") from error
         raise FileUnavailable("too many redirects")
+
+    async def download(self, url: str, limit: int = DOWNLOAD_LIMIT) -> bytes:
+        """Download a file as :meth:`stream` does, at most ``limit`` bytes and one more."""
+        content = bytearray()
+        async with contextlib.aclosing(self.stream(url)) as chunks:
+            async for chunk in chunks:
+                content += chunk
+                if len(content) > limit:  # the caller refuses it as too large
+                    break
+        return bytes(content)
 
     def _check_host(self, url: str) -> None:
         """Refuse an address that is not on one of Zalo's hosts (FileUnavailable)."""
