@@ -6,6 +6,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CATALOG := locales/vi/LC_MESSAGES/bot
+# argparse's own messages (usage, errors), translated in a catalog of their own: see bot/terminal.py.
+ARGPARSE_CATALOG := locales/vi/LC_MESSAGES/argparse
 SOURCES := $(shell find bot handlers storage -name '*.py' -not -path '*/migrations/versions/*')
 
 .PHONY: run test setup catalog catalog-extract catalog-update lint typecheck contracts bench-reminders bench-summary \
@@ -29,19 +31,27 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Compile the Vietnamese catalog (the .mo file is build output, not committed).
-catalog: $(CATALOG).mo
+catalog: $(CATALOG).mo $(ARGPARSE_CATALOG).mo
 
 $(CATALOG).mo: $(CATALOG).po $(STAMP)
 	$(BIN)/pybabel compile --statistics --domain bot --directory locales --locale vi
+
+$(ARGPARSE_CATALOG).mo: $(ARGPARSE_CATALOG).po $(STAMP)
+	$(BIN)/pybabel compile --statistics --domain argparse --directory locales --locale vi
 
 # Extract the source strings into locales/bot.pot and merge them into the Vietnamese catalog.
 catalog-extract: $(STAMP)
 	$(BIN)/pybabel extract --mapping babel.cfg --no-location --sort-output \
 		--project pgibot --copyright-holder "pgibot" --msgid-bugs-address "" \
 		--output locales/bot.pot bot handlers storage
+	$(BIN)/pybabel extract --no-location --sort-output \
+		--project pgibot --copyright-holder "pgibot" --msgid-bugs-address "" \
+		--output locales/argparse.pot "$$($(BIN)/python -c 'import argparse; print(argparse.__file__)')"
 
 catalog-update: catalog-extract
 	$(BIN)/pybabel update --domain bot --input-file locales/bot.pot --output-dir locales \
+		--locale vi --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel update --domain argparse --input-file locales/argparse.pot --output-dir locales \
 		--locale vi --no-fuzzy-matching --ignore-obsolete
 	$(MAKE) catalog
 
@@ -66,7 +76,7 @@ pytest: setup
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(CATALOG).mo
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(CATALOG).mo $(ARGPARSE_CATALOG).mo
 
 # Benchmarks (not part of `make test`): see the README for the latest figures.
 bench-reminders: setup

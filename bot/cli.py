@@ -31,7 +31,7 @@ from tqdm import tqdm
 from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import TelegramChannel, TelegramConfig, TelegramSender
 from bot.channels.zalo import DOWNLOAD_HOSTS, ZaloChannel, ZaloConfig, ZaloSender
-from bot.config import Settings, SettingsError, load_settings
+from bot.config import Settings, SettingsError, default_env_file, load_settings
 from bot.core.clock import Clock, OffsetClock, SystemClock
 from bot.core.delivery import Sender
 from bot.core.i18n import (
@@ -47,6 +47,12 @@ from bot.core.i18n import (
 from bot.core.throttle import FloodLimits
 from bot.outbox import DeliveryLimits, OutboxWorker
 from bot.scheduler import PurgeJob, ReminderJob, build_scheduler
+from bot.terminal import (
+    VietnameseFormatter,
+    check_argparse_catalog,
+    make_private,
+    vietnamese_argparse,
+)
 from bot.web import TELEGRAM_PATH, ZALO_PATH, WebhookServer, create_app
 from handlers.context import BotInfo
 from handlers.help import role_name
@@ -471,12 +477,15 @@ async def cmd_run(app: App, args: argparse.Namespace) -> int:
     """Run the bot on the configured channels: Telegram, Zalo or both."""
     settings = app.settings
     if settings.telegram_bot_token is None and settings.zalo_bot_token is None:
+        # Not a failure: a new installation has no token yet, and nothing was asked to run.
         _out(_("No channel is configured, so the bot cannot start."))
         _out(
             _(
                 "Set TELEGRAM_BOT_TOKEN (the token from @BotFather) and/or ZALO_BOT_TOKEN (the "
-                "token of the Zalo bot) in the environment or in .env, and run `make run` again."
+                "token of the Zalo bot) in the environment or in the configuration file "
+                "%(file)s (see .env.example), and run `make run` again."
             )
+            % {"file": args.env_file or default_env_file()}
         )
         _out(
             _(
@@ -485,7 +494,7 @@ async def cmd_run(app: App, args: argparse.Namespace) -> int:
             )
         )
         _out(_("(create a code with: pgibot invite create --agency stnmt)"))
-        return 2
+        return 0
     await app.ensure_migrated()
     webhook = settings.pgibot_webhook_url.rstrip("/") if settings.pgibot_webhook_url else None
     secrets = {
@@ -688,7 +697,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pgibot", description=_("Reporting bot for the PGI plan of Lạng Sơn province.")
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument(
+        "--env-file",
+        metavar=_("FILE"),
+        help=_(
+            "the configuration file (default: $PGIBOT_ENV_FILE, else pgibot.env in the data "
+            "folder; never a .env of the current folder)"
+        ),
+    )
+    parser.add_argument(
+        "--database-url",
+        type=_database_url,
+        metavar="URL",
+        help=_("the database to work on instead of the configured one (a URL or a SQLite file)"),
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar=_("COMMAND"))
 
     def command(
         parent: Any, name: str, help_text: str, action: Action | None = None
@@ -702,7 +725,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plan", help=_("plan file (default: the shipped Lạng Sơn PGI plan)"))
 
     plan = command(sub, "plan", _("import or show the plan"))
-    plan_sub = plan.add_subparsers(dest="plan_command", required=True, metavar="ACTION")
+    plan_sub = plan.add_subparsers(dest="plan_command", required=True, metavar=_("ACTION"))
     p = command(
         plan_sub, "import", _("import or update the plan from a YAML file"), cmd_plan_import
     )
@@ -711,7 +734,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help=_("print JSON"))
 
     agency = command(sub, "agency", _("list and reorganise agencies"))
-    agency_sub = agency.add_subparsers(dest="agency_command", required=True, metavar="ACTION")
+    agency_sub = agency.add_subparsers(dest="agency_command", required=True, metavar=_("ACTION"))
     command(
         agency_sub,
         "list",
@@ -753,7 +776,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--on", type=_parse_day, help=_("date of the change, dd/mm/yyyy"))
 
     invite = command(sub, "invite", _("invitation codes"))
-    invite_sub = invite.add_subparsers(dest="invite_command", required=True, metavar="ACTION")
+    invite_sub = invite.add_subparsers(dest="invite_command", required=True, metavar=_("ACTION"))
     p = command(
         invite_sub, "create", _("create an invitation code for an agency"), cmd_invite_create
     )
@@ -763,7 +786,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--days", type=int, default=14, help=_("how many days it stays valid"))
 
     member = command(sub, "member", _("registered members"))
-    member_sub = member.add_subparsers(dest="member_command", required=True, metavar="ACTION")
+    member_sub = member.add_subparsers(dest="member_command", required=True, metavar=_("ACTION"))
     command(member_sub, "list", _("list registered members"), cmd_member_list)
 
     p = command(sub, "console", _("chat with the bot in this terminal"), cmd_console)
@@ -792,19 +815,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help=_("the file to write (default: a name in this folder)"))
 
     demo = command(sub, "demo", _("demonstration data"))
-    demo_sub = demo.add_subparsers(dest="demo_command", required=True, metavar="ACTION")
+    demo_sub = demo.add_subparsers(dest="demo_command", required=True, metavar=_("ACTION"))
     p = command(demo_sub, "generate", _("fill a year with synthetic reports"), cmd_demo)
     p.add_argument("--cycle", type=int, required=True, help=_("the year"))
     p.add_argument("--submissions", type=int, default=1000, help=_("how many reports"))
 
     db = command(sub, "db", _("database revision"))
-    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar=_("ACTION"))
     command(db_sub, "current", _("show the revision"), cmd_db)
     p = command(db_sub, "upgrade", _("upgrade to a revision"), cmd_db)
     p.add_argument("revision", nargs="?", default="head")
     p = command(db_sub, "downgrade", _("downgrade to a revision"), cmd_db)
     p.add_argument("revision")
     return parser
+
+
+def _database_url(text: str) -> str:
+    """Read a database URL; a plain path names a SQLite file."""
+    if "://" in text:
+        return text
+    return f"sqlite+aiosqlite:///{Path(text).expanduser().resolve()}"
 
 
 def _run_loop(main: Coroutine[Any, Any, int]) -> int:
@@ -832,7 +862,10 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
     as_of: datetime | None = getattr(args, "as_of", None)
     clock = OffsetClock(as_of.replace(tzinfo=settings.timezone)) if as_of else None
     if as_of is not None:
-        logging.getLogger(__name__).warning("rehearsal clock: starting at %s", as_of)
+        logger.warning(
+            _("Rehearsal clock: the bot starts at %(moment)s."),
+            {"moment": as_of.strftime("%d/%m/%Y %H:%M")},
+        )
     app = App(settings, clock)
     try:
         action: Action = args.action
@@ -846,25 +879,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     set_language("vi")
     try:
         check_catalog()
+        check_argparse_catalog()
     except CatalogError as error:
         sys.stderr.write(f"pgibot: {error}\n")
         return 2
-    args = build_parser().parse_args(argv)
+    with vietnamese_argparse():
+        args = build_parser().parse_args(argv)
+    env_file = Path(args.env_file).expanduser() if args.env_file else default_env_file()
+    if args.env_file and not env_file.is_file():
+        sys.stderr.write(
+            _("pgibot: the configuration file %(path)s does not exist.") % {"path": env_file}
+            + "\n"
+        )
+        return 2
     try:
-        settings = load_settings()
+        settings = load_settings(env_file, database_url=args.database_url)
     except SettingsError as error:
         sys.stderr.write(_("pgibot: configuration error: %(error)s") % {"error": error} + "\n")
         return 2
     set_timezone(settings.timezone)
-    logging.basicConfig(
-        level=settings.pgibot_log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines carry the token
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    if args.action is cmd_console and settings.pgibot_log_level != "DEBUG":
-        logging.getLogger().setLevel(logging.WARNING)  # keep the conversation readable
+    _configure_logging(settings, running=args.action is cmd_run)
+    make_private(settings.pgibot_data_dir)
+    _warn_about_configuration(settings, env_file)
     try:
         return _run_loop(_main(args, settings))
     except (UsageError, AgencyError, PlanFileError) as error:
@@ -880,6 +916,40 @@ def main(argv: Sequence[str] | None = None) -> int:
             _("pgibot: cannot reach the database or a file: %(error)s") % {"error": error} + "\n"
         )
         return 1
+
+
+def _configure_logging(settings: Settings, *, running: bool) -> None:
+    """Log to stderr in Vietnamese: at the configured level for `run`, warnings otherwise.
+
+    A command's own output is what the administrator reads; its progress lines (an export's
+    size, a sweep's count) are for the running bot's journal. DEBUG applies to every command.
+    """
+    configured = logging.getLevelName(settings.pgibot_log_level)
+    level = configured if running or configured == logging.DEBUG else max(configured, 30)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(VietnameseFormatter())
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+    for noisy in ("httpx", "alembic", "apscheduler", "aiohttp.access"):
+        # httpx's request lines carry the token; the others narrate routine steps in English
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+def _warn_about_configuration(settings: Settings, env_file: Path) -> None:
+    """Warn where the configuration may not be what the administrator thinks it is."""
+    planted = Path(".env")
+    if planted.is_file() and planted.resolve() != env_file.resolve():
+        logger.warning(
+            _("The file %(ignored)s is not read; the configuration file is %(file)s."),
+            {"ignored": planted.resolve(), "file": env_file},
+        )
+    for variable, url in settings.unofficial_urls().items():
+        logger.warning(
+            _(
+                "%(variable)s is %(url)s, not the platform's official server: the bot's token "
+                "is sent there. Make sure it is a server you run."
+            ),
+            {"variable": variable, "url": url},
+        )
 
 
 if __name__ == "__main__":

@@ -1,7 +1,15 @@
-"""Settings from the environment and an optional ``.env`` file (see ``.env.example``)."""
+"""Settings from the environment and one configuration file (see ``.env.example``).
+
+The file is never looked for in the current folder: a file planted where the command happens
+to run must not redirect the bot (its Bot API address, its database). It is, in this order:
+the ``--env-file`` option, the ``PGIBOT_ENV_FILE`` variable, or ``pgibot.env`` in the data
+folder (``PGIBOT_DATA_DIR`` from the environment, else the project's ``data`` folder). The
+environment wins over the file.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,6 +25,15 @@ from bot.core.validation import reason
 TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
 TELEGRAM_API_FILE_URL = "https://api.telegram.org/file/bot"
 ZALO_API_BASE_URL = "https://bot-api.zaloplatforms.com/bot"
+OFFICIAL_URLS = {
+    "TELEGRAM_API_BASE_URL": TELEGRAM_API_BASE_URL,
+    "TELEGRAM_API_FILE_URL": TELEGRAM_API_FILE_URL,
+    "ZALO_API_BASE_URL": ZALO_API_BASE_URL,
+}
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+DEFAULT_DATA_DIR = PROJECT_DIR / "data"
+"""The project's own data folder, wherever the command runs (not ``./data``)."""
+ENV_FILE_NAME = "pgibot.env"
 
 WebhookSecret = Annotated[SecretStr, Field(min_length=8, max_length=256)]
 
@@ -29,18 +46,19 @@ class Settings(BaseSettings):
     """Every setting of the bot; names are the environment variables, upper-cased."""
 
     model_config = SettingsConfigDict(
-        env_file=".env",
+        env_file=None,
         env_file_encoding="utf-8",
         extra="ignore",
         case_sensitive=False,
         env_ignore_empty=True,
     )
 
-    pgibot_data_dir: Path = Path("data")
+    pgibot_data_dir: Path = DEFAULT_DATA_DIR
     database_url: str | None = None
     pgibot_timezone: str = "Asia/Ho_Chi_Minh"
     pgibot_language: Literal["vi"] = "vi"
     pgibot_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """The level of ``pgibot run``; the other commands show warnings and errors only."""
 
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str = TELEGRAM_API_BASE_URL
@@ -131,15 +149,38 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.pgibot_data_dir / 'pgibot.sqlite3').resolve()}"
 
+    def unofficial_urls(self) -> dict[str, str]:
+        """Return the Bot API and Zalo addresses that are not the platforms' own servers."""
+        given = {
+            "TELEGRAM_API_BASE_URL": self.telegram_api_base_url,
+            "TELEGRAM_API_FILE_URL": self.telegram_api_file_url,
+            "ZALO_API_BASE_URL": self.zalo_api_base_url,
+        }
+        return {name: url for name, url in given.items() if url != OFFICIAL_URLS[name]}
+
     @property
     def timezone(self) -> ZoneInfo:
         """Return the plan's time zone."""
         return ZoneInfo(self.pgibot_timezone)
 
 
-def load_settings(env_file: Path | None = Path(".env")) -> Settings:
-    """Read the settings; raise SettingsError naming the first bad variable."""
+def default_env_file() -> Path:
+    """Return the configuration file to read when no ``--env-file`` is given."""
+    named = os.environ.get("PGIBOT_ENV_FILE", "").strip()
+    if named:
+        return Path(named).expanduser()
+    data_dir = os.environ.get("PGIBOT_DATA_DIR", "").strip()
+    return (Path(data_dir).expanduser() if data_dir else DEFAULT_DATA_DIR) / ENV_FILE_NAME
+
+
+def load_settings(env_file: Path | None = None, *, database_url: str | None = None) -> Settings:
+    """Read the environment and ``env_file``; raise SettingsError naming the first bad variable.
+
+    ``database_url`` (the command line's) wins over both.
+    """
     try:
+        if database_url is not None:
+            return Settings(_env_file=env_file, database_url=database_url)
         return Settings(_env_file=env_file)
     except ValidationError as error:
         first = error.errors()[0]

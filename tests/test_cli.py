@@ -140,7 +140,7 @@ def test_console_session_in_a_subprocess(pgibot: Pgibot) -> None:
 
 def test_run_without_a_token_says_what_to_set(pgibot: Pgibot) -> None:
     result = pgibot("run")
-    assert result.returncode == 2
+    assert result.returncode == 0  # an expected state of a new installation, not a failure
     assert "TELEGRAM_BOT_TOKEN" in result.stdout
     assert "pgibot console" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
@@ -182,7 +182,7 @@ def test_help_on_each_command(pgibot: Pgibot) -> None:
         ["agency", "merge", "--help"],
     ):
         result = pgibot(*args)
-        assert result.returncode == 0 and "usage:" in result.stdout
+        assert result.returncode == 0 and "cách dùng:" in result.stdout
 
 
 def test_commands_before_init_ask_for_init(tmp_path: Path) -> None:
@@ -203,3 +203,103 @@ def test_demo_data_and_report_files(pgibot: Pgibot) -> None:
     assert "1.a.1" in (pgibot.folder / "tong-hop.txt").read_text(encoding="utf-8")
     missing = pgibot("report", "--cycle", "1999")
     assert missing.returncode == 1 and "Không có kỳ báo cáo năm 1999" in missing.stderr
+
+
+# --- the administrator's terminal speaks Vietnamese ----------------------------------------
+
+
+def test_commands_log_only_warnings_and_argparse_speaks_vietnamese(pgibot: Pgibot) -> None:
+    out = pgibot.folder / "tong-hop-im-lang.xlsx"
+    written = pgibot("report", "--cycle", "2024", "--out", str(out))
+    assert written.returncode == 0, written.stderr
+    assert "INFO" not in written.stderr and "spreadsheet" not in written.stderr
+    wrong = pgibot("agency", "frob")
+    assert wrong.returncode == 2
+    assert "cách dùng: pgibot agency" in wrong.stderr
+    assert "pgibot agency: lỗi: " in wrong.stderr and "không hợp lệ: 'frob'" in wrong.stderr
+    for english in ("usage:", "error:", "invalid choice", "choose from"):
+        assert english not in wrong.stderr
+    missing = pgibot("agency", "merge", "sgtvt")
+    assert "thiếu các tham số bắt buộc: --into" in missing.stderr
+    shown = pgibot("invite", "create", "--help").stdout
+    assert shown.startswith("cách dùng: pgibot invite create")
+    assert "các tùy chọn:" in shown and "hiện trợ giúp này rồi thoát" in shown
+    for english in ("usage:", "options:", "show this help"):
+        assert english not in shown
+
+
+def _argparse_messages() -> set[str]:
+    import argparse
+
+    from babel.messages.extract import extract_from_file
+
+    found = extract_from_file("python", argparse.__file__)
+    return {message if isinstance(message, str) else message[0] for _, message, *_ in found}
+
+
+def test_every_message_of_this_pythons_argparse_is_in_the_catalog() -> None:
+    from babel.messages.pofile import read_po
+
+    with (ROOT / "locales" / "vi" / "LC_MESSAGES" / "argparse.po").open("rb") as handle:
+        catalog = read_po(handle)
+    translated = {
+        (m.id if isinstance(m.id, str) else m.id[0])
+        for m in catalog
+        if m.id and all(m.string if isinstance(m.string, tuple) else (m.string,))
+    }
+    assert _argparse_messages() - translated == set(), "run `make catalog-update`"
+
+
+# --- where the configuration comes from -----------------------------------------------------
+
+
+def _invite_link(pgibot: Pgibot, *options: str) -> subprocess.CompletedProcess[str]:
+    return pgibot(*options, "invite", "create", "--agency", "stnmt")
+
+
+def test_a_dotenv_in_the_current_folder_is_not_read(pgibot: Pgibot) -> None:
+    planted = pgibot.folder / ".env"
+    planted.write_text(
+        "TELEGRAM_BOT_USERNAME=planted_bot\nTELEGRAM_API_BASE_URL=http://evil.example/bot\n",
+        encoding="utf-8",
+    )
+    try:
+        result = _invite_link(pgibot)
+    finally:
+        planted.unlink()
+    assert result.returncode == 0, result.stderr
+    assert "planted_bot" not in result.stdout
+    assert f"Tệp {planted} không được đọc" in result.stderr
+    assert "evil.example" not in result.stderr
+
+
+def test_the_configuration_file_beside_the_data_and_env_file_option(pgibot: Pgibot) -> None:
+    beside = pgibot.folder / "data" / "pgibot.env"
+    beside.write_text("TELEGRAM_BOT_USERNAME=beside_the_data_bot\n", encoding="utf-8")
+    try:
+        assert "https://t.me/beside_the_data_bot?start=" in _invite_link(pgibot).stdout
+        chosen = pgibot.folder / "chosen.env"
+        chosen.write_text("TELEGRAM_BOT_USERNAME=chosen_bot\n", encoding="utf-8")
+        assert (
+            "https://t.me/chosen_bot?start="
+            in _invite_link(pgibot, "--env-file", str(chosen)).stdout
+        )
+    finally:
+        beside.unlink()
+    missing = _invite_link(pgibot, "--env-file", str(pgibot.folder / "khong-co.env"))
+    assert missing.returncode == 2
+    assert (
+        missing.stderr.strip()
+        == f"pgibot: không có tệp cấu hình {pgibot.folder / 'khong-co.env'}."
+    )
+
+
+def test_an_unofficial_bot_api_address_is_warned_about_in_vietnamese(pgibot: Pgibot) -> None:
+    result = pgibot("agency", "list", env={"TELEGRAM_API_BASE_URL": "http://10.0.0.9:8081/bot"})
+    assert result.returncode == 0
+    (line,) = result.stderr.strip().splitlines()
+    assert "CẢNH BÁO" in line
+    assert (
+        "TELEGRAM_API_BASE_URL đang là http://10.0.0.9:8081/bot, không phải máy chủ chính thức"
+        in line
+    )

@@ -2,7 +2,8 @@
 
 A developer's helper for translating new strings without hand-editing the .po file:
 
-    python tools/po_fill.py translations.json
+    python tools/po_fill.py translations.json            # locales/vi/LC_MESSAGES/bot.po
+    python tools/po_fill.py translations.json argparse   # another domain's catalog
 
 Keys are msgids (for plural entries, the singular msgid); values are the Vietnamese text.
 """
@@ -15,13 +16,15 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po, write_po
 
-CATALOG = Path(__file__).resolve().parents[1] / "locales" / "vi" / "LC_MESSAGES" / "bot.po"
+MESSAGES = Path(__file__).resolve().parents[1] / "locales" / "vi" / "LC_MESSAGES"
+CATALOG = MESSAGES / "bot.po"
 
 
-def main(source: str) -> int:
+def main(source: str, domain: str = "bot") -> int:
     """Apply the translations and report the ones that matched no msgid."""
+    catalog_path = MESSAGES / f"{domain}.po"
     translations: dict[str, str] = json.loads(Path(source).read_text(encoding="utf-8"))
-    with CATALOG.open("rb") as handle:
+    with catalog_path.open("rb") as handle:
         catalog = read_po(handle)
     used = set()
     for message in catalog:
@@ -31,7 +34,7 @@ def main(source: str) -> int:
             message.string = (text,) if isinstance(message.id, tuple) else text
             message.flags.discard("fuzzy")
             used.add(key)
-    with CATALOG.open("wb") as handle:
+    with catalog_path.open("wb") as handle:
         write_po(handle, catalog, omit_header=False, no_location=True)
     for key in sorted(set(translations) - used):
         sys.stderr.write(f"no such msgid: {key!r}\n")
@@ -39,4 +42,4 @@ def main(source: str) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1]))
+    raise SystemExit(main(*sys.argv[1:3]))
