@@ -303,3 +303,43 @@ def test_an_unofficial_bot_api_address_is_warned_about_in_vietnamese(pgibot: Pgi
         "TELEGRAM_API_BASE_URL đang là http://10.0.0.9:8081/bot, không phải máy chủ chính thức"
         in line
     )
+
+
+# --- make run -------------------------------------------------------------------------------
+
+
+def test_the_package_metadata_builds_without_a_deprecation_warning() -> None:
+    import tomllib
+    import warnings
+
+    from setuptools.config.pyprojecttoml import apply_configuration
+    from setuptools.dist import Distribution
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the SetuptoolsDeprecationWarning pip printed twice
+        distribution = apply_configuration(Distribution(), ROOT / "pyproject.toml")
+    assert distribution.metadata.license_expression == "MIT"
+    with (ROOT / "pyproject.toml").open("rb") as handle:
+        requires = tomllib.load(handle)["build-system"]["requires"]
+    assert "setuptools>=77" in requires  # the first setuptools that reads an SPDX license
+
+
+def test_make_run_without_a_token_ends_cleanly(tmp_path: Path) -> None:
+    venv = Path(sys.prefix)
+    if not (venv / ".installed").exists():
+        pytest.skip("the tests do not run in a venv made by `make setup`")
+    env = Pgibot(tmp_path).env | {"MAKEFLAGS": ""}
+    result = subprocess.run(
+        ["make", "--no-print-directory", "run", f"VENV={venv}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "Đề nghị đặt TELEGRAM_BOT_TOKEN" in output and "pgibot console" in output
+    for noise in ("Error", "Traceback", "Deprecat"):
+        assert noise not in output
