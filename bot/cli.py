@@ -677,16 +677,58 @@ async def cmd_demo(app: App, args: argparse.Namespace) -> int:
 
 
 async def cmd_db(app: App, args: argparse.Namespace) -> int:
-    """Show or change the database revision."""
+    """Show or change the database revision; a downgrade says what it drops and asks first."""
     if args.db_command == "upgrade":
         await migrate.upgrade(app.engine, args.revision)
     elif args.db_command == "downgrade":
-        await migrate.downgrade(app.engine, args.revision)
+        await _downgrade(app, args.revision, confirmed=args.yes)
     _out(
         _("Database revision: %(rev)s")
         % {"rev": await migrate.current_revision(app.engine) or "-"}
     )
     return 0
+
+
+async def _downgrade(app: App, revision: str, *, confirmed: bool) -> None:
+    known = [*migrate.revisions(), "base"]
+    if revision not in known:
+        raise UsageError(
+            _("There is no revision %(rev)s; the revisions are: %(known)s.")
+            % {"rev": revision, "known": ", ".join(known)}
+        )
+    current = await migrate.current_revision(app.engine) or "-"
+    losses = await migrate.downgrade_losses(app.engine, revision)
+    if losses:
+        _out(
+            _("Downgrading the database from %(current)s to %(rev)s deletes:")
+            % {"current": current, "rev": revision}
+        )
+        for loss in losses:
+            if loss.column is None:
+                _out("  " + _("table %(table)s (%(rows)s rows)") % asdict(loss))
+            else:
+                _out(
+                    "  "
+                    + _("column %(table)s.%(column)s (%(rows)s rows with a value)") % asdict(loss)
+                )
+    else:
+        _out(
+            _(
+                "Downgrading the database from %(current)s to %(rev)s drops no table or column "
+                "(columns may be narrowed)."
+            )
+            % {"current": current, "rev": revision}
+        )
+    if not confirmed:
+        sys.stdout.write(_('Type "yes" (or "có") to downgrade, anything else to stop: '))
+        sys.stdout.flush()
+        answer = (await asyncio.to_thread(sys.stdin.readline)).strip().lower()
+        if answer not in ("yes", "có"):
+            _out()
+            raise UsageError(
+                _("Nothing was changed. To downgrade without being asked, add --yes.")
+            )
+    await migrate.downgrade(app.engine, revision)
 
 
 # --- parser --------------------------------------------------------------------------------
@@ -825,8 +867,16 @@ def build_parser() -> argparse.ArgumentParser:
     command(db_sub, "current", _("show the revision"), cmd_db)
     p = command(db_sub, "upgrade", _("upgrade to a revision"), cmd_db)
     p.add_argument("revision", nargs="?", default="head")
-    p = command(db_sub, "downgrade", _("downgrade to a revision"), cmd_db)
+    p = command(
+        db_sub,
+        "downgrade",
+        _("downgrade to a revision (says what it deletes, and asks first)"),
+        cmd_db,
+    )
     p.add_argument("revision")
+    p.add_argument(
+        "--yes", action="store_true", help=_("do not ask: the data it lists is deleted")
+    )
     return parser
 
 

@@ -343,3 +343,108 @@ def test_make_run_without_a_token_ends_cleanly(tmp_path: Path) -> None:
     assert "Đề nghị đặt TELEGRAM_BOT_TOKEN" in output and "pgibot console" in output
     for noise in ("Error", "Traceback", "Deprecat"):
         assert noise not in output
+
+
+# --- files and destructive commands ---------------------------------------------------------
+
+
+def _mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_the_database_and_data_folder_are_private(tmp_path: Path) -> None:
+    tool = Pgibot(tmp_path)
+    (tmp_path / "data").mkdir(mode=0o755)  # left open by an earlier version
+    (tmp_path / "data").chmod(0o755)
+    assert tool("init").returncode == 0
+    assert _mode(tmp_path / "data") == 0o700
+    assert _mode(tmp_path / "data" / "pgibot.sqlite3") == 0o600
+    out = tmp_path / "tong-hop.txt"
+    assert tool("report", "--format", "txt", "--cycle", "2024", "--out", str(out)).returncode == 0
+    assert _mode(out) == 0o600
+    # The write-ahead log and shared memory exist while the bot runs: same mode, same umask.
+    script = (
+        "import asyncio, os, sys\n"
+        "from pathlib import Path\n"
+        "from sqlalchemy import text\n"
+        "from bot.terminal import make_private\n"
+        "from storage.db import create_engine\n"
+        "async def main(folder):\n"
+        "    make_private(folder)\n"
+        "    database = folder / 'evidence' / 'x.sqlite3'\n"
+        "    engine = create_engine(f'sqlite+aiosqlite:///{database}')\n"
+        "    async with engine.begin() as connection:\n"
+        "        await connection.execute(text('CREATE TABLE t (x INTEGER)'))\n"
+        "    async with engine.connect() as connection:\n"
+        "        await connection.execute(text('SELECT * FROM t'))\n"
+        "        for name in ('evidence', 'evidence/x.sqlite3', 'evidence/x.sqlite3-wal',\n"
+        "                     'evidence/x.sqlite3-shm'):\n"
+        "            print(name, oct((folder / name).stat().st_mode & 0o777))\n"
+        "    await engine.dispose()\n"
+        "asyncio.run(main(Path(sys.argv[1])))\n"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "data")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert dict(zip(shown[::2], shown[1::2], strict=True)) == {
+        "evidence": "0o700",
+        "evidence/x.sqlite3": "0o600",
+        "evidence/x.sqlite3-wal": "0o600",
+        "evidence/x.sqlite3-shm": "0o600",
+    }
+
+
+def test_db_downgrade_says_what_it_drops_and_asks_first(tmp_path: Path) -> None:
+    tool = Pgibot(tmp_path)
+    assert tool("init").returncode == 0
+    refused = tool("db", "downgrade", "0001", stdin="")
+    assert refused.returncode == 1, refused.stderr
+    assert "bảng link_code (0 dòng)" in refused.stdout
+    assert "cột member.preferred_channel (0 dòng có giá trị)" in refused.stdout
+    assert "--yes" in refused.stderr and "Traceback" not in refused.stderr
+    assert "dữ liệu: 0003" in tool("db", "current").stdout  # nothing changed
+    declined = tool("db", "downgrade", "0001", stdin="không\n")
+    assert declined.returncode == 1
+    assert "dữ liệu: 0003" in tool("db", "current").stdout
+    typed = tool("db", "downgrade", "0002", stdin="có\n")
+    assert typed.returncode == 0, typed.stderr
+    assert "không xóa bảng hay cột nào" in typed.stdout
+    assert "dữ liệu: 0002" in typed.stdout
+    forced = tool("db", "downgrade", "0001", "--yes", stdin="")
+    assert forced.returncode == 0 and "dữ liệu: 0001" in forced.stdout
+    unknown = tool("db", "downgrade", "9999", "--yes")
+    assert unknown.returncode == 1 and "9999" in unknown.stderr
+
+
+async def test_a_downgrade_preview_counts_rows_and_changes_nothing(database_url: str) -> None:
+    from sqlalchemy import text
+
+    from storage import migrate
+    from storage.db import create_engine
+
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("UPDATE member SET preferred_channel = 'zalo'"))
+            await connection.execute(
+                text(
+                    "INSERT INTO member (full_name, agency_id, role, active, language,"
+                    " preferred_channel, created_at) VALUES ('Hà Thị Mai', 1, 'officer', true,"
+                    " 'vi', 'zalo', CURRENT_TIMESTAMP)"
+                )
+            )
+        losses = await migrate.downgrade_losses(engine, "0001")
+        assert losses == [
+            migrate.Loss("link_code", None, 0),
+            migrate.Loss("member", "preferred_channel", 1),
+        ]
+        assert await migrate.current_revision(engine) == migrate.head_revision()
+        async with engine.connect() as connection:
+            kept = await connection.scalar(text("SELECT preferred_channel FROM member"))
+        assert kept == "zalo"
+    finally:
+        await engine.dispose()
