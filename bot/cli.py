@@ -28,6 +28,8 @@ from typing import Any
 
 from tqdm import tqdm
 
+from bot.channels.base import wait_or_stop
+from bot.channels.connect import Fault, StartError
 from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import TelegramChannel, TelegramConfig, TelegramSender
 from bot.channels.zalo import DOWNLOAD_HOSTS, ZaloChannel, ZaloConfig, ZaloSender
@@ -584,34 +586,36 @@ async def cmd_run(app: App, args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signal_number, stop.set)
-    for channel in channels:
-        await channel.start()
-    if telegram is not None:
-        router.bot_info = replace(router.bot_info, telegram_username=telegram.username)
     runner: WebhookServer | None = None
-    if webhook:
-        runner = WebhookServer(
-            create_app(telegram, telegram_secret, zalo, zalo_secret),
-            settings.pgibot_webhook_listen,
-            settings.pgibot_webhook_port,
-        )
-        await runner.start()
-    mode = _("webhook") if webhook else _("long polling")
-    if telegram is not None:
-        _out(
-            _("The bot @%(name)s is running (%(mode)s). Press Ctrl-C to stop.")
-            % {"name": telegram.username, "mode": mode}
-        )
-    if zalo is not None:
-        _out(
-            _("The Zalo bot %(name)s is running (%(mode)s).")
-            % {"name": zalo.account, "mode": mode}
-        )
-    scheduler.start()
     try:
+        if not await _start_channels(channels, stop):
+            _out(_("The bot has stopped."))
+            return 0
+        if telegram is not None:
+            router.bot_info = replace(router.bot_info, telegram_username=telegram.username)
+        if webhook:
+            runner = WebhookServer(
+                create_app(telegram, telegram_secret, zalo, zalo_secret),
+                settings.pgibot_webhook_listen,
+                settings.pgibot_webhook_port,
+            )
+            await runner.start()
+        mode = _("webhook") if webhook else _("long polling")
+        if telegram is not None:
+            _out(
+                _("The bot @%(name)s is running (%(mode)s). Press Ctrl-C to stop.")
+                % {"name": telegram.username, "mode": mode}
+            )
+        if zalo is not None:
+            _out(
+                _("The Zalo bot %(name)s is running (%(mode)s).")
+                % {"name": zalo.account, "mode": mode}
+            )
+        scheduler.start()
         await asyncio.gather(*(c.run(stop) for c in channels), worker.run(stop))
     finally:
-        scheduler.shutdown(wait=False)
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
         await job.drain()
         await purge.drain()
         if runner is not None:
@@ -620,6 +624,69 @@ async def cmd_run(app: App, args: argparse.Namespace) -> int:
             await channel.stop()
     _out(_("The bot has stopped."))
     return 0
+
+
+PLATFORMS = {"telegram": "Telegram", "zalo": "Zalo"}
+TOKEN_VARIABLES = {"telegram": "TELEGRAM_BOT_TOKEN", "zalo": "ZALO_BOT_TOKEN"}
+FIRST_RETRY, LAST_RETRY = 2.0, 60.0
+"""Seconds before the first retry to connect at start-up; the wait doubles up to the last."""
+
+
+class TokenRefused(UsageError):
+    """The platform refused the bot's token: retrying cannot help."""
+
+
+async def _start_channels(
+    channels: Sequence[TelegramChannel | ZaloChannel], stop: asyncio.Event
+) -> bool:
+    """Connect every channel, retrying network faults with backoff until asked to stop.
+
+    Each failure is one Vietnamese line saying what is wrong; a refused token ends the run.
+    Returns False when asked to stop before every channel connected.
+    """
+    for channel in channels:
+        delay = FIRST_RETRY
+        while not stop.is_set():
+            try:
+                await channel.start()
+                break
+            except StartError as error:
+                await channel.stop()  # its HTTP sessions, until the next attempt
+                if error.permanent:
+                    raise TokenRefused(_start_problem(error)) from None
+                logger.warning(
+                    "%s %s",
+                    _start_problem(error),
+                    _("Retrying in %(seconds)s seconds.") % {"seconds": f"{delay:.0f}"},
+                )
+                await wait_or_stop(stop, delay)
+                delay = min(delay * 2, LAST_RETRY)
+    return not stop.is_set()
+
+
+def _start_problem(error: StartError) -> str:
+    """Say in one line why a channel could not connect."""
+    platform = PLATFORMS.get(error.channel, error.channel)
+    if error.fault is Fault.BAD_TOKEN:
+        return _(
+            "%(platform)s refused the bot's token: check %(variable)s (it may be mistyped or "
+            "revoked). The bot did not start."
+        ) % {"platform": platform, "variable": TOKEN_VARIABLES.get(error.channel, "?")}
+    reasons = {
+        Fault.NO_ROUTE: _("there is no network route to its server"),
+        Fault.REFUSED: _("its server refused the connection"),
+        Fault.DNS: _("its server's name cannot be resolved (DNS)"),
+        Fault.PROXY: _("the proxy server (HTTPS_PROXY) cannot be reached or refused to connect"),
+        Fault.TIMEOUT: _("its server did not answer in time"),
+        Fault.TLS: _("the secure connection (TLS) to its server failed"),
+    }
+    reason = reasons.get(error.fault) or _("the connection failed (%(detail)s)") % {
+        "detail": error.detail
+    }
+    return _("Cannot connect to %(platform)s: %(reason)s.") % {
+        "platform": platform,
+        "reason": reason,
+    }
 
 
 async def cmd_report(app: App, args: argparse.Namespace) -> int:
@@ -953,6 +1020,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _warn_about_configuration(settings, env_file)
     try:
         return _run_loop(_main(args, settings))
+    except TokenRefused as error:  # a configuration error, like a malformed setting
+        sys.stderr.write(f"pgibot: {error}\n")
+        return 2
     except (UsageError, AgencyError, PlanFileError) as error:
         sys.stderr.write(f"pgibot: {error}\n")
         return 1

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import errno
 import json
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+
+from tests.fakes.telegram_api import FakeTelegram
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -448,3 +455,200 @@ async def test_a_downgrade_preview_counts_rows_and_changes_nothing(database_url:
         assert kept == "zalo"
     finally:
         await engine.dispose()
+
+
+# --- pgibot run when Telegram cannot be reached ---------------------------------------------
+
+BOT_TOKEN = "123456:TEST-TOKEN"
+
+
+class RecordingProxy:
+    """A forward proxy on 127.0.0.1 (absolute-form requests and CONNECT) that keeps what it saw."""
+
+    def __init__(self) -> None:
+        self.sent = bytearray()  # every byte from the client towards the servers
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def __aenter__(self) -> RecordingProxy:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        self.sent += head
+        method, target, rest = head.split(b" ", 2)
+        if method == b"CONNECT":
+            host, port = target.decode().rsplit(":", 1)
+            up_reader, up_writer = await asyncio.open_connection(host, int(port))
+            writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        else:
+            url = urlsplit(target.decode())
+            up_reader, up_writer = await asyncio.open_connection(url.hostname, url.port or 80)
+            up_writer.write(b" ".join([method, target, rest]))
+        for source, sink, record in ((reader, up_writer, True), (up_reader, writer, False)):
+            task = asyncio.create_task(self._pipe(source, sink, record))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _pipe(
+        self, source: asyncio.StreamReader, sink: asyncio.StreamWriter, record: bool
+    ) -> None:
+        try:
+            while chunk := await source.read(65536):
+                if record:
+                    self.sent += chunk
+                sink.write(chunk)
+                await sink.drain()
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            sink.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def _start_bot(folder: Path, base_url: str, **env: str) -> asyncio.subprocess.Process:
+    tool = Pgibot(folder)
+    if not (folder / "data" / "pgibot.sqlite3").exists():
+        assert tool("init").returncode == 0
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=folder,
+        env=tool.env | {"TELEGRAM_BOT_TOKEN": BOT_TOKEN, "TELEGRAM_API_BASE_URL": base_url} | env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def _stop(process: asyncio.subprocess.Process) -> tuple[str, str]:
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    return out.decode(), err.decode()
+
+
+def _clean(stderr: str) -> None:
+    for noise in ("Traceback", "Unclosed", "Error", "Exception"):
+        assert noise not in stderr
+
+
+async def test_run_with_a_refused_token_says_so_in_one_line(tmp_path: Path) -> None:
+    async with FakeTelegram(token="999:OTHER-TOKEN") as fake:
+        process = await _start_bot(tmp_path, fake.base_url)
+        out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    stderr = err.decode()
+    assert process.returncode == 2
+    lines = [line for line in stderr.splitlines() if "CẢNH BÁO" not in line]  # the fake's URL
+    assert lines == [
+        "pgibot: Telegram từ chối token của bot: đề nghị kiểm tra TELEGRAM_BOT_TOKEN (có thể "
+        "nhập sai hoặc đã bị thu hồi). Bot chưa khởi động."
+    ]
+    _clean(stderr)
+    assert BOT_TOKEN not in stderr + out.decode()
+
+
+async def test_run_without_a_route_retries_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    closed = f"http://127.0.0.1:{_free_port()}/bot"
+    process = await _start_bot(tmp_path, closed)
+    assert process.stderr is not None
+    failures: list[str] = []
+    try:
+        while len(failures) < 2:
+            line = (await asyncio.wait_for(process.stderr.readline(), timeout=60)).decode()
+            assert line, "the bot ended instead of retrying"
+            if "Không kết nối được tới Telegram" in line:
+                failures.append(line)
+    finally:
+        out, err = await _stop(process)
+    assert process.returncode == 0, err
+    assert all("máy chủ từ chối kết nối. Thử lại sau" in line for line in failures)
+    assert "Thử lại sau 2 giây" in failures[0] and "Thử lại sau 4 giây" in failures[1]
+    assert "Bot đã dừng" in out
+    _clean(err)
+
+
+async def test_run_goes_through_the_proxy_of_the_environment(tmp_path: Path) -> None:
+    async with FakeTelegram(token=BOT_TOKEN) as fake, RecordingProxy() as proxy:
+        process = await _start_bot(
+            tmp_path, fake.base_url, HTTP_PROXY=proxy.url, HTTPS_PROXY=proxy.url, NO_PROXY=""
+        )
+        try:
+            await fake.wait_for("getUpdates", timeout=60)
+        finally:
+            out, err = await _stop(process)
+    assert process.returncode == 0, err
+    assert "Bot @pgi_test_bot đang chạy" in out
+    assert f"/bot{BOT_TOKEN}/getMe".encode() in proxy.sent
+    assert f"/bot{BOT_TOKEN}/getUpdates".encode() in proxy.sent
+    _clean(err)
+
+
+async def test_zalo_requests_go_through_the_proxy_and_no_proxy_is_honoured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.channels.zalo import ZaloClient, ZaloConfig
+    from tests.fakes.zalo_api import FakeZalo
+
+    token = "98765:zalo-test-secret"
+    async with FakeZalo(token=token) as fake, RecordingProxy() as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        client = ZaloClient(ZaloConfig(token, base_url=fake.base_url))
+        try:
+            assert (await client.call("getMe"))["id"]
+        finally:
+            await client.close()
+        assert f"/bot{token}/getMe".encode() in proxy.sent
+        proxy.sent.clear()
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        client = ZaloClient(ZaloConfig(token, base_url=fake.base_url))
+        try:
+            await client.call("getMe")
+        finally:
+            await client.close()
+        assert proxy.sent == b""
+
+
+@pytest.mark.parametrize(
+    ("os_error", "fault"),
+    [
+        (OSError(errno.ENETUNREACH, "Network is unreachable"), "no_route"),
+        (OSError(errno.EHOSTUNREACH, "No route to host"), "no_route"),
+        (ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused"), "refused"),
+        (socket.gaierror(socket.EAI_NONAME, "Name or service not known"), "dns"),
+        (OSError(errno.EACCES, "Permission denied"), "other"),
+    ],
+)
+def test_each_connection_fault_is_told_apart(os_error: OSError, fault: str) -> None:
+    from aiohttp import ClientConnectorError
+    from aiohttp.client_reqrep import ConnectionKey
+    from telegram.error import NetworkError
+
+    from bot.channels.connect import network_fault
+
+    key = ConnectionKey("api.telegram.org", 443, True, True, None, None, None)
+    error = NetworkError("aiohttp.ClientConnectorError")
+    error.__cause__ = ClientConnectorError(key, os_error)
+    assert network_fault(error).value == fault

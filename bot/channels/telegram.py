@@ -29,6 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.base import InboxChannel, Prepared, wait_or_stop
+from bot.channels.connect import Fault, StartError, network_fault
 from bot.channels.redaction import protect
 from bot.channels.telegram_http import AiohttpRequest
 from bot.core.clock import Clock
@@ -57,7 +58,14 @@ from telegram import (
     InlineKeyboardMarkup,
     InputFile,
 )
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -153,24 +161,37 @@ class TelegramChannel(InboxChannel):
         super().__init__(router, sessions, clock, flood)
         self.config = config
         protect(config.token, config.webhook_secret)
+        self._requests = (
+            AiohttpRequest(
+                connection_pool_size=16, read_timeout=config.read_timeout, write_timeout=60
+            ),
+            AiohttpRequest(connection_pool_size=1, read_timeout=config.poll_grace),
+        )
         self.bot = LeanBot(
             config.token,
             base_url=config.base_url,
             base_file_url=config.base_file_url,
-            request=AiohttpRequest(
-                connection_pool_size=16, read_timeout=config.read_timeout, write_timeout=60
-            ),
-            get_updates_request=AiohttpRequest(
-                connection_pool_size=1, read_timeout=config.poll_grace
-            ),
+            request=self._requests[0],
+            get_updates_request=self._requests[1],
         )
         self.username: str | None = None
 
     # --- life cycle -----------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Connect: learn the bot's name, publish the command menu, set or drop the webhook."""
+        """Connect: learn the bot's name, publish the command menu, set or drop the webhook.
+
+        Raises StartError when Telegram refuses the token or cannot be reached.
+        """
         protect(self.config.token, self.config.webhook_secret)
+        try:
+            await self._start()
+        except InvalidToken as error:  # getMe answered 401 or 404
+            raise StartError(self.name, Fault.BAD_TOKEN, str(error)) from error
+        except NetworkError as error:  # TimedOut included
+            raise StartError(self.name, network_fault(error), str(error)) from error
+
+    async def _start(self) -> None:
         await self.bot.initialize()
         self.username = self.bot.username
         set_language("vi")
@@ -189,11 +210,13 @@ class TelegramChannel(InboxChannel):
         else:
             await self.bot.delete_webhook()
         mode = "webhook" if self.uses_webhook else "polling"
-        logger.info("Telegram bot @%s ready (%s)", self.username, mode)
+        logger.debug("Telegram bot @%s ready (%s)", self.username, mode)  # the CLI says it
 
     async def stop(self) -> None:
-        """Release the HTTP connections."""
+        """Release the HTTP connections, also after a start that failed half-way."""
         await self.bot.shutdown()
+        for request in self._requests:  # PTB skips them when initialize() did not finish
+            await request.shutdown()
 
     @property
     def uses_webhook(self) -> bool:

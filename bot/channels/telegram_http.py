@@ -7,6 +7,8 @@ benchmarks.telegram_transport``, fake Bot API in the same process, 27/11/2026), 
 makes two or three requests per update it answers.
 Timeouts become PTB's ``TimedOut`` and connection failures its ``NetworkError``, as with the
 default transport, so the rest of the adapter sees no difference.
+The standard proxy variables are honoured (``HTTPS_PROXY``/``https_proxy``, ``HTTP_PROXY``,
+``NO_PROXY``): a provincial server often reaches the Internet only through a proxy.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ class AiohttpRequest(BaseRequest):
         """Open the session (PTB calls this from ``Bot.initialize``)."""
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(limit=self._pool_size)
-            self._session = aiohttp.ClientSession(connector=connector)
+            self._session = aiohttp.ClientSession(connector=connector, trust_env=True)
 
     async def shutdown(self) -> None:
         """Close the session and its connections."""

@@ -28,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.base import InboxChannel, Prepared, wait_or_stop
+from bot.channels.connect import Fault, StartError, network_fault
 from bot.channels.redaction import protect
 from bot.core.clock import Clock
 from bot.core.delivery import RateLimited, Rejected, Transient, Unreachable
@@ -98,7 +99,8 @@ class ZaloClient:
         """Create the HTTP session."""
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self._timeout)
+                timeout=aiohttp.ClientTimeout(total=self._timeout),
+                trust_env=True,  # HTTPS_PROXY / NO_PROXY: a server behind an outbound proxy
             )
 
     async def close(self) -> None:
@@ -194,8 +196,19 @@ class ZaloChannel(InboxChannel):
         self.account: str | None = None
 
     async def start(self) -> None:
-        """Connect: learn the bot's name, set or drop the webhook."""
+        """Connect: learn the bot's name, set or drop the webhook.
+
+        Raises StartError when Zalo refuses the token or cannot be reached.
+        """
         protect(self.config.token, self.config.webhook_secret)
+        try:
+            await self._start()
+        except ZaloApiError as error:
+            if error.code in (401, 404):
+                raise StartError(self.name, Fault.BAD_TOKEN, str(error)) from error
+            raise StartError(self.name, network_fault(error), str(error)) from error
+
+    async def _start(self) -> None:
         me = await self.client.call("getMe")
         self.account = (
             str(me.get("account_name") or me.get("id")) if isinstance(me, dict) else None
@@ -209,7 +222,7 @@ class ZaloChannel(InboxChannel):
                 await self.client.call("deleteWebhook")
             except ZaloApiError as error:
                 logger.debug("deleteWebhook: %s", error)
-        logger.info("Zalo bot %s ready", self.account)
+        logger.debug("Zalo bot %s ready", self.account)  # the CLI says it
 
     async def stop(self) -> None:
         """Release the HTTP session."""
