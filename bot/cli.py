@@ -26,6 +26,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
 from tqdm import tqdm
 
 from bot.channels.base import wait_or_stop
@@ -33,7 +34,13 @@ from bot.channels.connect import Fault, StartError
 from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import TelegramChannel, TelegramConfig, TelegramSender
 from bot.channels.zalo import DOWNLOAD_HOSTS, ZaloChannel, ZaloConfig, ZaloSender
-from bot.config import Settings, SettingsError, default_env_file, load_settings
+from bot.config import (
+    Settings,
+    SettingsError,
+    check_database_url,
+    default_env_file,
+    load_settings,
+)
 from bot.core.clock import Clock, OffsetClock, SystemClock
 from bot.core.delivery import Sender
 from bot.core.i18n import (
@@ -70,7 +77,7 @@ from storage.plan_import import import_plan
 from storage.plan_loader import PlanFileError, default_plan_path, read_plan
 from storage.retention import RetentionPolicy
 from storage.summary import SummaryRepository
-from storage.synthetic import generate
+from storage.synthetic import RealDataPresent, generate
 from storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -99,10 +106,14 @@ class UsageError(Exception):
 class App:
     """The wired application: settings, database, clock."""
 
-    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+    def __init__(
+        self, settings: Settings, clock: Clock | None = None, database: str | None = None
+    ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
-        self.engine = create_engine(settings.database)
+        self.database = database or settings.database
+        """The database this command works on: the configured one, or --database-url."""
+        self.engine = create_engine(self.database)
         self.sessions = create_sessionmaker(self.engine)
 
     def today(self) -> date:
@@ -714,9 +725,32 @@ async def cmd_report(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo_database(settings: Settings) -> str:
+    """Return the demonstration database: a SQLite file of its own in the data folder."""
+    return f"sqlite+aiosqlite:///{(settings.pgibot_data_dir / 'demo.sqlite3').resolve()}"
+
+
 async def cmd_demo(app: App, args: argparse.Namespace) -> int:
-    """Fill a year with synthetic reports, for demonstrations and benchmarks."""
-    await app.ensure_migrated()
+    """Fill a year of a demonstration database with synthetic reports.
+
+    Never the configured database, nor one with real members or reports: invented reports
+    under a real agency's name would be read as its own.
+    """
+    demo = _demo_database(app.settings)
+    if app.database == app.settings.database:
+        raise UsageError(
+            _(
+                "Synthetic reports are never written to the configured database. Without "
+                "--database-url they go to the demonstration database %(demo)s."
+            )
+            % {"demo": _shown_url(demo)}
+        )
+    if await migrate.current_revision(app.engine) != migrate.head_revision():
+        await migrate.upgrade(app.engine)
+    async with UnitOfWork(app.sessions) as uow:
+        has_plan = await uow.plans.view() is not None
+    if not has_plan:
+        await _import(app, default_plan_path())
     async with UnitOfWork(app.sessions) as uow:
         await uow.reports.open_cycles(date(args.cycle, 6, 1))
         with tqdm(
@@ -733,14 +767,42 @@ async def cmd_demo(app: App, args: argparse.Namespace) -> int:
                 bar.update(count - done)
                 done = count
 
-            added = await generate(
-                uow.session, year=args.cycle, submissions=args.submissions, progress=advance
-            )
+            try:
+                added = await generate(
+                    uow.session, year=args.cycle, submissions=args.submissions, progress=advance
+                )
+            except RealDataPresent as error:
+                raise UsageError(
+                    _(
+                        "The database %(url)s holds real data (%(members)s registered members, "
+                        "%(reports)s reports): synthetic reports are never added to it. Use a "
+                        "demonstration database of its own (by default %(demo)s)."
+                    )
+                    % {
+                        "url": _shown_url(app.database),
+                        "members": error.members,
+                        "reports": error.reports,
+                        "demo": _shown_url(demo),
+                    }
+                ) from None
         await uow.commit()
     _out(
-        _("Added %(count)s synthetic reports to %(year)s.") % {"count": added, "year": args.cycle}
+        _("Added %(count)s synthetic reports to %(year)s in the demonstration database %(url)s.")
+        % {"count": added, "year": args.cycle, "url": _shown_url(app.database)}
+    )
+    _out(
+        _("To see them: pgibot --database-url %(url)s report --cycle %(year)s")
+        % {"url": _shown_url(app.database), "year": args.cycle}
     )
     return 0
+
+
+def _shown_url(url: str) -> str:
+    """A database as the administrator writes it: a SQLite file by its path, no password."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        return parsed.database
+    return parsed.render_as_string(hide_password=True)
 
 
 async def cmd_db(app: App, args: argparse.Namespace) -> int:
@@ -925,9 +987,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = command(sub, "demo", _("demonstration data"))
     demo_sub = demo.add_subparsers(dest="demo_command", required=True, metavar=_("ACTION"))
-    p = command(demo_sub, "generate", _("fill a year with synthetic reports"), cmd_demo)
+    p = command(
+        demo_sub,
+        "generate",
+        _(
+            "fill a year of the demonstration database (data/demo.sqlite3, or --database-url) "
+            "with synthetic reports"
+        ),
+        cmd_demo,
+    )
     p.add_argument("--cycle", type=int, required=True, help=_("the year"))
     p.add_argument("--submissions", type=int, default=1000, help=_("how many reports"))
+    p.add_argument(
+        "--database-url",
+        type=_database_url,
+        metavar="URL",
+        default=argparse.SUPPRESS,  # the global option's value stands when this one is absent
+        help=_("the demonstration database (a URL or a SQLite file)"),
+    )
 
     db = command(sub, "db", _("database revision"))
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar=_("ACTION"))
@@ -949,9 +1026,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _database_url(text: str) -> str:
     """Read a database URL; a plain path names a SQLite file."""
-    if "://" in text:
-        return text
-    return f"sqlite+aiosqlite:///{Path(text).expanduser().resolve()}"
+    if "://" not in text:
+        return f"sqlite+aiosqlite:///{Path(text).expanduser().resolve()}"
+    try:
+        return check_database_url(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
 
 
 def _run_loop(main: Coroutine[Any, Any, int]) -> int:
@@ -983,7 +1063,10 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
             _("Rehearsal clock: the bot starts at %(moment)s."),
             {"moment": as_of.strftime("%d/%m/%Y %H:%M")},
         )
-    app = App(settings, clock)
+    database = args.database_url
+    if database is None and args.action is cmd_demo:
+        database = _demo_database(settings)
+    app = App(settings, clock, database)
     try:
         action: Action = args.action
         return await action(app, args)
@@ -1010,7 +1093,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     try:
-        settings = load_settings(env_file, database_url=args.database_url)
+        settings = load_settings(env_file)
     except SettingsError as error:
         sys.stderr.write(_("pgibot: configuration error: %(error)s") % {"error": error} + "\n")
         return 2

@@ -107,13 +107,7 @@ class Settings(BaseSettings):
     def _valid_url(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
             return None
-        try:
-            url = make_url(value)
-        except ArgumentError as error:
-            raise ValueError(_("not a database URL")) from error
-        if url.drivername not in ("sqlite+aiosqlite", "postgresql+asyncpg"):
-            raise ValueError(_("use sqlite+aiosqlite:///FILE or postgresql+asyncpg://..."))
-        return value
+        return check_database_url(value)
 
     @field_validator(
         "telegram_api_base_url", "telegram_api_file_url", "zalo_api_base_url", "pgibot_webhook_url"
@@ -164,6 +158,17 @@ class Settings(BaseSettings):
         return ZoneInfo(self.pgibot_timezone)
 
 
+def check_database_url(value: str) -> str:
+    """Return a database URL the bot can use; raise ValueError saying what to write."""
+    try:
+        url = make_url(value)
+    except ArgumentError as error:
+        raise ValueError(_("not a database URL")) from error
+    if url.drivername not in ("sqlite+aiosqlite", "postgresql+asyncpg"):
+        raise ValueError(_("use sqlite+aiosqlite:///FILE or postgresql+asyncpg://..."))
+    return value
+
+
 def default_env_file() -> Path:
     """Return the configuration file to read when no ``--env-file`` is given."""
     named = os.environ.get("PGIBOT_ENV_FILE", "").strip()
@@ -173,14 +178,9 @@ def default_env_file() -> Path:
     return (Path(data_dir).expanduser() if data_dir else DEFAULT_DATA_DIR) / ENV_FILE_NAME
 
 
-def load_settings(env_file: Path | None = None, *, database_url: str | None = None) -> Settings:
-    """Read the environment and ``env_file``; raise SettingsError naming the first bad variable.
-
-    ``database_url`` (the command line's) wins over both.
-    """
+def load_settings(env_file: Path | None = None) -> Settings:
+    """Read the environment and ``env_file``; raise SettingsError naming the first bad variable."""
     try:
-        if database_url is not None:
-            return Settings(_env_file=env_file, database_url=database_url)
         return Settings(_env_file=env_file)
     except ValidationError as error:
         first = error.errors()[0]

@@ -1,8 +1,13 @@
 """A realistic synthetic reporting year, for demonstrations and benchmarks.
 
-Every agency that leads a task gets an officer; submissions are spread over the agencies'
-lead tasks, with later versions for some, Vietnamese texts, difficulties for the blocked ones
-and attachment records (metadata only: no file is written).
+Every agency that leads a task gets a synthetic officer; submissions are spread over the
+agencies' lead tasks, with later versions for some, Vietnamese texts, difficulties for the
+blocked ones and attachment records (metadata only: no file is written).
+
+Synthetic data never mixes with real records: :func:`generate` refuses a database that has a
+member it did not make (a person who registered) or a report by one. The members it makes
+are listed in the audit log (action ``demo.generate``), so a second run on the same
+demonstration database reuses them and numbers new versions after the existing ones.
 """
 
 from __future__ import annotations
@@ -13,10 +18,19 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Agency, Assignment, Attachment, Cycle, Member, Submission, Task
+from storage.models import (
+    Agency,
+    Assignment,
+    Attachment,
+    AuditEntry,
+    Cycle,
+    Member,
+    Submission,
+    Task,
+)
 
 BATCH = 5000
 
@@ -38,6 +52,40 @@ PROPOSALS = [
     "Đề nghị Sở Tài nguyên và Môi trường tổ chức tập huấn nghiệp vụ.",
 ]
 STATUSES = ["done", "in_progress", "in_progress", "not_started", "blocked"]
+AUDIT_ACTION = "demo.generate"
+
+
+class RealDataPresent(Exception):
+    """The database holds real members or reports; synthetic data is not added to it."""
+
+    def __init__(self, members: int, reports: int) -> None:
+        super().__init__(f"{members} real members, {reports} real reports")
+        self.members = members
+        self.reports = reports
+
+
+async def synthetic_members(session: AsyncSession) -> set[int]:
+    """Return the ids of the members earlier runs of :func:`generate` made."""
+    details = await session.scalars(
+        select(AuditEntry.detail).where(AuditEntry.action == AUDIT_ACTION)
+    )
+    return {int(i) for detail in details for i in (detail or {}).get("members", [])}
+
+
+async def check_no_real_data(session: AsyncSession) -> set[int]:
+    """Raise RealDataPresent unless every member is synthetic; return the synthetic ones."""
+    synthetic = await synthetic_members(session)
+    real = select(Member.id).where(Member.id.not_in(synthetic)) if synthetic else select(Member.id)
+    members = int(await session.scalar(select(func.count()).select_from(real.subquery())) or 0)
+    reports = int(
+        await session.scalar(
+            select(func.count(Submission.id)).where(Submission.member_id.in_(real))
+        )
+        or 0
+    )
+    if members or reports:
+        raise RealDataPresent(members, reports)
+    return synthetic
 
 
 async def generate(
@@ -48,7 +96,11 @@ async def generate(
     seed: int = 2024,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Add officers and ``submissions`` reports to a year; return how many were added."""
+    """Add officers and ``submissions`` reports to a year; return how many were added.
+
+    Raises RealDataPresent on a database with real members or reports.
+    """
+    synthetic = await check_no_real_data(session)
     rng = random.Random(seed)
     cycle_id = await session.scalar(select(Cycle.id).where(Cycle.year == year))
     if cycle_id is None:
@@ -65,8 +117,15 @@ async def generate(
         ).all()
     )
     start = datetime(year, 1, 15, 2, 0, tzinfo=UTC)
-    members = await _officers(session, {agency for _task, agency in pairs}, start)
-    version: dict[tuple[int, int], int] = {}
+    members = await _officers(session, {agency for _task, agency in pairs}, synthetic, start)
+    version: dict[tuple[int, int], int] = {
+        (task_id, agency_id): int(latest)
+        for task_id, agency_id, latest in await session.execute(
+            select(Submission.task_id, Submission.agency_id, func.max(Submission.version))
+            .where(Submission.cycle_id == cycle_id)
+            .group_by(Submission.task_id, Submission.agency_id)
+        )
+    }
     rows: list[dict[str, Any]] = []
     added = 0
     for number in range(submissions):
@@ -103,23 +162,32 @@ async def generate(
     return added
 
 
-async def _officers(session: AsyncSession, agencies: set[int], now: datetime) -> dict[int, int]:
-    result = {}
-    for agency_id in sorted(agencies):
-        existing = await session.scalar(
-            select(Member.id).where(Member.agency_id == agency_id).order_by(Member.id).limit(1)
+async def _officers(
+    session: AsyncSession, agencies: set[int], synthetic: set[int], now: datetime
+) -> dict[int, int]:
+    """Return a synthetic officer for each agency, made now where an earlier run made none."""
+    result: dict[int, int] = {}
+    if synthetic:
+        for member_id, agency_id in await session.execute(
+            select(Member.id, Member.agency_id).where(Member.id.in_(synthetic)).order_by(Member.id)
+        ):
+            result.setdefault(agency_id, member_id)
+    made = []
+    for agency_id in sorted(agencies - set(result)):
+        member = Member(
+            full_name=f"Cán bộ mẫu {agency_id} (dữ liệu minh họa)",
+            agency_id=agency_id,
+            role="officer",
+            created_at=now,
         )
-        if existing is None:
-            member = Member(
-                full_name=f"Cán bộ đầu mối {agency_id}",
-                agency_id=agency_id,
-                role="officer",
-                created_at=now,
-            )
-            session.add(member)
-            await session.flush()
-            existing = member.id
-        result[agency_id] = existing
+        session.add(member)
+        await session.flush()
+        result[agency_id] = member.id
+        made.append(member.id)
+    if made:
+        session.add(
+            AuditEntry(at=now, channel="cli", action=AUDIT_ACTION, detail={"members": made})
+        )
     return result
 
 

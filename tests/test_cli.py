@@ -7,8 +7,10 @@ import errno
 import json
 import os
 import re
+import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -200,10 +202,37 @@ def test_commands_before_init_ask_for_init(tmp_path: Path) -> None:
 def test_demo_data_and_report_files(pgibot: Pgibot) -> None:
     generated = pgibot("demo", "generate", "--cycle", "2024", "--submissions", "400")
     assert generated.returncode == 0, generated.stderr
-    assert "Đã thêm 400 báo cáo mẫu vào năm 2024" in generated.stdout
+    demo = pgibot.folder / "data" / "demo.sqlite3"
+    assert f"Đã thêm 400 báo cáo mẫu vào năm 2024 trong cơ sở dữ liệu minh họa {demo}" in (
+        generated.stdout
+    )
+    assert f"pgibot --database-url {demo} report --cycle 2024" in generated.stdout
+    assert "Cán bộ mẫu" not in pgibot("member", "list").stdout  # the live database: untouched
+    again = pgibot("demo", "generate", "--cycle", "2024", "--submissions", "100")
+    assert again.returncode == 0, again.stderr
+    with sqlite3.connect(demo) as connection:
+        duplicated = connection.execute(
+            "SELECT cycle_id, task_id, agency_id, version FROM submission"
+            " GROUP BY cycle_id, task_id, agency_id, version HAVING count(*) > 1"
+        ).fetchall()
+        members, agencies = connection.execute(
+            "SELECT count(*), count(DISTINCT agency_id) FROM member"
+        ).fetchone()
+    assert duplicated == []  # the second run numbered its versions after the first's
+    assert members == agencies  # one synthetic officer per agency, reused by the second run
     for kind, magic in (("xlsx", b"PK"), ("docx", b"PK"), ("png", b"\x89PNG"), ("txt", b"")):
         out = pgibot.folder / f"tong-hop.{kind}"
-        result = pgibot("report", "--format", kind, "--cycle", "2024", "--out", str(out))
+        result = pgibot(
+            "--database-url",
+            str(demo),
+            "report",
+            "--format",
+            kind,
+            "--cycle",
+            "2024",
+            "--out",
+            str(out),
+        )
         assert result.returncode == 0, result.stderr
         assert out.read_bytes().startswith(magic)
         assert "Traceback" not in result.stderr
@@ -652,3 +681,26 @@ def test_each_connection_fault_is_told_apart(os_error: OSError, fault: str) -> N
     error = NetworkError("aiohttp.ClientConnectorError")
     error.__cause__ = ClientConnectorError(key, os_error)
     assert network_fault(error).value == fault
+
+
+def test_demo_data_never_goes_into_a_database_with_real_people(tmp_path: Path) -> None:
+    tool = Pgibot(tmp_path)
+    assert tool("init").returncode == 0
+    live = tmp_path / "data" / "pgibot.sqlite3"
+    refused = tool("demo", "generate", "--cycle", "2024", "--database-url", str(live))
+    assert refused.returncode == 1
+    assert "không bao giờ được ghi vào cơ sở dữ liệu đang cấu hình" in refused.stderr
+    created = tool("invite", "create", "--agency", "sxd")
+    code = re.search(r"Mã mời: ([A-Z0-9]{8})", created.stdout)
+    assert code is not None
+    tool("console", "--as", code.group(1), "--name", "Nông Văn Dũng", stdin="/thoat\n")
+    copy = tmp_path / "copy.sqlite3"
+    shutil.copy(live, copy)
+    mixed = tool("demo", "generate", "--cycle", "2024", "--database-url", str(copy))
+    assert mixed.returncode == 1, mixed.stdout
+    assert f"Cơ sở dữ liệu {copy} có dữ liệu thật (1 thành viên đã đăng ký, 0 báo cáo)" in (
+        mixed.stderr
+    )
+    assert "Traceback" not in mixed.stderr
+    with sqlite3.connect(copy) as connection:
+        assert connection.execute("SELECT count(*) FROM submission").fetchone()[0] == 0
