@@ -704,3 +704,29 @@ def test_demo_data_never_goes_into_a_database_with_real_people(tmp_path: Path) -
     assert "Traceback" not in mixed.stderr
     with sqlite3.connect(copy) as connection:
         assert connection.execute("SELECT count(*) FROM submission").fetchone()[0] == 0
+
+
+async def test_run_with_a_refused_zalo_token_says_so_in_one_line(tmp_path: Path) -> None:
+    from tests.fakes.zalo_api import FakeZalo
+
+    async with FakeZalo(token="98765:zalo-test-secret") as fake:
+        tool = Pgibot(tmp_path)
+        assert tool("init").returncode == 0
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=tmp_path,
+            env=tool.env | {"ZALO_BOT_TOKEN": "98765:wrong", "ZALO_API_BASE_URL": fake.base_url},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    stderr = err.decode()
+    assert process.returncode == 2
+    assert [line for line in stderr.splitlines() if "CẢNH BÁO" not in line] == [
+        "pgibot: Zalo từ chối token của bot: đề nghị kiểm tra ZALO_BOT_TOKEN (có thể nhập sai "
+        "hoặc đã bị thu hồi). Bot chưa khởi động."
+    ]
+    _clean(stderr)
