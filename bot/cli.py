@@ -58,6 +58,7 @@ from bot.outbox import DeliveryLimits, OutboxWorker
 from bot.scheduler import PurgeJob, ReminderJob, build_scheduler
 from bot.terminal import (
     VietnameseFormatter,
+    VietnameseHelpFormatter,
     check_argparse_catalog,
     make_private,
     vietnamese_argparse,
@@ -866,7 +867,9 @@ async def _downgrade(app: App, revision: str, *, confirmed: bool) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """Build the command-line parser."""
     parser = argparse.ArgumentParser(
-        prog="pgibot", description=_("Reporting bot for the PGI plan of Lạng Sơn province.")
+        prog="pgibot",
+        description=_("Reporting bot for the PGI plan of Lạng Sơn province."),
+        formatter_class=VietnameseHelpFormatter,
     )
     parser.add_argument(
         "--env-file",
@@ -887,7 +890,12 @@ def build_parser() -> argparse.ArgumentParser:
     def command(
         parent: Any, name: str, help_text: str, action: Action | None = None
     ) -> argparse.ArgumentParser:
-        p: argparse.ArgumentParser = parent.add_parser(name, help=help_text, description=help_text)
+        p: argparse.ArgumentParser = parent.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            formatter_class=VietnameseHelpFormatter,
+        )
         if action is not None:
             p.set_defaults(action=action)
         return p

@@ -71,6 +71,38 @@ def vietnamese_argparse(language: str = "vi") -> Iterator[None]:
         argparse._, argparse.ngettext = saved  # type: ignore[attr-defined]
 
 
+METAVARS = {
+    "agency": N_("AGENCY"),
+    "code": N_("CODE"),
+    "cycle": N_("YEAR"),
+    "days": N_("DAYS"),
+    "file": N_("FILE"),
+    "into": N_("CODE"),
+    "name": N_("NAME"),
+    "on": N_("DD/MM/YYYY"),
+    "out": N_("FILE"),
+    "plan": N_("FILE"),
+    "revision": N_("REVISION"),
+    "role": N_("ROLE"),
+    "short_name": N_("SHORT-NAME"),
+    "submissions": N_("COUNT"),
+    "uses": N_("COUNT"),
+}
+"""Placeholders shown in the help for an argument without its own metavar, by its dest."""
+
+
+class VietnameseHelpFormatter(argparse.HelpFormatter):
+    """Help whose placeholders for values (``--name NAME``) are Vietnamese words."""
+
+    def _get_default_metavar_for_optional(self, action: argparse.Action) -> str:
+        known = METAVARS.get(action.dest)
+        return _(known) if known else super()._get_default_metavar_for_optional(action)
+
+    def _get_default_metavar_for_positional(self, action: argparse.Action) -> str:
+        known = METAVARS.get(action.dest)
+        return _(known) if known else super()._get_default_metavar_for_positional(action)
+
+
 class VietnameseFormatter(logging.Formatter):
     """Log lines with the level named in Vietnamese and the time as dd/mm/yyyy HH:MM:SS."""
 

@@ -262,6 +262,8 @@ def test_commands_log_only_warnings_and_argparse_speaks_vietnamese(pgibot: Pgibo
     assert "các tùy chọn:" in shown and "hiện trợ giúp này rồi thoát" in shown
     for english in ("usage:", "options:", "show this help"):
         assert english not in shown
+    agency_help = pgibot("agency", "merge", "--help").stdout
+    assert "cách dùng: pgibot agency merge [-h] --into MÃ [--on DD/MM/YYYY] MÃ" in agency_help
 
 
 def _argparse_messages() -> set[str]:
