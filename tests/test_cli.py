@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from storage import migrate
 from tests.fakes.telegram_api import FakeTelegram
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -444,10 +445,11 @@ def test_db_downgrade_says_what_it_drops_and_asks_first(tmp_path: Path) -> None:
     assert "bảng link_code (0 dòng)" in refused.stdout
     assert "cột member.preferred_channel (0 dòng có giá trị)" in refused.stdout
     assert "--yes" in refused.stderr and "Traceback" not in refused.stderr
-    assert "dữ liệu: 0003" in tool("db", "current").stdout  # nothing changed
+    head = migrate.head_revision()
+    assert f"dữ liệu: {head}" in tool("db", "current").stdout  # nothing changed
     declined = tool("db", "downgrade", "0001", stdin="không\n")
     assert declined.returncode == 1
-    assert "dữ liệu: 0003" in tool("db", "current").stdout
+    assert f"dữ liệu: {head}" in tool("db", "current").stdout
     typed = tool("db", "downgrade", "0002", stdin="có\n")
     assert typed.returncode == 0, typed.stderr
     assert "không xóa bảng hay cột nào" in typed.stdout
@@ -461,7 +463,6 @@ def test_db_downgrade_says_what_it_drops_and_asks_first(tmp_path: Path) -> None:
 async def test_a_downgrade_preview_counts_rows_and_changes_nothing(database_url: str) -> None:
     from sqlalchemy import text
 
-    from storage import migrate
     from storage.db import create_engine
 
     engine = create_engine(database_url)
