@@ -29,6 +29,13 @@ def test_numbered_text_for_channels_without_buttons() -> None:
     assert numbered_text(reply) == "Chọn:\n\n1. Một\n2. Hai\n3. Ba"
 
 
+def test_choices_not_to_be_numbered_are_left_to_button_channels() -> None:
+    reply = Reply("Nhập tỷ lệ phần trăm:", ((Choice("0%", "p:0"), Choice("25%", "p:25")),))
+    unnumbered = Reply(reply.text, reply.choices, numbered=False)
+    assert numbered_text(unnumbered) == "Nhập tỷ lệ phần trăm:"
+    assert unnumbered.flat_choices == reply.flat_choices  # buttons where there are buttons
+
+
 def test_normalize_and_fold() -> None:
     decomposed = unicodedata.normalize("NFD", "Hoàn thành")
     assert normalize(f"  {decomposed}\u200b  ") == "Hoàn thành"

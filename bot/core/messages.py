@@ -2,7 +2,8 @@
 
 A channel adapter turns a platform update into an :class:`Incoming`, calls the router and
 renders the :class:`Reply` objects it returns: choices become inline buttons on Telegram and
-numbered lines on Zalo and the console.
+numbered lines on Zalo and the console (unless a reply says its choices are not to be
+numbered).
 """
 
 from __future__ import annotations
@@ -123,6 +124,10 @@ class Reply:
     """Replace the message whose button was pressed, where the channel can."""
     files: tuple[OutgoingFile, ...] = ()
     """Files sent after the text."""
+    numbered: bool = True
+    """Whether channels without buttons list the choices as numbered lines to answer by
+    number. False where a typed number means something else (a percentage): the choices are
+    then buttons only, and the text must say what to type."""
 
     @property
     def flat_choices(self) -> list[Choice]:
@@ -131,9 +136,9 @@ class Reply:
 
 
 def numbered_text(reply: Reply) -> str:
-    """Render a reply for a text-only channel: choices become numbered lines."""
+    """Render a reply for a text-only channel: choices become numbered lines (if numbered)."""
     choices = reply.flat_choices
-    if not choices:
+    if not choices or not reply.numbered:
         return reply.text
     lines = [reply.text, ""]
     lines.extend(f"{number}. {choice.label}" for number, choice in enumerate(choices, start=1))
