@@ -38,7 +38,8 @@ def help_reply(ctx: Context, commands: list[Command]) -> list[Reply]:
         "",
         _(
             "Where the bot offers choices, press a button or type the number of the choice. "
-            "Send /huy at any step to stop without saving."
+            "Send /huy at any step to stop without saving; another command (such as /lichsu) "
+            "in the middle of a report leaves the report where it was."
         ),
     ]
     return [Reply("\n".join(lines))]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import replace
 from math import ceil
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from bot.core.i18n import N_, _, format_day, format_moment
 from bot.core.messages import Choice, FileRef, Reply
 from bot.core.text import fold
+from bot.core.validation import MIN_WORDS, has_content
 from handlers import evidence, replies, versions
 from handlers.context import Context
 from storage.dto import (
@@ -238,7 +240,7 @@ def _ask_status(ctx: Context, *, edit: bool = True) -> Reply:
     _set(ctx, STATUS)
     labels = [(code, status_label(status)) for code, status in _STATUS_CODES.items()]
     return Reply(
-        _task_heading(ctx) + "\n\n" + _("What is the status of the task?"),
+        _task_heading(ctx) + "\n\n" + _("Please choose the status of the task:"),
         (
             tuple(_choice(ctx, label, "st", code) for code, label in labels[:2]),
             tuple(_choice(ctx, label, "st", code) for code, label in labels[2:]),
@@ -248,18 +250,27 @@ def _ask_status(ctx: Context, *, edit: bool = True) -> Reply:
 
 
 def _ask_progress(ctx: Context, *, edit: bool = True) -> Reply:
-    _set(ctx, PROGRESS, typed_numbers=True)
+    """Ask the progress in per cent; a typed number is the percentage itself.
+
+    The usual values are buttons where the channel has buttons; they are not numbered on
+    channels without, where "1" would read as the first choice rather than 1 %.
+    """
+    _set(ctx, PROGRESS)
     return Reply(
         _task_heading(ctx)
         + "\n\n"
-        + _("How far along is the task? Press a button or type a whole number from 0 to 100."),
+        + _(
+            "Please enter the progress of the task in per cent: a whole number from 0 to 100 "
+            "(for example 60)."
+        ),
         (tuple(_choice(ctx, f"{n}%", "pr", n) for n in PROGRESS_STEPS),),
         edit=edit,
+        numbered=False,
     )
 
 
 def _ask_results(ctx: Context, *, edit: bool = True) -> Reply:
-    _set(ctx, RESULTS, typed_numbers=False)
+    _set(ctx, RESULTS)
     text = (
         _task_heading(ctx)
         + "\n\n"
@@ -312,8 +323,7 @@ def _ask_evidence(ctx: Context, *, edit: bool = False) -> Reply:
         + "\n\n"
         + _(
             "Send evidence files: documents (pdf, doc, docx, xls, xlsx) or photos (jpg, png), "
-            "at most 20 MB each and %(count)s files in all. Press Done when finished, or Skip "
-            "if there is no evidence."
+            "at most 20 MB each and %(count)s files in all."
         )
         % {"count": evidence.MAX_FILES}
     )
@@ -321,7 +331,11 @@ def _ask_evidence(ctx: Context, *, edit: bool = False) -> Reply:
         text += "\n\n" + _("Files received: %(names)s") % {
             "names": ", ".join(f["name"] for f in files)
         }
-    button = _choice(ctx, _("Done"), "dn") if files else _choice(ctx, _("Skip"), "sk")
+        text += "\n" + _("Press Done when you have sent every file.")
+        button = _choice(ctx, _("Done"), "dn")
+    else:
+        text += " " + _("Press Skip if there is no evidence.")
+        button = _choice(ctx, _("Skip"), "sk")
     return Reply(text, ((button,),), edit=edit)
 
 
@@ -417,18 +431,22 @@ async def on_text(ctx: Context, text: str) -> list[Reply]:
     if step == PROGRESS:
         return _on_progress_text(ctx, text)
     if step == RESULTS:
-        return _on_long_text(ctx, text, "results", RESULTS_LIMIT)
+        return await _on_long_text(ctx, text, "results", RESULTS_LIMIT)
     if step == DIFFICULTIES:
-        return _on_long_text(ctx, text, "difficulties", NOTE_LIMIT)
+        return await _on_long_text(ctx, text, "difficulties", NOTE_LIMIT)
     if step == PROPOSALS:
         if fold(text) in (fold(_("Skip")), "bo qua"):
             return await _on_skip_proposals(ctx, "")
-        return _on_long_text(ctx, text, "proposals", NOTE_LIMIT)
+        return await _on_long_text(ctx, text, "proposals", NOTE_LIMIT)
     if step == EVIDENCE:
         if fold(text) in (fold(_("Done")), fold(_("Skip")), "xong", "bo qua"):
             return await _on_evidence_done(ctx, "")
-        return [Reply(_("Please send a file, or press Done or Skip.")), _ask_evidence(ctx)]
-    return [Reply(_("Please choose one of the options below.")), await _reask(ctx)]
+        if ctx.state.data.get("files"):
+            nudge = _("Please send another file, or press Done to finish.")
+        else:
+            nudge = _("Please send a file, or press Skip if there is no evidence.")
+        return [Reply(nudge), _ask_evidence(ctx)]
+    return [Reply(_("Please choose one of the options below.")), await current_question(ctx)]
 
 
 async def on_file(ctx: Context, file: FileRef) -> list[Reply]:
@@ -450,16 +468,25 @@ async def on_file(ctx: Context, file: FileRef) -> list[Reply]:
     return [received.note, _ask_evidence(ctx)]
 
 
-async def _reask(ctx: Context) -> Reply:
+async def current_question(ctx: Context) -> Reply:
+    """Ask the question of the step the report is at again (after a side command)."""
     step = ctx.state.state
     if step == CYCLE:
         return _ask_cycle(ctx, await ctx.uow.reports.open_cycles(ctx.today()))
     if step == TASK:
         return await _ask_task(ctx)
-    if step == STATUS:
-        return _ask_status(ctx, edit=False)
+    asks: dict[str, Callable[..., Reply]] = {
+        STATUS: _ask_status,
+        PROGRESS: _ask_progress,
+        RESULTS: _ask_results,
+        DIFFICULTIES: _ask_difficulties,
+        PROPOSALS: _ask_proposals,
+        EVIDENCE: _ask_evidence,
+    }
     if step == EDIT:
         return replace(_edit_menu(ctx), edit=False)
+    if step in asks:
+        return asks[step](ctx, edit=False)
     return _summary(ctx)
 
 
@@ -570,7 +597,7 @@ def _after(ctx: Context, ask: Any) -> Reply:
 async def _on_progress_button(ctx: Context, value: str) -> list[Reply]:
     if not value.isdigit() or int(value) not in PROGRESS_STEPS:
         return [replies.stale_choice()]
-    _set(ctx, progress=int(value), typed_numbers=False)
+    _set(ctx, progress=int(value))
     return [_after(ctx, _ask_results)]
 
 
@@ -583,11 +610,11 @@ def _on_progress_text(ctx: Context, text: str) -> list[Reply]:
             ),
             _ask_progress(ctx, edit=False),
         ]
-    _set(ctx, progress=int(number), typed_numbers=False)
+    _set(ctx, progress=int(number))
     return [_after(ctx, lambda c: _ask_results(c, edit=False))]
 
 
-def _on_long_text(ctx: Context, text: str, field: str, limit: int) -> list[Reply]:
+async def _on_long_text(ctx: Context, text: str, field: str, limit: int) -> list[Reply]:
     if not text.strip():
         return [replies.empty_text()]
     if len(text) > limit:
@@ -600,6 +627,8 @@ def _on_long_text(ctx: Context, text: str, field: str, limit: int) -> list[Reply
                 % {"length": len(text), "limit": limit}
             )
         ]
+    if not has_content(text, nothing_allowed=field != "results"):
+        return [_no_content(field), await current_question(ctx)]
     _set(ctx, **{field: text.strip()})
     if ctx.state.data.get("editing"):
         if (
@@ -617,6 +646,19 @@ def _on_long_text(ctx: Context, text: str, field: str, limit: int) -> list[Reply
     if field == "difficulties":
         return [_ask_proposals(ctx)]
     return [_ask_evidence(ctx)]
+
+
+def _no_content(field: str) -> Reply:
+    """Ask politely for an answer in words (see :func:`bot.core.validation.has_content`)."""
+    text = _(
+        "The answer does not say anything yet. Please state it specifically in words (at "
+        "least %(words)s words), not only digits, punctuation or emoji."
+    ) % {"words": MIN_WORDS}
+    if field == "difficulties":
+        text += " " + _('If there are no difficulties, please write "Không có".')
+    elif field == "proposals":
+        text += " " + _('If there is no proposal, please write "Không có" or press Skip.')
+    return Reply(text)
 
 
 async def _on_skip_proposals(ctx: Context, value: str) -> list[Reply]:

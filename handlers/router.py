@@ -241,20 +241,57 @@ class Router:
         ctx.incoming = self._numbered_choice(incoming, state)
         before = ctx.state
         answer = await self._dispatch(ctx)
-        state_data = dict(ctx.state.data)
-        offered = [c for r in answer for c in r.flat_choices]
-        if offered:
-            state_data["choices"] = [c.payload for c in offered]
-            state_data["labels"] = [fold(c.label) for c in offered]
-        else:
-            state_data.pop("choices", None)
-            state_data.pop("labels", None)
-        new_state = ConversationState(ctx.state.state, state_data)
+        if (
+            report.in_report(ctx)
+            and ctx.state == before
+            and member is not None
+            and member.active
+            and self._aside(ctx.incoming)
+        ):
+            answer = await self._back_to_report(ctx, answer)
+        new_state = self._remember_choices(before, ctx.state, answer)
         if new_state != before:
             await uow.conversations.set(
                 incoming.channel.value, incoming.chat_id, new_state, self._clock.now()
             )
         return answer, ctx.queued
+
+    def _aside(self, incoming: Incoming) -> bool:
+        """Tell whether an update was handled outside the report (a command, another button)."""
+        if incoming.command is not None:
+            return True
+        prefix = (incoming.payload or "").partition(":")[0]
+        return incoming.payload is not None and prefix in self.choices and prefix != report.PREFIX
+
+    @staticmethod
+    async def _back_to_report(ctx: Context, answer: list[Reply]) -> list[Reply]:
+        """After a side command in the middle of a report, ask the report's question again.
+
+        The side command's own choices stay buttons, but are not numbered on channels
+        without buttons: a typed number answers the report's question.
+        """
+        aside = [replace(reply, numbered=False, edit=False) for reply in answer]
+        return [*aside, await report.current_question(ctx)]
+
+    @staticmethod
+    def _remember_choices(
+        before: ConversationState, after: ConversationState, answer: list[Reply]
+    ) -> ConversationState:
+        """Keep the numbered choices shown last, so that a typed number can name one.
+
+        A typed number names a choice of the last message that listed numbered choices. An
+        update that changed nothing and listed none (a stale button, a side command) leaves
+        the earlier choices standing.
+        """
+        data = dict(after.data)
+        numbered = [r.flat_choices for r in answer if r.numbered and r.flat_choices]
+        if numbered:
+            data["choices"] = [c.payload for c in numbered[-1]]
+            data["labels"] = [fold(c.label) for c in numbered[-1]]
+        elif after != before:
+            data.pop("choices", None)
+            data.pop("labels", None)
+        return ConversationState(after.state, data)
 
     @staticmethod
     def _clean(incoming: Incoming) -> Incoming:
@@ -280,8 +317,6 @@ class Router:
         """Turn a typed number into the choice it names, on channels without buttons."""
         choices = state.data.get("choices") or []
         text = (incoming.text or "").strip()
-        if state.data.get("typed_numbers"):
-            return incoming
         if incoming.payload is None and text.isdigit() and choices:
             number = int(text)
             if 1 <= number <= len(choices):

@@ -188,7 +188,7 @@ async def test_the_officers_scenarios(
     await officer.say(f"/start {await invite(sessions, clock, 'sxd')}", "Đăng ký thành công")
     # bad input at the first steps
     await officer.say("/lenhla", "không có lệnh /lenhla")
-    await officer.say("/baocao 1.b.1", "Tình hình thực hiện")
+    await officer.say("/baocao 1.b.1", "tình trạng thực hiện nhiệm vụ")
     await officer.say("tùy ý", "chọn một trong các lựa chọn")
     await officer.choose("Đang triển khai", "phần trăm")
     await officer.say("150", "số nguyên từ 0 đến 100")

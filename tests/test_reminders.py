@@ -370,7 +370,7 @@ async def test_nhacnho_and_the_report_now_button(
     button = rows[0].payload["choices"][0][0]
     assert button["label"].startswith("Báo cáo ngay: ")
     status = await officer.press(button["payload"])
-    assert "Tình hình thực hiện" in text_of(status)
+    assert "tình trạng thực hiện nhiệm vụ" in text_of(status)
 
 
 async def test_the_scheduler_runs_the_sweep_every_ten_minutes_and_at_start(

@@ -88,7 +88,7 @@ async def test_full_report_with_a_file_and_a_correction(
     [page2] = await officer.press(choice(tasks, "Sau"))
     assert page2.edit and "trang 2/2" in page2.text
     [status] = await officer.press(choice(tasks, "1.b.1"))
-    assert status.edit and "Tình hình thực hiện" in status.text
+    assert status.edit and "tình trạng thực hiện nhiệm vụ" in status.text
     [progress] = await officer.press(choice(status, "Đang triển khai"))
     assert "phần trăm" in progress.text
     [results] = await officer.send("60")
@@ -196,7 +196,7 @@ async def test_bad_input_at_every_step_changes_nothing(
     assert "chỉ nhận tệp pdf" in text_of(await officer.upload(file))
     big = FileRef("f2", "ho-so.pdf", "application/pdf", 21 * 1024 * 1024)
     assert "Tệp quá lớn (21 MB)" in text_of(await officer.upload(big))
-    assert "gửi tệp, hoặc bấm Xong" in text_of(await officer.send("xong rồi ạ"))
+    assert "hoặc bấm Bỏ qua nếu không có minh chứng" in text_of(await officer.send("xong rồi ạ"))
     assert await dump(sessions) == {
         **before,
         "conversation": (await dump(sessions))["conversation"],
@@ -258,7 +258,7 @@ async def test_correction_after_the_deadline_is_refused_but_late_first_reports_a
     refused = text_of(await officer.send("/baocao 1.b.3"))
     assert "không thể sửa được nữa" in refused and "thứ Ba, 10/12/2024" in refused
     late = await officer.send("/baocao 1.b.2")
-    assert "Tình hình thực hiện" in late[-1].text
+    assert "tình trạng thực hiện nhiệm vụ" in late[-1].text
 
 
 async def test_two_open_cycles_in_january(
@@ -333,3 +333,119 @@ async def test_a_colleagues_newer_report_is_shown_before_confirming_over_it(
         rows = list(await session.scalars(select(Submission).order_by(Submission.version)))
     assert [r.version for r in rows] == [1, 2] and rows[1].supersedes_id == rows[0].id
     assert rows[1].results == "Đã khảo sát 5 công trình."
+
+
+async def test_a_side_command_leaves_the_report_where_it_was_and_shows_the_step_again(
+    report_router: Router,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    files: Files,
+) -> None:
+    officer = await officer_of(report_router, sessions, clock, files)
+    await officer.send("/baocao 1.b.1")
+    answer = await officer.send("/nhiemvu")  # the task list, then the status question again
+    assert "Nhiệm vụ của Sở Xây dựng" in answer[0].text
+    assert "chọn tình trạng thực hiện nhiệm vụ" in answer[-1].text
+    [results] = await officer.send("3")  # 3. Hoàn thành, not the third task of /nhiemvu
+    assert "kết quả thực hiện" in results.text
+    await officer.send("Đã hoàn thành sửa chữa 12 công trình cấp nước.")
+    answer = await officer.send("/lichsu")
+    assert "Sở Xây dựng" in answer[0].text and "/baocao" in answer[0].text
+    assert "minh chứng" in answer[-1].text
+    [summary] = await officer.send("1")  # 1. Bỏ qua
+    assert "kiểm tra lại" in summary.text
+    for side in ("/lichsu", "/trogiup", "/nhiemvu 1.b.1", "/lenhla"):
+        answer = await officer.send(side)
+        assert len(answer) >= 2 and "kiểm tra lại" in answer[-1].text, side
+        assert answer[-1].flat_choices and not answer[-1].edit
+    [receipt] = await officer.send("1")  # 1. Xác nhận
+    assert receipt.text.startswith("Đã ghi nhận báo cáo số 2024/")
+
+
+async def test_a_task_button_pressed_during_a_report_keeps_the_numbered_choices(
+    report_router: Router,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    files: Files,
+) -> None:
+    officer = await officer_of(report_router, sessions, clock, files)
+    [tasks] = await officer.send("/nhiemvu")
+    summary = await not_started_summary(officer, "1.b.2", "Đang chuẩn bị hồ sơ thiết kế.")
+    answer = await officer.press(choice(tasks, "Xem 1.b.1"))
+    assert "Nhiệm vụ 1.b.1" in answer[0].text and "kiểm tra lại" in answer[-1].text
+    assert answer[-1].flat_choices == summary.flat_choices
+    stale = text_of(await officer.press("bc:0000:ok:"))  # a button of no conversation
+    assert "không còn hiệu lực" in stale
+    [receipt] = await officer.send("1")  # 1. Xác nhận: the choices still stand
+    assert receipt.text.startswith("Đã ghi nhận báo cáo số 2024/")
+
+
+@pytest.mark.parametrize("empty", ["😀😀😀", "2", "5", "...", "!!", "12,5 %", "ok"])
+async def test_content_free_answers_are_asked_again_politely(
+    report_router: Router,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    files: Files,
+    empty: str,
+) -> None:
+    officer = await officer_of(report_router, sessions, clock, files, "cat")
+    [status] = await officer.send("/baocao 1.dd")
+    [progress] = await officer.press(choice(status, "Gặp khó khăn"))
+    await officer.press(choice(progress, "25%"))
+    for step in ("kết quả thực hiện", "khó khăn, vướng mắc", "Kiến nghị, đề xuất"):
+        before = await dump(sessions)
+        answer = await officer.send(empty)
+        assert "Đề nghị đồng chí" in answer[0].text and "cụ thể" in answer[0].text, step
+        assert step in answer[-1].text  # the same question again
+        assert await dump(sessions) == before, step
+        if step == "kết quả thực hiện":
+            await officer.send("Đã huy động lực lượng tại 2 điểm sạt lở.")
+        elif step == "khó khăn, vướng mắc":
+            assert "Không có" in answer[0].text
+            await officer.send("Không có")
+    [ask_files] = await officer.send("không.")
+    [summary] = await officer.press(choice(ask_files, "Bỏ qua"))
+    assert "Khó khăn, vướng mắc: Không có" in summary.text
+    assert "Kiến nghị, đề xuất: không." in summary.text
+    assert ": Đã huy động lực lượng tại 2 điểm sạt lở.\nKhó khăn" in summary.text
+
+
+async def test_the_evidence_step_names_only_the_button_it_offers(
+    report_router: Router,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    files: Files,
+) -> None:
+    officer = await officer_of(report_router, sessions, clock, files)
+    [status] = await officer.send("/baocao 1.b.1")
+    assert "Đề nghị đồng chí chọn tình trạng thực hiện nhiệm vụ" in status.text
+    await officer.press(choice(status, "Hoàn thành"))
+    [ask_files] = await officer.send("Đã hoàn thành sửa chữa 12 công trình.")
+    assert [c.label for c in ask_files.flat_choices] == ["Bỏ qua"]
+    assert "Xong" not in ask_files.text
+    answer = text_of(await officer.send("chưa có tệp"))
+    assert "Bỏ qua" in answer and "Xong" not in answer
+    files.content["doc-1"] = b"%PDF-1.4 bien ban"
+    answer = await officer.upload(FileRef("doc-1", "bien-ban.pdf", "application/pdf", 17))
+    assert [c.label for c in answer[-1].flat_choices] == ["Xong"]
+    assert "Bỏ qua" not in answer[-1].text
+    answer = await officer.send("hết rồi")
+    assert "Xong" in text_of(answer) and "Bỏ qua" not in text_of(answer)
+
+
+async def test_history_is_in_order_and_a_past_year_shows_no_current_deadline(
+    report_router: Router,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    files: Files,
+) -> None:
+    officer = await officer_of(report_router, sessions, clock, files)
+    summary = await not_started_summary(officer, "1.b.2", "Đang chuẩn bị hồ sơ thiết kế.")
+    await officer.press(choice(summary, "Xác nhận"))
+    history = text_of(await officer.send("/lichsu"))
+    assert "(theo thứ tự mới nhất)" in history and "mới nhất trước" not in history
+    for day in (datetime(2025, 1, 6, 2, 0, tzinfo=UTC), datetime(2026, 12, 6, 2, 0, tzinfo=UTC)):
+        clock.set(day)
+        for command in ("/nhiemvu", "/lichsu", "/baocao", "/huy"):
+            answer = text_of(await officer.send(command))
+            assert "hiện tại" not in answer and "quá hạn" not in answer, (day, command)

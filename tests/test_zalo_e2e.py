@@ -133,7 +133,7 @@ async def test_register_and_report_with_a_photo_by_numbers_and_typed_labels(
     user = fake.user("a1b2c3", display_name="Nguyễn Thị Lan")
     code = await invite(sessions, clock, "sxd")
     await say(fake, user, code, "Đăng ký thành công")  # the code typed alone
-    status = await say(fake, user, "/baocao 1.b.1", "Tình hình thực hiện")
+    status = await say(fake, user, "/baocao 1.b.1", "tình trạng thực hiện nhiệm vụ")
     assert "1. Chưa triển khai" in status and "4. Gặp khó khăn, vướng mắc" in status
     await say(fake, user, "dang trien khai", "phần trăm")  # a label typed without diacritics
     await say(fake, user, "60", "kết quả thực hiện")
@@ -191,7 +191,7 @@ async def test_a_restart_mid_conversation_and_bad_input(
     user = fake.user("0a0b0c")
     await say(fake, user, f"/start {await invite(sessions, clock, 'sct')}", "Đăng ký")
     await say(fake, user, "/lenhla", "không có lệnh /lenhla")
-    await say(fake, user, "/baocao 2.dd", "Tình hình thực hiện")
+    await say(fake, user, "/baocao 2.dd", "tình trạng thực hiện nhiệm vụ")
     await say(fake, user, "9", "chọn một trong các lựa chọn")  # no 9th choice
     await bot.stop()
     await bot.start()  # the conversation survives the restart
@@ -301,3 +301,21 @@ async def test_pgibot_run_serves_zalo_alone(fake: FakeZalo, tmp_path: Path) -> N
     assert process.returncode == 0, text
     assert "Bot Zalo pgi_bot đang chạy" in text and "Bot đã dừng" in text
     assert TOKEN not in text
+
+
+async def test_the_progress_step_lists_no_numbers_and_a_typed_number_is_a_percentage(
+    fake: FakeZalo, bot: Running, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    await bot.start()
+    user = fake.user("0d0e0f")
+    await say(fake, user, f"/start {await invite(sessions, clock, 'sxd')}", "Đăng ký")
+    await say(fake, user, "/baocao 1.b.1", "tình trạng thực hiện")
+    progress = await say(fake, user, "2", "phần trăm")  # 2. Đang triển khai
+    assert "1. 0%" not in progress and "25%" not in progress
+    await say(fake, user, "1", "kết quả thực hiện")  # one per cent, as the question says
+    await say(fake, user, "Đã rà soát 12 công trình cấp nước.", "minh chứng")
+    summary = await say(fake, user, "bo qua", "kiểm tra lại")
+    assert "Tiến độ: 1%" in summary
+    await say(fake, user, "1", "Đã ghi nhận báo cáo số 2024/")
+    async with sessions() as session:
+        assert await session.scalar(select(Submission.progress)) == 1
