@@ -18,6 +18,7 @@ from bot.core.clock import Clock
 from bot.core.i18n import N_, _, set_language
 from bot.core.messages import FileSource, Incoming, Reply
 from bot.core.text import fold, normalize, strip_controls
+from bot.core.validation import xml_compatible
 from handlers import coordination, evidence, linking, replies, report, summary
 from handlers.context import COORDINATORS, EVERYONE, BotInfo, ChoiceHandler, Command, Context
 from handlers.help import help_reply
@@ -295,19 +296,32 @@ class Router:
 
     @staticmethod
     def _clean(incoming: Incoming) -> Incoming:
-        """Normalise what the user typed; drop characters no database or platform takes."""
+        """Normalise what the user typed; drop characters no database, platform or file takes.
+
+        This is the one door of all incoming text (answers, names, notices, reasons, file
+        names, button payloads): what XML 1.0 forbids (see :func:`xml_compatible`) never
+        gets further, so every text can go into a .docx or .xlsx.
+        """
         text = incoming.text
         if text is not None:
+            text = xml_compatible(text)
             text = normalize(text) if text.strip() else ""
         file = incoming.file
-        if file is not None and file.file_name is not None:
-            file = replace(file, file_name=strip_controls(file.file_name))
+        if file is not None:
+            name = file.file_name
+            file = replace(
+                file,
+                file_id=xml_compatible(file.file_id),
+                file_name=strip_controls(xml_compatible(name)) if name is not None else None,
+            )
+        payload = incoming.payload
+        display_name = incoming.display_name
         return replace(
             incoming,
             text=text,
-            payload=strip_controls(incoming.payload) if incoming.payload is not None else None,
+            payload=strip_controls(xml_compatible(payload)) if payload is not None else None,
             display_name=(
-                normalize(incoming.display_name) if incoming.display_name is not None else None
+                normalize(xml_compatible(display_name)) if display_name is not None else None
             ),
             file=file,
         )

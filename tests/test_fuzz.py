@@ -7,6 +7,7 @@ real confirmation ever writes a report.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,10 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import FrozenClock
 from bot.core.messages import Channel, FileRef, Incoming
+from bot.core.validation import xml_forbidden
 from handlers.context import BotInfo
 from handlers.router import Router
+from storage.dto import Role
 from storage.models import Submission
-from tests.helpers import invite
+from tests.helpers import dump, invite
 
 VIETNAMESE = re.compile(
     r"[ăâđêôơưàảãáạằẳẵắặầẩẫấậèẻẽéẹềểễếệìỉĩíịòỏõóọồổỗốộờởỡớợùủũúụừửữứựỳỷỹýỵ]", re.I
@@ -178,3 +181,79 @@ async def test_groups_get_one_notice_whatever_they_send(value: str, fuzz_router:
     message = Incoming(Channel.MEMORY, "-42", "7", text=value, is_private=False)
     answer = await fuzz_router.handle(message)
     assert all(FAULT not in r.text for r in answer)
+
+
+XML_FORBIDDEN = [chr(c) for c in range(0x20) if chr(c) not in "\t\n\r"] + [
+    "\ufffe",
+    "\uffff",
+    "\ud800",
+    "\udbff",
+    "\udc00",
+    "\udfff",
+]
+dirty = st.lists(
+    st.one_of(st.sampled_from(XML_FORBIDDEN), st.text(max_size=8)), min_size=1, max_size=10
+).map("".join)
+
+
+_users = itertools.count(1)
+
+
+def _forbidden_in(value: object) -> bool:
+    """Tell whether a stored value (text, JSON, a row) holds a character XML 1.0 forbids."""
+    if isinstance(value, str):
+        return any(xml_forbidden(ch) for ch in value)
+    if isinstance(value, dict):
+        return any(_forbidden_in(k) or _forbidden_in(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_forbidden_in(v) for v in value)
+    return False
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(name=dirty, answers=st.lists(dirty, min_size=4, max_size=4), file_name=dirty)
+async def test_no_character_xml_forbids_reaches_storage(
+    fuzz_router: Router,
+    fuzz_sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    name: str,
+    answers: list[str],
+    file_name: str,
+) -> None:
+    """Names, answers, file names, notices: whatever is typed, storage stays XML-safe."""
+    sessions, router = fuzz_sessions, fuzz_router
+    user = f"x{next(_users)}"
+
+    async def say(sender: str, **fields: object) -> list[str]:
+        incoming = Incoming(Channel.MEMORY, sender, sender, display_name=name, **fields)  # type: ignore[arg-type]
+        return [r.text for r in await router.handle(incoming, files=Files())]
+
+    before = await _submissions(sessions)
+    await say(user, text=f"/start {await invite(sessions, clock, 'sct')}")
+    await say(user, text="/baocao 2.dd")
+    await say(user, text="gap kho khan, vuong mac")
+    await say(user, text="40" + answers[3])
+    await say(user, text="40")
+    await say(user, text=f"Đã triển khai {answers[0]} các nội dung của Kế hoạch")
+    await say(user, text=f"Thiếu {answers[1]} kinh phí thực hiện")
+    await say(user, text=f"Đề nghị {answers[2]} bổ sung kinh phí")
+    await say(user, file=FileRef(answers[3] or "f", file_name, "application/pdf", 100))
+    await say(user, payload=f"bc:{answers[3]}:ok:")
+    await say(user, text="xong")
+    answer = await say(user, text="xac nhan")
+    assert any(t.startswith("Đã ghi nhận báo cáo") for t in answer), answer
+    assert await _submissions(sessions) == before + 1
+    coordinator = f"c-{user}"
+    await say(
+        coordinator, text=f"/start {await invite(sessions, clock, 'stnmt', Role.COORDINATOR)}"
+    )
+    await say(coordinator, text=f"/thongbao Đề nghị các đơn vị {answers[1]} báo cáo đúng hạn")
+    await say(coordinator, text=f"/moi sct {answers[2]}")
+    for table, rows in (await dump(sessions)).items():
+        for row in rows:
+            assert not _forbidden_in(row), (table, row)

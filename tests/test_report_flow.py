@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import docx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -14,8 +16,10 @@ from bot.channels.memory import MemoryChannel
 from bot.core.clock import FrozenClock
 from bot.core.messages import Channel, FileRef, FileUnavailable, Incoming, Reply
 from handlers.context import BotInfo
+from handlers.exports.document import report_document
 from handlers.router import Router
 from storage.models import Attachment, AuditEntry, Submission, Task
+from storage.summary import SummaryRepository
 from tests.helpers import dump, invite
 from tests.test_conversations import text_of
 
@@ -449,3 +453,34 @@ async def test_history_is_in_order_and_a_past_year_shows_no_current_deadline(
         for command in ("/nhiemvu", "/lichsu", "/baocao", "/huy"):
             answer = text_of(await officer.send(command))
             assert "hiện tại" not in answer and "quá hạn" not in answer, (day, command)
+
+
+async def test_a_report_typed_with_characters_xml_forbids_still_makes_the_draft_report(
+    report_router: Router,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    files: Files,
+) -> None:
+    code = await invite(sessions, clock, "cat")
+    officer = MemoryChannel(report_router.handle, user_id="302", display_name="Lê\ufffe Văn Hùng")
+    assert "Đăng ký thành công" in text_of(await officer.send(f"/start {code}"))
+    [status] = await officer.send("/baocao 1.dd")
+    [progress] = await officer.press(choice(status, "Gặp khó khăn"))
+    await officer.press(choice(progress, "25%"))
+    await officer.send("Đã huy động\ufffe lực lượng tại 2 điểm\uffff sạt lở.")
+    await officer.send("Thiếu\x0b phương tiện\x1f chuyên dụng.")
+    [ask_files] = await officer.send("Đề nghị bổ sung\ufffe 01 xe cứu hộ.")
+    [summary] = await officer.press(choice(ask_files, "Bỏ qua"))
+    [receipt] = await officer.press(choice(summary, "Xác nhận"))
+    assert receipt.text.startswith("Đã ghi nhận báo cáo số 2024/")
+    async with sessions() as session:
+        plan = await SummaryRepository(session).summary(2024, clock.now().date())
+    assert plan is not None
+    document = docx.Document(io.BytesIO(report_document(plan)))
+    text = "\n".join(
+        [p.text for p in document.paragraphs]
+        + [cell.text for table in document.tables for row in table.rows for cell in row.cells]
+    )
+    assert "Đã huy động lực lượng tại 2 điểm sạt lở." in text
+    assert "Thiếu phương tiện chuyên dụng." in text
+    assert "Đề nghị bổ sung 01 xe cứu hộ." in text
