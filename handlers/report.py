@@ -468,26 +468,27 @@ async def on_file(ctx: Context, file: FileRef) -> list[Reply]:
     return [received.note, _ask_evidence(ctx)]
 
 
+_QUESTIONS: dict[str, Callable[..., Reply]] = {
+    STATUS: _ask_status,
+    PROGRESS: _ask_progress,
+    RESULTS: _ask_results,
+    DIFFICULTIES: _ask_difficulties,
+    PROPOSALS: _ask_proposals,
+    EVIDENCE: _ask_evidence,
+}
+
+
 async def current_question(ctx: Context) -> Reply:
-    """Ask the question of the step the report is at again (after a side command)."""
+    """Ask the question of the step the report is at again, as a new message."""
     step = ctx.state.state
     if step == CYCLE:
         return _ask_cycle(ctx, await ctx.uow.reports.open_cycles(ctx.today()))
     if step == TASK:
         return await _ask_task(ctx)
-    asks: dict[str, Callable[..., Reply]] = {
-        STATUS: _ask_status,
-        PROGRESS: _ask_progress,
-        RESULTS: _ask_results,
-        DIFFICULTIES: _ask_difficulties,
-        PROPOSALS: _ask_proposals,
-        EVIDENCE: _ask_evidence,
-    }
     if step == EDIT:
         return replace(_edit_menu(ctx), edit=False)
-    if step in asks:
-        return asks[step](ctx, edit=False)
-    return _summary(ctx)
+    ask = _QUESTIONS.get(step)
+    return ask(ctx, edit=False) if ask is not None else _summary(ctx)
 
 
 async def _on_cycle(ctx: Context, value: str) -> list[Reply]:
@@ -605,9 +606,7 @@ def _on_progress_text(ctx: Context, text: str) -> list[Reply]:
     number = text.strip().rstrip("%").strip()
     if not number.isdigit() or not 0 <= int(number) <= 100:
         return [
-            Reply(
-                _("Please type a whole number from 0 to 100 (for example 60), or press a button.")
-            ),
+            Reply(_("Please type the progress as a whole number from 0 to 100 (for example 60).")),
             _ask_progress(ctx, edit=False),
         ]
     _set(ctx, progress=int(number))

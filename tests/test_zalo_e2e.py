@@ -312,6 +312,8 @@ async def test_the_progress_step_lists_no_numbers_and_a_typed_number_is_a_percen
     await say(fake, user, "/baocao 1.b.1", "tình trạng thực hiện")
     progress = await say(fake, user, "2", "phần trăm")  # 2. Đang triển khai
     assert "1. 0%" not in progress and "25%" not in progress
+    retry = await say(fake, user, "150", "số nguyên từ 0 đến 100")
+    assert "nút" not in retry  # nothing to press on Zalo
     await say(fake, user, "1", "kết quả thực hiện")  # one per cent, as the question says
     await say(fake, user, "Đã rà soát 12 công trình cấp nước.", "minh chứng")
     summary = await say(fake, user, "bo qua", "kiểm tra lại")
