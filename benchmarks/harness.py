@@ -457,7 +457,9 @@ class Officer:
         self._reports += 1
         code = self.account.task_codes[self._reports % len(self.account.task_codes)]
         result = f"Kết quả {self.account.user_id}-{self._reports}: đã triển khai theo kế hoạch."
-        status = await self.step(lambda: self.user.send_text(f"/baocao {code}"), "Tình hình")
+        status = await self.step(
+            lambda: self.user.send_text(f"/baocao {code}"), "tình trạng thực hiện"
+        )
         await self.step(lambda: self._press(status, "Đang triển khai"), "phần trăm")
         await self.step(lambda: self.user.send_text("60"), "kết quả thực hiện")
         files = await self.step(lambda: self.user.send_text(result), "minh chứng")
