@@ -346,7 +346,7 @@ async def test_replies_survive_send_faults_with_bounded_duplicates(
     limited = next(c for c in helps if c.status == 429)
     assert helps[helps.index(limited) + 1].time - limited.time >= 1.0  # retry_after honoured
 
-    status = await ask(fake, user, lambda: user.send_text("/baocao 1.b.1"), "Tình hình")
+    status = await ask(fake, user, lambda: user.send_text("/baocao 1.b.1"), "tình trạng thực hiện")
     fake.drop_next("editMessageText", deliver=True)  # the edit is made, its answer lost
     user.press(status["message_id"], button(status, "Đang triển khai"))
     edits = await fake.wait_for("editMessageText", count=2)
@@ -725,7 +725,7 @@ async def test_a_postgres_restart_mid_conversation_loses_nothing(
 ) -> None:
     channel = await bot.start()
     user = await register(fake, sessions, clock)
-    status = await ask(fake, user, lambda: user.send_text("/baocao 1.b.1"), "Tình hình")
+    status = await ask(fake, user, lambda: user.send_text("/baocao 1.b.1"), "tình trạng thực hiện")
     assert await _terminate_connections(database_url) >= 1  # the pool's idle connections
     await ask(
         fake,

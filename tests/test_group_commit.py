@@ -98,7 +98,7 @@ async def test_updates_that_arrive_together_are_committed_together(
     await channel.wait_idle()
     assert commits[0] == 2  # recording the four updates, then handling all four
     lan_said = _texts(running.fake, lan)
-    assert any("Tình hình" in t for t in lan_said)
+    assert any("tình trạng thực hiện" in t for t in lan_said)
     assert "Đã hủy" in lan_said[-1]
     assert any("Nhiệm vụ của" in t for t in _texts(running.fake, minh))
     async with running.sessions() as session:

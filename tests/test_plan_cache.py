@@ -108,7 +108,7 @@ async def test_an_officer_sees_a_task_the_administrator_removed_at_once(
     (await _cache(sessions)).monotonic = Clock()
     officer = MemoryChannel(router.handle, user_id="77", display_name="Lan")
     await officer.send(f"/start {await invite(sessions, clock, 'sxd')}")
-    assert "Tình hình" in (await officer.send("/baocao 1.b.1"))[-1].text
+    assert "tình trạng thực hiện" in (await officer.send("/baocao 1.b.1"))[-1].text
     await officer.send("/huy")
     async with sessions() as session:
         await session.execute(update(Task).where(Task.code == "1.b.1").values(active=False))

@@ -159,7 +159,7 @@ async def register(
 
 
 async def report_until_summary(fake: FakeTelegram, user: FakeUser) -> dict[str, Any]:
-    status = await ask(fake, user, lambda: user.send_text("/baocao 1.b.1"), "Tình hình")
+    status = await ask(fake, user, lambda: user.send_text("/baocao 1.b.1"), "tình trạng thực hiện")
     progress = await ask(
         fake,
         user,
@@ -253,7 +253,7 @@ async def test_a_restart_mid_conversation_resumes_where_it_was(
 ) -> None:
     await bot.start()
     user = await register(fake, sessions, clock)
-    status = await ask(fake, user, lambda: user.send_text("/baocao 1.b.2"), "Tình hình")
+    status = await ask(fake, user, lambda: user.send_text("/baocao 1.b.2"), "tình trạng thực hiện")
     await bot.stop()
     user.press(status["message_id"], button(status, "Hoàn thành"))  # while the bot is down
     await bot.start()
@@ -324,7 +324,10 @@ async def test_bad_input_over_telegram(
         "không được giao cho đơn vị",
     )
     status = await ask(
-        fake, user, lambda: user.press(tasks["message_id"], button(tasks, "1.b.1")), "Tình hình"
+        fake,
+        user,
+        lambda: user.press(tasks["message_id"], button(tasks, "1.b.1")),
+        "tình trạng thực hiện",
     )
     await ask(
         fake,
