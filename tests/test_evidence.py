@@ -156,7 +156,7 @@ async def test_a_slow_download_delays_no_one_else_and_locks_nothing(
     await bot.start()
     officer = await register(fake, sessions, clock)
     colleague = await register(fake, sessions, clock, user_id=5002, agency="sct")
-    await ask(fake, officer, lambda: officer.send_text("/baocao 1.b.1"), "Tình hình")
+    await ask(fake, officer, lambda: officer.send_text("/baocao 1.b.1"), "tình trạng thực hiện")
     status = fake.sent_to(officer.id)[-1]
     await ask(
         fake,
