@@ -239,7 +239,7 @@ class ConsoleSession:
 
 
 async def _report_from_the_console(session: ConsoleSession, results: str) -> str:
-    status = await session.say("/baocao 1.b.1", "Tình hình thực hiện")
+    status = await session.say("/baocao 1.b.1", "tình trạng thực hiện nhiệm vụ")
     ask = await session.choose(status, "Chưa triển khai", "kết quả thực hiện")
     ask = await session.say(results, "minh chứng")
     summary = await session.choose(ask, "Bỏ qua", "kiểm tra lại")
@@ -279,7 +279,7 @@ async def test_zalo_photos_are_downloaded_only_from_zalo_hosts(
         await officer.start()
         try:
             await officer.say(f"/start {await invite(sessions, clock, 'sxd')}", "thành công")
-            await officer.say("/baocao 1.b.1", "Tình hình thực hiện")
+            await officer.say("/baocao 1.b.1", "tình trạng thực hiện nhiệm vụ")
             await officer.choose("Đang triển khai", "phần trăm")
             await officer.say("60", "kết quả thực hiện")
             await officer.say("Đã rà soát 12 công trình cấp nước.", "minh chứng")
