@@ -531,3 +531,14 @@ def test_text_report_is_complete(summary: PlanSummary) -> None:
     assert BLOCKED_DIFFICULTIES in text
     assert BLOCKED_PROPOSALS in text
     assert "10/12/2024" in text
+
+
+def test_text_report_of_a_closed_year_names_its_deadline_without_counting_days(
+    summary: PlanSummary,
+) -> None:
+    current = text_report(summary)
+    assert "Hạn báo cáo hiện tại" in current and "còn 1 ngày" in current
+    closed = text_report(replace(summary, today=date(2026, 12, 7)))
+    assert "Hạn báo cáo hiện tại" not in closed
+    assert "quá hạn" not in closed
+    assert "10/12/2024" in closed

@@ -15,7 +15,12 @@ def text_report(summary: PlanSummary) -> str:
         summary.plan_title,
         _("As of %(date)s") % {"date": format_day(summary.today)},
     ]
-    if summary.milestone is not None:
+    if summary.milestone is not None and summary.year != summary.today.year:
+        lines.append(  # a past (or next) year: its deadline, no count of days
+            _("Deadline: %(title)s — %(date)s")
+            % {"title": summary.milestone.title, "date": format_day(summary.milestone.due_date)}
+        )
+    elif summary.milestone is not None:
         milestone = summary.milestone
         lines.append(
             _("Current deadline: %(title)s — %(date)s (%(when)s)")
