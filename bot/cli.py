@@ -6,7 +6,8 @@ Usage::
     pgibot plan import FILE           # import (or update from) another plan file
     pgibot plan show [--json]         # index -> tasks -> agencies, with counts
     pgibot agency list                # agencies, their status and their tasks
-    pgibot invite create --agency stnmt --role coordinator
+    pgibot invite create --agency stnmt --role dieuphoi
+    pgibot member reinstate ID-OR-NAME  # also: member deactivate, member set-role ID-OR-NAME ROLE
     pgibot console --as CODE-OR-MEMBER
     pgibot run                        # run the bot on the configured channels
 """
@@ -53,6 +54,8 @@ from bot.core.i18n import (
     set_language,
     set_timezone,
 )
+from bot.core.people import ROLE_WORDS, Change, parse_role
+from bot.core.text import normalize
 from bot.core.throttle import FloodLimits
 from bot.outbox import DeliveryLimits, OutboxWorker
 from bot.scheduler import PurgeJob, ReminderJob, build_scheduler
@@ -65,7 +68,9 @@ from bot.terminal import (
 )
 from bot.web import TELEGRAM_PATH, ZALO_PATH, WebhookServer, create_app
 from handlers.context import BotInfo
+from handlers.coordination import change_member, refusal_text
 from handlers.help import role_name
+from handlers.registration import looks_like_code
 from handlers.reminders import ReminderPolicy, Reminders
 from handlers.router import Router
 from handlers.summary import file_name
@@ -73,7 +78,7 @@ from handlers.summary import render as render_file
 from storage import migrate
 from storage.agencies import AgencyError, add_agency, merge_agency, rename_agency, retire_agency
 from storage.db import AsyncSession, create_engine, create_sessionmaker
-from storage.dto import PlanView, Role
+from storage.dto import MemberInfo, PlanView, Role
 from storage.plan_import import import_plan
 from storage.plan_loader import PlanFileError, default_plan_path, read_plan
 from storage.retention import RetentionPolicy
@@ -144,6 +149,7 @@ class App:
                 self.settings.telegram_bot_username,
                 self.settings.pgibot_data_dir,
                 self.settings.pgibot_download_timeout,
+                invitation_days=self.settings.pgibot_invitation_days,
             ),
             self.reminders(),
         )
@@ -392,9 +398,9 @@ async def cmd_invite_create(app: App, args: argparse.Namespace) -> int:
     async with UnitOfWork(app.sessions) as uow:
         invitation = await uow.invitations.create(
             agency_code=args.agency,
-            role=Role(args.role),
+            role=args.role,
             max_uses=args.uses,
-            valid_for=timedelta(days=args.days),
+            valid_for=timedelta(days=args.days or app.settings.pgibot_invitation_days),
             created_by="cli",
             now=app.clock.now(),
         )
@@ -456,35 +462,161 @@ async def cmd_member_list(app: App, args: argparse.Namespace) -> int:
 async def cmd_console(app: App, args: argparse.Namespace) -> int:
     """Chat with the bot in the terminal."""
     await app.ensure_migrated()
-    user_id, first = None, None
+    user_id, first, name = None, None, args.name
     if args.as_:
-        async with UnitOfWork(app.sessions) as uow:
-            members = await uow.members.find(args.as_)
-            if len(members) > 1:
-                raise UsageError(
-                    _(
-                        "Several members have that name; use the member id "
-                        "(see `pgibot member list`)."
-                    )
-                )
-            if members:
-                member = members[0]
-                user_id = f"member-{member.id}"
-                if await uow.members.by_identity("console", user_id) is None:
-                    await uow.members.add_identity(
-                        member.id, "console", user_id, user_id, app.clock.now()
-                    )
-                    await uow.commit()
-            else:
-                first = f"/start {args.as_}"
+        member = await _console_member(app, args.as_)
+        if member is not None:
+            user_id = f"member-{member.id}"
+        else:
+            first = f"/start {args.as_}"
+            if not name:
+                name = await _ask_name(app, args.as_)
     console = ConsoleChannel(
         app.router().handle,
         user_id=user_id,
-        display_name=args.name,
+        display_name=name,
         files_dir=app.settings.pgibot_data_dir / "exports",
     )
     await console.run(first)
     return 0
+
+
+async def _console_member(app: App, wanted: str) -> MemberInfo | None:
+    """Return the member ``pgibot console --as`` names, with a console account, if any.
+
+    A member's id or full name (case, spacing aside), or the invitation code they registered
+    with (so running the same command again continues as them, instead of spending the code).
+    """
+    async with UnitOfWork(app.sessions) as uow:
+        members = await uow.members.find(wanted)
+        if not members and looks_like_code(wanted):
+            members = await uow.members.registered_with(wanted)
+        if len(members) > 1:
+            raise UsageError(
+                _("Several members have that name; use the member id (see `pgibot member list`).")
+            )
+        if not members:
+            return None
+        member = members[0]
+        user_id = f"member-{member.id}"
+        if await uow.members.by_identity("console", user_id) is None:
+            await uow.members.add_identity(member.id, "console", user_id, user_id, app.clock.now())
+            await uow.commit()
+        return member
+
+
+async def _ask_name(app: App, code: str) -> str | None:
+    """Ask for the newcomer's full name when they register with a valid code in the console."""
+    async with UnitOfWork(app.sessions) as uow:
+        invitation = await uow.invitations.by_code(code)
+    if invitation is None or not looks_like_code(code):
+        return None  # the bot will say what is wrong with the code
+    sys.stdout.write(_("Your full name (as colleagues know you), then Enter: "))
+    sys.stdout.flush()
+    answer = normalize(await asyncio.to_thread(sys.stdin.readline))
+    if not sys.stdin.isatty():
+        sys.stdout.write(answer + "\n")
+    return answer[:200] or None
+
+
+# --- members: deactivate, reinstate, change the role -----------------------------------------
+
+ROLE_METAVAR = "|".join(ROLE_WORDS.values())
+
+
+def _role(word: str) -> Role:
+    """Read a role as typed: canbo, lanhdao, dieuphoi, quantri (or officer, leader...)."""
+    role = parse_role(word)
+    if role is None:
+        raise argparse.ArgumentTypeError(
+            _("%(word)s is not a role; use one of: %(roles)s")
+            % {"word": word, "roles": ", ".join(ROLE_WORDS.values())}
+        )
+    return Role(role)
+
+
+async def _change_member(
+    app: App, wanted: str, change: Change, new_role: Role | None = None
+) -> int:
+    """Make a change to one member from the command line, by the rules, and audit it."""
+    await app.ensure_migrated()
+    async with UnitOfWork(app.sessions) as uow:
+        found = await uow.members.find(wanted)
+        if not found:
+            raise UsageError(
+                _("There is no member %(member)s (see `pgibot member list`).") % {"member": wanted}
+            )
+        if len(found) > 1:
+            raise UsageError(
+                _("Several members have that name; use the member id (see `pgibot member list`).")
+            )
+        target = found[0]
+        refusal = await change_member(
+            uow, actor=None, target=target, change=change, new_role=new_role
+        )
+        if refusal is not None:
+            uow.audit.record(
+                "member.refused",
+                now=app.clock.now(),
+                channel="cli",
+                target=target.id,
+                wanted=change.value,
+                reason=refusal.value,
+            )
+            await uow.commit()
+            raise UsageError(refusal_text(refusal, target, new_role))
+        uow.audit.record(
+            {
+                Change.DEACTIVATE: "member.remove",
+                Change.REINSTATE: "member.reinstate",
+                Change.SET_ROLE: "member.role",
+            }[change],
+            now=app.clock.now(),
+            channel="cli",
+            target=target.id,
+            **_role_change(target, new_role),
+        )
+        await uow.commit()
+    facts = {"name": target.full_name, "agency": target.agency_name}
+    if change is Change.SET_ROLE:
+        assert new_role is not None
+        _out(_("%(name)s (%(agency)s) is now %(role)s.") % {**facts, "role": role_name(new_role)})
+    elif change is Change.REINSTATE:
+        _out(_("%(name)s (%(agency)s) can use the bot again.") % facts)
+    else:
+        _out(_("%(name)s (%(agency)s) has been removed and can no longer use the bot.") % facts)
+    return 0
+
+
+def _role_change(target: MemberInfo, new_role: Role | None) -> dict[str, Any]:
+    return {"old": target.role.value, "new": new_role.value} if new_role else {}
+
+
+async def cmd_member_deactivate(app: App, args: argparse.Namespace) -> int:
+    """Deactivate a member: they can no longer use the bot."""
+    return await _change_member(app, args.member, Change.DEACTIVATE)
+
+
+async def cmd_member_reinstate(app: App, args: argparse.Namespace) -> int:
+    """Reinstate a deactivated member."""
+    return await _change_member(app, args.member, Change.REINSTATE)
+
+
+async def cmd_member_set_role(app: App, args: argparse.Namespace) -> int:
+    """Give a member another role."""
+    return await _change_member(app, args.member, Change.SET_ROLE, args.role)
+
+
+def _add_member_changes(member_sub: Any, command: Callable[..., argparse.ArgumentParser]) -> None:
+    """Add `pgibot member deactivate|reinstate|set-role` to the parser."""
+    member_help = _("the member's id or full name (see `pgibot member list`)")
+    p = command(member_sub, "deactivate", _("deactivate a member"), cmd_member_deactivate)
+    p.add_argument("member", metavar="ID-OR-NAME", help=member_help)
+    p = command(member_sub, "reinstate", _("reinstate a deactivated member"), cmd_member_reinstate)
+    p.add_argument("member", metavar="ID-OR-NAME", help=member_help)
+    p = command(member_sub, "set-role", _("give a member another role"), cmd_member_set_role)
+    p.add_argument("member", metavar="ID-OR-NAME", help=member_help)
+    p.add_argument("role", type=_role, metavar=ROLE_METAVAR)
 
 
 async def cmd_run(app: App, args: argparse.Namespace) -> int:
@@ -960,13 +1092,18 @@ def build_parser() -> argparse.ArgumentParser:
         invite_sub, "create", _("create an invitation code for an agency"), cmd_invite_create
     )
     p.add_argument("--agency", required=True, help=_("agency code or name"))
-    p.add_argument("--role", default="officer", choices=[r.value for r in Role])
+    p.add_argument("--role", default=Role.OFFICER, type=_role, metavar=ROLE_METAVAR)
     p.add_argument("--uses", type=int, default=1, help=_("how many people may use it"))
-    p.add_argument("--days", type=int, default=14, help=_("how many days it stays valid"))
+    p.add_argument(
+        "--days",
+        type=int,
+        help=_("how many days it stays valid (default: PGIBOT_INVITATION_DAYS, 7)"),
+    )
 
     member = command(sub, "member", _("registered members"))
     member_sub = member.add_subparsers(dest="member_command", required=True, metavar=_("ACTION"))
     command(member_sub, "list", _("list registered members"), cmd_member_list)
+    _add_member_changes(member_sub, command)
 
     p = command(sub, "console", _("chat with the bot in this terminal"), cmd_console)
     p.add_argument(

@@ -87,6 +87,7 @@ class Settings(BaseSettings):
 
     pgibot_flood_burst: int = Field(default=12, ge=1, le=1000)
     pgibot_flood_rate: float = Field(default=1.0, gt=0, le=100)
+    pgibot_invitation_days: int = Field(default=7, ge=1, le=365)
     pgibot_webhook_url: str | None = None
     pgibot_webhook_listen: str = "127.0.0.1"
     pgibot_webhook_port: int = Field(default=8080, ge=1, le=65535)

@@ -23,6 +23,8 @@ class BotInfo:
     data_dir: Path = Path("data")
     download_timeout: float = 120.0
     """Seconds a file a user sent may take to download, in all."""
+    invitation_days: int = 7
+    """How long an invitation code made in a chat stays valid (PGIBOT_INVITATION_DAYS)."""
 
 
 @dataclass(slots=True)

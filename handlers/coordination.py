@@ -5,31 +5,30 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from bot.core.i18n import _
+from bot.core.i18n import _, format_moment
 from bot.core.messages import Choice, Reply
+from bot.core.people import (
+    ROLE_WORDS,
+    Change,
+    Refusal,
+    member_change_refusal,
+    parse_role,
+)
 from handlers import replies
 from handlers.context import Context
 from handlers.help import role_name
 from handlers.reminders import to_payload
 from storage.agencies import AgencyError, coordinator_agency, current_agency, find_agency
-from storage.dto import Role
+from storage.dto import MemberInfo, Role
 from storage.models import Member, MemberIdentity
+from storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
-INVITATION_DAYS = 14
 MEMBERS_SHOWN = 30
 NOTICE_LIMIT = 3000
-ROLE_WORDS = {
-    "officer": Role.OFFICER,
-    "canbo": Role.OFFICER,
-    "leader": Role.LEADER,
-    "lanhdao": Role.LEADER,
-    "coordinator": Role.COORDINATOR,
-    "dieuphoi": Role.COORDINATOR,
-}
 
 
 def _coordinator(ctx: Context) -> bool:
@@ -40,15 +39,36 @@ async def invite(ctx: Context) -> list[Reply]:
     """Answer /moi AGENCY [ROLE]: create an invitation code and its link."""
     words = ctx.incoming.argument.split()
     role = Role.OFFICER
-    if words and words[-1].lower() in ROLE_WORDS:
-        role = ROLE_WORDS[words.pop().lower()]
+    for size in (2, 1):  # "lãnh đạo" as well as "lanhdao"
+        if len(words) > size and (named := parse_role(" ".join(words[-size:]))) is not None:
+            role = Role(named)
+            del words[-size:]
+            break
+    else:
+        if words and parse_role(words[-1]) is not None:
+            words.pop()  # a role and no agency
     if not words:
         return [
             Reply(
                 _(
-                    "Please name the agency: /moi CODE-OR-NAME [canbo|lanhdao|dieuphoi], "
+                    "Please name the agency: /moi CODE-OR-NAME [%(roles)s], "
                     "for example /moi sxd or /moi Sở Xây dựng lanhdao"
                 )
+                % {"roles": "|".join(ROLE_WORDS[r.value] for r in INVITABLE)}
+            )
+        ]
+    if role not in INVITABLE:
+        return [
+            Reply(
+                _(
+                    "Administrators are appointed on the server: pgibot member set-role. "
+                    "With /moi you can invite %(roles)s."
+                )
+                % {
+                    "roles": ", ".join(
+                        f"{ROLE_WORDS[r.value]} ({role_name(r)})" for r in INVITABLE
+                    )
+                }
             )
         ]
     try:
@@ -68,7 +88,7 @@ async def invite(ctx: Context) -> list[Reply]:
             agency_code=" ".join(words),
             role=role,
             max_uses=1,
-            valid_for=timedelta(days=INVITATION_DAYS),
+            valid_for=timedelta(days=ctx.bot.invitation_days),
             created_by=f"member:{ctx.require_member().id}",
             now=ctx.now(),
         )
@@ -81,12 +101,12 @@ async def invite(ctx: Context) -> list[Reply]:
         role=role.value,
     )
     lines = [
-        _("Invitation code %(code)s for %(role)s of %(agency)s, valid for %(days)s days, one use.")
+        _("Invitation code %(code)s for %(role)s of %(agency)s, one use, valid until %(until)s.")
         % {
             "code": invitation.code,
             "role": role_name(role),
             "agency": invitation.agency_name,
-            "days": INVITATION_DAYS,
+            "until": format_moment(invitation.expires_at),
         }
     ]
     if ctx.bot.telegram_username:
@@ -98,8 +118,89 @@ async def invite(ctx: Context) -> list[Reply]:
     return [Reply("\n".join(lines))]
 
 
+INVITABLE = (Role.OFFICER, Role.LEADER, Role.COORDINATOR)
+"""The roles /moi can give; administrators are made on the server."""
+
+
+async def change_member(
+    uow: UnitOfWork,
+    *,
+    actor: MemberInfo | None,
+    target: MemberInfo,
+    change: Change,
+    new_role: Role | None = None,
+) -> Refusal | None:
+    """Make a change to a member if the rules allow it; else return why not.
+
+    The one place where members are deactivated, reinstated or given another role, from a
+    chat (``actor`` is the member who acts) or from the command line (``actor`` is None):
+    the rule is :func:`bot.core.people.member_change_refusal`.
+    """
+    refusal = member_change_refusal(
+        change,
+        actor_role=actor.role.value if actor else None,
+        target_role=target.role.value,
+        target_active=target.active,
+        self_change=actor is not None and actor.id == target.id,
+        new_role=new_role.value if new_role else None,
+        active_admins=await uow.members.active_admins(),
+    )
+    if refusal is not None:
+        return refusal
+    if change is Change.SET_ROLE:
+        assert new_role is not None
+        await uow.members.set_role(target.id, new_role)
+    else:
+        await uow.members.set_active(target.id, change is Change.REINSTATE)
+    return None
+
+
+def refusal_text(refusal: Refusal, target: MemberInfo, new_role: Role | None = None) -> str:
+    """Say, politely, why a change to a member was not made."""
+    facts = {
+        "name": target.full_name,
+        "agency": target.agency_name,
+        "role": role_name(target.role),
+        "new_role": role_name(new_role) if new_role else "",
+    }
+    texts = {
+        Refusal.SELF: _("You cannot remove yourself or change your own role."),
+        Refusal.HIGHER_ROLE: _(
+            "%(name)s (%(agency)s) is %(role)s, a role higher than yours, so you cannot "
+            "change their membership."
+        ),
+        Refusal.ROLE_TOO_HIGH: _(
+            "You cannot give the role %(new_role)s, which is higher than yours."
+        ),
+        Refusal.LAST_ADMIN: _(
+            "%(name)s is the last active administrator and cannot be removed or given another "
+            "role. Please make another member administrator first."
+        ),
+        Refusal.NOTHING_TO_DO: (
+            _("Nothing changed: %(name)s already has the role %(new_role)s.")
+            if new_role
+            else _("Nothing changed: %(name)s (%(agency)s) is already as asked.")
+        ),
+    }
+    return texts[refusal] % facts
+
+
+def _no_action_reason(refusal: Refusal) -> str:
+    """Say in a few words why /thanhvien offers no choice for a member."""
+    reasons = {
+        Refusal.SELF: _("that is you"),
+        Refusal.HIGHER_ROLE: _("a role higher than yours"),
+        Refusal.LAST_ADMIN: _("the last administrator"),
+    }
+    return reasons.get(refusal, "-")
+
+
 async def members(ctx: Context) -> list[Reply]:
-    """Answer /thanhvien [AGENCY]: members with buttons to remove or reinstate them."""
+    """Answer /thanhvien [AGENCY]: members with choices to remove or reinstate them.
+
+    Every member listed either has a choice or says why there is none; member ids are never
+    shown beside the numbered choices (a typed choice number must not be mistaken for one).
+    """
     agency_id = None
     if ctx.incoming.argument:
         try:
@@ -114,41 +215,63 @@ async def members(ctx: Context) -> list[Reply]:
     ]
     if not everyone:
         return [Reply(_("No member has registered yet."))]
+    actor = ctx.require_member()
+    admins = await ctx.uow.members.active_admins()
     lines = [_("Registered members (%(count)s):") % {"count": len(everyone)}]
     buttons = []
     for member in everyone[:MEMBERS_SHOWN]:
         state = _("active") if member.active else _("removed")
-        lines.append(
-            f"• {member.id}. {member.full_name} — {member.agency_name} "
-            f"({role_name(member.role)}, {state})"
+        line = f"• {member.full_name} — {member.agency_name} ({role_name(member.role)}, {state})"
+        refusal = member_change_refusal(
+            Change.DEACTIVATE if member.active else Change.REINSTATE,
+            actor_role=actor.role.value,
+            target_role=member.role.value,
+            target_active=member.active,
+            self_change=member.id == actor.id,
+            active_admins=admins,
         )
-        if member.id != ctx.require_member().id:
+        if refusal is not None:
+            line += " — " + _("no choice: %(reason)s") % {"reason": _no_action_reason(refusal)}
+        else:
             label = (_("Remove %(name)s") if member.active else _("Reinstate %(name)s")) % {
                 "name": member.full_name[:30]
             }
             buttons.append((Choice(label, f"mb:{member.id}:{'off' if member.active else 'on'}"),))
+        lines.append(line)
     if len(everyone) > MEMBERS_SHOWN:
         lines.append(
             _("… and %(count)s more; name an agency: /thanhvien CODE")
             % {"count": len(everyone) - MEMBERS_SHOWN}
         )
+    lines.append("")
+    lines.append(
+        _("Choose below to remove or reinstate %(count)s of them.") % {"count": len(buttons)}
+        if buttons
+        else _("There is no member you can remove or reinstate here.")
+    )
     return [Reply("\n".join(lines), tuple(buttons))]
 
 
 async def on_member_choice(ctx: Context, argument: str) -> list[Reply]:
-    """Remove (deactivate) or reinstate a member; coordinators only, checked at the press."""
+    """Remove (deactivate) or reinstate a member; the rules are checked again at the press."""
     if not _coordinator(ctx):
         return replies.refused(ctx, "thanhvien", f"mb:{argument}")
     member_id, _sep, action = argument.partition(":")
     if not member_id.isdigit() or action not in ("on", "off"):
         return [replies.stale_choice()]
     target = await ctx.uow.members.get(int(member_id))
-    if target is None or target.id == ctx.require_member().id:
+    if target is None:
         return [replies.stale_choice()]
     active = action == "on"
-    await ctx.uow.session.execute(
-        update(Member).where(Member.id == target.id).values(active=active)
+    refusal = await change_member(
+        ctx.uow,
+        actor=ctx.require_member(),
+        target=target,
+        change=Change.REINSTATE if active else Change.DEACTIVATE,
     )
+    if refusal is not None:
+        ctx.audit("member.refused", target=target.id, wanted=action, reason=refusal.value)
+        return [Reply(refusal_text(refusal, target))]
     ctx.audit(
         "member.reinstate" if active else "member.remove",
         target=target.id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.core.i18n import N_, _
 from bot.core.messages import Reply
+from bot.core.people import ROLE_WORDS
 from handlers.context import Command, Context
 from storage.dto import Role
 
@@ -34,6 +35,10 @@ def help_reply(ctx: Context, commands: list[Command]) -> list[Reply]:
         for command in commands
         if member.role in command.roles
     ]
+    lines += ["", _("Roles (with the word that names them in commands) and their commands:")]
+    for role in Role:
+        names = " ".join(f"/{c.name}" for c in commands if role in c.roles)
+        lines.append(f"• {ROLE_WORDS[role.value]} — {role_name(role)}: {names}")
     lines += [
         "",
         _(

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.core.i18n import _
 from bot.core.messages import Reply
 from handlers.context import Context
 from handlers.help import role_name
+from handlers.reminders import to_payload
 from storage.dto import InvitationInfo
 
 logger = logging.getLogger(__name__)
@@ -36,23 +39,44 @@ def welcome_stranger(coordinator: str) -> Reply:
     )
 
 
-async def register(ctx: Context, code: str) -> list[Reply]:
+@dataclass(frozen=True, slots=True)
+class GuessLimit:
+    """How many unknown codes everyone together may try in a sliding window.
+
+    Counted in the database, across every account, channel and process: past the limit,
+    every code is refused until the window has slid past the burst, and the coordinators are
+    told once.
+    """
+
+    failures: int = 30
+    window: timedelta = timedelta(minutes=15)
+
+
+GUESS_LIMIT = GuessLimit()
+
+
+async def register(ctx: Context, code: str, limit: GuessLimit = GUESS_LIMIT) -> list[Reply]:
     """Register the sender with an invitation code, or explain why the code does not work."""
     incoming, now = ctx.incoming, ctx.now()
+    failures = await ctx.uow.invitations.failures_since(now - limit.window)
+    if failures >= limit.failures:
+        ctx.audit("registration.refused", reason="guess_limit", code=code[:16])
+        return [Reply(_guessing_paused(limit))]
     invitation = await ctx.uow.invitations.by_code(code)
     problem = _code_problem(invitation, ctx)
     if invitation is None or problem is not None:
         ctx.audit(
             "registration.refused",
-            reason=problem or "unknown",
+            reason="unknown" if invitation is None else "invalid",
             code=code[:16],
         )
+        if invitation is None:
+            await _count_failure(ctx, failures + 1, limit)
         return [Reply(problem or _unknown_code(code))]
     if not await ctx.uow.invitations.use(invitation.id):
         return [Reply(_used_up())]
-    name = (incoming.display_name or "").strip() or _("Officer of %(agency)s") % {
-        "agency": invitation.agency_name
-    }
+    typed_name = (incoming.display_name or "").strip()
+    name = typed_name or _("Officer of %(agency)s") % {"agency": invitation.agency_name}
     member_id = await ctx.uow.members.create(
         full_name=name[:200],
         agency_id=invitation.agency_id,
@@ -66,20 +90,80 @@ async def register(ctx: Context, code: str) -> list[Reply]:
     ctx.member = await ctx.uow.members.get(member_id)
     ctx.audit("registration.done", invitation=invitation.code, role=invitation.role.value)
     logger.info("member %s registered for agency %s", member_id, invitation.agency_code)
+    facts = {"role": role_name(invitation.role), "agency": invitation.agency_name}
+    greeting = (
+        _("Registration complete. Welcome, %(name)s!") % {"name": typed_name}
+        if typed_name
+        else _("Registration complete. Welcome!")
+    )
     return [
         Reply(
-            _(
-                "Registration complete. Welcome, %(name)s!\n"
-                "You are registered as %(role)s of %(agency)s.\n"
-                "Send /nhiemvu to see your agency's tasks and /trogiup for help."
-            )
-            % {
-                "name": name,
-                "role": role_name(invitation.role),
-                "agency": invitation.agency_name,
-            }
+            greeting
+            + "\n"
+            + _("You are registered as %(role)s of %(agency)s.") % facts
+            + "\n"
+            + _("Send /nhiemvu to see your agency's tasks and /trogiup for help.")
         )
     ]
+
+
+def already_registered(ctx: Context, code: str | None) -> Reply:
+    """Tell a registered member who sends /start (with a code or not) who they are here."""
+    member = ctx.require_member()
+    lines = [
+        _("You are already registered: %(name)s, %(role)s of %(agency)s.")
+        % {
+            "name": member.full_name,
+            "role": role_name(member.role),
+            "agency": member.agency_name,
+        }
+    ]
+    if code:
+        lines.append(
+            _("There is no need to send the invitation code again; it was not used a second time.")
+        )
+    lines.append(_("Send /nhiemvu to see your agency's tasks and /trogiup for help."))
+    return Reply("\n".join(lines))
+
+
+async def _count_failure(ctx: Context, failures: int, limit: GuessLimit) -> None:
+    """Record an unknown code; tell the coordinators when the burst reaches the limit."""
+    now = ctx.now()
+    ctx.uow.invitations.record_failure(ctx.incoming.channel.value, ctx.incoming.user_id, now)
+    if failures != limit.failures:
+        return
+    await ctx.uow.invitations.forget_failures_before(now - limit.window)
+    logger.warning("invitation codes are being guessed: %d failures in %s", failures, limit.window)
+    ctx.audit("registration.guess_limit", failures=failures)
+    alert = Reply(
+        _(
+            "Security notice: %(count)s invalid invitation codes were tried within %(minutes)s "
+            "minutes, which suggests someone is guessing codes. The bot refuses every "
+            "invitation code for a while. Please check with the agencies, and withdraw and "
+            "reissue codes that have not been used yet if needed."
+        )
+        % {"count": failures, "minutes": int(limit.window.total_seconds() // 60)}
+    )
+    burst = int(now.timestamp() // limit.window.total_seconds())
+    for recipient in await ctx.uow.notifications.coordinators():
+        queued = await ctx.uow.notifications.enqueue(
+            channel=recipient.channel,
+            chat_id=recipient.chat_id,
+            member_id=recipient.member_id,
+            kind="alert",
+            payload=to_payload(alert),
+            dedupe_key=f"invitation-guessing:{burst}:{recipient.member_id}",
+            now=now,
+        )
+        ctx.queued = ctx.queued or queued is not None
+
+
+def _guessing_paused(limit: GuessLimit) -> str:
+    return _(
+        "Sorry, the bot is not accepting invitation codes at the moment because too many "
+        "invalid codes were tried. Please try again in %(minutes)s minutes, or contact the "
+        "coordinating agency."
+    ) % {"minutes": int(limit.window.total_seconds() // 60)}
 
 
 def _unknown_code(code: str) -> str:

@@ -22,7 +22,12 @@ from bot.core.validation import xml_compatible
 from handlers import coordination, evidence, linking, replies, report, summary
 from handlers.context import COORDINATORS, EVERYONE, BotInfo, ChoiceHandler, Command, Context
 from handlers.help import help_reply
-from handlers.registration import looks_like_code, register, welcome_stranger
+from handlers.registration import (
+    already_registered,
+    looks_like_code,
+    register,
+    welcome_stranger,
+)
 from handlers.reminders import Reminders
 from handlers.tasks import history, list_tasks, show_task
 from storage.agencies import AgencyError, current_agency, find_agency
@@ -95,7 +100,7 @@ class Router:
             ),
             Command(
                 "moi",
-                N_("invite a member: /moi AGENCY [canbo|lanhdao]"),
+                N_("invite a member: /moi AGENCY [canbo|lanhdao|dieuphoi]"),
                 COORDINATORS,
                 coordination.invite,
             ),
@@ -408,18 +413,7 @@ class Router:
         return await handler(ctx, argument)
 
     async def _start(self, ctx: Context) -> list[Reply]:
-        member = ctx.require_member()
-        if ctx.incoming.argument:
-            return [
-                Reply(
-                    _(
-                        "You are already registered as a member of %(agency)s, so the invitation "
-                        "code was not consumed. Send /trogiup for help."
-                    )
-                    % {"agency": member.agency_name}
-                )
-            ]
-        return help_reply(ctx, list(self.commands.values()))
+        return [already_registered(ctx, ctx.incoming.argument)]
 
     async def _help(self, ctx: Context) -> list[Reply]:
         return help_reply(ctx, list(self.commands.values()))

@@ -18,6 +18,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.i18n import _
+from bot.core.people import NamedThing, match_name
 from storage.dto import AgencyInfo, AgencyStatus
 from storage.models import Agency, AgencyName, Assignment, AuditEntry, Member, Plan
 from storage.plan_cache import plan_cache
@@ -38,16 +39,70 @@ async def get_agency(session: AsyncSession, code: str) -> Agency:
 
 
 async def find_agency(session: AsyncSession, code_or_name: str) -> Agency:
-    """Return the agency named by its code, full name or short name (case-insensitive)."""
-    wanted = code_or_name.strip().casefold()
-    for agency in await session.scalars(select(Agency).order_by(Agency.id)):
-        if wanted in (
-            agency.code.casefold(),
-            agency.name.casefold(),
-            agency.short_name.casefold(),
-        ):
-            return agency
-    raise AgencyError(_("There is no agency called %(name)s.") % {"name": code_or_name})
+    """Return the agency a person means by what they typed, or raise AgencyError.
+
+    Its code, name, short name or a former name, with or without diacritics, or a part of a
+    name ("Tràng Định"): see :func:`bot.core.people.match_name`. Several agencies that are
+    one today (merged into the same one) count as one. The error says which agencies were
+    meant, or suggests the closest names.
+    """
+    agencies = {a.id: a for a in await session.scalars(select(Agency).order_by(Agency.id))}
+    former: dict[int, list[str]] = {}
+    for agency_id, name, short_name in await session.execute(
+        select(AgencyName.agency_id, AgencyName.name, AgencyName.short_name)
+    ):
+        former.setdefault(agency_id, []).extend((name, short_name))
+    match = match_name(
+        code_or_name,
+        [
+            NamedThing(
+                a.id,
+                a.code,
+                a.name,
+                a.short_name,
+                tuple(former.get(a.id, ())),
+                a.status == AgencyStatus.ACTIVE,
+            )
+            for a in agencies.values()
+        ],
+    )
+    found = [agencies[t.id] for t in match.found]
+    today = {(await current_agency(session, a)).id for a in found}
+    if len(today) == 1:
+        return found[0]
+    typed = code_or_name.strip()[:100]
+    if found:
+        raise AgencyError(
+            _(
+                "“%(name)s” matches several agencies: %(agencies)s. Please write the agency's "
+                "code or its full name."
+            )
+            % {"name": typed, "agencies": _agency_list(found)}
+        )
+    if match.suggestions:
+        raise AgencyError(
+            _("There is no agency called “%(name)s”. Did you mean: %(agencies)s?")
+            % {
+                "name": typed,
+                "agencies": _agency_list([agencies[t.id] for t in match.suggestions]),
+            }
+        )
+    raise AgencyError(
+        _(
+            "There is no agency called “%(name)s”. Please write the agency's code or name, "
+            "for example sxd or Sở Xây dựng."
+        )
+        % {"name": typed}
+    )
+
+
+AGENCIES_LISTED = 8
+"""How many agencies a message about an unclear name lists."""
+
+
+def _agency_list(agencies: list[Agency]) -> str:
+    shown = "; ".join(f"{a.name} ({a.code})" for a in agencies[:AGENCIES_LISTED])
+    return shown + ("; …" if len(agencies) > AGENCIES_LISTED else "")
 
 
 async def current_agency(session: AsyncSession, agency: Agency) -> Agency:

@@ -26,7 +26,9 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
+
+from bot.core.people import name_key
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -246,6 +248,8 @@ class Member(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     full_name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(200), index=True)
+    """The full name as names are compared (:func:`bot.core.people.name_key`), set with it."""
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
     role: Mapped[str] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -254,6 +258,12 @@ class Member(Base):
     """The channel notifications go to when the member has accounts on several."""
     invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitation.id"))
     created_at: Mapped[datetime]
+
+    @validates("full_name")
+    def _keep_name_key(self, key: str, full_name: str) -> str:
+        """Keep the name's comparison key in step with every write of the name."""
+        self.name_key = name_key(full_name)[:200]
+        return full_name
 
 
 class MemberIdentity(Base):
@@ -300,6 +310,17 @@ class Invitation(Base):
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(100))
     revoked_at: Mapped[datetime | None]
+
+
+class InvitationFailure(Base):
+    """A code tried that was no invitation: counted across every account to stop guessing."""
+
+    __tablename__ = "invitation_failure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    user_id: Mapped[str] = mapped_column(String(255))
 
 
 # --- reports ------------------------------------------------------------------------------

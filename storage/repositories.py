@@ -6,10 +6,11 @@ import secrets
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import and_, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.people import name_key
 from storage.agencies import coordinator_agency, current_agency, find_agency, to_info
 from storage.dto import (
     AgencyInfo,
@@ -32,6 +33,7 @@ from storage.models import (
     Conversation,
     Cycle,
     Invitation,
+    InvitationFailure,
     Member,
     MemberIdentity,
     Milestone,
@@ -116,6 +118,8 @@ _CONVERSATION_UPSERT = {
 }
 
 INVITATION_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud safely
+INVITATION_LENGTH = 10
+"""Characters of an invitation code: 50 bits, against guessing (with the global limit)."""
 
 
 class MemberRepository:
@@ -160,12 +164,48 @@ class MemberRepository:
         return _member_of(row) if row else None
 
     async def find(self, wanted: str) -> list[MemberInfo]:
-        """Return members whose id or full name (case-insensitive) is the given text."""
-        if wanted.isdigit():
+        """Return members whose id or full name is the given text (case and spacing aside).
+
+        Names compare by their stored key (:func:`bot.core.people.name_key`), so "ĐẶNG VĂN
+        ĐỨC" finds "Đặng Văn Đức" on SQLite as on PostgreSQL.
+        """
+        if wanted.strip().isdigit():
             query = _MEMBERS.where(_MEMBER.c.id == int(wanted))
         else:
-            query = _MEMBERS.where(func.lower(_MEMBER.c.full_name) == wanted.strip().lower())
-        return [_member_of(row) for row in await self._session.execute(query)]
+            query = _MEMBERS.where(_MEMBER.c.name_key == name_key(wanted)[:200])
+        return [
+            _member_of(row) for row in await self._session.execute(query.order_by(_MEMBER.c.id))
+        ]
+
+    async def registered_with(self, code: str) -> list[MemberInfo]:
+        """Return the members who registered with an invitation code."""
+        query = _MEMBERS.join(Invitation, Invitation.id == _MEMBER.c.invitation_id).where(
+            Invitation.code == code.strip().upper()
+        )
+        return [
+            _member_of(row) for row in await self._session.execute(query.order_by(_MEMBER.c.id))
+        ]
+
+    async def active_admins(self) -> int:
+        """Return how many active administrators there are."""
+        count = await self._session.scalar(
+            select(func.count())
+            .select_from(Member)
+            .where(Member.role == Role.ADMIN.value, Member.active.is_(True))
+        )
+        return int(count or 0)
+
+    async def set_active(self, member_id: int, active: bool) -> None:
+        """Deactivate or reinstate a member (the caller checked that it may)."""
+        await self._session.execute(
+            update(Member).where(Member.id == member_id).values(active=active)
+        )
+
+    async def set_role(self, member_id: int, role: Role) -> None:
+        """Give a member another role (the caller checked that it may)."""
+        await self._session.execute(
+            update(Member).where(Member.id == member_id).values(role=role.value)
+        )
 
     async def list_all(self) -> list[MemberInfo]:
         """Return every member, by agency then name."""
@@ -252,7 +292,7 @@ class InvitationRepository:
         """Create an invitation for an agency (named by code or name) and return it."""
         agency = await current_agency(self._session, await find_agency(self._session, agency_code))
         while True:
-            code = "".join(secrets.choice(INVITATION_ALPHABET) for _ in range(8))
+            code = "".join(secrets.choice(INVITATION_ALPHABET) for _ in range(INVITATION_LENGTH))
             if not await self._session.scalar(
                 select(Invitation.id).where(Invitation.code == code)
             ):
@@ -290,6 +330,21 @@ class InvitationRepository:
             .values(used_count=Invitation.used_count + 1)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def record_failure(self, channel: str, user_id: str, now: datetime) -> None:
+        """Remember that an account tried a code that is no invitation."""
+        self._session.add(InvitationFailure(at=now, channel=channel, user_id=user_id[:255]))
+
+    async def failures_since(self, since: datetime) -> int:
+        """Return how many codes that were no invitation were tried since a moment, by anyone."""
+        count = await self._session.scalar(
+            select(func.count()).select_from(InvitationFailure).where(InvitationFailure.at > since)
+        )
+        return int(count or 0)
+
+    async def forget_failures_before(self, before: datetime) -> None:
+        """Delete the failures older than any window still looks at."""
+        await self._session.execute(delete(InvitationFailure).where(InvitationFailure.at < before))
 
     @staticmethod
     def _info(invitation: Invitation, agency: Agency) -> InvitationInfo:

@@ -124,3 +124,122 @@ async def test_an_officer_cannot_report_on_another_agencys_task_by_any_button(
             .where(AuditEntry.action == "choice.forged")
         )
     assert forged == 2
+
+
+# --- the hierarchy of roles: officer < leader < coordinator < admin ---------------------------
+
+
+async def _ids(sessions: async_sessionmaker[AsyncSession]) -> dict[str, int]:
+    async with sessions() as session:
+        rows = await session.execute(select(Member.full_name, Member.id))
+        return {name: member_id for name, member_id in rows.all()}
+
+
+async def _state(sessions: async_sessionmaker[AsyncSession], member_id: int) -> tuple[str, bool]:
+    async with sessions() as session:
+        row = (
+            await session.execute(select(Member.role, Member.active).where(Member.id == member_id))
+        ).one()
+        return row.role, row.active
+
+
+async def test_a_coordinator_cannot_remove_the_admin_even_with_a_forged_button(
+    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    coordinator = await _member(router, sessions, clock, Role.COORDINATOR)
+    await _member(router, sessions, clock, Role.ADMIN)
+    ids = await _ids(sessions)
+    [listing] = await coordinator.send("/thanhvien")
+    assert "admin" in listing.text and "vai trò cao hơn" in listing.text
+    assert not any(str(ids["admin"]) in c.payload for c in listing.flat_choices)
+    for action in ("off", "on"):
+        [answer] = await coordinator.press(f"mb:{ids['admin']}:{action}")
+        assert "vai trò cao hơn" in answer.text, answer.text
+    assert await _state(sessions, ids["admin"]) == ("admin", True)
+    async with sessions() as session:
+        refused = list(
+            await session.scalars(
+                select(AuditEntry.detail).where(AuditEntry.action == "member.refused")
+            )
+        )
+    assert [d["reason"] for d in refused] == ["higher_role", "higher_role"]
+
+
+async def test_members_list_offers_a_choice_for_each_member_it_can_change_and_shows_no_ids(
+    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    coordinator = await _member(router, sessions, clock, Role.COORDINATOR)
+    await _member(router, sessions, clock, Role.ADMIN)
+    await _member(router, sessions, clock, Role.OFFICER)
+    await _member(router, sessions, clock, Role.LEADER)
+    ids = await _ids(sessions)
+    [listing] = await coordinator.send("/thanhvien")
+    members = [line for line in listing.text.splitlines() if line.startswith("• ")]
+    without = [line for line in members if "không có lựa chọn" in line]
+    assert "(4)" in listing.text.splitlines()[0]
+    assert len(members) == 4 and len(without) == 2  # oneself, and the admin
+    assert len(listing.flat_choices) == len(members) - len(without) == 2
+    assert "2 thành viên" in listing.text  # says how many it offers
+    for member_id in ids.values():  # no raw id beside the numbered choices
+        assert f"• {member_id}." not in listing.text and f" {member_id}. " not in listing.text
+
+
+async def test_the_command_line_reinstates_changes_roles_and_keeps_the_last_admin(
+    database_url: str,
+    router: Router,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    from bot.cli import App, UsageError, build_parser
+    from bot.config import Settings
+
+    await _member(router, sessions, clock, Role.ADMIN)
+    officer = await _member(router, sessions, clock, Role.OFFICER)
+    ids = await _ids(sessions)
+    app = App(Settings(database_url=database_url), clock)
+
+    async def pgibot(*argv: str) -> int:
+        args = build_parser().parse_args(argv)
+        return int(await args.action(app, args))
+
+    try:
+        async with sessions() as session:
+            await session.execute(
+                update(Member).where(Member.id == ids["officer"]).values(active=False)
+            )
+            await session.commit()
+        assert "vô hiệu hóa" in "\n".join(r.text for r in await officer.send("/nhiemvu"))
+        assert await pgibot("member", "reinstate", "OFFICER") == 0  # by name, any case
+        assert await _state(sessions, ids["officer"]) == ("officer", True)
+        assert "Nhiệm vụ của" in "\n".join(r.text for r in await officer.send("/nhiemvu"))
+        assert await pgibot("member", "set-role", str(ids["officer"]), "lanhdao") == 0
+        assert await _state(sessions, ids["officer"]) == ("leader", True)
+        with pytest.raises(UsageError, match="quản trị viên cuối cùng"):
+            await pgibot("member", "set-role", "admin", "dieuphoi")
+        with pytest.raises(UsageError, match="quản trị viên cuối cùng"):
+            await pgibot("member", "deactivate", "admin")
+        assert await _state(sessions, ids["admin"]) == ("admin", True)
+        assert await pgibot("member", "set-role", "officer", "quantri") == 0  # a second admin
+        assert await pgibot("member", "set-role", "admin", "coordinator") == 0  # now allowed
+        with pytest.raises(UsageError, match="Không có thành viên"):
+            await pgibot("member", "reinstate", "Không Ai Cả")
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["member", "set-role", "admin", "giamdoc"])
+    finally:
+        await app.close()
+    async with sessions() as session:
+        actions = list(
+            await session.scalars(
+                select(AuditEntry.action)
+                .where(AuditEntry.channel == "cli")
+                .order_by(AuditEntry.id)
+            )
+        )
+    assert actions == [
+        "member.reinstate",
+        "member.role",
+        "member.refused",
+        "member.refused",
+        "member.role",
+        "member.role",
+    ]

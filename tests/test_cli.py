@@ -113,7 +113,7 @@ def test_invite_create_prints_code_and_deep_link(pgibot: Pgibot) -> None:
         env={"TELEGRAM_BOT_USERNAME": "pgi_langson_bot"},
     )
     assert result.returncode == 0, result.stderr
-    code = re.search(r"Mã mời: ([A-Z0-9]{8})", result.stdout)
+    code = re.search(r"Mã mời: ([A-Z0-9]+)", result.stdout)
     assert code is not None
     assert f"https://t.me/pgi_langson_bot?start={code.group(1)}" in result.stdout
     assert "lãnh đạo đơn vị" in result.stdout
@@ -121,7 +121,7 @@ def test_invite_create_prints_code_and_deep_link(pgibot: Pgibot) -> None:
 
 def test_console_session_in_a_subprocess(pgibot: Pgibot) -> None:
     created = pgibot("invite", "create", "--agency", "h-cao-loc")
-    code = re.search(r"Mã mời: ([A-Z0-9]{8})", created.stdout)
+    code = re.search(r"Mã mời: ([A-Z0-9]+)", created.stdout)
     assert code is not None
     session = pgibot(
         "console",

@@ -1,0 +1,75 @@
+"""member name key and invitation failures
+
+Revision ID: 0004_member_name_key
+Revises: 0003
+Create Date: 2026-12-06 19:20:00
+
+Members' names are compared by a key (Unicode NFC, case-folded, whitespace collapsed) kept in
+a column, because SQLite's ``lower()`` folds ASCII letters only ("Đặng" would never match
+"đặng"); existing members get theirs here. Failed invitation codes are recorded so that
+guessing can be limited across every account and every process.
+"""
+
+import unicodedata
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0004_member_name_key"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_INVISIBLE = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u200e", "\u200f"}
+
+
+def _name_key(text: str) -> str:
+    """The key as this revision defines it (a copy: migrations do not follow later code)."""
+    text = "".join(
+        ch
+        for ch in unicodedata.normalize("NFC", text)
+        if ch not in _INVISIBLE
+        and (ch in "\t\n\r" or unicodedata.category(ch) not in ("Cc", "Cs"))
+    )
+    return unicodedata.normalize("NFC", " ".join(text.split()).casefold())[:200]
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("member", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("name_key", sa.String(length=200), nullable=True))
+    member = sa.table(
+        "member",
+        sa.column("id", sa.Integer()),
+        sa.column("full_name", sa.String()),
+        sa.column("name_key", sa.String()),
+    )
+    connection = op.get_bind()
+    rows = connection.execute(sa.select(member.c.id, member.c.full_name)).all()
+    for member_id, full_name in rows:
+        connection.execute(
+            member.update().where(member.c.id == member_id).values(name_key=_name_key(full_name))
+        )
+    with op.batch_alter_table("member", schema=None) as batch_op:
+        batch_op.alter_column("name_key", existing_type=sa.String(length=200), nullable=False)
+        batch_op.create_index(batch_op.f("ix_member_name_key"), ["name_key"], unique=False)
+
+    op.create_table(
+        "invitation_failure",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("channel", sa.String(length=20), nullable=False),
+        sa.Column("user_id", sa.String(length=255), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_invitation_failure")),
+    )
+    with op.batch_alter_table("invitation_failure", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_invitation_failure_at"), ["at"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("invitation_failure", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_invitation_failure_at"))
+    op.drop_table("invitation_failure")
+    with op.batch_alter_table("member", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_member_name_key"))
+        batch_op.drop_column("name_key")

@@ -1,0 +1,276 @@
+"""Members, names and invitations on a real database: look-ups as people type them, the
+global limit on guessed codes, expiry, and what registration says."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.channels.memory import MemoryChannel
+from bot.cli import App, _console_member, build_parser
+from bot.config import Settings
+from bot.core.clock import FrozenClock
+from handlers.registration import GUESS_LIMIT
+from handlers.router import Router
+from storage import migrate
+from storage.agencies import AgencyError, current_agency, find_agency
+from storage.db import create_engine
+from storage.dto import Role
+from storage.models import AuditEntry, InvitationFailure, Member, OutboxMessage
+from storage.uow import UnitOfWork
+from tests.helpers import invite
+
+
+def said(replies: list[object]) -> str:
+    return "\n".join(r.text for r in replies)  # type: ignore[attr-defined]
+
+
+async def _register(
+    router: Router,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    name: str | None,
+    agency: str = "sct",
+    role: Role = Role.OFFICER,
+    user: str | None = None,
+) -> MemoryChannel:
+    channel = MemoryChannel(router.handle, user_id=user or f"u-{name}", display_name=name)
+    await channel.send(f"/start {await invite(sessions, clock, agency, role)}")
+    return channel
+
+
+# --- names -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "typed", ["Đặng Văn Đức", "ĐẶNG VĂN ĐỨC", "  đặng  văn đức ", "Ơn Thị Ăn"]
+)
+async def test_a_vietnamese_name_is_found_whatever_its_case(
+    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, typed: str
+) -> None:
+    await _register(router, sessions, clock, "Đặng Văn Đức")
+    await _register(router, sessions, clock, "ơn thị ăn")
+    async with UnitOfWork(sessions) as uow:
+        found = await uow.members.find(typed)
+    assert len(found) == 1, typed
+    async with UnitOfWork(sessions) as uow:
+        assert await uow.members.find("Dang Van Duc") == []  # another name, not a spelling
+
+
+async def test_console_as_a_vietnamese_name_acts_as_that_member(
+    database_url: str,
+    router: Router,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    await _register(router, sessions, clock, "Đặng Văn Đức")
+    app = App(Settings(database_url=database_url), clock)
+    try:
+        member = await _console_member(app, "ĐẶNG VĂN ĐỨC")
+    finally:
+        await app.close()
+    assert member is not None and member.full_name == "Đặng Văn Đức"
+
+
+async def test_console_as_a_code_already_used_continues_as_its_member(
+    database_url: str,
+    router: Router,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    code = await invite(sessions, clock, "sct")
+    await MemoryChannel(router.handle, user_id="c1", display_name="Lò Thị Mai").send(
+        f"/start {code}"
+    )
+    app = App(Settings(database_url=database_url), clock)
+    try:
+        member = await _console_member(app, code.lower())
+        assert await _console_member(app, "ABCDEFGH23") is None  # unknown: the bot will say so
+    finally:
+        await app.close()
+    assert member is not None and member.full_name == "Lò Thị Mai"
+
+
+async def test_the_migration_gives_existing_members_their_name_key(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'old.sqlite3'}")
+    try:
+        await migrate.upgrade(engine, "0003")
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO agency (id, code, name, short_name, kind, status, created_at) "
+                    "VALUES (1, 'sct', 'Sở Công Thương', 'Sở Công Thương', 'department', "
+                    "'active', '2024-11-20 02:00:00')"
+                )
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO member (id, full_name, agency_id, role, active, language, "
+                    "created_at) VALUES (1, 'ĐẶNG  Văn Đức', 1, 'officer', 1, 'vi', "
+                    "'2024-11-20 02:00:00')"
+                )
+            )
+        await migrate.upgrade(engine)
+        async with engine.connect() as connection:
+            key = (await connection.execute(text("SELECT name_key FROM member"))).scalar()
+        assert key == "đặng văn đức"
+    finally:
+        await engine.dispose()
+
+
+# --- agencies ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [
+        ("so xay dung", "sxd"),
+        ("SỞ XÂY DỰNG", "sxd"),
+        ("Tràng Định", "h-trang-dinh"),
+        ("trang dinh", "h-trang-dinh"),
+        ("so giao thong van tai", "sgtvt"),
+    ],
+)
+async def test_an_agency_is_found_as_people_type_it(
+    sessions: async_sessionmaker[AsyncSession], typed: str, code: str
+) -> None:
+    async with sessions() as session:
+        agency = await current_agency(session, await find_agency(session, typed))
+    assert agency.code == code
+
+
+async def test_an_unclear_or_unknown_agency_gets_a_polite_answer_with_suggestions(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions() as session:
+        with pytest.raises(AgencyError, match="trùng với nhiều cơ quan") as several:
+            await find_agency(session, "UBND huyện")
+        assert "UBND huyện Tràng Định" in str(several.value)
+        with pytest.raises(AgencyError, match="Có phải đồng chí muốn tìm") as close:
+            await find_agency(session, "So Xay Dungg")
+        assert "Sở Xây dựng (sxd)" in str(close.value)
+
+
+async def test_moi_and_invite_create_accept_an_agency_without_diacritics(
+    database_url: str,
+    router: Router,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    coordinator = await _register(
+        router, sessions, clock, "Hoàng Thu Hà", "stnmt", Role.COORDINATOR
+    )
+    for typed in ("/moi trang dinh lanhdao", "/moi Tràng Định lãnh đạo"):
+        answer = said(await coordinator.send(typed))
+        assert "lãnh đạo đơn vị của UBND huyện Tràng Định" in answer, answer
+        assert "có hiệu lực đến" in answer and "27/11/2024" in answer  # 7 days, with the date
+    answer = said(await coordinator.send("/moi Trang Dinhh"))
+    assert "Có phải đồng chí muốn tìm: UBND huyện Tràng Định" in answer, answer
+    answer = said(await coordinator.send("/moi lanhdao"))
+    assert "Đề nghị ghi tên cơ quan" in answer, answer
+    answer = said(await coordinator.send("/moi Sơ Xây dưng"))  # diacritics wrong: still found
+    assert "cán bộ đầu mối của Sở Xây dựng" in answer, answer
+
+    app = App(Settings(database_url=database_url), clock)
+    try:
+        args = build_parser().parse_args(
+            ["invite", "create", "--agency", "so cong thuong", "--role", "canbo"]
+        )
+        assert await args.action(app, args) == 0
+    finally:
+        await app.close()
+    async with sessions() as session:
+        created = await session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.action == "invitation.create", AuditEntry.channel == "cli")
+        )
+    assert created == 1
+
+
+# --- invitations -------------------------------------------------------------------------------
+
+
+async def test_codes_are_longer_and_expire_after_seven_days_by_default(
+    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    coordinator = await _register(
+        router, sessions, clock, "Hoàng Thu Hà", "stnmt", Role.COORDINATOR
+    )
+    answer = said(await coordinator.send("/moi sct"))
+    match = re.search(r"Mã mời ([A-Z0-9]+)", answer)
+    assert match is not None and len(match[1]) == 10
+    clock.advance(timedelta(days=7, minutes=1))
+    late = MemoryChannel(router.handle, user_id="late", display_name="Vi Văn Tùng")
+    assert "đã hết hạn" in said(await late.send(f"/start {match[1]}"))
+
+
+async def test_guessing_codes_from_many_accounts_is_stopped_for_everyone_and_reported(
+    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    coordinator = await _register(
+        router, sessions, clock, "Hoàng Thu Hà", "stnmt", Role.COORDINATOR
+    )
+    good = await invite(sessions, clock, "sct")
+    for n in range(GUESS_LIMIT.failures):
+        guesser = MemoryChannel(router.handle, user_id=f"g{n}")
+        assert "không hợp lệ" in said(await guesser.send(f"/start ZZZZZZZZ{n:02d}"))
+    newcomer = MemoryChannel(router.handle, user_id="honest", display_name="Vi Văn Tùng")
+    refused = said(await newcomer.send(f"/start {good}"))
+    assert "tạm ngừng nhận mã mời" in refused and "15 phút" in refused
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Member)) == 1  # unchanged
+        alerts = list(
+            await session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "alert"))
+        )
+        failures = await session.scalar(select(func.count()).select_from(InvitationFailure))
+    assert [a.chat_id for a in alerts] == [coordinator.chat_id]  # once, to the coordinator
+    assert "Cảnh báo an toàn" in alerts[0].payload["text"]
+    assert failures == GUESS_LIMIT.failures  # refusals while paused are not counted
+    clock.advance(GUESS_LIMIT.window + timedelta(seconds=1))
+    assert "Đăng ký thành công" in said(await newcomer.send(f"/start {good}"))
+
+
+# --- what registration says --------------------------------------------------------------------
+
+
+async def test_registration_without_a_name_greets_without_a_made_up_name(
+    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    channel = MemoryChannel(router.handle, user_id="anon")
+    answer = said(await channel.send(f"/start {await invite(sessions, clock, 'sxd')}"))
+    assert answer.startswith("Đăng ký thành công. Chào mừng đồng chí!")
+    assert "Cán bộ Sở Xây dựng!" not in answer
+
+
+async def test_start_again_says_who_the_member_is_instead_of_the_code(
+    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    code = await invite(sessions, clock, "sxd")
+    channel = MemoryChannel(router.handle, user_id="again", display_name="Nông Văn Dũng")
+    await channel.send(f"/start {code}")
+    for command in (f"/start {code}", "/start"):
+        answer = said(await channel.send(command))
+        assert "đã đăng ký rồi: Nông Văn Dũng, cán bộ đầu mối của Sở Xây dựng" in answer
+        assert "đã được sử dụng" not in answer
+
+
+async def test_help_names_every_role_with_its_command_word_and_commands(
+    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    officer = await _register(router, sessions, clock, "Nông Văn Dũng")
+    answer = said(await officer.send("/trogiup"))
+    roles = [line for line in answer.splitlines() if line.startswith("• ")]
+    assert [line.split(" —")[0] for line in roles] == [
+        "• canbo",
+        "• lanhdao",
+        "• dieuphoi",
+        "• quantri",
+    ]
+    assert "/tonghop" in roles[1] and "/tonghop" not in roles[0]
+    assert "/moi" in roles[2] and "/moi" in roles[3]
