@@ -120,7 +120,9 @@ def already_registered(ctx: Context, code: str | None) -> Reply:
     ]
     if code:
         lines.append(
-            _("There is no need to send the invitation code again; it was not used a second time.")
+            _(
+                "The invitation code you sent was not counted as a use; there is no need to send it."
+            )
         )
     lines.append(_("Send /nhiemvu to see your agency's tasks and /trogiup for help."))
     return Reply("\n".join(lines))

@@ -79,20 +79,18 @@ async def find_agency(session: AsyncSession, code_or_name: str) -> Agency:
             )
             % {"name": typed, "agencies": _agency_list(found)}
         )
+    unknown = _("There is no agency called %(name)s.") % {"name": typed}
     if match.suggestions:
         raise AgencyError(
-            _("There is no agency called “%(name)s”. Did you mean: %(agencies)s?")
-            % {
-                "name": typed,
-                "agencies": _agency_list([agencies[t.id] for t in match.suggestions]),
-            }
+            unknown
+            + " "
+            + _("Did you mean: %(agencies)s?")
+            % {"agencies": _agency_list([agencies[t.id] for t in match.suggestions])}
         )
     raise AgencyError(
-        _(
-            "There is no agency called “%(name)s”. Please write the agency's code or name, "
-            "for example sxd or Sở Xây dựng."
-        )
-        % {"name": typed}
+        unknown
+        + " "
+        + _("Please write the agency's code or name, for example sxd or Sở Xây dựng.")
     )
 
 

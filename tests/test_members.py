@@ -274,3 +274,31 @@ async def test_help_names_every_role_with_its_command_word_and_commands(
     ]
     assert "/tonghop" in roles[1] and "/tonghop" not in roles[0]
     assert "/moi" in roles[2] and "/moi" in roles[3]
+
+
+# --- the console, as the administrator runs it ---------------------------------------------------
+
+
+def test_console_asks_a_newcomer_for_the_name_and_knows_them_by_their_code_later(
+    tmp_path: Path,
+) -> None:
+    from tests.test_cli import Pgibot
+
+    pgibot = Pgibot(tmp_path)
+    assert pgibot("init").returncode == 0
+    created = pgibot("invite", "create", "--agency", "trang dinh", "--role", "lanhdao")
+    code = re.search(r"Mã mời: ([A-Z0-9]+)", created.stdout)
+    assert code is not None and len(code[1]) == 10, created.stdout + created.stderr
+    assert "UBND huyện Tràng Định" in created.stdout
+    first = pgibot("console", "--as", code[1], stdin="Đặng Văn Đức\n/thoat\n")
+    assert "Họ và tên của đồng chí" in first.stdout
+    assert "Chào mừng đồng chí Đặng Văn Đức!" in first.stdout, first.stdout + first.stderr
+    again = pgibot("console", "--as", code[1], stdin="/start\n/thoat\n")  # the quick start's way
+    assert (
+        "đã đăng ký rồi: Đặng Văn Đức, lãnh đạo đơn vị của UBND huyện Tràng Định" in again.stdout
+    )
+    assert "đã sử dụng" not in again.stdout
+    by_name = pgibot("console", "--as", "ĐẶNG VĂN ĐỨC", stdin="/nhiemvu\n/thoat\n")
+    assert "Nhiệm vụ của UBND huyện Tràng Định" in by_name.stdout, by_name.stdout
+    members = pgibot("member", "list")
+    assert members.stdout.count("Đặng Văn Đức") == 1
