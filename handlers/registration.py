@@ -121,7 +121,8 @@ def already_registered(ctx: Context, code: str | None) -> Reply:
     if code:
         lines.append(
             _(
-                "The invitation code you sent was not counted as a use; there is no need to send it."
+                "The invitation code you sent was not counted as a use; there is no need to "
+                "send it."
             )
         )
     lines.append(_("Send /nhiemvu to see your agency's tasks and /trogiup for help."))
@@ -131,10 +132,10 @@ def already_registered(ctx: Context, code: str | None) -> Reply:
 async def _count_failure(ctx: Context, failures: int, limit: GuessLimit) -> None:
     """Record an unknown code; tell the coordinators when the burst reaches the limit."""
     now = ctx.now()
+    await ctx.uow.invitations.forget_failures_before(now - limit.window)
     ctx.uow.invitations.record_failure(ctx.incoming.channel.value, ctx.incoming.user_id, now)
     if failures != limit.failures:
         return
-    await ctx.uow.invitations.forget_failures_before(now - limit.window)
     logger.warning("invitation codes are being guessed: %d failures in %s", failures, limit.window)
     ctx.audit("registration.guess_limit", failures=failures)
     alert = Reply(
