@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 
 MEMBERS_SHOWN = 30
 NOTICE_LIMIT = 3000
+INVITABLE = (Role.OFFICER, Role.LEADER, Role.COORDINATOR)
+"""The roles /moi can give; administrators are made on the server."""
 
 
 def _coordinator(ctx: Context) -> bool:
@@ -39,14 +41,11 @@ async def invite(ctx: Context) -> list[Reply]:
     """Answer /moi AGENCY [ROLE]: create an invitation code and its link."""
     words = ctx.incoming.argument.split()
     role = Role.OFFICER
-    for size in (2, 1):  # "lãnh đạo" as well as "lanhdao"
-        if len(words) > size and (named := parse_role(" ".join(words[-size:]))) is not None:
+    for size in (2, 1):  # "lãnh đạo" as well as "lanhdao"; a role alone names no agency
+        if len(words) >= size and (named := parse_role(" ".join(words[-size:]))) is not None:
             role = Role(named)
             del words[-size:]
             break
-    else:
-        if words and parse_role(words[-1]) is not None:
-            words.pop()  # a role and no agency
     if not words:
         return [
             Reply(
@@ -116,10 +115,6 @@ async def invite(ctx: Context) -> list[Reply]:
         )
     lines.append(_("Or send to the bot: /start %(code)s") % {"code": invitation.code})
     return [Reply("\n".join(lines))]
-
-
-INVITABLE = (Role.OFFICER, Role.LEADER, Role.COORDINATOR)
-"""The roles /moi can give; administrators are made on the server."""
 
 
 async def change_member(

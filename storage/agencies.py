@@ -100,7 +100,8 @@ AGENCIES_LISTED = 8
 
 def _agency_list(agencies: list[Agency]) -> str:
     shown = "; ".join(f"{a.name} ({a.code})" for a in agencies[:AGENCIES_LISTED])
-    return shown + ("; …" if len(agencies) > AGENCIES_LISTED else "")
+    more = len(agencies) - AGENCIES_LISTED
+    return shown + ("; " + _("and %(count)s more") % {"count": more} if more > 0 else "")
 
 
 async def current_agency(session: AsyncSession, agency: Agency) -> Agency:

@@ -241,6 +241,11 @@ class Milestone(Base):
 # --- people -------------------------------------------------------------------------------
 
 
+def _name_key_of_row(context: Any) -> str:
+    """Compute a new member's name key in an insert that did not give one (bulk inserts)."""
+    return name_key(context.get_current_parameters()["full_name"])[:200]
+
+
 class Member(Base):
     """A person who uses the bot for an agency: officer, leader, coordinator or admin."""
 
@@ -248,8 +253,9 @@ class Member(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     full_name: Mapped[str] = mapped_column(String(200))
-    name_key: Mapped[str] = mapped_column(String(200), index=True)
-    """The full name as names are compared (:func:`bot.core.people.name_key`), set with it."""
+    name_key: Mapped[str] = mapped_column(String(200), index=True, default=_name_key_of_row)
+    """The full name as names are compared (:func:`bot.core.people.name_key`), set with it:
+    by the model when the name is set, by the column default in bulk inserts."""
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
     role: Mapped[str] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(Boolean, default=True)

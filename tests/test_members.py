@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.memory import MemoryChannel
@@ -60,6 +60,26 @@ async def test_a_vietnamese_name_is_found_whatever_its_case(
     assert len(found) == 1, typed
     async with UnitOfWork(sessions) as uow:
         assert await uow.members.find("Dang Van Duc") == []  # another name, not a spelling
+
+
+async def test_members_inserted_in_bulk_get_their_name_key_too(
+    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    async with sessions() as session:
+        agency = await find_agency(session, "sct")
+        rows = [
+            {
+                "full_name": name,
+                "agency_id": agency.id,
+                "role": "officer",
+                "created_at": clock.now(),
+            }
+            for name in ("Đặng Văn Đức", "Ơn Thị Ăn")
+        ]
+        await session.execute(insert(Member), rows)
+        await session.commit()
+    async with UnitOfWork(sessions) as uow:
+        assert [m.full_name for m in await uow.members.find("ƠN THỊ ĂN")] == ["Ơn Thị Ăn"]
 
 
 async def test_console_as_a_vietnamese_name_acts_as_that_member(
@@ -151,6 +171,8 @@ async def test_an_unclear_or_unknown_agency_gets_a_polite_answer_with_suggestion
         with pytest.raises(AgencyError, match="trùng với nhiều cơ quan") as several:
             await find_agency(session, "UBND huyện")
         assert "UBND huyện Tràng Định" in str(several.value)
+        assert str(several.value).count("(h-") == 8  # eight named, then how many more
+        assert re.search(r"; và \d+ cơ quan, đơn vị khác\. Đề nghị", str(several.value))
         with pytest.raises(AgencyError, match="Có phải đồng chí muốn tìm") as close:
             await find_agency(session, "So Xay Dungg")
         assert "Sở Xây dựng (sxd)" in str(close.value)
