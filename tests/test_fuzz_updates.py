@@ -91,9 +91,22 @@ ZALO_OTHER = "0f9e8d7c6b5a"
 ZALO_STRANGERS = ("5e5e5e5e5e", "7a7a7a7a7a")
 
 RECEIPT = "Đã ghi nhận báo cáo"
-REFUSALS = {"registration.refused", "permission.refused", "choice.forged", "link.refused"}
+REFUSALS = {
+    "registration.refused",
+    "registration.guess_limit",
+    "permission.refused",
+    "choice.forged",
+    "link.refused",
+}
 """Audit entries a refused update writes: the refusal itself is worth answering for."""
-MAY_CHANGE = {"inbox", "conversation", "audit_log", "submission", "attachment"}
+MAY_CHANGE = {
+    "inbox",
+    "conversation",
+    "audit_log",
+    "submission",
+    "attachment",
+    "invitation_failure",
+}
 """Tables an update may change at all (see the module docstring for how)."""
 
 EXAMPLES = {"telegram": 130, "zalo": 110, "webhook": 120}
@@ -692,6 +705,8 @@ def check_changes(
     gone, new = _diff(before["conversation"], after["conversation"])
     for row in gone + new:  # (channel, chat_id, state, data, updated_at)
         assert row[0] == channel and row[1] in named, ("another chat's state changed", row, shape)
+    gone, new = _diff(before["invitation_failure"], after["invitation_failure"])
+    assert not gone and all(row[2] == channel for row in new), ("invitation_failure", shape)
     gone, new = _diff(before["audit_log"], after["audit_log"])
     assert not gone, shape
     allowed = REFUSALS | ({"submission.create"} if receipt else set())
