@@ -194,7 +194,7 @@ async def test_moi_and_invite_create_accept_an_agency_without_diacritics(
     answer = said(await coordinator.send("/moi Trang Dinhh"))
     assert "Có phải đồng chí muốn tìm: UBND huyện Tràng Định" in answer, answer
     answer = said(await coordinator.send("/moi lanhdao"))
-    assert "Đề nghị ghi tên cơ quan" in answer, answer
+    assert "Đề nghị đồng chí ghi rõ cơ quan" in answer, answer
     answer = said(await coordinator.send("/moi Sơ Xây dưng"))  # diacritics wrong: still found
     assert "cán bộ đầu mối của Sở Xây dựng" in answer, answer
 
