@@ -119,7 +119,7 @@ async def test_console_as_a_code_already_used_continues_as_its_member(
 async def test_the_migration_gives_existing_members_their_name_key(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'old.sqlite3'}")
     try:
-        await migrate.upgrade(engine, "0003")
+        await migrate.upgrade(engine, "0004_report_versions")
         async with engine.begin() as connection:
             await connection.execute(
                 text(

@@ -1,7 +1,7 @@
 """member name key and invitation failures
 
-Revision ID: 0004_member_name_key
-Revises: 0003
+Revision ID: 0005_member_name_key
+Revises: 0004_report_versions
 Create Date: 2026-12-06 19:20:00
 
 Members' names are compared by a key (Unicode NFC, case-folded, whitespace collapsed) kept in
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004_member_name_key"
-down_revision: str | None = "0003"
+revision: str = "0005_member_name_key"
+down_revision: str | None = "0004_report_versions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
