@@ -253,7 +253,9 @@ class Member(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     full_name: Mapped[str] = mapped_column(String(200))
-    name_key: Mapped[str] = mapped_column(String(200), index=True, default=_name_key_of_row)
+    name_key: Mapped[str] = mapped_column(
+        String(200), index=True, default=_name_key_of_row, server_default=""
+    )
     """The full name as names are compared (:func:`bot.core.people.name_key`), set with it:
     by the model when the name is set, by the column default in bulk inserts."""
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)

@@ -135,10 +135,22 @@ async def test_the_migration_gives_existing_members_their_name_key(tmp_path: Pat
                     "'2024-11-20 02:00:00')"
                 )
             )
+            await connection.execute(  # a row that refers to the member (foreign keys are on)
+                text(
+                    "INSERT INTO member_identity (member_id, channel, user_id, chat_id, "
+                    "reachable, created_at) VALUES (1, 'telegram', '7', '7', 1, "
+                    "'2024-11-20 02:00:00')"
+                )
+            )
         await migrate.upgrade(engine)
         async with engine.connect() as connection:
             key = (await connection.execute(text("SELECT name_key FROM member"))).scalar()
         assert key == "đặng văn đức"
+        await migrate.downgrade(engine, "0004_report_versions")  # and back, with the rows kept
+        await migrate.upgrade(engine)
+        async with engine.connect() as connection:
+            rows = (await connection.execute(text("SELECT name_key FROM member"))).all()
+        assert rows == [("đặng văn đức",)]
     finally:
         await engine.dispose()
 

@@ -36,8 +36,12 @@ def _name_key(text: str) -> str:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("member", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("name_key", sa.String(length=200), nullable=True))
+    # Added in place, never by rebuilding the table: on SQLite a rebuild of ``member`` fails
+    # while reports, accounts and the outbox refer to it (foreign keys are enforced).
+    op.add_column(
+        "member",
+        sa.Column("name_key", sa.String(length=200), nullable=False, server_default=""),
+    )
     member = sa.table(
         "member",
         sa.column("id", sa.Integer()),
@@ -50,9 +54,7 @@ def upgrade() -> None:
         connection.execute(
             member.update().where(member.c.id == member_id).values(name_key=_name_key(full_name))
         )
-    with op.batch_alter_table("member", schema=None) as batch_op:
-        batch_op.alter_column("name_key", existing_type=sa.String(length=200), nullable=False)
-        batch_op.create_index(batch_op.f("ix_member_name_key"), ["name_key"], unique=False)
+    op.create_index(op.f("ix_member_name_key"), "member", ["name_key"], unique=False)
 
     op.create_table(
         "invitation_failure",
@@ -70,6 +72,5 @@ def downgrade() -> None:
     with op.batch_alter_table("invitation_failure", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_invitation_failure_at"))
     op.drop_table("invitation_failure")
-    with op.batch_alter_table("member", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_member_name_key"))
-        batch_op.drop_column("name_key")
+    op.drop_index(op.f("ix_member_name_key"), table_name="member")
+    op.drop_column("member", "name_key")  # SQLite 3.35+ drops a column in place
