@@ -611,11 +611,11 @@ def _add_member_changes(member_sub: Any, command: Callable[..., argparse.Argumen
     """Add `pgibot member deactivate|reinstate|set-role` to the parser."""
     member_help = _("the member's id or full name (see `pgibot member list`)")
     p = command(member_sub, "deactivate", _("deactivate a member"), cmd_member_deactivate)
-    p.add_argument("member", metavar="ID-OR-NAME", help=member_help)
+    p.add_argument("member", metavar=_("ID-OR-NAME"), help=member_help)
     p = command(member_sub, "reinstate", _("reinstate a deactivated member"), cmd_member_reinstate)
-    p.add_argument("member", metavar="ID-OR-NAME", help=member_help)
+    p.add_argument("member", metavar=_("ID-OR-NAME"), help=member_help)
     p = command(member_sub, "set-role", _("give a member another role"), cmd_member_set_role)
-    p.add_argument("member", metavar="ID-OR-NAME", help=member_help)
+    p.add_argument("member", metavar=_("ID-OR-NAME"), help=member_help)
     p.add_argument("role", type=_role, metavar=ROLE_METAVAR)
 
 
