@@ -40,8 +40,11 @@ $(ARGPARSE_CATALOG).mo: $(ARGPARSE_CATALOG).po $(STAMP)
 	$(BIN)/pybabel compile --statistics --domain argparse --directory locales --locale vi
 
 # Extract the source strings into locales/bot.pot and merge them into the Vietnamese catalog.
+# Log messages at INFO and above are in the catalog too: the administrator reads them.
+LOG_KEYWORDS := -k info -k warning -k error -k exception -k critical
+
 catalog-extract: $(STAMP)
-	$(BIN)/pybabel extract --mapping babel.cfg --no-location --sort-output \
+	$(BIN)/pybabel extract --mapping babel.cfg --no-location --sort-output $(LOG_KEYWORDS) \
 		--project pgibot --copyright-holder "pgibot" --msgid-bugs-address "" \
 		--output locales/bot.pot bot handlers storage
 	$(BIN)/pybabel extract --no-location --sort-output \

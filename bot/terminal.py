@@ -110,13 +110,20 @@ class VietnameseFormatter(logging.Formatter):
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s", "%d/%m/%Y %H:%M:%S")
 
     def format(self, record: logging.LogRecord) -> str:
-        """Format a record, naming its level in Vietnamese."""
-        original = record.levelname
+        """Format a record in Vietnamese: its level, and its message when the catalog has it.
+
+        The messages of the project's ``logger.info/warning/error/exception/critical`` calls
+        are extracted into the catalog (``make catalog-extract``); a library's, or one whose
+        secrets were cut out (see ``bot.channels.redaction``), is shown as it came.
+        """
+        original, message = record.levelname, record.msg
         record.levelname = _(LEVEL_NAMES.get(original, original))
+        if isinstance(message, str) and message:
+            record.msg = _(message)
         try:
             return super().format(record)
         finally:
-            record.levelname = original
+            record.levelname, record.msg = original, message
 
 
 def make_private(data_dir: Path) -> None:
