@@ -31,6 +31,7 @@ from handlers.registration import (
 from handlers.reminders import Reminders
 from handlers.tasks import history, list_tasks, show_task
 from storage.agencies import AgencyError, current_agency, find_agency
+from storage.db import DatabaseUnavailable, database_unavailable
 from storage.dto import ConversationState, Role
 from storage.uow import UnitOfWork
 
@@ -172,6 +173,9 @@ class Router:
                 self.on_outbox()
             return answer
         except Exception as error:
+            if inbox_id is not None and database_unavailable(error):
+                # Kept in the inbox: the channel handles it again once the database is back.
+                raise DatabaseUnavailable(type(error).__name__) from error
             logger.exception("update %s from %s failed", incoming.update_id, incoming.user_id)
             if inbox_id is not None:
                 try:
@@ -225,14 +229,25 @@ class Router:
             if queued:
                 self.on_outbox()
             return answers
-        if done:
-            async with UnitOfWork(self._sessions) as uow:
-                await uow.inbox.claim(done, self._clock.now())
-                await uow.commit()
-        return [
-            await self.handle(update.incoming, files=files, inbox_id=update.inbox_id)
-            for update in updates
-        ]
+        try:
+            if done:
+                async with UnitOfWork(self._sessions) as uow:
+                    await uow.inbox.claim(done, self._clock.now())
+                    await uow.commit()
+        except Exception as error:
+            if database_unavailable(error):
+                raise DatabaseUnavailable(type(error).__name__) from error
+            raise
+        answers = []
+        for update in updates:
+            try:
+                answers.append(
+                    await self.handle(update.incoming, files=files, inbox_id=update.inbox_id)
+                )
+            except DatabaseUnavailable as away:  # the ones before it are done and answered
+                away.answered = answers
+                raise
+        return answers
 
     async def _handle(
         self, uow: UnitOfWork, incoming: Incoming, files: FileSource | None

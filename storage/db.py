@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 
@@ -68,3 +69,57 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Create the session factory every unit of work draws from."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached or written for now: the work waits for it, unchanged.
+
+    ``answered`` holds the replies of the updates of a batch that were handled (and committed)
+    before the database went away, in order; the rest of the batch is to be handled again.
+    """
+
+    def __init__(self, reason: str, answered: list[Any] | None = None) -> None:
+        super().__init__(reason)
+        self.answered: list[Any] = answered or []
+
+
+_AWAY = (
+    "database is locked",
+    "disk i/o error",
+    "database or disk is full",
+    "unable to open database",
+    "readonly database",
+    "could not connect",
+    "connect call failed",
+    "connection refused",
+    "connection was closed",
+    "connection is closed",
+    "connection reset",
+    "server closed the connection",
+    "terminating connection",
+    "the database system is",
+    "no route to host",
+)
+"""What SQLite's and PostgreSQL's drivers say when the database is away, not the work wrong."""
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Tell whether an error means the database is away for now (an outage, a held lock).
+
+    Such an error says nothing about the work being done: the same work succeeds once the
+    database is back. Any other error (a constraint, a bug) is a fault of the work itself.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DatabaseUnavailable | ConnectionError):
+            return True
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, SQLAlchemyError | OSError):
+            text = str(current).lower()
+            if any(marker in text for marker in _AWAY):
+                return True
+        current = current.__cause__ or current.__context__
+    return False

@@ -890,6 +890,68 @@ async def test_a_database_outage_loses_no_message_and_floods_no_one(
     ]
 
 
+@pytest.mark.parametrize(
+    "database_url",
+    ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+    indirect=True,
+)
+async def test_an_update_caught_by_an_outage_while_being_handled_is_answered_after_it(
+    fake: FakeTelegram,
+    clock: FrozenClock,
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    log_watch: LogWatch,
+    logs: pytest.LogCaptureFixture,
+) -> None:
+    """Recorded, then the database goes away before it is handled: it waits, then is answered.
+
+    No apology is sent for it and nothing is left for the next start: the worker handles it
+    again as soon as the database is back.
+    """
+    async with DatabaseOutage(database_url, monkeypatch) as outage:
+        engine = create_engine(outage.url)
+        sessions = create_sessionmaker(engine)
+        running = FaultBot(fake, sessions, clock, tmp_path / "data")
+        try:
+            channel = await running.start()
+            user = fake.user(6401, first_name="Cán bộ")
+            user.send_text("xin chào")
+            assert await fake.wait_until(lambda: len(fake.sent_to(user.id)) == 1)
+            await channel.wait_idle()
+            router = channel._router
+            handle_batch = router.handle_batch
+
+            async def outage_first(*args: Any, **kwargs: Any) -> Any:
+                monkeypatch.setattr(router, "handle_batch", handle_batch)  # only this once
+                await outage.begin()  # recorded already; the outage hits its handling
+                return await handle_batch(*args, **kwargs)
+
+            monkeypatch.setattr(router, "handle_batch", outage_first)
+            user.send_text("tin nhắn gửi đúng lúc mất kết nối")
+            await log_watch.wait_for("the database is unavailable")
+            await outage.end()
+            assert await fake.wait_until(lambda: len(fake.sent_to(user.id)) == 2, 30.0)
+            await channel.wait_idle()
+            texts = [str(m.get("text", "")) for m in fake.sent_to(user.id)]
+            assert all("chưa đăng ký" in text for text in texts), texts  # answered, no apology
+            async with sessions() as session:
+                rows = (
+                    await session.execute(select(InboxUpdate.processed_at, InboxUpdate.attempts))
+                ).all()
+            assert len(rows) == 2
+            assert all(processed is not None and attempts == 0 for processed, attempts in rows)
+        finally:
+            try:
+                await stop_within(running)
+            finally:
+                await engine.dispose()
+    records = problems(logs)
+    assert records and all("the database is unavailable" in r.getMessage() for r in records), [
+        r.getMessage() for r in records
+    ]
+
+
 @ON_SQLITE
 async def test_webhook_retries_during_an_outage_are_judged_once_and_confirmed_when_recorded(
     fake: FakeTelegram,

@@ -5,7 +5,8 @@ tells the platform the update arrived, then :meth:`InboxChannel.run_worker` proc
 inbox in order, each entry exactly once: the router marks the entry processed in the same
 transaction as its effects. The updates in hand are handled in batches, one transaction each
 (group commit); a batch with a faulty update is handled again one update at a time. Entries
-that fail are retried at the next start. An update with a file is handled in its chat's own
+that fail are retried at the next start; entries caught by a database outage wait in hand and
+are handled once it is back. An update with a file is handled in its chat's own
 lane beside the worker, so that a slow download delays no other chat.
 """
 
@@ -28,6 +29,7 @@ from bot.core.messages import FileSource, Incoming, Reply
 from bot.core.throttle import FloodLimits, Throttle, Verdict
 from handlers import replies
 from handlers.router import Inbound, Router
+from storage.db import DatabaseUnavailable, database_unavailable
 from storage.inbox import InboxEntry
 from storage.uow import UnitOfWork
 
@@ -38,6 +40,10 @@ MAX_DELIVERIES_IN_FLIGHT = 64
 
 MAX_BATCH = 32
 """Most updates handled in one transaction by the worker (its group commit)."""
+
+AWAY_FIRST_RETRY = 0.5
+AWAY_MAX_RETRY = 5.0
+"""Seconds between attempts while the database is away: from the first, doubling to the most."""
 
 MAX_VERDICTS = 20_000
 """Flood-control verdicts remembered per channel (update keys); the oldest are forgotten."""
@@ -76,6 +82,8 @@ class InboxChannel:
         self._send_slots = asyncio.Semaphore(MAX_DELIVERIES_IN_FLIGHT)
         self._lanes: dict[str, deque[tuple[InboxEntry, Prepared]]] = {}
         """Chats whose file is being downloaded: their updates wait here, in order."""
+        self._stop = asyncio.Event()
+        """The worker's stop (set by :meth:`run_worker`): waits for the database end on it."""
         self._verdicts: OrderedDict[str, bool] = OrderedDict()
         """Whether flood control let an update in, by update key: it judges an update once."""
 
@@ -167,6 +175,7 @@ class InboxChannel:
         :meth:`record_all` hands over, without reading it back. An entry is tried once per run:
         one that fails is retried at the next start, and set aside after a few attempts.
         """
+        self._stop = stop
         recovered: set[int] = set()
         last = 0
         backoff = 1.0
@@ -358,23 +367,52 @@ class InboxChannel:
         self.spawn(run(), f"lane-{chat_id}")
 
     async def _handle_batch(self, batch: Sequence[tuple[InboxEntry, Prepared | None]]) -> None:
-        """Handle prepared entries in one transaction, then send each one's replies."""
-        if not batch:
+        """Handle prepared entries in one transaction, then send each one's replies.
+
+        While the database is away (an outage, a lock held too long), the entries wait in
+        hand, in order, and are handled again as soon as it is back: the users are answered
+        then, as if it had been slow. Stopping meanwhile leaves them to the next start.
+        """
+        delay = AWAY_FIRST_RETRY
+        while batch:
+            ignored = [entry.id for entry, prepared in batch if prepared is None]
+            work = [(entry, prepared) for entry, prepared in batch if prepared is not None]
+            try:
+                answers = await self._router.handle_batch(
+                    [Inbound(prepared.incoming, entry.id) for entry, prepared in work],
+                    files=self.files,
+                    done=ignored,
+                )
+            except Exception as error:
+                if not database_unavailable(error):  # a fault of the work (the router's log)
+                    logger.exception(
+                        "%s: %d update(s) could not be processed", self.name, len(batch)
+                    )
+                    await self._count_failure([entry for entry, _ in batch], error)
+                    return
+                done = error.answered if isinstance(error, DatabaseUnavailable) else []
+                for (_entry, prepared), answer in zip(work, done, strict=False):
+                    await self.send_later(
+                        prepared.incoming.chat_id, partial(prepared.deliver, answer)
+                    )
+                handled = {entry.id for entry, _ in work[: len(done)]}
+                batch = [(entry, prepared) for entry, prepared in batch if entry.id not in handled]
+                if self._stop.is_set():
+                    return  # they stay in the inbox, for the next start
+                logger.warning(
+                    "%s: the database is unavailable (%s); %d update(s) wait, "
+                    "trying again in %.0f s",
+                    self.name,
+                    type(error.__cause__ or error).__name__,
+                    len(batch),
+                    delay,
+                )
+                await wait_or_stop(self._stop, delay)
+                delay = min(delay * 2, AWAY_MAX_RETRY)
+                continue
+            for (_entry, prepared), answer in zip(work, answers, strict=True):
+                await self.send_later(prepared.incoming.chat_id, partial(prepared.deliver, answer))
             return
-        ignored = [entry.id for entry, prepared in batch if prepared is None]
-        work = [(entry, prepared) for entry, prepared in batch if prepared is not None]
-        try:
-            answers = await self._router.handle_batch(
-                [Inbound(prepared.incoming, entry.id) for entry, prepared in work],
-                files=self.files,
-                done=ignored,
-            )
-        except Exception as error:  # the database is away (the router deals with the rest)
-            logger.exception("%s: %d update(s) could not be processed", self.name, len(batch))
-            await self._count_failure([entry for entry, _ in batch], error)
-            return
-        for (_entry, prepared), answer in zip(work, answers, strict=True):
-            await self.send_later(prepared.incoming.chat_id, partial(prepared.deliver, answer))
 
     @property
     def files(self) -> FileSource | None:
