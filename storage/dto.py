@@ -7,14 +7,9 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-
-class Role(StrEnum):
-    """What a member may do (design §3)."""
-
-    OFFICER = "officer"
-    LEADER = "leader"
-    COORDINATOR = "coordinator"
-    ADMIN = "admin"
+from bot.core.domain.members import InvitationInfo as InvitationInfo  # bridge: sweep
+from bot.core.domain.members import MemberInfo as MemberInfo  # bridge: sweep
+from bot.core.domain.members import Role as Role  # bridge: sweep
 
 
 class AgencyStatus(StrEnum):
@@ -43,36 +38,6 @@ class AgencyInfo:
     kind: str
     status: AgencyStatus
     successor_code: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class MemberInfo:
-    """A registered person and the agency they act for."""
-
-    id: int
-    full_name: str
-    role: Role
-    agency_id: int
-    agency_code: str
-    agency_name: str
-    active: bool
-    language: str
-
-
-@dataclass(frozen=True, slots=True)
-class InvitationInfo:
-    """An invitation code and what it grants."""
-
-    id: int
-    code: str
-    agency_id: int
-    agency_code: str
-    agency_name: str
-    role: Role
-    max_uses: int
-    used_count: int
-    expires_at: datetime
-    revoked: bool
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,10 @@
-"""The rules about people, without a database: name keys, agency look-ups, who may change whom."""
+"""Rules about members, without a database: name keys, agency look-ups, who may change whom."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.core.people import (
+from bot.core.domain.members import (
     Change,
     NamedThing,
     Refusal,
