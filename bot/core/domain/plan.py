@@ -1,0 +1,114 @@
+"""The plan as stored: indices, tasks and who is assigned to them, cycles and their deadlines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+from bot.core.domain.agencies import AgencyInfo
+
+
+class AssignmentRole(StrEnum):
+    """Whether an agency leads (chủ trì) or supports (phối hợp) a task."""
+
+    LEAD = "lead"
+    SUPPORT = "support"
+
+
+@dataclass(frozen=True, slots=True)
+class MilestoneInfo:
+    """A dated deadline of a cycle."""
+
+    id: int
+    code: str
+    kind: str
+    title: str
+    year: int
+    due_date: date
+    recipients: str
+
+
+@dataclass(frozen=True, slots=True)
+class TaskInfo:
+    """A task as one agency sees it."""
+
+    id: int
+    code: str
+    title: str
+    text: str
+    index_code: str | None
+    index_name: str | None
+    role: AssignmentRole
+
+
+@dataclass(frozen=True, slots=True)
+class IndexInfo:
+    """A component index with its scores."""
+
+    id: int
+    code: str
+    name: str
+    baseline_year: int
+    baseline_score: float
+    target_score: float
+    increase: float
+
+
+@dataclass(frozen=True, slots=True)
+class PlanTaskView:
+    """A task with every agency assigned to it, for `plan show`."""
+
+    code: str
+    title: str
+    leads: list[str]
+    supports: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class PlanIndexView:
+    """An index with its tasks, for `plan show`."""
+
+    index: IndexInfo
+    tasks: list[PlanTaskView]
+
+
+@dataclass(frozen=True, slots=True)
+class PlanView:
+    """The whole plan as stored: indices, tasks, agencies and milestones."""
+
+    code: str
+    title: str
+    coordinator: str | None
+    indices: list[PlanIndexView]
+    organisational_tasks: list[PlanTaskView]
+    agencies: list[AgencyInfo]
+    milestones: list[MilestoneInfo]
+
+
+@dataclass(frozen=True, slots=True)
+class CycleInfo:
+    """A yearly cycle and when reports on it may still be corrected."""
+
+    id: int
+    year: int
+    correction_deadline: date | None
+
+
+@dataclass(slots=True)
+class ImportResult:
+    """What importing a plan file changed."""
+
+    plan_code: str
+    created: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+    removed: dict[str, int] = field(default_factory=dict)
+
+    def count(self, bucket: dict[str, int], kind: str, amount: int = 1) -> None:
+        """Add to one of the counters."""
+        bucket[kind] = bucket.get(kind, 0) + amount
+
+    @property
+    def changed(self) -> bool:
+        """Tell whether the import changed anything."""
+        return bool(self.created or self.updated or self.removed)
