@@ -1,28 +1,34 @@
 """The state of the whole plan for one year: what the coordinator's summary and files show.
 
-A task's state in a year is decided by its lead agencies ("chủ trì"), from the latest version of
-each one's report: blocked if any lead agency reports difficulties, done when every lead agency
-reports it done, in progress when some work is reported, not started when every report says so,
-and unreported when no lead agency has reported yet.
-
-The reports of the other agencies (the supporting ones, "phối hợp", or any agency the bot took
-a report from) are the task's contributions: shown under the task and counted apart, they never
-change its state nor stand for a lead agency's report; a blocked contribution is listed with the
-difficulties all the same.
+:class:`SummaryRepository` reads the plan, its assignments, its deadlines and the latest version
+of each agency's report on each task, and builds a
+:class:`~bot.core.domain.progress.PlanSummary`. The rules (a task's state decided by its lead
+agencies, the other agencies' reports counted apart as contributions) are pure functions in
+:mod:`bot.core.domain.progress`.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import date
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.domain.plan import MilestoneInfo
+
+# bridge: sweep (the seven names below are re-exported; keep the imports, drop the aliases)
+from bot.core.domain.progress import STATES as STATES
+from bot.core.domain.progress import AgencyState as AgencyState
+from bot.core.domain.progress import IndexState as IndexState
+from bot.core.domain.progress import LatestReport as LatestReport
+from bot.core.domain.progress import PlanSummary as PlanSummary
+from bot.core.domain.progress import SubmissionRow as SubmissionRow
+from bot.core.domain.progress import TaskState as TaskState
+from bot.core.domain.progress import current_milestone, task_state
 from bot.core.text import sort_key
 from storage.agencies import coordinator_agency, current_agency
-from storage.dto import MilestoneInfo
 from storage.models import (
     Agency,
     Assignment,
@@ -36,166 +42,6 @@ from storage.models import (
     Submission,
     Task,
 )
-
-STATES = ("done", "in_progress", "not_started", "blocked", "unreported")
-
-
-@dataclass(frozen=True, slots=True)
-class LatestReport:
-    """The latest version of one agency's report on one task."""
-
-    agency_id: int
-    agency_name: str
-    status: str
-    progress: int
-    results: str
-    difficulties: str | None
-    proposals: str | None
-    created_at: datetime
-    supporting: bool = False
-    """True for a contribution: the agency does not lead the task."""
-
-
-@dataclass(frozen=True, slots=True)
-class TaskState:
-    """Where a task stands in the year, from its lead agencies' latest reports."""
-
-    id: int
-    code: str
-    title: str
-    index_code: str | None
-    lead_agencies: list[str]
-    state: str
-    progress: int
-    reports: list[LatestReport]
-    """The lead agencies' latest reports."""
-    supporting_agencies: list[str] = field(default_factory=list)
-    contributions: list[LatestReport] = field(default_factory=list)
-    """The latest reports of agencies that do not lead the task (supporting ones first)."""
-
-    @property
-    def reported(self) -> int:
-        """Return how many lead agencies have reported."""
-        return len(self.reports)
-
-    @property
-    def all_reports(self) -> list[LatestReport]:
-        """Return the lead agencies' reports, then the contributions."""
-        return self.reports + self.contributions
-
-
-@dataclass(frozen=True, slots=True)
-class IndexState:
-    """A component index with its tasks and how many are in each state."""
-
-    code: str
-    name: str
-    baseline_year: int
-    baseline_score: float
-    target_score: float
-    tasks: list[TaskState]
-
-    def count(self, state: str) -> int:
-        """Return how many tasks are in a state."""
-        return sum(1 for task in self.tasks if task.state == state)
-
-
-@dataclass(frozen=True, slots=True)
-class AgencyState:
-    """An agency's part in the year: tasks it leads, what it reported, who reports for it."""
-
-    id: int
-    code: str
-    name: str
-    kind: str
-    lead_tasks: list[str]
-    reported_tasks: list[str]
-    members: list[str]
-    last_report_at: datetime | None
-    support_tasks: list[str] = field(default_factory=list)
-    contributed_tasks: list[str] = field(default_factory=list)
-    """The tasks it does not lead on which it has reported."""
-
-    @property
-    def pending_tasks(self) -> list[str]:
-        """Return the codes of the lead tasks not reported yet."""
-        done = set(self.reported_tasks)
-        return [code for code in self.lead_tasks if code not in done]
-
-
-@dataclass(frozen=True, slots=True)
-class PlanSummary:
-    """The whole plan in one year."""
-
-    plan_title: str
-    province: str
-    issuer: str
-    signer: str | None
-    coordinator: str | None
-    year: int
-    today: date
-    milestone: MilestoneInfo | None
-    """The deadline the agencies are working towards now (or the last one of the year)."""
-    indices: list[IndexState]
-    organisational: list[TaskState]
-    agencies: list[AgencyState]
-    submission_count: int
-    milestones: list[MilestoneInfo] = field(default_factory=list)
-
-    @property
-    def all_tasks(self) -> list[TaskState]:
-        """Return every task, organisational ones last."""
-        return [t for index in self.indices for t in index.tasks] + self.organisational
-
-    @property
-    def leading_agencies(self) -> list[AgencyState]:
-        """Return the agencies that lead at least one task."""
-        return [a for a in self.agencies if a.lead_tasks]
-
-    @property
-    def reported_agencies(self) -> list[AgencyState]:
-        """Return the agencies that reported on every task they lead."""
-        return [a for a in self.agencies if a.lead_tasks and not a.pending_tasks]
-
-    @property
-    def not_reported(self) -> list[AgencyState]:
-        """Return the agencies with lead tasks still unreported."""
-        return [a for a in self.agencies if a.pending_tasks]
-
-    @property
-    def late(self) -> bool:
-        """Tell whether the current deadline has passed."""
-        return self.milestone is not None and self.milestone.due_date < self.today
-
-    @property
-    def blocked(self) -> list[tuple[TaskState, LatestReport]]:
-        """Return every (task, report) whose latest report says the work is blocked.
-
-        Contributions count here: a supporting agency's difficulties are the task's too.
-        """
-        return [(t, r) for t in self.all_tasks for r in t.all_reports if r.status == "blocked"]
-
-
-@dataclass(frozen=True, slots=True)
-class SubmissionRow:
-    """One submission, every version, for the spreadsheet and the report's sources."""
-
-    number: str
-    created_at: datetime
-    task_code: str
-    task_title: str
-    index_code: str | None
-    agency_name: str
-    member_name: str
-    status: str
-    progress: int
-    results: str
-    difficulties: str | None
-    proposals: str | None
-    version: int
-    attachments: int
-    lead: bool = True
-    """Whether the agency leads the task (False for a supporting agency's contribution)."""
 
 
 class SummaryRepository:
@@ -281,7 +127,7 @@ class SummaryRepository:
             coordinator=coordinator.name if coordinator else None,
             year=year,
             today=today,
-            milestone=_current_milestone(milestones, today),
+            milestone=current_milestone(milestones, today),
             indices=indices,
             organisational=[states[t.id] for t in tasks if t.index_id is None],
             agencies=await self._agencies(tasks, leads, supports, latest, agencies, agency_id),
@@ -357,18 +203,7 @@ class SummaryRepository:
             key=lambda r: (r.agency_id not in support_ids, sort_key(r.agency_name)),
         )
         contributions = [replace(report, supporting=True) for report in others]
-        statuses = {r.status for r in reports}
-        if not reports:
-            state = "unreported"
-        elif "blocked" in statuses:
-            state = "blocked"
-        elif statuses == {"done"} and len(reports) == len(lead_ids):
-            state = "done"
-        elif statuses == {"not_started"}:
-            state = "not_started"
-        else:
-            state = "in_progress"
-        progress = round(sum(r.progress for r in reports) / len(lead_ids)) if lead_ids else 0
+        state, progress = task_state(reports, len(lead_ids))
         return TaskState(
             task.id,
             task.code,
@@ -492,11 +327,3 @@ class SummaryRepository:
         async for rows in result.partitions(batch):  # one round trip per batch, not per row
             for sid, *fields, files, lead in rows:
                 yield SubmissionRow(f"{year}/{sid:05d}", *fields, files or 0, bool(lead))  # type: ignore[call-arg]
-
-
-def _current_milestone(milestones: list[MilestoneInfo], today: date) -> MilestoneInfo | None:
-    assigned = [m for m in milestones if m.recipients == "assigned"]
-    upcoming = [m for m in assigned if m.due_date >= today]
-    if upcoming:
-        return upcoming[0]
-    return assigned[-1] if assigned else None
