@@ -12,110 +12,28 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from functools import cache
-from typing import Any
+from datetime import date, datetime, timedelta
 
-import holidays
-
+# bridge: sweep (the calendar's names are re-exported; keep the imports, drop the aliases)
+from bot.core.domain.calendar import ReminderPolicy as ReminderPolicy
+from bot.core.domain.calendar import Step as Step
+from bot.core.domain.calendar import WorkingCalendar as WorkingCalendar
+from bot.core.domain.calendar import current_step as current_step
+from bot.core.domain.calendar import steps_for as steps_for
+from bot.core.domain.members import Role
 from bot.core.i18n import _, current_timezone, format_day, ngettext
-from bot.core.messages import Choice, Reply
+from bot.core.messages import Choice, Reply, reply_from_payload, reply_to_payload
 from handlers.replies import time_left
-from storage.dto import Role
 from storage.notifications import DueMilestone, Notice, PendingTask, Recipient
 from storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
+to_payload = reply_to_payload  # bridge: sweep
+from_payload = reply_from_payload  # bridge: sweep
+
 TASK_BUTTONS = 6
 """At most this many "Báo cáo ngay" buttons in one reminder; /baocao lists the rest."""
-
-
-@dataclass(frozen=True, slots=True)
-class ReminderPolicy:
-    """When to remind and whom to escalate to; every number can be set in the settings."""
-
-    days_before: tuple[int, ...] = (7, 3, 1, 0)
-    late_working_days: int = 10
-    leader_from_late_day: int = 1
-    digest_from_late_day: int = 3
-    send_hour: int = 8
-    quiet_hour: int = 21
-    """No reminder is sent from this hour until ``send_hour`` the next morning."""
-
-    def sending_allowed(self, local: time) -> bool:
-        """Tell whether reminders may be sent at this local time of day."""
-        return self.send_hour <= local.hour < self.quiet_hour
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """One reminder of a milestone: its name, the day it is sent, how late it is."""
-
-    name: str
-    day: date
-    late_day: int = 0
-
-
-class WorkingCalendar:
-    """Vietnamese working days: no weekends, no public holidays (Tết included)."""
-
-    def __init__(self, extra_holidays: frozenset[date] = frozenset()) -> None:
-        self._extra = extra_holidays
-
-    def is_working_day(self, day: date) -> bool:
-        """Tell whether government offices work on a day."""
-        return day.weekday() < 5 and day not in _holidays(day.year) and day not in self._extra
-
-    def previous_working_day(self, day: date) -> date:
-        """Return the day itself if it is a working day, else the last working day before."""
-        while not self.is_working_day(day):
-            day -= timedelta(days=1)
-        return day
-
-    def working_days_after(self, day: date, count: int) -> list[date]:
-        """Return the first ``count`` working days after a day."""
-        days: list[date] = []
-        while len(days) < count:
-            day += timedelta(days=1)
-            if self.is_working_day(day):
-                days.append(day)
-        return days
-
-
-@cache
-def _holidays(year: int) -> frozenset[date]:
-    return frozenset(holidays.country_holidays("VN", years=year).keys())
-
-
-def steps_for(due: date, policy: ReminderPolicy, calendar: WorkingCalendar) -> list[Step]:
-    """Return a milestone's reminder steps in order, each on a working day.
-
-    A step before the deadline that falls on a day off moves to the working day before it;
-    when two steps land on the same day, the later one (closer to the deadline) is kept.
-    """
-    before: dict[date, Step] = {}
-    for days in sorted(policy.days_before, reverse=True):
-        name = "due" if days == 0 else f"before-{days}"
-        day = calendar.previous_working_day(due - timedelta(days=days))
-        before[day] = Step(name, day)
-    late = [
-        Step(f"late-{n}", day, n)
-        for n, day in enumerate(calendar.working_days_after(due, policy.late_working_days), 1)
-    ]
-    return sorted(before.values(), key=lambda step: step.day) + late
-
-
-def current_step(steps: list[Step], today: date) -> Step | None:
-    """Return the step to send today: the latest one due, until the next one is due.
-
-    The last step is only sent on its own day, so a long outage never sends stale reminders.
-    """
-    for index, step in enumerate(steps):
-        following = steps[index + 1].day if index + 1 < len(steps) else step.day + timedelta(1)
-        if step.day <= today < following:
-            return step
-    return None
 
 
 @dataclass(slots=True)
@@ -200,7 +118,7 @@ class Reminders:
                 milestone, agency_name, tasks, today, member, escalation=as_leader
             )
             kind = "escalation" if as_leader else "reminder"
-            notices.append(Notice(member, kind, to_payload(reply)))
+            notices.append(Notice(member, kind, reply_to_payload(reply)))
         return await uow.notifications.decide_all(
             milestone_id=milestone.id,
             agency_id=agency_id,
@@ -264,7 +182,7 @@ class Reminders:
                     chat_id=member.chat_id,
                     member_id=member.member_id,
                     kind="digest",
-                    payload=to_payload(Reply(text)),
+                    payload=reply_to_payload(Reply(text)),
                     dedupe_key=f"digest:{today.isoformat()}:{member.member_id}",
                     now=now,
                 )
@@ -411,21 +329,3 @@ def digest_message(
         lines += ["", _("Messages that could not be delivered:")]
         lines += [f"• {name} — {agency}" for name, agency, _status in failed]
     return "\n".join(lines)
-
-
-def to_payload(reply: Reply) -> dict[str, Any]:
-    """Store a reply in the outbox as plain JSON."""
-    return {
-        "text": reply.text,
-        "choices": [
-            [{"label": c.label, "payload": c.payload} for c in row] for row in reply.choices
-        ],
-    }
-
-
-def from_payload(payload: dict[str, Any]) -> Reply:
-    """Read a reply back from the outbox."""
-    rows = tuple(
-        tuple(Choice(c["label"], c["payload"]) for c in row) for row in payload.get("choices", [])
-    )
-    return Reply(str(payload["text"]), rows)

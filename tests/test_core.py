@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import unicodedata
 
 import pytest
@@ -67,3 +68,24 @@ def test_the_throttle_admits_a_burst_then_the_rate_and_warns_once_per_spell() ->
     assert throttle.admit("u") is Verdict.DROP  # a new spell, but warned less than 60 s ago
     now[0] = 100.0
     assert [throttle.admit("u") for _ in range(4)] == [Verdict.ADMIT] * 3 + [Verdict.WARN]
+
+
+def test_a_reply_stored_in_the_outbox_reads_back_the_same() -> None:
+    from bot.core.messages import reply_from_payload, reply_to_payload
+
+    reply = Reply(
+        "Kính gửi đồng chí Nguyễn Văn An,\nĐề nghị đồng chí hoàn thành báo cáo.",
+        ((Choice("Báo cáo ngay: 1.1", "rp:7:123"), Choice("Báo cáo ngay: 1.2", "rp:7:124")),),
+    )
+    payload = reply_to_payload(reply)
+    assert payload == {
+        "text": reply.text,
+        "choices": [
+            [
+                {"label": "Báo cáo ngay: 1.1", "payload": "rp:7:123"},
+                {"label": "Báo cáo ngay: 1.2", "payload": "rp:7:124"},
+            ]
+        ],
+    }  # the JSON in outbox rows already written: it must not change
+    assert reply_from_payload(json.loads(json.dumps(payload))) == reply
+    assert reply_from_payload({"text": "Tổng hợp"}) == Reply("Tổng hợp")  # no choices stored

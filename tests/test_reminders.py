@@ -1,4 +1,4 @@
-"""Reminders: the calendar, the steps, a whole year walked day by day, restarts, /nhacnho."""
+"""Reminders: a whole year walked day by day, restarts, /nhacnho, the scheduler's timing."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.memory import MemoryChannel
 from bot.core.clock import FrozenClock
+from bot.core.domain.calendar import ReminderPolicy, WorkingCalendar
+from bot.core.domain.members import Role
+from bot.core.domain.submissions import NewSubmission, ReportStatus
 from bot.core.messages import Reply
 from bot.outbox import DeliveryLimits, OutboxWorker
-from handlers.reminders import ReminderPolicy, Reminders, WorkingCalendar, current_step, steps_for
+from handlers.reminders import Reminders
 from handlers.router import Router
-from storage.dto import NewSubmission, ReportStatus, Role
 from storage.models import Agency, Assignment, Cycle, Member, MemberIdentity, OutboxMessage, Task
 from storage.uow import UnitOfWork
 from tests.test_conversations import text_of
@@ -34,55 +36,6 @@ def d(text: str) -> date:
 
 def days(*texts: str) -> list[date]:
     return [d(t) for t in texts]
-
-
-def test_working_calendar_knows_weekends_and_vietnamese_holidays() -> None:
-    assert not CALENDAR.is_working_day(d("20/07/2024"))  # Saturday
-    assert not CALENDAR.is_working_day(d("02/09/2024"))  # National Day
-    assert not CALENDAR.is_working_day(d("29/01/2025"))  # Tết Ất Tỵ
-    assert CALENDAR.is_working_day(d("10/12/2024"))
-    assert CALENDAR.working_days_after(d("31/12/2024"), 2) == days("02/01/2025", "03/01/2025")
-
-
-def test_steps_of_the_three_2024_deadlines() -> None:
-    def table(due: str) -> list[tuple[str, date]]:
-        return [(s.name, s.day) for s in steps_for(d(due), POLICY, CALENDAR)]
-
-    # 20/07/2024 is a Saturday: "due" moves to Friday 19/07 and replaces "before-1" there.
-    assert table("20/07/2024") == list(
-        zip(
-            ["before-7", "before-3", "due"] + [f"late-{n}" for n in range(1, 11)],
-            days(
-                "12/07/2024",
-                "17/07/2024",
-                "19/07/2024",
-                "22/07/2024",
-                "23/07/2024",
-                "24/07/2024",
-                "25/07/2024",
-                "26/07/2024",
-                "29/07/2024",
-                "30/07/2024",
-                "31/07/2024",
-                "01/08/2024",
-                "02/08/2024",
-            ),
-            strict=True,
-        )
-    )
-    # 10/12/2024 is a Tuesday: "before-3" (Saturday 07/12) moves to Friday 06/12.
-    assert table("10/12/2024")[:5] == list(
-        zip(
-            ["before-7", "before-3", "before-1", "due", "late-1"],
-            days("03/12/2024", "06/12/2024", "09/12/2024", "10/12/2024", "11/12/2024"),
-            strict=True,
-        )
-    )
-    steps = steps_for(d("10/12/2024"), POLICY, CALENDAR)
-    assert current_step(steps, d("07/12/2024")).name == "before-3"  # type: ignore[union-attr]
-    assert current_step(steps, d("02/12/2024")) is None
-    assert current_step(steps, d("24/12/2024")).name == "late-10"  # type: ignore[union-attr]
-    assert current_step(steps, d("25/12/2024")) is None  # the last step is not repeated
 
 
 class Recorder:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 MAX_PAYLOAD_BYTES = 64
 """Telegram's callback_data limit; every choice payload must fit in it."""
@@ -143,3 +143,21 @@ def numbered_text(reply: Reply) -> str:
     lines = [reply.text, ""]
     lines.extend(f"{number}. {choice.label}" for number, choice in enumerate(choices, start=1))
     return "\n".join(lines)
+
+
+def reply_to_payload(reply: Reply) -> dict[str, Any]:
+    """Store a reply in the outbox as plain JSON."""
+    return {
+        "text": reply.text,
+        "choices": [
+            [{"label": c.label, "payload": c.payload} for c in row] for row in reply.choices
+        ],
+    }
+
+
+def reply_from_payload(payload: dict[str, Any]) -> Reply:
+    """Read a reply back from the outbox."""
+    rows = tuple(
+        tuple(Choice(c["label"], c["payload"]) for c in row) for row in payload.get("choices", [])
+    )
+    return Reply(str(payload["text"]), rows)
