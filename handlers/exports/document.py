@@ -17,25 +17,35 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterable
 from typing import Any
 
 from docx import Document
-from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
+from docx.enum.text import WD_TAB_ALIGNMENT
 from docx.shared import Mm, Pt
 
+from bot.core.domain.progress import STATES, LatestReport, PlanSummary, TaskState
 from bot.core.i18n import N_, _, format_score, ngettext
+from handlers.exports.docx_layout import (
+    BODY_SIZE,
+    CENTER,
+    LEFT,
+    borderless,
+    cell_line,
+    cell_margins,
+    keep_row_whole,
+    landscape,
+    page_setup,
+    para,
+    repeat_header,
+    rule,
+    run,
+    widths,
+)
 from handlers.exports.labels import agency_with_role, in_sentence, state_labels
-from storage.summary import STATES, LatestReport, PlanSummary, TaskState
 
 logger = logging.getLogger(__name__)
 
-FONT = "Times New Roman"
-BODY_SIZE = 14
 HEADER_SIZE = 12
 MOTTO_SIZE = 13
 APPENDIX_SIZE = 11
@@ -45,36 +55,17 @@ HEADER_WIDTHS_MM = (77, 93)
 bold) and a coordinator's name of up to ``NAME_LINE`` capitals fit on one line."""
 HEADER_CELL_MARGIN_MM = 1
 NAME_LINE = 28
-LANDSCAPE_MARGINS_MM = (20, 20, 25, 15)  # top, bottom, left, right
 APPENDIX_WIDTHS_MM = (12, 16, 84, 58, 30, 15, 22, 20)  # 257 mm: A4 landscape less the margins
 GROUP_FROM = 4
 """Lead agencies of one kind are summed up in the appendix from this many on."""
 SIGNATURE_TAB_MM = 118
 SIGNATURE_BLANK_LINES = 4
-CENTER = WD_ALIGN_PARAGRAPH.CENTER
-JUSTIFY = WD_ALIGN_PARAGRAPH.JUSTIFY
-LEFT = WD_ALIGN_PARAGRAPH.LEFT
-
-Container = Any  # a Document or a table cell: both have add_paragraph
-
-# Word wants the children of w:pPr and w:tblPr in schema order.
-_AFTER_PBDR = (
-    "w:shd", "w:tabs", "w:suppressAutoHyphens", "w:kinsoku", "w:wordWrap", "w:overflowPunct",
-    "w:topLinePunct", "w:autoSpaceDE", "w:autoSpaceDN", "w:bidi", "w:adjustRightInd",
-    "w:snapToGrid", "w:spacing", "w:ind", "w:contextualSpacing", "w:mirrorIndents",
-    "w:suppressOverlap", "w:jc", "w:textDirection", "w:textAlignment", "w:textboxTightWrap",
-    "w:outlineLvl", "w:divId", "w:cnfStyle", "w:rPr", "w:sectPr", "w:pPrChange",
-)  # fmt: skip
-_AFTER_TBLBORDERS = (
-    "w:shd", "w:tblLayout", "w:tblCellMar", "w:tblLook", "w:tblCaption", "w:tblDescription",
-    "w:tblPrChange",
-)  # fmt: skip
 
 
 def report_document(summary: PlanSummary) -> bytes:
     """Return the draft consolidated report of the year as .docx bytes."""
     document: Any = Document()
-    _page_setup(document)
+    page_setup(document)
     core = document.core_properties
     core.title = _subtitle(summary)
     core.author = summary.coordinator or ""
@@ -92,156 +83,6 @@ def report_document(summary: PlanSummary) -> bytes:
     data = buffer.getvalue()
     logger.info("report document for %s: %s bytes", summary.year, len(data))
     return data
-
-
-# --- layout -------------------------------------------------------------------------------
-
-
-def _page_setup(document: Any) -> None:
-    section = document.sections[0]
-    section.page_width, section.page_height = Mm(210), Mm(297)
-    section.top_margin, section.bottom_margin = Mm(20), Mm(20)
-    section.left_margin, section.right_margin = Mm(30), Mm(15)
-    section.header_distance, section.footer_distance = Mm(10), Mm(10)
-    normal = document.styles["Normal"]
-    normal.font.name = FONT
-    normal.font.size = Pt(BODY_SIZE)
-    defaults = document.styles.element.xpath("w:docDefaults/w:rPrDefault/w:rPr/w:rFonts")
-    for fonts in [*defaults, normal.element.get_or_add_rPr().get_or_add_rFonts()]:
-        fonts.attrib.clear()  # theme fonts would win over the names below
-        for attribute in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
-            fonts.set(qn(attribute), FONT)
-    for language in document.styles.element.xpath("w:docDefaults/w:rPrDefault/w:rPr/w:lang"):
-        language.set(qn("w:val"), "vi-VN")
-    paragraph = normal.paragraph_format
-    paragraph.space_before, paragraph.space_after = Pt(0), Pt(6)
-    paragraph.line_spacing = 1.15
-    # Page numbers at the top centre from the second page (Decree 30, appendix I).
-    section.different_first_page_header_footer = True
-    number = section.header.paragraphs[0]
-    number.alignment = CENTER
-    _field(number, "PAGE")
-
-
-def _para(
-    where: Container,
-    text: str = "",
-    *,
-    bold: bool = False,
-    italic: bool = False,
-    align: Any = JUSTIFY,
-    size: float | None = None,
-    indent: bool = True,
-    after: float | None = None,
-) -> Any:
-    """Add a paragraph of one run, indented on its first line like body text by default."""
-    paragraph = where.add_paragraph()
-    paragraph.alignment = align
-    if indent and align == JUSTIFY:
-        paragraph.paragraph_format.first_line_indent = Mm(10)
-    if after is not None:
-        paragraph.paragraph_format.space_after = Pt(after)
-    if text:
-        _run(paragraph, text, bold=bold, italic=italic, size=size)
-    return paragraph
-
-
-def _run(
-    paragraph: Any,
-    text: str,
-    *,
-    bold: bool = False,
-    italic: bool = False,
-    underline: bool = False,
-    size: float | None = None,
-) -> Any:
-    run = paragraph.add_run(text)
-    run.bold = bold or None
-    run.italic = italic or None
-    run.underline = underline or None
-    if size is not None:
-        run.font.size = Pt(size)
-    return run
-
-
-def _rule(where: Container, length_mm: float, width_mm: float) -> None:
-    """Draw a short centred line (a bordered empty paragraph) under the previous paragraph."""
-    paragraph = where.add_paragraph()
-    margin = max(0.0, (width_mm - length_mm) / 2)
-    fmt = paragraph.paragraph_format
-    fmt.left_indent, fmt.right_indent = Mm(margin), Mm(margin)
-    fmt.space_before, fmt.space_after = Pt(0), Pt(4)
-    fmt.line_spacing = Pt(2)
-    borders = OxmlElement("w:pBdr")
-    bottom = OxmlElement("w:bottom")
-    for key, value in (("w:val", "single"), ("w:sz", "6"), ("w:space", "1"), ("w:color", "auto")):
-        bottom.set(qn(key), value)
-    borders.append(bottom)
-    paragraph._p.get_or_add_pPr().insert_element_before(borders, *_AFTER_PBDR)
-
-
-def _field(paragraph: Any, instruction: str) -> None:
-    field = OxmlElement("w:fldSimple")
-    field.set(qn("w:instr"), instruction)
-    run = OxmlElement("w:r")
-    text = OxmlElement("w:t")
-    text.text = "1"
-    run.append(text)
-    field.append(run)
-    paragraph._p.append(field)
-
-
-def _borderless(table: Any) -> None:
-    properties = table._tbl.tblPr
-    borders = OxmlElement("w:tblBorders")
-    for edge in ("top", "left", "bottom", "right", "insideH", "insideV"):
-        element = OxmlElement(f"w:{edge}")
-        element.set(qn("w:val"), "nil")
-        borders.append(element)
-    properties.insert_element_before(borders, *_AFTER_TBLBORDERS)
-
-
-def _widths(table: Any, widths_mm: Iterable[float]) -> None:
-    table.autofit = False
-    widths = list(widths_mm)
-    for column, width in zip(table.columns, widths, strict=True):
-        column.width = Mm(width)
-    for row in table.rows:
-        for cell, width in zip(row.cells, widths, strict=True):
-            cell.width = Mm(width)
-
-
-def _cell_margins(table: Any, margin_mm: float) -> None:
-    margins = OxmlElement("w:tblCellMar")
-    for edge in ("left", "right"):
-        element = OxmlElement(f"w:{edge}")
-        element.set(qn("w:w"), str(round(margin_mm * 56.7)))  # twentieths of a point
-        element.set(qn("w:type"), "dxa")
-        margins.append(element)
-    table._tbl.tblPr.insert_element_before(margins, *_AFTER_TBLBORDERS[3:])
-
-
-def _first_paragraph(cell: Any) -> Any:
-    """Return the empty paragraph a new cell holds, so the cell starts without a blank line."""
-    return cell.paragraphs[0]
-
-
-def _cell_line(
-    cell: Any,
-    text: str,
-    *,
-    first: bool = False,
-    bold: bool = False,
-    italic: bool = False,
-    size: float = 13,
-    align: Any = CENTER,
-) -> Any:
-    paragraph = _first_paragraph(cell) if first else cell.add_paragraph()
-    paragraph.alignment = align
-    paragraph.paragraph_format.space_after = Pt(0)
-    paragraph.paragraph_format.first_line_indent = None
-    _run(paragraph, text, bold=bold, italic=italic, size=size)
-    return paragraph
 
 
 # --- parts --------------------------------------------------------------------------------
@@ -279,37 +120,37 @@ def balanced_lines(name: str, limit: int = NAME_LINE) -> list[str]:
 def _heading_block(document: Any, summary: PlanSummary) -> None:
     table = document.add_table(rows=2, cols=2)
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    _borderless(table)
-    _cell_margins(table, HEADER_CELL_MARGIN_MM)
-    _widths(table, HEADER_WIDTHS_MM)
+    borderless(table)
+    cell_margins(table, HEADER_CELL_MARGIN_MM)
+    widths(table, HEADER_WIDTHS_MM)
     left, right = table.rows[0].cells
     province = _("PEOPLE'S COMMITTEE OF %(province)s PROVINCE") % {
         "province": summary.province.upper()
     }
     if summary.coordinator:
-        _cell_line(left, province, first=True, size=HEADER_SIZE)
+        cell_line(left, province, first=True, size=HEADER_SIZE)
         name = balanced_lines(summary.coordinator.upper())
-        paragraph = _cell_line(left, name[0], bold=True, size=HEADER_SIZE)
+        paragraph = cell_line(left, name[0], bold=True, size=HEADER_SIZE)
         for line in name[1:]:
-            run = paragraph.runs[-1]
-            run.add_break()
-            _run(paragraph, line, bold=True, size=HEADER_SIZE)
+            last_run = paragraph.runs[-1]
+            last_run.add_break()
+            run(paragraph, line, bold=True, size=HEADER_SIZE)
         longest = max(len(line) for line in name)
     else:
-        _cell_line(left, province, first=True, bold=True, size=HEADER_SIZE)
+        cell_line(left, province, first=True, bold=True, size=HEADER_SIZE)
         longest = len(province)
-    _rule(left, min(longest * 2.6 / 2, HEADER_WIDTHS_MM[0] - 10), HEADER_WIDTHS_MM[0])
+    rule(left, min(longest * 2.6 / 2, HEADER_WIDTHS_MM[0] - 10), HEADER_WIDTHS_MM[0])
     motto = _("SOCIALIST REPUBLIC OF VIETNAM")
-    _cell_line(right, motto, first=True, bold=True, size=HEADER_SIZE)
-    _cell_line(right, _("Independence - Freedom - Happiness"), bold=True, size=MOTTO_SIZE)
-    _rule(right, 56, HEADER_WIDTHS_MM[1])
+    cell_line(right, motto, first=True, bold=True, size=HEADER_SIZE)
+    cell_line(right, _("Independence - Freedom - Happiness"), bold=True, size=MOTTO_SIZE)
+    rule(right, 56, HEADER_WIDTHS_MM[1])
     number, place = table.rows[1].cells
-    _cell_line(
+    cell_line(
         number,
         _("No.:      /BC-%(agency)s") % {"agency": _abbreviation(summary)},
         first=True,
     )
-    _cell_line(
+    cell_line(
         place,
         _("%(place)s, day ..... month ..... year %(year)s")
         % {"place": summary.province, "year": summary.year},
@@ -320,10 +161,10 @@ def _heading_block(document: Any, summary: PlanSummary) -> None:
 
 
 def _title(document: Any, summary: PlanSummary) -> None:
-    _para(document, "", align=CENTER, after=6)
-    _para(document, _("REPORT"), bold=True, align=CENTER, after=0)
-    _para(document, _subtitle(summary), bold=True, align=CENTER, after=0)
-    _rule(document, 40, TEXT_WIDTH_MM)
+    para(document, "", align=CENTER, after=6)
+    para(document, _("REPORT"), bold=True, align=CENTER, after=0)
+    para(document, _subtitle(summary), bold=True, align=CENTER, after=0)
+    rule(document, 40, TEXT_WIDTH_MM)
 
 
 def _coordinator(summary: PlanSummary) -> str:
@@ -331,7 +172,7 @@ def _coordinator(summary: PlanSummary) -> str:
 
 
 def _opening(document: Any, summary: PlanSummary) -> None:
-    _para(
+    para(
         document,
         _(
             "Implementing the %(plan)s, %(agency)s reports on the results of implementation "
@@ -339,7 +180,7 @@ def _opening(document: Any, summary: PlanSummary) -> None:
         )
         % {"plan": summary.plan_title, "agency": _coordinator(summary), "year": summary.year},
     )
-    _para(
+    para(
         document,
         ngettext(
             "As of %(date)s, %(reported)s of %(total)s agencies have reported on every task "
@@ -358,14 +199,14 @@ def _opening(document: Any, summary: PlanSummary) -> None:
 
 
 def _results(document: Any, summary: PlanSummary) -> None:
-    _para(document, _("I. RESULTS OF IMPLEMENTATION"), bold=True)
+    para(document, _("I. RESULTS OF IMPLEMENTATION"), bold=True)
     for index in summary.indices:
-        _para(
+        para(
             document,
             _("%(number)s. Index “%(name)s”") % {"number": index.code, "name": index.name},
             bold=True,
         )
-        _para(
+        para(
             document,
             _("Score in %(year)s: %(baseline)s; target: %(target)s.")
             % {
@@ -376,7 +217,7 @@ def _results(document: Any, summary: PlanSummary) -> None:
         )
         _task_group(document, summary, index.tasks)
     if summary.organisational:
-        _para(
+        para(
             document,
             _("%(number)s. Organisation of implementation") % {"number": _next_number(summary)},
             bold=True,
@@ -395,7 +236,7 @@ def _task_group(document: Any, summary: PlanSummary, tasks: list[TaskState]) -> 
     counts = [
         (in_sentence(labels[state]), sum(1 for t in tasks if t.state == state)) for state in STATES
     ]
-    _para(
+    para(
         document,
         ngettext(
             "%(count)s task in all: %(states)s.",
@@ -410,7 +251,7 @@ def _task_group(document: Any, summary: PlanSummary, tasks: list[TaskState]) -> 
     for task in tasks:
         if not task.all_reports:
             continue
-        _para(
+        para(
             document,
             _("Task %(code)s: %(title)s") % {"code": task.code, "title": task.title},
             bold=True,
@@ -420,7 +261,7 @@ def _task_group(document: Any, summary: PlanSummary, tasks: list[TaskState]) -> 
         reported = {r.agency_name for r in task.reports}
         missing = [name for name in task.lead_agencies if name not in reported]
         if missing:
-            _para(
+            para(
                 document,
                 _("Not yet reported by: %(agencies)s")
                 % {"agencies": "; ".join(lead_groups(summary, missing))},
@@ -428,7 +269,7 @@ def _task_group(document: Any, summary: PlanSummary, tasks: list[TaskState]) -> 
             )
     silent = [task.code for task in tasks if not task.all_reports]
     if silent:
-        _para(
+        para(
             document,
             _("No report yet: %(codes)s") % {"codes": ", ".join(silent)},
             italic=True,
@@ -437,21 +278,21 @@ def _task_group(document: Any, summary: PlanSummary, tasks: list[TaskState]) -> 
 
 def _report(document: Any, report: LatestReport) -> None:
     labels = state_labels()
-    paragraph = _para(document)
-    _run(paragraph, "- ")
-    _run(paragraph, report.agency_name, italic=True)
+    paragraph = para(document)
+    run(paragraph, "- ")
+    run(paragraph, report.agency_name, italic=True)
     state = _("%(status)s, %(progress)s%%") % {
         "status": in_sentence(labels.get(report.status, report.status)),
         "progress": report.progress,
     }
     if report.supporting:
         state = _("supporting") + "; " + state
-    _run(paragraph, " (" + state + "): ")
-    _run(paragraph, report.results)
+    run(paragraph, " (" + state + "): ")
+    run(paragraph, report.results)
     if report.difficulties:
-        _para(document, _("Difficulties and obstacles: %(text)s") % {"text": report.difficulties})
+        para(document, _("Difficulties and obstacles: %(text)s") % {"text": report.difficulties})
     if report.proposals:
-        _para(document, _("Proposals and recommendations: %(text)s") % {"text": report.proposals})
+        para(document, _("Proposals and recommendations: %(text)s") % {"text": report.proposals})
 
 
 def _reports(summary: PlanSummary) -> list[tuple[TaskState, LatestReport]]:
@@ -459,16 +300,16 @@ def _reports(summary: PlanSummary) -> list[tuple[TaskState, LatestReport]]:
 
 
 def _difficulties(document: Any, summary: PlanSummary) -> None:
-    _para(document, _("II. DIFFICULTIES AND OBSTACLES"), bold=True)
+    para(document, _("II. DIFFICULTIES AND OBSTACLES"), bold=True)
     blocked = [
         (task, report)
         for task, report in _reports(summary)
         if report.status == "blocked" or report.difficulties
     ]
     if not blocked:
-        _para(document, _("No agency has reported difficulties or obstacles."))
+        para(document, _("No agency has reported difficulties or obstacles."))
     for task, report in blocked:
-        _para(
+        para(
             document,
             "- "
             + _("Task %(code)s (%(agency)s): %(text)s")
@@ -481,12 +322,12 @@ def _difficulties(document: Any, summary: PlanSummary) -> None:
 
 
 def _proposals(document: Any, summary: PlanSummary) -> None:
-    _para(document, _("III. PROPOSALS AND RECOMMENDATIONS"), bold=True)
+    para(document, _("III. PROPOSALS AND RECOMMENDATIONS"), bold=True)
     proposals = [(task, report) for task, report in _reports(summary) if report.proposals]
     if not proposals:
-        _para(document, _("No proposals have been made."))
+        para(document, _("No proposals have been made."))
     for task, report in proposals:
-        _para(
+        para(
             document,
             "- "
             + _("Task %(code)s (%(agency)s): %(text)s")
@@ -495,7 +336,7 @@ def _proposals(document: Any, summary: PlanSummary) -> None:
 
 
 def _closing(document: Any, summary: PlanSummary) -> None:
-    closing = _para(
+    closing = para(
         document,
         _(
             "The above is the report of %(agency)s on the results of implementing the plan "
@@ -530,12 +371,12 @@ def _signature(document: Any) -> None:
         fmt.tab_stops.add_tab_stop(Mm(SIGNATURE_TAB_MM), WD_TAB_ALIGNMENT.CENTER)
         if number < len(recipients):
             text, size, heading = recipients[number]
-            _run(paragraph, text, bold=heading, italic=heading, size=size)
+            run(paragraph, text, bold=heading, italic=heading, size=size)
         else:
-            _run(paragraph, "", size=11)
+            run(paragraph, "", size=11)
         if number < len(signer) and signer[number]:
             last = number == len(signer) - 1
-            _run(
+            run(
                 paragraph,
                 "\t" + signer[number],
                 bold=not last,
@@ -543,7 +384,7 @@ def _signature(document: Any) -> None:
                 size=BODY_SIZE,
             )
         elif number < len(signer):
-            _run(paragraph, "\t", size=BODY_SIZE)
+            run(paragraph, "\t", size=BODY_SIZE)
 
 
 def lead_groups(summary: PlanSummary, names: list[str]) -> list[str]:
@@ -577,28 +418,17 @@ _GROUPS = {
 }
 
 
-def _landscape(document: Any) -> None:
-    """Start a new landscape A4 section (its page numbers go on from the body's)."""
-    section = document.add_section(WD_SECTION.NEW_PAGE)
-    section.orientation = WD_ORIENT.LANDSCAPE
-    section.page_width, section.page_height = Mm(297), Mm(210)
-    top, bottom, left, right = LANDSCAPE_MARGINS_MM
-    section.top_margin, section.bottom_margin = Mm(top), Mm(bottom)
-    section.left_margin, section.right_margin = Mm(left), Mm(right)
-    section.different_first_page_header_footer = False
-
-
 def _appendix(document: Any, summary: PlanSummary) -> None:
-    _landscape(document)
-    _para(document, _("APPENDIX"), bold=True, align=CENTER, after=0)
-    _para(
+    landscape(document)
+    para(document, _("APPENDIX"), bold=True, align=CENTER, after=0)
+    para(
         document,
         _("Implementation of the tasks in %(year)s") % {"year": summary.year},
         bold=True,
         align=CENTER,
         after=0,
     )
-    _para(
+    para(
         document,
         _("(Attached to Report No.      /BC-%(agency)s)") % {"agency": _abbreviation(summary)},
         italic=True,
@@ -618,11 +448,11 @@ def _appendix(document: Any, summary: PlanSummary) -> None:
     table = document.add_table(rows=1 + len(tasks), cols=len(headers))
     table.style = document.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    _widths(table, APPENDIX_WIDTHS_MM)
+    widths(table, APPENDIX_WIDTHS_MM)
     rows = table.rows
-    _repeat_header(rows[0])
+    repeat_header(rows[0])
     for cell, header in zip(rows[0].cells, headers, strict=True):
-        _cell_line(
+        cell_line(
             cell, header, first=True, bold=True, size=APPENDIX_SIZE
         ).paragraph_format.line_spacing = 1.0
     labels = state_labels()
@@ -638,26 +468,12 @@ def _appendix(document: Any, summary: PlanSummary) -> None:
             (str(len(task.contributions)), CENTER),
         ]
         for cell, (text, align) in zip(row.cells, values, strict=True):
-            line = _cell_line(cell, text, first=True, size=APPENDIX_SIZE, align=align)
+            line = cell_line(cell, text, first=True, size=APPENDIX_SIZE, align=align)
             line.paragraph_format.line_spacing = 1.0
-        _keep_row_whole(row)
-    _para(
+        keep_row_whole(row)
+    para(
         document,
         _("The lead agencies of each group are named in the workbook (sheet “By index”)."),
         italic=True,
         size=APPENDIX_SIZE,
     )
-
-
-def _repeat_header(row: Any) -> None:
-    properties = row._tr.get_or_add_trPr()
-    cant_split = OxmlElement("w:cantSplit")
-    properties.append(cant_split)
-    header = OxmlElement("w:tblHeader")
-    header.set(qn("w:val"), "true")
-    properties.append(header)
-
-
-def _keep_row_whole(row: Any) -> None:
-    """Keep a row on one page: a task is never split across two pages."""
-    row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
