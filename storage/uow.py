@@ -21,13 +21,11 @@ from storage.db import READ_ONLY
 from storage.inbox import InboxRepository
 from storage.notifications import NotificationRepository
 from storage.reports import ReportRepository
-from storage.repositories import (
-    AuditRepository,
-    ConversationRepository,
-    InvitationRepository,
-    MemberRepository,
-    PlanRepository,
-)
+from storage.repositories.audit import AuditRepository
+from storage.repositories.conversations import ConversationRepository
+from storage.repositories.invitations import InvitationRepository
+from storage.repositories.members import MemberRepository
+from storage.repositories.plan import PlanRepository
 from storage.summary import SummaryRepository
 
 

@@ -1,17 +1,16 @@
-"""Repositories: queries and changes by aggregate, returning domain types; none commits."""
+"""Repositories: queries and changes by aggregate, returning domain types; none commits.
 
-from storage.repositories.members import (  # bridge: sweep
-    AuditRepository as AuditRepository,
-)
-from storage.repositories.members import (  # bridge: sweep
+One module per aggregate, each a class over the unit of work's session
+(:class:`storage.uow.UnitOfWork` makes them): :mod:`.members`, :mod:`.invitations`,
+:mod:`.conversations`, :mod:`.plan`, :mod:`.audit`.
+"""
+
+from storage.repositories.audit import AuditRepository as AuditRepository  # bridge: sweep
+from storage.repositories.conversations import (  # bridge: sweep
     ConversationRepository as ConversationRepository,
 )
-from storage.repositories.members import (  # bridge: sweep
+from storage.repositories.invitations import (  # bridge: sweep
     InvitationRepository as InvitationRepository,
 )
-from storage.repositories.members import (  # bridge: sweep
-    MemberRepository as MemberRepository,
-)
-from storage.repositories.members import (  # bridge: sweep
-    PlanRepository as PlanRepository,
-)
+from storage.repositories.members import MemberRepository as MemberRepository  # bridge: sweep
+from storage.repositories.plan import PlanRepository as PlanRepository  # bridge: sweep
