@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import select
-
 from bot.core.i18n import _, format_moment
 from bot.core.messages import Choice, Reply
 from bot.core.people import (
@@ -22,7 +20,6 @@ from handlers.help import role_name
 from handlers.reminders import to_payload
 from storage.agencies import AgencyError, coordinator_agency, current_agency, find_agency
 from storage.dto import MemberInfo, Role
-from storage.models import Member, MemberIdentity
 from storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -306,27 +303,12 @@ async def notice(ctx: Context) -> list[Reply]:
     if len(text) > NOTICE_LIMIT:
         return [replies.too_long(NOTICE_LIMIT)]
     sender = ctx.require_member()
-    query = (
-        select(Member.id, MemberIdentity.channel, MemberIdentity.chat_id)
-        .join(MemberIdentity, MemberIdentity.member_id == Member.id)
-        .where(
-            Member.active.is_(True),
-            MemberIdentity.reachable.is_(True),
-            MemberIdentity.channel != "console",
-            Member.id != sender.id,
-        )
-        .order_by(Member.id)
-    )
-    if agency_id is not None:
-        query = query.where(Member.agency_id == agency_id)
     message = Reply(_("Notice from %(agency)s:") % {"agency": sender.agency_name} + "\n\n" + text)
     queued = 0
-    seen: set[int] = set()
     key = ctx.incoming.update_id or ctx.now().isoformat()
-    for member_id, channel, chat_id in (await ctx.uow.session.execute(query)).all():
-        if member_id in seen:
-            continue
-        seen.add(member_id)
+    for member_id, channel, chat_id in await ctx.uow.members.notice_recipients(
+        sender.id, agency_id
+    ):
         queued += bool(
             await ctx.uow.notifications.enqueue(
                 channel=channel,

@@ -8,18 +8,11 @@ last).
 
 from __future__ import annotations
 
-import secrets
-from datetime import timedelta
-
-from sqlalchemy import select, update
-
 from bot.core.i18n import _
 from bot.core.messages import Channel, Reply
 from handlers.context import Context
-from storage.models import LinkCode, Member, MemberIdentity
 
 LINK_MINUTES = 15
-CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CHANNEL_NAMES = {"telegram": Channel.TELEGRAM, "zalo": Channel.ZALO}
 
 
@@ -28,15 +21,8 @@ async def link(ctx: Context) -> list[Reply]:
     if ctx.incoming.argument:
         return await _use(ctx, ctx.incoming.argument.strip().upper())
     member = ctx.require_member()
-    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(6))
-    ctx.uow.session.add(
-        LinkCode(
-            code=code,
-            member_id=member.id,
-            channel=ctx.incoming.channel.value,
-            expires_at=ctx.now() + timedelta(minutes=LINK_MINUTES),
-            created_at=ctx.now(),
-        )
+    code = ctx.uow.link_codes.create(
+        member.id, ctx.incoming.channel.value, ctx.now(), LINK_MINUTES
     )
     ctx.audit("link.code", code=code)
     return [
@@ -52,21 +38,14 @@ async def link(ctx: Context) -> list[Reply]:
 
 async def _use(ctx: Context, code: str) -> list[Reply]:
     incoming = ctx.incoming
-    row = await ctx.uow.session.scalar(select(LinkCode).where(LinkCode.code == code))
-    if row is None or row.used_at is not None or row.expires_at <= ctx.now():
-        ctx.audit("link.refused", code=code[:16])
-        return [
-            Reply(
-                _(
-                    "This linking code is not valid or has expired. Send /lienket again in "
-                    "the app where you are registered."
-                )
-            )
-        ]
-    if row.channel == incoming.channel.value:
+    usable = await ctx.uow.link_codes.find_usable(code, ctx.now())
+    if usable is None:
+        return _refuse_code(ctx, code)
+    member_id, origin = usable
+    if origin == incoming.channel.value:
         return [Reply(_("Please send the code from the other app, not from this one."))]
     if ctx.member is not None:
-        if ctx.member.id == row.member_id:
+        if ctx.member.id == member_id:
             return [Reply(_("These two accounts are already linked."))]
         return [
             Reply(
@@ -77,23 +56,13 @@ async def _use(ctx: Context, code: str) -> list[Reply]:
                 % {"agency": ctx.member.agency_name}
             )
         ]
-    row.used_at = ctx.now()
-    ctx.uow.session.add(
-        MemberIdentity(
-            member_id=row.member_id,
-            channel=incoming.channel.value,
-            user_id=incoming.user_id,
-            chat_id=incoming.chat_id,
-            created_at=ctx.now(),
-        )
+    if not await ctx.uow.link_codes.mark_used(code, ctx.now()):
+        return _refuse_code(ctx, code)  # used from another account meanwhile
+    await ctx.uow.members.add_identity(
+        member_id, incoming.channel.value, incoming.user_id, incoming.chat_id, ctx.now()
     )
-    await ctx.uow.session.execute(
-        update(Member)
-        .where(Member.id == row.member_id)
-        .values(preferred_channel=incoming.channel.value)
-    )
-    await ctx.uow.session.flush()
-    ctx.member = await ctx.uow.members.get(row.member_id)
+    await ctx.uow.members.set_preferred_channel(member_id, incoming.channel.value)
+    ctx.member = await ctx.uow.members.get(member_id)
     ctx.audit("link.done", code=code)
     return [
         Reply(
@@ -107,16 +76,25 @@ async def _use(ctx: Context, code: str) -> list[Reply]:
     ]
 
 
+def _refuse_code(ctx: Context, code: str) -> list[Reply]:
+    """Say that a linking code is of no use (unknown, used or expired), and audit it."""
+    ctx.audit("link.refused", code=code[:16])
+    return [
+        Reply(
+            _(
+                "This linking code is not valid or has expired. Send /lienket again in "
+                "the app where you are registered."
+            )
+        )
+    ]
+
+
 async def choose_channel(ctx: Context) -> list[Reply]:
     """Answer /kenh telegram|zalo: where notifications go."""
     member = ctx.require_member()
     wanted = ctx.incoming.argument.strip().lower()
     channel = CHANNEL_NAMES.get(wanted)
-    accounts = set(
-        await ctx.uow.session.scalars(
-            select(MemberIdentity.channel).where(MemberIdentity.member_id == member.id)
-        )
-    )
+    accounts = await ctx.uow.members.channels_of(member.id)
     if channel is None or channel.value not in accounts:
         names = ", ".join(sorted(a for a in accounts if a in CHANNEL_NAMES)) or "-"
         return [
@@ -124,9 +102,7 @@ async def choose_channel(ctx: Context) -> list[Reply]:
                 _("Send /kenh followed by one of your linked apps: %(names)s.") % {"names": names}
             )
         ]
-    await ctx.uow.session.execute(
-        update(Member).where(Member.id == member.id).values(preferred_channel=channel.value)
-    )
+    await ctx.uow.members.set_preferred_channel(member.id, channel.value)
     ctx.audit("link.channel", chosen=channel.value)
     return [
         Reply(

@@ -24,6 +24,7 @@ from storage.reports import ReportRepository
 from storage.repositories.audit import AuditRepository
 from storage.repositories.conversations import ConversationRepository
 from storage.repositories.invitations import InvitationRepository
+from storage.repositories.link_codes import LinkCodeRepository
 from storage.repositories.members import MemberRepository
 from storage.repositories.plan import PlanRepository
 from storage.summary import SummaryRepository
@@ -106,6 +107,7 @@ class UnitOfWork:
         self._session = session = self._sessions()
         self.members = MemberRepository(session)
         self.invitations = InvitationRepository(session)
+        self.link_codes = LinkCodeRepository(session)
         self.conversations = ConversationRepository(session)
         self.plans = PlanRepository(session)
         self.audit = AuditRepository(session)

@@ -169,6 +169,46 @@ class MemberRepository:
         )
         await self._session.flush()
 
+    async def set_preferred_channel(self, member_id: int, channel: str) -> None:
+        """Send a member's reminders and notices to one of their channels."""
+        await self._session.execute(
+            update(Member).where(Member.id == member_id).values(preferred_channel=channel)
+        )
+
+    async def channels_of(self, member_id: int) -> set[str]:
+        """Return the channels a member has an account on."""
+        return set(
+            await self._session.scalars(
+                select(MemberIdentity.channel).where(MemberIdentity.member_id == member_id)
+            )
+        )
+
+    async def notice_recipients(
+        self, sender_id: int, agency_id: int | None
+    ) -> list[tuple[int, str, str]]:
+        """Return who receives a notice, as (member id, channel, chat id), by member id.
+
+        The active members (of one agency, if given) but the sender, each once, on a reachable
+        account that is not the terminal's (a terminal session cannot be notified).
+        """
+        query = (
+            select(Member.id, MemberIdentity.channel, MemberIdentity.chat_id)
+            .join(MemberIdentity, MemberIdentity.member_id == Member.id)
+            .where(
+                Member.active.is_(True),
+                MemberIdentity.reachable.is_(True),
+                MemberIdentity.channel != "console",
+                Member.id != sender_id,
+            )
+            .order_by(Member.id)
+        )
+        if agency_id is not None:
+            query = query.where(Member.agency_id == agency_id)
+        chosen: dict[int, tuple[int, str, str]] = {}
+        for member_id, channel, chat_id in (await self._session.execute(query)).all():
+            chosen.setdefault(member_id, (member_id, channel, chat_id))
+        return list(chosen.values())
+
     async def mark_reachable(self, channel: str, user_id: str) -> None:
         """Remember that a user who had blocked the bot writes to it again."""
         if self._reachable.get((channel, user_id)) is True:
