@@ -20,13 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from storage.db import READ_ONLY
 from storage.inbox import InboxRepository
 from storage.notifications import NotificationRepository
-from storage.reports import ReportRepository
 from storage.repositories.audit import AuditRepository
 from storage.repositories.conversations import ConversationRepository
 from storage.repositories.invitations import InvitationRepository
 from storage.repositories.link_codes import LinkCodeRepository
 from storage.repositories.members import MemberRepository
 from storage.repositories.plan import PlanRepository
+from storage.repositories.submissions import SubmissionRepository
 from storage.summary import SummaryRepository
 
 
@@ -111,7 +111,7 @@ class UnitOfWork:
         self.conversations = ConversationRepository(session)
         self.plans = PlanRepository(session)
         self.audit = AuditRepository(session)
-        self.reports = ReportRepository(session)
+        self.reports = SubmissionRepository(session)
         self.inbox = InboxRepository(session)
         self.notifications = NotificationRepository(session)
         self.summaries = SummaryRepository(session)

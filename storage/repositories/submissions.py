@@ -35,7 +35,7 @@ VERSION_ATTEMPTS = 50
 """Times a submission tries the next version number when others took it at the same moment."""
 
 
-class ReportRepository:
+class SubmissionRepository:
     """Submissions, their versions and attachments; the cycles they belong to."""
 
     def __init__(self, session: AsyncSession) -> None:
