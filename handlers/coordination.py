@@ -18,7 +18,7 @@ from handlers import replies
 from handlers.context import Context
 from handlers.help import role_name
 from handlers.reminders import to_payload
-from storage.agencies import AgencyError, coordinator_agency, current_agency, find_agency
+from storage.agencies import AgencyError
 from storage.dto import MemberInfo, Role
 from storage.uow import UnitOfWork
 
@@ -69,10 +69,8 @@ async def invite(ctx: Context) -> list[Reply]:
         ]
     try:
         if role == Role.COORDINATOR:
-            agency = await current_agency(
-                ctx.uow.session, await find_agency(ctx.uow.session, " ".join(words))
-            )
-            coordinating = await coordinator_agency(ctx.uow.session)
+            agency = await ctx.uow.agencies.find(" ".join(words))
+            coordinating = await ctx.uow.agencies.coordinator()
             if coordinating is None or agency.id != coordinating.id:
                 return [
                     Reply(
@@ -196,10 +194,9 @@ async def members(ctx: Context) -> list[Reply]:
     agency_id = None
     if ctx.incoming.argument:
         try:
-            agency = await find_agency(ctx.uow.session, ctx.incoming.argument)
+            agency_id = (await ctx.uow.agencies.find(ctx.incoming.argument)).id
         except AgencyError as error:
             return [Reply(str(error))]
-        agency_id = (await current_agency(ctx.uow.session, agency)).id
     everyone = [
         m
         for m in await ctx.uow.members.list_all()
@@ -284,9 +281,7 @@ async def notice(ctx: Context) -> list[Reply]:
     if text.startswith("#"):
         code, _sep, text = text[1:].partition(" ")
         try:
-            agency = await current_agency(
-                ctx.uow.session, await find_agency(ctx.uow.session, code)
-            )
+            agency = await ctx.uow.agencies.find(code)
         except AgencyError as error:
             return [Reply(str(error))]
         agency_id, agency_name = agency.id, agency.name

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from storage.db import READ_ONLY
 from storage.inbox import InboxRepository
 from storage.notifications import NotificationRepository
+from storage.repositories.agencies import AgencyRepository
 from storage.repositories.audit import AuditRepository
 from storage.repositories.conversations import ConversationRepository
 from storage.repositories.invitations import InvitationRepository
@@ -110,6 +111,7 @@ class UnitOfWork:
         self.link_codes = LinkCodeRepository(session)
         self.conversations = ConversationRepository(session)
         self.plans = PlanRepository(session)
+        self.agencies = AgencyRepository(session)
         self.audit = AuditRepository(session)
         self.reports = SubmissionRepository(session)
         self.inbox = InboxRepository(session)

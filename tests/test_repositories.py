@@ -1,13 +1,15 @@
-"""Repositories on both databases: members, their accounts and channels, link codes."""
+"""Repositories on both databases: members, their accounts and channels, link codes, agencies."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import FrozenClock
-from storage.dto import Role
+from storage.agencies import AgencyError, merge_agency
+from storage.dto import AgencyStatus, Role
 from storage.uow import UnitOfWork
 
 
@@ -140,3 +142,20 @@ async def test_notice_recipients_one_reachable_account_per_member_but_the_sender
     assert (channel, chat) in {("telegram", "a1"), ("zalo", "a2")}
     assert everyone[1] == (elsewhere, "zalo", "e")
     assert not {console, blocked, removed, sender} & {m for m, _c, _ch in everyone}
+
+
+async def test_an_agency_is_found_as_typed_and_answers_for_those_merged_into_it(
+    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    async with UnitOfWork(sessions) as uow:
+        assert (await uow.agencies.find("Sở Xây dựng")).code == "sxd"
+        assert (await uow.agencies.find("so xay dung")).code == "sxd"
+        coordinator = await uow.agencies.coordinator()
+        assert coordinator is not None and coordinator.code == "stnmt"
+        with pytest.raises(AgencyError, match="Không có cơ quan, đơn vị nào tên là"):
+            await uow.agencies.find("Sở Vũ trụ")
+        await merge_agency(uow.session, "sxd", into="sct", on=clock.now().date(), now=clock.now())
+        await uow.commit()
+    async with UnitOfWork(sessions) as uow:
+        today = await uow.agencies.find("sxd")
+        assert (today.code, today.status) == ("sct", AgencyStatus.ACTIVE)

@@ -2,8 +2,8 @@
 
 One module per aggregate, each a class over the unit of work's session
 (:class:`storage.uow.UnitOfWork` makes them): :mod:`.members`, :mod:`.invitations`,
-:mod:`.link_codes`, :mod:`.conversations`, :mod:`.plan`, :mod:`.audit`,
-:mod:`.submissions`.
+:mod:`.link_codes`, :mod:`.conversations`, :mod:`.plan`, :mod:`.agencies`,
+:mod:`.audit`, :mod:`.submissions`.
 """
 
 from storage.repositories.audit import AuditRepository as AuditRepository  # bridge: sweep
