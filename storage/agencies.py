@@ -5,6 +5,10 @@ A merged agency stays in the database with status ``merged`` and a successor: it
 members move to the successor, its reports stay where they were and show in the successor's
 history. A retired agency keeps its reports; its assignments end and its members are
 deactivated.
+
+The rules (what is refused, which assignments move) are
+:mod:`bot.core.domain.reorganisation`; this module reads the agencies, applies the rules and
+writes what they decide, and says in words why a change was refused.
 """
 
 from __future__ import annotations
@@ -17,6 +21,16 @@ from types import MappingProxyType
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.domain.reorganisation import (
+    Refusal,
+    Standing,
+    add_conflict,
+    already_merged,
+    assignments_after_merger,
+    lineage,
+    merge_refusal,
+    retire_refusal,
+)
 from bot.core.i18n import _
 from bot.core.people import NamedThing, match_name
 from storage.dto import AgencyInfo, AgencyStatus
@@ -128,14 +142,7 @@ async def coordinator_agency(session: AsyncSession) -> Agency | None:
 async def lineage_ids(session: AsyncSession, agency_id: int) -> list[int]:
     """Return an agency's id and the ids of every agency merged into it, directly or not."""
     children = await plan_cache(session).get(session, "mergers", lambda: _mergers(session))
-    result, stack = [], [agency_id]
-    while stack:
-        current = stack.pop()
-        if current in result:
-            continue
-        result.append(current)
-        stack.extend(children.get(current, []))
-    return result
+    return lineage(children, agency_id)
 
 
 async def _mergers(session: AsyncSession) -> Mapping[int, tuple[int, ...]]:
@@ -167,7 +174,7 @@ async def add_agency(
     """Add an agency; adding one that exists with the same name changes nothing."""
     existing = await session.scalar(select(Agency).where(Agency.code == code))
     if existing is not None:
-        if existing.name != name:
+        if add_conflict(existing.name, name) is Refusal.CODE_TAKEN:
             raise AgencyError(
                 _("The code %(code)s already belongs to %(name)s.")
                 % {"code": code, "name": existing.name}
@@ -213,16 +220,17 @@ async def merge_agency(
     """Merge an agency into another: its tasks and members move, its reports stay its own."""
     agency = await get_agency(session, code)
     target = await current_agency(session, await get_agency(session, into))
-    if agency.id == target.id:
+    refusal = merge_refusal(_standing(agency), _standing(target))
+    if refusal is Refusal.SELF_MERGE:
         raise AgencyError(_("An agency cannot be merged into itself."))
-    if agency.status == AgencyStatus.MERGED and agency.successor_id == target.id:
-        return agency
-    if agency.status != AgencyStatus.ACTIVE:
+    if refusal is Refusal.NOT_ACTIVE:
         raise AgencyError(
             _("%(name)s is no longer active and cannot be merged.") % {"name": agency.name}
         )
-    if target.status != AgencyStatus.ACTIVE:
+    if refusal is Refusal.TARGET_NOT_ACTIVE:
         raise AgencyError(_("%(name)s is not active.") % {"name": target.name})
+    if already_merged(_standing(agency), _standing(target)):
+        return agency
     moved = await _move_assignments(session, agency.id, target.id)
     members = await session.execute(
         update(Member).where(Member.agency_id == agency.id).values(agency_id=target.id)
@@ -244,10 +252,10 @@ async def merge_agency(
 async def retire_agency(session: AsyncSession, code: str, *, on: date, now: datetime) -> Agency:
     """Retire an agency: it stops reporting, its members are deactivated, its reports stay."""
     agency = await get_agency(session, code)
+    if retire_refusal(_standing(agency)) is Refusal.NOT_ACTIVE:
+        raise AgencyError(_("%(name)s is no longer active.") % {"name": agency.name})
     if agency.status == AgencyStatus.RETIRED:
         return agency
-    if agency.status != AgencyStatus.ACTIVE:
-        raise AgencyError(_("%(name)s is no longer active.") % {"name": agency.name})
     await session.execute(delete(Assignment).where(Assignment.agency_id == agency.id))
     await session.execute(update(Member).where(Member.agency_id == agency.id).values(active=False))
     agency.status, agency.changed_on = "retired", on
@@ -256,17 +264,19 @@ async def retire_agency(session: AsyncSession, code: str, *, on: date, now: date
     return agency
 
 
+def _standing(agency: Agency) -> Standing:
+    return Standing(agency.id, AgencyStatus(agency.status), agency.successor_id)
+
+
 async def _move_assignments(session: AsyncSession, source_id: int, target_id: int) -> int:
+    """Give a merged agency's assignments to its successor, as the rule says; return how many."""
     rows = list(await session.scalars(select(Assignment).where(Assignment.agency_id == source_id)))
-    existing = {
-        (a.task_id, a.role)
-        for a in await session.scalars(select(Assignment).where(Assignment.agency_id == target_id))
-    }
-    lead_tasks = {task for task, role in existing if role == "lead"}
+    target = await session.scalars(select(Assignment).where(Assignment.agency_id == target_id))
+    _move, drop = assignments_after_merger(
+        [(a.task_id, a.role) for a in rows], [(a.task_id, a.role) for a in target]
+    )
     for row in rows:
-        if (row.task_id, row.role) in existing or (
-            row.role == "support" and row.task_id in lead_tasks
-        ):
+        if (row.task_id, row.role) in drop:
             await session.delete(row)
         else:
             row.agency_id = target_id

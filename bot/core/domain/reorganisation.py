@@ -1,0 +1,128 @@
+"""Reorganisation of agencies: which changes are refused, and what a merger does to tasks.
+
+The rules only; :mod:`storage.agencies` reads the agencies, applies them and writes what
+they decide. An agency merged into another stays as it was, with a successor, so its reports
+keep their author: "the agency today" follows the chain of successors (:func:`current_of`),
+and its "lineage" is itself with every agency merged into it (:func:`lineage`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.core.domain.agencies import AgencyStatus
+
+
+class Refusal(StrEnum):
+    """Why a change to the agencies is not made."""
+
+    SELF_MERGE = "self_merge"
+    """An agency cannot be merged into itself (nor into one merged into it)."""
+    NOT_ACTIVE = "not_active"
+    """The agency to merge or retire was merged or retired already."""
+    TARGET_NOT_ACTIVE = "target_not_active"
+    """The agency to merge into no longer reports."""
+    CODE_TAKEN = "code_taken"
+    """The code of a new agency belongs to another one."""
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """What the rules need to know of an agency: which one, its status, its successor."""
+
+    id: int
+    status: AgencyStatus
+    successor_id: int | None = None
+
+
+Assignment = tuple[int, str]
+"""A task an agency is assigned to, and as what: (task id, "lead" or "support")."""
+
+
+def merge_refusal(source: Standing, target: Standing) -> Refusal | None:
+    """Tell why ``source`` cannot be merged into ``target`` (the target as it is today).
+
+    None also when the merger was made already: see :func:`already_merged`.
+    """
+    if source.id == target.id:
+        return Refusal.SELF_MERGE
+    if already_merged(source, target):
+        return None
+    if source.status != AgencyStatus.ACTIVE:
+        return Refusal.NOT_ACTIVE
+    if target.status != AgencyStatus.ACTIVE:
+        return Refusal.TARGET_NOT_ACTIVE
+    return None
+
+
+def already_merged(source: Standing, target: Standing) -> bool:
+    """Tell whether ``source`` was merged into ``target`` already (then nothing changes)."""
+    return source.status == AgencyStatus.MERGED and source.successor_id == target.id
+
+
+def retire_refusal(agency: Standing) -> Refusal | None:
+    """Tell why an agency cannot be retired; None also when it is retired already."""
+    if agency.status in (AgencyStatus.ACTIVE, AgencyStatus.RETIRED):
+        return None
+    return Refusal.NOT_ACTIVE
+
+
+def add_conflict(existing_name: str | None, name: str) -> Refusal | None:
+    """Tell why an agency cannot be added with a code (``existing_name``: who has it, if any).
+
+    Adding one that exists with the same name is no conflict: it changes nothing.
+    """
+    if existing_name is not None and existing_name != name:
+        return Refusal.CODE_TAKEN
+    return None
+
+
+def assignments_after_merger(
+    source: Iterable[Assignment], target: Iterable[Assignment]
+) -> tuple[set[Assignment], set[Assignment]]:
+    """Split the assignments of a merged agency into those that move and those dropped.
+
+    One moves to the agency it is merged into unless that agency has it already, or it is a
+    support of a task that agency leads (an agency does not support its own task).
+    """
+    existing = set(target)
+    led = {task for task, role in existing if role == "lead"}
+    move: set[Assignment] = set()
+    drop: set[Assignment] = set()
+    for task, role in source:
+        if (task, role) in existing or (role == "support" and task in led):
+            drop.add((task, role))
+        else:
+            move.add((task, role))
+    return move, drop
+
+
+def current_of(successors: Mapping[int, int | None], agency_id: int) -> int:
+    """Follow the chain of mergers from an agency to the one that reports today.
+
+    ``successors`` maps an agency id to the id it was merged into (None or absent: none).
+    A chain that loops (which a merger never makes) stops where it would repeat.
+    """
+    seen = {agency_id}
+    while (successor := successors.get(agency_id)) is not None and successor not in seen:
+        seen.add(successor)
+        agency_id = successor
+    return agency_id
+
+
+def lineage(mergers: Mapping[int, Iterable[int]], agency_id: int) -> list[int]:
+    """Return an agency's id and the ids of every agency merged into it, directly or not.
+
+    ``mergers`` maps an agency id to the ids of the agencies merged directly into it.
+    """
+    result: list[int] = []
+    stack = [agency_id]
+    while stack:
+        current = stack.pop()
+        if current in result:
+            continue
+        result.append(current)
+        stack.extend(mergers.get(current, ()))
+    return result
