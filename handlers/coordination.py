@@ -5,21 +5,22 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from bot.core.i18n import _, format_moment
-from bot.core.messages import Choice, Reply
-from bot.core.people import (
+from bot.core.domain.members import (
     ROLE_WORDS,
     Change,
+    MemberInfo,
     Refusal,
+    Role,
     member_change_refusal,
     parse_role,
 )
+from bot.core.i18n import _, format_moment
+from bot.core.messages import Choice, Reply
 from handlers import replies
 from handlers.context import Context
 from handlers.help import role_name
 from handlers.reminders import to_payload
 from storage.agencies import AgencyError
-from storage.dto import MemberInfo, Role
 from storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -124,7 +125,7 @@ async def change_member(
 
     The one place where members are deactivated, reinstated or given another role, from a
     chat (``actor`` is the member who acts) or from the command line (``actor`` is None):
-    the rule is :func:`bot.core.people.member_change_refusal`.
+    the rule is :func:`bot.core.domain.members.member_change_refusal`.
     """
     refusal = member_change_refusal(
         change,

@@ -21,6 +21,8 @@ from types import MappingProxyType
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.domain.agencies import AgencyInfo, AgencyStatus
+from bot.core.domain.members import NamedThing, match_name
 from bot.core.domain.reorganisation import (
     Refusal,
     Standing,
@@ -32,8 +34,6 @@ from bot.core.domain.reorganisation import (
     retire_refusal,
 )
 from bot.core.i18n import _
-from bot.core.people import NamedThing, match_name
-from storage.dto import AgencyInfo, AgencyStatus
 from storage.models import Agency, AgencyName, Assignment, AuditEntry, Member, Plan
 from storage.plan_cache import plan_cache
 
@@ -56,7 +56,7 @@ async def find_agency(session: AsyncSession, code_or_name: str) -> Agency:
     """Return the agency a person means by what they typed, or raise AgencyError.
 
     Its code, name, short name or a former name, with or without diacritics, or a part of a
-    name ("Tràng Định"): see :func:`bot.core.people.match_name`. Several agencies that are
+    name ("Tràng Định"): see :func:`bot.core.domain.members.match_name`. Several agencies that are
     one today (merged into the same one) count as one. The error says which agencies were
     meant, or suggests the closest names.
     """

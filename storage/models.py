@@ -2,7 +2,7 @@
 
 Alembic migrations are the only way the schema is made; these models are what the migrations
 were written from and what the repositories query. Repositories turn rows into the plain
-dataclasses of :mod:`storage.dto`; nothing outside ``storage`` sees a model.
+dataclasses of :mod:`bot.core.domain`; nothing outside ``storage`` sees a model.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 
-from bot.core.people import name_key
+from bot.core.domain.members import name_key
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -256,7 +256,7 @@ class Member(Base):
     name_key: Mapped[str] = mapped_column(
         String(200), index=True, default=_name_key_of_row, server_default=""
     )
-    """The full name as names are compared (:func:`bot.core.people.name_key`), set with it:
+    """The full name as names are compared (:func:`bot.core.domain.members.name_key`), set with it:
     by the model when the name is set, by the column default in bulk inserts."""
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
     role: Mapped[str] = mapped_column(String(20))

@@ -16,9 +16,9 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.domain.members import Role
 from bot.core.i18n import current_timezone
 from storage.agencies import coordinator_agency, current_agency, lineage_ids
-from storage.dto import Role
 from storage.models import (
     Agency,
     Assignment,

@@ -15,8 +15,9 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.domain.agencies import AgencyStatus
 from storage.agencies import add_agency, current_agency, merge_agency, rename_agency, retire_agency
-from storage.dto import AgencyStatus, ImportReport
+from storage.dto import ImportReport
 from storage.models import (
     Agency,
     AgencyGroup,

@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import FrozenClock
+from bot.core.domain.agencies import AgencyStatus
+from bot.core.domain.members import Role
 from storage.agencies import AgencyError, merge_agency
-from storage.dto import AgencyStatus, Role
 from storage.uow import UnitOfWork
 
 

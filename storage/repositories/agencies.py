@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.domain.agencies import AgencyInfo
 from storage.agencies import coordinator_agency, current_agency, find_agency, to_info
-from storage.dto import AgencyInfo
 
 
 class AgencyRepository:

@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.dto import ConversationState
+from bot.core.domain.conversation import ConversationState
 from storage.models import Conversation
 from storage.repositories.members import _state_of
 

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.domain.members import InvitationInfo, Role
 from storage.agencies import current_agency, find_agency
-from storage.dto import InvitationInfo, Role
 from storage.models import Agency, Invitation, InvitationFailure
 
 INVITATION_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud safely

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.people import name_key
-from storage.dto import ConversationState, MemberInfo, Role
+from bot.core.domain.conversation import ConversationState
+from bot.core.domain.members import MemberInfo, Role, name_key
 from storage.models import Agency, Conversation, Invitation, Member, MemberIdentity
 
 _MEMBER = Member.__table__
@@ -108,7 +108,7 @@ class MemberRepository:
     async def find(self, wanted: str) -> list[MemberInfo]:
         """Return members whose id or full name is the given text (case and spacing aside).
 
-        Names compare by their stored key (:func:`bot.core.people.name_key`), so "ĐẶNG VĂN
+        Names compare by their stored key (:func:`bot.core.domain.members.name_key`), so "ĐẶNG VĂN
         ĐỨC" finds "Đặng Văn Đức" on SQLite as on PostgreSQL.
         """
         if wanted.strip().isdigit():

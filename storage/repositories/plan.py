@@ -7,9 +7,8 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.agencies import coordinator_agency, to_info
-from storage.dto import (
-    AgencyInfo,
+from bot.core.domain.agencies import AgencyInfo
+from bot.core.domain.plan import (
     AssignmentRole,
     IndexInfo,
     MilestoneInfo,
@@ -18,6 +17,7 @@ from storage.dto import (
     PlanView,
     TaskInfo,
 )
+from storage.agencies import coordinator_agency, to_info
 from storage.models import (
     Agency,
     Assignment,

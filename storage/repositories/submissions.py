@@ -11,8 +11,9 @@ from sqlalchemy import ColumnElement, Row, Table, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.domain.plan import CycleInfo
+from bot.core.domain.submissions import NewSubmission, ReportStatus, SubmissionInfo
 from storage.agencies import lineage_ids
-from storage.dto import CycleInfo, NewSubmission, ReportStatus, SubmissionInfo
 from storage.models import (
     Agency,
     Attachment,
