@@ -143,6 +143,14 @@ async def test_notice_recipients_one_reachable_account_per_member_but_the_sender
     assert (channel, chat) in {("telegram", "a1"), ("zalo", "a2")}
     assert everyone[1] == (elsewhere, "zalo", "e")
     assert not {console, blocked, removed, sender} & {m for m, _c, _ch in everyone}
+    for preferred, chat in (("zalo", "a2"), ("telegram", "a1")):  # the channel chosen with /kenh
+        async with UnitOfWork(sessions) as uow:
+            await uow.members.set_preferred_channel(two_apps, preferred)
+            await uow.commit()
+        async with UnitOfWork(sessions) as uow:
+            assert await uow.members.notice_recipients(sender, agencies["sct"]) == [
+                (two_apps, preferred, chat)
+            ]
 
 
 async def test_an_agency_is_found_as_typed_and_answers_for_those_merged_into_it(

@@ -189,7 +189,8 @@ class MemberRepository:
         """Return who receives a notice, as (member id, channel, chat id), by member id.
 
         The active members (of one agency, if given) but the sender, each once, on a reachable
-        account that is not the terminal's (a terminal session cannot be notified).
+        account that is not the terminal's (a terminal session cannot be notified): the one on
+        the channel the member chose (``/kenh``), else the latest, as for reminders.
         """
         query = (
             select(Member.id, MemberIdentity.channel, MemberIdentity.chat_id)
@@ -200,7 +201,11 @@ class MemberRepository:
                 MemberIdentity.channel != "console",
                 Member.id != sender_id,
             )
-            .order_by(Member.id)
+            .order_by(
+                Member.id,
+                (MemberIdentity.channel == func.coalesce(Member.preferred_channel, "")).desc(),
+                MemberIdentity.id.desc(),
+            )
         )
         if agency_id is not None:
             query = query.where(Member.agency_id == agency_id)
