@@ -6,13 +6,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.core.clock import Clock
 from bot.core.i18n import current_timezone
 from bot.core.messages import FileSource, Incoming, Reply
 from storage.dto import ConversationState, MemberInfo, Role
 from storage.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from handlers.reminders import Reminders
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +43,8 @@ class Context:
     files: FileSource | None = None
     queued: bool = False
     """Whether the handler put messages in the outbox."""
+    reminders: Reminders | None = None
+    """The reminder rules of the running bot (``/nhacnho`` applies them)."""
 
     def now(self) -> datetime:
         """Return the current moment (UTC)."""

@@ -14,10 +14,11 @@ from bot.core.domain.members import (
     member_change_refusal,
     parse_role,
 )
-from bot.core.i18n import _, format_moment
+from bot.core.i18n import N_, _, format_moment
 from bot.core.messages import Choice, Reply
 from handlers import replies
-from handlers.context import Context
+from handlers.context import COORDINATORS, Command, Context
+from handlers.conversation import Conversation
 from handlers.help import role_name
 from handlers.reminders import to_payload
 from storage.agencies import AgencyError
@@ -330,3 +331,24 @@ async def notice(ctx: Context) -> list[Reply]:
             else _("The notice will be sent to %(count)s members.") % {"count": queued}
         )
     ]
+
+
+CONVERSATION = Conversation(
+    "coordination",
+    commands=(
+        Command(
+            "moi",
+            N_("invite a member: /moi AGENCY [canbo|lanhdao|dieuphoi]"),
+            COORDINATORS,
+            invite,
+        ),
+        Command("thanhvien", N_("members: remove or reinstate"), COORDINATORS, members),
+        Command(
+            "thongbao",
+            N_("send a notice: /thongbao TEXT or /thongbao #AGENCY TEXT"),
+            COORDINATORS,
+            notice,
+        ),
+    ),
+    buttons={"mb": on_member_choice},
+)

@@ -8,9 +8,10 @@ last).
 
 from __future__ import annotations
 
-from bot.core.i18n import _
+from bot.core.i18n import N_, _
 from bot.core.messages import Channel, Reply
-from handlers.context import Context
+from handlers.context import EVERYONE, Command, Context
+from handlers.conversation import Conversation
 
 LINK_MINUTES = 15
 CHANNEL_NAMES = {"telegram": Channel.TELEGRAM, "zalo": Channel.ZALO}
@@ -110,3 +111,22 @@ async def choose_channel(ctx: Context) -> list[Reply]:
             % {"channel": wanted.capitalize()}
         )
     ]
+
+
+CONVERSATION = Conversation(
+    "linking",
+    commands=(
+        Command(
+            "lienket",
+            N_("link your Telegram and Zalo accounts (/lienket, then /lienket CODE)"),
+            EVERYONE,
+            link,
+        ),
+        Command(
+            "kenh",
+            N_("where reminders go: /kenh telegram or /kenh zalo"),
+            EVERYONE,
+            choose_channel,
+        ),
+    ),
+)

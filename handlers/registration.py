@@ -7,9 +7,10 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.core.i18n import _
+from bot.core.i18n import N_, _
 from bot.core.messages import Reply
-from handlers.context import Context
+from handlers.context import EVERYONE, Command, Context
+from handlers.conversation import Conversation
 from handlers.help import role_name
 from handlers.reminders import to_payload
 from storage.dto import InvitationInfo
@@ -198,3 +199,14 @@ def _code_problem(invitation: InvitationInfo | None, ctx: Context) -> str | None
     if invitation.used_count >= invitation.max_uses:
         return _used_up()
     return None
+
+
+async def _start(ctx: Context) -> list[Reply]:
+    """Answer a registered member's /start (a stranger's /start CODE registers, in the router)."""
+    return [already_registered(ctx, ctx.incoming.argument)]
+
+
+CONVERSATION = Conversation(
+    "registration",
+    commands=(Command("start", N_("register or start again"), EVERYONE, _start),),
+)

@@ -21,9 +21,12 @@ from bot.core.domain.calendar import WorkingCalendar as WorkingCalendar
 from bot.core.domain.calendar import current_step as current_step
 from bot.core.domain.calendar import steps_for as steps_for
 from bot.core.domain.members import Role
-from bot.core.i18n import _, current_timezone, format_day, ngettext
+from bot.core.i18n import N_, _, current_timezone, format_day, ngettext
 from bot.core.messages import Choice, Reply, reply_from_payload, reply_to_payload
+from handlers.context import COORDINATORS, Command, Context
+from handlers.conversation import Conversation
 from handlers.replies import time_left
+from storage.agencies import AgencyError, current_agency, find_agency
 from storage.notifications import DueMilestone, Notice, PendingTask, Recipient
 from storage.uow import UnitOfWork
 
@@ -329,3 +332,43 @@ def digest_message(
         lines += ["", _("Messages that could not be delivered:")]
         lines += [f"• {name} — {agency}" for name, agency, _status in failed]
     return "\n".join(lines)
+
+
+async def nudge(ctx: Context) -> list[Reply]:
+    """Answer /nhacnho [CODE]: remind now every agency that is late, or the agency named."""
+    reminders = ctx.reminders if ctx.reminders is not None else Reminders()
+    agency_id = None
+    if ctx.incoming.argument:
+        try:
+            agency = await find_agency(ctx.uow.session, ctx.incoming.argument)
+        except AgencyError as error:
+            return [Reply(str(error))]
+        agency_id = (await current_agency(ctx.uow.session, agency)).id
+    agencies, messages = await reminders.nudge(ctx.uow, ctx.now(), agency_id)
+    ctx.audit(
+        "reminder.manual",
+        agencies=agencies,
+        messages=messages,
+    )
+    ctx.queued = ctx.queued or messages > 0
+    if not agencies:
+        return [Reply(_("No agency is behind on a deadline, so no reminder was sent."))]
+    return [
+        Reply(
+            _("Reminders queued: %(agencies)s agencies, %(messages)s messages.")
+            % {"agencies": agencies, "messages": messages}
+        )
+    ]
+
+
+CONVERSATION = Conversation(
+    "reminders",
+    commands=(
+        Command(
+            "nhacnho",
+            N_("remind now: every agency that is late, or one agency (/nhacnho CODE)"),
+            COORDINATORS,
+            nudge,
+        ),
+    ),
+)

@@ -19,7 +19,8 @@ from bot.core.messages import Choice, FileRef, Reply
 from bot.core.text import fold
 from bot.core.validation import MIN_WORDS, has_content
 from handlers import evidence, replies, versions
-from handlers.context import Context
+from handlers.context import EVERYONE, Command, Context
+from handlers.conversation import Conversation
 from storage.dto import (
     AttachmentInfo,
     ConversationState,
@@ -86,9 +87,9 @@ def awaits_file(state: ConversationState) -> bool:
     return state.state == EVIDENCE
 
 
-def in_report(ctx: Context) -> bool:
-    """Tell whether the chat is in the middle of a report."""
-    return ctx.state.state.startswith("report.")
+def in_report(state: ConversationState) -> bool:
+    """Tell whether a chat in this state is in the middle of a report."""
+    return state.state.startswith("report.")
 
 
 # --- entry --------------------------------------------------------------------------------
@@ -398,7 +399,7 @@ async def on_choice(ctx: Context, argument: str) -> list[Reply]:
     key = _idempotency_key(ctx)
     if action == "ok" and key and (done := await ctx.uow.reports.by_idempotency_key(key)):
         return [_receipt(done)]  # the same confirmation delivered again
-    if not in_report(ctx) or nonce != ctx.state.data.get("nonce"):
+    if not in_report(ctx.state) or nonce != ctx.state.data.get("nonce"):
         return [replies.stale_choice()]
     if action == "cx":
         ctx.reset()
@@ -772,3 +773,16 @@ def _receipt(stored: SubmissionInfo) -> Reply:
             "version": stored.version
         }
     return Reply(text, edit=True)
+
+
+CONVERSATION = Conversation(
+    "report",
+    commands=(Command("baocao", N_("report on a task of your agency"), EVERYONE, start),),
+    buttons={PREFIX: on_choice, "rp": start_for_task},
+    owns=in_report,
+    on_text=on_text,
+    on_file=on_file,
+    current_question=current_question,
+    step_buttons=frozenset({PREFIX}),
+    awaits_file=awaits_file,
+)

@@ -3,12 +3,17 @@
 Every update is checked afresh: who the sender is, whether they are active, whether their
 role may use the command, whether a pressed choice belongs to the conversation they are in.
 Conversation state is read from and written to the database in the same short transaction.
+
+The conversations come in through the constructor (by default ``CONVERSATIONS``, from
+``handlers/conversations.py``): their commands and button prefixes, and the steps that take
+typed text and files. The router itself only answers ``/trogiup``, ``/huy``, strangers and
+groups.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -19,20 +24,15 @@ from bot.core.i18n import N_, _, set_language
 from bot.core.messages import FileSource, Incoming, Reply
 from bot.core.text import fold, normalize, strip_controls
 from bot.core.validation import xml_compatible
-from handlers import coordination, evidence, linking, replies, report, summary
-from handlers.context import COORDINATORS, EVERYONE, BotInfo, ChoiceHandler, Command, Context
+from handlers import evidence, linking, replies
+from handlers.context import EVERYONE, BotInfo, ChoiceHandler, Command, Context
+from handlers.conversation import Conversation
+from handlers.conversations import CONVERSATIONS
 from handlers.help import help_reply
-from handlers.registration import (
-    already_registered,
-    looks_like_code,
-    register,
-    welcome_stranger,
-)
+from handlers.registration import looks_like_code, register, welcome_stranger
 from handlers.reminders import Reminders
-from handlers.tasks import history, list_tasks, show_task
-from storage.agencies import AgencyError, current_agency, find_agency
 from storage.db import DatabaseUnavailable, database_unavailable
-from storage.dto import ConversationState, Role
+from storage.dto import ConversationState
 from storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -62,84 +62,46 @@ class Router:
         clock: Clock,
         bot: BotInfo | None = None,
         reminders: Reminders | None = None,
+        *,
+        conversations: Sequence[Conversation] = CONVERSATIONS,
+        on_outbox: Callable[[], None] = lambda: None,
     ) -> None:
+        """Register the conversations' commands and buttons, then ``/trogiup`` and ``/huy``.
+
+        Raises:
+            ValueError: A command or a button prefix is declared twice.
+        """
         self._sessions = sessions
         self.reminders = reminders or Reminders()
-        self.on_outbox: Callable[[], None] = lambda: None
+        self.on_outbox = on_outbox
         """Called after a handler put messages in the outbox (the wiring wakes the worker)."""
         self._clock = clock
         self.bot_info = bot or BotInfo()
+        self.conversations = tuple(conversations)
         self.commands: dict[str, Command] = {}
-        self.choices: dict[str, ChoiceHandler] = {
-            "task": show_task,
-            report.PREFIX: report.on_choice,
-            "rp": report.start_for_task,
-            summary.PREFIX: summary.on_choice,
-            "mb": coordination.on_member_choice,
-        }
-        for command in (
-            Command("start", N_("register or start again"), EVERYONE, self._start),
-            Command("baocao", N_("report on a task of your agency"), EVERYONE, report.start),
-            Command(
-                "nhiemvu",
-                N_("your agency's tasks, their latest status and the next deadline"),
-                EVERYONE,
-                list_tasks,
-            ),
-            Command("lichsu", N_("your agency's recent reports"), EVERYONE, history),
-            Command(
-                "tonghop",
-                N_("the state of the plan (a leader: of your agency); /tonghop 2024 for a year"),
-                COORDINATORS | {Role.LEADER},
-                summary.overview,
-            ),
-            Command(
-                "chuabaocao",
-                N_("agencies that have not reported, and their officers"),
-                COORDINATORS,
-                summary.not_reported,
-            ),
-            Command(
-                "moi",
-                N_("invite a member: /moi AGENCY [canbo|lanhdao|dieuphoi]"),
-                COORDINATORS,
-                coordination.invite,
-            ),
-            Command(
-                "thanhvien", N_("members: remove or reinstate"), COORDINATORS, coordination.members
-            ),
-            Command(
-                "thongbao",
-                N_("send a notice: /thongbao TEXT or /thongbao #AGENCY TEXT"),
-                COORDINATORS,
-                coordination.notice,
-            ),
-            Command(
-                "nhacnho",
-                N_("remind now: every agency that is late, or one agency (/nhacnho CODE)"),
-                COORDINATORS,
-                self._nudge,
-            ),
-            Command(
-                "lienket",
-                N_("link your Telegram and Zalo accounts (/lienket, then /lienket CODE)"),
-                EVERYONE,
-                linking.link,
-            ),
-            Command(
-                "kenh",
-                N_("where reminders go: /kenh telegram or /kenh zalo"),
-                EVERYONE,
-                linking.choose_channel,
-            ),
-            Command("trogiup", N_("this help"), EVERYONE, self._help),
-            Command("huy", N_("cancel what you are doing"), EVERYONE, self._cancel),
-        ):
-            self.add_command(command)
+        self.choices: dict[str, ChoiceHandler] = {}
+        for conversation in self.conversations:
+            for command in conversation.commands:
+                self.add_command(command)
+            for prefix, handler in conversation.buttons.items():
+                if prefix in self.choices:
+                    raise ValueError(f"button prefix {prefix!r} is declared twice")
+                self.choices[prefix] = handler
+        self.add_command(Command("trogiup", N_("this help"), EVERYONE, self._help))
+        self.add_command(Command("huy", N_("cancel what you are doing"), EVERYONE, self._cancel))
 
     def add_command(self, command: Command) -> None:
-        """Register a command (later issues add theirs the same way)."""
+        """Register one more command (tests add theirs); a name is registered once only."""
+        if command.name in self.commands:
+            raise ValueError(f"command /{command.name} is declared twice")
         self.commands[command.name] = command
+
+    def _owner(self, state: ConversationState) -> Conversation | None:
+        """Return the conversation whose step the chat is at, if any."""
+        return next((c for c in self.conversations if c.owns(state)), None)
+
+    def _awaits_file(self, state: ConversationState) -> bool:
+        return any(c.awaits_file(state) for c in self.conversations)
 
     async def handle(
         self,
@@ -158,7 +120,7 @@ class Router:
         incoming = self._clean(incoming)
         if incoming.file is not None and files is not None:  # downloaded before the transaction
             files = await evidence.prefetch(
-                self._sessions, incoming, files, self.bot_info, awaiting=report.awaits_file
+                self._sessions, incoming, files, self.bot_info, awaiting=self._awaits_file
             )
         try:
             async with UnitOfWork(self._sessions) as uow:
@@ -258,18 +220,29 @@ class Router:
             await uow.members.mark_reachable(channel, incoming.user_id)
         if state is None:
             state = await uow.conversations.get(channel, incoming.chat_id)
-        ctx = Context(incoming, uow, self._clock, self.bot_info, member, state, files)
+        ctx = Context(
+            incoming,
+            uow,
+            self._clock,
+            self.bot_info,
+            member,
+            state,
+            files,
+            reminders=self.reminders,
+        )
         ctx.incoming = self._numbered_choice(incoming, state)
         before = ctx.state
         answer = await self._dispatch(ctx)
+        owner = self._owner(ctx.state)
         if (
-            report.in_report(ctx)
+            owner is not None
+            and owner.current_question is not None
             and ctx.state == before
             and member is not None
             and member.active
-            and self._aside(ctx.incoming)
+            and self._aside(ctx.incoming, owner)
         ):
-            answer = await self._back_to_report(ctx, answer)
+            answer = await self._back_to_question(ctx, answer, owner.current_question)
         new_state = self._remember_choices(before, ctx.state, answer)
         if new_state != before:
             await uow.conversations.set(
@@ -277,22 +250,32 @@ class Router:
             )
         return answer, ctx.queued
 
-    def _aside(self, incoming: Incoming) -> bool:
-        """Tell whether an update was handled outside the report (a command, another button)."""
+    def _aside(self, incoming: Incoming, owner: Conversation) -> bool:
+        """Tell whether an update was handled outside the conversation's steps.
+
+        A command is an aside, and so is a button that does not answer a step of the
+        conversation the chat is in (another message's "Xem", a reminder's "Báo cáo ngay").
+        """
         if incoming.command is not None:
             return True
         prefix = (incoming.payload or "").partition(":")[0]
-        return incoming.payload is not None and prefix in self.choices and prefix != report.PREFIX
+        return (
+            incoming.payload is not None
+            and prefix in self.choices
+            and prefix not in owner.step_buttons
+        )
 
     @staticmethod
-    async def _back_to_report(ctx: Context, answer: list[Reply]) -> list[Reply]:
-        """After a side command in the middle of a report, ask the report's question again.
+    async def _back_to_question(
+        ctx: Context, answer: list[Reply], question: Callable[[Context], Awaitable[Reply]]
+    ) -> list[Reply]:
+        """After a side command in the middle of a conversation, ask its question again.
 
         The side command's own choices stay buttons, but are not numbered on channels
-        without buttons: a typed number answers the report's question.
+        without buttons: a typed number answers the conversation's question.
         """
         aside = [replace(reply, numbered=False, edit=False) for reply in answer]
-        return [*aside, await report.current_question(ctx)]
+        return [*aside, await question(ctx)]
 
     @staticmethod
     def _remember_choices(
@@ -378,14 +361,15 @@ class Router:
             return await self._command(ctx, command)
         if incoming.payload is not None:
             return await self._choice(ctx, incoming.payload)
+        owner = self._owner(ctx.state)
         if incoming.file is not None:
-            if report.in_report(ctx):
-                return await report.on_file(ctx, incoming.file)
+            if owner is not None and owner.on_file is not None:
+                return await owner.on_file(ctx, incoming.file)
             return [replies.unsupported_file()]
         if not text:
             return [replies.empty_text()]
-        if report.in_report(ctx):
-            return await report.on_text(ctx, text)
+        if owner is not None and owner.on_text is not None:
+            return await owner.on_text(ctx, text)
         return [replies.idle_text()]
 
     @staticmethod
@@ -427,35 +411,8 @@ class Router:
             return [replies.stale_choice()]
         return await handler(ctx, argument)
 
-    async def _start(self, ctx: Context) -> list[Reply]:
-        return [already_registered(ctx, ctx.incoming.argument)]
-
     async def _help(self, ctx: Context) -> list[Reply]:
         return help_reply(ctx, list(self.commands.values()))
-
-    async def _nudge(self, ctx: Context) -> list[Reply]:
-        agency_id = None
-        if ctx.incoming.argument:
-            try:
-                agency = await find_agency(ctx.uow.session, ctx.incoming.argument)
-            except AgencyError as error:
-                return [Reply(str(error))]
-            agency_id = (await current_agency(ctx.uow.session, agency)).id
-        agencies, messages = await self.reminders.nudge(ctx.uow, ctx.now(), agency_id)
-        ctx.audit(
-            "reminder.manual",
-            agencies=agencies,
-            messages=messages,
-        )
-        ctx.queued = ctx.queued or messages > 0
-        if not agencies:
-            return [Reply(_("No agency is behind on a deadline, so no reminder was sent."))]
-        return [
-            Reply(
-                _("Reminders queued: %(agencies)s agencies, %(messages)s messages.")
-                % {"agencies": agencies, "messages": messages}
-            )
-        ]
 
     async def _cancel(self, ctx: Context) -> list[Reply]:
         if ctx.state.state == "idle":

@@ -15,7 +15,8 @@ from bot.core.i18n import N_, _, format_day, format_moment, format_score, ngette
 from bot.core.messages import Choice, OutgoingFile, Reply
 from bot.core.text import fold, shorten
 from handlers import replies
-from handlers.context import Context
+from handlers.context import COORDINATORS, Command, Context
+from handlers.conversation import Conversation
 from handlers.exports import state_label, text_report
 from handlers.exports.labels import agency_with_role
 from storage.dto import Role
@@ -444,3 +445,23 @@ async def not_reported(ctx: Context) -> list[Reply]:
             % {"names": ", ".join(agency.members) or _("none registered")}
         )
     return [Reply("\n".join(lines))]
+
+
+CONVERSATION = Conversation(
+    "summary",
+    commands=(
+        Command(
+            "tonghop",
+            N_("the state of the plan (a leader: of your agency); /tonghop 2024 for a year"),
+            COORDINATORS | {Role.LEADER},
+            overview,
+        ),
+        Command(
+            "chuabaocao",
+            N_("agencies that have not reported, and their officers"),
+            COORDINATORS,
+            not_reported,
+        ),
+    ),
+    buttons={PREFIX: on_choice},
+)

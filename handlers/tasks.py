@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from bot.core.i18n import _, format_day, format_moment, format_score, ngettext
+from bot.core.i18n import N_, _, format_day, format_moment, format_score, ngettext
 from bot.core.messages import Choice, Reply
 from handlers import replies
-from handlers.context import Context
+from handlers.context import EVERYONE, Command, Context
+from handlers.conversation import Conversation
 from handlers.report import receipt_number, status_label
 from storage.dto import AssignmentRole, MilestoneInfo, Role, SubmissionInfo, TaskInfo
 
@@ -178,3 +179,18 @@ def _detail(task: TaskInfo) -> Reply:
             ]
         )
     )
+
+
+CONVERSATION = Conversation(
+    "tasks",
+    commands=(
+        Command(
+            "nhiemvu",
+            N_("your agency's tasks, their latest status and the next deadline"),
+            EVERYONE,
+            list_tasks,
+        ),
+        Command("lichsu", N_("your agency's recent reports"), EVERYONE, history),
+    ),
+    buttons={"task": show_task},
+)

@@ -7,9 +7,17 @@ chats (buttons pressed days later) and in outbox rows (reminders not yet sent).
 from __future__ import annotations
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.core.messages import MAX_PAYLOAD_BYTES
-from handlers.conversation import Button
+from bot.channels.memory import MemoryChannel
+from bot.core.clock import FrozenClock
+from bot.core.messages import MAX_PAYLOAD_BYTES, Choice, Reply
+from handlers.context import EVERYONE, Command, Context
+from handlers.conversation import Button, Conversation
+from handlers.conversations import CONVERSATIONS
+from handlers.router import Router
+from storage.dto import ConversationState, Role
+from tests.helpers import invite
 
 
 @pytest.mark.parametrize(
@@ -41,3 +49,120 @@ def test_a_button_pads_missing_parts_and_refuses_too_many_or_too_long() -> None:
         Button("task").encode(1, 2)
     with pytest.raises(ValueError, match=str(MAX_PAYLOAD_BYTES)):
         Button("x").encode("é" * 40)  # 80 bytes in UTF-8
+
+
+TODAY_S_COMMANDS = [
+    "start",
+    "baocao",
+    "nhiemvu",
+    "lichsu",
+    "tonghop",
+    "chuabaocao",
+    "moi",
+    "thanhvien",
+    "thongbao",
+    "nhacnho",
+    "lienket",
+    "kenh",
+    "trogiup",
+    "huy",
+]
+
+
+async def _nothing(ctx: Context) -> list[Reply]:
+    return []
+
+
+def test_the_commands_keep_their_order(router: Router) -> None:
+    assert list(router.commands) == TODAY_S_COMMANDS  # /trogiup and Telegram's menu show this
+
+
+def test_a_command_declared_twice_is_refused(
+    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    twice = Conversation("again", commands=(Command("baocao", "again", EVERYONE, _nothing),))
+    with pytest.raises(ValueError, match="baocao"):
+        Router(sessions, clock, conversations=[*CONVERSATIONS, twice])
+    own = Conversation("help", commands=(Command("trogiup", "help", EVERYONE, _nothing),))
+    with pytest.raises(ValueError, match="trogiup"):  # the router's own commands count too
+        Router(sessions, clock, conversations=[own])
+    with pytest.raises(ValueError, match="huy"):
+        Router(sessions, clock).add_command(Command("huy", "cancel", EVERYONE, _nothing))
+
+
+def test_a_button_prefix_declared_twice_is_refused(
+    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    async def pressed(ctx: Context, argument: str) -> list[Reply]:
+        return []
+
+    twice = Conversation("again", buttons={"task": pressed})
+    with pytest.raises(ValueError, match="task"):
+        Router(sessions, clock, conversations=[*CONVERSATIONS, twice])
+
+
+async def test_a_declared_conversation_gets_its_command_button_text_and_question_again(
+    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    """A conversation added to the list is served like the built-in ones, asides included."""
+    heard: list[str] = []
+    button = Button("ec", 1)
+
+    def question(ctx: Context) -> Reply:
+        return Reply("Câu hỏi đang chờ", ((Choice("Một", button.encode(1)),),))
+
+    async def begin(ctx: Context) -> list[Reply]:
+        ctx.state = ConversationState("echo.wait")
+        return [question(ctx)]
+
+    async def pressed(ctx: Context, argument: str) -> list[Reply]:
+        heard.append(f"button {button.decode(argument)[0]}")
+        return [Reply("Đã nhận nút")]
+
+    async def typed(ctx: Context, text: str) -> list[Reply]:
+        heard.append(f"text {text}")
+        ctx.reset()
+        return [Reply("Đã nhận lời")]
+
+    async def again(ctx: Context) -> Reply:
+        return question(ctx)
+
+    echo = Conversation(
+        "echo",
+        commands=(Command("vang", "echo", EVERYONE, begin),),
+        buttons={button.prefix: pressed},
+        owns=lambda state: state.state.startswith("echo."),
+        on_text=typed,
+        current_question=again,
+        step_buttons=frozenset({button.prefix}),
+    )
+    router = Router(sessions, clock, conversations=[*CONVERSATIONS, echo])
+    assert list(router.commands)[-3:] == ["vang", "trogiup", "huy"]
+    user = MemoryChannel(router.handle, user_id="77", display_name="Lò Văn Tám")
+    await user.send(f"/start {await invite(sessions, clock, 'sct', Role.OFFICER)}")
+
+    [asked] = await user.send("/vang")
+    assert asked.text == "Câu hỏi đang chờ"
+    assert [r.text for r in await user.press(asked.flat_choices[0].payload)] == ["Đã nhận nút"]
+    help_then_question = await user.send("/trogiup")  # an aside: answered, then asked again
+    assert "/vang — echo" in help_then_question[0].text
+    assert help_then_question[-1].text == "Câu hỏi đang chờ"
+    assert [r.text for r in await user.send("xin chào")] == ["Đã nhận lời"]
+    assert heard == ["button 1", "text xin chào"]
+    idle = await user.send("xin chào")  # the conversation ended: plain text is not its own
+    assert heard == ["button 1", "text xin chào"] and "/trogiup" in idle[0].text
+
+
+async def test_the_router_takes_its_outbox_wake_up_at_construction(
+    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    woken: list[str] = []
+    router = Router(sessions, clock, on_outbox=lambda: woken.append("wake"))
+    coordinator = MemoryChannel(router.handle, user_id="1", display_name="Điều phối")
+    officer = MemoryChannel(router.handle, user_id="2", display_name="Cán bộ")
+    await coordinator.send(f"/start {await invite(sessions, clock, 'stnmt', Role.COORDINATOR)}")
+    await officer.send(f"/start {await invite(sessions, clock, 'sct', Role.OFFICER)}")
+    assert woken == []
+    [answer] = await coordinator.send("/thongbao Họp giao ban lúc 9 giờ sáng thứ Hai")
+    assert "1" in answer.text
+    assert woken == ["wake"]

@@ -1,0 +1,21 @@
+"""Every conversation the bot holds, in the order of ``/trogiup`` and Telegram's command menu.
+
+A new conversation is a module in ``handlers/`` that declares a ``CONVERSATION``
+(:class:`handlers.conversation.Conversation`) and one line here. The router adds ``/trogiup``
+and ``/huy`` after these.
+"""
+
+from __future__ import annotations
+
+from handlers import coordination, linking, registration, reminders, report, summary, tasks
+from handlers.conversation import Conversation
+
+CONVERSATIONS: tuple[Conversation, ...] = (
+    registration.CONVERSATION,
+    report.CONVERSATION,
+    tasks.CONVERSATION,
+    summary.CONVERSATION,
+    coordination.CONVERSATION,
+    reminders.CONVERSATION,
+    linking.CONVERSATION,
+)
