@@ -7,7 +7,8 @@ from bot.core.messages import Choice, Reply
 from handlers import replies
 from handlers.context import EVERYONE, Command, Context
 from handlers.conversation import Conversation
-from handlers.report import receipt_number, status_label
+from handlers.report.answers import receipt_number
+from handlers.report.questions import status_label
 from storage.dto import AssignmentRole, MilestoneInfo, Role, SubmissionInfo, TaskInfo
 
 TASKS_PER_ROW = 3

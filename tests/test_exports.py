@@ -20,7 +20,7 @@ from handlers.exports.chart import chart, chart_order
 from handlers.exports.document import balanced_lines, lead_groups, report_document
 from handlers.exports.labels import in_sentence
 from handlers.exports.spreadsheet import spreadsheet
-from handlers.report import status_label
+from handlers.report.questions import status_label
 from storage.dto import MilestoneInfo, ReportStatus
 from storage.summary import (
     STATES,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.core.i18n import N_, _, current_timezone
-from handlers.report import STATUS_LABELS, status_label
+from handlers.report.questions import STATUS_LABELS, status_label
 from storage.dto import ReportStatus
 from storage.summary import STATES, IndexState, LatestReport, PlanSummary
 
