@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path, PurePath
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import filetype
 
@@ -30,12 +30,10 @@ from bot.core.i18n import _, format_size
 from bot.core.messages import FileRef, FileSource, FileUnavailable, Incoming, Reply
 from handlers import replies
 from handlers.context import BotInfo, Context
+from storage.db import SessionFactory
 from storage.dto import AttachmentInfo, ConversationState
 from storage.repositories import ConversationRepository, MemberRepository
 from storage.uow import UnitOfWork
-
-if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 logger = logging.getLogger(__name__)
 
@@ -247,7 +245,7 @@ class Prefetched:
 
 
 async def prefetch(
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: SessionFactory,
     incoming: Incoming,
     source: FileSource,
     bot: BotInfo,

@@ -16,9 +16,6 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from bot.core.clock import Clock
 from bot.core.i18n import N_, _, set_language
 from bot.core.messages import FileSource, Incoming, Reply
@@ -31,7 +28,7 @@ from handlers.conversations import CONVERSATIONS
 from handlers.help import help_reply
 from handlers.registration import looks_like_code, register, welcome_stranger
 from handlers.reminders import Reminders
-from storage.db import DatabaseUnavailable, database_unavailable
+from storage.db import DatabaseError, DatabaseUnavailable, SessionFactory, database_unavailable
 from storage.dto import ConversationState
 from storage.uow import UnitOfWork
 
@@ -58,7 +55,7 @@ class Router:
 
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        sessions: SessionFactory,
         clock: Clock,
         bot: BotInfo | None = None,
         reminders: Reminders | None = None,
@@ -144,7 +141,7 @@ class Router:
                     async with UnitOfWork(self._sessions) as uow:
                         await uow.inbox.mark_failed(inbox_id, repr(error), self._clock.now())
                         await uow.commit()
-                except (SQLAlchemyError, OSError) as db_error:  # retried at the next start
+                except (DatabaseError, OSError) as db_error:  # retried at the next start
                     logger.warning(
                         "update %s stays in the inbox: %s",
                         incoming.update_id,

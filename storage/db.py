@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -17,6 +17,11 @@ logger = logging.getLogger(__name__)
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 READ_ONLY = "pgibot_read_only"
 """Execution option: a transaction that only reads (a plain deferred BEGIN on SQLite)."""
+
+SessionFactory: TypeAlias = async_sessionmaker[AsyncSession]
+"""What a unit of work draws its sessions from; handlers name it without importing SQLAlchemy."""
+DatabaseError: TypeAlias = SQLAlchemyError
+"""Any fault the database layer raises (lost connection, lock timeout, constraint)."""
 
 
 def is_sqlite(url: str) -> bool:
@@ -66,7 +71,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+def create_sessionmaker(engine: AsyncEngine) -> SessionFactory:
     """Create the session factory every unit of work draws from."""
     return async_sessionmaker(engine, expire_on_commit=False)
 
