@@ -26,6 +26,7 @@ from bot.core.messages import Choice, Reply, reply_from_payload, reply_to_payloa
 from handlers.context import COORDINATORS, Command, Context
 from handlers.conversation import Conversation
 from handlers.replies import time_left
+from handlers.report.states import REPORT_NOW
 from storage.agencies import AgencyError, current_agency, find_agency
 from storage.notifications import DueMilestone, Notice, PendingTask, Recipient
 from storage.uow import UnitOfWork
@@ -277,7 +278,10 @@ def reminder_message(
             )
         )
     buttons = [
-        Choice(_("Report now: %(code)s") % {"code": t.code}, f"rp:{milestone.cycle_id}:{t.id}")
+        Choice(
+            _("Report now: %(code)s") % {"code": t.code},
+            REPORT_NOW.encode(milestone.cycle_id, t.id),
+        )
         for t in tasks[:TASK_BUTTONS]
     ]
     rows = tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))

@@ -16,7 +16,7 @@ from bot.core.messages import Choice, OutgoingFile, Reply
 from bot.core.text import fold, shorten
 from handlers import replies
 from handlers.context import COORDINATORS, Command, Context
-from handlers.conversation import Conversation
+from handlers.conversation import Button, Conversation
 from handlers.exports import state_label, text_report
 from handlers.exports.labels import agency_with_role
 from storage.dto import Role
@@ -33,6 +33,8 @@ from storage.summary import (
 logger = logging.getLogger(__name__)
 
 PREFIX = "th"
+BUTTON = Button(PREFIX, 3)
+"""The buttons of /tonghop: ``th:YEAR:ACTION:VALUE`` (``th:2024:f:xlsx``, ``th:2024:ov:``)."""
 AGENCIES_PER_PAGE = 8
 LIST_LIMIT = 15
 TEXT_EXCERPT = 160
@@ -192,7 +194,7 @@ def _excerpt(text: str) -> str:
 
 
 def _payload(year: int, action: str, argument: str | int = "") -> str:
-    return f"{PREFIX}:{year}:{action}:{argument}"
+    return BUTTON.encode(year, action, argument)
 
 
 def _overview_buttons(summary: PlanSummary) -> tuple[tuple[Choice, ...], ...]:
@@ -215,8 +217,7 @@ async def on_choice(ctx: Context, argument: str) -> list[Reply]:
     """Handle the buttons of /tonghop; permissions are checked again at every press."""
     if not _allowed(ctx):
         return replies.refused(ctx, "tonghop", f"{PREFIX}:{argument}")
-    year_text, _sep, rest = argument.partition(":")
-    action, _sep, value = rest.partition(":")
+    year_text, action, value = BUTTON.decode(argument)
     year = await _year(ctx, year_text)
     if year is None:
         return [replies.stale_choice()]

@@ -6,13 +6,15 @@ from bot.core.i18n import N_, _, format_day, format_moment, format_score, ngette
 from bot.core.messages import Choice, Reply
 from handlers import replies
 from handlers.context import EVERYONE, Command, Context
-from handlers.conversation import Conversation
+from handlers.conversation import Button, Conversation
 from handlers.report.answers import receipt_number
 from handlers.report.questions import status_label
 from storage.dto import AssignmentRole, MilestoneInfo, Role, SubmissionInfo, TaskInfo
 
 TASKS_PER_ROW = 3
 HISTORY_LENGTH = 10
+TASK_BUTTON = Button("task")
+"""A task's "Xem" button: ``task:TASK_ID`` shows the task in full."""
 
 
 async def list_tasks(ctx: Context) -> list[Reply]:
@@ -72,7 +74,9 @@ async def list_tasks(ctx: Context) -> list[Reply]:
         )
         % {"code": tasks[0].code},
     ]
-    buttons = [Choice(_("View %(code)s") % {"code": t.code}, f"task:{t.id}") for t in tasks]
+    buttons = [
+        Choice(_("View %(code)s") % {"code": t.code}, TASK_BUTTON.encode(t.id)) for t in tasks
+    ]
     rows = tuple(
         tuple(buttons[i : i + TASKS_PER_ROW]) for i in range(0, len(buttons), TASKS_PER_ROW)
     )
@@ -83,7 +87,8 @@ async def show_task(ctx: Context, argument: str) -> list[Reply]:
     """Show one task in full when its button is pressed; only the agency's own tasks."""
     member = ctx.require_member()
     tasks = await ctx.uow.plans.tasks_of_agency(member.agency_id)
-    task = next((t for t in tasks if str(t.id) == argument), None)
+    (task_id,) = TASK_BUTTON.decode(argument)
+    task = next((t for t in tasks if str(t.id) == task_id), None)
     if task is None:
         return replies.forged_task(ctx, f"task:{argument}")
     return [_detail(task)]
@@ -193,5 +198,5 @@ CONVERSATION = Conversation(
         ),
         Command("lichsu", N_("your agency's recent reports"), EVERYONE, history),
     ),
-    buttons={"task": show_task},
+    buttons={TASK_BUTTON.prefix: show_task},
 )

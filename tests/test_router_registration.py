@@ -15,7 +15,10 @@ from bot.core.messages import MAX_PAYLOAD_BYTES, Choice, Reply
 from handlers.context import EVERYONE, Command, Context
 from handlers.conversation import Button, Conversation
 from handlers.conversations import CONVERSATIONS
+from handlers.report.states import REPORT_NOW, ReportButton
 from handlers.router import Router
+from handlers.summary import BUTTON as SUMMARY_BUTTON
+from handlers.tasks import TASK_BUTTON
 from storage.dto import ConversationState, Role
 from tests.helpers import invite
 
@@ -49,6 +52,40 @@ def test_a_button_pads_missing_parts_and_refuses_too_many_or_too_long() -> None:
         Button("task").encode(1, 2)
     with pytest.raises(ValueError, match=str(MAX_PAYLOAD_BYTES)):
         Button("x").encode("é" * 40)  # 80 bytes in UTF-8
+
+
+def test_the_typed_buttons_write_today_s_payloads() -> None:
+    assert ReportButton("ab12", "tk", "345").encode() == "bc:ab12:tk:345"
+    assert ReportButton("ab12", "cx").encode() == "bc:ab12:cx:"
+    assert REPORT_NOW.encode(7, 123) == "rp:7:123"
+    assert TASK_BUTTON.encode(12) == "task:12"
+    assert SUMMARY_BUTTON.encode(2024, "f", "xlsx") == "th:2024:f:xlsx"
+    assert SUMMARY_BUTTON.encode(2024, "ov") == "th:2024:ov:"
+
+
+@pytest.mark.parametrize(
+    ("payload", "button", "parts"),
+    [
+        ("rp:7:123", REPORT_NOW, ("7", "123")),
+        ("task:12", TASK_BUTTON, ("12",)),
+        ("th:2024:f:xlsx", SUMMARY_BUTTON, ("2024", "f", "xlsx")),
+    ],
+)
+def test_the_typed_buttons_read_today_s_payloads(
+    payload: str, button: Button, parts: tuple[str, ...]
+) -> None:
+    prefix, _sep, argument = payload.partition(":")
+    assert (prefix, button.decode(argument)) == (button.prefix, parts)
+
+
+def test_report_buttons_round_trip_and_fit_telegram() -> None:
+    prefix, _sep, argument = "bc:ab12:tk:345".partition(":")
+    assert prefix == "bc"
+    assert ReportButton.decode(argument) == ReportButton("ab12", "tk", "345")
+    assert ReportButton.decode("0000:ok:") == ReportButton("0000", "ok")
+    longest = ReportButton("ffff", "tk", str(2**63 - 1))  # the largest id a database gives
+    assert len(longest.encode().encode()) <= MAX_PAYLOAD_BYTES
+    assert ReportButton.decode(longest.encode().partition(":")[2]) == longest
 
 
 TODAY_S_COMMANDS = [

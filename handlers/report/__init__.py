@@ -48,10 +48,12 @@ from handlers.report.states import (
     PREFIX,
     PROGRESS,
     PROPOSALS,
+    REPORT_NOW,
     RESULTS,
     RESULTS_LIMIT,
     STATUS,
     TASK,
+    ReportButton,
     _set,
     awaits_file,
     in_report,
@@ -95,7 +97,7 @@ async def start(ctx: Context) -> list[Reply]:
 
 async def start_for_task(ctx: Context, argument: str) -> list[Reply]:
     """Open the report on one task from a reminder's "Báo cáo ngay" button."""
-    cycle_id, _sep, task_id = argument.partition(":")
+    cycle_id, task_id = REPORT_NOW.decode(argument)
     task = await _own_task(ctx, task_id)
     if task is None:
         return replies.forged_task(ctx, f"rp:{argument}")
@@ -117,8 +119,8 @@ async def start_for_task(ctx: Context, argument: str) -> list[Reply]:
 
 async def on_choice(ctx: Context, argument: str) -> list[Reply]:
     """Handle a button of the report conversation."""
-    nonce, _sep, rest = argument.partition(":")
-    action, _sep, value = rest.partition(":")
+    pressed = ReportButton.decode(argument)
+    nonce, action, value = pressed.nonce, pressed.action, pressed.value
     key = _idempotency_key(ctx)
     if action == "ok" and key and (done := await ctx.uow.reports.by_idempotency_key(key)):
         return [_receipt(done)]  # the same confirmation delivered again
@@ -195,7 +197,7 @@ async def on_file(ctx: Context, file: FileRef) -> list[Reply]:
 CONVERSATION = Conversation(
     "report",
     commands=(Command("baocao", N_("report on a task of your agency"), EVERYONE, start),),
-    buttons={PREFIX: on_choice, "rp": start_for_task},
+    buttons={PREFIX: on_choice, REPORT_NOW.prefix: start_for_task},
     owns=in_report,
     on_text=on_text,
     on_file=on_file,

@@ -7,12 +7,13 @@ button of an earlier conversation is recognised as stale. The state chart is in
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.core.i18n import N_
 from bot.core.messages import Choice
 from handlers.context import Context
+from handlers.conversation import Button
 from storage.dto import ConversationState, ReportStatus
 
 PREFIX = "bc"
@@ -51,6 +52,34 @@ DIFFICULTIES, PROPOSALS, EVIDENCE, CONFIRM, EDIT = (
 )
 BUTTON_STEPS = {CYCLE, TASK, STATUS, CONFIRM, EDIT}
 
+BUTTON = Button(PREFIX, 3)
+"""A report's own buttons: ``bc:NONCE:ACTION:VALUE`` (see :class:`ReportButton`)."""
+REPORT_NOW = Button("rp", 2)
+"""A reminder's "Báo cáo ngay": ``rp:CYCLE_ID:TASK_ID`` opens the report on that task."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReportButton:
+    """A button of a report: the conversation's nonce, what it does, and its value.
+
+    The payload is ``bc:ab12:tk:345`` (the task with id 345 chosen in conversation ab12);
+    the value may be empty (``bc:ab12:ok:``) and keeps any further colons.
+    """
+
+    nonce: str
+    action: str
+    value: str = ""
+
+    def encode(self) -> str:
+        """Return the button's payload."""
+        return BUTTON.encode(self.nonce, self.action, self.value)
+
+    @classmethod
+    def decode(cls, argument: str) -> ReportButton:
+        """Read what follows ``bc:`` in a payload (missing parts are empty)."""
+        nonce, action, value = BUTTON.decode(argument)
+        return cls(nonce, action, value)
+
 
 def awaits_file(state: ConversationState) -> bool:
     """Tell whether a chat in this state is waiting for an evidence file."""
@@ -63,7 +92,7 @@ def in_report(state: ConversationState) -> bool:
 
 
 def _payload(ctx: Context, action: str, argument: str | int = "") -> str:
-    return f"{PREFIX}:{ctx.state.data['nonce']}:{action}:{argument}"
+    return ReportButton(ctx.state.data["nonce"], action, str(argument)).encode()
 
 
 def _choice(ctx: Context, label: str, action: str, argument: str | int = "") -> Choice:
