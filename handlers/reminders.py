@@ -27,7 +27,7 @@ from handlers.context import COORDINATORS, Command, Context
 from handlers.conversation import Conversation
 from handlers.replies import time_left
 from handlers.report.states import REPORT_NOW
-from storage.agencies import AgencyError, current_agency, find_agency
+from storage.agencies import AgencyError
 from storage.notifications import DueMilestone, Notice, PendingTask, Recipient
 from storage.uow import UnitOfWork
 
@@ -344,10 +344,9 @@ async def nudge(ctx: Context) -> list[Reply]:
     agency_id = None
     if ctx.incoming.argument:
         try:
-            agency = await find_agency(ctx.uow.session, ctx.incoming.argument)
+            agency_id = (await ctx.uow.agencies.find(ctx.incoming.argument)).id
         except AgencyError as error:
             return [Reply(str(error))]
-        agency_id = (await current_agency(ctx.uow.session, agency)).id
     agencies, messages = await reminders.nudge(ctx.uow, ctx.now(), agency_id)
     ctx.audit(
         "reminder.manual",
