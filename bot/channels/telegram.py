@@ -32,11 +32,11 @@ from bot.channels.base import InboxChannel, Prepared, wait_or_stop
 from bot.channels.connect import Fault, StartError, network_fault
 from bot.channels.redaction import protect
 from bot.channels.telegram_http import AiohttpRequest
+from bot.channels.telegram_parse import integer_ids, to_incoming
 from bot.core.clock import Clock
 from bot.core.delivery import RateLimited, Rejected, Transient, Unreachable
 from bot.core.i18n import _, set_language
 from bot.core.messages import (
-    Channel,
     Choice,
     FileRef,
     FileUnavailable,
@@ -261,7 +261,9 @@ class TelegramChannel(InboxChannel):
                 await wait_or_stop(stop, backoff)
                 backoff = min(backoff * 2, 30.0)
                 continue
-            numbered = [u for u in updates if isinstance(u, dict) and _ids(u.get("update_id"))]
+            numbered = [
+                u for u in updates if isinstance(u, dict) and integer_ids(u.get("update_id"))
+            ]
             if len(numbered) < len(updates):  # not from Telegram: nothing to record or confirm
                 logger.warning("getUpdates gave %d item(s) without an update_id", len(updates))
                 if not numbered:  # the offset cannot move: do not ask again at once
@@ -298,7 +300,7 @@ class TelegramChannel(InboxChannel):
         pressed = None
         if isinstance(query, dict) and isinstance(query.get("message"), dict):
             message_id = query["message"].get("message_id")
-            pressed = message_id if _ids(message_id) else None
+            pressed = message_id if integer_ids(message_id) else None
         chat_id = incoming.chat_id
         return Prepared(incoming, lambda replies: self.deliver(chat_id, replies, pressed))
 
@@ -466,101 +468,6 @@ def keyboard(rows: Sequence[Sequence[Choice]]) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(c.label, callback_data=c.payload) for c in row] for row in rows]
     )
-
-
-def to_incoming(update: dict[str, Any], key: str | None = None) -> Incoming | None:
-    """Turn a Telegram update (its JSON) into an Incoming; None for updates the bot ignores.
-
-    ``key`` names the update for good (its inbox entry): Telegram's update ids start again
-    at random after a quiet week, so the update id alone does not (see ``DEDUP_WINDOW``).
-
-    Read field by field, each checked for the type the Bot API gives it: an update that is
-    not what Telegram sends (a forged or broken one) is ignored, or loses the field at fault,
-    and never reaches the router with a number where text belongs.
-    """
-    update_id = key if key is not None else str(update.get("update_id"))
-    query = update.get("callback_query")
-    if isinstance(query, dict):
-        message = query.get("message")
-        user = _object(query.get("from"))
-        chat = _object(message.get("chat")) if isinstance(message, dict) else {}
-        if not _ids(chat.get("id"), user.get("id")):
-            return None
-        return Incoming(
-            channel=Channel.TELEGRAM,
-            chat_id=str(chat["id"]),
-            user_id=str(user["id"]),
-            update_id=update_id,
-            payload=_string(query.get("data")) or "",
-            display_name=_full_name(user),
-            is_private=chat.get("type") == "private",
-        )
-    message = update.get("message")
-    if not isinstance(message, dict):
-        return None
-    user, chat = _object(message.get("from")), _object(message.get("chat"))
-    if not _ids(chat.get("id"), user.get("id")):
-        return None
-    file = None
-    document = message.get("document")
-    photos = message.get("photo")
-    if isinstance(document, dict) and _string(document.get("file_id")):
-        file = FileRef(
-            str(document["file_id"]),
-            _string(document.get("file_name")),
-            _string(document.get("mime_type")),
-            _size(document.get("file_size")),
-        )
-    elif isinstance(photos, list) and photos and isinstance(photos[-1], dict):
-        photo = photos[-1]
-        if _string(photo.get("file_id")):
-            file = FileRef(
-                str(photo["file_id"]), None, "image/jpeg", _size(photo.get("file_size"))
-            )
-    return Incoming(
-        channel=Channel.TELEGRAM,
-        chat_id=str(chat["id"]),
-        user_id=str(user["id"]),
-        update_id=update_id,
-        text=_string(message.get("text")),
-        display_name=_full_name(user),
-        file=file,
-        is_private=chat.get("type") == "private",
-    )
-
-
-def _object(value: object) -> dict[str, Any]:
-    """A field the Bot API sends as an object; anything else counts as an empty one."""
-    return value if isinstance(value, dict) else {}
-
-
-def _full_name(user: dict[str, Any]) -> str | None:
-    """The name a user gave Telegram: first name, then last name (as PTB's ``full_name``)."""
-    first, last = _string(user.get("first_name")), _string(user.get("last_name"))
-    if first is None:
-        return None
-    return f"{first} {last}" if last else first
-
-
-def _string(value: object) -> str | None:
-    """A field the Bot API sends as a string; any other type (a forged update) counts as absent.
-
-    The router expects text: a number where text belongs must not reach it.
-    """
-    return value if isinstance(value, str) else None
-
-
-def _ids(*values: object) -> bool:
-    """Tell whether chat and user ids are integers, as the Bot API sends them.
-
-    Anything else comes from a forged update, and its text would make a chat of its own.
-    """
-    return all(isinstance(value, int) and not isinstance(value, bool) for value in values)
-
-
-def _size(value: object) -> int | None:
-    """A file size the Bot API sends as an integer; anything else counts as unknown."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _seconds(value: int | timedelta) -> float:
