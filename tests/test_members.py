@@ -12,7 +12,8 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.memory import MemoryChannel
-from bot.cli import App, _console_member, build_parser
+from bot.cli import App, build_parser
+from bot.cli.run import _console_member
 from bot.config import Settings
 from bot.core.clock import FrozenClock
 from handlers.registration import GUESS_LIMIT
