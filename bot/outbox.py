@@ -111,6 +111,8 @@ class OutboxWorker:
         clock: Clock,
         limits: DeliveryLimits | None = None,
         channel_limits: Mapping[str, DeliveryLimits] | None = None,
+        *,
+        wake: asyncio.Event | None = None,
     ) -> None:
         self._sessions = sessions
         self._senders = senders
@@ -121,7 +123,8 @@ class OutboxWorker:
             channel: _Pacer(self._channel_limits.get(channel, self.limits)) for channel in senders
         }  # each platform has its own pace, and a 429 pauses only its own sends
         self._gate = asyncio.Semaphore(self.limits.concurrency)
-        self._wake = asyncio.Event()
+        self._wake = wake if wake is not None else asyncio.Event()
+        """Set to look for due messages now; the runtime shares it with the router and jobs."""
 
     def wake(self) -> None:
         """Look for due messages now (after a sweep or a broadcast)."""

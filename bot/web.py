@@ -28,6 +28,7 @@ from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.channels.redaction import protect
+from bot.channels.registry import TELEGRAM, ZALO
 from bot.channels.telegram import TelegramChannel
 from bot.channels.zalo import ZaloChannel
 
@@ -45,8 +46,8 @@ LINGERING_TIME = 2.0
 REFUSAL_LOG_INTERVAL = 60.0
 """Seconds between two warnings that connections are being refused."""
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-TELEGRAM_PATH = "/telegram"
-ZALO_PATH = "/zalo"
+TELEGRAM_PATH = TELEGRAM.webhook_path
+ZALO_PATH = ZALO.webhook_path
 ZALO_SECRET_HEADER = "X-Bot-Api-Secret-Token"
 MAX_DEPTH = 64
 """Deepest nesting accepted in a body; real updates nest about ten levels."""

@@ -215,6 +215,14 @@ class InboxChannel:
                 self._handoff.extendleft(reversed(entries[finished:]))
                 return  # asked to stop: the rest waits in the inbox for the next start
 
+    async def start(self) -> None:
+        """Connect to the platform; raise StartError if it cannot be done (subclasses)."""
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        """Release the platform's connections, also after a failed start (subclasses)."""
+        raise NotImplementedError
+
     @property
     def uses_webhook(self) -> bool:
         """Tell whether updates arrive by webhook (subclasses)."""

@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.channels.base import InboxChannel, Prepared, wait_or_stop
 from bot.channels.connect import Fault, StartError, network_fault
 from bot.channels.redaction import protect
-from bot.channels.telegram_http import AiohttpRequest
+from bot.channels.telegram_http import LeanBot
 from bot.channels.telegram_parse import integer_ids, to_incoming
 from bot.core.clock import Clock
 from bot.core.delivery import RateLimited, Rejected, Transient, Unreachable
@@ -94,57 +94,6 @@ class TelegramConfig:
     """How long a long poll may take beyond its own wait before it counts as lost."""
 
 
-class LeanBot(Bot):
-    """PTB's ``Bot``, with two ways around object building on the bot's busiest paths.
-
-    ``getUpdates`` hands over the updates as the JSON they came in (the inbox stores JSON, and
-    the worker parses each update once, as for a webhook), and text messages are sent without
-    turning Telegram's echo of the message into a ``Message`` nobody reads. Both go through
-    PTB's own request path (``Bot._post``): parameters, transport and errors (``RetryAfter``,
-    ``Forbidden``, ``BadRequest``, ``NetworkError``) are PTB's, as with the public methods.
-    Parsing the updates and the sent messages was a quarter of the bot's CPU at full load.
-    """
-
-    async def get_update_payloads(
-        self, offset: int | None, wait: int, allowed_updates: Sequence[str], read_timeout: float
-    ) -> list[Any]:
-        """Long-poll for updates (``wait`` seconds at most); return them unparsed."""
-        result = await self._post(
-            "getUpdates",
-            {"offset": offset, "timeout": wait, "allowed_updates": list(allowed_updates)},
-            read_timeout=read_timeout + wait,
-        )
-        if not isinstance(result, list):
-            raise TelegramError(f"getUpdates answered {type(result).__name__}, not a list")
-        return result
-
-    async def send_text(
-        self, chat_id: str, text: str, reply_markup: InlineKeyboardMarkup | None
-    ) -> None:
-        """Send a text message (``sendMessage``), not reading back what Telegram made of it."""
-        await self._post(
-            "sendMessage", {"chat_id": chat_id, "text": text, "reply_markup": reply_markup}
-        )
-
-    async def answer_query(self, query_id: str) -> None:
-        """Stop a pressed button's spinner (``answerCallbackQuery``), with no text."""
-        await self._post("answerCallbackQuery", {"callback_query_id": query_id})
-
-    async def edit_text(
-        self, chat_id: str, message_id: int, text: str, reply_markup: InlineKeyboardMarkup | None
-    ) -> None:
-        """Replace a message's text and buttons (``editMessageText``), unread likewise."""
-        await self._post(
-            "editMessageText",
-            {
-                "chat_id": chat_id,
-                "message_id": message_id,
-                "text": text,
-                "reply_markup": reply_markup,
-            },
-        )
-
-
 class TelegramChannel(InboxChannel):
     """Receive Telegram updates durably, process them through the router, send the replies."""
 
@@ -157,23 +106,12 @@ class TelegramChannel(InboxChannel):
         sessions: async_sessionmaker[AsyncSession],
         clock: Clock,
         flood: FloodLimits | None = None,
+        bot: LeanBot | None = None,
     ) -> None:
         super().__init__(router, sessions, clock, flood)
         self.config = config
         protect(config.token, config.webhook_secret)
-        self._requests = (
-            AiohttpRequest(
-                connection_pool_size=16, read_timeout=config.read_timeout, write_timeout=60
-            ),
-            AiohttpRequest(connection_pool_size=1, read_timeout=config.poll_grace),
-        )
-        self.bot = LeanBot(
-            config.token,
-            base_url=config.base_url,
-            base_file_url=config.base_file_url,
-            request=self._requests[0],
-            get_updates_request=self._requests[1],
-        )
+        self.bot = bot or new_bot(config)
         self.username: str | None = None
 
     # --- life cycle -----------------------------------------------------------------------
@@ -184,15 +122,11 @@ class TelegramChannel(InboxChannel):
         Raises StartError when Telegram refuses the token or cannot be reached.
         """
         protect(self.config.token, self.config.webhook_secret)
-        try:
+        with _start_faults():
             await self._start()
-        except InvalidToken as error:  # getMe answered 401 or 404
-            raise StartError(self.name, Fault.BAD_TOKEN, str(error)) from error
-        except NetworkError as error:  # TimedOut included
-            raise StartError(self.name, network_fault(error), str(error)) from error
 
     async def _start(self) -> None:
-        await self.bot.initialize()
+        await self.bot.initialize()  # getMe, unless connect() asked already
         self.username = self.bot.username
         set_language("vi")
         commands = [
@@ -214,9 +148,7 @@ class TelegramChannel(InboxChannel):
 
     async def stop(self) -> None:
         """Release the HTTP connections, also after a start that failed half-way."""
-        await self.bot.shutdown()
-        for request in self._requests:  # PTB skips them when initialize() did not finish
-            await request.shutdown()
+        await self.bot.release()
 
     @property
     def uses_webhook(self) -> bool:
@@ -434,6 +366,45 @@ class TelegramChannel(InboxChannel):
                     "could not send to chat %s: %s; retrying in %.0f s", chat_id, error, delay
                 )
                 await asyncio.sleep(delay)
+
+
+def new_bot(config: TelegramConfig) -> LeanBot:
+    """Make the bot's client for the Bot API server of ``config`` (not connected yet)."""
+    return LeanBot(
+        config.token,
+        base_url=config.base_url,
+        base_file_url=config.base_file_url,
+        read_timeout=config.read_timeout,
+        poll_grace=config.poll_grace,
+    )
+
+
+async def connect(config: TelegramConfig) -> LeanBot:
+    """Make the bot's client and ask Telegram who the bot is (getMe).
+
+    Raises StartError when Telegram refuses the token or cannot be reached (the client is
+    then closed).
+    """
+    protect(config.token, config.webhook_secret)
+    bot = new_bot(config)
+    try:
+        with _start_faults():
+            await bot.initialize()
+    except StartError:
+        await bot.release()
+        raise
+    return bot
+
+
+@contextlib.contextmanager
+def _start_faults() -> Iterator[None]:
+    """Turn a refused token and network failures at start-up into a StartError."""
+    try:
+        yield
+    except InvalidToken as error:  # getMe answered 401 or 404
+        raise StartError("telegram", Fault.BAD_TOKEN, str(error)) from error
+    except NetworkError as error:  # TimedOut included
+        raise StartError("telegram", network_fault(error), str(error)) from error
 
 
 class TelegramSender:

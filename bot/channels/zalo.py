@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -188,12 +188,16 @@ class ZaloChannel(InboxChannel):
         sessions: async_sessionmaker[AsyncSession],
         clock: Clock,
         flood: FloodLimits | None = None,
+        *,
+        client: ZaloClient | None = None,
+        account: str | None = None,
     ) -> None:
         super().__init__(router, sessions, clock, flood)
         self.config = config
         protect(config.token, config.webhook_secret)
-        self.client = ZaloClient(config)
-        self.account: str | None = None
+        self.client = client or ZaloClient(config)
+        self.account = account
+        """The bot's account name (getMe's), once connected."""
 
     async def start(self) -> None:
         """Connect: learn the bot's name, set or drop the webhook.
@@ -201,18 +205,12 @@ class ZaloChannel(InboxChannel):
         Raises StartError when Zalo refuses the token or cannot be reached.
         """
         protect(self.config.token, self.config.webhook_secret)
-        try:
+        with _start_faults():
             await self._start()
-        except ZaloApiError as error:
-            if error.code in (401, 404):
-                raise StartError(self.name, Fault.BAD_TOKEN, str(error)) from error
-            raise StartError(self.name, network_fault(error), str(error)) from error
 
     async def _start(self) -> None:
-        me = await self.client.call("getMe")
-        self.account = (
-            str(me.get("account_name") or me.get("id")) if isinstance(me, dict) else None
-        )
+        if self.account is None:  # unless connect() asked already
+            self.account = _account(await self.client.call("getMe"))
         if self.config.webhook_url:
             await self.client.call(
                 "setWebhook", url=self.config.webhook_url, secret_token=self.config.webhook_secret
@@ -363,6 +361,39 @@ class ZaloChannel(InboxChannel):
                     "could not send to Zalo chat %s: %s; retrying in %.0f s", chat_id, error, delay
                 )
                 await asyncio.sleep(delay)
+
+
+async def connect(config: ZaloConfig) -> tuple[ZaloClient, str | None]:
+    """Make the client and ask Zalo who the bot is (getMe): the client and the account name.
+
+    Raises StartError when Zalo refuses the token or cannot be reached (the client is then
+    closed).
+    """
+    protect(config.token, config.webhook_secret)
+    client = ZaloClient(config)
+    try:
+        with _start_faults():
+            account = _account(await client.call("getMe"))
+    except StartError:
+        await client.close()
+        raise
+    return client, account
+
+
+def _account(me: object) -> str | None:
+    """The bot's name in getMe's answer."""
+    return str(me.get("account_name") or me.get("id")) if isinstance(me, dict) else None
+
+
+@contextlib.contextmanager
+def _start_faults() -> Iterator[None]:
+    """Turn a refused token and network failures at start-up into a StartError."""
+    try:
+        yield
+    except ZaloApiError as error:
+        if error.code in (401, 404):
+            raise StartError("zalo", Fault.BAD_TOKEN, str(error)) from error
+        raise StartError("zalo", network_fault(error), str(error)) from error
 
 
 class ZaloSender:

@@ -30,10 +30,11 @@ from typing import Any
 from bot.cli import agency, db, invite, member, plan, report, run
 from bot.cli.app import Action, App, UsageError, database_url
 from bot.cli.report import cmd_demo, demo_database
-from bot.cli.run import TokenRefused, cmd_run
+from bot.cli.run import cmd_run
 from bot.config import Settings, SettingsError, default_env_file, load_settings
 from bot.core.clock import OffsetClock
 from bot.core.i18n import CatalogError, _, check_catalog, set_language, set_timezone
+from bot.runtime import TokenRefused
 from bot.terminal import (
     VietnameseFormatter,
     VietnameseHelpFormatter,

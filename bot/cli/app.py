@@ -12,9 +12,8 @@ from typing import Any
 from bot.config import Settings, check_database_url
 from bot.core.clock import Clock, SystemClock
 from bot.core.i18n import _
+from bot.runtime import build_router
 from bot.terminal import VietnameseHelpFormatter
-from handlers.context import BotInfo
-from handlers.reminders import ReminderPolicy, Reminders
 from handlers.router import Router
 from storage import migrate
 from storage.db import create_engine, create_sessionmaker
@@ -43,33 +42,9 @@ class App:
         """Return today's date in the plan's time zone."""
         return self.clock.now().astimezone(self.settings.timezone).date()
 
-    def reminders(self) -> Reminders:
-        """Build the reminder policy from the settings."""
-        s = self.settings
-        return Reminders(
-            ReminderPolicy(
-                days_before=s.reminder_days_before,
-                late_working_days=s.pgibot_reminder_late_days,
-                leader_from_late_day=s.pgibot_escalate_leader_from,
-                digest_from_late_day=s.pgibot_digest_late_from,
-                send_hour=s.pgibot_reminder_hour,
-                quiet_hour=s.pgibot_quiet_hour,
-            )
-        )
-
     def router(self) -> Router:
-        """Build the conversation router."""
-        return Router(
-            self.sessions,
-            self.clock,
-            BotInfo(
-                self.settings.telegram_bot_username,
-                self.settings.pgibot_data_dir,
-                self.settings.pgibot_download_timeout,
-                invitation_days=self.settings.pgibot_invitation_days,
-            ),
-            self.reminders(),
-        )
+        """Build the conversation router (for the console; ``run`` has the runtime's)."""
+        return build_router(self.settings, self.sessions, self.clock)
 
     async def ensure_migrated(self) -> None:
         """Refuse to work on a database that is not at the newest revision."""

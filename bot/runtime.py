@@ -1,0 +1,297 @@
+"""The running bot, composed in one place: router, channels, outbox worker, jobs, web server.
+
+Usage::
+
+    runtime = await Runtime.build(settings, clock, sessions, stop)  # connects every platform
+    if runtime is not None:  # None: asked to stop before every platform answered
+        try:
+            if await runtime.start(stop):  # command menus, webhooks, the web server
+                await runtime.run(stop)  # until stop is set
+        finally:
+            await runtime.close()
+
+Nothing is patched after construction: the platforms are connected first (the router needs
+the bot's Telegram name for its links), then the router, the channels from
+:data:`bot.channels.registry.CHANNELS`, the outbox worker and the scheduler's jobs are made,
+sharing one wake-up event for the outbox. Start-up faults are one Vietnamese warning line and
+a retry, 2 s doubling to 60 s, until ``stop`` is set; a refused token raises
+:class:`TokenRefused` (retrying cannot help).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import TypeVar
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.channels.base import InboxChannel, wait_or_stop
+from bot.channels.connect import Fault, StartError
+from bot.channels.registry import CHANNELS, Connection
+from bot.channels.telegram import TelegramChannel
+from bot.channels.zalo import ZaloChannel
+from bot.config import Settings
+from bot.core.clock import Clock
+from bot.core.delivery import Sender
+from bot.core.i18n import _
+from bot.core.throttle import FloodLimits
+from bot.outbox import DeliveryLimits, OutboxWorker
+from bot.scheduler import PurgeJob, ReminderJob, build_scheduler
+from bot.web import WebhookServer, create_app
+from handlers.context import BotInfo
+from handlers.reminders import ReminderPolicy, Reminders
+from handlers.router import Router
+from storage.retention import RetentionPolicy
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+FIRST_RETRY, LAST_RETRY = 2.0, 60.0
+"""Seconds before the first retry to connect at start-up; the wait doubles up to the last."""
+
+
+class TokenRefused(Exception):
+    """The platform refused the bot's token: retrying cannot help."""
+
+
+class NoChannel(Exception):
+    """No platform has a token: there is nothing to run."""
+
+
+def reminders_of(settings: Settings) -> Reminders:
+    """Build the reminder policy from the settings."""
+    s = settings
+    return Reminders(
+        ReminderPolicy(
+            days_before=s.reminder_days_before,
+            late_working_days=s.pgibot_reminder_late_days,
+            leader_from_late_day=s.pgibot_escalate_leader_from,
+            digest_from_late_day=s.pgibot_digest_late_from,
+            send_hour=s.pgibot_reminder_hour,
+            quiet_hour=s.pgibot_quiet_hour,
+        )
+    )
+
+
+def build_router(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    telegram_username: str | None = None,
+    reminders: Reminders | None = None,
+) -> Router:
+    """Build the conversation router (the bot's Telegram name: getMe's, else the setting's)."""
+    return Router(
+        sessions,
+        clock,
+        BotInfo(
+            telegram_username or settings.telegram_bot_username,
+            settings.pgibot_data_dir,
+            settings.pgibot_download_timeout,
+            invitation_days=settings.pgibot_invitation_days,
+        ),
+        reminders or reminders_of(settings),
+    )
+
+
+@dataclass(slots=True)
+class Runtime:
+    """The bot's parts while it runs; made by :meth:`build`."""
+
+    router: Router
+    channels: list[InboxChannel]
+    worker: OutboxWorker
+    reminder_job: ReminderJob
+    purge_job: PurgeJob
+    scheduler: AsyncIOScheduler
+    web: WebhookServer | None
+    _web_started: bool = field(default=False, init=False)
+
+    @classmethod
+    async def build(
+        cls,
+        settings: Settings,
+        clock: Clock,
+        sessions: async_sessionmaker[AsyncSession],
+        stop: asyncio.Event,
+    ) -> Runtime | None:
+        """Connect every configured platform, then wire the bot; None if stopped first.
+
+        Raises NoChannel when no platform has a token, TokenRefused when one refuses it.
+        """
+        platforms = [p for p in CHANNELS.values() if p.configured(settings)]
+        if not platforms:
+            raise NoChannel(_("No channel is configured, so the bot cannot start."))
+        connections: list[Connection] = []
+        try:
+            for platform in platforms:
+                connection = await _patiently(partial(platform.connect, settings), stop)
+                if connection is None:
+                    break
+                connections.append(connection)
+        except BaseException:
+            await _close_all(connections)
+            raise
+        if stop.is_set():
+            await _close_all(connections)
+            return None
+        return cls._wire(settings, clock, sessions, connections)
+
+    @classmethod
+    def _wire(
+        cls,
+        settings: Settings,
+        clock: Clock,
+        sessions: async_sessionmaker[AsyncSession],
+        connections: list[Connection],
+    ) -> Runtime:
+        accounts = {c.name: c.account for c in connections}
+        reminders = reminders_of(settings)
+        wake = asyncio.Event()
+        router = build_router(settings, sessions, clock, accounts.get("telegram"), reminders)
+        router.on_outbox = wake.set  # until rs-conv
+        flood = FloodLimits(burst=settings.pgibot_flood_burst, rate=settings.pgibot_flood_rate)
+        channels: list[InboxChannel] = []
+        senders: dict[str, Sender] = {}
+        for connection in connections:
+            channel, sender = connection.attach(router, sessions, clock, flood)
+            channels.append(channel)
+            senders[connection.name] = sender
+        worker = OutboxWorker(
+            sessions,
+            senders,
+            clock,
+            DeliveryLimits(
+                rate=settings.pgibot_send_rate, chat_interval=settings.pgibot_chat_interval
+            ),
+            channel_limits={
+                "zalo": DeliveryLimits(
+                    rate=settings.pgibot_zalo_send_rate,
+                    chat_interval=settings.pgibot_zalo_chat_interval,
+                )
+            },
+            wake=wake,
+        )
+        job = ReminderJob(sessions, reminders, clock, wake.set)
+        purge = PurgeJob(
+            sessions,
+            clock,
+            RetentionPolicy.from_days(
+                settings.pgibot_inbox_retention_days, settings.pgibot_audit_retention_days
+            ),
+        )
+        web = None
+        if settings.pgibot_webhook_url:
+            secrets = {c.name: c.webhook_secret for c in connections}
+            telegram = next((c for c in channels if isinstance(c, TelegramChannel)), None)
+            zalo = next((c for c in channels if isinstance(c, ZaloChannel)), None)
+            web = WebhookServer(
+                create_app(telegram, secrets.get("telegram"), zalo, secrets.get("zalo")),
+                settings.pgibot_webhook_listen,
+                settings.pgibot_webhook_port,
+            )
+        scheduler = build_scheduler(job, settings.timezone, purge)
+        return cls(router, channels, worker, job, purge, scheduler, web)
+
+    @property
+    def telegram(self) -> TelegramChannel | None:
+        """The Telegram channel, if the bot runs on Telegram."""
+        return next((c for c in self.channels if isinstance(c, TelegramChannel)), None)
+
+    @property
+    def zalo(self) -> ZaloChannel | None:
+        """The Zalo channel, if the bot runs on Zalo."""
+        return next((c for c in self.channels if isinstance(c, ZaloChannel)), None)
+
+    async def start(self, stop: asyncio.Event) -> bool:
+        """Start the channels (command menu, webhook) and the web server; False if stopped."""
+        for channel in self.channels:
+            await _patiently(channel.start, stop, undo=channel.stop)
+            if stop.is_set():
+                return False
+        if self.web is not None:
+            await self.web.start()
+            self._web_started = True
+        return True
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Start the scheduler, then receive, answer and deliver until ``stop`` is set."""
+        self.scheduler.start()
+        await asyncio.gather(*(c.run(stop) for c in self.channels), self.worker.run(stop))
+
+    async def close(self) -> None:
+        """Stop the scheduler and wait for its jobs, close the web server and the channels."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        await self.reminder_job.drain()
+        await self.purge_job.drain()
+        if self.web is not None and self._web_started:
+            await self.web.cleanup()
+        for channel in self.channels:
+            await channel.stop()
+
+
+async def _patiently(
+    step: Callable[[], Awaitable[T]],
+    stop: asyncio.Event,
+    undo: Callable[[], Awaitable[None]] | None = None,
+) -> T | None:
+    """Run a start-up step, retrying network faults with backoff; None if stopped first.
+
+    Each failure is one Vietnamese line saying what is wrong; a refused token raises
+    TokenRefused.
+    """
+    delay = FIRST_RETRY
+    while not stop.is_set():
+        try:
+            return await step()
+        except StartError as error:
+            if undo is not None:
+                await undo()  # its HTTP sessions, until the next attempt
+            if error.permanent:
+                raise TokenRefused(start_problem(error)) from None
+            logger.warning(
+                "%s %s",
+                start_problem(error),
+                _("Retrying in %(seconds)s seconds.") % {"seconds": f"{delay:.0f}"},
+            )
+            await wait_or_stop(stop, delay)
+            delay = min(delay * 2, LAST_RETRY)
+    return None
+
+
+async def _close_all(connections: list[Connection]) -> None:
+    for connection in connections:
+        await connection.close()
+
+
+def start_problem(error: StartError) -> str:
+    """Say in one line why a channel could not connect."""
+    known = CHANNELS.get(error.channel)
+    platform = known.label if known else error.channel
+    if error.fault is Fault.BAD_TOKEN:
+        return _(
+            "%(platform)s refused the bot's token: check %(variable)s (it may be mistyped or "
+            "revoked). The bot did not start."
+        ) % {"platform": platform, "variable": known.token_variable if known else "?"}
+    reasons = {
+        Fault.NO_ROUTE: _("there is no network route to its server"),
+        Fault.REFUSED: _("its server refused the connection"),
+        Fault.DNS: _("its server's name cannot be resolved (DNS)"),
+        Fault.PROXY: _("the proxy server (HTTPS_PROXY) cannot be reached or refused to connect"),
+        Fault.TIMEOUT: _("its server did not answer in time"),
+        Fault.TLS: _("the secure connection (TLS) to its server failed"),
+    }
+    reason = reasons.get(error.fault) or _("the connection failed (%(detail)s)") % {
+        "detail": error.detail
+    }
+    return _("Cannot connect to %(platform)s: %(reason)s.") % {
+        "platform": platform,
+        "reason": reason,
+    }
