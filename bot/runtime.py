@@ -85,6 +85,7 @@ def build_router(
     clock: Clock,
     telegram_username: str | None = None,
     reminders: Reminders | None = None,
+    on_outbox: Callable[[], None] = lambda: None,
 ) -> Router:
     """Build the conversation router (the bot's Telegram name: getMe's, else the setting's)."""
     return Router(
@@ -97,6 +98,7 @@ def build_router(
             invitation_days=settings.pgibot_invitation_days,
         ),
         reminders or reminders_of(settings),
+        on_outbox=on_outbox,
     )
 
 
@@ -154,8 +156,9 @@ class Runtime:
         accounts = {c.name: c.account for c in connections}
         reminders = reminders_of(settings)
         wake = asyncio.Event()
-        router = build_router(settings, sessions, clock, accounts.get("telegram"), reminders)
-        router.on_outbox = wake.set  # until rs-conv
+        router = build_router(
+            settings, sessions, clock, accounts.get("telegram"), reminders, on_outbox=wake.set
+        )
         flood = FloodLimits(burst=settings.pgibot_flood_burst, rate=settings.pgibot_flood_rate)
         channels: list[InboxChannel] = []
         senders: dict[str, Sender] = {}
