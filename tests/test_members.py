@@ -335,5 +335,24 @@ def test_console_asks_a_newcomer_for_the_name_and_knows_them_by_their_code_later
     assert "đã sử dụng" not in again.stdout
     by_name = pgibot("console", "--as", "ĐẶNG VĂN ĐỨC", stdin="/nhiemvu\n/thoat\n")
     assert "Nhiệm vụ của UBND huyện Tràng Định" in by_name.stdout, by_name.stdout
+    plain = pgibot("console", "--as", "dang van duc", stdin="/nhiemvu\n/thoat\n")
+    assert "Nhiệm vụ của UBND huyện Tràng Định" in plain.stdout, plain.stdout + plain.stderr
+    nobody = pgibot("console", "--as", "Nguyễn Văn Không Có", stdin="/thoat\n")
+    assert nobody.returncode != 0
+    assert "không phải là mã mời" in nobody.stderr, nobody.stdout + nobody.stderr
+    assert "/start" not in nobody.stdout  # never sent to the bot as a code guess
     members = pgibot("member", "list")
     assert members.stdout.count("Đặng Văn Đức") == 1
+    other = pgibot("invite", "create", "--agency", "trang dinh")
+    second = re.search(r"Mã mời: ([A-Z0-9]+)", other.stdout)
+    assert second is not None
+    blank = pgibot("console", "--as", second[1], stdin="\n  \nHoàng Thị Én\n/thoat\n")
+    assert blank.stdout.count("Họ và tên của đồng chí") == 3, blank.stdout
+    assert "Chào mừng đồng chí Hoàng Thị Én!" in blank.stdout, blank.stdout + blank.stderr
+    third = re.search(
+        r"Mã mời: ([A-Z0-9]+)", pgibot("invite", "create", "--agency", "trang dinh").stdout
+    )
+    assert third is not None
+    silent = pgibot("console", "--as", third[1], stdin="")
+    assert silent.returncode != 0 and "Cần có họ và tên" in silent.stderr, silent.stderr
+    assert pgibot("member", "list").stdout.count("UBND huyện Tràng Định") == 2  # no one else

@@ -34,6 +34,15 @@ async def cmd_console(app: App, args: argparse.Namespace) -> int:
         member = await _console_member(app, args.as_)
         if member is not None:
             user_id = f"member-{member.id}"
+        elif not looks_like_code(args.as_):
+            raise UsageError(
+                _(
+                    "No member is called %(name)s, and it is not an invitation code. See the "
+                    "members with `pgibot member list`, or create a code with `pgibot invite "
+                    "create`."
+                )
+                % {"name": args.as_}
+            )
         else:
             first = f"/start {args.as_}"
             if not name:
@@ -78,12 +87,18 @@ async def _ask_name(app: App, code: str) -> str | None:
         invitation = await uow.invitations.by_code(code)
     if invitation is None or not looks_like_code(code):
         return None  # the bot will say what is wrong with the code
-    sys.stdout.write(_("Your full name (as colleagues know you), then Enter: "))
-    sys.stdout.flush()
-    answer = normalize(await asyncio.to_thread(sys.stdin.readline))
-    if not sys.stdin.isatty():
-        sys.stdout.write(answer + "\n")
-    return answer[:200] or None
+    while True:  # a member is known by name: registering without one is not offered
+        sys.stdout.write(_("Your full name (as colleagues know you), then Enter: "))
+        sys.stdout.flush()
+        line = await asyncio.to_thread(sys.stdin.readline)
+        answer = normalize(line)
+        if not sys.stdin.isatty():
+            sys.stdout.write(answer + "\n")
+        if answer:
+            return answer[:200]
+        if not line:  # the end of the input: nobody to ask
+            raise UsageError(_("A full name is needed to register; nothing was changed."))
+        sys.stdout.write(_("Please type your full name.") + "\n")
 
 
 async def cmd_run(app: App, args: argparse.Namespace) -> int:
@@ -155,7 +170,7 @@ def add_parsers(sub: Any) -> None:
     p.add_argument(
         "--as",
         dest="as_",
-        metavar="CODE-OR-MEMBER",
+        metavar=_("CODE-OR-MEMBER"),
         help=_("an invitation code, or a member's id or full name"),
     )
     p.add_argument("--name", help=_("your name, when registering with a code"))

@@ -9,7 +9,7 @@ from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.domain.conversation import ConversationState
-from bot.core.domain.members import MemberInfo, Role, name_key
+from bot.core.domain.members import MemberInfo, Role, ascii_key, name_key
 from storage.models import Agency, Conversation, Invitation, Member, MemberIdentity
 
 _MEMBER = Member.__table__
@@ -109,15 +109,21 @@ class MemberRepository:
         """Return members whose id or full name is the given text (case and spacing aside).
 
         Names compare by their stored key (:func:`bot.core.domain.members.name_key`), so "ĐẶNG VĂN
-        ĐỨC" finds "Đặng Văn Đức" on SQLite as on PostgreSQL.
+        ĐỨC" finds "Đặng Văn Đức" on SQLite as on PostgreSQL; when no name is written so, a
+        name typed without diacritics ("dang van duc") finds the members it can only mean.
         """
         if wanted.strip().isdigit():
             query = _MEMBERS.where(_MEMBER.c.id == int(wanted))
         else:
             query = _MEMBERS.where(_MEMBER.c.name_key == name_key(wanted)[:200])
-        return [
+        found = [
             _member_of(row) for row in await self._session.execute(query.order_by(_MEMBER.c.id))
         ]
+        if found or wanted.strip().isdigit():
+            return found
+        plain = ascii_key(wanted)
+        everyone = await self._session.execute(_MEMBERS.order_by(_MEMBER.c.id))
+        return [m for m in map(_member_of, everyone) if ascii_key(m.full_name) == plain]
 
     async def registered_with(self, code: str) -> list[MemberInfo]:
         """Return the members who registered with an invitation code."""
