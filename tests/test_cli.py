@@ -117,6 +117,12 @@ def test_invite_create_prints_code_and_deep_link(pgibot: Pgibot) -> None:
     assert code is not None
     assert f"https://t.me/pgi_langson_bot?start={code.group(1)}" in result.stdout
     assert "lãnh đạo đơn vị" in result.stdout
+    assert re.search(r"hiệu lực đến \d\d:\d\d, (thứ \w+|Chủ nhật), \d\d/\d\d/\d{4}", result.stdout)
+    elsewhere = pgibot("invite", "create", "--agency", "sxd", "--role", "dieuphoi")
+    assert elsewhere.returncode != 0  # as /moi: coordinators belong to the coordinating agency
+    assert "Chỉ những cán bộ của Sở Tài nguyên và Môi trường" in elsewhere.stderr, elsewhere.stderr
+    assert "Mã mời" not in elsewhere.stdout
+    assert pgibot("invite", "create", "--agency", "stnmt", "--role", "dieuphoi").returncode == 0
 
 
 def test_console_session_in_a_subprocess(pgibot: Pgibot) -> None:

@@ -6,9 +6,9 @@ import argparse
 from datetime import timedelta
 from typing import Any
 
-from bot.cli.app import App, command, out
+from bot.cli.app import App, UsageError, command, out
 from bot.cli.member import ROLE_METAVAR, role_argument
-from bot.core.i18n import _
+from bot.core.i18n import _, format_moment
 from handlers.help import role_name
 from storage.dto import Role
 from storage.uow import UnitOfWork
@@ -26,6 +26,14 @@ async def cmd_invite_create(app: App, args: argparse.Namespace) -> int:
             created_by="cli",
             now=app.clock.now(),
         )
+        coordinating = await uow.agencies.coordinator()
+        if invitation.role is Role.COORDINATOR and (
+            coordinating is None or invitation.agency_code != coordinating.code
+        ):  # the rule /moi applies: the coordinators belong to the coordinating agency
+            raise UsageError(
+                _("Only members of %(agency)s can be invited as coordinators.")
+                % {"agency": coordinating.name if coordinating else "-"}
+            )
         uow.audit.record(
             "invitation.create",
             now=app.clock.now(),
@@ -42,9 +50,7 @@ async def cmd_invite_create(app: App, args: argparse.Namespace) -> int:
             "agency": invitation.agency_name,
             "role": role_name(invitation.role),
             "uses": invitation.max_uses,
-            "until": invitation.expires_at.astimezone(app.settings.timezone).strftime(
-                "%d/%m/%Y %H:%M"
-            ),
+            "until": format_moment(invitation.expires_at),
         }
     )
     username = app.settings.telegram_bot_username
