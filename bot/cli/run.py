@@ -60,13 +60,16 @@ async def cmd_console(app: App, args: argparse.Namespace) -> int:
 async def _console_member(app: App, wanted: str) -> MemberInfo | None:
     """Return the member ``pgibot console --as`` names, with a console account, if any.
 
-    A member's id or full name (case, spacing aside), or the invitation code they registered
-    with (so running the same command again continues as them, instead of spending the code).
+    A member's id or full name (case, spacing and diacritics aside), or the invitation code
+    they registered with (so running the same command again continues as them, instead of
+    spending the code).
     """
     async with UnitOfWork(app.sessions) as uow:
         members = await uow.members.find(wanted)
         if not members and looks_like_code(wanted):
             members = await uow.members.registered_with(wanted)
+        if not members:  # typed without diacritics: entering as someone changes nothing
+            members = await uow.members.find_without_diacritics(wanted)
         if len(members) > 1:
             raise UsageError(
                 _("Several members have that name; use the member id (see `pgibot member list`).")

@@ -109,18 +109,23 @@ class MemberRepository:
         """Return members whose id or full name is the given text (case and spacing aside).
 
         Names compare by their stored key (:func:`bot.core.domain.members.name_key`), so "ĐẶNG VĂN
-        ĐỨC" finds "Đặng Văn Đức" on SQLite as on PostgreSQL; when no name is written so, a
-        name typed without diacritics ("dang van duc") finds the members it can only mean.
+        ĐỨC" finds "Đặng Văn Đức" on SQLite as on PostgreSQL. A name typed without its
+        diacritics is another name here (see :meth:`find_without_diacritics`).
         """
         if wanted.strip().isdigit():
             query = _MEMBERS.where(_MEMBER.c.id == int(wanted))
         else:
             query = _MEMBERS.where(_MEMBER.c.name_key == name_key(wanted)[:200])
-        found = [
+        return [
             _member_of(row) for row in await self._session.execute(query.order_by(_MEMBER.c.id))
         ]
-        if found or wanted.strip().isdigit():
-            return found
+
+    async def find_without_diacritics(self, wanted: str) -> list[MemberInfo]:
+        """Return members whose full name, diacritics aside, is the given text.
+
+        For where a wrong match changes nothing (entering the console as someone): "dang van
+        duc" finds "Đặng Văn Đức". Commands that change a member use :meth:`find`.
+        """
         plain = ascii_key(wanted)
         everyone = await self._session.execute(_MEMBERS.order_by(_MEMBER.c.id))
         return [m for m in map(_member_of, everyone) if ascii_key(m.full_name) == plain]
