@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, get_args
 
 from bot.cli.app import App, command, out, parse_day
 from bot.core.i18n import N_, _
 from storage.agencies import add_agency, merge_agency, rename_agency, retire_agency
 from storage.db import AsyncSession
+from storage.plan_schema import AgencyKind
 from storage.uow import UnitOfWork
 
 AGENCY_STATUS = {"active": N_("active"), "merged": N_("merged"), "retired": N_("retired")}
@@ -111,17 +112,7 @@ def add_parsers(sub: Any) -> None:
     p.add_argument(
         "--kind",
         default="department",
-        choices=[
-            "department",
-            "police",
-            "military",
-            "press",
-            "district",
-            "commune",
-            "association",
-            "front",
-            "other",
-        ],
+        choices=list(get_args(AgencyKind)),  # the plan file's kinds
     )
     p = command(
         agency_sub, "rename", _("rename an agency, keeping its history"), cmd_agency_rename
