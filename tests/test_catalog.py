@@ -22,8 +22,10 @@ POT = ROOT / "locales" / "bot.pot"
 PLACEHOLDER = re.compile(r"%\(\w+\)s")
 CONVERSION = re.compile(r"%[#0 +-]*\d*(?:\.\d+)?[sdrfi]")
 """A positional conversion (``%s``, ``%.0f``) of a log message, kept in order when translated."""
-LOG_KEYWORDS = ["-k", "info", "-k", "warning", "-k", "error", "-k", "exception", "-k", "critical"]
-"""The logging calls whose messages are extracted (the Makefile's LOG_KEYWORDS)."""
+LOG_KEYWORDS = re.findall(
+    r"^LOG_KEYWORDS := (.*)$", (ROOT / "Makefile").read_text(encoding="utf-8"), re.MULTILINE
+)[0].split()
+"""The logging calls whose messages are extracted, as ``make catalog-extract`` names them."""
 
 
 def _read(path: Path) -> Catalog:
