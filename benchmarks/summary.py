@@ -29,12 +29,12 @@ from sqlalchemy.engine import make_url
 from benchmarks.harness import database, machine
 from bot.channels.memory import MemoryChannel
 from bot.core.clock import FrozenClock
+from bot.core.domain.members import Role
 from bot.core.i18n import set_language
 from handlers.context import BotInfo
 from handlers.router import Router
 from storage import migrate
 from storage.db import create_engine, create_sessionmaker
-from storage.dto import Role
 from storage.plan_import import import_plan
 from storage.plan_loader import default_plan_path, read_plan
 from storage.synthetic import generate

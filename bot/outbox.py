@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import Clock
 from bot.core.delivery import RateLimited, Rejected, Sender, Transient, Unreachable
-from handlers.reminders import from_payload
+from bot.core.messages import reply_from_payload
 from storage.notifications import BLOCKED, FAILED, SENT, OutboxItem
 from storage.uow import UnitOfWork
 
@@ -197,7 +197,7 @@ class OutboxWorker:
         try:
             async with self._gate:  # bounds the requests in flight, not the waiting
                 try:
-                    await sender.send_notification(item.chat_id, from_payload(item.payload))
+                    await sender.send_notification(item.chat_id, reply_from_payload(item.payload))
                 finally:
                     pacer.sent(item.chat_id)
         except RateLimited as error:

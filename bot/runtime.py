@@ -38,13 +38,14 @@ from bot.channels.zalo import ZaloChannel
 from bot.config import Settings
 from bot.core.clock import Clock
 from bot.core.delivery import Sender
+from bot.core.domain.calendar import ReminderPolicy
 from bot.core.i18n import _
 from bot.core.throttle import FloodLimits
 from bot.outbox import DeliveryLimits, OutboxWorker
 from bot.scheduler import PurgeJob, ReminderJob, build_scheduler
 from bot.web import WebhookServer, create_app
 from handlers.context import BotInfo
-from handlers.reminders import ReminderPolicy, Reminders
+from handlers.reminders import Reminders
 from handlers.router import Router
 from storage.retention import RetentionPolicy
 

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.core.clock import Clock
+from bot.core.domain.conversation import ConversationState
+from bot.core.domain.members import MemberInfo, Role
 from bot.core.i18n import current_timezone
 from bot.core.messages import FileSource, Incoming, Reply
-from storage.dto import ConversationState, MemberInfo, Role
 from storage.uow import UnitOfWork
 
 if TYPE_CHECKING:

@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
+from bot.core.domain.conversation import ConversationState
 from bot.core.messages import MAX_PAYLOAD_BYTES, FileRef, Reply
 from handlers.context import ChoiceHandler, Command, Context
-from storage.dto import ConversationState
 
 TextStep = Callable[[Context, str], Awaitable[list[Reply]]]
 FileStep = Callable[[Context, FileRef], Awaitable[list[Reply]]]

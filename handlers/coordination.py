@@ -15,12 +15,11 @@ from bot.core.domain.members import (
     parse_role,
 )
 from bot.core.i18n import N_, _, format_moment
-from bot.core.messages import Choice, Reply
+from bot.core.messages import Choice, Reply, reply_to_payload
 from handlers import replies
 from handlers.context import COORDINATORS, Command, Context
 from handlers.conversation import Conversation
 from handlers.help import role_name
-from handlers.reminders import to_payload
 from storage.agencies import AgencyError
 from storage.uow import UnitOfWork
 
@@ -312,7 +311,7 @@ async def notice(ctx: Context) -> list[Reply]:
                 chat_id=chat_id,
                 member_id=member_id,
                 kind="notice",
-                payload=to_payload(message),
+                payload=reply_to_payload(message),
                 dedupe_key=f"notice:{ctx.incoming.channel.value}:{key}:{member_id}",
                 now=ctx.now(),
             )

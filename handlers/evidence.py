@@ -26,13 +26,15 @@ from typing import Any, Protocol, runtime_checkable
 
 import filetype
 
+from bot.core.domain.conversation import ConversationState
+from bot.core.domain.submissions import AttachmentInfo
 from bot.core.i18n import _, format_size
 from bot.core.messages import FileRef, FileSource, FileUnavailable, Incoming, Reply
 from handlers import replies
 from handlers.context import BotInfo, Context
 from storage.db import SessionFactory
-from storage.dto import AttachmentInfo, ConversationState
-from storage.repositories import ConversationRepository, MemberRepository
+from storage.repositories.conversations import ConversationRepository
+from storage.repositories.members import MemberRepository
 from storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from bot.core.domain.members import ROLE_WORDS, Role
 from bot.core.i18n import N_, _
 from bot.core.messages import Reply
-from bot.core.people import ROLE_WORDS
 from handlers.context import Command, Context
-from storage.dto import Role
 
 _ROLE_NAMES = {
     Role.OFFICER: N_("focal officer"),

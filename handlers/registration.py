@@ -7,13 +7,12 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.core.domain.members import InvitationInfo
 from bot.core.i18n import N_, _
-from bot.core.messages import Reply
+from bot.core.messages import Reply, reply_to_payload
 from handlers.context import EVERYONE, Command, Context
 from handlers.conversation import Conversation
 from handlers.help import role_name
-from handlers.reminders import to_payload
-from storage.dto import InvitationInfo
 
 logger = logging.getLogger(__name__)
 
@@ -155,7 +154,7 @@ async def _count_failure(ctx: Context, failures: int, limit: GuessLimit) -> None
             chat_id=recipient.chat_id,
             member_id=recipient.member_id,
             kind="alert",
-            payload=to_payload(alert),
+            payload=reply_to_payload(alert),
             dedupe_key=f"invitation-guessing:{burst}:{recipient.member_id}",
             now=now,
         )

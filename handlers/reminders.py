@@ -14,15 +14,10 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-# bridge: sweep (the calendar's names are re-exported; keep the imports, drop the aliases)
-from bot.core.domain.calendar import ReminderPolicy as ReminderPolicy
-from bot.core.domain.calendar import Step as Step
-from bot.core.domain.calendar import WorkingCalendar as WorkingCalendar
-from bot.core.domain.calendar import current_step as current_step
-from bot.core.domain.calendar import steps_for as steps_for
+from bot.core.domain.calendar import ReminderPolicy, Step, WorkingCalendar, current_step, steps_for
 from bot.core.domain.members import Role
 from bot.core.i18n import N_, _, current_timezone, format_day, ngettext
-from bot.core.messages import Choice, Reply, reply_from_payload, reply_to_payload
+from bot.core.messages import Choice, Reply, reply_to_payload
 from handlers.context import COORDINATORS, Command, Context
 from handlers.conversation import Conversation
 from handlers.replies import time_left
@@ -32,9 +27,6 @@ from storage.notifications import DueMilestone, Notice, PendingTask, Recipient
 from storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
-
-to_payload = reply_to_payload  # bridge: sweep
-from_payload = reply_from_payload  # bridge: sweep
 
 TASK_BUTTONS = 6
 """At most this many "Báo cáo ngay" buttons in one reminder; /baocao lists the rest."""

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 
 from bot.core.clock import Clock
+from bot.core.domain.conversation import ConversationState
 from bot.core.i18n import N_, _, set_language
 from bot.core.messages import FileSource, Incoming, Reply
 from bot.core.text import fold, normalize, strip_controls
@@ -29,7 +30,6 @@ from handlers.help import help_reply
 from handlers.registration import looks_like_code, register, welcome_stranger
 from handlers.reminders import Reminders
 from storage.db import DatabaseError, DatabaseUnavailable, SessionFactory, database_unavailable
-from storage.dto import ConversationState
 from storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)

@@ -11,6 +11,15 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 
+from bot.core.domain.members import Role
+from bot.core.domain.progress import (
+    STATES,
+    AgencyState,
+    IndexState,
+    LatestReport,
+    PlanSummary,
+    TaskState,
+)
 from bot.core.i18n import N_, _, format_day, format_moment, format_score, ngettext
 from bot.core.messages import Choice, OutgoingFile, Reply
 from bot.core.text import fold, shorten
@@ -19,16 +28,7 @@ from handlers.context import COORDINATORS, Command, Context
 from handlers.conversation import Button, Conversation
 from handlers.exports import state_label, text_report
 from handlers.exports.labels import agency_with_role
-from storage.dto import Role
-from storage.summary import (
-    STATES,
-    AgencyState,
-    IndexState,
-    LatestReport,
-    PlanSummary,
-    SummaryRepository,
-    TaskState,
-)
+from storage.summary import SummaryRepository
 
 logger = logging.getLogger(__name__)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from bot.core.domain.members import Role
+from bot.core.domain.plan import AssignmentRole, MilestoneInfo, TaskInfo
+from bot.core.domain.submissions import SubmissionInfo
 from bot.core.i18n import N_, _, format_day, format_moment, format_score, ngettext
 from bot.core.messages import Choice, Reply
 from handlers import replies
@@ -9,7 +12,6 @@ from handlers.context import EVERYONE, Command, Context
 from handlers.conversation import Button, Conversation
 from handlers.report.answers import receipt_number
 from handlers.report.questions import status_label
-from storage.dto import AssignmentRole, MilestoneInfo, Role, SubmissionInfo, TaskInfo
 
 TASKS_PER_ROW = 3
 HISTORY_LENGTH = 10
@@ -33,9 +35,9 @@ async def list_tasks(ctx: Context) -> list[Reply]:
     coordinator = member.role in (Role.COORDINATOR, Role.ADMIN)
     next_due = await ctx.uow.plans.next_milestone(ctx.today(), for_coordinator=coordinator)
     indices = {index.code: index for index in await ctx.uow.plans.indices()}
-    cycles = await ctx.uow.reports.open_cycles(ctx.today())
+    cycles = await ctx.uow.submissions.open_cycles(ctx.today())
     latest = (
-        await ctx.uow.reports.latest_by_task(cycles[-1].id, member.agency_id) if cycles else {}
+        await ctx.uow.submissions.latest_by_task(cycles[-1].id, member.agency_id) if cycles else {}
     )
     lines = [
         ngettext(
@@ -109,7 +111,7 @@ def _task_line(task: TaskInfo, report: SubmissionInfo | None) -> str:
 async def history(ctx: Context) -> list[Reply]:
     """Show the agency's most recent reports, newest first."""
     member = ctx.require_member()
-    recent = await ctx.uow.reports.recent(member.agency_id, limit=HISTORY_LENGTH)
+    recent = await ctx.uow.submissions.recent(member.agency_id, limit=HISTORY_LENGTH)
     if not recent:
         return [
             Reply(

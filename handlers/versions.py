@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from bot.core.domain.submissions import ReportStatus
 from bot.core.i18n import _, format_moment
 from bot.core.messages import Reply
 from handlers.context import Context
-from storage.dto import ReportStatus
 
 SEEN = "seen_report"
 """Conversation data: id of the latest submission on the task when the officer chose it."""
@@ -31,7 +31,7 @@ async def newer_report_note(
     if SEEN not in data:  # a conversation begun before the bot remembered it
         return None
     member = ctx.require_member()
-    latest = await ctx.uow.reports.latest(
+    latest = await ctx.uow.submissions.latest(
         int(data["cycle_id"]), int(data["task_id"]), member.agency_id
     )
     if latest is None or latest.id == data[SEEN]:

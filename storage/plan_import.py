@@ -16,8 +16,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.domain.agencies import AgencyStatus
+from bot.core.domain.plan import ImportResult
 from storage.agencies import add_agency, current_agency, merge_agency, rename_agency, retire_agency
-from storage.dto import ImportReport
 from storage.models import (
     Agency,
     AgencyGroup,
@@ -34,7 +34,7 @@ from storage.plan_loader import LoadedPlan
 from storage.plan_schema import GroupSpec, PlanDocument, parse_due
 
 
-def _apply(row: Any, values: dict[str, Any], report: ImportReport, kind: str) -> None:
+def _apply(row: Any, values: dict[str, Any], report: ImportResult, kind: str) -> None:
     changed = False
     for name, value in values.items():
         if getattr(row, name) != value:
@@ -46,10 +46,10 @@ def _apply(row: Any, values: dict[str, Any], report: ImportReport, kind: str) ->
 
 async def import_plan(
     session: AsyncSession, loaded: LoadedPlan, *, today: date, now: datetime
-) -> ImportReport:
+) -> ImportResult:
     """Import a plan file in the caller's transaction and say what changed."""
     doc = loaded.document
-    report = ImportReport(doc.plan.code)
+    report = ImportResult(doc.plan.code)
     agencies = await _sync_agencies(session, doc, report, now)
     await _apply_reorganisations(session, doc, agencies, report, now)
     plan = await _sync_plan(session, loaded, agencies, report, now)
@@ -64,7 +64,7 @@ async def import_plan(
 
 
 async def _sync_agencies(
-    session: AsyncSession, doc: PlanDocument, report: ImportReport, now: datetime
+    session: AsyncSession, doc: PlanDocument, report: ImportResult, now: datetime
 ) -> dict[str, Agency]:
     rows = {a.code: a for a in await session.scalars(select(Agency))}
     for spec in doc.agencies:
@@ -93,7 +93,7 @@ async def _apply_reorganisations(
     session: AsyncSession,
     doc: PlanDocument,
     agencies: dict[str, Agency],
-    report: ImportReport,
+    report: ImportResult,
     now: datetime,
 ) -> None:
     for change in doc.reorganisations:
@@ -132,7 +132,7 @@ async def _sync_plan(
     session: AsyncSession,
     loaded: LoadedPlan,
     agencies: dict[str, Agency],
-    report: ImportReport,
+    report: ImportResult,
     now: datetime,
 ) -> Plan:
     header = loaded.document.plan
@@ -165,7 +165,7 @@ async def _sync_groups(
     plan: Plan,
     specs: list[GroupSpec],
     agencies: dict[str, Agency],
-    report: ImportReport,
+    report: ImportResult,
 ) -> None:
     rows = {
         g.code: g
@@ -205,7 +205,7 @@ async def _sync_groups(
 
 
 async def _sync_indices(
-    session: AsyncSession, plan: Plan, doc: PlanDocument, report: ImportReport
+    session: AsyncSession, plan: Plan, doc: PlanDocument, report: ImportResult
 ) -> dict[str, PlanIndex]:
     rows = {
         i.code: i
@@ -234,7 +234,7 @@ async def _sync_indices(
 
 
 async def _sync_rules(
-    session: AsyncSession, plan: Plan, doc: PlanDocument, report: ImportReport
+    session: AsyncSession, plan: Plan, doc: PlanDocument, report: ImportResult
 ) -> dict[str, MilestoneRule]:
     rows = {
         r.code: r
@@ -281,7 +281,7 @@ async def _sync_tasks(
     loaded: LoadedPlan,
     indices: dict[str, PlanIndex],
     rules: dict[str, MilestoneRule],
-    report: ImportReport,
+    report: ImportResult,
 ) -> dict[str, Task]:
     rows = {t.code: t for t in await session.scalars(select(Task).where(Task.plan_id == plan.id))}
     seen = set()
@@ -336,7 +336,7 @@ async def _sync_assignments(
     loaded: LoadedPlan,
     agencies: dict[str, Agency],
     tasks: dict[str, Task],
-    report: ImportReport,
+    report: ImportResult,
 ) -> None:
     doc = loaded.document
     group_codes = {g.code for g in doc.groups}
@@ -379,7 +379,7 @@ async def _sync_cycles(
     rules: dict[str, MilestoneRule],
     first_year: int,
     today: date,
-    report: ImportReport,
+    report: ImportResult,
 ) -> None:
     cycles = {
         c.year: c for c in await session.scalars(select(Cycle).where(Cycle.plan_id == plan.id))
@@ -398,7 +398,7 @@ async def ensure_milestones(
     session: AsyncSession,
     cycle: Cycle,
     rules: Iterable[MilestoneRule],
-    report: ImportReport | None = None,
+    report: ImportResult | None = None,
 ) -> None:
     """Give a cycle one dated milestone per active rule, updating dates that moved."""
     existing = {

@@ -17,16 +17,16 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.domain.plan import MilestoneInfo
-
-# bridge: sweep (the seven names below are re-exported; keep the imports, drop the aliases)
-from bot.core.domain.progress import STATES as STATES
-from bot.core.domain.progress import AgencyState as AgencyState
-from bot.core.domain.progress import IndexState as IndexState
-from bot.core.domain.progress import LatestReport as LatestReport
-from bot.core.domain.progress import PlanSummary as PlanSummary
-from bot.core.domain.progress import SubmissionRow as SubmissionRow
-from bot.core.domain.progress import TaskState as TaskState
-from bot.core.domain.progress import current_milestone, task_state
+from bot.core.domain.progress import (
+    AgencyState,
+    IndexState,
+    LatestReport,
+    PlanSummary,
+    SubmissionRow,
+    TaskState,
+    current_milestone,
+    task_state,
+)
 from bot.core.text import sort_key
 from storage.agencies import coordinator_agency, current_agency
 from storage.models import (

@@ -113,7 +113,7 @@ class UnitOfWork:
         self.plans = PlanRepository(session)
         self.agencies = AgencyRepository(session)
         self.audit = AuditRepository(session)
-        self.reports = SubmissionRepository(session)
+        self.submissions = SubmissionRepository(session)
         self.inbox = InboxRepository(session)
         self.notifications = NotificationRepository(session)
         self.summaries = SummaryRepository(session)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import Clock
-from storage.dto import Role
+from bot.core.domain.members import Role
 from storage.models import Base
 from storage.uow import UnitOfWork
 

@@ -8,8 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.memory import MemoryChannel
 from bot.core.clock import FrozenClock
+from bot.core.domain.members import Role
 from handlers.router import Router
-from storage.dto import Role
 from storage.models import AuditEntry, Member, Task
 from tests.helpers import invite
 

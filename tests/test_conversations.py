@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.memory import MemoryChannel
 from bot.core.clock import FrozenClock
+from bot.core.domain.members import Role
 from bot.core.messages import FileRef, Reply
 from handlers.router import MAX_TEXT, Router
-from storage.dto import Role
 from storage.models import AuditEntry, Invitation, Member, MemberIdentity
 from tests.helpers import dump, invite
 

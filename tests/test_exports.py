@@ -13,16 +13,8 @@ import docx
 import openpyxl
 import pytest
 
-from bot.core.i18n import _
-from bot.core.text import shorten, sort_key
-from handlers.exports import STATE_LABELS, state_label, text_report
-from handlers.exports.chart import chart, chart_order
-from handlers.exports.document import balanced_lines, lead_groups, report_document
-from handlers.exports.labels import in_sentence
-from handlers.exports.spreadsheet import spreadsheet
-from handlers.report.questions import status_label
-from storage.dto import MilestoneInfo, ReportStatus
-from storage.summary import (
+from bot.core.domain.plan import MilestoneInfo
+from bot.core.domain.progress import (
     STATES,
     AgencyState,
     IndexState,
@@ -31,6 +23,15 @@ from storage.summary import (
     SubmissionRow,
     TaskState,
 )
+from bot.core.domain.submissions import ReportStatus
+from bot.core.i18n import _
+from bot.core.text import shorten, sort_key
+from handlers.exports import STATE_LABELS, state_label, text_report
+from handlers.exports.chart import chart, chart_order
+from handlers.exports.document import balanced_lines, lead_groups, report_document
+from handlers.exports.labels import in_sentence
+from handlers.exports.spreadsheet import spreadsheet
+from handlers.report.questions import status_label
 
 STNMT = "Sở Tài nguyên và Môi trường"
 SXD = "Sở Xây dựng"

@@ -19,11 +19,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import FrozenClock
+from bot.core.domain.members import Role
 from bot.core.messages import Channel, FileRef, Incoming
 from bot.core.validation import xml_forbidden
 from handlers.context import BotInfo
 from handlers.router import Router
-from storage.dto import Role
 from storage.models import Submission
 from tests.helpers import dump, invite
 

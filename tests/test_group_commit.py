@@ -18,10 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.channels.memory import MemoryChannel
 from bot.core.clock import FrozenClock
+from bot.core.domain.members import Role
 from bot.core.messages import Channel, Incoming, Reply
 from handlers.context import EVERYONE, Command, Context
 from handlers.router import Inbound, Router
-from storage.dto import Role
 from storage.models import AuditEntry, InboxUpdate, LinkCode
 from storage.uow import UnitOfWork
 from tests.fakes.telegram_api import FakeTelegram, FakeUser

@@ -16,12 +16,12 @@ from bot.cli import App, build_parser
 from bot.cli.run import _console_member
 from bot.config import Settings
 from bot.core.clock import FrozenClock
+from bot.core.domain.members import Role
 from handlers.registration import GUESS_LIMIT
 from handlers.router import Router
 from storage import migrate
 from storage.agencies import AgencyError, current_agency, find_agency
 from storage.db import create_engine
-from storage.dto import Role
 from storage.models import AuditEntry, InvitationFailure, Member, OutboxMessage
 from storage.uow import UnitOfWork
 from tests.helpers import invite

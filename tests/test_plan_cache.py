@@ -124,11 +124,11 @@ async def test_a_cycle_made_in_a_transaction_rolled_back_is_not_served(
     (await _cache(sessions)).monotonic = Clock()
     today = date(2031, 1, 10)  # no cycle for 2031 yet: open_cycles makes it
     async with UnitOfWork(sessions) as uow:
-        made = [c for c in await uow.reports.open_cycles(today) if c.year == 2031]
+        made = [c for c in await uow.submissions.open_cycles(today) if c.year == 2031]
         assert made  # ... and another update of the batch fails: rolled back
     async with UnitOfWork(sessions) as uow:
-        served = [c for c in await uow.reports.open_cycles(today) if c.year == 2031]
+        served = [c for c in await uow.submissions.open_cycles(today) if c.year == 2031]
         assert served and await uow.session.get(Cycle, served[0].id) is not None
         await uow.commit()
     async with UnitOfWork(sessions) as uow:  # committed: now it may come from the cache
-        assert [c for c in await uow.reports.open_cycles(today) if c.year == 2031] == served
+        assert [c for c in await uow.submissions.open_cycles(today) if c.year == 2031] == served

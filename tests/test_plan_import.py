@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import FrozenClock
+from bot.core.domain.members import Role
 from storage.agencies import AgencyError, lineage_ids, merge_agency, rename_agency, retire_agency
-from storage.dto import Role
 from storage.models import Agency, AgencyName, Assignment, Member, Submission, Task
 from storage.plan_import import import_plan
 from storage.plan_loader import default_plan_path, read_plan

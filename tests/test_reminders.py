@@ -99,7 +99,7 @@ async def _report_all(
         )
         for task_id, code in tasks.all():
             if (only is None or code in only) and code != but:
-                await uow.reports.create(
+                await uow.submissions.create(
                     NewSubmission(
                         cycle_id,
                         task_id,

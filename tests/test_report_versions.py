@@ -11,9 +11,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.core.clock import FrozenClock
+from bot.core.domain.submissions import NewSubmission, ReportStatus
 from storage import migrate
 from storage.db import create_engine, create_sessionmaker
-from storage.dto import NewSubmission, ReportStatus
 from storage.models import Agency, Assignment, Cycle, Member, Submission, Task
 from storage.uow import UnitOfWork
 
@@ -29,7 +29,7 @@ async def _officer_and_tasks(
 ) -> tuple[int, int, int, list[int]]:
     """Return (cycle, agency, member, tasks) for sxd's report on a few of its tasks."""
     async with UnitOfWork(sessions) as uow:
-        cycle = (await uow.reports.open_cycles(clock.now().date()))[-1]
+        cycle = (await uow.submissions.open_cycles(clock.now().date()))[-1]
         agency_id = await uow.session.scalar(select(Agency.id).where(Agency.code == "sxd"))
         assert agency_id is not None
         member = Member(
@@ -102,7 +102,7 @@ async def test_simultaneous_confirmations_are_numbered_one_to_n_and_linked(
 
         async def confirm(engine: AsyncEngine, task_id: int, n: int) -> int:
             async with UnitOfWork(create_sessionmaker(engine)) as uow:
-                stored = await uow.reports.create(
+                stored = await uow.submissions.create(
                     _new(cycle_id, task_id, agency_id, member_id, n), clock.now()
                 )
                 await uow.commit()

@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.memory import MemoryChannel
 from bot.core.clock import FrozenClock
+from bot.core.domain.conversation import ConversationState
+from bot.core.domain.members import Role
 from bot.core.messages import MAX_PAYLOAD_BYTES, Choice, Reply
 from handlers.context import EVERYONE, Command, Context
 from handlers.conversation import Button, Conversation
@@ -19,7 +21,6 @@ from handlers.report.states import REPORT_NOW, ReportButton
 from handlers.router import Router
 from handlers.summary import BUTTON as SUMMARY_BUTTON
 from handlers.tasks import TASK_BUTTON
-from storage.dto import ConversationState, Role
 from tests.helpers import invite
 
 

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.core.clock import FrozenClock
+from bot.core.domain.members import Role
 from bot.runtime import NoChannel, Runtime
-from storage.dto import Role
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.zalo_api import FakeZalo
 from tests.helpers import invite

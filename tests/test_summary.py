@@ -17,11 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.memory import MemoryChannel
 from bot.core.clock import FrozenClock
+from bot.core.domain.members import Role
 from bot.core.messages import Reply
 from bot.core.text import sort_key
 from handlers.router import Router
 from handlers.summary import render
-from storage.dto import Role
 from storage.models import Agency, AuditEntry, OutboxMessage, Submission, Task
 from storage.summary import SummaryRepository
 from storage.synthetic import generate

@@ -8,9 +8,9 @@ from typing import Any
 
 from bot.cli.app import App, UsageError, command, out
 from bot.cli.member import ROLE_METAVAR, role_argument
+from bot.core.domain.members import Role
 from bot.core.i18n import _, format_moment
 from handlers.help import role_name
-from storage.dto import Role
 from storage.uow import UnitOfWork
 
 

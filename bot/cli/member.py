@@ -6,11 +6,10 @@ import argparse
 from typing import Any
 
 from bot.cli.app import App, UsageError, command, out
+from bot.core.domain.members import ROLE_WORDS, Change, MemberInfo, Role, parse_role
 from bot.core.i18n import _
-from bot.core.people import ROLE_WORDS, Change, parse_role
 from handlers.coordination import change_member, refusal_text
 from handlers.help import role_name
-from storage.dto import MemberInfo, Role
 from storage.uow import UnitOfWork
 
 ROLE_METAVAR = "|".join(ROLE_WORDS.values())

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.cli.app import App, UsageError, command, out
+from bot.core.domain.plan import PlanView
 from bot.core.i18n import N_, _, format_score, ngettext
 from storage import migrate
-from storage.dto import PlanView
 from storage.plan_import import import_plan
 from storage.plan_loader import default_plan_path, read_plan
 from storage.uow import UnitOfWork

@@ -77,7 +77,7 @@ async def cmd_demo(app: App, args: argparse.Namespace) -> int:
     if not has_plan:
         await import_plan_file(app, default_plan_path())
     async with UnitOfWork(app.sessions) as uow:
-        await uow.reports.open_cycles(date(args.cycle, 6, 1))
+        await uow.submissions.open_cycles(date(args.cycle, 6, 1))
         with tqdm(
             total=args.submissions,
             desc=_("Generating"),

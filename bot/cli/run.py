@@ -16,11 +16,11 @@ from typing import Any
 from bot.channels.console import ConsoleChannel
 from bot.cli.app import App, UsageError, command, local_moment, out
 from bot.config import default_env_file
+from bot.core.domain.members import MemberInfo
 from bot.core.i18n import _
 from bot.core.text import normalize
 from bot.runtime import Runtime
 from handlers.registration import looks_like_code
-from storage.dto import MemberInfo
 from storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)

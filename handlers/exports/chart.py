@@ -15,10 +15,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
+from bot.core.domain.progress import STATES, PlanSummary, TaskState
 from bot.core.i18n import _
 from bot.core.text import shorten, sort_key
 from handlers.exports.labels import STATE_COLOURS, organisational_label, state_labels
-from storage.summary import STATES, PlanSummary, TaskState
 
 logger = logging.getLogger(__name__)
 

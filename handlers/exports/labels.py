@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from bot.core.domain.progress import STATES, IndexState, LatestReport, PlanSummary
+from bot.core.domain.submissions import ReportStatus
 from bot.core.i18n import N_, _, current_timezone
 from handlers.report.questions import STATUS_LABELS, status_label
-from storage.dto import ReportStatus
-from storage.summary import STATES, IndexState, LatestReport, PlanSummary
 
 _LABELS: dict[str, str] = {
     **{status.value: label for status, label in STATUS_LABELS.items()},

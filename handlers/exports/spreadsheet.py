@@ -22,6 +22,7 @@ from typing import Any
 
 from xlsxwriter import Workbook
 
+from bot.core.domain.progress import STATES, PlanSummary, SubmissionRow, TaskState
 from bot.core.i18n import _, format_day
 from bot.core.text import shorten
 from handlers.exports.labels import (
@@ -31,7 +32,6 @@ from handlers.exports.labels import (
     organisational_label,
     state_labels,
 )
-from storage.summary import STATES, PlanSummary, SubmissionRow, TaskState
 
 logger = logging.getLogger(__name__)
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from bot.core.domain.progress import STATES, PlanSummary, TaskState
 from bot.core.i18n import _, format_day, format_score, ngettext
 from handlers.exports.labels import agency_with_role, in_sentence, state_labels
-from storage.summary import STATES, PlanSummary, TaskState
 
 
 def text_report(summary: PlanSummary) -> str:

@@ -70,7 +70,7 @@ async def start(ctx: Context) -> list[Reply]:
                 _("%(agency)s has no task assigned in the plan.") % {"agency": member.agency_name}
             )
         ]
-    cycles = await ctx.uow.reports.open_cycles(ctx.today())
+    cycles = await ctx.uow.submissions.open_cycles(ctx.today())
     if not cycles:
         return [Reply(_("No reporting cycle is open at the moment."))]
     ctx.state = replace(ctx.state, state=CYCLE, data={"nonce": secrets.token_hex(2)})
@@ -101,7 +101,7 @@ async def start_for_task(ctx: Context, argument: str) -> list[Reply]:
     task = await _own_task(ctx, task_id)
     if task is None:
         return replies.forged_task(ctx, f"rp:{argument}")
-    cycles = await ctx.uow.reports.open_cycles(ctx.today())
+    cycles = await ctx.uow.submissions.open_cycles(ctx.today())
     cycle = next((c for c in cycles if str(c.id) == cycle_id), None)
     if cycle is None:
         return [
@@ -122,7 +122,7 @@ async def on_choice(ctx: Context, argument: str) -> list[Reply]:
     pressed = ReportButton.decode(argument)
     nonce, action, value = pressed.nonce, pressed.action, pressed.value
     key = _idempotency_key(ctx)
-    if action == "ok" and key and (done := await ctx.uow.reports.by_idempotency_key(key)):
+    if action == "ok" and key and (done := await ctx.uow.submissions.by_idempotency_key(key)):
         return [_receipt(done)]  # the same confirmation delivered again
     if not in_report(ctx.state) or nonce != ctx.state.data.get("nonce"):
         return [replies.stale_choice()]

@@ -10,6 +10,8 @@ import logging
 from dataclasses import replace
 from typing import Any
 
+from bot.core.domain.plan import TaskInfo
+from bot.core.domain.submissions import AttachmentInfo, NewSubmission, ReportStatus, SubmissionInfo
 from bot.core.i18n import _, format_day, format_moment
 from bot.core.messages import Reply
 from bot.core.validation import MIN_WORDS, has_content
@@ -34,14 +36,13 @@ from handlers.report.states import (
     PROGRESS_STEPS,
     _set,
 )
-from storage.dto import AttachmentInfo, NewSubmission, ReportStatus, SubmissionInfo, TaskInfo
 
 logger = logging.getLogger(__name__)
 
 
 async def _on_cycle(ctx: Context, value: str) -> list[Reply]:
     cycle = next(
-        (c for c in await ctx.uow.reports.open_cycles(ctx.today()) if str(c.id) == value), None
+        (c for c in await ctx.uow.submissions.open_cycles(ctx.today()) if str(c.id) == value), None
     )
     if cycle is None:
         return [replies.stale_choice()]
@@ -69,9 +70,9 @@ async def _on_task(ctx: Context, value: str) -> list[Reply]:
 
 async def _choose_task(ctx: Context, task: TaskInfo) -> list[Reply]:
     member = ctx.require_member()
-    cycle = await ctx.uow.reports.cycle(int(ctx.state.data["cycle_id"]))
+    cycle = await ctx.uow.submissions.cycle(int(ctx.state.data["cycle_id"]))
     assert cycle is not None
-    latest = (await ctx.uow.reports.latest_by_task(cycle.id, member.agency_id)).get(task.id)
+    latest = (await ctx.uow.submissions.latest_by_task(cycle.id, member.agency_id)).get(task.id)
     if latest and cycle.correction_deadline and ctx.today() > cycle.correction_deadline:
         ctx.reset()
         return [
@@ -279,7 +280,7 @@ async def _on_confirm(ctx: Context, value: str) -> list[Reply]:
             for f in data.get("files", [])
         ],
     )
-    stored = await ctx.uow.reports.create(new, ctx.now())
+    stored = await ctx.uow.submissions.create(new, ctx.now())
     ctx.audit(
         "submission.create",
         submission=stored.id,

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from math import ceil
 
+from bot.core.domain.plan import CycleInfo, TaskInfo
+from bot.core.domain.submissions import ReportStatus
 from bot.core.i18n import N_, _
 from bot.core.messages import Choice, Reply
 from handlers import evidence
@@ -33,7 +35,6 @@ from handlers.report.states import (
     _choice,
     _set,
 )
-from storage.dto import CycleInfo, ReportStatus, TaskInfo
 
 TASKS_PER_PAGE = 8
 
@@ -73,7 +74,7 @@ async def _ask_task(
     if tasks is None:
         tasks = await ctx.uow.plans.tasks_of_agency(member.agency_id)
     data = ctx.state.data
-    latest = await ctx.uow.reports.latest_by_task(data["cycle_id"], member.agency_id)
+    latest = await ctx.uow.submissions.latest_by_task(data["cycle_id"], member.agency_id)
     pages = max(1, ceil(len(tasks) / TASKS_PER_PAGE))
     page = min(max(int(data.get("page", 0)), 0), pages - 1)
     _set(ctx, TASK, page=page)
@@ -284,7 +285,7 @@ async def current_question(ctx: Context) -> Reply:
     """Ask the question of the step the report is at again, as a new message."""
     step = ctx.state.state
     if step == CYCLE:
-        return _ask_cycle(ctx, await ctx.uow.reports.open_cycles(ctx.today()))
+        return _ask_cycle(ctx, await ctx.uow.submissions.open_cycles(ctx.today()))
     if step == TASK:
         return await _ask_task(ctx)
     if step == EDIT:

@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from bot.core.domain.conversation import ConversationState
+from bot.core.domain.submissions import ReportStatus
 from bot.core.i18n import N_
 from bot.core.messages import Choice
 from handlers.context import Context
 from handlers.conversation import Button
-from storage.dto import ConversationState, ReportStatus
 
 PREFIX = "bc"
 RESULTS_LIMIT = 3000
