@@ -28,10 +28,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from telegram import Bot
 
 from benchmarks.harness import machine
-from bot.channels.telegram import TelegramSender
+from bot.channels.telegram import TelegramConfig, TelegramSender, new_bot
 from bot.core.clock import FrozenClock, SystemClock
 from bot.core.i18n import set_language
 from bot.outbox import DeliveryLimits, OutboxWorker
@@ -90,7 +89,7 @@ async def run(members: int, rate: float, folder: Path) -> dict[str, object]:
     sweep_seconds = time.perf_counter() - started
 
     async with FakeTelegram(token=TOKEN, enforce_limits=True) as fake:
-        async with Bot(TOKEN, base_url=fake.base_url, base_file_url=fake.base_file_url) as bot:
+        async with new_bot(TelegramConfig(TOKEN, fake.base_url, fake.base_file_url)) as bot:
             worker = OutboxWorker(
                 sessions,
                 {"telegram": TelegramSender(bot)},

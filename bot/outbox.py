@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
@@ -25,7 +24,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import Clock
-from bot.core.delivery import RateLimited, Rejected, Sender, Transient, Unreachable
+from bot.core.delivery import (
+    Decision,
+    DeliveryError,
+    RateLimited,
+    RetryPolicy,
+    Sender,
+    Step,
+    deliver,
+    send_all,
+)
 from bot.core.messages import reply_from_payload
 from storage.notifications import BLOCKED, FAILED, SENT, OutboxItem
 from storage.uow import UnitOfWork
@@ -45,6 +53,16 @@ class DeliveryLimits:
     """Seconds before the first retry; doubled at each attempt, up to ``backoff_cap``."""
     backoff_cap: float = 300.0
     batch: int = 200
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """The shared retry policy with the outbox's patience (see :mod:`bot.core.delivery`)."""
+        return RetryPolicy(
+            attempts=self.max_attempts,
+            first_delay=self.backoff_base,
+            max_delay=self.backoff_cap,
+            jitter=0.2,
+        )
 
 
 class _Pacer:
@@ -194,63 +212,17 @@ class OutboxWorker:
         if not await _turn_or_stop(pacer.wait(item.chat_id), stop):
             await self._retry(item, 0.0, "not sent before the shutdown", count=False)
             return
-        try:
+        pieces = sender.pieces(item.chat_id, reply_from_payload(item.payload))
+
+        async def send() -> None:
             async with self._gate:  # bounds the requests in flight, not the waiting
                 try:
-                    await sender.send_notification(item.chat_id, reply_from_payload(item.payload))
+                    await send_all(pieces)
                 finally:
                     pacer.sent(item.chat_id)
-        except RateLimited as error:
-            pacer.pause(error.retry_after)
-            logger.warning(
-                "%s rate-limits outbox message %s to chat %s; pausing the channel for %.0f s",
-                item.channel,
-                item.id,
-                item.chat_id,
-                error.retry_after,
-            )
-            await self._retry(item, error.retry_after, str(error), count=False)
-        except Unreachable as error:
-            async with UnitOfWork(self._sessions) as uow:
-                await uow.members.mark_unreachable(item.channel, item.chat_id)
-                await uow.notifications.mark(item.id, BLOCKED, self._clock.now(), str(error))
-                await uow.commit()
-            logger.info("chat %s blocked the bot; marked unreachable", item.chat_id)
-        except Rejected as error:
-            await self._finish(item, FAILED, str(error))
-            logger.error(
-                "%s refused outbox message %s to chat %s: %s",
-                item.channel,
-                item.id,
-                item.chat_id,
-                error,
-            )
-        except Transient as error:
-            if item.attempts >= self.limits.max_attempts:
-                await self._finish(item, FAILED, str(error))
-                logger.error(
-                    "giving up on outbox message %s to %s chat %s after %d attempts: %s",
-                    item.id,
-                    item.channel,
-                    item.chat_id,
-                    item.attempts,
-                    error,
-                )
-            else:
-                delay = min(
-                    self.limits.backoff_base * 2 ** (item.attempts - 1), self.limits.backoff_cap
-                )
-                delay *= random.uniform(0.8, 1.2)
-                logger.warning(
-                    "could not deliver outbox message %s to %s chat %s: %s; retrying in %.1f s",
-                    item.id,
-                    item.channel,
-                    item.chat_id,
-                    error,
-                    delay,
-                )
-                await self._retry(item, delay, str(error))
-        else:
+
+        outcome = _OutboxOutcome(self, item, pacer)
+        if await deliver(send, self.limits.retry_policy, outcome, attempt=item.attempts):
             await self._finish(item, SENT, None)
 
     async def _finish(self, item: OutboxItem, status: str, error: str | None) -> None:
@@ -265,3 +237,65 @@ class OutboxWorker:
         async with UnitOfWork(self._sessions) as uow:
             await uow.notifications.retry_at(item.id, when, error, uncount=not count)
             await uow.commit()
+
+
+class _OutboxOutcome:
+    """A notification's side of the shared policy: retries wait in the outbox table."""
+
+    def __init__(self, worker: OutboxWorker, item: OutboxItem, pacer: _Pacer) -> None:
+        self._worker, self._item, self._pacer = worker, item, pacer
+
+    async def retry(self, error: DeliveryError, decision: Decision) -> bool:
+        """Put the message back, due after the decided delay; a 429 pauses the whole channel."""
+        item = self._item
+        if isinstance(error, RateLimited):
+            self._pacer.pause(decision.delay)
+            logger.warning(
+                "%s rate-limits outbox message %s to chat %s; pausing the channel for %.0f s",
+                item.channel,
+                item.id,
+                item.chat_id,
+                decision.delay,
+            )
+        else:
+            logger.warning(
+                "could not deliver outbox message %s to %s chat %s: %s; retrying in %.1f s",
+                item.id,
+                item.channel,
+                item.chat_id,
+                error,
+                decision.delay,
+            )
+        await self._worker._retry(item, decision.delay, str(error), count=decision.counted)
+        return False  # the worker claims it again when it is due
+
+    async def unreachable(self, error: DeliveryError) -> None:
+        """Mark the chat unreachable and the message blocked."""
+        item, worker = self._item, self._worker
+        async with UnitOfWork(worker._sessions) as uow:
+            await uow.members.mark_unreachable(item.channel, item.chat_id)
+            await uow.notifications.mark(item.id, BLOCKED, worker._clock.now(), str(error))
+            await uow.commit()
+        logger.info("chat %s blocked the bot; marked unreachable", item.chat_id)
+
+    async def failed(self, error: DeliveryError, decision: Decision) -> None:
+        """Mark the message failed: the coordinator's digest lists it."""
+        item = self._item
+        await self._worker._finish(item, FAILED, str(error))
+        if decision.step is Step.REJECTED:
+            logger.error(
+                "%s refused outbox message %s to chat %s: %s",
+                item.channel,
+                item.id,
+                item.chat_id,
+                error,
+            )
+        else:
+            logger.error(
+                "giving up on outbox message %s to %s chat %s after %d attempts: %s",
+                item.id,
+                item.channel,
+                item.chat_id,
+                item.attempts,
+                error,
+            )

@@ -10,7 +10,7 @@ The duplicate bounds proven here:
 - An incoming update is processed exactly once, whatever getUpdates does: the offset moves only
   past committed updates, and the inbox records a redelivery once.
 - A direct reply whose answer is lost after it was sent is sent again: one extra copy per lost
-  answer (never more than ``SEND_ATTEMPTS`` copies); a lost edit costs no copy at all.
+  answer (never more than ``REPLY_POLICY.attempts`` copies); a lost edit costs no copy at all.
 - An outbox message whose answer is lost is sent again: one extra copy per lost answer (never
   more than ``max_attempts``); a message marked sent is never sent again.
 
@@ -40,13 +40,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram import Bot as PTBBot
 
 import storage.db
-from bot.channels.telegram import SEND_ATTEMPTS, TelegramSender
-from bot.channels.telegram_http import AiohttpRequest
+from bot.channels.telegram import TelegramSender
+from bot.channels.telegram_http import LeanBot
 from bot.channels.zalo import ZaloChannel, ZaloConfig, ZaloSender
 from bot.core.clock import FrozenClock
+from bot.core.delivery import REPLY_POLICY
 from bot.core.throttle import FloodLimits
 from bot.outbox import DeliveryLimits, OutboxWorker
 from bot.web import TELEGRAM_PATH, WebhookServer, create_app
@@ -341,7 +341,9 @@ async def test_replies_survive_send_faults_with_bounded_duplicates(
         await ask(fake, user, lambda: user.send_text("/trogiup"), "Các lệnh")
         await channel.wait_idle()
         sent = copies(fake, user.id, "Các lệnh") - before
-        assert sent == 1 + lost <= SEND_ATTEMPTS, label  # the bound: one copy per lost answer
+        assert sent == 1 + lost <= REPLY_POLICY.attempts, (
+            label
+        )  # the bound: one copy per lost answer
     helps = [c for c in fake.calls_of("sendMessage") if "Các lệnh" in str(c.params["text"])]
     limited = next(c for c in helps if c.status == 429)
     assert helps[helps.index(limited) + 1].time - limited.time >= 1.0  # retry_after honoured
@@ -357,7 +359,7 @@ async def test_replies_survive_send_faults_with_bounded_duplicates(
     assert fake.last_message(user.id)["message_id"] == status["message_id"]
 
     records = problems(logs)
-    assert all(r.name == "bot.channels.telegram" for r in records)
+    assert all(r.name == "bot.channels.sending" for r in records)
     assert all(f"chat {user.id}" in r.getMessage() for r in records)
     lines = [r.getMessage() for r in records]
     assert len(lines) == len(faults) + 1  # once per failure
@@ -389,9 +391,14 @@ async def _statuses(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
         return list(await session.scalars(select(OutboxMessage.status).order_by(OutboxMessage.id)))
 
 
-def _sender_bot(fake: FakeTelegram) -> PTBBot:
-    request = AiohttpRequest(connection_pool_size=16, read_timeout=READ_TIMEOUT)
-    return PTBBot(TOKEN, base_url=fake.base_url, request=request)
+def _sender_bot(fake: FakeTelegram) -> LeanBot:
+    return LeanBot(
+        TOKEN,
+        base_url=fake.base_url,
+        base_file_url=fake.base_file_url,
+        read_timeout=READ_TIMEOUT,
+        poll_grace=POLL_GRACE,
+    )
 
 
 async def test_outbox_429_pauses_the_whole_channel_for_retry_after(

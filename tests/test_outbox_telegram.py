@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram import Bot
 
-from bot.channels.telegram import TelegramSender
+from bot.channels.telegram import TelegramConfig, TelegramSender, new_bot
+from bot.channels.telegram_http import LeanBot
 from bot.core.clock import SystemClock
 from bot.outbox import DeliveryLimits, OutboxWorker
 from storage.models import Agency, Member, MemberIdentity, OutboxMessage
@@ -26,6 +26,11 @@ TOKEN = "777:OUTBOX"
 async def fake_limited() -> AsyncIterator[FakeTelegram]:
     async with FakeTelegram(token=TOKEN, enforce_limits=True) as server:
         yield server
+
+
+def _bot(fake: FakeTelegram) -> LeanBot:
+    """The bot's own Bot API client, as the running bot makes it."""
+    return new_bot(TelegramConfig(TOKEN, fake.base_url, fake.base_file_url))
 
 
 async def _queue(sessions: async_sessionmaker[AsyncSession], chats: int, each: int) -> None:
@@ -66,7 +71,7 @@ async def _deliver_all(
     expected: int,
     limits: DeliveryLimits,
 ) -> None:
-    async with Bot(TOKEN, base_url=fake.base_url, base_file_url=fake.base_file_url) as bot:
+    async with _bot(fake) as bot:
         worker = OutboxWorker(sessions, {"telegram": TelegramSender(bot)}, SystemClock(), limits)
         stop = asyncio.Event()
         running = asyncio.create_task(worker.run(stop))
@@ -136,7 +141,7 @@ async def test_a_blocked_user_is_marked_and_not_retried(
     await _queue(sessions, chats=2, each=1)
     fake_limited.block_chat(2)
     limits = DeliveryLimits(rate=25, chat_interval=0)
-    async with Bot(TOKEN, base_url=fake_limited.base_url) as bot:
+    async with _bot(fake_limited) as bot:
         worker = OutboxWorker(sessions, {"telegram": TelegramSender(bot)}, SystemClock(), limits)
         stop = asyncio.Event()
         running = asyncio.create_task(worker.run(stop))
@@ -162,7 +167,7 @@ async def test_failures_after_the_last_retry_are_kept_for_the_coordinator(
     await _queue(sessions, chats=1, each=1)
     fake_limited.fail_next("sendMessage", code=500, times=10)
     limits = DeliveryLimits(rate=25, chat_interval=0, backoff_base=0.01, max_attempts=3)
-    async with Bot(TOKEN, base_url=fake_limited.base_url) as bot:
+    async with _bot(fake_limited) as bot:
         worker = OutboxWorker(sessions, {"telegram": TelegramSender(bot)}, SystemClock(), limits)
         stop = asyncio.Event()
         running = asyncio.create_task(worker.run(stop))
@@ -180,7 +185,7 @@ async def test_a_stop_sends_only_what_is_on_the_wire_and_keeps_the_rest(
 ) -> None:
     await _queue(sessions, chats=60, each=1)  # at 5 a second: twelve seconds of sending
     limits = DeliveryLimits(rate=5.0, chat_interval=1.0)
-    async with Bot(TOKEN, base_url=fake_limited.base_url) as bot:
+    async with _bot(fake_limited) as bot:
         worker = OutboxWorker(sessions, {"telegram": TelegramSender(bot)}, SystemClock(), limits)
         stop = asyncio.Event()
         running = asyncio.create_task(worker.run(stop))

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.memory import MemoryChannel
 from bot.core.clock import FrozenClock
+from bot.core.delivery import Piece
 from bot.core.domain.calendar import ReminderPolicy, WorkingCalendar
 from bot.core.domain.members import Role
 from bot.core.domain.submissions import NewSubmission, ReportStatus
@@ -45,8 +46,15 @@ class Recorder:
         self.clock = clock
         self.received: dict[str, list[tuple[datetime, Reply]]] = defaultdict(list)
 
-    async def send_notification(self, chat_id: str, reply: Reply) -> None:
-        self.received[chat_id].append((self.clock.now().astimezone(HANOI), reply))
+    label = "Recorder"
+
+    def pieces(
+        self, chat_id: str, reply: Reply, edit_message_id: int | None = None
+    ) -> list[Piece]:
+        async def record() -> None:
+            self.received[chat_id].append((self.clock.now().astimezone(HANOI), reply))
+
+        return [Piece(record)]
 
 
 async def _member(

@@ -24,7 +24,9 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.channels.sending import send_replies
 from bot.core.clock import Clock
+from bot.core.delivery import Sender
 from bot.core.messages import FileSource, Incoming, Reply
 from bot.core.throttle import FloodLimits, Throttle, Verdict
 from handlers import replies
@@ -61,6 +63,8 @@ class InboxChannel:
     """A channel whose updates go through the inbox; subclasses say how to process one."""
 
     name: str = ""
+    sender: Sender
+    """How replies and notifications reach the platform (set by subclasses)."""
 
     def __init__(
         self,
@@ -261,9 +265,17 @@ class InboxChannel:
         await self._process_entries([entry], asyncio.Event())
         await self.finish_sending()
 
-    async def deliver(self, chat_id: str, replies: Sequence[Reply]) -> None:
-        """Send replies to a chat (subclasses)."""
-        raise NotImplementedError
+    async def deliver(
+        self, chat_id: str, replies: Sequence[Reply], edit_message_id: int | None = None
+    ) -> None:
+        """Send replies to a chat through the platform's sender, under the shared policy.
+
+        The first reply may replace the message whose button was pressed (``edit_message_id``)
+        where the platform can.
+        """
+        await send_replies(
+            self.sender, chat_id, replies, blocked=self.blocked, edit_message_id=edit_message_id
+        )
 
     async def blocked(self, chat_id: str) -> None:
         """Remember that a chat blocked the bot, so that nothing more is sent to it."""

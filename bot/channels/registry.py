@@ -86,7 +86,7 @@ async def _connect_telegram(settings: Settings) -> Connection:
         flood: FloodLimits,
     ) -> tuple[InboxChannel, Sender]:
         channel = telegram.TelegramChannel(config, router, sessions, clock, flood, bot=bot)
-        return channel, telegram.TelegramSender(channel.bot)
+        return channel, channel.sender
 
     return Connection("telegram", bot.username, config.webhook_secret, attach, bot.release)
 
@@ -112,7 +112,7 @@ async def _connect_zalo(settings: Settings) -> Connection:
         channel = zalo.ZaloChannel(
             config, router, sessions, clock, flood, client=client, account=account
         )
-        return channel, zalo.ZaloSender(client)
+        return channel, channel.sender
 
     return Connection("zalo", account, config.webhook_secret, attach, client.close)
 

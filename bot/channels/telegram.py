@@ -22,6 +22,7 @@ import os
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -34,7 +35,7 @@ from bot.channels.redaction import protect
 from bot.channels.telegram_http import LeanBot
 from bot.channels.telegram_parse import integer_ids, to_incoming
 from bot.core.clock import Clock
-from bot.core.delivery import RateLimited, Rejected, Transient, Unreachable
+from bot.core.delivery import Piece, RateLimited, Rejected, Send, Transient, Unreachable
 from bot.core.i18n import _, set_language
 from bot.core.messages import (
     Choice,
@@ -52,7 +53,6 @@ from storage.inbox import InboxEntry
 os.environ.setdefault("PTB_TIMEDELTA", "true")  # opt in to PTB's timedelta durations now
 
 from telegram import (
-    Bot,
     BotCommand,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -72,7 +72,6 @@ logger = logging.getLogger(__name__)
 MESSAGE_LIMIT = 4096
 POLL_TIMEOUT = 25
 ALLOWED_UPDATES = ("message", "callback_query")
-SEND_ATTEMPTS = 5
 DOWNLOAD_CHUNK = 64 * 1024
 RECORD_RETRY_CAP = 5.0
 """Longest pause between two attempts to record updates while the database is away."""
@@ -112,6 +111,7 @@ class TelegramChannel(InboxChannel):
         self.config = config
         protect(config.token, config.webhook_secret)
         self.bot = bot or new_bot(config)
+        self.sender = TelegramSender(self.bot)
         self.username: str | None = None
 
     # --- life cycle -----------------------------------------------------------------------
@@ -283,90 +283,6 @@ class TelegramChannel(InboxChannel):
         except (aiohttp.ClientError, TimeoutError) as error:
             raise FileUnavailable(f"{type(error).__name__}: {error}") from error
 
-    # --- output ---------------------------------------------------------------------------
-
-    async def deliver(
-        self, chat_id: str, replies: Sequence[Reply], pressed_message_id: int | None = None
-    ) -> None:
-        """Send replies; the first one may replace the message whose button was pressed."""
-        for position, reply in enumerate(replies):
-            parts = split_message(reply.text, MESSAGE_LIMIT)
-            markup = keyboard(reply.choices)
-            for index, part in enumerate(parts):
-                last = index == len(parts) - 1
-                edit_id = (
-                    pressed_message_id if reply.edit and position == 0 and index == 0 else None
-                )
-                await self._send(chat_id, part, markup if last else None, edit_id)
-            for file in reply.files:
-                await self._send_file(chat_id, file)
-
-    async def _send_file(self, chat_id: str, file: OutgoingFile) -> None:
-        for attempt in range(1, SEND_ATTEMPTS + 1):
-            try:
-                await self.bot.send_document(
-                    chat_id, InputFile(file.content, filename=file.file_name)
-                )
-                return
-            except RetryAfter as error:
-                await _wait_retry_after(chat_id, error)
-            except (BadRequest, Forbidden) as error:
-                logger.error("Telegram refused %s for chat %s: %s", file.file_name, chat_id, error)
-                return
-            except NetworkError as error:
-                if attempt == SEND_ATTEMPTS:
-                    logger.error(
-                        "could not send %s to chat %s: %s", file.file_name, chat_id, error
-                    )
-                    return
-                delay = min(2.0**attempt, 30.0)
-                logger.warning(
-                    "could not send %s to chat %s: %s; retrying in %.0f s",
-                    file.file_name,
-                    chat_id,
-                    error,
-                    delay,
-                )
-                await asyncio.sleep(delay)
-
-    async def _send(
-        self,
-        chat_id: str,
-        text: str,
-        markup: InlineKeyboardMarkup | None,
-        edit_id: int | None,
-    ) -> None:
-        for attempt in range(1, SEND_ATTEMPTS + 1):
-            try:
-                if edit_id is not None:
-                    try:
-                        await self.bot.edit_text(chat_id, edit_id, text, markup)
-                        return
-                    except BadRequest as error:
-                        if "not modified" in str(error).lower():
-                            return  # it shows this text already (a retried edit that took)
-                        logger.debug("edit failed (%s); sending a new message", error)
-                        edit_id = None
-                await self.bot.send_text(chat_id, text, markup)
-                return
-            except RetryAfter as error:
-                await _wait_retry_after(chat_id, error)
-            except BadRequest as error:  # not worth retrying: the same request fails again
-                logger.error("Telegram refused a message to chat %s: %s", chat_id, error)
-                return
-            except Forbidden:
-                await self.blocked(chat_id)
-                return
-            except NetworkError as error:
-                if attempt == SEND_ATTEMPTS:
-                    logger.error("could not send to chat %s: %s", chat_id, error)
-                    return
-                delay = min(2.0**attempt, 30.0)
-                logger.warning(
-                    "could not send to chat %s: %s; retrying in %.0f s", chat_id, error, delay
-                )
-                await asyncio.sleep(delay)
-
 
 def new_bot(config: TelegramConfig) -> LeanBot:
     """Make the bot's client for the Bot API server of ``config`` (not connected yet)."""
@@ -408,28 +324,84 @@ def _start_faults() -> Iterator[None]:
 
 
 class TelegramSender:
-    """Send notifications (reminders, digests) for the outbox worker, one attempt each."""
+    """Send replies and notifications through the Bot API, one attempt per request.
 
-    def __init__(self, bot: Bot) -> None:
+    Telegram's errors become the shared :class:`~bot.core.delivery.DeliveryError` kinds here
+    and nowhere else (see :func:`_delivery_errors`).
+    """
+
+    label = "Telegram"
+
+    def __init__(self, bot: LeanBot) -> None:
         self._bot = bot
 
-    async def send_notification(self, chat_id: str, reply: Reply) -> None:
-        """Send one notification, translating Telegram's errors for the worker."""
+    def pieces(
+        self, chat_id: str, reply: Reply, edit_message_id: int | None = None
+    ) -> list[Piece]:
+        """Return the requests of a reply: its text split under the limit, then its files.
+
+        The buttons go with the last part; a reply marked ``edit`` replaces the message whose
+        button was pressed with its first part.
+        """
         parts = split_message(reply.text, MESSAGE_LIMIT)
-        try:
-            for index, part in enumerate(parts):
-                markup = keyboard(reply.choices) if index == len(parts) - 1 else None
-                await self._bot.send_message(chat_id, part, reply_markup=markup)
-        except RetryAfter as error:
-            raise RateLimited(_seconds(error.retry_after)) from error
-        except Forbidden as error:
+        markup = keyboard(reply.choices)
+        pieces = [
+            Piece(
+                self._text(
+                    chat_id,
+                    part,
+                    markup if index == len(parts) - 1 else None,
+                    edit_message_id if reply.edit and index == 0 else None,
+                )
+            )
+            for index, part in enumerate(parts)
+        ]
+        pieces.extend(
+            Piece(partial(self._document, chat_id, file), file.file_name) for file in reply.files
+        )
+        return pieces
+
+    def _text(
+        self, chat_id: str, text: str, markup: InlineKeyboardMarkup | None, edit_id: int | None
+    ) -> Send:
+        async def send() -> None:
+            nonlocal edit_id  # forgotten once the edit failed: a retry sends a new message
+            with _delivery_errors():
+                if edit_id is not None:
+                    try:
+                        await self._bot.edit_text(chat_id, edit_id, text, markup)
+                        return
+                    except BadRequest as error:
+                        if "not modified" in str(error).lower():
+                            return  # it shows this text already (a retried edit that took)
+                        logger.debug("edit failed (%s); sending a new message", error)
+                        edit_id = None
+                await self._bot.send_text(chat_id, text, markup)
+
+        return send
+
+    async def _document(self, chat_id: str, file: OutgoingFile) -> None:
+        with _delivery_errors():
+            await self._bot.send_document(
+                chat_id, InputFile(file.content, filename=file.file_name)
+            )
+
+
+@contextlib.contextmanager
+def _delivery_errors() -> Iterator[None]:
+    """Turn Telegram's errors into the shared kinds: what to do about them is the policy's."""
+    try:
+        yield
+    except RetryAfter as error:
+        raise RateLimited(_seconds(error.retry_after)) from error
+    except Forbidden as error:  # blocked by the user, kicked from the group
+        raise Unreachable(str(error)) from error
+    except BadRequest as error:  # before NetworkError: PTB makes it a subclass
+        if "chat not found" in str(error).lower():
             raise Unreachable(str(error)) from error
-        except BadRequest as error:
-            if "chat not found" in str(error).lower():
-                raise Unreachable(str(error)) from error
-            raise Rejected(str(error)) from error
-        except (NetworkError, TelegramError) as error:
-            raise Transient(str(error)) from error
+        raise Rejected(str(error)) from error
+    except TelegramError as error:  # NetworkError, TimedOut, a server error
+        raise Transient(str(error)) from error
 
 
 def keyboard(rows: Sequence[Sequence[Choice]]) -> InlineKeyboardMarkup | None:
@@ -443,12 +415,6 @@ def keyboard(rows: Sequence[Sequence[Choice]]) -> InlineKeyboardMarkup | None:
 
 def _seconds(value: int | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-async def _wait_retry_after(chat_id: str, error: RetryAfter) -> None:
-    seconds = _seconds(error.retry_after)
-    logger.warning("Telegram rate-limits chat %s; retrying in %.0f s", chat_id, seconds)
-    await asyncio.sleep(seconds)
 
 
 def _db_reason(error: BaseException) -> str:

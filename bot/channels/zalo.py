@@ -18,8 +18,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -31,7 +32,14 @@ from bot.channels.base import InboxChannel, Prepared, wait_or_stop
 from bot.channels.connect import Fault, StartError, network_fault
 from bot.channels.redaction import protect
 from bot.core.clock import Clock
-from bot.core.delivery import RateLimited, Rejected, Transient, Unreachable
+from bot.core.delivery import (
+    DeliveryError,
+    Piece,
+    RateLimited,
+    Rejected,
+    Transient,
+    Unreachable,
+)
 from bot.core.i18n import _
 from bot.core.messages import Channel, FileRef, FileUnavailable, Incoming, Reply, numbered_text
 from bot.core.text import split_message
@@ -48,7 +56,8 @@ POLL_TIMEOUT = 10
 """Seconds a poll may wait; also the longest a stop waits for the poll in flight."""
 DOWNLOAD_LIMIT = 20 * 1024 * 1024
 """The largest evidence file (see handlers.evidence); a download stops one chunk past it."""
-SEND_ATTEMPTS = 5
+RETRY_AFTER = 5.0
+"""Seconds to wait after a 429: Zalo publishes no ``retry_after``."""
 DOWNLOAD_HOSTS = ("zdn.vn", "zadn.vn", "zalo.me", "zaloapp.com", "zapps.me", "zaloplatforms.com")
 """Where Zalo serves the photos users send (its CDN); a host matches itself and its subdomains."""
 MAX_REDIRECTS = 3
@@ -71,6 +80,8 @@ class ZaloConfig:
     """How long a whole request may take; None: the poll timeout and 15 s more."""
     download_hosts: tuple[str, ...] = DOWNLOAD_HOSTS
     """The only hosts (and their subdomains) the bot downloads users' photos from."""
+    retry_after: float = RETRY_AFTER
+    """Seconds to wait after a 429, which carries no ``retry_after`` on Zalo."""
 
 
 class ZaloApiError(Exception):
@@ -196,6 +207,7 @@ class ZaloChannel(InboxChannel):
         self.config = config
         protect(config.token, config.webhook_secret)
         self.client = client or ZaloClient(config)
+        self.sender = ZaloSender(self.client, config.retry_after)
         self.account = account
         """The bot's account name (getMe's), once connected."""
 
@@ -338,30 +350,6 @@ class ZaloChannel(InboxChannel):
         async for chunk in self.client.stream(file.file_id):
             yield chunk
 
-    async def deliver(self, chat_id: str, replies: Sequence[Reply]) -> None:
-        """Send replies as text, choices as numbered lines, split under Zalo's limit."""
-        for reply in replies:
-            for part in render(reply):
-                await self._send(chat_id, part)
-
-    async def _send(self, chat_id: str, text: str) -> None:
-        for attempt in range(1, SEND_ATTEMPTS + 1):
-            try:
-                await self.client.call("sendMessage", chat_id=chat_id, text=text)
-                return
-            except ZaloApiError as error:
-                if error.code == 403:
-                    await self.blocked(chat_id)
-                    return
-                if error.code == 400 or attempt == SEND_ATTEMPTS:
-                    logger.error("could not send to Zalo chat %s: %s", chat_id, error)
-                    return
-                delay = min(2.0**attempt, 30.0)
-                logger.warning(
-                    "could not send to Zalo chat %s: %s; retrying in %.0f s", chat_id, error, delay
-                )
-                await asyncio.sleep(delay)
-
 
 async def connect(config: ZaloConfig) -> tuple[ZaloClient, str | None]:
     """Make the client and ask Zalo who the bot is (getMe): the client and the account name.
@@ -397,24 +385,43 @@ def _start_faults() -> Iterator[None]:
 
 
 class ZaloSender:
-    """Send notifications for the outbox worker, translating Zalo's errors."""
+    """Send replies and notifications through the Bot Platform, one attempt per request.
 
-    def __init__(self, client: ZaloClient) -> None:
+    Zalo's errors become the shared :class:`~bot.core.delivery.DeliveryError` kinds here and
+    nowhere else (see :func:`delivery_error`).
+    """
+
+    label = "Zalo"
+
+    def __init__(self, client: ZaloClient, retry_after: float = RETRY_AFTER) -> None:
         self._client = client
+        self._retry_after = retry_after
 
-    async def send_notification(self, chat_id: str, reply: Reply) -> None:
-        """Send one notification, split under the limit."""
+    def pieces(
+        self, chat_id: str, reply: Reply, edit_message_id: int | None = None
+    ) -> list[Piece]:
+        """Return the requests of a reply: its text with numbered choices, split under the limit.
+
+        Zalo cannot edit a message: a reply meant to replace one is sent as a new message.
+        """
+        return [Piece(partial(self._send, chat_id, part)) for part in render(reply)]
+
+    async def _send(self, chat_id: str, text: str) -> None:
         try:
-            for part in render(reply):
-                await self._client.call("sendMessage", chat_id=chat_id, text=part)
+            await self._client.call("sendMessage", chat_id=chat_id, text=text)
         except ZaloApiError as error:
-            if error.code == 429:
-                raise RateLimited(5.0) from error  # Zalo publishes no retry_after
-            if error.code == 403 or "not found" in error.description.lower():
-                raise Unreachable(str(error)) from error
-            if error.code == 0 or error.code >= 500:
-                raise Transient(str(error)) from error
-            raise Rejected(str(error)) from error
+            raise delivery_error(error, self._retry_after) from error
+
+
+def delivery_error(error: ZaloApiError, retry_after: float = RETRY_AFTER) -> DeliveryError:
+    """Say what kind of failure a Zalo error is: what to do about it is the policy's."""
+    if error.code == 429:
+        return RateLimited(retry_after)  # Zalo publishes no retry_after
+    if error.code == 403 or "not found" in error.description.lower():
+        return Unreachable(str(error))  # blocked, or a chat the bot may not write to
+    if error.code == 0 or error.code >= 500:
+        return Transient(str(error))  # a server error, a reset connection, a timeout
+    return Rejected(str(error))
 
 
 def render(reply: Reply) -> list[str]:
