@@ -29,7 +29,7 @@ from benchmarks.harness import POSTGRES, database, machine, populate
 from benchmarks.intake import AS_OF
 from bot.core.clock import OffsetClock
 from bot.core.i18n import check_catalog
-from bot.core.messages import Channel, Incoming, Reply
+from bot.core.messages import Incoming, Reply
 from handlers.router import Inbound, Router
 from storage.db import create_engine, create_sessionmaker
 
@@ -83,7 +83,7 @@ async def run(kind: str, reports: int, officers: int, members: int, batch: int, 
                 user: str, text: str | None = None, payload: str | None = None
             ) -> Incoming:
                 return Incoming(
-                    Channel.TELEGRAM, user, user, text=text, payload=payload, display_name="Cán bộ"
+                    "telegram", user, user, text=text, payload=payload, display_name="Cán bộ"
                 )
 
             done = 0

@@ -28,6 +28,7 @@ from sqlalchemy.engine import make_url
 
 from benchmarks.harness import database, machine
 from bot.channels.memory import MemoryChannel
+from bot.channels.registry import describe
 from bot.core.clock import FrozenClock
 from bot.core.domain.members import Role
 from bot.core.i18n import set_language
@@ -72,7 +73,7 @@ async def bench(url: str, size: int, folder: Path) -> dict[str, Any]:
             await generate(session, year=2024, submissions=size)
             await session.commit()
             figures["generate_seconds"] = round(time.perf_counter() - started, 1)
-        router = Router(sessions, clock, BotInfo(None, folder / "data"))
+        router = Router(sessions, clock, BotInfo(describe(), folder / "data"))
         async with UnitOfWork(sessions) as uow:
             invitation = await uow.invitations.create(
                 agency_code="stnmt",

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TypeVar
@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.base import InboxChannel, wait_or_stop
 from bot.channels.connect import Fault, StartError
-from bot.channels.registry import CHANNELS, Connection
+from bot.channels.registry import CHANNELS, Connection, describe
 from bot.channels.telegram import TelegramChannel
 from bot.channels.zalo import ZaloChannel
 from bot.config import Settings
@@ -84,16 +84,16 @@ def build_router(
     settings: Settings,
     sessions: async_sessionmaker[AsyncSession],
     clock: Clock,
-    telegram_username: str | None = None,
+    accounts: Mapping[str, str | None] | None = None,
     reminders: Reminders | None = None,
     on_outbox: Callable[[], None] = lambda: None,
 ) -> Router:
-    """Build the conversation router (the bot's Telegram name: getMe's, else the setting's)."""
+    """Build the conversation router; ``accounts``: the bot's name on each platform reached."""
     return Router(
         sessions,
         clock,
         BotInfo(
-            telegram_username or settings.telegram_bot_username,
+            describe(settings, accounts),
             settings.pgibot_data_dir,
             settings.pgibot_download_timeout,
             invitation_days=settings.pgibot_invitation_days,
@@ -157,9 +157,7 @@ class Runtime:
         accounts = {c.name: c.account for c in connections}
         reminders = reminders_of(settings)
         wake = asyncio.Event()
-        router = build_router(
-            settings, sessions, clock, accounts.get("telegram"), reminders, on_outbox=wake.set
-        )
+        router = build_router(settings, sessions, clock, accounts, reminders, on_outbox=wake.set)
         flood = FloodLimits(burst=settings.pgibot_flood_burst, rate=settings.pgibot_flood_rate)
         channels: list[InboxChannel] = []
         senders: dict[str, Sender] = {}

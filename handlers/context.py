@@ -20,15 +20,41 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True, slots=True)
-class BotInfo:
-    """Facts about the running bot: its name in links, and where it keeps files."""
+class PlatformInfo:
+    """A messaging platform the bot runs on, as conversations speak of it.
 
-    telegram_username: str | None = None
+    Made by the platform's adapter (``bot.channels``) and passed in by the runtime, so that no
+    handler knows a platform by name.
+    """
+
+    name: str
+    """Its channel's name, on accounts and outbox rows and after /kenh ("telegram")."""
+    label: str
+    """Its name for people ("Telegram")."""
+    chat_link: str | None = None
+    """Where a person opens a private chat with the bot, if the platform has such links."""
+    start_link: str | None = None
+    """A link that opens the chat and sends ``/start CODE``, with ``{code}`` for the code."""
+
+    def invitation_link(self, code: str) -> str | None:
+        """Return the link that registers with an invitation code, if the platform has one."""
+        return self.start_link.replace("{code}", code) if self.start_link else None
+
+
+@dataclass(frozen=True, slots=True)
+class BotInfo:
+    """Facts about the running bot: the platforms it runs on, and where it keeps files."""
+
+    platforms: tuple[PlatformInfo, ...] = ()
     data_dir: Path = Path("data")
     download_timeout: float = 120.0
     """Seconds a file a user sent may take to download, in all."""
     invitation_days: int = 7
     """How long an invitation code made in a chat stays valid (PGIBOT_INVITATION_DAYS)."""
+
+    def platform(self, name: str) -> PlatformInfo | None:
+        """Return the platform of a channel, None for a channel that is no platform (console)."""
+        return next((p for p in self.platforms if p.name == name), None)
 
 
 @dataclass(slots=True)
@@ -66,7 +92,7 @@ class Context:
             action,
             now=self.now(),
             member_id=self.member.id if self.member else None,
-            channel=self.incoming.channel.value,
+            channel=self.incoming.channel,
             user_id=self.incoming.user_id,
             **detail,
         )

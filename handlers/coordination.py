@@ -104,11 +104,12 @@ async def invite(ctx: Context) -> list[Reply]:
             "until": format_moment(invitation.expires_at),
         }
     ]
-    if ctx.bot.telegram_username:
-        lines.append(
-            _("Telegram link: https://t.me/%(bot)s?start=%(code)s")
-            % {"bot": ctx.bot.telegram_username.lstrip("@"), "code": invitation.code}
-        )
+    for platform in ctx.bot.platforms:
+        link = platform.invitation_link(invitation.code)
+        if link:
+            lines.append(
+                _("%(platform)s link: %(link)s") % {"platform": platform.label, "link": link}
+            )
     lines.append(_("Or send to the bot: /start %(code)s") % {"code": invitation.code})
     return [Reply("\n".join(lines))]
 
@@ -312,7 +313,7 @@ async def notice(ctx: Context) -> list[Reply]:
                 member_id=member_id,
                 kind="notice",
                 payload=reply_to_payload(message),
-                dedupe_key=f"notice:{ctx.incoming.channel.value}:{key}:{member_id}",
+                dedupe_key=f"notice:{ctx.incoming.channel}:{key}:{member_id}",
                 now=ctx.now(),
             )
         )

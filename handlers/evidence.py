@@ -267,7 +267,7 @@ async def prefetch(
     check = check_file(file)
     if not check.ok or check.extension is None:
         return source
-    channel = incoming.channel.value
+    channel = incoming.channel
     async with UnitOfWork(sessions).reading() as session:
         member, state = await MemberRepository(session).in_chat(
             channel, incoming.user_id, incoming.chat_id

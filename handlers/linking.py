@@ -9,12 +9,12 @@ last).
 from __future__ import annotations
 
 from bot.core.i18n import N_, _
-from bot.core.messages import Channel, Reply
+from bot.core.messages import Reply
 from handlers.context import EVERYONE, Command, Context
 from handlers.conversation import Conversation
 
 LINK_MINUTES = 15
-CHANNEL_NAMES = {"telegram": Channel.TELEGRAM, "zalo": Channel.ZALO}
+CHANNEL_NAMES = {"telegram": "telegram", "zalo": "zalo"}
 
 
 async def link(ctx: Context) -> list[Reply]:
@@ -22,9 +22,7 @@ async def link(ctx: Context) -> list[Reply]:
     if ctx.incoming.argument:
         return await _use(ctx, ctx.incoming.argument.strip().upper())
     member = ctx.require_member()
-    code = ctx.uow.link_codes.create(
-        member.id, ctx.incoming.channel.value, ctx.now(), LINK_MINUTES
-    )
+    code = ctx.uow.link_codes.create(member.id, ctx.incoming.channel, ctx.now(), LINK_MINUTES)
     ctx.audit("link.code", code=code)
     return [
         Reply(
@@ -43,7 +41,7 @@ async def _use(ctx: Context, code: str) -> list[Reply]:
     if usable is None:
         return _refuse_code(ctx, code)
     member_id, origin = usable
-    if origin == incoming.channel.value:
+    if origin == incoming.channel:
         return [Reply(_("Please send the code from the other app, not from this one."))]
     if ctx.member is not None:
         if ctx.member.id == member_id:
@@ -60,9 +58,9 @@ async def _use(ctx: Context, code: str) -> list[Reply]:
     if not await ctx.uow.link_codes.mark_used(code, ctx.now()):
         return _refuse_code(ctx, code)  # used from another account meanwhile
     await ctx.uow.members.add_identity(
-        member_id, incoming.channel.value, incoming.user_id, incoming.chat_id, ctx.now()
+        member_id, incoming.channel, incoming.user_id, incoming.chat_id, ctx.now()
     )
-    await ctx.uow.members.set_preferred_channel(member_id, incoming.channel.value)
+    await ctx.uow.members.set_preferred_channel(member_id, incoming.channel)
     ctx.member = await ctx.uow.members.get(member_id)
     ctx.audit("link.done", code=code)
     return [
@@ -91,24 +89,23 @@ def _refuse_code(ctx: Context, code: str) -> list[Reply]:
 
 
 async def choose_channel(ctx: Context) -> list[Reply]:
-    """Answer /kenh telegram|zalo: where notifications go."""
+    """Answer /kenh NAME: where notifications go, among the platforms the bot runs on."""
     member = ctx.require_member()
-    wanted = ctx.incoming.argument.strip().lower()
-    channel = CHANNEL_NAMES.get(wanted)
+    platform = ctx.bot.platform(ctx.incoming.argument.strip().lower())
     accounts = await ctx.uow.members.channels_of(member.id)
-    if channel is None or channel.value not in accounts:
-        names = ", ".join(sorted(a for a in accounts if a in CHANNEL_NAMES)) or "-"
+    if platform is None or platform.name not in accounts:
+        names = ", ".join(sorted(a for a in accounts if ctx.bot.platform(a) is not None)) or "-"
         return [
             Reply(
                 _("Send /kenh followed by one of your linked apps: %(names)s.") % {"names": names}
             )
         ]
-    await ctx.uow.members.set_preferred_channel(member.id, channel.value)
-    ctx.audit("link.channel", chosen=channel.value)
+    await ctx.uow.members.set_preferred_channel(member.id, platform.name)
+    ctx.audit("link.channel", chosen=platform.name)
     return [
         Reply(
             _("Reminders and notices will now come to you on %(channel)s.")
-            % {"channel": wanted.capitalize()}
+            % {"channel": platform.label}
         )
     ]
 

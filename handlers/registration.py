@@ -85,7 +85,7 @@ async def register(ctx: Context, code: str, limit: GuessLimit = GUESS_LIMIT) -> 
         now=now,
     )
     await ctx.uow.members.add_identity(
-        member_id, incoming.channel.value, incoming.user_id, incoming.chat_id, now
+        member_id, incoming.channel, incoming.user_id, incoming.chat_id, now
     )
     ctx.member = await ctx.uow.members.get(member_id)
     ctx.audit("registration.done", invitation=invitation.code, role=invitation.role.value)
@@ -133,7 +133,7 @@ async def _count_failure(ctx: Context, failures: int, limit: GuessLimit) -> None
     """Record an unknown code; tell the coordinators when the burst reaches the limit."""
     now = ctx.now()
     await ctx.uow.invitations.forget_failures_before(now - limit.window)
-    ctx.uow.invitations.record_failure(ctx.incoming.channel.value, ctx.incoming.user_id, now)
+    ctx.uow.invitations.record_failure(ctx.incoming.channel, ctx.incoming.user_id, now)
     if failures != limit.failures:
         return
     logger.warning("invitation codes are being guessed: %d failures in %s", failures, limit.window)

@@ -97,15 +97,15 @@ def not_your_task() -> Reply:
     )
 
 
-def private_only(username: str | None) -> Reply:
-    """Tell a group that the bot only works in private chats."""
-    if username:
+def private_only(chat_link: str | None) -> Reply:
+    """Tell a group that the bot only works in private chats (with a link to one, if any)."""
+    if chat_link:
         return Reply(
             _(
                 "The PGI reporting bot works only in private chats. Please message the bot "
                 "directly: %(link)s"
             )
-            % {"link": f"https://t.me/{username.lstrip('@')}"}
+            % {"link": chat_link}
         )
     return Reply(
         _("The PGI reporting bot works only in private chats. Please message the bot directly.")

@@ -211,7 +211,7 @@ class Router:
     async def _handle(
         self, uow: UnitOfWork, incoming: Incoming, files: FileSource | None
     ) -> tuple[list[Reply], bool]:
-        channel = incoming.channel.value
+        channel = incoming.channel
         member, state = await uow.members.in_chat(channel, incoming.user_id, incoming.chat_id)
         if member is not None:
             await uow.members.mark_reachable(channel, incoming.user_id)
@@ -243,7 +243,7 @@ class Router:
         new_state = self._remember_choices(before, ctx.state, answer)
         if new_state != before:
             await uow.conversations.set(
-                incoming.channel.value, incoming.chat_id, new_state, self._clock.now()
+                incoming.channel, incoming.chat_id, new_state, self._clock.now()
             )
         return answer, ctx.queued
 
@@ -375,7 +375,8 @@ class Router:
         if ctx.state.state == "group":
             return []
         ctx.state = ConversationState("group")
-        return [replies.private_only(ctx.bot.telegram_username)]
+        platform = ctx.bot.platform(ctx.incoming.channel)
+        return [replies.private_only(platform.chat_link if platform else None)]
 
     async def _stranger(self, ctx: Context) -> list[Reply]:
         incoming = ctx.incoming

@@ -17,8 +17,10 @@ import pytest
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.channels.registry import describe
 from bot.core.clock import FrozenClock
 from bot.core.i18n import check_catalog, set_language
+from handlers.context import BotInfo
 from handlers.router import Router
 from storage import migrate
 from storage.db import create_engine, create_sessionmaker
@@ -176,4 +178,4 @@ def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 @pytest.fixture
 def router(sessions: async_sessionmaker[AsyncSession], clock: FrozenClock) -> Router:
-    return Router(sessions, clock)
+    return Router(sessions, clock, BotInfo(describe()))

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.console import ConsoleChannel
+from bot.channels.registry import describe
 from bot.channels.zalo import ZaloClient, ZaloConfig
 from bot.core.clock import FrozenClock
 from bot.core.messages import FileUnavailable
@@ -251,7 +252,7 @@ async def test_two_console_sessions_each_keep_their_report(
     sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, tmp_path: Path
 ) -> None:
     """The same line of a later session is a new update: its report is not the earlier one."""
-    router = Router(sessions, clock, BotInfo(None, tmp_path / "data"))
+    router = Router(sessions, clock, BotInfo(describe(), tmp_path / "data"))
     first = ConsoleSession(router, "member-1", tmp_path)
     await first.say(f"/start {await invite(sessions, clock, 'sxd')}", "Đăng ký thành công")
     one = await _report_from_the_console(first, "Đang chuẩn bị hồ sơ.")

@@ -7,16 +7,16 @@ import unicodedata
 
 import pytest
 
-from bot.core.messages import Channel, Choice, Incoming, Reply, numbered_text
+from bot.core.messages import Choice, Incoming, Reply, numbered_text
 from bot.core.text import fold, normalize, split_message
 
 
 def test_commands_and_arguments_are_parsed() -> None:
-    message = Incoming(Channel.MEMORY, "1", "1", text="/Start@pgi_bot  AB12CD34 ")
+    message = Incoming("memory", "1", "1", text="/Start@pgi_bot  AB12CD34 ")
     assert message.command == "start"
     assert message.argument == "AB12CD34"
-    assert Incoming(Channel.MEMORY, "1", "1", text="xin chào").command is None
-    assert Incoming(Channel.MEMORY, "1", "1", text="/").command is None
+    assert Incoming("memory", "1", "1", text="xin chào").command is None
+    assert Incoming("memory", "1", "1", text="/").command is None
 
 
 def test_choice_payloads_fit_telegram_callback_data() -> None:

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.channels.registry import describe
 from bot.core.clock import FrozenClock
 from bot.core.i18n import format_size
 from bot.core.messages import FileRef
@@ -91,7 +92,7 @@ async def test_files_are_checked_by_their_content(
     from handlers.context import BotInfo
 
     data_dir = tmp_path / "data"
-    router.bot_info = BotInfo("pgi_test_bot", data_dir)
+    router.bot_info = BotInfo(describe(accounts={"telegram": "pgi_test_bot"}), data_dir)
     files = Files()
     officer = await officer_of(router, sessions, clock, files)
     [status] = await officer.send("/baocao 1.b.1")

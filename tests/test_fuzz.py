@@ -18,9 +18,10 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.channels.registry import describe
 from bot.core.clock import FrozenClock
 from bot.core.domain.members import Role
-from bot.core.messages import Channel, FileRef, Incoming
+from bot.core.messages import FileRef, Incoming
 from bot.core.validation import xml_forbidden
 from handlers.context import BotInfo
 from handlers.router import Router
@@ -112,7 +113,11 @@ class Files:
 def fuzz_router(
     fuzz_sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, tmp_path: Path
 ) -> Router:
-    return Router(fuzz_sessions, clock, BotInfo("pgi_test_bot", tmp_path / "data"))
+    return Router(
+        fuzz_sessions,
+        clock,
+        BotInfo(describe(accounts={"telegram": "pgi_test_bot"}), tmp_path / "data"),
+    )
 
 
 async def _submissions(sessions: async_sessionmaker[AsyncSession]) -> int:
@@ -125,7 +130,7 @@ async def fuzzer(
     fuzz_router: Router, fuzz_sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
 ) -> Router:
     code = await invite(fuzz_sessions, clock, "sct")
-    await fuzz_router.handle(Incoming(Channel.MEMORY, USER, USER, text=f"/start {code}"))
+    await fuzz_router.handle(Incoming("memory", USER, USER, text=f"/start {code}"))
     return fuzz_router
 
 
@@ -133,7 +138,7 @@ USER = "fuzzer"
 
 
 async def _send(router: Router, **fields: object) -> list[str]:
-    incoming = Incoming(Channel.MEMORY, USER, USER, display_name="Fuzz", **fields)  # type: ignore[arg-type]
+    incoming = Incoming("memory", USER, USER, display_name="Fuzz", **fields)  # type: ignore[arg-type]
     return [r.text for r in await router.handle(incoming, files=Files())]
 
 
@@ -178,7 +183,7 @@ async def test_any_input_at_any_step(
 )
 @given(value=st.one_of(texts, payloads))
 async def test_groups_get_one_notice_whatever_they_send(value: str, fuzz_router: Router) -> None:
-    message = Incoming(Channel.MEMORY, "-42", "7", text=value, is_private=False)
+    message = Incoming("memory", "-42", "7", text=value, is_private=False)
     answer = await fuzz_router.handle(message)
     assert all(FAULT not in r.text for r in answer)
 
@@ -230,7 +235,7 @@ async def test_no_character_xml_forbids_reaches_storage(
     user = f"x{next(_users)}"
 
     async def say(sender: str, **fields: object) -> list[str]:
-        incoming = Incoming(Channel.MEMORY, sender, sender, display_name=name, **fields)  # type: ignore[arg-type]
+        incoming = Incoming("memory", sender, sender, display_name=name, **fields)  # type: ignore[arg-type]
         return [r.text for r in await router.handle(incoming, files=Files())]
 
     before = await _submissions(sessions)

@@ -57,10 +57,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Update
 
 from bot.channels.base import InboxChannel
+from bot.channels.registry import describe
 from bot.channels.telegram import TelegramChannel, TelegramConfig
 from bot.channels.zalo import ZaloChannel, ZaloConfig
 from bot.core.clock import FrozenClock
-from bot.core.messages import Channel, Incoming
+from bot.core.messages import Incoming
 from bot.core.throttle import FloodLimits, Throttle
 from bot.web import (
     MAX_BODY,
@@ -570,7 +571,7 @@ def _texts_of(calls: list[Any], methods: tuple[str, ...]) -> list[str]:
     return [str(c.params.get("text", "")) for c in calls if c.method.lower() in methods]
 
 
-async def _register(world: World, channel: Channel, user: str, agency: str, clock: Any) -> None:
+async def _register(world: World, channel: str, user: str, agency: str, clock: Any) -> None:
     code = await invite(world.sessions, clock, agency)
     answer = await world.router.handle(
         Incoming(channel, user, user, text=f"/start {code}", display_name="Lan")
@@ -583,7 +584,11 @@ async def telegram(
     fuzz_sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, tmp_path: Path
 ) -> AsyncIterator[tuple[World, FakeTelegram]]:
     async with FakeTelegram(token=TOKEN) as fake:
-        router = Router(fuzz_sessions, clock, BotInfo("pgi_test_bot", tmp_path / "data"))
+        router = Router(
+            fuzz_sessions,
+            clock,
+            BotInfo(describe(accounts={"telegram": "pgi_test_bot"}), tmp_path / "data"),
+        )
         config = TelegramConfig(TOKEN, fake.base_url, fake.base_file_url, poll_timeout=1)
         channel = TelegramChannel(config, router, fuzz_sessions, clock)
         await channel.start()
@@ -593,8 +598,8 @@ async def telegram(
             fuzz_sessions,
             lambda: _texts_of(fake.calls, ("sendmessage", "editmessagetext")),
         )
-        await _register(world, Channel.TELEGRAM, str(OFFICER), "sct", clock)
-        await _register(world, Channel.TELEGRAM, str(OTHER), "sxd", clock)
+        await _register(world, "telegram", str(OFFICER), "sct", clock)
+        await _register(world, "telegram", str(OTHER), "sxd", clock)
         officer = fake.user(OFFICER)
         for name, mime in (("pdf", "application/pdf"), ("docx", "x/y"), ("exe", "x/y")):
             upload = officer.upload(
@@ -614,7 +619,7 @@ async def zalo(
     fuzz_sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, tmp_path: Path
 ) -> AsyncIterator[tuple[World, FakeZalo]]:
     async with FakeZalo(token=ZALO_TOKEN) as fake:
-        router = Router(fuzz_sessions, clock, BotInfo(None, tmp_path / "data"))
+        router = Router(fuzz_sessions, clock, BotInfo(describe(), tmp_path / "data"))
         config = ZaloConfig(
             ZALO_TOKEN, fake.base_url, poll_timeout=1, download_hosts=fake.download_hosts
         )
@@ -623,8 +628,8 @@ async def zalo(
         world = World(
             channel, router, fuzz_sessions, lambda: _texts_of(fake.calls, ("sendmessage",))
         )
-        await _register(world, Channel.ZALO, ZALO_OFFICER, "sct", clock)
-        await _register(world, Channel.ZALO, ZALO_OTHER, "sxd", clock)
+        await _register(world, "zalo", ZALO_OFFICER, "sct", clock)
+        await _register(world, "zalo", ZALO_OTHER, "sxd", clock)
         for user in (ZALO_OFFICER, ZALO_OTHER, *ZALO_STRANGERS):
             fake.user(user).send_text("xin chào", queue=False)  # a chat the bot may write to
         photo = fake.user(ZALO_OFFICER).send_photo(b"\xff\xd8\xff\xe0 fuzz", queue=False)
@@ -638,7 +643,7 @@ async def zalo(
 # --- running one example and checking the properties ------------------------------------------
 
 
-async def _park(world: World, channel: Channel, user: str, step: str) -> None:
+async def _park(world: World, channel: str, user: str, step: str) -> None:
     """Put the officer at a step of /baocao (replies really sent, so buttons exist)."""
     for text in ["/huy", *STEPS[step]]:
         incoming = Incoming(channel, user, user, text=text, display_name="Lan")
@@ -719,13 +724,13 @@ def check_changes(
 
 
 async def run_example(
-    world: World, channel: Channel, user: str, step: str, shape: Shape, last: Any = None
+    world: World, channel: str, user: str, step: str, shape: Shape, last: Any = None
 ) -> None:
     await _park(world, channel, user, step)
     last_message = last() if callable(last) else last
     buttons = _buttons(last_message)
     payload = _materialize(shape.payload, world, buttons, last_message)
-    if channel is Channel.TELEGRAM:
+    if channel == "telegram":
         update_id = world.next_id() if shape.update_id == "@next" else shape.update_id
         if update_id != "@missing":
             payload = {"update_id": update_id, **payload}
@@ -752,7 +757,7 @@ async def run_example(
     check_changes(
         before,
         after,
-        channel.value,
+        channel,
         _scalars(payload),
         any(t.startswith(RECEIPT) for t in sent),
         shape,
@@ -761,7 +766,7 @@ async def run_example(
         assert before["inbox"] == after["inbox"] and not sent, shape
         return
     entry = after["inbox"][-1]  # (id, channel, key, payload, received, processed, attempts, error)
-    assert entry[1] == channel.value, (entry, shape)
+    assert entry[1] == channel, (entry, shape)
     processed, attempts, error = entry[5], entry[6], entry[7]
     note(f"{shape.kind}: {'failed' if processed is None else 'processed'}, {len(sent)} sent")
     if error:
@@ -864,9 +869,7 @@ async def test_telegram_updates(
     step: str, shape: Shape, telegram: tuple[World, FakeTelegram]
 ) -> None:
     world, fake = telegram
-    await run_example(
-        world, Channel.TELEGRAM, str(OFFICER), step, shape, _last_message(fake, OFFICER)
-    )
+    await run_example(world, "telegram", str(OFFICER), step, shape, _last_message(fake, OFFICER))
     await check_inbox(world, "telegram")
 
 
@@ -891,7 +894,7 @@ def _zalo_officer_says(**fields: Any) -> dict[str, Any]:
 @given(step=st.sampled_from(list(STEPS)), shape=zalo_shapes())
 async def test_zalo_events(step: str, shape: Shape, zalo: tuple[World, FakeZalo]) -> None:
     world, _fake = zalo
-    await run_example(world, Channel.ZALO, ZALO_OFFICER, step, shape)
+    await run_example(world, "zalo", ZALO_OFFICER, step, shape)
     await check_inbox(world, "zalo")
 
 
@@ -1050,7 +1053,7 @@ async def test_a_telegram_file_the_platform_will_not_hand_over(
     document = {"file_id": "BQACAgUAAxkBAAgone", "file_unique_id": "u", "file_name": "b.pdf"}
     shape = Shape("valid", {"message": _officer_says(document=document)})
     last = _last_message(fake, OFFICER)
-    await run_example(world, Channel.TELEGRAM, str(OFFICER), "evidence", shape, last)
+    await run_example(world, "telegram", str(OFFICER), "evidence", shape, last)
 
 
 async def test_a_zalo_photo_the_platform_will_not_hand_over(zalo: tuple[World, FakeZalo]) -> None:
@@ -1062,4 +1065,4 @@ async def test_a_zalo_photo_the_platform_will_not_hand_over(zalo: tuple[World, F
         "photo_url": fake.photo_url("gone.jpg"),  # 404
     }
     shape = Shape("valid", {"event_name": "message.image.received", "message": message})
-    await run_example(world, Channel.ZALO, ZALO_OFFICER, "evidence", shape)
+    await run_example(world, "zalo", ZALO_OFFICER, "evidence", shape)

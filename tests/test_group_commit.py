@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.channels.memory import MemoryChannel
 from bot.core.clock import FrozenClock
 from bot.core.domain.members import Role
-from bot.core.messages import Channel, Incoming, Reply
+from bot.core.messages import Incoming, Reply
 from handlers.context import EVERYONE, Command, Context
 from handlers.router import Inbound, Router
 from storage.models import AuditEntry, InboxUpdate, LinkCode
@@ -213,9 +213,9 @@ async def test_an_export_in_a_batch_sees_the_reports_of_the_same_batch(
     answer = await officer.send("Đã rà soát 12 công trình.")
     answer = await officer.press(_choice(answer, "Bỏ qua"))
     confirm = Incoming(
-        Channel.MEMORY, "301", "301", update_id="9001", payload=_choice(answer, "Xác nhận")
+        "memory", "301", "301", update_id="9001", payload=_choice(answer, "Xác nhận")
     )
-    export = Incoming(Channel.MEMORY, "302", "302", update_id="9002", payload="th:2024:f:txt")
+    export = Incoming("memory", "302", "302", update_id="9002", payload="th:2024:f:txt")
     receipt, [file_reply] = await router.handle_batch([Inbound(confirm), Inbound(export)])
     assert "Đã ghi nhận" in receipt[0].text
     text = file_reply.files[0].content.decode()
@@ -269,8 +269,8 @@ async def test_an_update_processed_before_is_not_processed_again(
     """A batch whose commit went through but was reported failed is not applied twice."""
     user = MemoryChannel(router.handle, user_id="401", display_name="Lan")
     await user.send(f"/start {await invite(sessions, clock, 'sxd')}")
-    link = Incoming(Channel.MEMORY, "401", "401", update_id="501", text="/lienket")
-    helping = Incoming(Channel.MEMORY, "401", "401", update_id="502", text="/trogiup")
+    link = Incoming("memory", "401", "401", update_id="501", text="/lienket")
+    helping = Incoming("memory", "401", "401", update_id="502", text="/trogiup")
     async with UnitOfWork(sessions) as uow:
         entries = await uow.inbox.record_all("memory", [("501", {}), ("502", {})], clock.now())
         await uow.inbox.claim([entries[0].id], clock.now())  # the first went through before

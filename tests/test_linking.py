@@ -8,14 +8,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import FrozenClock
-from bot.core.messages import Channel, Incoming
+from bot.core.messages import Incoming
 from handlers.router import Router
 from storage.models import Agency
 from storage.uow import UnitOfWork
 from tests.helpers import invite
 
 
-def message(channel: Channel, user: str, text: str) -> Incoming:
+def message(channel: str, user: str, text: str) -> Incoming:
     return Incoming(channel, user, user, text=text, display_name="Phạm Văn Đông")
 
 
@@ -23,17 +23,17 @@ async def test_link_two_apps_and_choose_the_channel(
     router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
 ) -> None:
     code = await invite(sessions, clock, "sct")
-    await router.handle(message(Channel.TELEGRAM, "111", f"/start {code}"))
-    [answer] = await router.handle(message(Channel.TELEGRAM, "111", "/lienket"))
+    await router.handle(message("telegram", "111", f"/start {code}"))
+    [answer] = await router.handle(message("telegram", "111", "/lienket"))
     link = re.search(r"Mã liên kết của đồng chí là ([A-Z0-9]{6})", answer.text)
     assert link is not None
-    same_app = await router.handle(message(Channel.TELEGRAM, "111", f"/lienket {link[1]}"))
+    same_app = await router.handle(message("telegram", "111", f"/lienket {link[1]}"))
     assert "ứng dụng còn lại" in same_app[0].text
-    [linked] = await router.handle(message(Channel.ZALO, "zz9", f"/lienket {link[1]}"))
+    [linked] = await router.handle(message("zalo", "zz9", f"/lienket {link[1]}"))
     assert "Liên kết thành công" in linked.text and "Sở Công Thương" in linked.text
-    [tasks] = await router.handle(message(Channel.ZALO, "zz9", "/nhiemvu"))
+    [tasks] = await router.handle(message("zalo", "zz9", "/nhiemvu"))
     assert tasks.text.startswith("Nhiệm vụ của Sở Công Thương")
-    again = await router.handle(message(Channel.ZALO, "zz8", f"/lienket {link[1]}"))
+    again = await router.handle(message("zalo", "zz8", f"/lienket {link[1]}"))
     assert "không hợp lệ hoặc đã hết hạn" in again[0].text  # one use
 
     async def recipients() -> list[str]:
@@ -43,25 +43,21 @@ async def test_link_two_apps_and_choose_the_channel(
             return [r.channel for r in await uow.notifications.recipients(agency)]
 
     assert await recipients() == ["zalo"]  # one reminder, on the app linked last
-    [chosen] = await router.handle(message(Channel.ZALO, "zz9", "/kenh telegram"))
+    [chosen] = await router.handle(message("zalo", "zz9", "/kenh telegram"))
     assert "qua Telegram" in chosen.text
     assert await recipients() == ["telegram"]
-    [wrong] = await router.handle(message(Channel.ZALO, "zz9", "/kenh viber"))
+    [wrong] = await router.handle(message("zalo", "zz9", "/kenh viber"))
     assert "telegram, zalo" in wrong.text
 
 
 async def test_an_account_registered_elsewhere_cannot_be_linked(
     router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
 ) -> None:
-    await router.handle(
-        message(Channel.TELEGRAM, "1", f"/start {await invite(sessions, clock, 'sct')}")
-    )
-    await router.handle(
-        message(Channel.ZALO, "2", f"/start {await invite(sessions, clock, 'sxd')}")
-    )
-    [answer] = await router.handle(message(Channel.TELEGRAM, "1", "/lienket"))
+    await router.handle(message("telegram", "1", f"/start {await invite(sessions, clock, 'sct')}"))
+    await router.handle(message("zalo", "2", f"/start {await invite(sessions, clock, 'sxd')}"))
+    [answer] = await router.handle(message("telegram", "1", "/lienket"))
     code = answer.text.split("là ")[1].split(",")[0]
-    [refused] = await router.handle(message(Channel.ZALO, "2", f"/lienket {code}"))
+    [refused] = await router.handle(message("zalo", "2", f"/lienket {code}"))
     assert "đã đăng ký cho Sở Xây dựng" in refused.text
-    [stranger] = await router.handle(message(Channel.ZALO, "3", "/lienket SAIMA1"))
+    [stranger] = await router.handle(message("zalo", "3", "/lienket SAIMA1"))
     assert "không hợp lệ" in stranger.text

@@ -13,8 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.memory import MemoryChannel
+from bot.channels.registry import describe
 from bot.core.clock import FrozenClock
-from bot.core.messages import Channel, FileRef, FileUnavailable, Incoming, Reply
+from bot.core.messages import FileRef, FileUnavailable, Incoming, Reply
 from handlers.context import BotInfo
 from handlers.exports.document import report_document
 from handlers.router import Router
@@ -45,7 +46,11 @@ def files() -> Files:
 def report_router(
     sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, tmp_path: Path
 ) -> Router:
-    return Router(sessions, clock, BotInfo("pgi_test_bot", tmp_path / "data"))
+    return Router(
+        sessions,
+        clock,
+        BotInfo(describe(accounts={"telegram": "pgi_test_bot"}), tmp_path / "data"),
+    )
 
 
 async def officer_of(
@@ -238,9 +243,7 @@ async def test_the_same_confirmation_twice_makes_one_submission(
 ) -> None:
     officer = await officer_of(report_router, sessions, clock, files)
     summary = await not_started_summary(officer, "1.b.2", "Đang chuẩn bị hồ sơ.")
-    press = Incoming(
-        Channel.MEMORY, "301", "301", update_id="u-1", payload=choice(summary, "Xác nhận")
-    )
+    press = Incoming("memory", "301", "301", update_id="u-1", payload=choice(summary, "Xác nhận"))
     first = await report_router.handle(press)
     again = await report_router.handle(replace(press))
     assert "Đã ghi nhận" in first[0].text
@@ -280,7 +283,7 @@ async def test_two_open_cycles_in_january(
 
 
 async def test_group_chats_get_one_notice(report_router: Router) -> None:
-    message = Incoming(Channel.MEMORY, "-100", "5", text="/baocao", is_private=False)
+    message = Incoming("telegram", "-100", "5", text="/baocao", is_private=False)
     first = await report_router.handle(message)
     assert "chỉ làm việc trong cuộc trò chuyện riêng" in first[0].text
     assert "https://t.me/pgi_test_bot" in first[0].text

@@ -42,7 +42,8 @@ async def test_a_runtime_from_settings_runs_both_channels_and_delivers_a_notice(
         runtime = await Runtime.build(settings, clock, sessions, stop)
         assert runtime is not None
         assert [channel.name for channel in runtime.channels] == ["telegram", "zalo"]
-        assert runtime.router.bot_info.telegram_username == "pgi_test_bot"  # from getMe
+        described = runtime.router.bot_info.platform("telegram")
+        assert described is not None and described.chat_link == "https://t.me/pgi_test_bot"
         running: asyncio.Task[None] | None = None
         try:
             assert await runtime.start(stop)

@@ -18,6 +18,7 @@ from aiohttp import ClientSession, web
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.channels.registry import describe
 from bot.channels.telegram import TelegramChannel, TelegramConfig
 from bot.core.clock import FrozenClock
 from bot.core.throttle import FloodLimits
@@ -60,7 +61,7 @@ class Bot:
         self.webhook_url: str | None = None
 
     def _build(self) -> TelegramChannel:
-        router = Router(self.sessions, self.clock, BotInfo(None, self.data_dir))
+        router = Router(self.sessions, self.clock, BotInfo(describe(), self.data_dir))
         for command in self.commands:
             router.add_command(command)
         config = TelegramConfig(

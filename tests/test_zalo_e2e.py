@@ -13,6 +13,7 @@ from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.channels.registry import describe
 from bot.channels.zalo import ZaloChannel, ZaloConfig, ZaloSender
 from bot.core.clock import FrozenClock, SystemClock
 from bot.outbox import DeliveryLimits, OutboxWorker
@@ -54,7 +55,7 @@ class Running:
         """The client's whole-request timeout; None: the production one."""
 
     async def start(self, *, webhook: bool = False) -> ZaloChannel:
-        router = Router(self.sessions, self.clock, BotInfo(None, self.data_dir))
+        router = Router(self.sessions, self.clock, BotInfo(describe(), self.data_dir))
         channel = ZaloChannel(
             ZaloConfig(
                 self.fake.token,

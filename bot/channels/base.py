@@ -313,7 +313,7 @@ class InboxChannel:
         """Tell whether to take an update from this sender (see :meth:`admitted`)."""
         if incoming is None:
             return True
-        verdict = self.throttle.admit(f"{incoming.channel.value}:{incoming.user_id}")
+        verdict = self.throttle.admit(f"{incoming.channel}:{incoming.user_id}")
         if verdict is Verdict.ADMIT:
             return True
         if verdict is Verdict.WARN:

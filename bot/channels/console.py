@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.core.i18n import _
-from bot.core.messages import Channel, Incoming, Reply, numbered_text
+from bot.core.messages import Incoming, Reply, numbered_text
 
 QUIT_COMMANDS = {"/thoat", "/quit", "/exit"}
 
@@ -50,7 +50,7 @@ class ConsoleChannel:
         """Send one line as the user and print the bot's answers."""
         self._sequence += 1
         incoming = Incoming(
-            channel=Channel.CONSOLE,
+            channel="console",
             chat_id=self.user_id,
             user_id=self.user_id,
             update_id=f"{self.user_id}:{self.session}:{self._sequence}",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import uuid
 
-from bot.core.messages import Channel, FileRef, FileSource, Incoming, Reply
+from bot.core.messages import FileRef, FileSource, Incoming, Reply
 
 
 class MemoryChannel:
@@ -32,7 +32,7 @@ class MemoryChannel:
 
     def _incoming(self, **fields: object) -> Incoming:
         return Incoming(
-            channel=Channel.MEMORY,
+            channel="memory",
             chat_id=self.chat_id,
             user_id=self.user_id,
             update_id=f"{self._run}:{next(self._update_ids)}",

@@ -12,7 +12,7 @@ A new platform is a module in this package, one entry here, and its settings.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from pydantic import SecretStr
@@ -24,6 +24,7 @@ from bot.config import Settings
 from bot.core.clock import Clock
 from bot.core.delivery import Sender
 from bot.core.throttle import FloodLimits
+from handlers.context import PlatformInfo
 from handlers.router import Router
 
 Attach = Callable[
@@ -57,6 +58,10 @@ class Platform:
     """The path of its webhook on the bot's web server."""
     configured: Callable[[Settings], bool]
     connect: Callable[[Settings], Awaitable[Connection]]
+    describe: Callable[[str | None], PlatformInfo]
+    """The platform for the conversations, given the bot's name on it (links need it)."""
+    account: Callable[[Settings], str | None] = lambda settings: None
+    """The bot's name on the platform as the settings give it, before getMe tells it."""
 
 
 def _secret(value: SecretStr | None) -> str | None:
@@ -123,6 +128,8 @@ TELEGRAM = Platform(
     "/telegram",
     lambda settings: settings.telegram_bot_token is not None,
     _connect_telegram,
+    telegram.describe,
+    lambda settings: settings.telegram_bot_username,
 )
 ZALO = Platform(
     "Zalo",
@@ -130,6 +137,24 @@ ZALO = Platform(
     "/zalo",
     lambda settings: settings.zalo_bot_token is not None,
     _connect_zalo,
+    zalo.describe,
 )
 CHANNELS: dict[str, Platform] = {"telegram": TELEGRAM, "zalo": ZALO}
 """The platforms by the name their channel, sender and outbox rows use, in start-up order."""
+
+
+def describe(
+    settings: Settings | None = None, accounts: Mapping[str, str | None] | None = None
+) -> tuple[PlatformInfo, ...]:
+    """Describe every platform for the conversations (``/kenh``, links to the bot).
+
+    ``accounts``: the bot's name on each platform it connected to (getMe's); for the others,
+    the name the settings give, if any.
+    """
+    named = accounts or {}
+    return tuple(
+        platform.describe(
+            named.get(name) or (platform.account(settings) if settings is not None else None)
+        )
+        for name, platform in CHANNELS.items()
+    )

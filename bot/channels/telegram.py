@@ -47,6 +47,7 @@ from bot.core.messages import (
 )
 from bot.core.text import split_message
 from bot.core.throttle import FloodLimits
+from handlers.context import PlatformInfo
 from handlers.router import Router
 from storage.inbox import InboxEntry
 
@@ -402,6 +403,14 @@ def _delivery_errors() -> Iterator[None]:
         raise Rejected(str(error)) from error
     except TelegramError as error:  # NetworkError, TimedOut, a server error
         raise Transient(str(error)) from error
+
+
+def describe(username: str | None) -> PlatformInfo:
+    """Describe Telegram for the conversations: links to the bot need its username."""
+    if not username:
+        return PlatformInfo("telegram", "Telegram")
+    link = f"https://t.me/{username.lstrip('@')}"
+    return PlatformInfo("telegram", "Telegram", link, link + "?start={code}")
 
 
 def keyboard(rows: Sequence[Sequence[Choice]]) -> InlineKeyboardMarkup | None:

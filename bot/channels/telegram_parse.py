@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.core.messages import Channel, FileRef, Incoming
+from bot.core.messages import FileRef, Incoming
 
 
 def to_incoming(update: dict[str, Any], key: str | None = None) -> Incoming | None:
@@ -31,7 +31,7 @@ def to_incoming(update: dict[str, Any], key: str | None = None) -> Incoming | No
         if not integer_ids(chat.get("id"), user.get("id")):
             return None
         return Incoming(
-            channel=Channel.TELEGRAM,
+            channel="telegram",
             chat_id=str(chat["id"]),
             user_id=str(user["id"]),
             update_id=update_id,
@@ -62,7 +62,7 @@ def to_incoming(update: dict[str, Any], key: str | None = None) -> Incoming | No
                 str(photo["file_id"]), None, "image/jpeg", _size(photo.get("file_size"))
             )
     return Incoming(
-        channel=Channel.TELEGRAM,
+        channel="telegram",
         chat_id=str(chat["id"]),
         user_id=str(user["id"]),
         update_id=update_id,

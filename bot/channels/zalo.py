@@ -41,10 +41,11 @@ from bot.core.delivery import (
     Unreachable,
 )
 from bot.core.i18n import _
-from bot.core.messages import Channel, FileRef, FileUnavailable, Incoming, Reply, numbered_text
+from bot.core.messages import FileRef, FileUnavailable, Incoming, Reply, numbered_text
 from bot.core.text import split_message
 from bot.core.throttle import FloodLimits
 from handlers import replies
+from handlers.context import PlatformInfo
 from handlers.router import Router
 from storage.inbox import InboxEntry
 from storage.uow import UnitOfWork
@@ -424,6 +425,11 @@ def delivery_error(error: ZaloApiError, retry_after: float = RETRY_AFTER) -> Del
     return Rejected(str(error))
 
 
+def describe(account: str | None) -> PlatformInfo:
+    """Describe Zalo for the conversations: it has no links that open a chat with the bot."""
+    return PlatformInfo("zalo", "Zalo")
+
+
 def render(reply: Reply) -> list[str]:
     """Turn a reply into the texts Zalo can show: numbered choices, files named, split."""
     text = numbered_text(reply)
@@ -466,7 +472,7 @@ def to_incoming(event: dict[str, Any], key: str) -> Incoming | None:
             file = FileRef(url, None, "image/jpeg", None)
         text = None
     return Incoming(
-        channel=Channel.ZALO,
+        channel="zalo",
         chat_id=chat_id,
         user_id=user_id,
         update_id=key,

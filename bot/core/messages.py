@@ -9,27 +9,18 @@ numbered).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any, Protocol
 
 MAX_PAYLOAD_BYTES = 64
 """Telegram's callback_data limit; every choice payload must fit in it."""
 
 
-class Channel(StrEnum):
-    """A messaging platform the bot talks on."""
-
-    TELEGRAM = "telegram"
-    ZALO = "zalo"
-    CONSOLE = "console"
-    MEMORY = "memory"
-
-
 @dataclass(frozen=True, slots=True)
 class Address:
     """Where a message goes: one chat on one channel."""
 
-    channel: Channel
+    channel: str
+    """The channel's name ("telegram", "zalo", "console", "memory"): each adapter names itself."""
     chat_id: str
 
 
@@ -59,7 +50,8 @@ class FileSource(Protocol):
 class Incoming:
     """One thing a user did: typed text, sent a command, pressed a choice or sent a file."""
 
-    channel: Channel
+    channel: str
+    """The channel's name ("telegram", "zalo", "console", "memory"): each adapter names itself."""
     chat_id: str
     user_id: str
     update_id: str | None = None

@@ -300,7 +300,7 @@ async def _on_confirm(ctx: Context, value: str) -> list[Reply]:
 
 def _idempotency_key(ctx: Context) -> str | None:
     incoming = ctx.incoming
-    return f"{incoming.channel.value}:{incoming.update_id}" if incoming.update_id else None
+    return f"{incoming.channel}:{incoming.update_id}" if incoming.update_id else None
 
 
 def receipt_number(submission: SubmissionInfo) -> str:
