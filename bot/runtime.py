@@ -33,8 +33,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.channels.base import InboxChannel, wait_or_stop
 from bot.channels.connect import Fault, StartError
 from bot.channels.registry import CHANNELS, Connection, describe
-from bot.channels.telegram import TelegramChannel
-from bot.channels.zalo import ZaloChannel
 from bot.config import Settings
 from bot.core.clock import Clock
 from bot.core.delivery import Sender
@@ -109,6 +107,8 @@ class Runtime:
 
     router: Router
     channels: list[InboxChannel]
+    accounts: dict[str, str | None]
+    """The bot's name on each platform it runs on, by channel name."""
     worker: OutboxWorker
     reminder_job: ReminderJob
     purge_job: PurgeJob
@@ -161,25 +161,15 @@ class Runtime:
         flood = FloodLimits(burst=settings.pgibot_flood_burst, rate=settings.pgibot_flood_rate)
         channels: list[InboxChannel] = []
         senders: dict[str, Sender] = {}
+        paces: dict[str, DeliveryLimits] = {}
         for connection in connections:
-            channel, sender = connection.attach(router, sessions, clock, flood)
+            channel = connection.attach(router, sessions, clock, flood)
             channels.append(channel)
-            senders[connection.name] = sender
-        worker = OutboxWorker(
-            sessions,
-            senders,
-            clock,
-            DeliveryLimits(
-                rate=settings.pgibot_send_rate, chat_interval=settings.pgibot_chat_interval
-            ),
-            channel_limits={
-                "zalo": DeliveryLimits(
-                    rate=settings.pgibot_zalo_send_rate,
-                    chat_interval=settings.pgibot_zalo_chat_interval,
-                )
-            },
-            wake=wake,
-        )
+            senders[connection.name] = channel.sender  # replies and notifications alike
+            paces[connection.name] = DeliveryLimits(
+                rate=connection.pace.rate, chat_interval=connection.pace.chat_interval
+            )
+        worker = OutboxWorker(sessions, senders, clock, channel_limits=paces, wake=wake)
         job = ReminderJob(sessions, reminders, clock, wake.set)
         purge = PurgeJob(
             sessions,
@@ -189,27 +179,12 @@ class Runtime:
             ),
         )
         web = None
-        if settings.pgibot_webhook_url:
-            secrets = {c.name: c.webhook_secret for c in connections}
-            telegram = next((c for c in channels if isinstance(c, TelegramChannel)), None)
-            zalo = next((c for c in channels if isinstance(c, ZaloChannel)), None)
+        if settings.pgibot_webhook_url:  # each channel serves its own webhook route
             web = WebhookServer(
-                create_app(telegram, secrets.get("telegram"), zalo, secrets.get("zalo")),
-                settings.pgibot_webhook_listen,
-                settings.pgibot_webhook_port,
+                create_app(channels), settings.pgibot_webhook_listen, settings.pgibot_webhook_port
             )
         scheduler = build_scheduler(job, settings.timezone, purge)
-        return cls(router, channels, worker, job, purge, scheduler, web)
-
-    @property
-    def telegram(self) -> TelegramChannel | None:
-        """The Telegram channel, if the bot runs on Telegram."""
-        return next((c for c in self.channels if isinstance(c, TelegramChannel)), None)
-
-    @property
-    def zalo(self) -> ZaloChannel | None:
-        """The Zalo channel, if the bot runs on Zalo."""
-        return next((c for c in self.channels if isinstance(c, ZaloChannel)), None)
+        return cls(router, channels, accounts, worker, job, purge, scheduler, web)
 
     async def start(self, stop: asyncio.Event) -> bool:
         """Start the channels (command menu, webhook) and the web server; False if stopped."""

@@ -29,6 +29,7 @@ import logging
 import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import storage.db
+from bot.channels.telegram import WEBHOOK_PATH as TELEGRAM_PATH
 from bot.channels.telegram import TelegramSender
 from bot.channels.telegram_http import LeanBot
 from bot.channels.zalo import ZaloChannel, ZaloConfig, ZaloSender
@@ -49,7 +51,7 @@ from bot.core.clock import FrozenClock
 from bot.core.delivery import REPLY_POLICY
 from bot.core.throttle import FloodLimits
 from bot.outbox import DeliveryLimits, OutboxWorker
-from bot.web import TELEGRAM_PATH, WebhookServer, create_app
+from bot.web import WebhookServer, create_app
 from handlers.router import Router
 from storage.db import create_engine, create_sessionmaker
 from storage.models import InboxUpdate, MemberIdentity, OutboxMessage, Submission
@@ -1102,9 +1104,10 @@ async def test_slow_clients_cannot_hold_the_webhook_server(
 ) -> None:
     """Half a header, or a trickled body, holds a connection only so long; the limit holds."""
     channel = await bot.start()
+    channel.config = replace(channel.config, webhook_secret=WEBHOOK_SECRET)
     header_timeout, limit = 0.5, 40
     server = WebhookServer(
-        create_app(channel, WEBHOOK_SECRET, body_timeout=0.5),
+        create_app([channel], body_timeout=0.5),
         "127.0.0.1",
         0,
         header_timeout=header_timeout,

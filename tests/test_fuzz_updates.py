@@ -45,7 +45,7 @@ import copy
 import io
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -58,19 +58,16 @@ from telegram import Update
 
 from bot.channels.base import InboxChannel
 from bot.channels.registry import describe
-from bot.channels.telegram import TelegramChannel, TelegramConfig
+from bot.channels.telegram import SECRET_HEADER, TelegramChannel, TelegramConfig
+from bot.channels.telegram import WEBHOOK_PATH as TELEGRAM_PATH
+from bot.channels.webhook import MAX_BODY
+from bot.channels.zalo import SECRET_HEADER as ZALO_SECRET_HEADER
+from bot.channels.zalo import WEBHOOK_PATH as ZALO_PATH
 from bot.channels.zalo import ZaloChannel, ZaloConfig
 from bot.core.clock import FrozenClock
 from bot.core.messages import Incoming
 from bot.core.throttle import FloodLimits, Throttle
-from bot.web import (
-    MAX_BODY,
-    SECRET_HEADER,
-    TELEGRAM_PATH,
-    ZALO_PATH,
-    ZALO_SECRET_HEADER,
-    create_app,
-)
+from bot.web import create_app
 from handlers.context import BotInfo
 from handlers.router import Router
 from tests.fakes.telegram_api import FakeTelegram
@@ -991,7 +988,9 @@ async def webhooks(
 ) -> AsyncIterator[tuple[str, World, World, ClientSession]]:
     tg, zl = telegram[0], zalo[0]
     assert isinstance(tg.channel, TelegramChannel) and isinstance(zl.channel, ZaloChannel)
-    runner = web.AppRunner(create_app(tg.channel, SECRET, zl.channel, ZALO_SECRET))
+    tg.channel.config = replace(tg.channel.config, webhook_secret=SECRET)
+    zl.channel.config = replace(zl.channel.config, webhook_secret=ZALO_SECRET)
+    runner = web.AppRunner(create_app([tg.channel, zl.channel]))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.channels.registry import describe
 from bot.core.clock import FrozenClock
+from bot.core.domain.members import Role
 from bot.core.messages import Incoming
+from handlers.context import BotInfo
 from handlers.router import Router
 from storage.models import Agency
 from storage.uow import UnitOfWork
@@ -61,3 +65,21 @@ async def test_an_account_registered_elsewhere_cannot_be_linked(
     assert "đã đăng ký cho Sở Xây dựng" in refused.text
     [stranger] = await router.handle(message("zalo", "3", "/lienket SAIMA1"))
     assert "không hợp lệ" in stranger.text
+
+
+async def test_platform_links_come_from_the_adapters_descriptions(
+    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, tmp_path: Path
+) -> None:
+    """/moi gives each platform's invitation link; a group is sent to its own platform's chat."""
+    platforms = describe(accounts={"telegram": "pgi_test_bot", "zalo": "Bot PGI"})
+    router = Router(sessions, clock, BotInfo(platforms, tmp_path / "data"))
+    code = await invite(sessions, clock, "stnmt", Role.COORDINATOR)
+    await router.handle(message("zalo", "z1", f"/start {code}"))
+    [answer] = await router.handle(message("zalo", "z1", "/moi sxd"))
+    invitation = re.search(r"Mã mời ([A-Z0-9]{10})", answer.text)
+    assert invitation is not None, answer.text
+    assert f"Liên kết Telegram: https://t.me/pgi_test_bot?start={invitation[1]}" in answer.text
+    assert "Liên kết Zalo" not in answer.text  # Zalo has no such link
+    group = Incoming("zalo", "g1", "z1", text="/trogiup", is_private=False)
+    [notice] = await router.handle(group)
+    assert "trò chuyện riêng" in notice.text and "https://" not in notice.text

@@ -19,10 +19,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.registry import describe
+from bot.channels.telegram import WEBHOOK_PATH as TELEGRAM_PATH
 from bot.channels.telegram import TelegramChannel, TelegramConfig
 from bot.core.clock import FrozenClock
 from bot.core.throttle import FloodLimits
-from bot.web import TELEGRAM_PATH, create_app
+from bot.web import create_app
 from handlers.context import BotInfo, Command
 from handlers.router import Router
 from storage.models import Attachment, AuditEntry, InboxUpdate, MemberIdentity, Submission, Task
@@ -77,7 +78,8 @@ class Bot:
     async def start(self, *, webhook: bool = False) -> TelegramChannel:
         channel = self._build()
         if webhook:
-            self._runner = web.AppRunner(create_app(channel, SECRET))
+            channel.config = replace(channel.config, webhook_secret=SECRET)
+            self._runner = web.AppRunner(create_app([channel]))
             await self._runner.setup()
             site = web.TCPSite(self._runner, "127.0.0.1", 0)
             await site.start()

@@ -14,10 +14,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.registry import describe
+from bot.channels.zalo import WEBHOOK_PATH as ZALO_PATH
 from bot.channels.zalo import ZaloChannel, ZaloConfig, ZaloSender
 from bot.core.clock import FrozenClock, SystemClock
 from bot.outbox import DeliveryLimits, OutboxWorker
-from bot.web import ZALO_PATH, create_app
+from bot.web import create_app
 from handlers.context import BotInfo
 from handlers.router import Router
 from storage.models import Attachment, InboxUpdate, Submission
@@ -69,7 +70,8 @@ class Running:
             self.clock,
         )
         if webhook:
-            self._runner = web.AppRunner(create_app(None, None, channel, SECRET))
+            channel.config = replace(channel.config, webhook_secret=SECRET)
+            self._runner = web.AppRunner(create_app([channel]))
             await self._runner.setup()
             site = web.TCPSite(self._runner, "127.0.0.1", 0)
             await site.start()

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -235,6 +236,10 @@ class InboxChannel:
     async def poll(self, stop: asyncio.Event) -> None:
         """Ask the platform for updates and record them until asked to stop (subclasses)."""
         raise NotImplementedError
+
+    def routes(self) -> list[web.RouteDef]:
+        """Return the web routes the channel serves: none, unless a subclass has a webhook."""
+        return []
 
     async def run(self, stop: asyncio.Event) -> None:
         """Process the inbox (and poll, unless webhooks deliver) until asked to stop."""

@@ -1,11 +1,14 @@
 """The platforms the bot runs on, by name: how to reach each one and attach its channel.
 
-:class:`bot.runtime.Runtime` goes through :data:`CHANNELS` in order. A platform whose token is
-set is ``connect``-ed first: its client is made and asked who the bot is (getMe), which is
-where a refused token or a network fault surfaces, as a
+:class:`bot.runtime.Runtime` goes through :data:`CHANNELS` in order, and the web server serves
+the routes of the channels it made (:func:`bot.web.create_app`). A platform whose token is set
+is ``connect``-ed first: its adapter's configuration is made from the platform's own settings
+(``bot.config.<platform>``) and the web settings, its client is made and asked who the bot is
+(getMe), which is where a refused token or a network fault surfaces, as a
 :class:`~bot.channels.connect.StartError`. Once every platform answered, the runtime builds
-the router (the bot's Telegram name goes into links) and calls each connection's ``attach``,
-which makes the channel over the router and the sender the outbox worker delivers with.
+the router (with :func:`describe`: each platform's name, label and links) and calls each
+connection's ``attach``, which makes the channel over the router; the channel's sender is the
+one the outbox worker delivers that platform's notifications with.
 
 A new platform is a module in this package, one entry here, and its settings.
 """
@@ -15,21 +18,19 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels import telegram, zalo
 from bot.channels.base import InboxChannel
 from bot.config import Settings
 from bot.core.clock import Clock
-from bot.core.delivery import Sender
+from bot.core.delivery import Pace
+from bot.core.i18n import _
 from bot.core.throttle import FloodLimits
 from handlers.context import PlatformInfo
 from handlers.router import Router
 
-Attach = Callable[
-    [Router, async_sessionmaker[AsyncSession], Clock, FloodLimits], tuple[InboxChannel, Sender]
-]
+Attach = Callable[[Router, async_sessionmaker[AsyncSession], Clock, FloodLimits], InboxChannel]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,49 +40,38 @@ class Connection:
     name: str
     account: str | None
     """The bot's name on the platform (Telegram's username, Zalo's account name)."""
-    webhook_secret: str | None
+    pace: Pace
+    """How fast the outbox may send notifications there."""
     attach: Attach
-    """Make the channel over the router, and its sender for the outbox worker."""
+    """Make the channel over the router (its ``sender`` delivers the outbox's messages too)."""
     close: Callable[[], Awaitable[None]]
     """Release the client (when the start is abandoned before ``attach``)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Platform:
-    """How to reach one platform."""
+    """One platform: its settings' names, how to reach it, how conversations speak of it."""
 
     label: str
     """Its name in the administrator's messages."""
     token_variable: str
     """The setting that holds the bot's token."""
-    webhook_path: str
-    """The path of its webhook on the bot's web server."""
+    secret_variable: str
+    """The setting that holds its webhook secret (required in webhook mode)."""
     configured: Callable[[Settings], bool]
+    """Whether its token is set: the bot runs on it."""
+    has_secret: Callable[[Settings], bool]
     connect: Callable[[Settings], Awaitable[Connection]]
     describe: Callable[[str | None], PlatformInfo]
     """The platform for the conversations, given the bot's name on it (links need it)."""
+    announce: Callable[[str | None, str], str]
+    """The line ``pgibot run`` prints once the bot runs there (its name, the mode)."""
     account: Callable[[Settings], str | None] = lambda settings: None
     """The bot's name on the platform as the settings give it, before getMe tells it."""
 
 
-def _secret(value: SecretStr | None) -> str | None:
-    return value.get_secret_value() if value else None
-
-
-def _webhook(settings: Settings, path: str) -> str | None:
-    base = settings.pgibot_webhook_url
-    return base.rstrip("/") + path if base else None
-
-
 async def _connect_telegram(settings: Settings) -> Connection:
-    assert settings.telegram_bot_token is not None
-    config = telegram.TelegramConfig(
-        token=settings.telegram_bot_token.get_secret_value(),
-        base_url=settings.telegram_api_base_url,
-        base_file_url=settings.telegram_api_file_url,
-        webhook_url=_webhook(settings, TELEGRAM.webhook_path),
-        webhook_secret=_secret(settings.telegram_webhook_secret),
-    )
+    config = telegram.config_from(settings, settings)
     bot = await telegram.connect(config)
 
     def attach(
@@ -89,23 +79,15 @@ async def _connect_telegram(settings: Settings) -> Connection:
         sessions: async_sessionmaker[AsyncSession],
         clock: Clock,
         flood: FloodLimits,
-    ) -> tuple[InboxChannel, Sender]:
-        channel = telegram.TelegramChannel(config, router, sessions, clock, flood, bot=bot)
-        return channel, channel.sender
+    ) -> InboxChannel:
+        return telegram.TelegramChannel(config, router, sessions, clock, flood, bot=bot)
 
-    return Connection("telegram", bot.username, config.webhook_secret, attach, bot.release)
+    pace = Pace(settings.pgibot_send_rate, settings.pgibot_chat_interval)
+    return Connection("telegram", bot.username, pace, attach, bot.release)
 
 
 async def _connect_zalo(settings: Settings) -> Connection:
-    assert settings.zalo_bot_token is not None
-    hosts = (settings.zalo_download_hosts or "").split(",")
-    config = zalo.ZaloConfig(
-        token=settings.zalo_bot_token.get_secret_value(),
-        base_url=settings.zalo_api_base_url,
-        webhook_url=_webhook(settings, ZALO.webhook_path),
-        webhook_secret=_secret(settings.zalo_webhook_secret),
-        download_hosts=tuple(h.strip() for h in hosts if h.strip()) or zalo.DOWNLOAD_HOSTS,
-    )
+    config = zalo.config_from(settings, settings)
     client, account = await zalo.connect(config)
 
     def attach(
@@ -113,33 +95,49 @@ async def _connect_zalo(settings: Settings) -> Connection:
         sessions: async_sessionmaker[AsyncSession],
         clock: Clock,
         flood: FloodLimits,
-    ) -> tuple[InboxChannel, Sender]:
-        channel = zalo.ZaloChannel(
+    ) -> InboxChannel:
+        return zalo.ZaloChannel(
             config, router, sessions, clock, flood, client=client, account=account
         )
-        return channel, channel.sender
 
-    return Connection("zalo", account, config.webhook_secret, attach, client.close)
+    pace = Pace(settings.pgibot_zalo_send_rate, settings.pgibot_zalo_chat_interval)
+    return Connection("zalo", account, pace, attach, client.close)
 
 
-TELEGRAM = Platform(
-    "Telegram",
-    "TELEGRAM_BOT_TOKEN",
-    "/telegram",
-    lambda settings: settings.telegram_bot_token is not None,
-    _connect_telegram,
-    telegram.describe,
-    lambda settings: settings.telegram_bot_username,
-)
-ZALO = Platform(
-    "Zalo",
-    "ZALO_BOT_TOKEN",
-    "/zalo",
-    lambda settings: settings.zalo_bot_token is not None,
-    _connect_zalo,
-    zalo.describe,
-)
-CHANNELS: dict[str, Platform] = {"telegram": TELEGRAM, "zalo": ZALO}
+def _announce_telegram(account: str | None, mode: str) -> str:
+    return _("The bot @%(name)s is running (%(mode)s). Press Ctrl-C to stop.") % {
+        "name": account,
+        "mode": mode,
+    }
+
+
+def _announce_zalo(account: str | None, mode: str) -> str:
+    return _("The Zalo bot %(name)s is running (%(mode)s).") % {"name": account, "mode": mode}
+
+
+CHANNELS: dict[str, Platform] = {
+    "telegram": Platform(
+        "Telegram",
+        "TELEGRAM_BOT_TOKEN",
+        "TELEGRAM_WEBHOOK_SECRET",
+        lambda settings: settings.telegram_bot_token is not None,
+        lambda settings: settings.telegram_webhook_secret is not None,
+        _connect_telegram,
+        telegram.describe,
+        _announce_telegram,
+        lambda settings: settings.telegram_bot_username,
+    ),
+    "zalo": Platform(
+        "Zalo",
+        "ZALO_BOT_TOKEN",
+        "ZALO_WEBHOOK_SECRET",
+        lambda settings: settings.zalo_bot_token is not None,
+        lambda settings: settings.zalo_webhook_secret is not None,
+        _connect_zalo,
+        zalo.describe,
+        _announce_zalo,
+    ),
+}
 """The platforms by the name their channel, sender and outbox rows use, in start-up order."""
 
 

@@ -26,6 +26,7 @@ from functools import partial
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -34,6 +35,9 @@ from bot.channels.connect import Fault, StartError, network_fault
 from bot.channels.redaction import protect
 from bot.channels.telegram_http import LeanBot
 from bot.channels.telegram_parse import integer_ids, to_incoming
+from bot.channels.webhook import receive
+from bot.config.telegram import TelegramSettings
+from bot.config.web import WebSettings
 from bot.core.clock import Clock
 from bot.core.delivery import Piece, RateLimited, Rejected, Send, Transient, Unreachable
 from bot.core.i18n import _, set_language
@@ -71,6 +75,9 @@ from telegram.error import (
 logger = logging.getLogger(__name__)
 
 MESSAGE_LIMIT = 4096
+WEBHOOK_PATH = "/telegram"
+"""The webhook's path on the bot's web server."""
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 POLL_TIMEOUT = 25
 ALLOWED_UPDATES = ("message", "callback_query")
 DOWNLOAD_CHUNK = 64 * 1024
@@ -157,6 +164,18 @@ class TelegramChannel(InboxChannel):
         return bool(self.config.webhook_url)
 
     # --- intake ---------------------------------------------------------------------------
+
+    def routes(self) -> list[web.RouteDef]:
+        """Serve ``POST /telegram`` when a webhook secret is set (403 for a wrong secret)."""
+        if not self.config.webhook_secret:
+            return []
+        return [web.post(WEBHOOK_PATH, self._webhook)]
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        """Record a Telegram update durably, then acknowledge it."""
+        given = request.headers.get(SECRET_HEADER, "")
+        secret = self.config.webhook_secret or ""
+        return await receive(request, given, secret, 403, self.record, "update")
 
     async def record(self, payload: dict[str, Any]) -> bool:
         """Commit one raw update to the inbox and wake the worker; False for a redelivery."""
@@ -283,6 +302,20 @@ class TelegramChannel(InboxChannel):
                     yield chunk
         except (aiohttp.ClientError, TimeoutError) as error:
             raise FileUnavailable(f"{type(error).__name__}: {error}") from error
+
+
+def config_from(settings: TelegramSettings, web: WebSettings) -> TelegramConfig:
+    """Make the channel's configuration from the Telegram settings and the web server's."""
+    if settings.telegram_bot_token is None:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    secret = settings.telegram_webhook_secret
+    return TelegramConfig(
+        token=settings.telegram_bot_token.get_secret_value(),
+        base_url=settings.telegram_api_base_url,
+        base_file_url=settings.telegram_api_file_url,
+        webhook_url=web.webhook_url(WEBHOOK_PATH),
+        webhook_secret=secret.get_secret_value() if secret else None,
+    )
 
 
 def new_bot(config: TelegramConfig) -> LeanBot:

@@ -25,12 +25,17 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
+from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.base import InboxChannel, Prepared, wait_or_stop
 from bot.channels.connect import Fault, StartError, network_fault
 from bot.channels.redaction import protect
+from bot.channels.webhook import receive
+from bot.channels.zalo_parse import event_key, to_incoming
+from bot.config.web import WebSettings
+from bot.config.zalo import ZaloSettings
 from bot.core.clock import Clock
 from bot.core.delivery import (
     DeliveryError,
@@ -53,6 +58,9 @@ from storage.uow import UnitOfWork
 logger = logging.getLogger(__name__)
 
 MESSAGE_LIMIT = 2000
+WEBHOOK_PATH = "/zalo"
+"""The webhook's path on the bot's web server."""
+SECRET_HEADER = "X-Bot-Api-Secret-Token"
 POLL_TIMEOUT = 10
 """Seconds a poll may wait; also the longest a stop waits for the poll in flight."""
 DOWNLOAD_LIMIT = 20 * 1024 * 1024
@@ -244,6 +252,18 @@ class ZaloChannel(InboxChannel):
         """Tell whether the platform pushes updates to the webhook instead of being polled."""
         return bool(self.config.webhook_url)
 
+    def routes(self) -> list[web.RouteDef]:
+        """Serve ``POST /zalo`` when a webhook secret is set (401 for a wrong secret)."""
+        if not self.config.webhook_secret:
+            return []
+        return [web.post(WEBHOOK_PATH, self._webhook)]
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        """Record a Zalo event durably (flat or wrapped body), then acknowledge it."""
+        given = request.headers.get(SECRET_HEADER, "")
+        secret = self.config.webhook_secret or ""
+        return await receive(request, given, secret, 401, self.record_event, "event")
+
     async def record_event(self, body: dict[str, Any]) -> bool:
         """Record a webhook event (flat, or wrapped in ``{ok, result}``); False if seen before."""
         wrapped = body.get("result")
@@ -352,6 +372,21 @@ class ZaloChannel(InboxChannel):
             yield chunk
 
 
+def config_from(settings: ZaloSettings, web: WebSettings) -> ZaloConfig:
+    """Make the channel's configuration from the Zalo settings and the web server's."""
+    if settings.zalo_bot_token is None:
+        raise ValueError("ZALO_BOT_TOKEN is not set")
+    hosts = [h.strip() for h in (settings.zalo_download_hosts or "").split(",") if h.strip()]
+    secret = settings.zalo_webhook_secret
+    return ZaloConfig(
+        token=settings.zalo_bot_token.get_secret_value(),
+        base_url=settings.zalo_api_base_url,
+        webhook_url=web.webhook_url(WEBHOOK_PATH),
+        webhook_secret=secret.get_secret_value() if secret else None,
+        download_hosts=tuple(hosts) or DOWNLOAD_HOSTS,
+    )
+
+
 async def connect(config: ZaloConfig) -> tuple[ZaloClient, str | None]:
     """Make the client and ask Zalo who the bot is (getMe): the client and the account name.
 
@@ -439,55 +474,6 @@ def render(reply: Reply) -> list[str]:
             "coordinator]"
         ) % {"name": file.file_name}
     return split_message(text, MESSAGE_LIMIT)
-
-
-def event_key(event: dict[str, Any]) -> str | None:
-    """Return the key that identifies an event: its name and its message id."""
-    message = event.get("message")
-    if not isinstance(message, dict) or not event.get("event_name"):
-        return None
-    message_id = message.get("message_id")
-    return f"{event['event_name']}:{message_id}" if message_id else None
-
-
-def to_incoming(event: dict[str, Any], key: str) -> Incoming | None:
-    """Turn a Zalo event into an Incoming; None for events the bot ignores."""
-    message = event.get("message")
-    if not isinstance(message, dict):
-        return None
-    chat = message.get("chat") or {}
-    sender = message.get("from") or {}
-    if not isinstance(chat, dict) or not isinstance(sender, dict):
-        return None
-    chat_id = _id(chat.get("id")) or _id(sender.get("id"))
-    user_id = _id(sender.get("id")) or chat_id
-    if not chat_id or sender.get("is_bot"):
-        return None
-    name = sender.get("display_name") or sender.get("name") or sender.get("first_name")
-    file = None
-    text = message.get("text")
-    if event.get("event_name") == "message.image.received":
-        url = message.get("photo_url") or message.get("photo")
-        if isinstance(url, str) and url:
-            file = FileRef(url, None, "image/jpeg", None)
-        text = None
-    return Incoming(
-        channel="zalo",
-        chat_id=chat_id,
-        user_id=user_id,
-        update_id=key,
-        text=text if isinstance(text, str) else None,
-        display_name=str(name) if name else None,
-        file=file,
-        is_private=str(chat.get("chat_type", "PRIVATE")).upper() != "GROUP",
-    )
-
-
-def _id(value: object) -> str:
-    """An id as text; "" for anything but a string or an integer (a forged event's garbage)."""
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        return ""
-    return str(value)
 
 
 def _db_reason(error: BaseException) -> str:

@@ -9,7 +9,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.config import Settings, check_database_url
+from bot.config import Settings
+from bot.config.storage import check_database_url
 from bot.core.clock import Clock, SystemClock
 from bot.core.i18n import _
 from bot.runtime import build_router

@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 from bot.channels.console import ConsoleChannel
+from bot.channels.registry import CHANNELS
 from bot.cli.app import App, UsageError, command, local_moment, out
 from bot.config import default_env_file
 from bot.core.domain.members import MemberInfo
@@ -107,7 +108,7 @@ async def _ask_name(app: App, code: str) -> str | None:
 async def cmd_run(app: App, args: argparse.Namespace) -> int:
     """Run the bot on the configured channels: Telegram, Zalo or both."""
     settings = app.settings
-    if settings.telegram_bot_token is None and settings.zalo_bot_token is None:
+    if not any(platform.configured(settings) for platform in CHANNELS.values()):
         # Not a failure: a new installation has no token yet, and nothing was asked to run.
         out(_("No channel is configured, so the bot cannot start."))
         out(
@@ -127,15 +128,12 @@ async def cmd_run(app: App, args: argparse.Namespace) -> int:
         out(_("(create a code with: pgibot invite create --agency stnmt)"))
         return 0
     await app.ensure_migrated()
-    webhook = settings.pgibot_webhook_url.rstrip("/") if settings.pgibot_webhook_url else None
-    secrets = {
-        "TELEGRAM_WEBHOOK_SECRET": (settings.telegram_bot_token, settings.telegram_webhook_secret),
-        "ZALO_WEBHOOK_SECRET": (settings.zalo_bot_token, settings.zalo_webhook_secret),
-    }
-    for variable, (token, secret_value) in secrets.items():
-        if webhook and token is not None and secret_value is None:
+    webhook = settings.pgibot_webhook_url
+    for platform in CHANNELS.values():
+        if webhook and platform.configured(settings) and not platform.has_secret(settings):
             raise UsageError(
-                _("PGIBOT_WEBHOOK_URL is set: set %(variable)s as well.") % {"variable": variable}
+                _("PGIBOT_WEBHOOK_URL is set: set %(variable)s as well.")
+                % {"variable": platform.secret_variable}
             )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -150,16 +148,8 @@ async def cmd_run(app: App, args: argparse.Namespace) -> int:
             out(_("The bot has stopped."))
             return 0
         mode = _("webhook") if webhook else _("long polling")
-        if runtime.telegram is not None:
-            out(
-                _("The bot @%(name)s is running (%(mode)s). Press Ctrl-C to stop.")
-                % {"name": runtime.telegram.username, "mode": mode}
-            )
-        if runtime.zalo is not None:
-            out(
-                _("The Zalo bot %(name)s is running (%(mode)s).")
-                % {"name": runtime.zalo.account, "mode": mode}
-            )
+        for name, account in runtime.accounts.items():
+            out(CHANNELS[name].announce(account, mode))
         await runtime.run(stop)
     finally:
         await runtime.close()

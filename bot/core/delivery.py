@@ -77,6 +77,16 @@ class RetryPolicy:
         return delay
 
 
+@dataclass(frozen=True, slots=True)
+class Pace:
+    """How fast a platform takes the bot's notifications."""
+
+    rate: float
+    """Messages a second, in all."""
+    chat_interval: float
+    """Seconds between two messages to one chat."""
+
+
 REPLY_POLICY = RetryPolicy()
 """A direct reply: five attempts, 2, 4, 8 and 16 s apart (someone is waiting for it)."""
 
