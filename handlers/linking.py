@@ -14,7 +14,6 @@ from handlers.context import EVERYONE, Command, Context
 from handlers.conversation import Conversation
 
 LINK_MINUTES = 15
-CHANNEL_NAMES = {"telegram": "telegram", "zalo": "zalo"}
 
 
 async def link(ctx: Context) -> list[Reply]:
