@@ -8,9 +8,10 @@ Usage::
 
 Every update is committed to the inbox before Telegram is told it arrived: in polling mode the
 next ``getUpdates`` offset is sent only after the batch is committed, in webhook mode the HTTP
-200 is returned only after the commit (see :mod:`bot.web`). A single worker then processes the
-inbox in order, each update exactly once (the router marks it processed in the transaction of
-its effects); unprocessed updates left by a crash are processed at the next start.
+200 is returned only after the commit (see :mod:`bot.channels.webhook`). A single worker then
+processes the inbox in order, each update exactly once (the router marks it processed in the
+transaction of its effects); unprocessed updates left by a crash are processed at the next
+start. Replies go through :class:`TelegramSender`, which the outbox worker uses as well.
 """
 
 from __future__ import annotations
