@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from bot.core.domain.agencies import AgencyInfo, AgencyStatus
 from bot.core.domain.members import (
     ROLE_WORDS,
     Change,
@@ -147,13 +148,63 @@ async def change_member(
     return None
 
 
-def refusal_text(refusal: Refusal, target: MemberInfo, new_role: Role | None = None) -> str:
+async def set_member(
+    uow: UnitOfWork,
+    *,
+    actor: MemberInfo | None,
+    target: MemberInfo,
+    new_role: Role | None = None,
+    new_agency: AgencyInfo | None = None,
+) -> Refusal | None:
+    """Give a member another role, move them to another agency, or both; or say why not.
+
+    Both changes are checked before either is made: nothing changes when one is refused.
+    The rule is :func:`bot.core.domain.members.member_change_refusal`, with the rule of
+    invitations: coordinators belong to the coordinating agency.
+    """
+    role = new_role or target.role
+    agency_id = new_agency.id if new_agency else target.agency_id
+    coordinating = await uow.agencies.coordinator()
+    elsewhere = role is Role.COORDINATOR and (coordinating is None or coordinating.id != agency_id)
+    admins = await uow.members.active_admins()
+    changes = [(Change.SET_ROLE, new_role is not None), (Change.MOVE, new_agency is not None)]
+    for change, wanted in changes:
+        if not wanted:
+            continue
+        refusal = member_change_refusal(
+            change,
+            actor_role=actor.role.value if actor else None,
+            target_role=target.role.value,
+            target_active=target.active,
+            self_change=actor is not None and actor.id == target.id,
+            new_role=new_role.value if new_role else None,
+            active_admins=admins,
+            same_agency=new_agency is not None and new_agency.id == target.agency_id,
+            agency_active=new_agency is None or new_agency.status is AgencyStatus.ACTIVE,
+            coordinator_elsewhere=elsewhere,
+        )
+        if refusal is not None:
+            return refusal
+    if new_role is not None:
+        await uow.members.set_role(target.id, new_role)
+    if new_agency is not None:
+        await uow.members.set_agency(target.id, new_agency.id)
+    return None
+
+
+def refusal_text(
+    refusal: Refusal,
+    target: MemberInfo,
+    new_role: Role | None = None,
+    new_agency: AgencyInfo | None = None,
+) -> str:
     """Say, politely, why a change to a member was not made."""
     facts = {
         "name": target.full_name,
         "agency": target.agency_name,
         "role": role_name(target.role),
         "new_role": role_name(new_role) if new_role else "",
+        "new_agency": new_agency.name if new_agency else "",
     }
     texts = {
         Refusal.SELF: _("You cannot remove yourself or change your own role."),
@@ -170,8 +221,16 @@ def refusal_text(refusal: Refusal, target: MemberInfo, new_role: Role | None = N
         ),
         Refusal.NOTHING_TO_DO: (
             _("Nothing changed: %(name)s already has the role %(new_role)s.")
-            if new_role
+            if new_role and new_role is target.role
             else _("Nothing changed: %(name)s (%(agency)s) is already as asked.")
+        ),
+        Refusal.COORDINATOR_ELSEWHERE: _(
+            "Coordinators belong to the coordinating agency; %(name)s cannot be a coordinator "
+            "at another agency. Nothing was changed."
+        ),
+        Refusal.AGENCY_RETIRED: _(
+            "%(new_agency)s no longer reports, so no member can be moved there. Nothing was "
+            "changed."
         ),
     }
     return texts[refusal] % facts

@@ -1,4 +1,4 @@
-"""``pgibot member``: list the members, deactivate, reinstate, change a role."""
+"""``pgibot member``: list the members, deactivate, reinstate, change a role or an agency."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from bot.cli.app import App, UsageError, command, out
 from bot.core.domain.members import ROLE_WORDS, Change, MemberInfo, Role, parse_role
 from bot.core.i18n import _
-from handlers.coordination import change_member, refusal_text
+from handlers.coordination import change_member, refusal_text, set_member
 from handlers.help import role_name
 from storage.uow import UnitOfWork
 
@@ -42,22 +42,81 @@ async def cmd_member_list(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _one_member(uow: UnitOfWork, wanted: str) -> MemberInfo:
+    """Return the member an administrator named, by id or exact full name."""
+    found = await uow.members.find(wanted)
+    if not found:
+        raise UsageError(
+            _("There is no member %(member)s (see `pgibot member list`).") % {"member": wanted}
+        )
+    if len(found) > 1:
+        raise UsageError(
+            _("Several members have that name; use the member id (see `pgibot member list`).")
+        )
+    return found[0]
+
+
+async def cmd_member_set(app: App, args: argparse.Namespace) -> int:
+    """Give a member another role, move them to another agency, or both; audited."""
+    if args.role is None and args.agency is None:
+        raise UsageError(_("Say what to change: --role ROLE, --agency CODE, or both."))
+    await app.ensure_migrated()
+    now = app.clock.now()
+    async with UnitOfWork(app.sessions) as uow:
+        target = await _one_member(uow, args.member)
+        agency = await uow.agencies.find(args.agency) if args.agency else None
+        refusal = await set_member(
+            uow, actor=None, target=target, new_role=args.role, new_agency=agency
+        )
+        if refusal is not None:
+            uow.audit.record(
+                "member.refused",
+                now=now,
+                channel="cli",
+                target=target.id,
+                wanted="set",
+                role=args.role.value if args.role else None,
+                agency=agency.code if agency else None,
+                reason=refusal.value,
+            )
+            await uow.commit()
+            raise UsageError(refusal_text(refusal, target, args.role, agency))
+        if args.role is not None:
+            uow.audit.record(
+                "member.role",
+                now=now,
+                channel="cli",
+                target=target.id,
+                **_role_change(target, args.role),
+            )
+        if agency is not None:
+            uow.audit.record(
+                "member.agency",
+                now=now,
+                channel="cli",
+                target=target.id,
+                old=target.agency_code,
+                new=agency.code,
+            )
+        await uow.commit()
+    out(
+        _("%(name)s is now %(role)s at %(agency)s.")
+        % {
+            "name": target.full_name,
+            "role": role_name(args.role or target.role),
+            "agency": agency.name if agency else target.agency_name,
+        }
+    )
+    return 0
+
+
 async def _change_member(
     app: App, wanted: str, change: Change, new_role: Role | None = None
 ) -> int:
     """Make a change to one member from the command line, by the rules, and audit it."""
     await app.ensure_migrated()
     async with UnitOfWork(app.sessions) as uow:
-        found = await uow.members.find(wanted)
-        if not found:
-            raise UsageError(
-                _("There is no member %(member)s (see `pgibot member list`).") % {"member": wanted}
-            )
-        if len(found) > 1:
-            raise UsageError(
-                _("Several members have that name; use the member id (see `pgibot member list`).")
-            )
-        target = found[0]
+        target = await _one_member(uow, wanted)
         refusal = await change_member(
             uow, actor=None, target=target, change=change, new_role=new_role
         )
@@ -115,7 +174,7 @@ async def cmd_member_set_role(app: App, args: argparse.Namespace) -> int:
 
 
 def add_parsers(sub: Any) -> None:
-    """Add ``pgibot member list|deactivate|reinstate|set-role`` to the parser."""
+    """Add ``pgibot member list|deactivate|reinstate|set|set-role`` to the parser."""
     member = command(sub, "member", _("registered members"))
     member_sub = member.add_subparsers(dest="member_command", required=True, metavar=_("ACTION"))
     command(member_sub, "list", _("list registered members"), cmd_member_list)
@@ -127,3 +186,16 @@ def add_parsers(sub: Any) -> None:
     p = command(member_sub, "set-role", _("give a member another role"), cmd_member_set_role)
     p.add_argument("member", metavar=_("ID-OR-NAME"), help=member_help)
     p.add_argument("role", type=role_argument, metavar=ROLE_METAVAR)
+    p = command(
+        member_sub,
+        "set",
+        _("give a member another role, move them to another agency, or both"),
+        cmd_member_set,
+    )
+    p.add_argument("member", metavar=_("ID-OR-NAME"), help=member_help)
+    p.add_argument("--role", type=role_argument, metavar=ROLE_METAVAR, help=_("the new role"))
+    p.add_argument(
+        "--agency",
+        metavar=_("AGENCY"),
+        help=_("the agency to move to: its code or name (see `pgibot agency list`)"),
+    )

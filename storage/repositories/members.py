@@ -160,6 +160,12 @@ class MemberRepository:
             update(Member).where(Member.id == member_id).values(role=role.value)
         )
 
+    async def set_agency(self, member_id: int, agency_id: int) -> None:
+        """Move a member to another agency (the caller checked that it may)."""
+        await self._session.execute(
+            update(Member).where(Member.id == member_id).values(agency_id=agency_id)
+        )
+
     async def list_all(self) -> list[MemberInfo]:
         """Return every member, by agency then name."""
         rows = await self._session.execute(_MEMBERS.order_by(_AGENCY.c.name, _MEMBER.c.full_name))

@@ -162,6 +162,8 @@ class Change(StrEnum):
     DEACTIVATE = "deactivate"
     REINSTATE = "reinstate"
     SET_ROLE = "set_role"
+    MOVE = "move"
+    """Move to another agency."""
 
 
 class Refusal(StrEnum):
@@ -177,6 +179,10 @@ class Refusal(StrEnum):
     """The last active administrator cannot be deactivated or lose the role."""
     NOTHING_TO_DO = "nothing_to_do"
     """The member is already as asked."""
+    COORDINATOR_ELSEWHERE = "coordinator_elsewhere"
+    """Coordinators belong to the coordinating agency (as invitations have it)."""
+    AGENCY_RETIRED = "agency_retired"
+    """Nobody is moved to an agency that no longer reports."""
 
 
 def member_change_refusal(
@@ -188,6 +194,9 @@ def member_change_refusal(
     self_change: bool = False,
     new_role: str | None = None,
     active_admins: int = 1,
+    same_agency: bool = False,
+    agency_active: bool = True,
+    coordinator_elsewhere: bool = False,
 ) -> Refusal | None:
     """Say why a change to a member may not be made, or None when it may.
 
@@ -200,6 +209,10 @@ def member_change_refusal(
         self_change: whether the actor is the member.
         new_role: for a change of role, the role to give.
         active_admins: how many active administrators there are now.
+        same_agency: for a move, whether the agency is the member's own already.
+        agency_active: for a move, whether the agency still reports.
+        coordinator_elsewhere: whether the member would be a coordinator outside the
+            coordinating agency after the change (by role or by agency).
     """
     actor_rank = ROLE_RANK[actor_role] if actor_role is not None else len(ROLE_RANK)
     if self_change:
@@ -212,6 +225,13 @@ def member_change_refusal(
             return Refusal.ROLE_TOO_HIGH
         if new_role == target_role:
             return Refusal.NOTHING_TO_DO
+    if change is Change.MOVE:
+        if same_agency:
+            return Refusal.NOTHING_TO_DO
+        if not agency_active:
+            return Refusal.AGENCY_RETIRED
+    if coordinator_elsewhere and change in (Change.SET_ROLE, Change.MOVE):
+        return Refusal.COORDINATOR_ELSEWHERE
     if change is Change.REINSTATE and target_active:
         return Refusal.NOTHING_TO_DO
     if change is Change.DEACTIVATE and not target_active:
