@@ -28,7 +28,7 @@ from functools import partial
 from typing import TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.channels.base import InboxChannel, wait_or_stop
 from bot.channels.connect import Fault, StartError
@@ -40,7 +40,7 @@ from bot.core.domain.calendar import ReminderPolicy
 from bot.core.i18n import _
 from bot.core.throttle import FloodLimits
 from bot.outbox import DeliveryLimits, OutboxWorker
-from bot.scheduler import PurgeJob, ReminderJob, build_scheduler
+from bot.scheduler import BackupJob, PurgeJob, ReminderJob, build_scheduler
 from bot.web import WebhookServer, create_app
 from handlers.context import BotInfo
 from handlers.reminders import Reminders
@@ -112,6 +112,7 @@ class Runtime:
     worker: OutboxWorker
     reminder_job: ReminderJob
     purge_job: PurgeJob
+    backup_job: BackupJob
     scheduler: AsyncIOScheduler
     web: WebhookServer | None
     _web_started: bool = field(default=False, init=False)
@@ -178,13 +179,23 @@ class Runtime:
                 settings.pgibot_inbox_retention_days, settings.pgibot_audit_retention_days
             ),
         )
+        backup = BackupJob(
+            sessions,
+            clock,
+            database=_database_of(sessions) or settings.database,
+            data_dir=settings.pgibot_data_dir,
+            folder=settings.backup_dir,
+            keep=settings.pgibot_backup_keep,
+            hour=settings.pgibot_backup_hour,
+            zone=settings.timezone,
+        )
         web = None
         if settings.pgibot_webhook_url:  # each channel serves its own webhook route
             web = WebhookServer(
                 create_app(channels), settings.pgibot_webhook_listen, settings.pgibot_webhook_port
             )
-        scheduler = build_scheduler(job, settings.timezone, purge)
-        return cls(router, channels, accounts, worker, job, purge, scheduler, web)
+        scheduler = build_scheduler(job, settings.timezone, purge, backup)
+        return cls(router, channels, accounts, worker, job, purge, backup, scheduler, web)
 
     async def start(self, stop: asyncio.Event) -> bool:
         """Start the channels (command menu, webhook) and the web server; False if stopped."""
@@ -208,6 +219,7 @@ class Runtime:
             self.scheduler.shutdown(wait=False)
         await self.reminder_job.drain()
         await self.purge_job.drain()
+        await self.backup_job.drain()
         if self.web is not None and self._web_started:
             await self.web.cleanup()
         for channel in self.channels:
@@ -241,6 +253,14 @@ async def _patiently(
             await wait_or_stop(stop, delay)
             delay = min(delay * 2, LAST_RETRY)
     return None
+
+
+def _database_of(sessions: async_sessionmaker[AsyncSession]) -> str | None:
+    """Return the URL of the database the sessions open (``--database-url`` or the setting)."""
+    bind = sessions.kw.get("bind")
+    return (
+        bind.url.render_as_string(hide_password=False) if isinstance(bind, AsyncEngine) else None
+    )
 
 
 async def _close_all(connections: list[Connection]) -> None:

@@ -7,7 +7,9 @@ are idempotent (decisions and digests have unique keys), so running often costs 
 jobs live in memory: everything they decide is in the database, nothing is lost with them.
 
 A daily job at night purges what the retention settings say is no longer kept: processed
-update payloads and old audit entries (see :mod:`storage.retention`).
+update payloads and old audit entries (see :mod:`storage.retention`). Another, at the backup
+hour, writes a backup of the database and the evidence files and keeps the newest few (see
+:mod:`storage.backup`). Every job records its runs (``job_run``), which ``pgibot status`` reads.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -25,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import Clock
 from handlers.reminders import Reminders
+from storage.backup import create_backup, daily_name, prune_backups
 from storage.retention import BATCH, Purged, RetentionPolicy, purge_audit_log, purge_processed
 from storage.uow import UnitOfWork
 
@@ -36,6 +40,34 @@ REMINDER_HOUR_JOB = "reminders-at-hour"
 PURGE_JOB = "purge"
 PURGE_HOUR, PURGE_MINUTE = 2, 30
 """When the daily purge runs (plan's time zone): at night, far from the reminder hour."""
+BACKUP_JOB = "backup"
+
+
+async def recorded(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    name: str,
+    work: Callable[[], Awaitable[str | None]],
+) -> str | None:
+    """Run a job's work, recording its start and end in ``job_run``; return its error.
+
+    ``work`` returns None when it succeeded, else what went wrong. A database that cannot
+    take the record does not stop the work (the work says so itself when it needs it).
+    """
+    try:
+        async with UnitOfWork(sessions) as uow:
+            await uow.jobs.started(name, clock.now())
+            await uow.commit()
+    except Exception:
+        logger.debug("could not record the start of job %s", name, exc_info=True)
+    error = await work()
+    try:
+        async with UnitOfWork(sessions) as uow:
+            await uow.jobs.finished(name, clock.now(), error)
+            await uow.commit()
+    except Exception:
+        logger.debug("could not record the end of job %s", name, exc_info=True)
+    return error
 
 
 async def run_reminders(
@@ -43,19 +75,20 @@ async def run_reminders(
     reminders: Reminders,
     clock: Clock,
     wake_outbox: Callable[[], None],
-) -> None:
-    """Decide due reminders and the digest, then wake the outbox worker."""
+) -> str | None:
+    """Decide due reminders and the digest, then wake the outbox worker; return the error."""
     now = clock.now()
     try:
         async with UnitOfWork(sessions) as uow:
             swept = await reminders.sweep(uow, now)
         async with UnitOfWork(sessions) as uow:
             digests = await reminders.digest(uow, now)
-    except Exception:
+    except Exception as error:
         logger.exception("reminder sweep failed; it runs again in %s minutes", SWEEP_EVERY_MINUTES)
-        return
+        return str(error) or type(error).__name__
     if swept.decided or digests:
         wake_outbox()
+    return None
 
 
 class ReminderJob:
@@ -85,7 +118,8 @@ class ReminderJob:
         async ``__call__`` in a thread, leaving its coroutine never awaited.
         """
         async with self._lock:
-            await run_reminders(*self._args)
+            sessions, _reminders, clock, _wake = self._args
+            await recorded(sessions, clock, REMINDER_JOB, lambda: run_reminders(*self._args))
 
     async def drain(self) -> None:
         """Wait until no run is in progress."""
@@ -116,16 +150,26 @@ class PurgeJob:
     async def run(self) -> Purged:
         """Purge once; return how many rows went from each table."""
         async with self._lock:
-            now = self._clock.now()
-            try:
-                inbox = await self._purge(purge_processed, self.policy.inbox_before(now))
-                audit = await self._purge(purge_audit_log, self.policy.audit_before(now))
-            except Exception:
-                logger.exception("the purge failed; it runs again tomorrow")
-                return Purged()
-            if inbox or audit:
-                logger.info("purged %d processed update(s) and %d audit entr(ies)", inbox, audit)
-            return Purged(inbox, audit)
+            purged = Purged()
+
+            async def work() -> str | None:
+                nonlocal purged
+                now = self._clock.now()
+                try:
+                    inbox = await self._purge(purge_processed, self.policy.inbox_before(now))
+                    audit = await self._purge(purge_audit_log, self.policy.audit_before(now))
+                except Exception as error:
+                    logger.exception("the purge failed; it runs again tomorrow")
+                    return str(error) or type(error).__name__
+                if inbox or audit:
+                    logger.info(
+                        "purged %d processed update(s) and %d audit entr(ies)", inbox, audit
+                    )
+                purged = Purged(inbox, audit)
+                return None
+
+            await recorded(self._sessions, self._clock, PURGE_JOB, work)
+            return purged
 
     async def _purge(
         self,
@@ -147,8 +191,61 @@ class PurgeJob:
             pass
 
 
+class BackupJob:
+    """The daily backup: an archive in the backup folder, the oldest beyond ``keep`` deleted."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        *,
+        database: str,
+        data_dir: Path,
+        folder: Path,
+        keep: int,
+        hour: int,
+        zone: ZoneInfo,
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._database, self._data_dir, self.folder = database, data_dir, folder
+        self.keep, self.hour, self._zone = keep, hour, zone
+        self._lock = asyncio.Lock()
+
+    async def run(self) -> Path | None:
+        """Back up once; return the archive written, or None when the backup failed."""
+        async with self._lock:
+            written: Path | None = None
+
+            async def work() -> str | None:
+                nonlocal written
+                now = self._clock.now()
+                target = self.folder / daily_name(now.astimezone(self._zone))
+                try:
+                    await create_backup(self._database, self._data_dir, target, now)
+                    removed = await asyncio.to_thread(prune_backups, self.folder, self.keep)
+                except Exception as error:
+                    logger.exception("the daily backup failed; it is tried again tomorrow")
+                    return str(error) or type(error).__name__
+                if removed:
+                    logger.info("deleted %d old backup(s)", len(removed))
+                written = target
+                return None
+
+            await recorded(self._sessions, self._clock, BACKUP_JOB, work)
+            return written
+
+    async def drain(self) -> None:
+        """Wait until no backup is in progress."""
+        async with self._lock:
+            pass
+
+
 def build_scheduler(
-    job: ReminderJob, zone: ZoneInfo, purge: PurgeJob | None = None
+    job: ReminderJob,
+    zone: ZoneInfo,
+    purge: PurgeJob | None = None,
+    backup: BackupJob | None = None,
 ) -> AsyncIOScheduler:
     """Create the scheduler with its jobs (not started)."""
     scheduler = AsyncIOScheduler(timezone=zone)
@@ -179,6 +276,17 @@ def build_scheduler(
             CronTrigger(hour=PURGE_HOUR, minute=PURGE_MINUTE, timezone=zone),
             id=PURGE_JOB,
             name="purge of processed updates and old audit entries",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+        )
+    if backup is not None and backup.keep > 0:
+        scheduler.add_job(
+            backup.run,
+            CronTrigger(hour=backup.hour, minute=0, timezone=zone),
+            id=BACKUP_JOB,
+            name="daily backup of the database and the evidence files",
             replace_existing=True,
             coalesce=True,
             max_instances=1,

@@ -7,7 +7,16 @@ and ``/huy`` after these.
 
 from __future__ import annotations
 
-from handlers import coordination, linking, registration, reminders, report, summary, tasks
+from handlers import (
+    audit_log,
+    coordination,
+    linking,
+    registration,
+    reminders,
+    report,
+    summary,
+    tasks,
+)
 from handlers.conversation import Conversation
 
 CONVERSATIONS: tuple[Conversation, ...] = (
@@ -18,4 +27,5 @@ CONVERSATIONS: tuple[Conversation, ...] = (
     coordination.CONVERSATION,
     reminders.CONVERSATION,
     linking.CONVERSATION,
+    audit_log.CONVERSATION,
 )

@@ -462,3 +462,16 @@ class AuditEntry(Base):
     user_id: Mapped[str | None] = mapped_column(String(255))
     action: Mapped[str] = mapped_column(String(50))
     detail: Mapped[dict[str, Any]]
+
+
+class JobRun(Base):
+    """The last run of a scheduled job (the reminder sweep, the purge, the daily backup)."""
+
+    __tablename__ = "job_run"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    succeeded: Mapped[bool | None] = mapped_column(Boolean)
+    last_success_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)

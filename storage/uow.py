@@ -24,6 +24,7 @@ from storage.repositories.agencies import AgencyRepository
 from storage.repositories.audit import AuditRepository
 from storage.repositories.conversations import ConversationRepository
 from storage.repositories.invitations import InvitationRepository
+from storage.repositories.jobs import JobRunRepository
 from storage.repositories.link_codes import LinkCodeRepository
 from storage.repositories.members import MemberRepository
 from storage.repositories.plan import PlanRepository
@@ -113,6 +114,7 @@ class UnitOfWork:
         self.plans = PlanRepository(session)
         self.agencies = AgencyRepository(session)
         self.audit = AuditRepository(session)
+        self.jobs = JobRunRepository(session)
         self.submissions = SubmissionRepository(session)
         self.inbox = InboxRepository(session)
         self.notifications = NotificationRepository(session)

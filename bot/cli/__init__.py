@@ -10,8 +10,14 @@ Usage::
     pgibot member reinstate ID-OR-NAME  # also: member deactivate, member set-role ID-OR-NAME ROLE
     pgibot console --as CODE-OR-MEMBER
     pgibot run                        # run the bot on the configured channels
+    pgibot backup [--out FILE]        # the database and the evidence files in one archive
+    pgibot restore FILE [--force]     # checked first; an older backup is migrated forward
+    pgibot status                     # database, revision, backlogs, jobs; non-zero if unhealthy
+    pgibot audit [--since DD/MM/YYYY] [--member ID-OR-NAME] [--action ACTION]
+    pgibot evidence prune [--yes]     # the evidence files no stored report names
 
-Each subject module (``plan``, ``agency``, ``invite``, ``member``, ``run``, ``report``, ``db``)
+Each subject module (``plan``, ``agency``, ``invite``, ``member``, ``run``, ``report``, ``db``,
+``backup``, ``ops``)
 has its commands and an ``add_parsers(sub)`` that adds them; ``app`` holds what they share.
 """
 
@@ -27,7 +33,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.cli import agency, db, invite, member, plan, report, run
+from bot.cli import agency, backup, db, invite, member, ops, plan, report, run
 from bot.cli.app import Action, App, UsageError, database_url
 from bot.cli.report import cmd_demo, demo_database
 from bot.cli.run import cmd_run
@@ -43,6 +49,7 @@ from bot.terminal import (
     vietnamese_argparse,
 )
 from storage.agencies import AgencyError
+from storage.backup import BackupError
 from storage.plan_loader import PlanFileError
 
 logger = logging.getLogger(__name__)
@@ -70,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
         help=_("the database to work on instead of the configured one (a URL or a SQLite file)"),
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar=_("COMMAND"))
-    for subject in (plan, agency, invite, member, run, report, db):  # the order of the help
+    # the order of the help
+    for subject in (plan, agency, invite, member, run, report, db, backup, ops):
         subject.add_parsers(sub)
     return parser
 
@@ -135,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TokenRefused as error:  # a configuration error, like a malformed setting
         sys.stderr.write(f"pgibot: {error}\n")
         return 2
-    except (UsageError, AgencyError, PlanFileError) as error:
+    except (UsageError, AgencyError, PlanFileError, BackupError) as error:
         sys.stderr.write(f"pgibot: {error}\n")
         return 1
     except KeyboardInterrupt:

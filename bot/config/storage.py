@@ -1,4 +1,4 @@
-"""Where the bot keeps its data: the database, the data folder, and how long rows are kept."""
+"""Where the bot keeps its data: the database, the data folder, how long rows are kept, backups."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from bot.core.i18n import _
 
 
 class StorageSettings(BaseSettings):
-    """``PGIBOT_DATA_DIR``, ``DATABASE_URL``, file downloads and retention."""
+    """``PGIBOT_DATA_DIR``, ``DATABASE_URL``, file downloads, retention and the daily backup."""
 
     model_config = SECTION_CONFIG
 
@@ -24,6 +24,11 @@ class StorageSettings(BaseSettings):
     """Seconds a file a user sends may take to download, in all."""
     pgibot_inbox_retention_days: int = Field(default=30, ge=7, le=3650)
     pgibot_audit_retention_days: int = Field(default=730, ge=30, le=3650)
+    pgibot_backup_dir: Path | None = None
+    """Where the daily backups go; None: ``backups`` in the data folder."""
+    pgibot_backup_keep: int = Field(default=7, ge=0, le=3650)
+    """How many daily backups are kept; 0: no daily backup."""
+    pgibot_backup_hour: int = Field(default=1, ge=0, le=23)
 
     @field_validator("database_url")
     @classmethod
@@ -31,6 +36,11 @@ class StorageSettings(BaseSettings):
         if value is None or not value.strip():
             return None
         return check_database_url(value)
+
+    @property
+    def backup_dir(self) -> Path:
+        """Return the folder of the daily backups."""
+        return self.pgibot_backup_dir or self.pgibot_data_dir / "backups"
 
     @property
     def database(self) -> str:

@@ -97,6 +97,11 @@ def format_moment(moment: datetime) -> str:
     return f"{local:%H:%M}, {format_day(local.date())}"
 
 
+def format_timestamp(moment: datetime) -> str:
+    """Write an aware moment as a local date and time, for lists: ``10/12/2024 08:05``."""
+    return f"{moment.astimezone(_timezone.get()):%d/%m/%Y %H:%M}"
+
+
 def format_score(value: float) -> str:
     """Write a score with a decimal comma: ``4,84``."""
     return format_decimal(value, format="#,##0.00", locale=_language.get())

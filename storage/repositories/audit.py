@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import AuditEntry
+from bot.core.domain.audit import AuditFilter, AuditRecord
+from storage.models import AuditEntry, Member
+
+Q = TypeVar("Q", bound=Any)
 
 
 class AuditRepository:
@@ -42,3 +45,55 @@ class AuditRepository:
     async def actions(self) -> list[str]:
         """Return the actions recorded, oldest first."""
         return list(await self._session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
+
+    async def entries(
+        self, wanted: AuditFilter, *, limit: int = 50, offset: int = 0
+    ) -> list[AuditRecord]:
+        """Return entries matching a filter, newest first."""
+        query = (
+            self._filtered(select(AuditEntry, Member.full_name), wanted)
+            .outerjoin(Member, Member.id == AuditEntry.member_id)
+            .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        rows = await self._session.execute(query)
+        return [
+            AuditRecord(
+                entry.id,
+                entry.at,
+                entry.action,
+                entry.member_id,
+                name,
+                entry.channel,
+                entry.user_id,
+                dict(entry.detail or {}),
+            )
+            for entry, name in rows.all()
+        ]
+
+    async def count(self, wanted: AuditFilter) -> int:
+        """Return how many entries match a filter."""
+        query = self._filtered(select(func.count()).select_from(AuditEntry), wanted)
+        return int(await self._session.scalar(query) or 0)
+
+    @staticmethod
+    def _filtered(query: Q, wanted: AuditFilter) -> Q:
+        if wanted.since is not None:
+            query = query.where(AuditEntry.at >= wanted.since)
+        if wanted.member_id is not None:
+            query = query.where(
+                or_(
+                    AuditEntry.member_id == wanted.member_id,
+                    AuditEntry.detail["target"].as_integer() == wanted.member_id,
+                )
+            )
+        if wanted.action:
+            action = wanted.action.strip().lower()
+            if "." in action:
+                query = query.where(AuditEntry.action == action)
+            else:
+                query = query.where(
+                    or_(AuditEntry.action == action, AuditEntry.action.startswith(action + "."))
+                )
+        return query
