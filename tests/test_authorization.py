@@ -15,6 +15,7 @@ from tests.helpers import invite
 
 COORDINATOR_ONLY = {"chuabaocao", "moi", "thanhvien", "thongbao", "nhacnho"}
 LEADERS_TOO = {"tonghop"}
+ADMIN_ONLY = {"nhatky"}
 EVERYONE = {"baocao", "nhiemvu", "lichsu", "trogiup", "huy", "lienket", "kenh", "start"}
 REFUSED = "không dành cho vai trò"
 
@@ -29,7 +30,7 @@ async def _member(
 
 
 def test_the_table_covers_every_command(router: Router) -> None:
-    assert set(router.commands) == COORDINATOR_ONLY | LEADERS_TOO | EVERYONE
+    assert set(router.commands) == COORDINATOR_ONLY | LEADERS_TOO | EVERYONE | ADMIN_ONLY
 
 
 @pytest.mark.parametrize("role", list(Role))
@@ -44,6 +45,7 @@ async def test_every_command_for_every_role(
             command in EVERYONE
             or (command in LEADERS_TOO and role in (Role.LEADER, Role.COORDINATOR, Role.ADMIN))
             or (command in COORDINATOR_ONLY and role in (Role.COORDINATOR, Role.ADMIN))
+            or (command in ADMIN_ONLY and role is Role.ADMIN)
         )
         assert (REFUSED not in answer) == allowed, (role, command, answer[:80])
         refused += not allowed

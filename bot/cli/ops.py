@@ -155,7 +155,7 @@ async def cmd_audit(app: App, args: argparse.Namespace) -> int:
                     )
                 )
             member_id = found[0].id
-        wanted = AuditFilter(since=since, member_id=member_id, action=args.action)
+        wanted = AuditFilter(since=since, member_id=member_id, action=args.action_filter)
         total = await uow.audit.count(wanted)
         entries = await uow.audit.entries(wanted, limit=args.limit)
     if not entries:
@@ -244,6 +244,7 @@ def add_parsers(sub: Any) -> None:
     )
     p.add_argument(
         "--action",
+        dest="action_filter",
         metavar=_("ACTION"),
         help=_("one action (member.role) or a family of actions (member)"),
     )
