@@ -214,12 +214,20 @@ class Runtime:
         await asyncio.gather(*(c.run(stop) for c in self.channels), self.worker.run(stop))
 
     async def close(self) -> None:
-        """Stop the scheduler and wait for its jobs, close the web server and the channels."""
+        """Stop the scheduler and wait for its jobs, close the web server and the channels.
+
+        The scheduler is paused (no new run starts), the runs in progress are waited for, and
+        only then is it shut down: APScheduler's shutdown cancels the runs still going, and a
+        run cancelled in the middle of a database call leaves its connection behind.
+        """
         if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+            self.scheduler.pause()
+            await asyncio.sleep(0)  # a run just handed to the loop starts and takes its lock
         await self.reminder_job.drain()
         await self.purge_job.drain()
         await self.backup_job.drain()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
         if self.web is not None and self._web_started:
             await self.web.cleanup()
         for channel in self.channels:

@@ -486,6 +486,7 @@ async def test_a_downgrade_preview_counts_rows_and_changes_nothing(database_url:
         losses = await migrate.downgrade_losses(engine, "0001")
         assert losses == [
             migrate.Loss("invitation_failure", None, 0),
+            migrate.Loss("job_run", None, 0),
             migrate.Loss("link_code", None, 0),
             migrate.Loss("member", "name_key", 1),
             migrate.Loss("member", "preferred_channel", 1),

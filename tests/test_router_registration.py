@@ -102,6 +102,7 @@ TODAY_S_COMMANDS = [
     "nhacnho",
     "lienket",
     "kenh",
+    "nhatky",
     "trogiup",
     "huy",
 ]
