@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import struct
+import zipfile
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -386,6 +387,97 @@ async def test_spreadsheet_streams_twenty_thousand_submissions(summary: PlanSumm
     assert len(numbers) == count
     assert numbers[0] == "2024/00001"
     assert numbers[-1] == f"2024/{count:05d}"
+
+
+AWKWARD = [
+    "<r>Báo cáo</r>",
+    "=SUM(A1:A2) & <b>\x01\x0b\r",
+    "tab\tand\nnewline",
+    "  leading and trailing  ",
+    "_x0041_ is not A",
+    "\ufffe\uffff",
+    "Trạm quan trắc 😀 " * 2_500,  # 42,500 UTF-16 units in 40,000 characters: too long
+    "Đ" * 40_000,  # one word, too long
+    "",
+]
+
+
+def _awkward_rows() -> list[SubmissionRow]:
+    first = _submission_rows()[0]
+    return [
+        replace(
+            first,
+            number=f"2024/{90 + n:05d}",
+            created_at=first.created_at + timedelta(minutes=n, microseconds=123_457),
+            results=text,
+            difficulties=AWKWARD[-1 - n] or None,
+            proposals=text[:50],
+            lead=n % 2 == 0,
+            member_name=AWKWARD[n - 1],
+        )
+        for n, text in enumerate(AWKWARD)
+    ]
+
+
+async def test_the_fast_rows_make_the_workbook_xlsxwriter_makes(summary: PlanSummary) -> None:
+    rows = _submission_rows() + _awkward_rows()
+    fast = await spreadsheet(summary, _stream(rows))
+    plain = await spreadsheet(summary, _stream(rows), fast=False)
+
+    sheet = "xl/worksheets/sheet4.xml"  # the submissions: written by XmlRows, or by XlsxWriter
+    written_by = [zipfile.ZipFile(io.BytesIO(data)).read(sheet) for data in (fast, plain)]
+    assert [b'<t xml:space="preserve">2024/00001</t>' in xml for xml in written_by] == [
+        True,
+        False,
+    ]
+    ours, theirs = (openpyxl.load_workbook(io.BytesIO(data)) for data in (fast, plain))
+    assert ours.sheetnames == theirs.sheetnames
+    for mine, reference in zip(ours.worksheets, theirs.worksheets, strict=True):
+        assert mine.dimensions == reference.dimensions
+        assert mine.freeze_panes == reference.freeze_panes
+        assert mine.auto_filter.ref == reference.auto_filter.ref
+        widths = {key: d.width for key, d in mine.column_dimensions.items()}
+        assert widths == {key: d.width for key, d in reference.column_dimensions.items()}
+        for row, expected in zip(mine.iter_rows(), reference.iter_rows(), strict=True):
+            for cell, same in zip(row, expected, strict=True):
+                assert (
+                    cell.coordinate,
+                    cell.value,
+                    cell.data_type,
+                    cell.number_format,
+                    cell.font.b,
+                    cell.font.name,
+                    cell.alignment.wrap_text,
+                    cell.alignment.vertical,
+                ) == (
+                    same.coordinate,
+                    same.value,
+                    same.data_type,
+                    same.number_format,
+                    same.font.b,
+                    same.font.name,
+                    same.alignment.wrap_text,
+                    same.alignment.vertical,
+                )
+    lines = list(ours.worksheets[3].iter_rows(min_row=2, values_only=True))
+    assert len(lines) == len(rows)
+    results = {line[0]: line[9] for line in lines}
+    assert results["2024/00090"] == " <r>Báo cáo</r>"  # not taken for rich text
+    assert results["2024/00093"] == "  leading and trailing  "
+    too_long = results["2024/00096"]
+    assert too_long.endswith("…") and len(too_long.encode("utf-16-le")) // 2 <= 32_767
+    assert results["2024/00097"].endswith("…") and len(results["2024/00097"]) <= 32_767
+    assert results["2024/00098"] is None
+
+
+async def test_a_failed_spreadsheet_leaves_nothing_open(summary: PlanSummary) -> None:
+    async def failing() -> AsyncIterator[SubmissionRow]:
+        for row in _submission_rows()[:2]:
+            yield row
+        raise ConnectionError("the database went away")
+
+    with pytest.raises(ConnectionError):
+        await spreadsheet(summary, failing())
 
 
 # --- document -------------------------------------------------------------------------------
