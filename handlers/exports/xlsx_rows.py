@@ -49,6 +49,8 @@ EXCEL_CELL_LIMIT = 32_767
 _SHORT_ENOUGH = EXCEL_CELL_LIMIT // 2
 """A text no longer than this fits in a cell whatever its characters."""
 _EXCEL_EPOCH = datetime(1899, 12, 30)
+_PENDING_PARTS = 20_000
+"""How many pieces of XML (a thousand rows or so) are joined and written at once."""
 _DIMENSION = re.compile(r'<dimension ref="[^"]*"/>')
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff]")
 _ESCAPED = re.compile("(_x[0-9a-fA-F]{4}_)")
@@ -106,6 +108,7 @@ class XmlRows:
         self._letters = [xl_col_to_name(col) for col in range(len(widths))]
         self._rows_path = folder / f"sheet{position}.rows.xml"
         self._rows = self._rows_path.open("w", encoding="utf-8")
+        self._pending: list[str] = []
         self._last_row = 0
         self._formats: Sequence[Any] = ()
         self._styles: list[tuple[int, str, int]] = []
@@ -124,8 +127,9 @@ class XmlRows:
             ]
         widths, unsafe, short_enough = self.widths, _UNSAFE.search, _SHORT_ENOUGH
         number = row + 1
-        parts = [f'<row r="{number}">']
+        parts = self._pending
         append = parts.append
+        append(f'<row r="{number}">')
         for (col, letter, style), value in zip(self._styles, values, strict=False):
             if isinstance(value, str):
                 if not value:
@@ -153,14 +157,17 @@ class XmlRows:
                     widths[col] = len(str(value))
                 append(f'<c r="{letter}{number}" s="{style}"><v>{value:.16G}</v></c>')
         append("</row>")
-        self._rows.write("".join(parts))
+        if len(parts) > _PENDING_PARTS:
+            self._flush()
         self._last_row = number
 
     def close(self, path: Path | None) -> None:
         """Copy the rows into their worksheet, inside the workbook XlsxWriter closed."""
-        self._rows.close()
         if path is None:
+            self._rows.close()
             return
+        self._flush()
+        self._rows.close()
         source = path.with_name(path.name + ".without-rows")
         path.rename(source)
         with (
@@ -183,6 +190,10 @@ class XmlRows:
                     target.write(("</sheetData>" + tail).encode("utf-8"))
         source.unlink()
         self._rows_path.unlink()
+
+    def _flush(self) -> None:
+        self._rows.write("".join(self._pending))
+        self._pending.clear()
 
 
 def clean(text: str) -> str:
