@@ -8,7 +8,6 @@ the role and, for a leader, the agency.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import replace
 
 from bot.core.domain.members import Role
@@ -22,12 +21,13 @@ from bot.core.domain.progress import (
 )
 from bot.core.i18n import N_, _, format_day, format_moment, format_score, ngettext
 from bot.core.messages import Choice, OutgoingFile, Reply
-from bot.core.text import fold, shorten
+from bot.core.text import shorten
 from handlers import replies
 from handlers.context import COORDINATORS, Command, Context
 from handlers.conversation import Button, Conversation
-from handlers.exports import state_label, text_report
+from handlers.exports import state_label
 from handlers.exports.labels import agency_with_role
+from handlers.exports.registry import EXPORTS, ExportFormat, ExportScope, export, offered
 from storage.summary import SummaryRepository
 
 logger = logging.getLogger(__name__)
@@ -39,11 +39,6 @@ AGENCIES_PER_PAGE = 8
 LIST_LIMIT = 15
 TEXT_EXCERPT = 160
 BUTTON_NAME_LENGTH = 40
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-FORMATS = {"xlsx": XLSX, "docx": DOCX, "png": "image/png", "txt": "text/plain"}
-_FILE_LABELS = {"xlsx": N_("Spreadsheet"), "docx": N_("Draft report"), "png": N_("Chart")}
 
 
 def _allowed(ctx: Context) -> bool:
@@ -90,7 +85,7 @@ async def overview(ctx: Context) -> list[Reply]:
         return [Reply(_("No plan has been imported yet."))]
     if _scope(ctx) is not None:
         return [_agency_view(ctx, summary, summary.agencies[0] if summary.agencies else None)]
-    return [Reply(overview_text(summary, ctx), _overview_buttons(summary))]
+    return [Reply(overview_text(summary, ctx), _overview_buttons(ctx, summary))]
 
 
 def overview_text(summary: PlanSummary, ctx: Context) -> str:
@@ -197,7 +192,11 @@ def _payload(year: int, action: str, argument: str | int = "") -> str:
     return BUTTON.encode(year, action, argument)
 
 
-def _overview_buttons(summary: PlanSummary) -> tuple[tuple[Choice, ...], ...]:
+def _file_buttons(year: int, formats: list[ExportFormat]) -> tuple[Choice, ...]:
+    return tuple(Choice(_(f.label or f.key), _payload(year, "f", f.key)) for f in formats)
+
+
+def _overview_buttons(ctx: Context, summary: PlanSummary) -> tuple[tuple[Choice, ...], ...]:
     year = summary.year
     indices = tuple(
         Choice(_("Index %(code)s") % {"code": i.code}, _payload(year, "ix", i.code))
@@ -206,7 +205,7 @@ def _overview_buttons(summary: PlanSummary) -> tuple[tuple[Choice, ...], ...]:
     return (
         indices,
         (Choice(_("By agency"), _payload(year, "ag", 0)),),
-        tuple(Choice(_(label), _payload(year, "f", kind)) for kind, label in _FILE_LABELS.items()),
+        _file_buttons(year, offered(ctx.require_member().role)),
     )
 
 
@@ -221,7 +220,7 @@ async def on_choice(ctx: Context, argument: str) -> list[Reply]:
     year = await _year(ctx, year_text)
     if year is None:
         return [replies.stale_choice()]
-    if action == "f" and value in FORMATS:
+    if action == "f" and value in EXPORTS:
         return [await _file(ctx, year, value)]  # builds its summary in its own reading session
     summary = await _summary(ctx, year)
     if summary is None:
@@ -229,7 +228,8 @@ async def on_choice(ctx: Context, argument: str) -> list[Reply]:
     if action == "ov":
         if _scope(ctx) is not None:
             return [_agency_view(ctx, summary, summary.agencies[0] if summary.agencies else None)]
-        return [replace(Reply(overview_text(summary, ctx), _overview_buttons(summary)), edit=True)]
+        overview_reply = Reply(overview_text(summary, ctx), _overview_buttons(ctx, summary))
+        return [replace(overview_reply, edit=True)]
     if action == "ix" and _scope(ctx) is None:
         index = next((i for i in summary.indices if i.code == value), None)
         return [_index_view(summary, index)] if index else [replies.stale_choice()]
@@ -313,9 +313,8 @@ def _agency_view(ctx: Context, summary: PlanSummary, agency: AgencyState | None)
             _agency_task_lines(lines, agency, task, task.contributions)
     if summary.late and agency.pending_tasks:
         lines += ["", _("Late: %(codes)s") % {"codes": ", ".join(agency.pending_tasks)}]
-    buttons: tuple[tuple[Choice, ...], ...] = (
-        (Choice(_(_FILE_LABELS["xlsx"]), _payload(summary.year, "f", "xlsx")),),
-    )
+    # An agency's view offers the files a leader may have: for a leader, the agency's part.
+    buttons = (_file_buttons(summary.year, offered(Role.LEADER)),)
     return Reply("\n".join(lines), buttons, edit=ctx.incoming.payload is not None)
 
 
@@ -338,74 +337,19 @@ def _agency_task_lines(
 # --- files ------------------------------------------------------------------------------
 
 
-async def render(
-    repository: SummaryRepository,
-    summary: PlanSummary,
-    kind: str,
-    agency_id: int | None = None,
-    progress: Callable[[int], object] | None = None,
-) -> bytes:
-    """Render one file of a summary."""
-    # The heavy exports are imported at the first use (see handlers.exports).
-    if kind == "xlsx":
-        from handlers.exports.spreadsheet import spreadsheet
-
-        done = 0
-
-        def advance(count: int) -> None:
-            nonlocal done
-            if progress is not None:
-                progress(count - done)
-            done = count
-
-        return await spreadsheet(summary, repository.submissions(summary.year, agency_id), advance)
-    if kind == "docx":
-        from handlers.exports.document import report_document
-
-        return report_document(summary)
-    if kind == "png":
-        from handlers.exports.chart import chart
-
-        return chart(summary)
-    return text_report(summary).encode("utf-8")
-
-
-def file_name(summary: PlanSummary, kind: str, agency_id: int | None = None) -> str:
-    """Return the file name of an export, naming its scope.
-
-    ``tong-hop-pgi-2024.xlsx`` for the whole plan, ``tong-hop-pgi-2024-sxd.xlsx`` for one
-    agency's part: a leader's file and the coordinator's never overwrite each other.
-    """
-    stem = {"docx": "bao-cao-pgi", "png": "bieu-do-pgi"}.get(kind, "tong-hop-pgi")
-    scope = next((a.code for a in summary.agencies if a.id == agency_id), None)
-    if agency_id is not None:
-        scope = _file_part(scope or str(agency_id))
-        return f"{stem}-{summary.year}-{scope}.{kind}"
-    return f"{stem}-{summary.year}.{kind}"
-
-
-def _file_part(code: str) -> str:
-    """Return an agency code made safe for a file name (ASCII letters, digits and dashes)."""
-    safe = "".join(ch if ch.isascii() and ch.isalnum() else "-" for ch in fold(code))
-    return "-".join(part for part in safe.split("-") if part) or "don-vi"
-
-
-async def _file(ctx: Context, year: int, kind: str) -> Reply:
-    scope = _scope(ctx)
-    if scope is not None and kind != "xlsx":  # a leader gets the agency's workbook only
-        [refusal] = replies.refused(ctx, "tonghop", f"{PREFIX}:{year}:f:{kind}")
+async def _file(ctx: Context, year: int, key: str) -> Reply:
+    if not EXPORTS[key].allowed(ctx.require_member().role):  # a leader: the workbook only
+        [refusal] = replies.refused(ctx, "tonghop", f"{PREFIX}:{year}:f:{key}")
         return refusal
     async with ctx.uow.reading() as session:
-        repository = SummaryRepository(session)
-        summary = await repository.summary(year, ctx.today(), scope)
-        if summary is None:
-            return replies.stale_choice()
-        content = await render(repository, summary, kind, scope)
-    logger.info("export %s of %s: %s bytes", kind, year, len(content))
-    name = file_name(summary, kind, scope)
+        file = await export(
+            SummaryRepository(session), key, ExportScope(year, _scope(ctx)), ctx.today()
+        )
+    if file is None:
+        return replies.stale_choice()
     return Reply(
-        _("The file is attached: %(name)s") % {"name": name},
-        files=(OutgoingFile(name, content, FORMATS[kind]),),
+        _("The file is attached: %(name)s") % {"name": file.name},
+        files=(OutgoingFile(file.name, file.content, file.media_type),),
     )
 
 

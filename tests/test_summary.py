@@ -8,6 +8,7 @@ import os
 import shutil
 from pathlib import Path
 
+import filetype
 import pytest
 from docx import Document
 from openpyxl import load_workbook
@@ -16,12 +17,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.memory import MemoryChannel
+from bot.cli import build_parser
 from bot.core.clock import FrozenClock
 from bot.core.domain.members import Role
 from bot.core.messages import Reply
 from bot.core.text import sort_key
+from handlers.exports.registry import EXPORTS, ExportScope, export
 from handlers.router import Router
-from handlers.summary import render
 from storage.models import Agency, AuditEntry, OutboxMessage, Submission, Task
 from storage.summary import SummaryRepository
 from storage.synthetic import generate
@@ -203,6 +205,81 @@ async def test_leaders_see_their_agency_and_officers_are_refused(
     assert refusals == 7
 
 
+def media_type_of(content: bytes) -> str:
+    """Tell a file's media type from its content (UTF-8 text when it has no magic number)."""
+    kind = filetype.guess(content)
+    if kind is not None:
+        return str(kind.mime)
+    content.decode("utf-8")
+    return "text/plain"
+
+
+async def test_every_export_is_offered_to_the_roles_that_may_have_it(
+    router: Router,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    year_data: int,
+) -> None:
+    # today's rules: the coordinators have every file, a leader the own agency's workbook
+    assert list(EXPORTS) == ["xlsx", "docx", "png", "txt"]
+    assert [key for key, entry in EXPORTS.items() if entry.allowed(Role.LEADER)] == ["xlsx"]
+    assert all(e.allowed(Role.COORDINATOR) and e.allowed(Role.ADMIN) for e in EXPORTS.values())
+    assert not any(entry.allowed(Role.OFFICER) for entry in EXPORTS.values())
+    people = [
+        (Role.COORDINATOR, "stnmt", ""),
+        (Role.ADMIN, "stnmt", ""),
+        (Role.LEADER, "sxd", "-sxd"),
+        (Role.OFFICER, "sxd", ""),
+    ]
+    for user, (role, agency, part) in enumerate(people, start=1):
+        channel = await member(router, sessions, clock, agency, role, str(user), f"Người {user}")
+        [view] = await channel.send("/tonghop 2024")
+        buttons = [c.payload for c in view.flat_choices if ":f:" in c.payload]
+        assert buttons == [
+            f"th:2024:f:{key}"
+            for key, entry in EXPORTS.items()
+            if entry.label is not None and entry.allowed(role)
+        ], role
+        for key, entry in EXPORTS.items():
+            [answer] = await channel.press(f"th:2024:f:{key}")
+            if not entry.allowed(role):
+                assert "không dành cho vai trò" in answer.text and not answer.files, (role, key)
+                continue
+            [file] = answer.files
+            assert file.file_name == f"{entry.stem}-2024{part}.{key}"
+            assert file.mime_type == entry.media_type == media_type_of(file.content)
+            assert file.file_name in answer.text
+    # the command line offers every format
+    for key in EXPORTS:
+        assert build_parser().parse_args(["report", "--format", key]).format == key
+
+
+async def test_the_file_names_stay_as_they_are(
+    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, year_data: int
+) -> None:
+    today = clock.now().date()
+    async with sessions() as session:
+        repository = SummaryRepository(session)
+        sxd = await session.scalar(select(Agency.id).where(Agency.code == "sxd"))
+        names = {}
+        for scope in (ExportScope(2024), ExportScope(2024, sxd)):
+            summary = await repository.summary(scope.year, today, scope.agency_id)
+            assert summary is not None
+            for key, entry in EXPORTS.items():
+                names[key, scope.agency_id is None] = entry.file_name(summary, scope)
+        assert await export(repository, "txt", ExportScope(1999), today) is None
+    assert names == {
+        ("xlsx", True): "tong-hop-pgi-2024.xlsx",
+        ("xlsx", False): "tong-hop-pgi-2024-sxd.xlsx",
+        ("docx", True): "bao-cao-pgi-2024.docx",
+        ("docx", False): "bao-cao-pgi-2024-sxd.docx",
+        ("png", True): "bieu-do-pgi-2024.png",
+        ("png", False): "bieu-do-pgi-2024-sxd.png",
+        ("txt", True): "tong-hop-pgi-2024.txt",
+        ("txt", False): "tong-hop-pgi-2024-sxd.txt",
+    }
+
+
 async def test_moi_thanhvien_and_thongbao(
     router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
 ) -> None:
@@ -349,12 +426,12 @@ async def test_the_draft_renders_as_decree_30_asks(
         await generate(session, year=2024, submissions=4, seed=3)
         await session.commit()
     async with sessions() as session:
-        repository = SummaryRepository(session)
-        summary = await repository.summary(2024, clock.now().date())
-        assert summary is not None
-        content = await render(repository, summary, "docx")
+        draft = await export(
+            SummaryRepository(session), "docx", ExportScope(2024), clock.now().date()
+        )
+        assert draft is not None
 
-    pdf = await _to_pdf(soffice, content, tmp_path)
+    pdf = await _to_pdf(soffice, draft.content, tmp_path)
 
     first = pdf.pages[0]
     assert float(first.mediabox.width) < float(first.mediabox.height)  # A4 portrait

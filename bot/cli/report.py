@@ -15,8 +15,7 @@ from bot.cli.app import App, UsageError, command, database_url, out
 from bot.cli.plan import import_plan_file
 from bot.config import Settings
 from bot.core.i18n import _
-from handlers.summary import file_name
-from handlers.summary import render as render_file
+from handlers.exports.registry import EXPORTS, ExportScope, export
 from storage import migrate
 from storage.plan_loader import default_plan_path
 from storage.summary import SummaryRepository
@@ -25,27 +24,31 @@ from storage.uow import UnitOfWork
 
 
 async def cmd_report(app: App, args: argparse.Namespace) -> int:
-    """Write the summary of a year as a file: xlsx, docx, png or txt."""
+    """Write the summary of a year as a file, in one of the export formats."""
     await app.ensure_migrated()
+    year = args.cycle or app.today().year
     async with UnitOfWork(app.sessions) as uow, uow.reading() as session:
-        repository = SummaryRepository(session)
-        year = args.cycle or app.today().year
-        summary = await repository.summary(year, app.today())
-        if summary is None:
-            raise UsageError(_("There is no reporting year %(year)s.") % {"year": year})
         with tqdm(
-            total=summary.submission_count if args.format == "xlsx" else None,
             desc=_("Writing %(name)s") % {"name": args.format},
             unit=_("reports"),
             disable=None,
             file=sys.stderr,
         ) as bar:
-            content = await render_file(repository, summary, args.format, progress=bar.update)
-    target = Path(args.out) if args.out else Path(file_name(summary, args.format))
-    target.write_bytes(content)
+
+            def advance(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            file = await export(
+                SummaryRepository(session), args.format, ExportScope(year), app.today(), advance
+            )
+    if file is None:
+        raise UsageError(_("There is no reporting year %(year)s.") % {"year": year})
+    target = Path(args.out) if args.out else Path(file.name)
+    target.write_bytes(file.content)
     out(
         _("Written: %(path)s (%(size)s KB)")
-        % {"path": target, "size": max(1, len(content) // 1024)}
+        % {"path": target, "size": max(1, len(file.content) // 1024)}
     )
     return 0
 
@@ -133,7 +136,7 @@ def _shown_url(url: str) -> str:
 def add_parsers(sub: Any) -> None:
     """Add ``pgibot report`` and ``pgibot demo generate`` to the parser."""
     p = command(sub, "report", _("write the summary of a year as a file"), cmd_report)
-    p.add_argument("--format", choices=["xlsx", "docx", "png", "txt"], default="xlsx")
+    p.add_argument("--format", choices=list(EXPORTS), default="xlsx")
     p.add_argument("--cycle", type=int, help=_("the year (default: this year)"))
     p.add_argument("--out", help=_("the file to write (default: a name in this folder)"))
 

@@ -1,7 +1,9 @@
 """Files the coordinator downloads: a workbook, a draft report, a chart and a plain-text summary.
 
-Each export takes the year's ``PlanSummary`` (the workbook also streams every submission) and
-returns the file's bytes or text; the channel decides how to send it.
+``registry.py`` lists them (name, media type, who may have each, how each is made); chat, the
+command line and the web dashboard get a file through its ``export``. Each export takes the
+year's ``PlanSummary`` (the workbook also streams every submission) and returns the file's
+bytes.
 
 The workbook (XlsxWriter), the document (python-docx) and the chart (matplotlib) live in their
 own modules, imported at the first export: together they weigh about 90 MB, which a bot that
