@@ -49,6 +49,8 @@ EXCEL_CELL_LIMIT = 32_767
 _SHORT_ENOUGH = EXCEL_CELL_LIMIT // 2
 """A text no longer than this fits in a cell whatever its characters."""
 _EXCEL_EPOCH = datetime(1899, 12, 30)
+_EXACT = 2**53
+"""Integers smaller than this (in size) are exact as floats: %.16G writes them as str() does."""
 _PENDING_PARTS = 20_000
 """How many pieces of XML (a thousand rows or so) are joined and written at once."""
 _DIMENSION = re.compile(r'<dimension ref="[^"]*"/>')
@@ -153,9 +155,15 @@ class XmlRows:
             elif isinstance(value, datetime):
                 append(f'<c r="{letter}{number}" s="{style}"><v>{serial(value):.16G}</v></c>')
             else:
-                if len(str(value)) > widths[col]:
-                    widths[col] = len(str(value))
-                append(f'<c r="{letter}{number}" s="{style}"><v>{value:.16G}</v></c>')
+                if value.__class__ is int and -_EXACT < value < _EXACT:
+                    shown = str(value)  # what %.16G makes of it, sooner
+                    if len(shown) > widths[col]:
+                        widths[col] = len(shown)
+                else:
+                    if len(str(value)) > widths[col]:
+                        widths[col] = len(str(value))
+                    shown = f"{value:.16G}"
+                append(f'<c r="{letter}{number}" s="{style}"><v>{shown}</v></c>')
         append("</row>")
         if len(parts) > _PENDING_PARTS:
             self._flush()
