@@ -8,11 +8,13 @@ import zipfile
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import docx
 import openpyxl
 import pytest
+from xlsxwriter import Workbook
 
 from bot.core.domain.plan import MilestoneInfo
 from bot.core.domain.progress import (
@@ -32,6 +34,7 @@ from handlers.exports.chart import chart, chart_order
 from handlers.exports.document import balanced_lines, lead_groups, report_document
 from handlers.exports.labels import in_sentence
 from handlers.exports.spreadsheet import spreadsheet
+from handlers.exports.xlsx_rows import PlainRows, Rows, Value, XmlRows
 from handlers.report.questions import status_label
 
 STNMT = "Sở Tài nguyên và Môi trường"
@@ -468,6 +471,53 @@ async def test_the_fast_rows_make_the_workbook_xlsxwriter_makes(summary: PlanSum
     assert too_long.endswith("…") and len(too_long.encode("utf-16-le")) // 2 <= 32_767
     assert results["2024/00097"].endswith("…") and len(results["2024/00097"]) <= 32_767
     assert results["2024/00098"] is None
+
+
+def test_both_row_writers_make_the_same_cells(tmp_path: Path) -> None:
+    moment = datetime(2024, 12, 7, 1, 30, 15, 123_457, tzinfo=UTC)
+    rows: list[list[Value]] = [
+        ["Số", 0, 7, -3, 2**53 - 1, 2**53 + 1, 10**20, 0.1 + 0.2, 4.84, True, moment],
+        [None, "", -1e-7, 1e300, 2.5, 100, "x & y < z", " ", "_x0041_", "\x07", None],
+        ["<r>a</r>", "Đ" * 20_000, 12_345.678_9, -(2**60), 3, None, "", None, 1, 2, moment],
+    ]
+    book: Any = Workbook(
+        str(tmp_path / "rows.xlsx"),
+        {"constant_memory": True, "in_memory": False, "tmpdir": str(tmp_path)},
+    )
+    formats = [book.add_format({"text_wrap": col % 2 == 0}) for col in range(10)]
+    formats.append(book.add_format({"num_format": "dd/mm/yyyy hh:mm"}))
+    writers: list[Rows] = []
+    for name in ("plain", "xml"):
+        sheet = book.add_worksheet(name)
+        for col in range(len(formats)):
+            sheet.write_string(0, col, f"cột {col}")
+        widths = [6] * len(formats)
+        writer: Rows = (
+            PlainRows(sheet, widths) if name == "plain" else XmlRows(book, sheet, widths, tmp_path)
+        )
+        for number, values in enumerate(rows, start=1):
+            writer.write(number, values, formats)
+        writers.append(writer)
+    book.close()
+    for writer in writers:
+        writer.close(tmp_path / "rows.xlsx")
+
+    assert writers[0].widths == writers[1].widths
+    assert writers[1].widths[1] == 20_000 and writers[1].widths[6] == len(str(10**20))
+    workbook = openpyxl.load_workbook(tmp_path / "rows.xlsx")
+    plain, xml = workbook["plain"], workbook["xml"]
+    assert plain.dimensions == xml.dimensions == "A1:K4"
+    for row, same in zip(plain.iter_rows(), xml.iter_rows(), strict=True):
+        for cell, twin in zip(row, same, strict=True):
+            assert (cell.value, cell.data_type, cell.number_format, cell.alignment.wrap_text) == (
+                twin.value,
+                twin.data_type,
+                twin.number_format,
+                twin.alignment.wrap_text,
+            ), cell.coordinate
+    assert xml["E2"].value == 2**53 - 1 and xml["G2"].value == 1e20
+    assert xml["K2"].value == datetime(2024, 12, 7, 8, 30, 15, 123_000)  # local time
+    assert xml["A4"].value == " <r>a</r>"
 
 
 async def test_a_failed_spreadsheet_leaves_nothing_open(summary: PlanSummary) -> None:
