@@ -6,9 +6,13 @@ Usage::
 
 For each database and size it builds a migrated database with the shipped plan and a
 synthetic year (``storage.synthetic``), then measures, through the real router as a
-coordinator, the /tonghop message, and each file (xlsx, docx, png). Time is wall-clock;
-memory is the process's peak resident size after each step (it only grows), which includes
-the synthetic data generation that came before.
+coordinator, the /tonghop message and each file that has a /tonghop button (the export
+registry's). Then the workbook once more outside the router, its submissions written by the
+fast row writer and by XlsxWriter's own calls (``handlers.exports.xlsx_rows``), to show what
+the fast path is worth. Time is wall-clock, and the process's CPU time beside it (the database
+driver's thread included), which varies less on a busy machine; memory is the process's peak
+resident size after each step (it only grows), which includes the synthetic data generation
+that came before.
 """
 
 from __future__ import annotations
@@ -33,11 +37,14 @@ from bot.core.clock import FrozenClock
 from bot.core.domain.members import Role
 from bot.core.i18n import set_language
 from handlers.context import BotInfo
+from handlers.exports.registry import offered
+from handlers.exports.spreadsheet import spreadsheet
 from handlers.router import Router
 from storage import migrate
 from storage.db import create_engine, create_sessionmaker
 from storage.plan_import import import_plan
 from storage.plan_loader import default_plan_path, read_plan
+from storage.summary import SummaryRepository
 from storage.synthetic import generate
 from storage.uow import UnitOfWork
 
@@ -50,10 +57,11 @@ def _rss_mb() -> float:
 
 async def _measure(label: str, action: Any, figures: dict[str, Any]) -> Any:
     # No tracemalloc here: it slows Python code several times over and would skew the time.
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     result = await action()
     figures[label] = {
         "seconds": round(time.perf_counter() - started, 2),
+        "cpu_seconds": round(time.process_time() - cpu, 2),
         "process_peak_rss_mb": _rss_mb(),
     }
     return result
@@ -90,11 +98,21 @@ async def bench(url: str, size: int, folder: Path) -> dict[str, Any]:
             "tonghop_message", lambda: coordinator.send("/tonghop 2024"), figures
         )
         buttons = {c.payload.split(":")[-1]: c.payload for c in replies[0].flat_choices}
-        for kind in ("xlsx", "docx", "png"):
+        for kind in (entry.key for entry in offered(Role.COORDINATOR)):
             answer = await _measure(
                 f"file_{kind}", lambda k=kind: coordinator.press(buttons[k]), figures
             )
             figures[f"file_{kind}"]["bytes"] = len(answer[0].files[0].content)
+        async with sessions() as session:
+            repository = SummaryRepository(session)
+            summary = await repository.summary(2024, NOW.date())
+            assert summary is not None
+            for label, fast in (("xlsx_fast_rows", True), ("xlsx_xlsxwriter_rows", False)):
+                await _measure(
+                    label,
+                    lambda f=fast: spreadsheet(summary, repository.submissions(2024), fast=f),
+                    figures,
+                )
     finally:
         await engine.dispose()
     return figures

@@ -4,7 +4,7 @@ XlsxWriter writes in constant-memory mode, row by row, into a temporary director
 stays flat (about 11 MB more for a hundred thousand submissions) however large the year. The
 submissions arrive as an async iterator and are never held in a list. Their sheet, the only
 large one, is written by the fast row writer of ``handlers.exports.xlsx_rows`` (``fast=False``
-writes it through XlsxWriter like the others, five times slower).
+writes it through XlsxWriter like the others, three times slower).
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ async def spreadsheet(
     """Return the year's .xlsx: overview, tasks by index, agencies and every submission.
 
     ``fast`` writes the submissions through ``XmlRows`` rather than XlsxWriter's own calls:
-    the same workbook, five times sooner.
+    the same workbook, three times sooner.
     """
     with tempfile.TemporaryDirectory(prefix="pgibot-xlsx-") as tmpdir:
         path = Path(tmpdir) / "report.xlsx"

@@ -11,12 +11,13 @@ serial in local time.
 small sheet of the workbook.
 
 ``XmlRows`` is the fast path, for the sheet of every submission: a row per report version,
-about a hundred thousand in a large year. XlsxWriter spends about 100 us on a row of 15 cells
-(12 s for 100,000 rows; docs/benchmarks.md), over the 5-second goal for the whole file.
-``XmlRows`` writes the ``<row>`` and ``<c>`` elements that XlsxWriter's constant-memory mode
-would write (inline strings with its escapes, numbers with its ``%.16G``) into a side file,
-five times faster, and once the workbook is closed, ``close`` copies that file into the
-worksheet's XML just before ``</sheetData>`` and sets the sheet's dimension.
+about a hundred thousand in a large year. Through XlsxWriter's calls a row of 15 cells costs
+about 100 us, and 100,000 rows three times what the whole workbook takes with ``XmlRows``:
+far over the 5-second goal for the file (docs/benchmarks.md). ``XmlRows`` writes the ``<row>``
+and ``<c>`` elements that XlsxWriter's constant-memory mode would write (inline strings with
+its escapes, numbers with its ``%.16G``) into a side file, and once the workbook is closed,
+``close`` copies that file into the worksheet's XML just before ``</sheetData>`` and sets the
+sheet's dimension.
 
 The fast path relies on three things XlsxWriter does not promise: a format's style index
 (``Format._get_xf_index``, the ``s`` attribute of a cell), the name of a worksheet's part
