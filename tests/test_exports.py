@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import struct
+import subprocess
+import sys
 import zipfile
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import replace
@@ -528,6 +530,17 @@ async def test_a_failed_spreadsheet_leaves_nothing_open(summary: PlanSummary) ->
 
     with pytest.raises(ConnectionError):
         await spreadsheet(summary, failing())
+
+
+def test_the_heavy_libraries_load_at_the_first_export() -> None:
+    loaded = (
+        "import sys, bot.cli, bot.runtime, handlers.exports.registry;"
+        "print(sorted({'xlsxwriter', 'docx', 'matplotlib'} & set(sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", loaded], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
 
 
 # --- document -------------------------------------------------------------------------------
