@@ -59,9 +59,9 @@ from benchmarks.harness import (
 )
 from bot.core.i18n import _, set_language
 from bot.outbox import DeliveryLimits
-from storage.agencies import coordinator_agency
-from storage.db import create_engine, create_sessionmaker
+from storage.db import Database
 from storage.models import InboxUpdate, Member, OutboxMessage, Submission
+from storage.uow import UnitOfWork
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 AS_OF = datetime(2024, 12, 3, 8, 0, tzinfo=HANOI)
@@ -104,10 +104,9 @@ async def _probe(fake: WatchedTelegram, probe: Account) -> None:
 
 
 async def _counts(url: str) -> JSON:
-    engine = create_engine(url)
+    database = Database(url)
     try:
-        sessions = create_sessionmaker(engine)
-        async with sessions() as session:
+        async with database.session() as session:
             unprocessed = await session.scalar(
                 select(func.count())
                 .select_from(InboxUpdate)
@@ -129,16 +128,16 @@ async def _counts(url: str) -> JSON:
             "results": results,
         }
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
 async def _make_coordinator(url: str, account: Account) -> None:
-    engine = create_engine(url)
+    database = Database(url)
     try:
-        sessions = create_sessionmaker(engine)
-        async with sessions() as session:
-            agency = await coordinator_agency(session)
-            assert agency is not None, "the plan names no coordinating agency"
+        async with UnitOfWork(database) as uow:
+            agency = await uow.agencies.coordinator()
+        assert agency is not None, "the plan names no coordinating agency"
+        async with database.session() as session:
             await session.execute(
                 update(Member)
                 .where(Member.id == account.member_id)
@@ -146,7 +145,7 @@ async def _make_coordinator(url: str, account: Account) -> None:
             )
             await session.commit()
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
 async def _until(condition: Any, within: float, step: float = 0.2) -> bool:

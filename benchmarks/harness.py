@@ -30,10 +30,10 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import make_url
 
 from storage import migrate
-from storage.db import create_engine, create_sessionmaker
+from storage.db import Database
 from storage.models import Agency, Assignment, Member, MemberIdentity, Task
-from storage.plan_import import import_plan
 from storage.plan_loader import default_plan_path, read_plan
+from storage.uow import UnitOfWork
 from tests.fakes.telegram_api import FakeTelegram, FakeUser
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,15 +62,16 @@ async def populate(url: str, members: int, accounts: int, as_of: datetime) -> li
     Officers are spread over the agencies that have tasks; each has a Telegram account whose
     user id is ``FIRST_USER_ID + n``.
     """
-    engine = create_engine(url)
+    database = Database(url)
+    engine = database.engine
     try:
         await migrate.upgrade(engine)
-        sessions = create_sessionmaker(engine)
-        async with sessions() as session:
-            await import_plan(
-                session, read_plan(default_plan_path()), today=as_of.date(), now=as_of
+        async with UnitOfWork(database) as uow:
+            await uow.plans.import_plan(
+                read_plan(default_plan_path()), today=as_of.date(), now=as_of
             )
-            await session.commit()
+            await uow.commit()
+        async with database.session() as session:
             rows = await session.execute(
                 select(Assignment.agency_id, Task.code)
                 .join(Task, Task.id == Assignment.task_id)
@@ -122,7 +123,7 @@ async def populate(url: str, members: int, accounts: int, as_of: datetime) -> li
             for n in range(min(accounts, members))
         ]
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
 @contextlib.asynccontextmanager

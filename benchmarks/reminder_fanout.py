@@ -36,9 +36,8 @@ from bot.core.i18n import set_language
 from bot.outbox import DeliveryLimits, OutboxWorker
 from handlers.reminders import Reminders
 from storage import migrate
-from storage.db import create_engine, create_sessionmaker
+from storage.db import Database
 from storage.models import Agency, Assignment, Member, MemberIdentity
-from storage.plan_import import import_plan
 from storage.plan_loader import default_plan_path, read_plan
 from storage.uow import UnitOfWork
 from tests.fakes.telegram_api import FakeTelegram
@@ -50,14 +49,16 @@ HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 async def run(members: int, rate: float, folder: Path) -> dict[str, object]:
     """Run the benchmark and return its figures."""
     set_language("vi")
-    engine = create_engine(f"sqlite+aiosqlite:///{folder / 'bench.sqlite3'}")
-    sessions = create_sessionmaker(engine)
+    database = Database(f"sqlite+aiosqlite:///{folder / 'bench.sqlite3'}")
+    engine = database.engine
     clock = FrozenClock(datetime(2024, 12, 3, 8, 0, tzinfo=HANOI))
     await migrate.upgrade(engine)
-    async with sessions() as session:
-        await import_plan(
-            session, read_plan(default_plan_path()), today=clock.now().date(), now=clock.now()
+    async with UnitOfWork(database) as uow:
+        await uow.plans.import_plan(
+            read_plan(default_plan_path()), today=clock.now().date(), now=clock.now()
         )
+        await uow.commit()
+    async with database.session() as session:
         agencies = list(
             await session.scalars(
                 select(Agency.id).where(Agency.id.in_(select(Assignment.agency_id))).distinct()
@@ -84,14 +85,14 @@ async def run(members: int, rate: float, folder: Path) -> dict[str, object]:
         await session.commit()
 
     started = time.perf_counter()
-    async with UnitOfWork(sessions) as uow:
+    async with UnitOfWork(database) as uow:
         swept = await Reminders().sweep(uow, clock.now())
     sweep_seconds = time.perf_counter() - started
 
     async with FakeTelegram(token=TOKEN, enforce_limits=True) as fake:
         async with new_bot(TelegramConfig(TOKEN, fake.base_url, fake.base_file_url)) as bot:
             worker = OutboxWorker(
-                sessions,
+                database,
                 {"telegram": TelegramSender(bot)},
                 SystemClock(),
                 DeliveryLimits(rate=rate, chat_interval=1.0),
@@ -112,7 +113,7 @@ async def run(members: int, rate: float, folder: Path) -> dict[str, object]:
         per_chat = Counter(c.params["chat_id"] for c in ok)
         duplicates = sum(count - 1 for count in per_chat.values() if count > 1)
         too_many = fake.rate_limited
-    await engine.dispose()
+    await database.dispose()
     return {
         "members": members,
         "reminders_decided": swept.decided,

@@ -31,7 +31,7 @@ from bot.core.clock import OffsetClock
 from bot.core.i18n import check_catalog
 from bot.core.messages import Incoming, Reply
 from handlers.router import Inbound, Router
-from storage.db import create_engine, create_sessionmaker
+from storage.db import Database
 
 
 @dataclass
@@ -57,14 +57,14 @@ async def run(kind: str, reports: int, officers: int, members: int, batch: int, 
     with tempfile.TemporaryDirectory() as folder:
         async with database(kind, Path(folder), POSTGRES) as url:
             accounts = await populate(url, members, officers, AS_OF)
-            engine = create_engine(url)
+            db = Database(url)
             statements = [0]
 
-            @event.listens_for(engine.sync_engine, "before_cursor_execute")
+            @event.listens_for(db.engine.sync_engine, "before_cursor_execute")
             def _count(*_args: Any) -> None:
                 statements[0] += 1
 
-            router = Router(create_sessionmaker(engine), OffsetClock(AS_OF))
+            router = Router(db, OffsetClock(AS_OF))
             costs: dict[str, StepCost] = defaultdict(StepCost)
 
             async def step(name: str, incomings: list[Incoming]) -> list[list[Reply]]:
@@ -128,7 +128,7 @@ async def run(kind: str, reports: int, officers: int, members: int, batch: int, 
                 for answer in answers:
                     if "Đã ghi nhận" not in answer[0].text:
                         raise RuntimeError(f"the report was not confirmed: {answer[0].text[:80]}")
-            await engine.dispose()
+            await db.dispose()
 
     total = StepCost()
     print(f"{kind}, {loop}, {reports} reports, {members} members, batches of {batch}")

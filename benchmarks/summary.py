@@ -41,11 +41,9 @@ from handlers.exports.registry import offered
 from handlers.exports.spreadsheet import spreadsheet
 from handlers.router import Router
 from storage import migrate
-from storage.db import create_engine, create_sessionmaker
-from storage.plan_import import import_plan
+from storage.db import Database
 from storage.plan_loader import default_plan_path, read_plan
 from storage.summary import SummaryRepository
-from storage.synthetic import generate
 from storage.uow import UnitOfWork
 
 NOW = datetime(2024, 11, 20, 2, 0, tzinfo=UTC)
@@ -69,20 +67,19 @@ async def _measure(label: str, action: Any, figures: dict[str, Any]) -> Any:
 
 async def bench(url: str, size: int, folder: Path) -> dict[str, Any]:
     """Measure one database at one size."""
-    engine = create_engine(url)
-    sessions = create_sessionmaker(engine)
+    database = Database(url)
     clock = FrozenClock(NOW)
     figures: dict[str, Any] = {"submissions": size, "database": make_url(url).get_backend_name()}
     try:
-        await migrate.upgrade(engine)
-        async with sessions() as session:
-            await import_plan(session, read_plan(default_plan_path()), today=NOW.date(), now=NOW)
+        await migrate.upgrade(database.engine)
+        async with UnitOfWork(database) as uow:
+            await uow.plans.import_plan(read_plan(default_plan_path()), today=NOW.date(), now=NOW)
             started = time.perf_counter()
-            await generate(session, year=2024, submissions=size)
-            await session.commit()
+            await uow.synthetic.generate(year=2024, submissions=size)
+            await uow.commit()
             figures["generate_seconds"] = round(time.perf_counter() - started, 1)
-        router = Router(sessions, clock, BotInfo(describe(), folder / "data"))
-        async with UnitOfWork(sessions) as uow:
+        router = Router(database, clock, BotInfo(describe(), folder / "data"))
+        async with UnitOfWork(database) as uow:
             invitation = await uow.invitations.create(
                 agency_code="stnmt",
                 role=Role.COORDINATOR,
@@ -103,7 +100,7 @@ async def bench(url: str, size: int, folder: Path) -> dict[str, Any]:
                 f"file_{kind}", lambda k=kind: coordinator.press(buttons[k]), figures
             )
             figures[f"file_{kind}"]["bytes"] = len(answer[0].files[0].content)
-        async with sessions() as session:
+        async with database.session() as session:
             repository = SummaryRepository(session)
             summary = await repository.summary(2024, NOW.date())
             assert summary is not None
@@ -114,7 +111,7 @@ async def bench(url: str, size: int, folder: Path) -> dict[str, Any]:
                     figures,
                 )
     finally:
-        await engine.dispose()
+        await database.dispose()
     return figures
 
 

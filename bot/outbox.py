@@ -20,9 +20,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from bot.core.clock import Clock
 from bot.core.delivery import (
     Decision,
@@ -35,6 +32,7 @@ from bot.core.delivery import (
     send_all,
 )
 from bot.core.messages import reply_from_payload
+from storage.db import Database, DatabaseError
 from storage.notifications import BLOCKED, FAILED, SENT, OutboxItem
 from storage.uow import UnitOfWork
 
@@ -124,7 +122,7 @@ class OutboxWorker:
 
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        database: Database,
         senders: Mapping[str, Sender],
         clock: Clock,
         limits: DeliveryLimits | None = None,
@@ -132,7 +130,7 @@ class OutboxWorker:
         *,
         wake: asyncio.Event | None = None,
     ) -> None:
-        self._sessions = sessions
+        self._database = database
         self._senders = senders
         self._clock = clock
         self.limits = limits or DeliveryLimits()
@@ -157,10 +155,10 @@ class OutboxWorker:
                 delivered = await self.deliver_due(stop)
                 if delivered:
                     continue
-                async with UnitOfWork(self._sessions) as uow:
+                async with UnitOfWork(self._database) as uow:
                     next_due = await uow.notifications.next_due_at()
                 backoff = 1.0
-            except (SQLAlchemyError, OSError) as error:  # the database is away for a moment
+            except (DatabaseError, OSError) as error:  # the database is away for a moment
                 logger.warning(
                     "outbox: database unavailable (%s); trying again in %.0f s",
                     type(error).__name__,
@@ -187,7 +185,7 @@ class OutboxWorker:
         Once ``stop`` is set, messages still waiting for their turn go back to the queue
         untried, so that a shutdown waits only for the requests already on the wire.
         """
-        async with UnitOfWork(self._sessions) as uow:
+        async with UnitOfWork(self._database) as uow:
             items = await uow.notifications.due(self._clock.now(), self.limits.batch)
             await uow.commit()
         if not items:
@@ -226,7 +224,7 @@ class OutboxWorker:
             await self._finish(item, SENT, None)
 
     async def _finish(self, item: OutboxItem, status: str, error: str | None) -> None:
-        async with UnitOfWork(self._sessions) as uow:
+        async with UnitOfWork(self._database) as uow:
             await uow.notifications.mark(item.id, status, self._clock.now(), error)
             await uow.commit()
 
@@ -234,7 +232,7 @@ class OutboxWorker:
         self, item: OutboxItem, seconds: float, error: str, count: bool = True
     ) -> None:
         when = self._clock.now() + timedelta(seconds=seconds)
-        async with UnitOfWork(self._sessions) as uow:
+        async with UnitOfWork(self._database) as uow:
             await uow.notifications.retry_at(item.id, when, error, uncount=not count)
             await uow.commit()
 
@@ -272,7 +270,7 @@ class _OutboxOutcome:
     async def unreachable(self, error: DeliveryError) -> None:
         """Mark the chat unreachable and the message blocked."""
         item, worker = self._item, self._worker
-        async with UnitOfWork(worker._sessions) as uow:
+        async with UnitOfWork(worker._database) as uow:
             await uow.members.mark_unreachable(item.channel, item.chat_id)
             await uow.notifications.mark(item.id, BLOCKED, worker._clock.now(), str(error))
             await uow.commit()

@@ -2,7 +2,7 @@
 
 Usage::
 
-    runtime = await Runtime.build(settings, clock, sessions, stop)  # connects every platform
+    runtime = await Runtime.build(settings, clock, database, stop)  # connects every platform
     if runtime is not None:  # None: asked to stop before every platform answered
         try:
             if await runtime.start(stop):  # command menus, webhooks, the web server
@@ -28,7 +28,6 @@ from functools import partial
 from typing import TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.channels.base import InboxChannel, wait_or_stop
 from bot.channels.connect import Fault, StartError
@@ -45,6 +44,7 @@ from bot.web import WebhookServer, create_app
 from handlers.context import BotInfo
 from handlers.reminders import Reminders
 from handlers.router import Router
+from storage.db import Database
 from storage.retention import RetentionPolicy
 
 logger = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ def reminders_of(settings: Settings) -> Reminders:
 
 def build_router(
     settings: Settings,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: Clock,
     accounts: Mapping[str, str | None] | None = None,
     reminders: Reminders | None = None,
@@ -88,7 +88,7 @@ def build_router(
 ) -> Router:
     """Build the conversation router; ``accounts``: the bot's name on each platform reached."""
     return Router(
-        sessions,
+        database,
         clock,
         BotInfo(
             describe(settings, accounts),
@@ -122,7 +122,7 @@ class Runtime:
         cls,
         settings: Settings,
         clock: Clock,
-        sessions: async_sessionmaker[AsyncSession],
+        database: Database,
         stop: asyncio.Event,
     ) -> Runtime | None:
         """Connect every configured platform, then wire the bot; None if stopped first.
@@ -145,44 +145,43 @@ class Runtime:
         if stop.is_set():
             await _close_all(connections)
             return None
-        return cls._wire(settings, clock, sessions, connections)
+        return cls._wire(settings, clock, database, connections)
 
     @classmethod
     def _wire(
         cls,
         settings: Settings,
         clock: Clock,
-        sessions: async_sessionmaker[AsyncSession],
+        database: Database,
         connections: list[Connection],
     ) -> Runtime:
         accounts = {c.name: c.account for c in connections}
         reminders = reminders_of(settings)
         wake = asyncio.Event()
-        router = build_router(settings, sessions, clock, accounts, reminders, on_outbox=wake.set)
+        router = build_router(settings, database, clock, accounts, reminders, on_outbox=wake.set)
         flood = FloodLimits(burst=settings.pgibot_flood_burst, rate=settings.pgibot_flood_rate)
         channels: list[InboxChannel] = []
         senders: dict[str, Sender] = {}
         paces: dict[str, DeliveryLimits] = {}
         for connection in connections:
-            channel = connection.attach(router, sessions, clock, flood)
+            channel = connection.attach(router, database, clock, flood)
             channels.append(channel)
             senders[connection.name] = channel.sender  # replies and notifications alike
             paces[connection.name] = DeliveryLimits(
                 rate=connection.pace.rate, chat_interval=connection.pace.chat_interval
             )
-        worker = OutboxWorker(sessions, senders, clock, channel_limits=paces, wake=wake)
-        job = ReminderJob(sessions, reminders, clock, wake.set)
+        worker = OutboxWorker(database, senders, clock, channel_limits=paces, wake=wake)
+        job = ReminderJob(database, reminders, clock, wake.set)
         purge = PurgeJob(
-            sessions,
+            database,
             clock,
             RetentionPolicy.from_days(
                 settings.pgibot_inbox_retention_days, settings.pgibot_audit_retention_days
             ),
         )
         backup = BackupJob(
-            sessions,
+            database,
             clock,
-            database=_database_of(sessions) or settings.database,
             data_dir=settings.pgibot_data_dir,
             folder=settings.backup_dir,
             keep=settings.pgibot_backup_keep,
@@ -261,14 +260,6 @@ async def _patiently(
             await wait_or_stop(stop, delay)
             delay = min(delay * 2, LAST_RETRY)
     return None
-
-
-def _database_of(sessions: async_sessionmaker[AsyncSession]) -> str | None:
-    """Return the URL of the database the sessions open (``--database-url`` or the setting)."""
-    bind = sessions.kw.get("bind")
-    return (
-        bind.url.render_as_string(hide_password=False) if isinstance(bind, AsyncEngine) else None
-    )
 
 
 async def _close_all(connections: list[Connection]) -> None:

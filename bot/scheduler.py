@@ -24,12 +24,12 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import Clock
 from handlers.reminders import Reminders
 from storage.backup import create_backup, daily_name, prune_backups
-from storage.retention import BATCH, Purged, RetentionPolicy, purge_audit_log, purge_processed
+from storage.db import Database
+from storage.retention import BATCH, Purged, RetentionPolicy
 from storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ BACKUP_JOB = "backup"
 
 
 async def recorded(
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: Clock,
     name: str,
     work: Callable[[], Awaitable[str | None]],
@@ -55,14 +55,14 @@ async def recorded(
     take the record does not stop the work (the work says so itself when it needs it).
     """
     try:
-        async with UnitOfWork(sessions) as uow:
+        async with UnitOfWork(database) as uow:
             await uow.jobs.started(name, clock.now())
             await uow.commit()
     except Exception:
         logger.debug("could not record the start of job %s", name, exc_info=True)
     error = await work()
     try:
-        async with UnitOfWork(sessions) as uow:
+        async with UnitOfWork(database) as uow:
             await uow.jobs.finished(name, clock.now(), error)
             await uow.commit()
     except Exception:
@@ -71,7 +71,7 @@ async def recorded(
 
 
 async def run_reminders(
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     reminders: Reminders,
     clock: Clock,
     wake_outbox: Callable[[], None],
@@ -79,9 +79,9 @@ async def run_reminders(
     """Decide due reminders and the digest, then wake the outbox worker; return the error."""
     now = clock.now()
     try:
-        async with UnitOfWork(sessions) as uow:
+        async with UnitOfWork(database) as uow:
             swept = await reminders.sweep(uow, now)
-        async with UnitOfWork(sessions) as uow:
+        async with UnitOfWork(database) as uow:
             digests = await reminders.digest(uow, now)
     except Exception as error:
         logger.exception("reminder sweep failed; it runs again in %s minutes", SWEEP_EVERY_MINUTES)
@@ -100,12 +100,12 @@ class ReminderJob:
 
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        database: Database,
         reminders: Reminders,
         clock: Clock,
         wake_outbox: Callable[[], None],
     ) -> None:
-        self._args = (sessions, reminders, clock, wake_outbox)
+        self._args = (database, reminders, clock, wake_outbox)
         self._lock = asyncio.Lock()
         self.send_hour = reminders.policy.send_hour
         """The hour (plan's time zone) from which reminders may be sent each day."""
@@ -118,8 +118,8 @@ class ReminderJob:
         async ``__call__`` in a thread, leaving its coroutine never awaited.
         """
         async with self._lock:
-            sessions, _reminders, clock, _wake = self._args
-            await recorded(sessions, clock, REMINDER_JOB, lambda: run_reminders(*self._args))
+            database, _reminders, clock, _wake = self._args
+            await recorded(database, clock, REMINDER_JOB, lambda: run_reminders(*self._args))
 
     async def drain(self) -> None:
         """Wait until no run is in progress."""
@@ -136,12 +136,12 @@ class PurgeJob:
 
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        database: Database,
         clock: Clock,
         policy: RetentionPolicy,
         batch: int = BATCH,
     ) -> None:
-        self._sessions = sessions
+        self._database = database
         self._clock = clock
         self.policy = policy
         self._batch = batch
@@ -156,8 +156,14 @@ class PurgeJob:
                 nonlocal purged
                 now = self._clock.now()
                 try:
-                    inbox = await self._purge(purge_processed, self.policy.inbox_before(now))
-                    audit = await self._purge(purge_audit_log, self.policy.audit_before(now))
+                    inbox = await self._purge(
+                        lambda uow, before, limit: uow.inbox.purge_processed(before, limit),
+                        self.policy.inbox_before(now),
+                    )
+                    audit = await self._purge(
+                        lambda uow, before, limit: uow.audit.purge(before, limit),
+                        self.policy.audit_before(now),
+                    )
                 except Exception as error:
                     logger.exception("the purge failed; it runs again tomorrow")
                     return str(error) or type(error).__name__
@@ -168,18 +174,18 @@ class PurgeJob:
                 purged = Purged(inbox, audit)
                 return None
 
-            await recorded(self._sessions, self._clock, PURGE_JOB, work)
+            await recorded(self._database, self._clock, PURGE_JOB, work)
             return purged
 
     async def _purge(
         self,
-        purge: Callable[[AsyncSession, datetime, int], Awaitable[int]],
+        purge: Callable[[UnitOfWork, datetime, int], Awaitable[int]],
         before: datetime,
     ) -> int:
         total = 0
         while True:
-            async with UnitOfWork(self._sessions) as uow:
-                deleted = await purge(uow.session, before, self._batch)
+            async with UnitOfWork(self._database) as uow:
+                deleted = await purge(uow, before, self._batch)
                 await uow.commit()
             total += deleted
             if deleted < self._batch:
@@ -196,19 +202,18 @@ class BackupJob:
 
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        database: Database,
         clock: Clock,
         *,
-        database: str,
         data_dir: Path,
         folder: Path,
         keep: int,
         hour: int,
         zone: ZoneInfo,
     ) -> None:
-        self._sessions = sessions
+        self._database = database
         self._clock = clock
-        self._database, self._data_dir, self.folder = database, data_dir, folder
+        self._data_dir, self.folder = data_dir, folder
         self.keep, self.hour, self._zone = keep, hour, zone
         self._lock = asyncio.Lock()
 
@@ -222,7 +227,7 @@ class BackupJob:
                 now = self._clock.now()
                 target = self.folder / daily_name(now.astimezone(self._zone))
                 try:
-                    await create_backup(self._database, self._data_dir, target, now)
+                    await create_backup(self._database.url, self._data_dir, target, now)
                     removed = await asyncio.to_thread(prune_backups, self.folder, self.keep)
                 except Exception as error:
                     logger.exception("the daily backup failed; it is tried again tomorrow")
@@ -232,7 +237,7 @@ class BackupJob:
                 written = target
                 return None
 
-            await recorded(self._sessions, self._clock, BACKUP_JOB, work)
+            await recorded(self._database, self._clock, BACKUP_JOB, work)
             return written
 
     async def drain(self) -> None:

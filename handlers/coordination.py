@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.core.domain.agencies import AgencyInfo, AgencyStatus
@@ -19,17 +20,40 @@ from bot.core.i18n import N_, _, format_moment
 from bot.core.messages import Choice, Reply, reply_to_payload
 from handlers import replies
 from handlers.context import COORDINATORS, Command, Context
-from handlers.conversation import Conversation
+from handlers.conversation import Button, Conversation
 from handlers.help import role_name
+from handlers.refusals import agency_refusal
 from storage.agencies import AgencyError
 from storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
+MEMBER_BUTTON = Button("mb", 2)
+"""A /thanhvien button's payload: ``mb:MEMBER_ID:off`` removes a member, ``…:on`` reinstates."""
 MEMBERS_SHOWN = 30
 NOTICE_LIMIT = 3000
 INVITABLE = (Role.OFFICER, Role.LEADER, Role.COORDINATOR)
 """The roles /moi can give; administrators are made on the server."""
+
+
+@dataclass(frozen=True, slots=True)
+class MemberButton:
+    """A /thanhvien button: which member, and whether to reinstate (else remove) them."""
+
+    member_id: int
+    reinstate: bool
+
+    def encode(self) -> str:
+        """Return the button's payload (``mb:12:off``)."""
+        return MEMBER_BUTTON.encode(self.member_id, "on" if self.reinstate else "off")
+
+    @classmethod
+    def decode(cls, argument: str) -> MemberButton | None:
+        """Read what follows ``mb:`` in a payload; None when it is not a member button's."""
+        member_id, action = MEMBER_BUTTON.decode(argument)
+        if not member_id.isdigit() or action not in ("on", "off"):
+            return None
+        return cls(int(member_id), action == "on")
 
 
 def _coordinator(ctx: Context) -> bool:
@@ -89,7 +113,7 @@ async def invite(ctx: Context) -> list[Reply]:
             now=ctx.now(),
         )
     except AgencyError as error:
-        return [Reply(str(error))]
+        return [Reply(agency_refusal(error))]
     ctx.audit(
         "invitation.create",
         code=invitation.code,
@@ -257,7 +281,7 @@ async def members(ctx: Context) -> list[Reply]:
         try:
             agency_id = (await ctx.uow.agencies.find(ctx.incoming.argument)).id
         except AgencyError as error:
-            return [Reply(str(error))]
+            return [Reply(agency_refusal(error))]
     everyone = [
         m
         for m in await ctx.uow.members.list_all()
@@ -286,7 +310,8 @@ async def members(ctx: Context) -> list[Reply]:
             label = (_("Remove %(name)s") if member.active else _("Reinstate %(name)s")) % {
                 "name": member.full_name[:30]
             }
-            buttons.append((Choice(label, f"mb:{member.id}:{'off' if member.active else 'on'}"),))
+            pressed = MemberButton(member.id, reinstate=not member.active)
+            buttons.append((Choice(label, pressed.encode()),))
         lines.append(line)
     if len(everyone) > MEMBERS_SHOWN:
         lines.append(
@@ -305,14 +330,15 @@ async def members(ctx: Context) -> list[Reply]:
 async def on_member_choice(ctx: Context, argument: str) -> list[Reply]:
     """Remove (deactivate) or reinstate a member; the rules are checked again at the press."""
     if not _coordinator(ctx):
-        return replies.refused(ctx, "thanhvien", f"mb:{argument}")
-    member_id, _sep, action = argument.partition(":")
-    if not member_id.isdigit() or action not in ("on", "off"):
+        return replies.refused(ctx, "thanhvien", f"{MEMBER_BUTTON.prefix}:{argument}")
+    pressed = MemberButton.decode(argument)
+    if pressed is None:
         return [replies.stale_choice()]
-    target = await ctx.uow.members.get(int(member_id))
+    target = await ctx.uow.members.get(pressed.member_id)
     if target is None:
         return [replies.stale_choice()]
-    active = action == "on"
+    active = pressed.reinstate
+    action = "on" if active else "off"
     refusal = await change_member(
         ctx.uow,
         actor=ctx.require_member(),
@@ -344,7 +370,7 @@ async def notice(ctx: Context) -> list[Reply]:
         try:
             agency = await ctx.uow.agencies.find(code)
         except AgencyError as error:
-            return [Reply(str(error))]
+            return [Reply(agency_refusal(error))]
         agency_id, agency_name = agency.id, agency.name
     text = text.strip()
     if not text:
@@ -409,5 +435,5 @@ CONVERSATION = Conversation(
             notice,
         ),
     ),
-    buttons={"mb": on_member_choice},
+    buttons={MEMBER_BUTTON.prefix: on_member_choice},
 )

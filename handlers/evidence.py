@@ -32,9 +32,7 @@ from bot.core.i18n import _, format_size
 from bot.core.messages import FileRef, FileSource, FileUnavailable, Incoming, Reply
 from handlers import replies
 from handlers.context import BotInfo, Context
-from storage.db import SessionFactory
-from storage.repositories.conversations import ConversationRepository
-from storage.repositories.members import MemberRepository
+from storage.db import Database
 from storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -247,7 +245,7 @@ class Prefetched:
 
 
 async def prefetch(
-    sessions: SessionFactory,
+    database: Database,
     incoming: Incoming,
     source: FileSource,
     bot: BotInfo,
@@ -268,12 +266,10 @@ async def prefetch(
     if not check.ok or check.extension is None:
         return source
     channel = incoming.channel
-    async with UnitOfWork(sessions).reading() as session:
-        member, state = await MemberRepository(session).in_chat(
-            channel, incoming.user_id, incoming.chat_id
-        )
+    async with UnitOfWork(database).reading() as reads:
+        member, state = await reads.members.in_chat(channel, incoming.user_id, incoming.chat_id)
         if member is not None and state is None:
-            state = await ConversationRepository(session).get(channel, incoming.chat_id)
+            state = await reads.conversations.get(channel, incoming.chat_id)
     if member is None or not member.active or state is None or not awaiting(state):
         return source
     if len(state.data.get("files", [])) >= MAX_FILES:

@@ -20,6 +20,7 @@ from bot.core.i18n import N_, _, current_timezone, format_day, ngettext
 from bot.core.messages import Choice, Reply, reply_to_payload
 from handlers.context import COORDINATORS, Command, Context
 from handlers.conversation import Conversation
+from handlers.refusals import agency_refusal
 from handlers.replies import time_left
 from handlers.report.states import REPORT_NOW
 from storage.agencies import AgencyError
@@ -338,7 +339,7 @@ async def nudge(ctx: Context) -> list[Reply]:
         try:
             agency_id = (await ctx.uow.agencies.find(ctx.incoming.argument)).id
         except AgencyError as error:
-            return [Reply(str(error))]
+            return [Reply(agency_refusal(error))]
     agencies, messages = await reminders.nudge(ctx.uow, ctx.now(), agency_id)
     ctx.audit(
         "reminder.manual",

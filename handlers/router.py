@@ -29,7 +29,7 @@ from handlers.conversations import CONVERSATIONS
 from handlers.help import help_reply
 from handlers.registration import looks_like_code, register, welcome_stranger
 from handlers.reminders import Reminders
-from storage.db import DatabaseError, DatabaseUnavailable, SessionFactory, database_unavailable
+from storage.db import Database, DatabaseError, DatabaseUnavailable, database_unavailable
 from storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ class Router:
 
     def __init__(
         self,
-        sessions: SessionFactory,
+        database: Database,
         clock: Clock,
         bot: BotInfo | None = None,
         reminders: Reminders | None = None,
@@ -68,7 +68,7 @@ class Router:
         Raises:
             ValueError: A command or a button prefix is declared twice.
         """
-        self._sessions = sessions
+        self._database = database
         self.reminders = reminders or Reminders()
         self.on_outbox = on_outbox
         """Called after a handler put messages in the outbox (the wiring wakes the worker)."""
@@ -117,10 +117,10 @@ class Router:
         incoming = self._clean(incoming)
         if incoming.file is not None and files is not None:  # downloaded before the transaction
             files = await evidence.prefetch(
-                self._sessions, incoming, files, self.bot_info, awaiting=self._awaits_file
+                self._database, incoming, files, self.bot_info, awaiting=self._awaits_file
             )
         try:
-            async with UnitOfWork(self._sessions) as uow:
+            async with UnitOfWork(self._database) as uow:
                 if inbox_id is not None and not await uow.inbox.claim(
                     [inbox_id], self._clock.now()
                 ):
@@ -138,7 +138,7 @@ class Router:
             logger.exception("update %s from %s failed", incoming.update_id, incoming.user_id)
             if inbox_id is not None:
                 try:
-                    async with UnitOfWork(self._sessions) as uow:
+                    async with UnitOfWork(self._database) as uow:
                         await uow.inbox.mark_failed(inbox_id, repr(error), self._clock.now())
                         await uow.commit()
                 except (DatabaseError, OSError) as db_error:  # retried at the next start
@@ -171,7 +171,7 @@ class Router:
         cleaned = [self._clean(update.incoming) for update in updates]
         processed = [*done, *(u.inbox_id for u in updates if u.inbox_id is not None)]
         try:
-            async with UnitOfWork(self._sessions) as uow:
+            async with UnitOfWork(self._database) as uow:
                 uow.shared = True
                 if await uow.inbox.claim(processed, self._clock.now()) < len(processed):
                     raise ProcessedBefore  # some were: one by one, each checks for itself
@@ -190,7 +190,7 @@ class Router:
             return answers
         try:
             if done:
-                async with UnitOfWork(self._sessions) as uow:
+                async with UnitOfWork(self._database) as uow:
                     await uow.inbox.claim(done, self._clock.now())
                     await uow.commit()
         except Exception as error:

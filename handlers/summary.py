@@ -28,7 +28,6 @@ from handlers.conversation import Button, Conversation
 from handlers.exports import state_label
 from handlers.exports.labels import agency_with_role
 from handlers.exports.registry import EXPORTS, ExportFormat, ExportScope, export, offered
-from storage.summary import SummaryRepository
 
 logger = logging.getLogger(__name__)
 
@@ -341,10 +340,8 @@ async def _file(ctx: Context, year: int, key: str) -> Reply:
     if not EXPORTS[key].allowed(ctx.require_member().role):  # a leader: the workbook only
         [refusal] = replies.refused(ctx, "tonghop", f"{PREFIX}:{year}:f:{key}")
         return refusal
-    async with ctx.uow.reading() as session:
-        file = await export(
-            SummaryRepository(session), key, ExportScope(year, _scope(ctx)), ctx.today()
-        )
+    async with ctx.uow.reading() as reads:
+        file = await export(reads.summaries, key, ExportScope(year, _scope(ctx)), ctx.today())
     if file is None:
         return replies.stale_choice()
     return Reply(

@@ -8,7 +8,9 @@ deactivated.
 
 The rules (what is refused, which assignments move) are
 :mod:`bot.core.domain.reorganisation`; this module reads the agencies, applies the rules and
-writes what they decide, and says in words why a change was refused.
+writes what they decide, and raises :class:`AgencyError` with the rule's refusal when a
+change is refused. Each change marks the plan changed
+(:func:`storage.plan_cache.mark_plan_changed`): changes are made in a unit of work.
 """
 
 from __future__ import annotations
@@ -33,22 +35,50 @@ from bot.core.domain.reorganisation import (
     merge_refusal,
     retire_refusal,
 )
-from bot.core.i18n import _
 from storage.models import Agency, AgencyName, Assignment, AuditEntry, Member, Plan
-from storage.plan_cache import plan_cache
+from storage.plan_cache import cached, mark_plan_changed
 
 logger = logging.getLogger(__name__)
 
 
 class AgencyError(ValueError):
-    """A reorganisation that cannot be done, with a message for the administrator."""
+    """A reorganisation or a look-up that cannot be done, and why.
+
+    It carries the rule's :class:`~bot.core.domain.reorganisation.Refusal` and the facts a
+    message needs; whoever shows it to a person words it (see :mod:`handlers.refusals`).
+
+    Attributes:
+        refusal: why.
+        code: the code asked for (``UNKNOWN_CODE``, ``CODE_TAKEN``).
+        name: the name typed (``AMBIGUOUS``, ``UNKNOWN_NAME``), or the agency's name
+            (``CODE_TAKEN``: who has the code; ``NOT_ACTIVE``, ``TARGET_NOT_ACTIVE``).
+        agencies: (name, code) of the agencies meant (``AMBIGUOUS``) or of the closest names
+            (``UNKNOWN_NAME``; none: nothing came close).
+        change: what was asked, for ``NOT_ACTIVE``: "merge" or "retire".
+    """
+
+    def __init__(
+        self,
+        refusal: Refusal,
+        *,
+        code: str = "",
+        name: str = "",
+        agencies: tuple[tuple[str, str], ...] = (),
+        change: str = "",
+    ) -> None:
+        super().__init__(f"{refusal.value}: code={code!r} name={name!r} change={change!r}")
+        self.refusal = refusal
+        self.code = code
+        self.name = name
+        self.agencies = agencies
+        self.change = change
 
 
 async def get_agency(session: AsyncSession, code: str) -> Agency:
     """Return the agency with a code, or raise AgencyError."""
     agency = await session.scalar(select(Agency).where(Agency.code == code))
     if agency is None:
-        raise AgencyError(_("There is no agency with the code %(code)s.") % {"code": code})
+        raise AgencyError(Refusal.UNKNOWN_CODE, code=code)
     return agency
 
 
@@ -57,8 +87,8 @@ async def find_agency(session: AsyncSession, code_or_name: str) -> Agency:
 
     Its code, name, short name or a former name, with or without diacritics, or a part of a
     name ("Tràng Định"): see :func:`bot.core.domain.members.match_name`. Several agencies that are
-    one today (merged into the same one) count as one. The error says which agencies were
-    meant, or suggests the closest names.
+    one today (merged into the same one) count as one. The error names the agencies that
+    were meant, or the closest names.
     """
     agencies = {a.id: a for a in await session.scalars(select(Agency).order_by(Agency.id))}
     former: dict[int, list[str]] = {}
@@ -86,36 +116,16 @@ async def find_agency(session: AsyncSession, code_or_name: str) -> Agency:
         return found[0]
     typed = code_or_name.strip()[:100]
     if found:
-        raise AgencyError(
-            _(
-                "“%(name)s” matches several agencies: %(agencies)s. Please write the agency's "
-                "code or its full name."
-            )
-            % {"name": typed, "agencies": _agency_list(found)}
-        )
-    unknown = _("There is no agency called %(name)s.") % {"name": typed}
-    if match.suggestions:
-        raise AgencyError(
-            unknown
-            + " "
-            + _("Did you mean: %(agencies)s?")
-            % {"agencies": _agency_list([agencies[t.id] for t in match.suggestions])}
-        )
+        raise AgencyError(Refusal.AMBIGUOUS, name=typed, agencies=_named(found))
     raise AgencyError(
-        unknown
-        + " "
-        + _("Please write the agency's code or name, for example sxd or Sở Xây dựng.")
+        Refusal.UNKNOWN_NAME,
+        name=typed,
+        agencies=_named([agencies[t.id] for t in match.suggestions]),
     )
 
 
-AGENCIES_LISTED = 8
-"""How many agencies a message about an unclear name lists."""
-
-
-def _agency_list(agencies: list[Agency]) -> str:
-    shown = "; ".join(f"{a.name} ({a.code})" for a in agencies[:AGENCIES_LISTED])
-    more = len(agencies) - AGENCIES_LISTED
-    return shown + ("; " + _("and %(count)s more") % {"count": more} if more > 0 else "")
+def _named(agencies: list[Agency]) -> tuple[tuple[str, str], ...]:
+    return tuple((a.name, a.code) for a in agencies)
 
 
 async def current_agency(session: AsyncSession, agency: Agency) -> Agency:
@@ -141,7 +151,7 @@ async def coordinator_agency(session: AsyncSession) -> Agency | None:
 
 async def lineage_ids(session: AsyncSession, agency_id: int) -> list[int]:
     """Return an agency's id and the ids of every agency merged into it, directly or not."""
-    children = await plan_cache(session).get(session, "mergers", lambda: _mergers(session))
+    children = await cached(session, "mergers", lambda: _mergers(session))
     return lineage(children, agency_id)
 
 
@@ -175,11 +185,9 @@ async def add_agency(
     existing = await session.scalar(select(Agency).where(Agency.code == code))
     if existing is not None:
         if add_conflict(existing.name, name) is Refusal.CODE_TAKEN:
-            raise AgencyError(
-                _("The code %(code)s already belongs to %(name)s.")
-                % {"code": code, "name": existing.name}
-            )
+            raise AgencyError(Refusal.CODE_TAKEN, code=code, name=existing.name)
         return existing
+    mark_plan_changed(session)
     agency = Agency(
         code=code, name=name, short_name=short_name, kind=kind, status="active", created_at=now
     )
@@ -203,6 +211,7 @@ async def rename_agency(
     short_name = short_name or agency.short_name
     if agency.name == name and agency.short_name == short_name:
         return agency
+    mark_plan_changed(session)
     session.add(
         AgencyName(
             agency_id=agency.id, name=agency.name, short_name=agency.short_name, used_until=on
@@ -221,16 +230,12 @@ async def merge_agency(
     agency = await get_agency(session, code)
     target = await current_agency(session, await get_agency(session, into))
     refusal = merge_refusal(_standing(agency), _standing(target))
-    if refusal is Refusal.SELF_MERGE:
-        raise AgencyError(_("An agency cannot be merged into itself."))
-    if refusal is Refusal.NOT_ACTIVE:
-        raise AgencyError(
-            _("%(name)s is no longer active and cannot be merged.") % {"name": agency.name}
-        )
-    if refusal is Refusal.TARGET_NOT_ACTIVE:
-        raise AgencyError(_("%(name)s is not active.") % {"name": target.name})
+    if refusal is not None:
+        named = target if refusal is Refusal.TARGET_NOT_ACTIVE else agency
+        raise AgencyError(refusal, code=named.code, name=named.name, change="merge")
     if already_merged(_standing(agency), _standing(target)):
         return agency
+    mark_plan_changed(session)
     moved = await _move_assignments(session, agency.id, target.id)
     members = await session.execute(
         update(Member).where(Member.agency_id == agency.id).values(agency_id=target.id)
@@ -252,10 +257,12 @@ async def merge_agency(
 async def retire_agency(session: AsyncSession, code: str, *, on: date, now: datetime) -> Agency:
     """Retire an agency: it stops reporting, its members are deactivated, its reports stay."""
     agency = await get_agency(session, code)
-    if retire_refusal(_standing(agency)) is Refusal.NOT_ACTIVE:
-        raise AgencyError(_("%(name)s is no longer active.") % {"name": agency.name})
+    refusal = retire_refusal(_standing(agency))
+    if refusal is not None:
+        raise AgencyError(refusal, code=agency.code, name=agency.name, change="retire")
     if agency.status == AgencyStatus.RETIRED:
         return agency
+    mark_plan_changed(session)
     await session.execute(delete(Assignment).where(Assignment.agency_id == agency.id))
     await session.execute(update(Member).where(Member.agency_id == agency.id).values(active=False))
     agency.status, agency.changed_on = "retired", on

@@ -1,8 +1,21 @@
-"""Database engines: SQLite (WAL, foreign keys, busy timeout) by default, PostgreSQL by URL."""
+"""The database: SQLite (WAL, foreign keys, busy timeout) by default, PostgreSQL by URL.
+
+A :class:`Database` is made once per database by whoever composes the program (the runtime,
+a command, a test's fixture) and handed to what needs it: it owns the engine, the sessions
+drawn from it, the SQLite writer turn and the plan cache, so two databases never share them.
+
+On SQLite, units of work of one process take turns for the database's single write lock
+through an asyncio lock (:class:`WriterTurn`) instead of colliding on ``BEGIN IMMEDIATE``:
+SQLite's busy handler would make the loser sleep in steps of up to 100 ms while the event
+loop has nothing to do. Processes still wait for each other through the busy timeout.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -12,16 +25,24 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 
+from storage.plan_cache import PlanCache
+
 logger = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 READ_ONLY = "pgibot_read_only"
 """Execution option: a transaction that only reads (a plain deferred BEGIN on SQLite)."""
 
-SessionFactory: TypeAlias = async_sessionmaker[AsyncSession]
-"""What a unit of work draws its sessions from; handlers name it without importing SQLAlchemy."""
 DatabaseError: TypeAlias = SQLAlchemyError
 """Any fault the database layer raises (lost connection, lock timeout, constraint)."""
+
+
+def shown_url(url: str) -> str:
+    """A database as the administrator writes it: a SQLite file by its path, no password."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        return parsed.database
+    return parsed.render_as_string(hide_password=True)
 
 
 def is_sqlite(url: str) -> bool:
@@ -71,9 +92,85 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
-def create_sessionmaker(engine: AsyncEngine) -> SessionFactory:
-    """Create the session factory every unit of work draws from."""
-    return async_sessionmaker(engine, expire_on_commit=False)
+class WriterTurn:
+    """The turn to write to one SQLite database, for the tasks of this process.
+
+    Re-entrant for the task that holds it (a unit of work opened inside another waits on
+    SQLite as before, never on itself). Fair: waiters get it in the order they asked.
+    """
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._owner: asyncio.Task[object] | None = None
+        self._depth = 0
+        self._waiting = 0
+
+    async def acquire(self) -> None:
+        """Wait for the turn (at once if this task has it)."""
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # a lock belongs to one event loop (tests run several)
+            self._lock, self._loop, self._owner, self._depth = asyncio.Lock(), loop, None, 0
+            self._waiting = 0
+        if task is not None and self._owner is task:
+            self._depth += 1
+            return
+        self._waiting += 1
+        try:
+            await self._lock.acquire()
+        finally:
+            self._waiting -= 1
+        self._owner, self._depth = task, 1
+
+    def release(self) -> None:
+        """Give the turn back (when the outermost holder is done)."""
+        self._depth -= 1
+        if self._depth == 0:
+            self._owner = None
+            self._lock.release()
+
+    @property
+    def wanted(self) -> bool:
+        """Tell whether another task waits while the outermost holder has the turn."""
+        return self._depth == 1 and self._waiting > 0
+
+
+@asynccontextmanager
+async def read_only_session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    """Open a session whose transaction only reads: on SQLite it does not wait for writers."""
+    async with AsyncSession(engine, expire_on_commit=False) as session:
+        await session.connection(execution_options={READ_ONLY: True})
+        yield session
+
+
+class Database:
+    """One database and what this process keeps for it.
+
+    Usage::
+
+        database = Database(settings.database)
+        async with UnitOfWork(database) as uow:
+            ...
+        await database.dispose()
+    """
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        self.engine = create_engine(url, echo=echo)
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.writer_turn = WriterTurn() if is_sqlite(url) else None
+        """Whose turn it is to write, on SQLite; None on PostgreSQL (it has row locks)."""
+        self.plan_cache = PlanCache()
+        """What this process read of the plan (:mod:`storage.plan_cache`)."""
+
+    def session(self) -> AsyncSession:
+        """Open a session: for units of work, and tests that seed or read rows directly."""
+        return self._sessions()
+
+    async def dispose(self) -> None:
+        """Close the connections (the object is not used afterwards)."""
+        await self.engine.dispose()
 
 
 class DatabaseUnavailable(Exception):

@@ -16,9 +16,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.backup.archive import EVIDENCE, EVIDENCE_NAME
+from storage.db import Database, read_only_session
 from storage.models import Attachment, Conversation
 
 GRACE = timedelta(days=1)
@@ -36,11 +36,12 @@ class UnusedFile:
     modified: datetime
 
 
-async def named_files(session: AsyncSession) -> set[str]:
+async def named_files(database: Database) -> set[str]:
     """Return every evidence file an attachment or a conversation in progress names."""
-    named = set(await session.scalars(select(Attachment.storage_path)))
-    for data in await session.scalars(select(Conversation.data)):
-        named.update(EVIDENCE_NAME.findall(json.dumps(data)))
+    async with read_only_session(database.engine) as session:
+        named = set(await session.scalars(select(Attachment.storage_path)))
+        for data in await session.scalars(select(Conversation.data)):
+            named.update(EVIDENCE_NAME.findall(json.dumps(data)))
     return named
 
 

@@ -16,11 +16,10 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage import migrate
-from storage.db import create_sessionmaker
+from storage.db import read_only_session
 from storage.models import InboxUpdate, OutboxMessage
 from storage.notifications import BLOCKED, FAILED, PENDING, SENDING
-from storage.repositories.jobs import JobRunInfo
-from storage.uow import UnitOfWork
+from storage.repositories.jobs import JobRunInfo, JobRunRepository
 
 REACH_TIMEOUT = 10.0
 """Seconds to wait for the database to answer."""
@@ -112,7 +111,7 @@ async def check_health(engine: AsyncEngine, now: datetime) -> Health:
 
 async def _backlogs(engine: AsyncEngine, now: datetime, health: Health) -> None:
     since = now - RECENT
-    async with UnitOfWork(create_sessionmaker(engine)) as uow, uow.reading() as session:
+    async with read_only_session(engine) as session:
         counts = dict(
             (
                 await session.execute(
@@ -160,7 +159,7 @@ async def _backlogs(engine: AsyncEngine, now: datetime, health: Health) -> None:
                 .limit(5)
             )
         ).all()
-        health.jobs = await uow.jobs.all()
+        health.jobs = await JobRunRepository(session).all()
     health.failures = sorted(
         [Failure("inbox", at or now, error or "") for at, error in failed_updates[:5]]
         + [Failure("outbox", at, error or "") for at, error in failed_messages]

@@ -168,6 +168,22 @@ class InboxRepository:
             .on_conflict_do_nothing(index_elements=["channel", "update_key"])
         )
 
+    async def purge_processed(self, before: datetime, limit: int) -> int:
+        """Delete at most ``limit`` updates processed before a moment; return how many.
+
+        Only processed updates go (those set aside after their last attempt included): an
+        update still waiting to be processed is kept whatever its age. The payloads hold what
+        users wrote and sent (personal data), so they are not kept longer than needed.
+        """
+        doomed = (
+            select(_INBOX.c.id)
+            .where(_INBOX.c.processed_at.is_not(None), _INBOX.c.processed_at < before)
+            .order_by(_INBOX.c.id)
+            .limit(limit)
+        )
+        result = await self._session.execute(delete(_INBOX).where(_INBOX.c.id.in_(doomed)))
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
     async def mark_failed(self, entry_id: int, error: str, now: datetime) -> None:
         """Count a failed attempt; after the last one the update is set aside."""
         row = await self._session.get(InboxUpdate, entry_id)
@@ -177,20 +193,3 @@ class InboxRepository:
         row.last_error = error[:2000]
         if row.attempts >= MAX_ATTEMPTS:
             row.processed_at = now
-
-
-async def purge_processed(session: AsyncSession, before: datetime, limit: int) -> int:
-    """Delete at most ``limit`` updates processed before a moment; return how many.
-
-    Only processed updates go (those set aside after their last attempt included): an
-    update still waiting to be processed is kept whatever its age. The payloads hold what
-    users wrote and sent (personal data), so they are not kept longer than needed.
-    """
-    doomed = (
-        select(_INBOX.c.id)
-        .where(_INBOX.c.processed_at.is_not(None), _INBOX.c.processed_at < before)
-        .order_by(_INBOX.c.id)
-        .limit(limit)
-    )
-    result = await session.execute(delete(_INBOX).where(_INBOX.c.id.in_(doomed)))
-    return int(result.rowcount)  # type: ignore[attr-defined]

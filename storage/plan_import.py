@@ -30,6 +30,7 @@ from storage.models import (
     PlanIndex,
     Task,
 )
+from storage.plan_cache import mark_plan_changed
 from storage.plan_loader import LoadedPlan
 from storage.plan_schema import GroupSpec, PlanDocument, parse_due
 
@@ -47,7 +48,8 @@ def _apply(row: Any, values: dict[str, Any], report: ImportResult, kind: str) ->
 async def import_plan(
     session: AsyncSession, loaded: LoadedPlan, *, today: date, now: datetime
 ) -> ImportResult:
-    """Import a plan file in the caller's transaction and say what changed."""
+    """Import a plan file in the caller's unit of work and say what changed."""
+    mark_plan_changed(session)
     doc = loaded.document
     report = ImportResult(doc.plan.code)
     agencies = await _sync_agencies(session, doc, report, now)

@@ -12,13 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
-
-from sqlalchemy import Table, delete, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from storage.inbox import purge_processed
-from storage.models import AuditEntry
 
 INBOX_DAYS = 30
 """Processed update payloads are kept 30 days: long enough to look into a fault reported by a
@@ -29,8 +22,6 @@ AUDIT_DAYS = 730
 consolidated report of the next, and so can who registered, was refused or was removed."""
 BATCH = 1000
 """Rows deleted per transaction."""
-
-_AUDIT = cast(Table, AuditEntry.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,19 +53,10 @@ class Purged:
     audit: int = 0
 
 
-async def purge_audit_log(session: AsyncSession, before: datetime, limit: int) -> int:
-    """Delete at most ``limit`` audit entries older than a moment; return how many."""
-    doomed = select(_AUDIT.c.id).where(_AUDIT.c.at < before).order_by(_AUDIT.c.id).limit(limit)
-    result = await session.execute(delete(_AUDIT).where(_AUDIT.c.id.in_(doomed)))
-    return int(result.rowcount)  # type: ignore[attr-defined]
-
-
 __all__ = [
     "AUDIT_DAYS",
     "BATCH",
     "INBOX_DAYS",
     "Purged",
     "RetentionPolicy",
-    "purge_audit_log",
-    "purge_processed",
 ]

@@ -162,6 +162,26 @@ async def generate(
     return added
 
 
+class SyntheticData:
+    """Synthetic reports for a demonstration database, in a unit of work (``uow.synthetic``)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def generate(
+        self,
+        *,
+        year: int,
+        submissions: int,
+        seed: int = 2024,
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Add officers and reports to a year: see :func:`generate`."""
+        return await generate(
+            self._session, year=year, submissions=submissions, seed=seed, progress=progress
+        )
+
+
 async def _officers(
     session: AsyncSession, agencies: set[int], synthetic: set[int], now: datetime
 ) -> dict[int, int]:

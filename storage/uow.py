@@ -1,25 +1,23 @@
 """The unit of work: one session and its repositories, committed at the boundary.
 
-On SQLite, units of work of one process take turns for the database's single write lock
-through an asyncio lock (:class:`WriterTurn`) instead of colliding on ``BEGIN IMMEDIATE``:
-SQLite's busy handler would make the loser sleep in steps of up to 100 ms while the event
-loop has nothing to do. Processes still wait for each other through the busy timeout.
+Its session is its own: what is read and written goes through the repositories
+(``uow.members``, ``uow.plans``, …). On SQLite it holds the database's writer turn
+(:class:`storage.db.WriterTurn`) while open; its commit empties the plan cache when it
+changed the plan (:mod:`storage.plan_cache`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import TracebackType
 
-from sqlalchemy.engine import Engine
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import READ_ONLY
+from storage.db import READ_ONLY, Database
 from storage.inbox import InboxRepository
 from storage.notifications import NotificationRepository
+from storage.plan_cache import PLAN_READS, PlanReads
 from storage.repositories.agencies import AgencyRepository
 from storage.repositories.audit import AuditRepository
 from storage.repositories.conversations import ConversationRepository
@@ -30,83 +28,27 @@ from storage.repositories.members import MemberRepository
 from storage.repositories.plan import PlanRepository
 from storage.repositories.submissions import SubmissionRepository
 from storage.summary import SummaryRepository
+from storage.synthetic import SyntheticData
 
 
-class WriterTurn:
-    """The turn to write to one SQLite database, for the tasks of this process.
+class Repositories:
+    """The repositories over one session: a unit of work's, or a read-only one."""
 
-    Re-entrant for the task that holds it (a unit of work opened inside another waits on
-    SQLite as before, never on itself). Fair: waiters get it in the order they asked.
-    """
+    members: MemberRepository
+    invitations: InvitationRepository
+    link_codes: LinkCodeRepository
+    conversations: ConversationRepository
+    plans: PlanRepository
+    agencies: AgencyRepository
+    audit: AuditRepository
+    jobs: JobRunRepository
+    submissions: SubmissionRepository
+    inbox: InboxRepository
+    notifications: NotificationRepository
+    summaries: SummaryRepository
+    synthetic: SyntheticData
 
-    def __init__(self) -> None:
-        self._lock = asyncio.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._owner: asyncio.Task[object] | None = None
-        self._depth = 0
-        self._waiting = 0
-
-    async def acquire(self) -> None:
-        """Wait for the turn (at once if this task has it)."""
-        task = asyncio.current_task()
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop:  # a lock belongs to one event loop (tests run several)
-            self._lock, self._loop, self._owner, self._depth = asyncio.Lock(), loop, None, 0
-            self._waiting = 0
-        if task is not None and self._owner is task:
-            self._depth += 1
-            return
-        self._waiting += 1
-        try:
-            await self._lock.acquire()
-        finally:
-            self._waiting -= 1
-        self._owner, self._depth = task, 1
-
-    def release(self) -> None:
-        """Give the turn back (when the outermost holder is done)."""
-        self._depth -= 1
-        if self._depth == 0:
-            self._owner = None
-            self._lock.release()
-
-    @property
-    def wanted(self) -> bool:
-        """Tell whether another task waits while the outermost holder has the turn."""
-        return self._depth == 1 and self._waiting > 0
-
-
-_turns: weakref.WeakKeyDictionary[Engine, WriterTurn] = weakref.WeakKeyDictionary()
-
-
-def _writer_turn(sessions: async_sessionmaker[AsyncSession]) -> WriterTurn | None:
-    """Return the writer turn of the SQLite database a session factory opens; None otherwise."""
-    bind = sessions.kw.get("bind")
-    if not isinstance(bind, AsyncEngine) or bind.dialect.name != "sqlite":
-        return None
-    turn = _turns.get(bind.sync_engine)
-    if turn is None:
-        turn = _turns[bind.sync_engine] = WriterTurn()
-    return turn
-
-
-class UnitOfWork:
-    """One short transaction: repositories over one session; rolled back unless committed."""
-
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
-        self._session: AsyncSession | None = None
-        self._turn = _writer_turn(sessions)
-        self._holding = False
-        """Whether this unit of work holds the writer turn (released exactly once)."""
-        self.shared = False
-        """Whether several updates are handled in it (see :meth:`reading`)."""
-
-    async def __aenter__(self) -> UnitOfWork:
-        if self._turn is not None:
-            await self._turn.acquire()
-            self._holding = True
-        self._session = session = self._sessions()
+    def _open(self, session: AsyncSession) -> None:
         self.members = MemberRepository(session)
         self.invitations = InvitationRepository(session)
         self.link_codes = LinkCodeRepository(session)
@@ -119,6 +61,41 @@ class UnitOfWork:
         self.inbox = InboxRepository(session)
         self.notifications = NotificationRepository(session)
         self.summaries = SummaryRepository(session)
+        self.synthetic = SyntheticData(session)
+
+
+class Reads(Repositories):
+    """Repositories over a read-only session (see :meth:`UnitOfWork.reading`)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._open(session)
+
+
+class UnitOfWork(Repositories):
+    """One short transaction: repositories over one session; rolled back unless committed."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._session: AsyncSession | None = None
+        self._turn = database.writer_turn
+        self._holding = False
+        """Whether this unit of work holds the writer turn (released exactly once)."""
+        self._plan = PlanReads(database.plan_cache)
+        self.shared = False
+        """Whether several updates are handled in it (see :meth:`reading`)."""
+
+    def _new_session(self) -> AsyncSession:
+        session = self._database.session()
+        session.info[PLAN_READS] = self._plan
+        return session
+
+    async def __aenter__(self) -> UnitOfWork:
+        if self._turn is not None:
+            await self._turn.acquire()
+            self._holding = True
+        self._plan.rolled_back()  # a new transaction: it starts from the cache as it is now
+        self._session = self._new_session()
+        self._open(self._session)
         return self
 
     async def __aexit__(
@@ -127,41 +104,58 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        assert self._session is not None
+        session = self._live()
         try:
-            await self._session.rollback()
+            await session.rollback()
+            self._plan.rolled_back()
         finally:
             try:
-                await self._session.close()
+                await session.close()
             finally:
                 self._session = None
                 if self._turn is not None and self._holding:
                     self._holding = False
                     self._turn.release()
 
-    @property
-    def session(self) -> AsyncSession:
-        """Return the session, for storage functions that take one."""
+    def _live(self) -> AsyncSession:
         assert self._session is not None, "use the unit of work in `async with`"
         return self._session
 
+    def plan_changed(self) -> None:
+        """Say that this transaction changes the plan: its commit empties the plan cache.
+
+        Until then it reads the plan from the database (it sees its own change).
+        """
+        self._plan.mark_changed()
+
     @asynccontextmanager
-    async def reading(self) -> AsyncIterator[AsyncSession]:
-        """Open a separate read-only session for long reads that must not block writers.
+    async def reading(self) -> AsyncIterator[Repositories]:
+        """Read through a separate read-only session, for long reads that must not block writers.
 
         In a shared unit of work (the inbox worker's group commit), read through its own
         session instead: a separate one would not see what the batch's earlier updates wrote.
+        Usable without entering the unit of work.
         """
         if self.shared:
-            yield self.session
+            yield self
             return
-        async with self._sessions() as session:
+        async with self._new_session() as session:
             await session.connection(execution_options={READ_ONLY: True})
-            yield session
+            yield Reads(session)
+
+    async def flush(self) -> None:
+        """Send what was done so far to the database, in the transaction (not committed)."""
+        await self._live().flush()
 
     async def commit(self) -> None:
         """Commit what was done so far (and let another writer of this process go first)."""
-        await self.session.commit()
+        try:
+            await self._live().commit()
+        except BaseException:
+            if self._plan.changed:  # committed or not, nobody can tell: forget the plan
+                self._plan.committed()
+            raise
+        self._plan.committed()
         if self._turn is not None and self._holding and self._turn.wanted:
             self._holding = False  # if cancelled while queueing again, nothing to give back
             self._turn.release()

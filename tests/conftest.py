@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channels.registry import describe
 from bot.core.clock import FrozenClock
@@ -23,9 +23,9 @@ from bot.core.i18n import check_catalog, set_language
 from handlers.context import BotInfo
 from handlers.router import Router
 from storage import migrate
-from storage.db import create_engine, create_sessionmaker
-from storage.plan_import import import_plan
+from storage.db import Database
 from storage.plan_loader import default_plan_path, read_plan
+from storage.uow import UnitOfWork
 
 ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -100,17 +100,16 @@ def empty_postgres_url(postgres_available: bool) -> Iterator[str]:
 
 
 async def _prepare(url: str) -> None:
-    engine = create_engine(url)
+    database = Database(url)
     try:
-        await migrate.upgrade(engine)
-        sessions = create_sessionmaker(engine)
-        async with sessions() as session:
-            await import_plan(
-                session, read_plan(default_plan_path()), today=START.date(), now=START
+        await migrate.upgrade(database.engine)
+        async with UnitOfWork(database) as uow:
+            await uow.plans.import_plan(
+                read_plan(default_plan_path()), today=START.date(), now=START
             )
-            await session.commit()
+            await uow.commit()
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -153,29 +152,28 @@ def database_url(
 
 
 @pytest.fixture
-async def fuzz_sessions(
-    sqlite_template: Path, tmp_path: Path
-) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+async def fuzz_database(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[Database]:
     """A SQLite copy of the template, for the fuzz suites (what they fuzz is the same on both)."""
     path = tmp_path / "fuzz.sqlite3"
     shutil.copy(sqlite_template, path)
-    engine = create_engine(f"sqlite+aiosqlite:///{path}")
-    yield create_sessionmaker(engine)
-    await engine.dispose()
+    database = Database(f"sqlite+aiosqlite:///{path}")
+    yield database
+    await database.dispose()
 
 
 @pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    yield engine
-    await engine.dispose()
+async def database(database_url: str) -> AsyncIterator[Database]:
+    """The database of a test: its engine, sessions, writer turn and plan cache."""
+    database = Database(database_url)
+    yield database
+    await database.dispose()
 
 
 @pytest.fixture
-def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return create_sessionmaker(engine)
+def engine(database: Database) -> AsyncEngine:
+    return database.engine
 
 
 @pytest.fixture
-def router(sessions: async_sessionmaker[AsyncSession], clock: FrozenClock) -> Router:
-    return Router(sessions, clock, BotInfo(describe()))
+def router(database: Database, clock: FrozenClock) -> Router:
+    return Router(database, clock, BotInfo(describe()))

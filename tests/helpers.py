@@ -6,18 +6,18 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import Clock
 from bot.core.domain.members import Role
+from storage.db import Database
 from storage.models import Base
 from storage.uow import UnitOfWork
 
 
-async def dump(sessions: async_sessionmaker[AsyncSession]) -> dict[str, list[tuple[Any, ...]]]:
+async def dump(database: Database) -> dict[str, list[tuple[Any, ...]]]:
     """Return every row of every table, in primary-key order."""
     out: dict[str, list[tuple[Any, ...]]] = {}
-    async with sessions() as session:
+    async with database.session() as session:
         for table in Base.metadata.sorted_tables:
             rows = await session.execute(select(table).order_by(*table.primary_key.columns))
             out[table.name] = [tuple(row) for row in rows.all()]
@@ -25,7 +25,7 @@ async def dump(sessions: async_sessionmaker[AsyncSession]) -> dict[str, list[tup
 
 
 async def invite(
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: Clock,
     agency: str,
     role: Role = Role.OFFICER,
@@ -34,7 +34,7 @@ async def invite(
     days: int = 14,
 ) -> str:
     """Create an invitation and return its code."""
-    async with UnitOfWork(sessions) as uow:
+    async with UnitOfWork(database) as uow:
         invitation = await uow.invitations.create(
             agency_code=agency,
             role=role,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.memory import MemoryChannel
 from bot.core.clock import FrozenClock
 from bot.core.domain.members import Role
 from handlers.router import Router
+from storage.db import Database
 from storage.models import AuditEntry, Member, Task
 from tests.helpers import invite
 
@@ -21,11 +21,11 @@ REFUSED = "không dành cho vai trò"
 
 
 async def _member(
-    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, role: Role
+    router: Router, database: Database, clock: FrozenClock, role: Role
 ) -> MemoryChannel:
     agency = "stnmt" if role in (Role.COORDINATOR, Role.ADMIN) else "sct"
     channel = MemoryChannel(router.handle, user_id=f"u-{role.value}", display_name=role.value)
-    await channel.send(f"/start {await invite(sessions, clock, agency, role)}")
+    await channel.send(f"/start {await invite(database, clock, agency, role)}")
     return channel
 
 
@@ -35,9 +35,9 @@ def test_the_table_covers_every_command(router: Router) -> None:
 
 @pytest.mark.parametrize("role", list(Role))
 async def test_every_command_for_every_role(
-    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, role: Role
+    router: Router, database: Database, clock: FrozenClock, role: Role
 ) -> None:
-    channel = await _member(router, sessions, clock, role)
+    channel = await _member(router, database, clock, role)
     refused = 0
     for command in sorted(router.commands):
         answer = "\n".join(r.text for r in await channel.send(f"/{command}"))
@@ -50,7 +50,7 @@ async def test_every_command_for_every_role(
         assert (REFUSED not in answer) == allowed, (role, command, answer[:80])
         refused += not allowed
         await channel.send("/huy")  # leave any conversation the command opened
-    async with sessions() as session:
+    async with database.session() as session:
         audited = await session.scalar(
             select(func.count())
             .select_from(AuditEntry)
@@ -67,11 +67,11 @@ async def test_a_stranger_sees_nothing(router: Router) -> None:
 
 
 async def test_a_member_removed_mid_conversation_is_stopped_at_the_next_step(
-    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    router: Router, database: Database, clock: FrozenClock
 ) -> None:
-    officer = await _member(router, sessions, clock, Role.OFFICER)
+    officer = await _member(router, database, clock, Role.OFFICER)
     [status] = await officer.send("/baocao 2.dd")
-    async with sessions() as session:
+    async with database.session() as session:
         await session.execute(update(Member).values(active=False))
         await session.commit()
     payload = status.flat_choices[0].payload
@@ -81,12 +81,12 @@ async def test_a_member_removed_mid_conversation_is_stopped_at_the_next_step(
 
 @pytest.mark.parametrize("role", list(Role))
 async def test_every_coordinator_button_for_every_role(
-    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, role: Role
+    router: Router, database: Database, clock: FrozenClock, role: Role
 ) -> None:
     """Buttons are checked at the press, not only when offered: a forged one is refused."""
-    channel = await _member(router, sessions, clock, role)
-    await _member(router, sessions, clock, Role.OFFICER)  # the one a coordinator removes
-    async with sessions() as session:
+    channel = await _member(router, database, clock, role)
+    await _member(router, database, clock, Role.OFFICER)  # the one a coordinator removes
+    async with database.session() as session:
         victim_id = await session.scalar(select(Member.id).where(Member.full_name == "officer"))
     summary = ["th:2024:ov:", "th:2024:ag:0", "th:2024:ix:I", "th:2024:f:xlsx", "th:2024:f:png"]
     members = [f"mb:{victim_id}:off", f"mb:{victim_id}:on"]
@@ -97,7 +97,7 @@ async def test_every_coordinator_button_for_every_role(
         allowed = role in (Role.COORDINATOR, Role.ADMIN) or (role is Role.LEADER and leader_may)
         assert (REFUSED not in answer) == allowed, (role, payload, answer[:80])
         refused += not allowed
-    async with sessions() as session:
+    async with database.session() as session:
         audited = await session.scalar(
             select(func.count())
             .select_from(AuditEntry)
@@ -109,17 +109,17 @@ async def test_every_coordinator_button_for_every_role(
 
 
 async def test_an_officer_cannot_report_on_another_agencys_task_by_any_button(
-    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    router: Router, database: Database, clock: FrozenClock
 ) -> None:
-    officer = await _member(router, sessions, clock, Role.OFFICER)  # agency sct
-    async with sessions() as session:
+    officer = await _member(router, database, clock, Role.OFFICER)  # agency sct
+    async with database.session() as session:
         foreign = await session.scalar(select(Task.id).where(Task.code == "1.b.1"))  # sxd's
     [tasks] = await officer.send("/baocao")
     nonce = tasks.flat_choices[0].payload.split(":")[1]
     for payload in (f"rp:1:{foreign}", f"bc:{nonce}:tk:{foreign}"):
         answer = "\n".join(r.text for r in await officer.press(payload))
         assert "không được giao cho đơn vị" in answer, payload
-    async with sessions() as session:
+    async with database.session() as session:
         forged = await session.scalar(
             select(func.count())
             .select_from(AuditEntry)
@@ -131,14 +131,14 @@ async def test_an_officer_cannot_report_on_another_agencys_task_by_any_button(
 # --- the hierarchy of roles: officer < leader < coordinator < admin ---------------------------
 
 
-async def _ids(sessions: async_sessionmaker[AsyncSession]) -> dict[str, int]:
-    async with sessions() as session:
+async def _ids(database: Database) -> dict[str, int]:
+    async with database.session() as session:
         rows = await session.execute(select(Member.full_name, Member.id))
         return {name: member_id for name, member_id in rows.all()}
 
 
-async def _state(sessions: async_sessionmaker[AsyncSession], member_id: int) -> tuple[str, bool]:
-    async with sessions() as session:
+async def _state(database: Database, member_id: int) -> tuple[str, bool]:
+    async with database.session() as session:
         row = (
             await session.execute(select(Member.role, Member.active).where(Member.id == member_id))
         ).one()
@@ -146,19 +146,19 @@ async def _state(sessions: async_sessionmaker[AsyncSession], member_id: int) -> 
 
 
 async def test_a_coordinator_cannot_remove_the_admin_even_with_a_forged_button(
-    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    router: Router, database: Database, clock: FrozenClock
 ) -> None:
-    coordinator = await _member(router, sessions, clock, Role.COORDINATOR)
-    await _member(router, sessions, clock, Role.ADMIN)
-    ids = await _ids(sessions)
+    coordinator = await _member(router, database, clock, Role.COORDINATOR)
+    await _member(router, database, clock, Role.ADMIN)
+    ids = await _ids(database)
     [listing] = await coordinator.send("/thanhvien")
     assert "admin" in listing.text and "vai trò cao hơn" in listing.text
     assert not any(str(ids["admin"]) in c.payload for c in listing.flat_choices)
     for action in ("off", "on"):
         [answer] = await coordinator.press(f"mb:{ids['admin']}:{action}")
         assert "vai trò cao hơn" in answer.text, answer.text
-    assert await _state(sessions, ids["admin"]) == ("admin", True)
-    async with sessions() as session:
+    assert await _state(database, ids["admin"]) == ("admin", True)
+    async with database.session() as session:
         refused = list(
             await session.scalars(
                 select(AuditEntry.detail).where(AuditEntry.action == "member.refused")
@@ -168,13 +168,13 @@ async def test_a_coordinator_cannot_remove_the_admin_even_with_a_forged_button(
 
 
 async def test_members_list_offers_a_choice_for_each_member_it_can_change_and_shows_no_ids(
-    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    router: Router, database: Database, clock: FrozenClock
 ) -> None:
-    coordinator = await _member(router, sessions, clock, Role.COORDINATOR)
-    await _member(router, sessions, clock, Role.ADMIN)
-    await _member(router, sessions, clock, Role.OFFICER)
-    await _member(router, sessions, clock, Role.LEADER)
-    ids = await _ids(sessions)
+    coordinator = await _member(router, database, clock, Role.COORDINATOR)
+    await _member(router, database, clock, Role.ADMIN)
+    await _member(router, database, clock, Role.OFFICER)
+    await _member(router, database, clock, Role.LEADER)
+    ids = await _ids(database)
     [listing] = await coordinator.send("/thanhvien")
     members = [line for line in listing.text.splitlines() if line.startswith("• ")]
     without = [line for line in members if "không có lựa chọn" in line]
@@ -189,15 +189,15 @@ async def test_members_list_offers_a_choice_for_each_member_it_can_change_and_sh
 async def test_the_command_line_reinstates_changes_roles_and_keeps_the_last_admin(
     database_url: str,
     router: Router,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
 ) -> None:
     from bot.cli import App, UsageError, build_parser
     from bot.config import Settings
 
-    await _member(router, sessions, clock, Role.ADMIN)
-    officer = await _member(router, sessions, clock, Role.OFFICER)
-    ids = await _ids(sessions)
+    await _member(router, database, clock, Role.ADMIN)
+    officer = await _member(router, database, clock, Role.OFFICER)
+    ids = await _ids(database)
     app = App(Settings(database_url=database_url), clock)
 
     async def pgibot(*argv: str) -> int:
@@ -205,22 +205,22 @@ async def test_the_command_line_reinstates_changes_roles_and_keeps_the_last_admi
         return int(await args.action(app, args))
 
     try:
-        async with sessions() as session:
+        async with database.session() as session:
             await session.execute(
                 update(Member).where(Member.id == ids["officer"]).values(active=False)
             )
             await session.commit()
         assert "vô hiệu hóa" in "\n".join(r.text for r in await officer.send("/nhiemvu"))
         assert await pgibot("member", "reinstate", "OFFICER") == 0  # by name, any case
-        assert await _state(sessions, ids["officer"]) == ("officer", True)
+        assert await _state(database, ids["officer"]) == ("officer", True)
         assert "Nhiệm vụ của" in "\n".join(r.text for r in await officer.send("/nhiemvu"))
         assert await pgibot("member", "set-role", str(ids["officer"]), "lanhdao") == 0
-        assert await _state(sessions, ids["officer"]) == ("leader", True)
+        assert await _state(database, ids["officer"]) == ("leader", True)
         with pytest.raises(UsageError, match="quản trị viên cuối cùng"):
             await pgibot("member", "set-role", "admin", "dieuphoi")
         with pytest.raises(UsageError, match="quản trị viên cuối cùng"):
             await pgibot("member", "deactivate", "admin")
-        assert await _state(sessions, ids["admin"]) == ("admin", True)
+        assert await _state(database, ids["admin"]) == ("admin", True)
         assert await pgibot("member", "set-role", "officer", "quantri") == 0  # a second admin
         assert await pgibot("member", "set-role", "admin", "coordinator") == 0  # now allowed
         with pytest.raises(UsageError, match="Không có thành viên"):
@@ -229,7 +229,7 @@ async def test_the_command_line_reinstates_changes_roles_and_keeps_the_last_admi
             build_parser().parse_args(["member", "set-role", "admin", "giamdoc"])
     finally:
         await app.close()
-    async with sessions() as session:
+    async with database.session() as session:
         actions = list(
             await session.scalars(
                 select(AuditEntry.action)

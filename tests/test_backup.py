@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import FrozenClock
+from bot.core.domain.members import Role
 from bot.core.domain.submissions import AttachmentInfo, NewSubmission, ReportStatus
 from bot.scheduler import BackupJob
 from storage import migrate
@@ -34,8 +34,8 @@ from storage.backup import (
     restore_backup,
     unpack,
 )
-from storage.db import create_engine, create_sessionmaker
-from storage.models import Agency, Assignment, Attachment, Member, Submission, Task
+from storage.db import Database, create_engine
+from storage.models import Attachment, Member, Submission, Task
 from storage.uow import UnitOfWork
 from tests.conftest import START
 
@@ -54,25 +54,20 @@ def fresh_url(database_url: str, tmp_path: Path, request: pytest.FixtureRequest)
         yield str(request.getfixturevalue("empty_postgres_url"))
 
 
-async def _officer(sessions: async_sessionmaker[AsyncSession]) -> tuple[int, int, int, list[int]]:
-    async with UnitOfWork(sessions) as uow:
+async def _officer(database: Database) -> tuple[int, int, int, list[int]]:
+    async with UnitOfWork(database) as uow:
         cycle = (await uow.submissions.open_cycles(START.date()))[-1]
-        agency_id = await uow.session.scalar(select(Agency.id).where(Agency.code == "sxd"))
-        assert agency_id is not None
-        member = Member(full_name="Trần Văn Nam", agency_id=agency_id, role="officer")
-        member.created_at = START
-        uow.session.add(member)
-        await uow.session.flush()
-        tasks = list(
-            await uow.session.scalars(
-                select(Task.id)
-                .join(Assignment, Assignment.task_id == Task.id)
-                .where(Assignment.agency_id == agency_id)
-                .order_by(Task.id)
-            )
+        agency_id = (await uow.agencies.by_code("sxd")).id
+        member_id = await uow.members.create(
+            full_name="Trần Văn Nam",
+            agency_id=agency_id,
+            role=Role.OFFICER,
+            invitation_id=None,
+            now=START,
         )
+        tasks = sorted(t.id for t in await uow.plans.tasks_of_agency(agency_id))
         await uow.commit()
-        return cycle.id, agency_id, member.id, tasks
+        return cycle.id, agency_id, member_id, tasks
 
 
 def _store_evidence(data_dir: Path, content: bytes) -> AttachmentInfo:
@@ -93,17 +88,16 @@ async def _write_reports(
     stop: asyncio.Event,
 ) -> None:
     """Confirm reports one after another, as officers do, until told to stop."""
-    engine = create_engine(url)
-    sessions = create_sessionmaker(engine)
+    database = Database(url)
     try:
-        cycle_id, agency_id, member_id, tasks = await _officer(sessions)
+        cycle_id, agency_id, member_id, tasks = await _officer(database)
         n = 0
         while not (stop.is_set() and len(confirmed) >= REPORTS_BEFORE + REPORTS_DURING):
             n += 1
             evidence = await asyncio.to_thread(
                 _store_evidence, data_dir, b"%PDF-1.4 minh chung " + str(n).encode()
             )
-            async with UnitOfWork(sessions) as uow:
+            async with UnitOfWork(database) as uow:
                 stored = await uow.submissions.create(
                     NewSubmission(
                         cycle_id,
@@ -125,7 +119,7 @@ async def _write_reports(
             if len(confirmed) >= REPORTS_BEFORE:
                 enough.set()
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
 async def test_a_backup_made_while_reports_flow_restores_every_confirmed_report(
@@ -303,10 +297,10 @@ async def test_a_database_with_data_is_replaced_only_with_force(
     data_dir = tmp_path / "data"
     archive = tmp_path / "before.tar.gz"
     await create_backup(database_url, data_dir, archive, START)
-    engine = create_engine(database_url)
-    sessions = create_sessionmaker(engine)
+    database = Database(database_url)
+    engine = database.engine
     try:
-        await _officer(sessions)  # a member added after the backup
+        await _officer(database)  # a member added after the backup
         with pytest.raises(BackupError, match="--force"):
             await restore_backup(engine, database_url, data_dir, archive)
         async with engine.connect() as connection:
@@ -316,7 +310,7 @@ async def test_a_database_with_data_is_replaced_only_with_force(
             assert await connection.scalar(select(func.count()).select_from(Member)) == 0
             assert await connection.scalar(select(func.count()).select_from(Task)) > 50
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
 async def test_an_older_backup_is_migrated_forward(tmp_path: Path) -> None:
@@ -368,19 +362,17 @@ async def test_without_pg_dump_postgresql_says_what_to_install(
 async def test_the_daily_backup_keeps_the_newest_and_records_its_runs(
     sqlite_template: Path, tmp_path: Path
 ) -> None:
-    database = tmp_path / "pgibot.sqlite3"
-    shutil.copy(sqlite_template, database)
-    url = f"sqlite+aiosqlite:///{database}"
-    engine = create_engine(url)
-    sessions = create_sessionmaker(engine)
+    path = tmp_path / "pgibot.sqlite3"
+    shutil.copy(sqlite_template, path)
+    database = Database(f"sqlite+aiosqlite:///{path}")
+    engine = database.engine
     clock = FrozenClock(START)
     folder = tmp_path / "backups"
     folder.mkdir()
     (folder / "notes.txt").write_text("not a backup: kept")
     job = BackupJob(
-        sessions,
+        database,
         clock,
-        database=url,
         data_dir=tmp_path,
         folder=folder,
         keep=2,
@@ -399,18 +391,18 @@ async def test_the_daily_backup_keeps_the_newest_and_records_its_runs(
         ]
         assert written[-1] is not None
         assert unpack(written[-1], None).schema_revision == migrate.head_revision()
-        async with UnitOfWork(sessions) as uow:
+        async with UnitOfWork(database) as uow:
             [run] = await uow.jobs.all()
         assert (run.name, run.succeeded, run.last_success_at) == ("backup", True, clock.now())
         async with engine.begin() as connection:
             await connection.execute(text("DROP TABLE alembic_version"))
         clock.set(START + timedelta(days=3))
         assert await job.run() is None  # a database that is not set up: logged and recorded
-        async with UnitOfWork(sessions) as uow:
+        async with UnitOfWork(database) as uow:
             [run] = await uow.jobs.all()
         assert run.succeeded is False
         assert run.last_success_at == START + timedelta(days=2)
         assert run.error and "pgibot init" in run.error
     finally:
-        await engine.dispose()
+        await database.dispose()
     assert prune_backups(folder, 1) == [folder / "pgibot-20241121-0900.tar.gz"]

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.console import ConsoleChannel
 from bot.channels.registry import describe
@@ -25,6 +24,7 @@ from bot.core.clock import FrozenClock
 from bot.core.messages import FileUnavailable
 from handlers.context import BotInfo
 from handlers.router import Router
+from storage.db import Database
 from storage.models import Attachment, Submission
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.zalo_api import FakeZalo
@@ -155,38 +155,38 @@ class ZaloDriver(Driver):
 @pytest.fixture(params=["telegram", "zalo"])
 async def officer(
     request: pytest.FixtureRequest,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     tmp_path: Path,
 ) -> AsyncIterator[Driver]:
     if request.param == "telegram":
         async with FakeTelegram(token=TELEGRAM_TOKEN) as fake:
-            bot = TelegramBot(fake, sessions, clock, tmp_path / "data")
+            bot = TelegramBot(fake, database, clock, tmp_path / "data")
             driver: Driver = TelegramDriver(fake, bot)
             await driver.start()
             yield driver
             await bot.stop()
     else:
         async with FakeZalo(token=ZALO_TOKEN) as zfake:
-            zbot = ZaloBot(zfake, sessions, clock, tmp_path / "data")
+            zbot = ZaloBot(zfake, database, clock, tmp_path / "data")
             driver = ZaloDriver(zfake, zbot)
             await driver.start()
             yield driver
             await zbot.stop()
 
 
-async def _count(sessions: async_sessionmaker[AsyncSession], model: Any) -> int:
-    async with sessions() as session:
+async def _count(database: Database, model: Any) -> int:
+    async with database.session() as session:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 async def test_the_officers_scenarios(
-    officer: Driver, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    officer: Driver, database: Database, clock: FrozenClock
 ) -> None:
     # registration; a stranger first, then with the code
     await officer.say("xin chào", "chưa đăng ký")
     await officer.say("/start SAIMA123", "không hợp lệ")
-    await officer.say(f"/start {await invite(sessions, clock, 'sxd')}", "Đăng ký thành công")
+    await officer.say(f"/start {await invite(database, clock, 'sxd')}", "Đăng ký thành công")
     # bad input at the first steps
     await officer.say("/lenhla", "không có lệnh /lenhla")
     await officer.say("/baocao 1.b.1", "tình trạng thực hiện nhiệm vụ")
@@ -204,8 +204,8 @@ async def test_the_officers_scenarios(
     await officer.choose("Xác nhận", "Đã ghi nhận báo cáo số 2024/")
     # the confirmation delivered again creates nothing
     await officer.redeliver_last()
-    assert await _count(sessions, Submission) == 1
-    assert await _count(sessions, Attachment) == 1
+    assert await _count(database, Submission) == 1
+    assert await _count(database, Attachment) == 1
     await officer.say("/lichsu", "Đang triển khai, 60%")
 
 
@@ -249,12 +249,12 @@ async def _report_from_the_console(session: ConsoleSession, results: str) -> str
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_two_console_sessions_each_keep_their_report(
-    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, tmp_path: Path
+    database: Database, clock: FrozenClock, tmp_path: Path
 ) -> None:
     """The same line of a later session is a new update: its report is not the earlier one."""
-    router = Router(sessions, clock, BotInfo(describe(), tmp_path / "data"))
+    router = Router(database, clock, BotInfo(describe(), tmp_path / "data"))
     first = ConsoleSession(router, "member-1", tmp_path)
-    await first.say(f"/start {await invite(sessions, clock, 'sxd')}", "Đăng ký thành công")
+    await first.say(f"/start {await invite(database, clock, 'sxd')}", "Đăng ký thành công")
     one = await _report_from_the_console(first, "Đang chuẩn bị hồ sơ.")
     second = ConsoleSession(router, "member-1", tmp_path)  # the officer comes back later
     await second.say("/trogiup", "/baocao")  # so that its lines fall on the same numbers
@@ -262,7 +262,7 @@ async def test_two_console_sessions_each_keep_their_report(
     two = await _report_from_the_console(second, "Đã trình phê duyệt hồ sơ.")
     numbers = [re.search(r"báo cáo số (\S+)", text) for text in (one, two)]
     assert all(numbers) and "phiên bản 2" in two
-    async with sessions() as session:
+    async with database.session() as session:
         rows = list(await session.scalars(select(Submission).order_by(Submission.id)))
     assert [row.results for row in rows] == ["Đang chuẩn bị hồ sơ.", "Đã trình phê duyệt hồ sơ."]
 
@@ -272,14 +272,14 @@ async def test_two_console_sessions_each_keep_their_report(
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_zalo_photos_are_downloaded_only_from_zalo_hosts(
-    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, tmp_path: Path
+    database: Database, clock: FrozenClock, tmp_path: Path
 ) -> None:
     """A photo event naming another host is refused politely, and nothing is fetched from it."""
     async with FakeZalo(token=ZALO_TOKEN) as fake:
-        officer = ZaloDriver(fake, ZaloBot(fake, sessions, clock, tmp_path / "data"))
+        officer = ZaloDriver(fake, ZaloBot(fake, database, clock, tmp_path / "data"))
         await officer.start()
         try:
-            await officer.say(f"/start {await invite(sessions, clock, 'sxd')}", "thành công")
+            await officer.say(f"/start {await invite(database, clock, 'sxd')}", "thành công")
             await officer.say("/baocao 1.b.1", "tình trạng thực hiện nhiệm vụ")
             await officer.choose("Đang triển khai", "phần trăm")
             await officer.say("60", "kết quả thực hiện")

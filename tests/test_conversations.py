@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.memory import MemoryChannel
 from bot.core.clock import FrozenClock
 from bot.core.domain.members import Role
 from bot.core.messages import FileRef, Reply
 from handlers.router import MAX_TEXT, Router
+from storage.db import Database
 from storage.models import AuditEntry, Invitation, Member, MemberIdentity
 from tests.helpers import dump, invite
 
@@ -41,20 +41,20 @@ def text_of(replies: list[Reply]) -> str:
     return "\n".join(r.text for r in replies)
 
 
-async def _audit(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
-    async with sessions() as session:
+async def _audit(database: Database) -> list[str]:
+    async with database.session() as session:
         return list(await session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
 
 
 async def _registered(
     router: Router,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     agency: str = "stnmt",
     role: Role = Role.OFFICER,
     user: str = "101",
 ) -> MemoryChannel:
-    code = await invite(sessions, clock, agency, role)
+    code = await invite(database, clock, agency, role)
     channel = MemoryChannel(router.handle, user_id=user, display_name="Hoàng Thị Lan")
     answer = text_of(await channel.send(f"/start {code}"))
     assert "Đăng ký thành công" in answer
@@ -62,9 +62,9 @@ async def _registered(
 
 
 async def test_stranger_is_told_how_to_register_and_nothing_else(
-    router: Router, sessions: async_sessionmaker[AsyncSession]
+    router: Router, database: Database
 ) -> None:
-    before = await dump(sessions)
+    before = await dump(database)
     stranger = MemoryChannel(router.handle, user_id="999")
     for message in ("xin chào", "/nhiemvu", "/tonghop", "/trogiup"):
         answer = text_of(await stranger.send(message))
@@ -73,14 +73,14 @@ async def test_stranger_is_told_how_to_register_and_nothing_else(
         assert "/start" in answer
     welcome = text_of(await stranger.send("/start"))
     assert welcome.startswith("Chào mừng đồng chí")
-    assert await dump(sessions) == before
+    assert await dump(database) == before
 
 
 async def test_register_with_start_code_then_see_tasks_and_help(
-    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    router: Router, database: Database, clock: FrozenClock
 ) -> None:
-    officer = await _registered(router, sessions, clock, "sxd")
-    async with sessions() as session:
+    officer = await _registered(router, database, clock, "sxd")
+    async with database.session() as session:
         member = await session.scalar(select(Member))
         assert member is not None and member.full_name == "Hoàng Thị Lan"
         assert member.role == "officer"
@@ -106,9 +106,9 @@ async def test_register_with_start_code_then_see_tasks_and_help(
 
 
 async def test_a_typed_code_registers_and_numbers_answer_choices(
-    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    router: Router, database: Database, clock: FrozenClock
 ) -> None:
-    code = await invite(sessions, clock, "UBND huyện Cao Lộc", Role.LEADER)
+    code = await invite(database, clock, "UBND huyện Cao Lộc", Role.LEADER)
     user = MemoryChannel(router.handle, user_id="202")
     assert "lãnh đạo đơn vị" in text_of(await user.send(code.lower()))
     listing = await user.send("/nhiemvu")
@@ -127,9 +127,9 @@ async def test_a_typed_code_registers_and_numbers_answer_choices(
 
 @pytest.mark.parametrize("problem", ["unknown", "expired", "used", "revoked"])
 async def test_bad_codes_are_refused_clearly(
-    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, problem: str
+    router: Router, database: Database, clock: FrozenClock, problem: str
 ) -> None:
-    code = await invite(sessions, clock, "cat", days=14)
+    code = await invite(database, clock, "cat", days=14)
     if problem == "unknown":
         code = "ZZZZ9999"
     elif problem == "expired":
@@ -138,10 +138,10 @@ async def test_bad_codes_are_refused_clearly(
         first = MemoryChannel(router.handle, user_id="1")
         assert "Đăng ký thành công" in text_of(await first.send(f"/start {code}"))
     else:
-        async with sessions() as session:
+        async with database.session() as session:
             await session.execute(update(Invitation).values(revoked_at=clock.now()))
             await session.commit()
-    members_before = (await dump(sessions))["member"]
+    members_before = (await dump(database))["member"]
     answer = text_of(await MemoryChannel(router.handle, user_id="2").send(f"/start {code}"))
     expected = {
         "unknown": "không hợp lệ",
@@ -150,14 +150,14 @@ async def test_bad_codes_are_refused_clearly(
         "revoked": "đã bị thu hồi",
     }[problem]
     assert expected in answer
-    assert (await dump(sessions))["member"] == members_before
-    assert (await _audit(sessions))[-1] == "registration.refused"
+    assert (await dump(database))["member"] == members_before
+    assert (await _audit(database))[-1] == "registration.refused"
 
 
 async def test_a_code_of_several_uses_serves_that_many_people(
-    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    router: Router, database: Database, clock: FrozenClock
 ) -> None:
-    code = await invite(sessions, clock, "stnmt", uses=2)
+    code = await invite(database, clock, "stnmt", uses=2)
     answers = [
         text_of(await MemoryChannel(router.handle, user_id=str(n)).send(f"/start {code}"))
         for n in range(3)
@@ -166,22 +166,22 @@ async def test_a_code_of_several_uses_serves_that_many_people(
 
 
 async def test_registered_user_with_another_code_keeps_the_code_unused(
-    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    router: Router, database: Database, clock: FrozenClock
 ) -> None:
-    officer = await _registered(router, sessions, clock)
-    code = await invite(sessions, clock, "sxd")
+    officer = await _registered(router, database, clock)
+    code = await invite(database, clock, "sxd")
     answer = text_of(await officer.send(f"/start {code}"))
     assert "đã đăng ký" in answer and "không bị tính lượt" in answer
-    async with sessions() as session:
+    async with database.session() as session:
         used = await session.scalar(select(Invitation.used_count).where(Invitation.code == code))
     assert used == 0
 
 
 async def test_bad_input_gets_a_polite_message_and_changes_nothing(
-    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    router: Router, database: Database, clock: FrozenClock
 ) -> None:
-    officer = await _registered(router, sessions, clock)
-    before = await dump(sessions)
+    officer = await _registered(router, database, clock)
+    before = await dump(database)
     cases = {
         "/lenhla": "không có lệnh /lenhla",
         "x" * (MAX_TEXT + 1): "quá dài",
@@ -194,37 +194,37 @@ async def test_bad_input_gets_a_polite_message_and_changes_nothing(
     assert "không còn hiệu lực" in text_of(await officer.press("xacnhan:123"))
     file = FileRef("abc", "bao-cao.pdf", "application/pdf", 1000)
     assert "không nhận tệp" in text_of(await officer.upload(file))
-    assert await dump(sessions) == before
+    assert await dump(database) == before
 
 
 async def test_a_forged_task_button_is_refused_and_audited(
-    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    router: Router, database: Database, clock: FrozenClock
 ) -> None:
-    officer = await _registered(router, sessions, clock, "sxd")
+    officer = await _registered(router, database, clock, "sxd")
     district_task = 0
-    async with sessions() as session:
+    async with database.session() as session:
         from storage.models import Task
 
         district_task = await session.scalar(select(Task.id).where(Task.code == "1.k.1")) or 0
     answer = text_of(await officer.press(f"task:{district_task}"))
     assert "không được giao cho đơn vị" in answer
-    assert (await _audit(sessions))[-1] == "choice.forged"
+    assert (await _audit(database))[-1] == "choice.forged"
 
 
 async def test_a_deactivated_member_is_told_so(
-    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    router: Router, database: Database, clock: FrozenClock
 ) -> None:
-    officer = await _registered(router, sessions, clock)
-    async with sessions() as session:
+    officer = await _registered(router, database, clock)
+    async with database.session() as session:
         await session.execute(update(Member).values(active=False))
         await session.commit()
     assert "đã bị vô hiệu hóa" in text_of(await officer.send("/nhiemvu"))
 
 
 async def test_the_coordinator_sees_the_consolidated_report_deadline(
-    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    router: Router, database: Database, clock: FrozenClock
 ) -> None:
-    coordinator = await _registered(router, sessions, clock, "stnmt", Role.COORDINATOR)
+    coordinator = await _registered(router, database, clock, "stnmt", Role.COORDINATOR)
     clock.set(clock.now() + timedelta(days=21))  # 11/12/2024, after the agencies' deadline
     body = text_of(await coordinator.send("/nhiemvu"))
     assert "thứ Sáu, 20/12/2024" in body and "còn 9 ngày" in body

@@ -17,7 +17,6 @@ from typing import Any, Protocol
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.base import InboxChannel
 from bot.channels.telegram import TelegramChannel, TelegramConfig
@@ -26,6 +25,7 @@ from bot.core.clock import FrozenClock, SystemClock
 from bot.core.messages import Reply
 from bot.outbox import DeliveryLimits, OutboxWorker
 from handlers.router import Router
+from storage.db import Database
 from storage.models import Agency, Member, MemberIdentity, OutboxMessage
 from storage.uow import UnitOfWork
 from tests.fakes.telegram_api import FakeTelegram
@@ -62,14 +62,14 @@ class Platform:
 @pytest.fixture(params=["telegram", "zalo"])
 async def platform(
     request: pytest.FixtureRequest,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
 ) -> AsyncIterator[Platform]:
     clock = SystemClock()
-    router = Router(sessions, clock)
+    router = Router(database, clock)
     if request.param == "telegram":
         async with FakeTelegram(token=TELEGRAM_TOKEN) as fake:
             config = TelegramConfig(TELEGRAM_TOKEN, fake.base_url, fake.base_file_url)
-            channel = TelegramChannel(config, router, sessions, clock)
+            channel = TelegramChannel(config, router, database, clock)
             await channel.start()
 
             def fail_telegram(code: int) -> None:
@@ -91,7 +91,7 @@ async def platform(
         return
     async with FakeZalo(token=ZALO_TOKEN) as zalo:
         zalo_config = ZaloConfig(ZALO_TOKEN, zalo.base_url, retry_after=RETRY_AFTER)
-        zalo_channel = ZaloChannel(zalo_config, router, sessions, clock)
+        zalo_channel = ZaloChannel(zalo_config, router, database, clock)
         await zalo_channel.start()
 
         def zalo_chat(n: int) -> str:
@@ -110,10 +110,10 @@ async def platform(
         await zalo_channel.stop()
 
 
-async def _member(sessions: async_sessionmaker[AsyncSession], channel: str, chat: str) -> None:
+async def _member(database: Database, channel: str, chat: str) -> None:
     """Give the chat a member, so that being unreachable shows on their account."""
     now = datetime.now(UTC)
-    async with sessions() as session:
+    async with database.session() as session:
         agency = await session.scalar(select(Agency.id).where(Agency.code == "sct"))
         member = Member(
             full_name=f"Cán bộ {chat}", agency_id=agency, role="officer", created_at=now
@@ -128,8 +128,8 @@ async def _member(sessions: async_sessionmaker[AsyncSession], channel: str, chat
         await session.commit()
 
 
-async def _reachable(sessions: async_sessionmaker[AsyncSession], chat: str) -> bool:
-    async with sessions() as session:
+async def _reachable(database: Database, chat: str) -> bool:
+    async with database.session() as session:
         value = await session.scalar(
             select(MemberIdentity.reachable).where(MemberIdentity.chat_id == chat)
         )
@@ -138,7 +138,7 @@ async def _reachable(sessions: async_sessionmaker[AsyncSession], chat: str) -> b
 
 
 async def _notify(
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     platform: Platform,
     chat: str,
@@ -148,7 +148,7 @@ async def _notify(
 
     A retry is due later: the frozen clock is moved past it, and the worker delivers again.
     """
-    async with UnitOfWork(sessions) as uow:
+    async with UnitOfWork(database) as uow:
         await uow.notifications.enqueue(
             channel=platform.name,
             chat_id=chat,
@@ -160,10 +160,10 @@ async def _notify(
         )
         await uow.commit()
     limits = DeliveryLimits(rate=25, chat_interval=0, backoff_base=0.1)
-    worker = OutboxWorker(sessions, {platform.name: platform.channel.sender}, clock, limits)
+    worker = OutboxWorker(database, {platform.name: platform.channel.sender}, clock, limits)
     for _ in range(5):
         await worker.deliver_due()
-        async with sessions() as session:
+        async with database.session() as session:
             status = await session.scalar(
                 select(OutboxMessage.status).where(OutboxMessage.chat_id == chat)
             )
@@ -188,7 +188,7 @@ def _to(platform: Platform, chat: str, text: str) -> list[Call]:
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_a_429_is_waited_out_as_the_platform_asks_on_both_paths(
-    platform: Platform, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    platform: Platform, database: Database, clock: FrozenClock
 ) -> None:
     for n, path in enumerate(("reply", "notification")):
         chat = platform.chat(n)
@@ -197,7 +197,7 @@ async def test_a_429_is_waited_out_as_the_platform_asks_on_both_paths(
         if path == "reply":
             await _reply(platform, chat, text)
         else:
-            assert await _notify(sessions, clock, platform, chat, text) == "sent"
+            assert await _notify(database, clock, platform, chat, text) == "sent"
         limited, sent = _to(platform, chat, text)
         assert limited.status == 429 and sent.ok, path
         assert sent.time - limited.time >= RETRY_AFTER * 0.95, path  # retry_after honoured
@@ -205,7 +205,7 @@ async def test_a_429_is_waited_out_as_the_platform_asks_on_both_paths(
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_a_server_error_is_retried_and_arrives_once_on_both_paths(
-    platform: Platform, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    platform: Platform, database: Database, clock: FrozenClock
 ) -> None:
     for n, path in enumerate(("reply", "notification")):
         chat = platform.chat(10 + n)
@@ -214,32 +214,32 @@ async def test_a_server_error_is_retried_and_arrives_once_on_both_paths(
         if path == "reply":
             await _reply(platform, chat, text)
         else:
-            assert await _notify(sessions, clock, platform, chat, text) == "sent"
+            assert await _notify(database, clock, platform, chat, text) == "sent"
         calls = _to(platform, chat, text)
         assert [c.status for c in calls] == [502, 200], path
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_a_blocked_chat_is_marked_unreachable_after_one_request_on_both_paths(
-    platform: Platform, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    platform: Platform, database: Database, clock: FrozenClock
 ) -> None:
     for n, path in enumerate(("reply", "notification")):
         chat = platform.chat(20 + n)
-        await _member(sessions, platform.name, chat)
+        await _member(database, platform.name, chat)
         platform.block(chat)
         text = f"Tin {path}"
         if path == "reply":
             await platform.channel.deliver(chat, [Reply(text), Reply("Tin thứ hai")])
         else:
-            assert await _notify(sessions, clock, platform, chat, text) == "blocked"
+            assert await _notify(database, clock, platform, chat, text) == "blocked"
         assert [c.status for c in _to(platform, chat, "")] == [403], path  # nothing more
-        assert not await _reachable(sessions, chat), path
+        assert not await _reachable(database, chat), path
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_a_bad_request_is_given_up_after_one_request_on_both_paths(
     platform: Platform,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -251,7 +251,7 @@ async def test_a_bad_request_is_given_up_after_one_request_on_both_paths(
         if path == "reply":
             await _reply(platform, chat, text)
         else:
-            assert await _notify(sessions, clock, platform, chat, text) == "failed"
+            assert await _notify(database, clock, platform, chat, text) == "failed"
         assert [c.status for c in _to(platform, chat, text)] == [400], path
     refusals = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
     assert len(refusals) == 2

@@ -10,7 +10,6 @@ from pathlib import Path
 import docx
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.registry import describe
 from bot.core.clock import FrozenClock
@@ -18,6 +17,7 @@ from bot.core.i18n import format_size
 from bot.core.messages import FileRef
 from handlers import evidence
 from handlers.router import Router
+from storage.db import Database
 from storage.models import Attachment, Submission
 from tests.fakes.telegram_api import FakeTelegram
 from tests.helpers import invite
@@ -85,7 +85,7 @@ def _docx() -> bytes:
 
 async def test_files_are_checked_by_their_content(
     router: Router,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     tmp_path: Path,
 ) -> None:
@@ -94,7 +94,7 @@ async def test_files_are_checked_by_their_content(
     data_dir = tmp_path / "data"
     router.bot_info = BotInfo(describe(accounts={"telegram": "pgi_test_bot"}), data_dir)
     files = Files()
-    officer = await officer_of(router, sessions, clock, files)
+    officer = await officer_of(router, database, clock, files)
     [status] = await officer.send("/baocao 1.b.1")
     await officer.press(choice(status, "Hoàn thành"))
     [ask_files] = await officer.send("Đã hoàn thành.")
@@ -131,7 +131,7 @@ async def test_files_are_checked_by_their_content(
     assert "nho.pdf, bien-ban.pdf, ke-hoach.docx, anh-4.jpg, so-do.jpg" in summary.text
     [receipt] = await officer.press(choice(summary, "Xác nhận"))
     assert "Đã ghi nhận" in receipt.text
-    async with sessions() as session:
+    async with database.session() as session:
         rows = list(await session.scalars(select(Attachment).order_by(Attachment.id)))
         assert await session.scalar(select(Submission.id)) is not None
     assert [(r.file_name, r.size, r.mime_type) for r in rows] == [
@@ -150,13 +150,13 @@ async def test_files_are_checked_by_their_content(
 async def test_a_slow_download_delays_no_one_else_and_locks_nothing(
     fake: FakeTelegram,
     bot: Bot,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     tmp_path: Path,
 ) -> None:
     await bot.start()
-    officer = await register(fake, sessions, clock)
-    colleague = await register(fake, sessions, clock, user_id=5002, agency="sct")
+    officer = await register(fake, database, clock)
+    colleague = await register(fake, database, clock, user_id=5002, agency="sct")
     await ask(fake, officer, lambda: officer.send_text("/baocao 1.b.1"), "tình trạng thực hiện")
     status = fake.sent_to(officer.id)[-1]
     await ask(
@@ -172,7 +172,7 @@ async def test_a_slow_download_delays_no_one_else_and_locks_nothing(
     assert await fake.wait_until(lambda: bool(fake.files_begun))  # the download has begun
     # Meanwhile another user is answered, and a write transaction goes through.
     await ask(fake, colleague, lambda: colleague.send_text("/trogiup"), "Các lệnh")
-    assert await invite(sessions, clock, "sct")
+    assert await invite(database, clock, "sct")
     assert not any("Đã nhận tệp" in m.get("text", "") for m in fake.sent_to(officer.id))
     # The rest of the file comes: it is received whole.
     await ask(fake, officer, gate.set, "Đã nhận tệp bien-ban.pdf (200 KB)")

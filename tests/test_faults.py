@@ -40,7 +40,6 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import storage.db
 from bot.channels.telegram import WEBHOOK_PATH as TELEGRAM_PATH
@@ -53,7 +52,7 @@ from bot.core.throttle import FloodLimits
 from bot.outbox import DeliveryLimits, OutboxWorker
 from bot.web import WebhookServer, create_app
 from handlers.router import Router
-from storage.db import create_engine, create_sessionmaker
+from storage.db import Database
 from storage.models import InboxUpdate, MemberIdentity, OutboxMessage, Submission
 from storage.notifications import OutboxItem
 from storage.uow import UnitOfWork
@@ -91,11 +90,11 @@ class FaultBot(Bot):
     def __init__(
         self,
         fake: FakeTelegram,
-        sessions: async_sessionmaker[AsyncSession],
+        database: Database,
         clock: FrozenClock,
         data_dir: Path,
     ) -> None:
-        super().__init__(fake, sessions, clock, data_dir)
+        super().__init__(fake, database, clock, data_dir)
         self.read_timeout, self.poll_grace = READ_TIMEOUT, POLL_GRACE
 
 
@@ -105,11 +104,11 @@ class ZaloBot(Running):
     def __init__(
         self,
         fake: FakeZalo,
-        sessions: async_sessionmaker[AsyncSession],
+        database: Database,
         clock: FrozenClock,
         data_dir: Path,
     ) -> None:
-        super().__init__(fake, sessions, clock, data_dir)
+        super().__init__(fake, database, clock, data_dir)
         self.request_timeout = ZALO_TIMEOUT
 
 
@@ -181,11 +180,11 @@ async def zalo() -> AsyncIterator[FakeZalo]:
 @pytest.fixture
 async def bot(
     fake: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     tmp_path: Path,
 ) -> AsyncIterator[FaultBot]:
-    running = FaultBot(fake, sessions, clock, tmp_path / "data")
+    running = FaultBot(fake, database, clock, tmp_path / "data")
     yield running
     await running.stop()
 
@@ -193,11 +192,11 @@ async def bot(
 @pytest.fixture
 async def zalo_bot(
     zalo: FakeZalo,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     tmp_path: Path,
 ) -> AsyncIterator[ZaloBot]:
-    running = ZaloBot(zalo, sessions, clock, tmp_path / "data")
+    running = ZaloBot(zalo, database, clock, tmp_path / "data")
     yield running
     await running.stop()
 
@@ -248,14 +247,14 @@ def copies(fake: FakeTelegram, chat_id: int, substring: str) -> int:
     return sum(substring in str(m.get("text", "")) for m in fake.sent_to(chat_id))
 
 
-async def count(sessions: async_sessionmaker[AsyncSession], model: Any, *where: Any) -> int:
-    async with sessions() as session:
+async def count(database: Database, model: Any, *where: Any) -> int:
+    async with database.session() as session:
         statement = select(func.count()).select_from(model).where(*where)
         return int(await session.scalar(statement) or 0)
 
 
-async def unprocessed(sessions: async_sessionmaker[AsyncSession]) -> int:
-    return await count(sessions, InboxUpdate, InboxUpdate.processed_at.is_(None))
+async def unprocessed(database: Database) -> int:
+    return await count(database, InboxUpdate, InboxUpdate.processed_at.is_(None))
 
 
 # --- 1. getUpdates faults -------------------------------------------------------------------
@@ -265,7 +264,7 @@ async def unprocessed(sessions: async_sessionmaker[AsyncSession]) -> int:
 async def test_get_updates_faults_lose_no_update_and_repeat_none(
     fake: FakeTelegram,
     bot: FaultBot,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     logs: pytest.LogCaptureFixture,
 ) -> None:
@@ -285,7 +284,7 @@ async def test_get_updates_faults_lose_no_update_and_repeat_none(
     users: list[FakeUser] = []
     for n, (label, inject, handed_out) in enumerate(faults):
         user = fake.user(6001 + n, first_name=f"Cán bộ {n}")
-        code = await invite(sessions, clock, "sxd")
+        code = await invite(database, clock, "sxd")
         faulted = await take_next_poll(fake, inject)
         update = user.send_text(f"/start {code}")
         await fake.wait_for_text(user.id, "Đăng ký thành công")
@@ -302,9 +301,9 @@ async def test_get_updates_faults_lose_no_update_and_repeat_none(
     await channel.wait_idle()
     for user in users:  # each update processed once: one registration, one answer
         assert len(fake.sent_to(user.id)) == copies(fake, user.id, "Đăng ký thành công") == 1
-    assert await count(sessions, InboxUpdate) == len(faults)
-    assert await unprocessed(sessions) == 0
-    assert await count(sessions, MemberIdentity) == len(faults)
+    assert await count(database, InboxUpdate) == len(faults)
+    assert await unprocessed(database) == 0
+    assert await count(database, MemberIdentity) == len(faults)
     records = problems(logs)
     failed = messages(records, "getUpdates failed")
     assert len(records) == len(failed) == len(faults)  # one line per failure, nothing else
@@ -323,12 +322,12 @@ async def test_get_updates_faults_lose_no_update_and_repeat_none(
 async def test_replies_survive_send_faults_with_bounded_duplicates(
     fake: FakeTelegram,
     bot: FaultBot,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     logs: pytest.LogCaptureFixture,
 ) -> None:
     channel = await bot.start()
-    user = await register(fake, sessions, clock)
+    user = await register(fake, database, clock)
     logs.clear()
     send = "sendMessage"
     faults: list[tuple[str, Callable[[], None], int]] = [  # label, fault, answers lost
@@ -371,10 +370,8 @@ async def test_replies_survive_send_faults_with_bounded_duplicates(
         assert reason in line and "retrying in 2 s" in line
 
 
-async def _outbox(
-    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, channel: str, chats: list[str]
-) -> None:
-    async with UnitOfWork(sessions) as uow:
+async def _outbox(database: Database, clock: FrozenClock, channel: str, chats: list[str]) -> None:
+    async with UnitOfWork(database) as uow:
         for chat in chats:
             await uow.notifications.enqueue(
                 channel=channel,
@@ -388,8 +385,8 @@ async def _outbox(
         await uow.commit()
 
 
-async def _statuses(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
-    async with sessions() as session:
+async def _statuses(database: Database) -> list[str]:
+    async with database.session() as session:
         return list(await session.scalars(select(OutboxMessage.status).order_by(OutboxMessage.id)))
 
 
@@ -405,16 +402,16 @@ def _sender_bot(fake: FakeTelegram) -> LeanBot:
 
 async def test_outbox_429_pauses_the_whole_channel_for_retry_after(
     fake: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     logs: pytest.LogCaptureFixture,
 ) -> None:
     chats = ["7001", "7002", "7003"]
-    await _outbox(sessions, clock, "telegram", chats)
+    await _outbox(database, clock, "telegram", chats)
     fake.fail_next("sendMessage", code=429, retry_after=1)  # the first send, to chat 7001
     limits = DeliveryLimits(rate=5, chat_interval=0, backoff_base=0.05)  # a send every 0.2 s
     async with _sender_bot(fake) as sender:
-        worker = WatchedWorker(sessions, {"telegram": TelegramSender(sender)}, clock, limits)
+        worker = WatchedWorker(database, {"telegram": TelegramSender(sender)}, clock, limits)
         stop = asyncio.Event()
         running = asyncio.create_task(worker.run(stop))
         try:
@@ -433,7 +430,7 @@ async def test_outbox_429_pauses_the_whole_channel_for_retry_after(
     assert all(c.time - limited.time >= 0.95 for c in later)  # every chat waited, not only 7001
     for chat in chats:
         assert copies(fake, int(chat), f"Thông báo cho {chat}") == 1
-    assert await _statuses(sessions) == ["sent"] * len(chats)
+    assert await _statuses(database) == ["sent"] * len(chats)
     records = problems(logs)
     assert [r.levelno for r in records] == [logging.WARNING]
     assert "chat 7001" in records[0].getMessage() and "for 1 s" in records[0].getMessage()
@@ -441,12 +438,12 @@ async def test_outbox_429_pauses_the_whole_channel_for_retry_after(
 
 async def test_outbox_server_errors_resets_and_timeouts_lose_nothing(
     fake: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     logs: pytest.LogCaptureFixture,
 ) -> None:
     chats = ["7101", "7102", "7103", "7104", "7105"]
-    await _outbox(sessions, clock, "telegram", chats)
+    await _outbox(database, clock, "telegram", chats)
     # One fault for each chat's first attempt, in the order they go out.
     fake.fail_next("sendMessage", code=500)
     fake.fail_next("sendMessage", code=502)
@@ -455,7 +452,7 @@ async def test_outbox_server_errors_resets_and_timeouts_lose_nothing(
     fake.drop_next("sendMessage", hold=HOLD, deliver=True)  # timed out after sending
     limits = DeliveryLimits(rate=25, chat_interval=0, backoff_base=0.05)
     async with _sender_bot(fake) as sender:
-        worker = WatchedWorker(sessions, {"telegram": TelegramSender(sender)}, clock, limits)
+        worker = WatchedWorker(database, {"telegram": TelegramSender(sender)}, clock, limits)
         stop = asyncio.Event()
         running = asyncio.create_task(worker.run(stop))
         try:
@@ -470,7 +467,7 @@ async def test_outbox_server_errors_resets_and_timeouts_lose_nothing(
     assert len(lost) == 2
     for chat in chats:  # the bound: one copy, plus one per answer lost after sending
         assert copies(fake, int(chat), f"Thông báo cho {chat}") == 1 + (chat in lost)
-    assert await _statuses(sessions) == ["sent"] * len(chats)
+    assert await _statuses(database) == ["sent"] * len(chats)
     records = problems(logs)
     assert len(records) == len(chats) and all(r.levelno == logging.WARNING for r in records)
     for chat in chats:
@@ -482,21 +479,21 @@ async def test_outbox_server_errors_resets_and_timeouts_lose_nothing(
 
 async def test_zalo_outbox_faults_lose_nothing(
     zalo: FakeZalo,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     logs: pytest.LogCaptureFixture,
 ) -> None:
     chats = ["z701", "z702", "z703"]
     for chat in chats:
         zalo.user(chat).send_text("xin chào")  # a chat the platform lets the bot write to
-    await _outbox(sessions, clock, "zalo", chats)
+    await _outbox(database, clock, "zalo", chats)
     zalo.fail_next("sendMessage", code=502)
     zalo.drop_next("sendMessage")
     zalo.drop_next("sendMessage", hold=HOLD, deliver=True)  # timed out after sending
     config = ZaloConfig(ZALO_TOKEN, zalo.base_url, request_timeout=ZALO_TIMEOUT)
-    channel = ZaloChannel(config, Router(sessions, clock), sessions, clock)
+    channel = ZaloChannel(config, Router(database, clock), database, clock)
     limits = DeliveryLimits(rate=25, chat_interval=0, backoff_base=0.05)
-    worker = WatchedWorker(sessions, {"zalo": ZaloSender(channel.client)}, clock, limits)
+    worker = WatchedWorker(database, {"zalo": ZaloSender(channel.client)}, clock, limits)
     stop = asyncio.Event()
     running = asyncio.create_task(worker.run(stop))
     try:
@@ -512,7 +509,7 @@ async def test_zalo_outbox_faults_lose_nothing(
     for chat in chats:
         sent = [t for t in zalo.sent_to(chat) if t == f"Thông báo cho {chat}"]
         assert len(sent) == 1 + (chat == lost)
-    assert await _statuses(sessions) == ["sent"] * len(chats)
+    assert await _statuses(database) == ["sent"] * len(chats)
     records = problems(logs)
     assert len(records) == len(chats)
     for chat in chats:
@@ -523,13 +520,13 @@ async def test_zalo_outbox_faults_lose_nothing(
 async def test_zalo_polling_and_replies_survive_faults(
     zalo: FakeZalo,
     zalo_bot: ZaloBot,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     logs: pytest.LogCaptureFixture,
 ) -> None:
     channel = await zalo_bot.start()
     user = zalo.user("fa0001", display_name="Lò Thị Hoa")
-    code = await invite(sessions, clock, "sct")
+    code = await invite(database, clock, "sct")
 
     async def poll_fault(inject: Callable[[], None]) -> None:
         polls = len(zalo.calls_of("getUpdates"))
@@ -554,7 +551,7 @@ async def test_zalo_polling_and_replies_survive_faults(
     await say("/trogiup", "Các lệnh", 1)
     zalo.drop_next("sendMessage", hold=HOLD, deliver=True)
     await say("/trogiup", "Các lệnh", 2)  # the bound: one extra copy per answer lost
-    assert await count(sessions, InboxUpdate) == 4 and await unprocessed(sessions) == 0
+    assert await count(database, InboxUpdate) == 4 and await unprocessed(database) == 0
     records = problems(logs)
     lines = [r.getMessage() for r in records]
     assert len(lines) == 4, lines
@@ -586,13 +583,13 @@ async def sqlite_lock(database_url: str) -> AsyncIterator[None]:
 async def test_a_brief_sqlite_lock_delays_intake_but_loses_nothing(
     fake: FakeTelegram,
     bot: FaultBot,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     database_url: str,
     logs: pytest.LogCaptureFixture,
 ) -> None:
     channel = await bot.start()
-    codes = [await invite(sessions, clock, "sxd") for _ in range(3)]
+    codes = [await invite(database, clock, "sxd") for _ in range(3)]
     users = [fake.user(6101 + n) for n in range(3)]
     await channel.wait_idle()
     async with sqlite_lock(database_url):  # another process writing, for about a second
@@ -610,7 +607,7 @@ async def test_a_brief_sqlite_lock_delays_intake_but_loses_nothing(
     await fake.wait_confirmed(last)
     await channel.wait_idle()
     assert all(copies(fake, u.id, "Đăng ký thành công") == 1 for u in users)
-    assert await count(sessions, InboxUpdate) == 3 and await unprocessed(sessions) == 0
+    assert await count(database, InboxUpdate) == 3 and await unprocessed(database) == 0
     assert problems(logs) == []  # under the busy timeout, a lock is only a delay
 
 
@@ -625,12 +622,11 @@ async def test_a_sqlite_lock_longer_than_the_busy_timeout_returns_the_updates(
     logs: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setattr(storage.db, "SQLITE_BUSY_TIMEOUT_MS", 200)  # 10 s in production
-    engine = create_engine(database_url)
-    sessions = create_sessionmaker(engine)
-    running = FaultBot(fake, sessions, clock, tmp_path / "data")
+    database = Database(database_url)
+    running = FaultBot(fake, database, clock, tmp_path / "data")
     try:
         channel = await running.start()
-        code = await invite(sessions, clock, "sxd")
+        code = await invite(database, clock, "sxd")
         user = fake.user(6201)
         await channel.wait_idle()  # the worker dies if the lock outlasts its look at the inbox
         async with sqlite_lock(database_url):
@@ -650,12 +646,12 @@ async def test_a_sqlite_lock_longer_than_the_busy_timeout_returns_the_updates(
         ]
         assert len(handed_out) >= 2  # asked again after the failed commit
         assert copies(fake, user.id, "Đăng ký thành công") == 1
-        assert await count(sessions, InboxUpdate) == 1 and await unprocessed(sessions) == 0
+        assert await count(database, InboxUpdate) == 1 and await unprocessed(database) == 0
     finally:
         try:
             await stop_within(running)
         finally:
-            await engine.dispose()
+            await database.dispose()
     records = problems(logs)
     assert records and all(
         r.levelno == logging.WARNING
@@ -676,12 +672,11 @@ async def test_a_zalo_event_is_kept_through_a_sqlite_lock_longer_than_the_busy_t
     logs: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setattr(storage.db, "SQLITE_BUSY_TIMEOUT_MS", 200)
-    engine = create_engine(database_url)
-    sessions = create_sessionmaker(engine)
-    running = ZaloBot(zalo, sessions, clock, tmp_path / "data")
+    database = Database(database_url)
+    running = ZaloBot(zalo, database, clock, tmp_path / "data")
     try:
         channel = await running.start()
-        code = await invite(sessions, clock, "sct")
+        code = await invite(database, clock, "sct")
         user = zalo.user("fa0002")
         await channel.wait_idle()  # the worker dies if the lock outlasts its look at the inbox
         async with sqlite_lock(database_url):
@@ -690,12 +685,12 @@ async def test_a_zalo_event_is_kept_through_a_sqlite_lock_longer_than_the_busy_t
         await zalo.wait_for_text(user.id, "Đăng ký thành công")
         await channel.wait_idle()
         assert len([t for t in zalo.sent_to(user.id) if "Đăng ký thành công" in t]) == 1
-        assert await count(sessions, InboxUpdate) == 1 and await unprocessed(sessions) == 0
+        assert await count(database, InboxUpdate) == 1 and await unprocessed(database) == 0
     finally:
         try:
             await stop_within(running)
         finally:
-            await engine.dispose()
+            await database.dispose()
     records = problems(logs)
     assert records and all(
         "could not record Zalo event" in r.getMessage() and "database is locked" in r.getMessage()
@@ -727,13 +722,13 @@ async def _terminate_connections(database_url: str) -> int:
 async def test_a_postgres_restart_mid_conversation_loses_nothing(
     fake: FakeTelegram,
     bot: FaultBot,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     database_url: str,
     logs: pytest.LogCaptureFixture,
 ) -> None:
     channel = await bot.start()
-    user = await register(fake, sessions, clock)
+    user = await register(fake, database, clock)
     status = await ask(fake, user, lambda: user.send_text("/baocao 1.b.1"), "tình trạng thực hiện")
     assert await _terminate_connections(database_url) >= 1  # the pool's idle connections
     await ask(
@@ -756,11 +751,11 @@ async def test_a_postgres_restart_mid_conversation_loses_nothing(
         "Đã ghi nhận",
     )
     await channel.wait_idle()
-    async with sessions() as session:
+    async with database.session() as session:
         row = await session.scalar(select(Submission))
         assert row is not None and row.progress == 60
-    assert await count(sessions, Submission) == 1
-    assert await unprocessed(sessions) == 0
+    assert await count(database, Submission) == 1
+    assert await unprocessed(database) == 0
     assert copies(fake, user.id, "Đã ghi nhận") == 1
     assert problems(logs) == []  # pool_pre_ping replaced the dead connections quietly
 
@@ -839,9 +834,8 @@ async def test_a_database_outage_loses_no_message_and_floods_no_one(
     flood control must judge each update once, not at every sight.
     """
     async with DatabaseOutage(database_url, monkeypatch) as outage:
-        engine = create_engine(outage.url)
-        sessions = create_sessionmaker(engine)
-        running = FaultBot(fake, sessions, clock, tmp_path / "data")
+        database = Database(outage.url)
+        running = FaultBot(fake, database, clock, tmp_path / "data")
         running.flood = FloodLimits()  # the production limits: 12 at once, then 1 a second
         try:
             channel = await running.start()
@@ -877,7 +871,7 @@ async def test_a_database_outage_loses_no_message_and_floods_no_one(
                 texts = [str(m.get("text", "")) for m in fake.sent_to(user.id)]
                 assert not any("quá nhanh" in text for text in texts), texts
                 assert all("chưa đăng ký" in text for text in texts), texts
-            async with sessions() as session:  # recorded once each, in the order sent
+            async with database.session() as session:  # recorded once each, in the order sent
                 rows = (
                     await session.execute(
                         select(InboxUpdate.update_key, InboxUpdate.processed_at).order_by(
@@ -892,7 +886,7 @@ async def test_a_database_outage_loses_no_message_and_floods_no_one(
             try:
                 await stop_within(running)
             finally:
-                await engine.dispose()
+                await database.dispose()
     records = problems(logs)
     assert records and all("could not record" in r.getMessage() for r in records), [
         r.getMessage() for r in records
@@ -919,9 +913,8 @@ async def test_an_update_caught_by_an_outage_while_being_handled_is_answered_aft
     again as soon as the database is back.
     """
     async with DatabaseOutage(database_url, monkeypatch) as outage:
-        engine = create_engine(outage.url)
-        sessions = create_sessionmaker(engine)
-        running = FaultBot(fake, sessions, clock, tmp_path / "data")
+        database = Database(outage.url)
+        running = FaultBot(fake, database, clock, tmp_path / "data")
         try:
             channel = await running.start()
             user = fake.user(6401, first_name="Cán bộ")
@@ -944,7 +937,7 @@ async def test_an_update_caught_by_an_outage_while_being_handled_is_answered_aft
             await channel.wait_idle()
             texts = [str(m.get("text", "")) for m in fake.sent_to(user.id)]
             assert all("chưa đăng ký" in text for text in texts), texts  # answered, no apology
-            async with sessions() as session:
+            async with database.session() as session:
                 rows = (
                     await session.execute(select(InboxUpdate.processed_at, InboxUpdate.attempts))
                 ).all()
@@ -954,7 +947,7 @@ async def test_an_update_caught_by_an_outage_while_being_handled_is_answered_aft
             try:
                 await stop_within(running)
             finally:
-                await engine.dispose()
+                await database.dispose()
     records = problems(logs)
     assert records and all("the database is unavailable" in r.getMessage() for r in records), [
         r.getMessage() for r in records
@@ -972,9 +965,8 @@ async def test_webhook_retries_during_an_outage_are_judged_once_and_confirmed_wh
 ) -> None:
     """Telegram retries a webhook delivery until it gets 200: each retry is the same update."""
     async with DatabaseOutage(database_url, monkeypatch) as outage:
-        engine = create_engine(outage.url)
-        sessions = create_sessionmaker(engine)
-        running = FaultBot(fake, sessions, clock, tmp_path / "data")
+        database = Database(outage.url)
+        running = FaultBot(fake, database, clock, tmp_path / "data")
         running.flood = FloodLimits()
         try:
             channel = await running.start(webhook=True)
@@ -990,12 +982,12 @@ async def test_webhook_retries_during_an_outage_are_judged_once_and_confirmed_wh
             await channel.wait_idle()
             texts = [str(m.get("text", "")) for m in fake.sent_to(user.id)]
             assert len(texts) == 1 and "quá nhanh" not in texts[0]
-            assert await count(sessions, InboxUpdate) == 1 and await unprocessed(sessions) == 0
+            assert await count(database, InboxUpdate) == 1 and await unprocessed(database) == 0
         finally:
             try:
                 await stop_within(running)
             finally:
-                await engine.dispose()
+                await database.dispose()
     lines = [r.getMessage() for r in problems(logs)]
     assert len(lines) == 20 and all(
         "could not record a webhook update: database is locked" in line for line in lines
@@ -1013,9 +1005,8 @@ async def test_zalo_webhook_retries_during_an_outage_are_judged_once(
 ) -> None:
     """The same on Zalo's webhook: each retry of an event is the same event."""
     async with DatabaseOutage(database_url, monkeypatch) as outage:
-        engine = create_engine(outage.url)
-        sessions = create_sessionmaker(engine)
-        running = ZaloBot(zalo, sessions, clock, tmp_path / "data")  # production flood limits
+        database = Database(outage.url)
+        running = ZaloBot(zalo, database, clock, tmp_path / "data")  # production flood limits
         try:
             channel = await running.start(webhook=True)
             user = zalo.user("fa0201")
@@ -1030,12 +1021,12 @@ async def test_zalo_webhook_retries_during_an_outage_are_judged_once(
             await channel.wait_idle()
             texts = zalo.sent_to(user.id)
             assert len(texts) == 1 and "quá nhanh" not in texts[0]
-            assert await count(sessions, InboxUpdate) == 1 and await unprocessed(sessions) == 0
+            assert await count(database, InboxUpdate) == 1 and await unprocessed(database) == 0
         finally:
             try:
                 await stop_within(running)
             finally:
-                await engine.dispose()
+                await database.dispose()
     lines = [r.getMessage() for r in problems(logs)]
     assert len(lines) == 20 and all(
         "could not record a webhook event: database is locked" in line for line in lines
@@ -1053,7 +1044,7 @@ async def test_zalo_webhook_retries_during_an_outage_are_judged_once(
 async def test_an_update_id_used_again_after_a_quiet_week_is_a_new_update(
     fake: FakeTelegram,
     bot: FaultBot,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     caplog: pytest.LogCaptureFixture,
     log_watch: LogWatch,
@@ -1065,7 +1056,7 @@ async def test_an_update_id_used_again_after_a_quiet_week_is_a_new_update(
     """
     caplog.set_level(logging.WARNING)
     channel = await bot.start()
-    user = await register(fake, sessions, clock)
+    user = await register(fake, database, clock)
     summary = await report_until_summary(fake, user)
     confirm = user.press(summary["message_id"], button(summary, "Xác nhận"), queue=False)
     first = await ask(fake, user, lambda: fake.queue_update(confirm), "Đã ghi nhận báo cáo số")
@@ -1074,7 +1065,7 @@ async def test_an_update_id_used_again_after_a_quiet_week_is_a_new_update(
     fake.queue_update(confirm)  # a redelivery: the same update, the same day
     await log_watch.wait_for("duplicate")
     await channel.wait_idle()
-    assert len(fake.sent_to(user.id)) == answers and await count(sessions, Submission) == 1
+    assert len(fake.sent_to(user.id)) == answers and await count(database, Submission) == 1
     dropped = [r.getMessage() for r in caplog.records if "duplicate" in r.getMessage()]
     assert dropped == [
         f"telegram update {confirm['update_id']} was recorded before; dropped as a duplicate"
@@ -1087,8 +1078,8 @@ async def test_an_update_id_used_again_after_a_quiet_week_is_a_new_update(
     second = await ask(fake, user, lambda: fake.queue_update(again), "Đã ghi nhận báo cáo số")
     await channel.wait_idle()
     assert "phiên bản 2" in str(second["text"]) and str(second["text"]) != str(first["text"])
-    assert await count(sessions, Submission) == 2
-    assert await count(sessions, InboxUpdate, InboxUpdate.processed_at.is_(None)) == 0
+    assert await count(database, Submission) == 2
+    assert await count(database, InboxUpdate, InboxUpdate.processed_at.is_(None)) == 0
     assert not any("Đã rà soát" in r.getMessage() for r in caplog.records)  # never the content
 
 
@@ -1099,7 +1090,7 @@ async def test_an_update_id_used_again_after_a_quiet_week_is_a_new_update(
 async def test_slow_clients_cannot_hold_the_webhook_server(
     fake: FakeTelegram,
     bot: FaultBot,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     log_watch: LogWatch,
 ) -> None:
     """Half a header, or a trickled body, holds a connection only so long; the limit holds."""
@@ -1165,7 +1156,7 @@ async def test_slow_clients_cannot_hold_the_webhook_server(
         writer.close()
         assert await deliver("/trogiup") == 200  # and the server still serves
         await channel.wait_idle()
-        assert await count(sessions, InboxUpdate) == 2
+        assert await count(database, InboxUpdate) == 2
     finally:
         await server.cleanup()
 
@@ -1177,7 +1168,7 @@ async def test_slow_clients_cannot_hold_the_webhook_server(
 async def test_a_zalo_event_the_database_refuses_is_set_aside_and_polling_goes_on(
     zalo: FakeZalo,
     zalo_bot: ZaloBot,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     logs: pytest.LogCaptureFixture,
 ) -> None:
     """Zalo forgets an event once handed out; one PostgreSQL refuses must not stop intake."""
@@ -1190,7 +1181,7 @@ async def test_a_zalo_event_the_database_refuses_is_set_aside_and_polling_goes_o
     await zalo.wait_for_text(other.id, "chưa đăng ký", timeout=60.0)
     await zalo.wait_for_text(sender.id, "sự cố kỹ thuật")  # told, politely, to send it again
     await channel.wait_idle()
-    async with sessions() as session:
+    async with database.session() as session:
         rows = (await session.execute(select(InboxUpdate).order_by(InboxUpdate.id))).scalars()
         aside, taken = list(rows)
     key = f"message.text.received:{poison['message']['message_id']}"
@@ -1227,7 +1218,7 @@ async def test_drop_next_resets_or_holds_past_the_timeout(fake: FakeTelegram) ->
 
 @ON_SQLITE
 async def test_a_poll_loop_that_dies_still_lets_the_channel_stop(
-    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    database: Database, clock: FrozenClock
 ) -> None:
     """A poll that raises must not leave the inbox worker waiting for a wake-up forever."""
     from bot.channels.base import InboxChannel
@@ -1243,7 +1234,7 @@ async def test_a_poll_loop_that_dies_still_lets_the_channel_stop(
         async def poll(self, stop: asyncio.Event) -> None:
             raise RuntimeError("the platform went away")
 
-    channel = BrokenPoll(Router(sessions, clock), sessions, clock)
+    channel = BrokenPoll(Router(database, clock), database, clock)
     stop = asyncio.Event()
     running = asyncio.create_task(channel.run(stop))
     await channel.wait_idle()  # the worker is waiting

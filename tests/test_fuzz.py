@@ -16,7 +16,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.registry import describe
 from bot.core.clock import FrozenClock
@@ -25,6 +24,7 @@ from bot.core.messages import FileRef, Incoming
 from bot.core.validation import xml_forbidden
 from handlers.context import BotInfo
 from handlers.router import Router
+from storage.db import Database
 from storage.models import Submission
 from tests.helpers import dump, invite
 
@@ -110,26 +110,22 @@ class Files:
 
 
 @pytest.fixture
-def fuzz_router(
-    fuzz_sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, tmp_path: Path
-) -> Router:
+def fuzz_router(fuzz_database: Database, clock: FrozenClock, tmp_path: Path) -> Router:
     return Router(
-        fuzz_sessions,
+        fuzz_database,
         clock,
         BotInfo(describe(accounts={"telegram": "pgi_test_bot"}), tmp_path / "data"),
     )
 
 
-async def _submissions(sessions: async_sessionmaker[AsyncSession]) -> int:
-    async with sessions() as session:
+async def _submissions(database: Database) -> int:
+    async with database.session() as session:
         return int(await session.scalar(select(func.count()).select_from(Submission)) or 0)
 
 
 @pytest.fixture
-async def fuzzer(
-    fuzz_router: Router, fuzz_sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
-) -> Router:
-    code = await invite(fuzz_sessions, clock, "sct")
+async def fuzzer(fuzz_router: Router, fuzz_database: Database, clock: FrozenClock) -> Router:
+    code = await invite(fuzz_database, clock, "sct")
     await fuzz_router.handle(Incoming("memory", USER, USER, text=f"/start {code}"))
     return fuzz_router
 
@@ -151,13 +147,13 @@ async def _send(router: Router, **fields: object) -> list[str]:
 )
 @given(fuzzed=inputs)
 async def test_any_input_at_any_step(
-    step: str, fuzzed: Fuzzed, fuzzer: Router, fuzz_sessions: async_sessionmaker[AsyncSession]
+    step: str, fuzzed: Fuzzed, fuzzer: Router, fuzz_database: Database
 ) -> None:
-    sessions = fuzz_sessions
+    database = fuzz_database
     await _send(fuzzer, text="/huy")
     for text in STEPS[step]:
         await _send(fuzzer, text=text)
-    before = await _submissions(sessions)
+    before = await _submissions(database)
     value = fuzzed.value
     if fuzzed.kind == "text" and isinstance(value, str):
         answer = await _send(fuzzer, text=value)
@@ -171,7 +167,7 @@ async def test_any_input_at_any_step(
         assert FAULT not in text, (step, fuzzed, text)
         assert VIETNAMESE.search(text), (step, fuzzed, text)
     confirmed = any(t.startswith("Đã ghi nhận báo cáo") for t in answer)
-    assert await _submissions(sessions) == before + (1 if confirmed else 0), (step, fuzzed)
+    assert await _submissions(database) == before + (1 if confirmed else 0), (step, fuzzed)
     assert not confirmed or step == "confirm"
 
 
@@ -224,22 +220,22 @@ def _forbidden_in(value: object) -> bool:
 @given(name=dirty, answers=st.lists(dirty, min_size=4, max_size=4), file_name=dirty)
 async def test_no_character_xml_forbids_reaches_storage(
     fuzz_router: Router,
-    fuzz_sessions: async_sessionmaker[AsyncSession],
+    fuzz_database: Database,
     clock: FrozenClock,
     name: str,
     answers: list[str],
     file_name: str,
 ) -> None:
     """Names, answers, file names, notices: whatever is typed, storage stays XML-safe."""
-    sessions, router = fuzz_sessions, fuzz_router
+    database, router = fuzz_database, fuzz_router
     user = f"x{next(_users)}"
 
     async def say(sender: str, **fields: object) -> list[str]:
         incoming = Incoming("memory", sender, sender, display_name=name, **fields)  # type: ignore[arg-type]
         return [r.text for r in await router.handle(incoming, files=Files())]
 
-    before = await _submissions(sessions)
-    await say(user, text=f"/start {await invite(sessions, clock, 'sct')}")
+    before = await _submissions(database)
+    await say(user, text=f"/start {await invite(database, clock, 'sct')}")
     await say(user, text="/baocao 2.dd")
     await say(user, text="gap kho khan, vuong mac")
     await say(user, text="40" + answers[3])
@@ -252,13 +248,13 @@ async def test_no_character_xml_forbids_reaches_storage(
     await say(user, text="xong")
     answer = await say(user, text="xac nhan")
     assert any(t.startswith("Đã ghi nhận báo cáo") for t in answer), answer
-    assert await _submissions(sessions) == before + 1
+    assert await _submissions(database) == before + 1
     coordinator = f"c-{user}"
     await say(
-        coordinator, text=f"/start {await invite(sessions, clock, 'stnmt', Role.COORDINATOR)}"
+        coordinator, text=f"/start {await invite(database, clock, 'stnmt', Role.COORDINATOR)}"
     )
     await say(coordinator, text=f"/thongbao Đề nghị các đơn vị {answers[1]} báo cáo đúng hạn")
     await say(coordinator, text=f"/moi sct {answers[2]}")
-    for table, rows in (await dump(sessions)).items():
+    for table, rows in (await dump(database)).items():
         for row in rows:
             assert not _forbidden_in(row), (table, row)

@@ -53,7 +53,6 @@ import pytest
 from aiohttp import ClientSession, web
 from hypothesis import HealthCheck, currently_in_test_context, event, example, given, settings
 from hypothesis import strategies as st
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Update
 
 from bot.channels.base import InboxChannel
@@ -70,6 +69,7 @@ from bot.core.throttle import FloodLimits, Throttle
 from bot.web import create_app
 from handlers.context import BotInfo
 from handlers.router import Router
+from storage.db import Database
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.zalo_api import FakeZalo
 from tests.helpers import dump, invite
@@ -530,7 +530,7 @@ class World:
 
     channel: InboxChannel
     router: Router
-    sessions: async_sessionmaker[AsyncSession]
+    database: Database
     sent: Callable[[], list[str]]
     """Every text the bot has tried to send so far (successfully or not), in order."""
     stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -569,7 +569,7 @@ def _texts_of(calls: list[Any], methods: tuple[str, ...]) -> list[str]:
 
 
 async def _register(world: World, channel: str, user: str, agency: str, clock: Any) -> None:
-    code = await invite(world.sessions, clock, agency)
+    code = await invite(world.database, clock, agency)
     answer = await world.router.handle(
         Incoming(channel, user, user, text=f"/start {code}", display_name="Lan")
     )
@@ -578,21 +578,21 @@ async def _register(world: World, channel: str, user: str, agency: str, clock: A
 
 @pytest.fixture
 async def telegram(
-    fuzz_sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, tmp_path: Path
+    fuzz_database: Database, clock: FrozenClock, tmp_path: Path
 ) -> AsyncIterator[tuple[World, FakeTelegram]]:
     async with FakeTelegram(token=TOKEN) as fake:
         router = Router(
-            fuzz_sessions,
+            fuzz_database,
             clock,
             BotInfo(describe(accounts={"telegram": "pgi_test_bot"}), tmp_path / "data"),
         )
         config = TelegramConfig(TOKEN, fake.base_url, fake.base_file_url, poll_timeout=1)
-        channel = TelegramChannel(config, router, fuzz_sessions, clock)
+        channel = TelegramChannel(config, router, fuzz_database, clock)
         await channel.start()
         world = World(
             channel,
             router,
-            fuzz_sessions,
+            fuzz_database,
             lambda: _texts_of(fake.calls, ("sendmessage", "editmessagetext")),
         )
         await _register(world, "telegram", str(OFFICER), "sct", clock)
@@ -613,17 +613,17 @@ async def telegram(
 
 @pytest.fixture
 async def zalo(
-    fuzz_sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, tmp_path: Path
+    fuzz_database: Database, clock: FrozenClock, tmp_path: Path
 ) -> AsyncIterator[tuple[World, FakeZalo]]:
     async with FakeZalo(token=ZALO_TOKEN) as fake:
-        router = Router(fuzz_sessions, clock, BotInfo(describe(), tmp_path / "data"))
+        router = Router(fuzz_database, clock, BotInfo(describe(), tmp_path / "data"))
         config = ZaloConfig(
             ZALO_TOKEN, fake.base_url, poll_timeout=1, download_hosts=fake.download_hosts
         )
-        channel = ZaloChannel(config, router, fuzz_sessions, clock)
+        channel = ZaloChannel(config, router, fuzz_database, clock)
         await channel.start()
         world = World(
-            channel, router, fuzz_sessions, lambda: _texts_of(fake.calls, ("sendmessage",))
+            channel, router, fuzz_database, lambda: _texts_of(fake.calls, ("sendmessage",))
         )
         await _register(world, "zalo", ZALO_OFFICER, "sct", clock)
         await _register(world, "zalo", ZALO_OTHER, "sxd", clock)
@@ -731,7 +731,7 @@ async def run_example(
         update_id = world.next_id() if shape.update_id == "@next" else shape.update_id
         if update_id != "@missing":
             payload = {"update_id": update_id, **payload}
-    before = await dump(world.sessions)
+    before = await dump(world.database)
     seen = len(world.sent())
     try:
         if isinstance(world.channel, TelegramChannel):
@@ -744,11 +744,11 @@ async def run_example(
     note(f"{shape.kind}: recorded={new}")
     if new is None:  # refused at intake: nothing recorded, nothing changed, nothing said
         assert shape.kind in ("refused", "malformed"), shape
-        assert await dump(world.sessions) == before and len(world.sent()) == seen, shape
+        assert await dump(world.database) == before and len(world.sent()) == seen, shape
         return
     assert shape.kind != "refused", shape
     await world.settle()
-    after = await dump(world.sessions)
+    after = await dump(world.database)
     sent = world.sent()[seen:]
     check_texts(sent, shape)
     check_changes(
@@ -801,7 +801,7 @@ def _last_message(fake: FakeTelegram, chat_id: int) -> Callable[[], Any]:
 
 async def check_inbox(world: World, channel: str) -> None:
     """At the end: every entry is processed, or failed and counted; none is left untouched."""
-    rows = (await dump(world.sessions))["inbox"]
+    rows = (await dump(world.database))["inbox"]
     for row in rows:
         if row[1] == channel:
             assert row[5] is not None or (row[6] >= 1 and row[7]), row
@@ -1017,7 +1017,7 @@ async def test_webhooks(post: Post, webhooks: tuple[str, World, World, ClientSes
     headers = {"Content-Type": post.content_type} | (
         {header: secret} if secret is not None else {}
     )
-    before = await dump(world.sessions)
+    before = await dump(world.database)
     seen = len(tg.sent()), len(zl.sent())
     data = io.BytesIO(body)  # aiohttp warns about big raw bytes
     async with client.post(base + post.path, data=data, headers=headers) as response:
@@ -1026,7 +1026,7 @@ async def test_webhooks(post: Post, webhooks: tuple[str, World, World, ClientSes
     note(f"{post.path} {status}")
     assert status in EXPECTED[post.path], (status, body[:200])
     if status != 200:  # refused: nothing recorded, nothing changed, nothing said
-        assert await dump(world.sessions) == before, (status, body[:200])
+        assert await dump(world.database) == before, (status, body[:200])
         assert (len(tg.sent()), len(zl.sent())) == seen
         return
     await tg.settle()
@@ -1036,7 +1036,7 @@ async def test_webhooks(post: Post, webhooks: tuple[str, World, World, ClientSes
     check_texts(sent, shape)
     named = _scalars(json.loads(body))
     receipt = any(t.startswith(RECEIPT) for t in sent)
-    check_changes(before, await dump(world.sessions), world.channel.name, named, receipt, shape)
+    check_changes(before, await dump(world.database), world.channel.name, named, receipt, shape)
     await check_inbox(world, world.channel.name)
 
 

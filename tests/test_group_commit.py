@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channels.memory import MemoryChannel
 from bot.core.clock import FrozenClock
@@ -22,6 +22,7 @@ from bot.core.domain.members import Role
 from bot.core.messages import Incoming, Reply
 from handlers.context import EVERYONE, Command, Context
 from handlers.router import Inbound, Router
+from storage.db import Database
 from storage.models import AuditEntry, InboxUpdate, LinkCode
 from storage.uow import UnitOfWork
 from tests.fakes.telegram_api import FakeTelegram, FakeUser
@@ -47,12 +48,12 @@ async def fake() -> AsyncIterator[FakeTelegram]:
 @pytest.fixture
 async def running(
     fake: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     tmp_path: Path,
 ) -> AsyncIterator[Bot]:
     """The end-to-end tests' running bot, with one more command: /hong, which fails."""
-    bot = Bot(fake, sessions, clock, tmp_path / "data")
+    bot = Bot(fake, database, clock, tmp_path / "data")
     bot.commands.append(Command("hong", "fails", EVERYONE, _faulty))
     yield bot
     await bot.stop()
@@ -63,7 +64,7 @@ async def _registered(running: Bot, count: int) -> tuple[FakeUser, ...]:
     await running.start()
     agencies = ("sxd", "stnmt", "sct")
     users = [
-        await register(running.fake, running.sessions, running.clock, 6001 + n, agencies[n % 3])
+        await register(running.fake, running.database, running.clock, 6001 + n, agencies[n % 3])
         for n in range(count)
     ]
     await running.stop()
@@ -101,7 +102,7 @@ async def test_updates_that_arrive_together_are_committed_together(
     assert any("tình trạng thực hiện" in t for t in lan_said)
     assert "Đã hủy" in lan_said[-1]
     assert any("Nhiệm vụ của" in t for t in _texts(running.fake, minh))
-    async with running.sessions() as session:
+    async with running.database.session() as session:
         rows = list(await session.scalars(select(InboxUpdate).order_by(InboxUpdate.id)))
     assert [r.processed_at is not None for r in rows[-4:]] == [True] * 4
 
@@ -122,7 +123,7 @@ async def test_a_fault_in_a_batch_costs_the_others_nothing(
     assert sum("Các lệnh" in t for t in thu_said) == 1
     apology = _texts(running.fake, minh)[-1]
     assert "sự cố kỹ thuật" in apology
-    async with running.sessions() as session:
+    async with running.database.session() as session:
         rows = {
             r.update_key: r
             for r in await session.scalars(select(InboxUpdate).order_by(InboxUpdate.id))
@@ -161,17 +162,17 @@ async def test_a_batch_is_handled_in_one_transaction_by_the_router(
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_writers_of_one_process_take_turns_on_sqlite(
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
 ) -> None:
     """Two tasks writing at once never meet SQLite's busy handler; a commit lets the other in."""
     order: list[str] = []
     first_began = asyncio.Event()
 
     async def writer(name: str, rounds: int) -> None:
-        async with UnitOfWork(sessions) as uow:
+        async with UnitOfWork(database) as uow:
             for n in range(rounds):
                 uow.audit.record(f"{name}.{n}", now=datetime.now(UTC))
-                await uow.session.flush()
+                await uow.flush()
                 order.append(f"{name}.{n}")
                 first_began.set()
                 await asyncio.sleep(0)  # the other task runs meanwhile and must wait
@@ -184,8 +185,8 @@ async def test_writers_of_one_process_take_turns_on_sqlite(
     await asyncio.gather(writer("a", 2), second())
     assert order == ["a.0", "b.0", "a.1"]  # a's commit let b write before a went on
 
-    async with UnitOfWork(sessions) as outer:  # nested in one task: no deadlock on the turn
-        async with UnitOfWork(sessions) as inner:
+    async with UnitOfWork(database) as outer:  # nested in one task: no deadlock on the turn
+        async with UnitOfWork(database) as inner:
             inner.audit.record("nested", now=datetime.now(UTC))
             await inner.commit()
         assert "nested" in await outer.audit.actions()
@@ -200,13 +201,13 @@ def _choice(answer: list[Reply], label: str) -> str:
 
 
 async def test_an_export_in_a_batch_sees_the_reports_of_the_same_batch(
-    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    router: Router, database: Database, clock: FrozenClock
 ) -> None:
     """A file built from a read-only session would miss a report committed with it."""
     officer = MemoryChannel(router.handle, user_id="301", display_name="Lan")
     coordinator = MemoryChannel(router.handle, user_id="302", display_name="Minh")
-    await officer.send(f"/start {await invite(sessions, clock, 'sxd')}")
-    await coordinator.send(f"/start {await invite(sessions, clock, 'stnmt', Role.COORDINATOR)}")
+    await officer.send(f"/start {await invite(database, clock, 'sxd')}")
+    await coordinator.send(f"/start {await invite(database, clock, 'stnmt', Role.COORDINATOR)}")
     answer = await officer.send("/baocao 1.b.1")
     answer = await officer.press(_choice(answer, "Đang triển khai"))
     await officer.send("60")
@@ -224,7 +225,7 @@ async def test_an_export_in_a_batch_sees_the_reports_of_the_same_batch(
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_a_writer_cancelled_while_queueing_again_gives_back_nothing(
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
 ) -> None:
     """A unit of work cancelled inside commit's hand-over must not free another's turn."""
     inside: set[str] = set()
@@ -239,18 +240,18 @@ async def test_a_writer_cancelled_while_queueing_again_gives_back_nothing(
         inside.discard(name)
 
     async def first() -> None:
-        async with UnitOfWork(sessions) as uow:
+        async with UnitOfWork(database) as uow:
             await hold("first", 0.02)
             await uow.commit()  # the second waits: the turn goes to it, the first queues again
             await hold("first", 0.01)
 
     async def second() -> None:
-        async with UnitOfWork(sessions):
+        async with UnitOfWork(database):
             second_in.set()
             await hold("second", 0.1)
 
     async def third() -> None:
-        async with UnitOfWork(sessions):
+        async with UnitOfWork(database):
             await hold("third", 0.01)
 
     running = asyncio.create_task(first())
@@ -264,14 +265,14 @@ async def test_a_writer_cancelled_while_queueing_again_gives_back_nothing(
 
 
 async def test_an_update_processed_before_is_not_processed_again(
-    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    router: Router, database: Database, clock: FrozenClock
 ) -> None:
     """A batch whose commit went through but was reported failed is not applied twice."""
     user = MemoryChannel(router.handle, user_id="401", display_name="Lan")
-    await user.send(f"/start {await invite(sessions, clock, 'sxd')}")
+    await user.send(f"/start {await invite(database, clock, 'sxd')}")
     link = Incoming("memory", "401", "401", update_id="501", text="/lienket")
     helping = Incoming("memory", "401", "401", update_id="502", text="/trogiup")
-    async with UnitOfWork(sessions) as uow:
+    async with UnitOfWork(database) as uow:
         entries = await uow.inbox.record_all("memory", [("501", {}), ("502", {})], clock.now())
         await uow.inbox.claim([entries[0].id], clock.now())  # the first went through before
         await uow.commit()
@@ -280,7 +281,7 @@ async def test_an_update_processed_before_is_not_processed_again(
     )
     assert answers[0] == [] and "Các lệnh" in answers[1][0].text
     assert await router.handle(link, inbox_id=entries[0].id) == []
-    async with sessions() as session:
+    async with database.session() as session:
         codes = await session.scalar(select(func.count()).select_from(LinkCode))
         pending = await session.scalar(
             select(func.count()).select_from(InboxUpdate).where(InboxUpdate.processed_at.is_(None))

@@ -5,16 +5,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from bot.channels.registry import describe
 from bot.core.clock import FrozenClock
 from bot.core.domain.members import Role
 from bot.core.messages import Incoming
 from handlers.context import BotInfo
 from handlers.router import Router
-from storage.models import Agency
+from storage.db import Database
 from storage.uow import UnitOfWork
 from tests.helpers import invite
 
@@ -24,9 +21,9 @@ def message(channel: str, user: str, text: str) -> Incoming:
 
 
 async def test_link_two_apps_and_choose_the_channel(
-    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    router: Router, database: Database, clock: FrozenClock
 ) -> None:
-    code = await invite(sessions, clock, "sct")
+    code = await invite(database, clock, "sct")
     await router.handle(message("telegram", "111", f"/start {code}"))
     [answer] = await router.handle(message("telegram", "111", "/lienket"))
     link = re.search(r"Mã liên kết của đồng chí là ([A-Z0-9]{6})", answer.text)
@@ -41,10 +38,9 @@ async def test_link_two_apps_and_choose_the_channel(
     assert "không hợp lệ hoặc đã hết hạn" in again[0].text  # one use
 
     async def recipients() -> list[str]:
-        async with UnitOfWork(sessions) as uow:
-            agency = await uow.session.scalar(select(Agency.id).where(Agency.code == "sct"))
-            assert agency is not None
-            return [r.channel for r in await uow.notifications.recipients(agency)]
+        async with UnitOfWork(database) as uow:
+            agency = await uow.agencies.by_code("sct")
+            return [r.channel for r in await uow.notifications.recipients(agency.id)]
 
     assert await recipients() == ["zalo"]  # one reminder, on the app linked last
     [chosen] = await router.handle(message("zalo", "zz9", "/kenh telegram"))
@@ -55,10 +51,10 @@ async def test_link_two_apps_and_choose_the_channel(
 
 
 async def test_an_account_registered_elsewhere_cannot_be_linked(
-    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    router: Router, database: Database, clock: FrozenClock
 ) -> None:
-    await router.handle(message("telegram", "1", f"/start {await invite(sessions, clock, 'sct')}"))
-    await router.handle(message("zalo", "2", f"/start {await invite(sessions, clock, 'sxd')}"))
+    await router.handle(message("telegram", "1", f"/start {await invite(database, clock, 'sct')}"))
+    await router.handle(message("zalo", "2", f"/start {await invite(database, clock, 'sxd')}"))
     [answer] = await router.handle(message("telegram", "1", "/lienket"))
     code = answer.text.split("là ")[1].split(",")[0]
     [refused] = await router.handle(message("zalo", "2", f"/lienket {code}"))
@@ -68,12 +64,12 @@ async def test_an_account_registered_elsewhere_cannot_be_linked(
 
 
 async def test_platform_links_come_from_the_adapters_descriptions(
-    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, tmp_path: Path
+    database: Database, clock: FrozenClock, tmp_path: Path
 ) -> None:
     """/moi gives each platform's invitation link; a group is sent to its own platform's chat."""
     platforms = describe(accounts={"telegram": "pgi_test_bot", "zalo": "Bot PGI"})
-    router = Router(sessions, clock, BotInfo(platforms, tmp_path / "data"))
-    code = await invite(sessions, clock, "stnmt", Role.COORDINATOR)
+    router = Router(database, clock, BotInfo(platforms, tmp_path / "data"))
+    code = await invite(database, clock, "stnmt", Role.COORDINATOR)
     await router.handle(message("zalo", "z1", f"/start {code}"))
     [answer] = await router.handle(message("zalo", "z1", "/moi sxd"))
     invitation = re.search(r"Mã mời ([A-Z0-9]{10})", answer.text)

@@ -14,11 +14,10 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot.channels.redaction import protect
 from bot.core.clock import FrozenClock
-from storage.db import AsyncSession, create_engine, create_sessionmaker
+from storage.db import Database
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.zalo_api import FakeZalo
 from tests.helpers import invite
@@ -51,11 +50,11 @@ def everything_logged() -> Iterator[io.StringIO]:
 
 
 @pytest.fixture
-async def echoing_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    """The engine as ``--sql-echo`` makes it: every statement logged."""
-    engine = create_engine(database_url, echo=True)
-    yield engine
-    await engine.dispose()
+async def echoing_database(database_url: str) -> AsyncIterator[Database]:
+    """The database as ``--sql-echo`` makes it: every statement logged."""
+    database = Database(database_url, echo=True)
+    yield database
+    await database.dispose()
 
 
 def assert_clean(log: str, *secrets: str) -> None:
@@ -67,19 +66,19 @@ def assert_clean(log: str, *secrets: str) -> None:
 @ON_SQLITE
 async def test_telegram_at_debug_logs_no_secret(
     everything_logged: io.StringIO,
-    echoing_engine: AsyncEngine,
+    echoing_database: Database,
     clock: FrozenClock,
     tmp_path: Path,
 ) -> None:
-    sessions: async_sessionmaker[AsyncSession] = create_sessionmaker(echoing_engine)
+    database = echoing_database
     async with FakeTelegram(token=TELEGRAM_TOKEN, long_poll_cap=0.3) as fake:
         codes = []
         for webhook in (False, True):
-            bot = TelegramBot(fake, sessions, clock, tmp_path / "data")
+            bot = TelegramBot(fake, database, clock, tmp_path / "data")
             await bot.start(webhook=webhook)
             try:
                 user = fake.user(8101 + len(codes))
-                code = await invite(sessions, clock, "sxd")
+                code = await invite(database, clock, "sxd")
                 codes.append(code)
                 user.send_text(f"/start {code}")
                 await fake.wait_for_text(user.id, "Đăng ký thành công")
@@ -94,19 +93,19 @@ async def test_telegram_at_debug_logs_no_secret(
 @ON_SQLITE
 async def test_zalo_at_debug_logs_no_secret(
     everything_logged: io.StringIO,
-    echoing_engine: AsyncEngine,
+    echoing_database: Database,
     clock: FrozenClock,
     tmp_path: Path,
 ) -> None:
-    sessions: async_sessionmaker[AsyncSession] = create_sessionmaker(echoing_engine)
+    database = echoing_database
     async with FakeZalo(token=ZALO_TOKEN, long_poll_cap=0.3) as fake:
         codes = []
         for webhook in (False, True):
-            bot = ZaloBot(fake, sessions, clock, tmp_path / "data")
+            bot = ZaloBot(fake, database, clock, tmp_path / "data")
             await bot.start(webhook=webhook)
             try:
                 user = fake.user(f"ab{len(codes)}")
-                code = await invite(sessions, clock, "sct")
+                code = await invite(database, clock, "sct")
                 codes.append(code)
                 user.send_text(f"/start {code}")
                 await fake.wait_for_text(user.id, "Đăng ký thành công")

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, insert, select, text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.memory import MemoryChannel
 from bot.cli import App, build_parser
@@ -17,11 +16,13 @@ from bot.cli.run import _console_member
 from bot.config import Settings
 from bot.core.clock import FrozenClock
 from bot.core.domain.members import Role
+from bot.core.domain.reorganisation import Refusal
+from handlers.refusals import agency_refusal
 from handlers.registration import GUESS_LIMIT
 from handlers.router import Router
 from storage import migrate
 from storage.agencies import AgencyError, current_agency, find_agency
-from storage.db import create_engine
+from storage.db import Database, create_engine
 from storage.models import AuditEntry, InvitationFailure, Member, OutboxMessage
 from storage.uow import UnitOfWork
 from tests.helpers import invite
@@ -33,7 +34,7 @@ def said(replies: list[object]) -> str:
 
 async def _register(
     router: Router,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     name: str | None,
     agency: str = "sct",
@@ -41,7 +42,7 @@ async def _register(
     user: str | None = None,
 ) -> MemoryChannel:
     channel = MemoryChannel(router.handle, user_id=user or f"u-{name}", display_name=name)
-    await channel.send(f"/start {await invite(sessions, clock, agency, role)}")
+    await channel.send(f"/start {await invite(database, clock, agency, role)}")
     return channel
 
 
@@ -52,21 +53,21 @@ async def _register(
     "typed", ["Đặng Văn Đức", "ĐẶNG VĂN ĐỨC", "  đặng  văn đức ", "Ơn Thị Ăn"]
 )
 async def test_a_vietnamese_name_is_found_whatever_its_case(
-    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, typed: str
+    router: Router, database: Database, clock: FrozenClock, typed: str
 ) -> None:
-    await _register(router, sessions, clock, "Đặng Văn Đức")
-    await _register(router, sessions, clock, "ơn thị ăn")
-    async with UnitOfWork(sessions) as uow:
+    await _register(router, database, clock, "Đặng Văn Đức")
+    await _register(router, database, clock, "ơn thị ăn")
+    async with UnitOfWork(database) as uow:
         found = await uow.members.find(typed)
     assert len(found) == 1, typed
-    async with UnitOfWork(sessions) as uow:
+    async with UnitOfWork(database) as uow:
         assert await uow.members.find("Dang Van Duc") == []  # another name, not a spelling
 
 
 async def test_members_inserted_in_bulk_get_their_name_key_too(
-    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    database: Database, clock: FrozenClock
 ) -> None:
-    async with sessions() as session:
+    async with database.session() as session:
         agency = await find_agency(session, "sct")
         rows = [
             {
@@ -79,17 +80,17 @@ async def test_members_inserted_in_bulk_get_their_name_key_too(
         ]
         await session.execute(insert(Member), rows)
         await session.commit()
-    async with UnitOfWork(sessions) as uow:
+    async with UnitOfWork(database) as uow:
         assert [m.full_name for m in await uow.members.find("ƠN THỊ ĂN")] == ["Ơn Thị Ăn"]
 
 
 async def test_console_as_a_vietnamese_name_acts_as_that_member(
     database_url: str,
     router: Router,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
 ) -> None:
-    await _register(router, sessions, clock, "Đặng Văn Đức")
+    await _register(router, database, clock, "Đặng Văn Đức")
     app = App(Settings(database_url=database_url), clock)
     try:
         member = await _console_member(app, "ĐẶNG VĂN ĐỨC")
@@ -101,10 +102,10 @@ async def test_console_as_a_vietnamese_name_acts_as_that_member(
 async def test_console_as_a_code_already_used_continues_as_its_member(
     database_url: str,
     router: Router,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
 ) -> None:
-    code = await invite(sessions, clock, "sct")
+    code = await invite(database, clock, "sct")
     await MemoryChannel(router.handle, user_id="c1", display_name="Lò Thị Mai").send(
         f"/start {code}"
     )
@@ -170,35 +171,40 @@ async def test_the_migration_gives_existing_members_their_name_key(tmp_path: Pat
     ],
 )
 async def test_an_agency_is_found_as_people_type_it(
-    sessions: async_sessionmaker[AsyncSession], typed: str, code: str
+    database: Database, typed: str, code: str
 ) -> None:
-    async with sessions() as session:
+    async with database.session() as session:
         agency = await current_agency(session, await find_agency(session, typed))
     assert agency.code == code
 
 
 async def test_an_unclear_or_unknown_agency_gets_a_polite_answer_with_suggestions(
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
 ) -> None:
-    async with sessions() as session:
-        with pytest.raises(AgencyError, match="trùng với nhiều cơ quan") as several:
+    async with database.session() as session:
+        with pytest.raises(AgencyError) as several:
             await find_agency(session, "UBND huyện")
-        assert "UBND huyện Tràng Định" in str(several.value)
-        assert str(several.value).count("(h-") == 8  # eight named, then how many more
-        assert re.search(r"; và \d+ cơ quan, đơn vị khác\. Đề nghị", str(several.value))
-        with pytest.raises(AgencyError, match="Có phải đồng chí muốn tìm") as close:
+        assert several.value.refusal is Refusal.AMBIGUOUS
+        said = agency_refusal(several.value)
+        assert "trùng với nhiều cơ quan" in said
+        assert "UBND huyện Tràng Định" in said
+        assert said.count("(h-") == 8  # eight named, then how many more
+        assert re.search(r"; và \d+ cơ quan, đơn vị khác\. Đề nghị", said)
+        with pytest.raises(AgencyError) as close:
             await find_agency(session, "So Xay Dungg")
-        assert "Sở Xây dựng (sxd)" in str(close.value)
+        assert close.value.refusal is Refusal.UNKNOWN_NAME
+        said = agency_refusal(close.value)
+        assert "Có phải đồng chí muốn tìm" in said and "Sở Xây dựng (sxd)" in said
 
 
 async def test_moi_and_invite_create_accept_an_agency_without_diacritics(
     database_url: str,
     router: Router,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
 ) -> None:
     coordinator = await _register(
-        router, sessions, clock, "Hoàng Thu Hà", "stnmt", Role.COORDINATOR
+        router, database, clock, "Hoàng Thu Hà", "stnmt", Role.COORDINATOR
     )
     for typed in ("/moi trang dinh lanhdao", "/moi Tràng Định lãnh đạo"):
         answer = said(await coordinator.send(typed))
@@ -219,7 +225,7 @@ async def test_moi_and_invite_create_accept_an_agency_without_diacritics(
         assert await args.action(app, args) == 0
     finally:
         await app.close()
-    async with sessions() as session:
+    async with database.session() as session:
         created = await session.scalar(
             select(func.count())
             .select_from(AuditEntry)
@@ -232,10 +238,10 @@ async def test_moi_and_invite_create_accept_an_agency_without_diacritics(
 
 
 async def test_codes_are_longer_and_expire_after_seven_days_by_default(
-    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    router: Router, database: Database, clock: FrozenClock
 ) -> None:
     coordinator = await _register(
-        router, sessions, clock, "Hoàng Thu Hà", "stnmt", Role.COORDINATOR
+        router, database, clock, "Hoàng Thu Hà", "stnmt", Role.COORDINATOR
     )
     answer = said(await coordinator.send("/moi sct"))
     match = re.search(r"Mã mời ([A-Z0-9]+)", answer)
@@ -246,19 +252,19 @@ async def test_codes_are_longer_and_expire_after_seven_days_by_default(
 
 
 async def test_guessing_codes_from_many_accounts_is_stopped_for_everyone_and_reported(
-    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    router: Router, database: Database, clock: FrozenClock
 ) -> None:
     coordinator = await _register(
-        router, sessions, clock, "Hoàng Thu Hà", "stnmt", Role.COORDINATOR
+        router, database, clock, "Hoàng Thu Hà", "stnmt", Role.COORDINATOR
     )
-    good = await invite(sessions, clock, "sct")
+    good = await invite(database, clock, "sct")
     for n in range(GUESS_LIMIT.failures):
         guesser = MemoryChannel(router.handle, user_id=f"g{n}")
         assert "không hợp lệ" in said(await guesser.send(f"/start ZZZZZZZZ{n:02d}"))
     newcomer = MemoryChannel(router.handle, user_id="honest", display_name="Vi Văn Tùng")
     refused = said(await newcomer.send(f"/start {good}"))
     assert "tạm ngừng nhận mã mời" in refused and "15 phút" in refused
-    async with sessions() as session:
+    async with database.session() as session:
         assert await session.scalar(select(func.count()).select_from(Member)) == 1  # unchanged
         alerts = list(
             await session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "alert"))
@@ -275,18 +281,18 @@ async def test_guessing_codes_from_many_accounts_is_stopped_for_everyone_and_rep
 
 
 async def test_registration_without_a_name_greets_without_a_made_up_name(
-    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    router: Router, database: Database, clock: FrozenClock
 ) -> None:
     channel = MemoryChannel(router.handle, user_id="anon")
-    answer = said(await channel.send(f"/start {await invite(sessions, clock, 'sxd')}"))
+    answer = said(await channel.send(f"/start {await invite(database, clock, 'sxd')}"))
     assert answer.startswith("Đăng ký thành công. Chào mừng đồng chí!")
     assert "Cán bộ Sở Xây dựng!" not in answer
 
 
 async def test_start_again_says_who_the_member_is_instead_of_the_code(
-    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    router: Router, database: Database, clock: FrozenClock
 ) -> None:
-    code = await invite(sessions, clock, "sxd")
+    code = await invite(database, clock, "sxd")
     channel = MemoryChannel(router.handle, user_id="again", display_name="Nông Văn Dũng")
     await channel.send(f"/start {code}")
     for command in (f"/start {code}", "/start"):
@@ -296,9 +302,9 @@ async def test_start_again_says_who_the_member_is_instead_of_the_code(
 
 
 async def test_help_names_every_role_with_its_command_word_and_commands(
-    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    router: Router, database: Database, clock: FrozenClock
 ) -> None:
-    officer = await _register(router, sessions, clock, "Nông Văn Dũng")
+    officer = await _register(router, database, clock, "Nông Văn Dũng")
     answer = said(await officer.send("/trogiup"))
     roles = [line for line in answer.splitlines() if line.startswith("• ")]
     assert [line.split(" —")[0] for line in roles] == [

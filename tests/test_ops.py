@@ -11,19 +11,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.memory import MemoryChannel
 from bot.core.clock import FrozenClock
+from bot.core.domain.conversation import ConversationState
 from bot.core.domain.members import Role
 from bot.core.domain.submissions import AttachmentInfo, NewSubmission, ReportStatus
 from handlers.router import Router
 from storage import migrate
-from storage.db import create_engine, create_sessionmaker
+from storage.db import Database, create_engine
 from storage.evidence_files import named_files, remove_files, unused_files
 from storage.health import Problem, check_health
-from storage.models import Agency, Conversation, Member, OutboxMessage
 from storage.uow import UnitOfWork
 from tests.helpers import invite
 from tests.test_backup import _officer
@@ -36,26 +34,22 @@ from tests.test_conversations import text_of
 async def test_status_is_healthy_then_names_each_problem(
     database_url: str, clock: FrozenClock
 ) -> None:
-    engine = create_engine(database_url)
-    sessions = create_sessionmaker(engine)
+    database = Database(database_url)
+    engine = database.engine
     try:
         health = await check_health(engine, clock.now())
         assert health.healthy, health.problems
         assert health.revision == health.head == migrate.head_revision()
         assert health.outbox == {"pending": 0, "sending": 0, "failed": 0, "blocked": 0}
-        async with UnitOfWork(sessions) as uow:
-            await uow.session.execute(
-                insert(OutboxMessage).values(
-                    channel="telegram",
-                    chat_id="1",
-                    kind="reminder",
-                    payload={},
-                    dedupe_key="stalled",
-                    status="pending",
-                    attempts=0,
-                    next_attempt_at=clock.now() - timedelta(hours=1),
-                    created_at=clock.now() - timedelta(hours=1),
-                )
+        async with UnitOfWork(database) as uow:
+            await uow.notifications.enqueue(  # due an hour ago, never sent
+                channel="telegram",
+                chat_id="1",
+                member_id=None,
+                kind="reminder",
+                payload={},
+                dedupe_key="stalled",
+                now=clock.now() - timedelta(hours=1),
             )
             await uow.jobs.started("reminders", clock.now() - timedelta(hours=2))
             await uow.jobs.finished("reminders", clock.now() - timedelta(hours=2))
@@ -67,7 +61,7 @@ async def test_status_is_healthy_then_names_each_problem(
         assert health.outbox["pending"] == 1
         assert [f.what for f in health.failures] == ["backup"]
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
 async def test_status_of_an_unreachable_or_unmigrated_database(tmp_path: Path) -> None:
@@ -106,19 +100,17 @@ async def test_only_files_no_report_or_conversation_names_and_not_new_are_unused
     now = datetime.now(UTC)
     day = timedelta(days=1, hours=1)
     names = {key: f"evidence/{key * 2}/{key * 64}.pdf" for key in "abcd"}
-    engine = create_engine(database_url)
-    sessions = create_sessionmaker(engine)
+    database = Database(database_url)
     try:
-        cycle_id, agency_id, member_id, tasks = await _officer(sessions)
-        async with UnitOfWork(sessions) as uow:
-            await uow.session.execute(
-                insert(Conversation).values(
-                    channel="telegram",
-                    chat_id="5",
-                    state="report.evidence",
-                    data={"files": [{"path": names["b"], "name": "x.pdf"}]},
-                    updated_at=now,
-                )
+        cycle_id, agency_id, member_id, tasks = await _officer(database)
+        async with UnitOfWork(database) as uow:
+            await uow.conversations.set(
+                "telegram",
+                "5",
+                ConversationState(
+                    "report.evidence", {"files": [{"path": names["b"], "name": "x.pdf"}]}
+                ),
+                now,
             )
             await uow.submissions.create(
                 NewSubmission(
@@ -142,8 +134,7 @@ async def test_only_files_no_report_or_conversation_names_and_not_new_are_unused
         _file(tmp_path, names["d"], timedelta(minutes=5), now)  # a report being confirmed
         stale = _file(tmp_path, "evidence/incoming/0123abcd.part", day, now)
         _file(tmp_path, "evidence/notes.txt", day, now)  # not the bot's: never touched
-        async with UnitOfWork(sessions) as uow, uow.reading() as session:
-            named = await named_files(session)
+        named = await named_files(database)
         unused = unused_files(tmp_path, named, now)
         assert [f.name for f in unused] == [names["c"], "evidence/incoming/0123abcd.part"]
         os.utime(tmp_path / names["c"])  # stored again since it was listed
@@ -152,7 +143,7 @@ async def test_only_files_no_report_or_conversation_names_and_not_new_are_unused
         assert not stale.exists()
         assert all((tmp_path / names[key]).exists() for key in "abcd")
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
 # --- /nhatky --------------------------------------------------------------------------------
@@ -160,22 +151,22 @@ async def test_only_files_no_report_or_conversation_names_and_not_new_are_unused
 
 async def _member(
     router: Router,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     role: Role,
     user: str,
 ) -> MemoryChannel:
     agency = "stnmt" if role in (Role.COORDINATOR, Role.ADMIN) else "sct"
     channel = MemoryChannel(router.handle, user_id=user, display_name=f"Người {user}")
-    await channel.send(f"/start {await invite(sessions, clock, agency, role)}")
+    await channel.send(f"/start {await invite(database, clock, agency, role)}")
     return channel
 
 
 async def test_nhatky_pages_the_log_for_administrators_only(
-    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    router: Router, database: Database, clock: FrozenClock
 ) -> None:
-    admin = await _member(router, sessions, clock, Role.ADMIN, "admin")
-    coordinator = await _member(router, sessions, clock, Role.COORDINATOR, "coord")
+    admin = await _member(router, database, clock, Role.ADMIN, "admin")
+    coordinator = await _member(router, database, clock, Role.COORDINATOR, "coord")
     for _ in range(12):
         clock.advance(timedelta(minutes=1))
         await coordinator.send("/nhatky")  # refused, and each refusal audited
@@ -203,24 +194,24 @@ async def test_nhatky_pages_the_log_for_administrators_only(
 
 
 async def _seed_members(database: Path) -> None:
-    engine = create_engine(f"sqlite+aiosqlite:///{database}")
+    db = Database(f"sqlite+aiosqlite:///{database}")
     try:
-        async with UnitOfWork(create_sessionmaker(engine)) as uow:
-            ids = {
-                code: agency_id
-                for code, agency_id in await uow.session.execute(select(Agency.code, Agency.id))
-            }
+        async with UnitOfWork(db) as uow:
             now = datetime(2024, 11, 20, 2, 0, tzinfo=UTC)
             for name, agency, role in (
-                ("Nguyễn Văn An", "sct", "officer"),
-                ("Phạm Thị Hoa", "stnmt", "admin"),
+                ("Nguyễn Văn An", "sct", Role.OFFICER),
+                ("Phạm Thị Hoa", "stnmt", Role.ADMIN),
             ):
-                member = Member(full_name=name, agency_id=ids[agency], role=role)
-                member.created_at = now
-                uow.session.add(member)
+                await uow.members.create(
+                    full_name=name,
+                    agency_id=(await uow.agencies.by_code(agency)).id,
+                    role=role,
+                    invitation_id=None,
+                    now=now,
+                )
             await uow.commit()
     finally:
-        await engine.dispose()
+        await db.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.db import Database
 from storage.models import Agency, Assignment, Task
 from storage.plan_loader import LoadedPlan, default_plan_path, read_plan
 from storage.uow import UnitOfWork
@@ -106,8 +106,8 @@ def test_milestones_recur_from_2024(plan: LoadedPlan) -> None:
     assert doc.plan.coordinator == "stnmt"
 
 
-async def _leads_of(sessions: async_sessionmaker[AsyncSession], code: str) -> set[str]:
-    async with sessions() as session:
+async def _leads_of(database: Database, code: str) -> set[str]:
+    async with database.session() as session:
         rows = await session.scalars(
             select(Agency.code)
             .join(Assignment, Assignment.agency_id == Agency.id)
@@ -118,19 +118,19 @@ async def _leads_of(sessions: async_sessionmaker[AsyncSession], code: str) -> se
 
 
 async def test_groups_expand_to_one_assignment_per_agency(
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
 ) -> None:
-    assert await _leads_of(sessions, "1.k.1") == set(DISTRICTS)
-    others = await _leads_of(sessions, "1.i")
+    assert await _leads_of(database, "1.k.1") == set(DISTRICTS)
+    others = await _leads_of(database, "1.i")
     named_in_index_1 = {"stnmt", "sxd", "snnptnt", "sgtvt", "stttt"}
     assert not others & named_in_index_1
     assert {"sct", "skhdt", "syt", "ttt", "bqlkkt"} <= others
     assert "cat" not in others  # the police is not a department
-    assert await _leads_of(sessions, "4.dd.1") >= {"stnmt", "sct", "tp-lang-son", "h-dinh-lap"}
+    assert await _leads_of(database, "4.dd.1") >= {"stnmt", "sct", "tp-lang-son", "h-dinh-lap"}
 
 
-async def test_milestones_are_dated_each_year(sessions: async_sessionmaker[AsyncSession]) -> None:
-    async with UnitOfWork(sessions) as uow:
+async def test_milestones_are_dated_each_year(database: Database) -> None:
+    async with UnitOfWork(database) as uow:
         milestones = await uow.plans.milestones(2024)
     assert [(m.code, f"{m.due_date:%d/%m/%Y}") for m in milestones] == [
         ("implementation-plan", "20/07/2024"),

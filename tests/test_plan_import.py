@@ -8,24 +8,26 @@ from pathlib import Path
 import pytest
 import yaml
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.clock import FrozenClock
 from bot.core.domain.members import Role
-from storage.agencies import AgencyError, lineage_ids, merge_agency, rename_agency, retire_agency
+from bot.core.domain.plan import ImportResult
+from bot.core.domain.reorganisation import Refusal
+from storage.agencies import AgencyError
+from storage.db import Database
 from storage.models import Agency, AgencyName, Assignment, Member, Submission, Task
-from storage.plan_import import import_plan
 from storage.plan_loader import default_plan_path, read_plan
 from storage.uow import UnitOfWork
 from tests.helpers import dump
 
 
-async def _import(sessions: async_sessionmaker[AsyncSession], path: Path, clock: FrozenClock):
-    async with sessions() as session:
-        report = await import_plan(
-            session, read_plan(path), today=clock.now().date(), now=clock.now()
+async def _import(database: Database, path: Path, clock: FrozenClock) -> ImportResult:
+    async with UnitOfWork(database) as uow:
+        report = await uow.plans.import_plan(
+            read_plan(path), today=clock.now().date(), now=clock.now()
         )
-        await session.commit()
+        await uow.commit()
     return report
 
 
@@ -37,11 +39,9 @@ def _edited_plan(tmp_path: Path, edit) -> Path:  # type: ignore[no-untyped-def]
     return path
 
 
-async def _submit(
-    sessions: async_sessionmaker[AsyncSession], task_code: str, agency: str, clock: FrozenClock
-) -> int:
+async def _submit(database: Database, task_code: str, agency: str, clock: FrozenClock) -> int:
     """Write a submission row directly (the report flow comes with the Telegram issue)."""
-    async with sessions() as session:
+    async with database.session() as session:
         task = await session.scalar(select(Task).where(Task.code == task_code))
         row = await session.scalar(select(Agency).where(Agency.code == agency))
         assert task is not None and row is not None
@@ -70,19 +70,19 @@ async def _submit(
 
 
 async def test_import_twice_leaves_the_database_identical(
-    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    database: Database, clock: FrozenClock
 ) -> None:
-    before = await dump(sessions)
+    before = await dump(database)
     clock.advance(__import__("datetime").timedelta(days=1))
-    report = await _import(sessions, default_plan_path(), clock)
+    report = await _import(database, default_plan_path(), clock)
     assert not report.changed
-    assert await dump(sessions) == before
+    assert await dump(database) == before
 
 
 async def test_changed_version_updates_in_place_and_keeps_submissions(
-    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, tmp_path: Path
+    database: Database, clock: FrozenClock, tmp_path: Path
 ) -> None:
-    submission = await _submit(sessions, "1.d", "sgtvt", clock)
+    submission = await _submit(database, "1.d", "sgtvt", clock)
 
     def edit(data: dict) -> None:  # type: ignore[type-arg]
         index = data["indices"][0]
@@ -98,48 +98,47 @@ async def test_changed_version_updates_in_place_and_keeps_submissions(
         )
         data["milestones"][1]["due"] = "15/12"
 
-    report = await _import(sessions, _edited_plan(tmp_path, edit), clock)
+    report = await _import(database, _edited_plan(tmp_path, edit), clock)
     # 1.z for sxd, and sgtvt, no longer named in index 1, joins "other departments" of 1.i.
     assert report.created == {"task": 1, "assignment": 2}
     assert report.removed == {"task": 1, "assignment": 1}
     assert (
         report.updated["task"] >= 1 and report.updated["milestone"] == 1
     )  # one cycle (2024) so far
-    async with sessions() as session:
+    async with database.session() as session:
         old = await session.scalar(select(Task).where(Task.code == "1.d"))
         assert old is not None and old.active is False
         assert (await session.get(Submission, submission)) is not None
         first = await session.scalar(select(Task).where(Task.code == "1.a.1"))
         assert first is not None and first.title == "Tiêu đề mới"
         assert await session.scalar(select(func.count()).select_from(Task)) == 62
-    async with UnitOfWork(sessions) as uow:
+    async with UnitOfWork(database) as uow:
         due = {m.code: m.due_date for m in await uow.plans.milestones(2024)}
     assert due["results-report"] == date(2024, 12, 15)
     # Importing the original again brings the task back, with its submission.
-    report = await _import(sessions, default_plan_path(), clock)
-    async with sessions() as session:
+    report = await _import(database, default_plan_path(), clock)
+    async with database.session() as session:
         old = await session.scalar(select(Task).where(Task.code == "1.d"))
         assert old is not None and old.active is True
         assert (await session.get(Submission, submission)) is not None
 
 
 async def test_rename_keeps_the_former_name_and_the_reports(
-    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    database: Database, clock: FrozenClock
 ) -> None:
-    submission = await _submit(sessions, "1.a.1", "stnmt", clock)
-    async with sessions() as session:
-        await rename_agency(
-            session,
+    submission = await _submit(database, "1.a.1", "stnmt", clock)
+    async with UnitOfWork(database) as uow:
+        await uow.agencies.rename(
             "stnmt",
             name="Sở Nông nghiệp và Môi trường",
             short_name="Sở NN&MT",
             on=date(2025, 3, 1),
             now=clock.now(),
         )
-        await session.commit()
-    report = await _import(sessions, default_plan_path(), clock)
+        await uow.commit()
+    report = await _import(database, default_plan_path(), clock)
     assert "agency" not in report.updated  # the plan's old name does not undo the rename
-    async with sessions() as session:
+    async with database.session() as session:
         agency = await session.scalar(select(Agency).where(Agency.code == "stnmt"))
         assert agency is not None and agency.name == "Sở Nông nghiệp và Môi trường"
         former = await session.scalar(select(AgencyName).where(AgencyName.agency_id == agency.id))
@@ -149,17 +148,17 @@ async def test_rename_keeps_the_former_name_and_the_reports(
 
 
 async def test_merge_moves_tasks_and_members_and_keeps_history(
-    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    database: Database, clock: FrozenClock
 ) -> None:
-    submission = await _submit(sessions, "1.c.1", "snnptnt", clock)
-    async with sessions() as session:
-        await merge_agency(session, "snnptnt", into="stnmt", on=date(2025, 3, 1), now=clock.now())
-        await session.commit()
-    before = await dump(sessions)
-    report = await _import(sessions, default_plan_path(), clock)
+    submission = await _submit(database, "1.c.1", "snnptnt", clock)
+    async with UnitOfWork(database) as uow:
+        await uow.agencies.merge("snnptnt", into="stnmt", on=date(2025, 3, 1), now=clock.now())
+        await uow.commit()
+    before = await dump(database)
+    report = await _import(database, default_plan_path(), clock)
     assert not report.changed  # re-importing the 2024 plan follows the merge, changes nothing
-    assert await dump(sessions) == before
-    async with sessions() as session:
+    assert await dump(database) == before
+    async with database.session() as session:
         old = await session.scalar(select(Agency).where(Agency.code == "snnptnt"))
         new = await session.scalar(select(Agency).where(Agency.code == "stnmt"))
         assert old is not None and new is not None
@@ -172,11 +171,11 @@ async def test_merge_moves_tasks_and_members_and_keeps_history(
         assert member is not None and member.agency_id == new.id
         saved = await session.get(Submission, submission)
         assert saved is not None and saved.agency_id == old.id
-        assert old.id in await lineage_ids(session, new.id)
-        with pytest.raises(AgencyError):
-            await merge_agency(
-                session, "stnmt", into="stnmt", on=date(2025, 3, 1), now=clock.now()
-            )
+    async with UnitOfWork(database) as uow:
+        assert old.id in await uow.agencies.lineage(new.id)
+        with pytest.raises(AgencyError) as refused:
+            await uow.agencies.merge("stnmt", into="stnmt", on=date(2025, 3, 1), now=clock.now())
+        assert refused.value.refusal is Refusal.SELF_MERGE
 
 
 async def _has_lead(session: AsyncSession, task_code: str, agency_id: int) -> bool:
@@ -191,14 +190,14 @@ async def _has_lead(session: AsyncSession, task_code: str, agency_id: int) -> bo
 
 
 async def test_retire_ends_assignments_and_keeps_reports(
-    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    database: Database, clock: FrozenClock
 ) -> None:
-    submission = await _submit(sessions, "1.k.1", "h-dinh-lap", clock)
-    async with sessions() as session:
-        await retire_agency(session, "h-dinh-lap", on=date(2025, 7, 1), now=clock.now())
-        await session.commit()
-    await _import(sessions, default_plan_path(), clock)
-    async with sessions() as session:
+    submission = await _submit(database, "1.k.1", "h-dinh-lap", clock)
+    async with UnitOfWork(database) as uow:
+        await uow.agencies.retire("h-dinh-lap", on=date(2025, 7, 1), now=clock.now())
+        await uow.commit()
+    await _import(database, default_plan_path(), clock)
+    async with database.session() as session:
         agency = await session.scalar(select(Agency).where(Agency.code == "h-dinh-lap"))
         assert agency is not None and agency.status == "retired"
         assert (
@@ -215,7 +214,7 @@ async def test_retire_ends_assignments_and_keeps_reports(
 
 
 async def test_reorganisation_section_of_a_plan_file(
-    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, tmp_path: Path
+    database: Database, clock: FrozenClock, tmp_path: Path
 ) -> None:
     def edit(data: dict) -> None:  # type: ignore[type-arg]
         data["reorganisations"] = [
@@ -233,26 +232,25 @@ async def test_reorganisation_section_of_a_plan_file(
         ]
 
     path = _edited_plan(tmp_path, edit)
-    await _import(sessions, path, clock)
-    first = await dump(sessions)
-    await _import(sessions, path, clock)
-    assert await dump(sessions) == first
-    async with UnitOfWork(sessions) as uow:
+    await _import(database, path, clock)
+    first = await dump(database)
+    await _import(database, path, clock)
+    assert await dump(database) == first
+    async with UnitOfWork(database) as uow:
         view = await uow.plans.view()
         assert view is not None and view.coordinator == "snnmt"
-        new = await uow.session.scalar(select(Agency).where(Agency.code == "snnmt"))
-        assert new is not None
+        new = await uow.agencies.by_code("snnmt")
         codes = {t.code for t in await uow.plans.tasks_of_agency(new.id)}
     assert {"1.a.1", "1.c.1", "III.5"} <= codes
 
 
 async def test_invitation_for_a_merged_agency_goes_to_its_successor(
-    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    database: Database, clock: FrozenClock
 ) -> None:
-    async with sessions() as session:
-        await merge_agency(session, "stttt", into="skhcn", on=date(2025, 3, 1), now=clock.now())
-        await session.commit()
-    async with UnitOfWork(sessions) as uow:
+    async with UnitOfWork(database) as uow:
+        await uow.agencies.merge("stttt", into="skhcn", on=date(2025, 3, 1), now=clock.now())
+        await uow.commit()
+    async with UnitOfWork(database) as uow:
         invitation = await uow.invitations.create(
             agency_code="Sở Thông tin và Truyền thông",
             role=Role.OFFICER,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.db import Database
 from storage.plan_loader import PlanFileError, default_plan_path, read_plan
 from tests.helpers import dump
 
@@ -70,14 +70,12 @@ def test_missing_section_and_unreadable_files(tmp_path: Path) -> None:
         read_plan(tmp_path / "latin1.yaml")
 
 
-async def test_a_refused_file_imports_nothing(
-    sessions: async_sessionmaker[AsyncSession], tmp_path: Path
-) -> None:
+async def test_a_refused_file_imports_nothing(database: Database, tmp_path: Path) -> None:
     from bot.cli import main
 
-    before = await dump(sessions)
+    before = await dump(database)
     bad = _write(tmp_path, ORIGINAL.replace("    leads: [stnmt]\n", "    leads: [xyz]\n", 1))
     with pytest.raises(PlanFileError):
         read_plan(bad)
-    assert await dump(sessions) == before
+    assert await dump(database) == before
     del main

@@ -9,25 +9,28 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.memory import MemoryChannel
 from bot.core.clock import FrozenClock
 from bot.core.delivery import Piece
 from bot.core.domain.calendar import ReminderPolicy, WorkingCalendar
 from bot.core.domain.members import Role
+from bot.core.domain.plan import AssignmentRole
 from bot.core.domain.submissions import NewSubmission, ReportStatus
 from bot.core.messages import Reply
 from bot.outbox import DeliveryLimits, OutboxWorker
 from handlers.reminders import Reminders
 from handlers.router import Router
-from storage.models import Agency, Assignment, Cycle, Member, MemberIdentity, OutboxMessage, Task
+from storage.db import Database
+from storage.models import Agency, Member, MemberIdentity, OutboxMessage
 from storage.uow import UnitOfWork
 from tests.test_conversations import text_of
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 CALENDAR = WorkingCalendar()
 POLICY = ReminderPolicy()
+YEAR_2024 = date(2024, 6, 1)
+"""A day when the 2024 reporting year is open."""
 
 
 def d(text: str) -> date:
@@ -58,13 +61,13 @@ class Recorder:
 
 
 async def _member(
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     agency: str,
     role: Role,
     chat: str,
     clock: FrozenClock,
 ) -> None:
-    async with sessions() as session:
+    async with database.session() as session:
         agency_id = await session.scalar(select(Agency.id).where(Agency.code == agency))
         member = Member(
             full_name=f"Cán bộ {chat}",
@@ -87,32 +90,26 @@ async def _member(
 
 
 async def _report_all(
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     agency: str,
     clock: FrozenClock,
     only: list[str] | None = None,
     but: str | None = None,
 ) -> None:
     """File a report on every task the agency leads (or only some), at the clock's time."""
-    async with UnitOfWork(sessions) as uow:
-        agency_id = await uow.session.scalar(select(Agency.id).where(Agency.code == agency))
-        member_id = await uow.session.scalar(
-            select(Member.id).where(Member.agency_id == agency_id)
-        )
-        cycle_id = await uow.session.scalar(select(Cycle.id).where(Cycle.year == 2024))
-        tasks = await uow.session.execute(
-            select(Task.id, Task.code)
-            .join(Assignment, Assignment.task_id == Task.id)
-            .where(Assignment.agency_id == agency_id, Assignment.role == "lead")
-        )
-        for task_id, code in tasks.all():
-            if (only is None or code in only) and code != but:
+    async with UnitOfWork(database) as uow:
+        agency_id = (await uow.agencies.by_code(agency)).id
+        member_id = min(m.id for m in await uow.members.list_all() if m.agency_id == agency_id)
+        [cycle_id] = [c.id for c in await uow.submissions.open_cycles(YEAR_2024) if c.year == 2024]
+        for task in await uow.plans.tasks_of_agency(agency_id):
+            task_id, code = task.id, task.code
+            if task.role is AssignmentRole.LEAD and (only is None or code in only) and code != but:
                 await uow.submissions.create(
                     NewSubmission(
                         cycle_id,
                         task_id,
                         agency_id,
-                        member_id or 0,
+                        member_id,
                         ReportStatus.DONE,
                         100,
                         "Đã hoàn thành.",
@@ -126,7 +123,7 @@ async def _report_all(
 
 
 async def _walk(
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     recorder: Recorder,
     start: date,
@@ -134,34 +131,32 @@ async def _walk(
 ) -> None:
     reminders = Reminders(POLICY, CALENDAR)
     worker = OutboxWorker(
-        sessions, {"telegram": recorder}, clock, DeliveryLimits(rate=100_000, chat_interval=0)
+        database, {"telegram": recorder}, clock, DeliveryLimits(rate=100_000, chat_interval=0)
     )
     day = start
     while day <= end:
         for hour, minute in ((7, 0), (8, 0), (8, 40), (22, 30)):
             clock.set(datetime(day.year, day.month, day.day, hour, minute, tzinfo=HANOI))
-            async with UnitOfWork(sessions) as uow:
+            async with UnitOfWork(database) as uow:
                 await reminders.sweep(uow, clock.now())
-            async with UnitOfWork(sessions) as uow:
+            async with UnitOfWork(database) as uow:
                 await reminders.digest(uow, clock.now())
             await worker.deliver_due()
         clock.set(datetime(day.year, day.month, day.day, 10, 0, tzinfo=HANOI))
-        await _events(sessions, clock, day)
+        await _events(database, clock, day)
         day += timedelta(days=1)
 
 
-async def _events(
-    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, day: date
-) -> None:
+async def _events(database: Database, clock: FrozenClock, day: date) -> None:
     if day == d("15/07/2024"):
-        await _report_all(sessions, "sxd", clock, only=["III.1.2"])  # sxd's implementation plan
+        await _report_all(database, "sxd", clock, only=["III.1.2"])  # sxd's implementation plan
     if day == d("11/07/2024"):
-        await _report_all(sessions, "stnmt", clock, only=["III.1.2"])
+        await _report_all(database, "stnmt", clock, only=["III.1.2"])
     if day == d("05/12/2024"):
-        await _report_all(sessions, "sxd", clock)  # sxd's results, after 20/07: they count
-        await _report_all(sessions, "stnmt", clock, but="III.5")
+        await _report_all(database, "sxd", clock)  # sxd's results, after 20/07: they count
+        await _report_all(database, "stnmt", clock, but="III.5")
     if day == d("18/12/2024"):
-        await _report_all(sessions, "stnmt", clock, only=["III.5"])  # the consolidated report
+        await _report_all(database, "stnmt", clock, only=["III.5"])  # the consolidated report
 
 
 def _seen(recorder: Recorder, chat: str, kind_text: str = "") -> list[date]:
@@ -197,12 +192,12 @@ DECEMBER_LATE = days(
 
 
 @pytest.fixture
-async def people(sessions: async_sessionmaker[AsyncSession], clock: FrozenClock) -> None:
-    await _member(sessions, "sxd", Role.OFFICER, "sxd-officer", clock)
-    await _member(sessions, "sxd", Role.LEADER, "sxd-leader", clock)
-    await _member(sessions, "sct", Role.OFFICER, "sct-officer", clock)
-    await _member(sessions, "sct", Role.LEADER, "sct-leader", clock)
-    await _member(sessions, "stnmt", Role.COORDINATOR, "coordinator", clock)
+async def people(database: Database, clock: FrozenClock) -> None:
+    await _member(database, "sxd", Role.OFFICER, "sxd-officer", clock)
+    await _member(database, "sxd", Role.LEADER, "sxd-leader", clock)
+    await _member(database, "sct", Role.OFFICER, "sct-officer", clock)
+    await _member(database, "sct", Role.LEADER, "sct-leader", clock)
+    await _member(database, "stnmt", Role.COORDINATOR, "coordinator", clock)
 
 
 def _check_the_year(recorder: Recorder) -> None:
@@ -242,10 +237,10 @@ def _check_the_year(recorder: Recorder) -> None:
 
 
 async def test_a_whole_year_of_reminders(
-    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, people: None
+    database: Database, clock: FrozenClock, people: None
 ) -> None:
     recorder = Recorder(clock)
-    await _walk(sessions, clock, recorder, d("01/07/2024"), d("31/12/2024"))
+    await _walk(database, clock, recorder, d("01/07/2024"), d("31/12/2024"))
     _check_the_year(recorder)
     sample = next(r for w, r in recorder.received["sct-officer"] if w.date() == d("09/12/2024"))
     assert "Hạn báo cáo: thứ Ba, 10/12/2024 (còn 1 ngày)" in sample.text
@@ -256,7 +251,6 @@ async def test_a_whole_year_of_reminders(
 async def test_a_restart_mid_year_sends_nothing_twice_and_misses_nothing(
     database_url: str, clock: FrozenClock, people: None
 ) -> None:
-    from storage.db import create_engine, create_sessionmaker
 
     recorder = Recorder(clock)
     for start, end in (
@@ -264,26 +258,26 @@ async def test_a_restart_mid_year_sends_nothing_twice_and_misses_nothing(
         ("24/07/2024", "09/12/2024"),
         ("10/12/2024", "31/12/2024"),
     ):
-        engine = create_engine(database_url)  # a new process: new engine, new objects
+        restarted = Database(database_url)  # a new process: new Database, new objects
         try:
-            await _walk(create_sessionmaker(engine), clock, recorder, d(start), d(end))
+            await _walk(restarted, clock, recorder, d(start), d(end))
         finally:
-            await engine.dispose()
+            await restarted.dispose()
     _check_the_year(recorder)
 
 
 async def test_a_bot_down_at_the_reminder_hour_catches_up_once(
-    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, people: None
+    database: Database, clock: FrozenClock, people: None
 ) -> None:
     recorder = Recorder(clock)
     # Down all Wednesday 17/07 (before-3) and back at 15:10: the reminder goes out then, once.
-    await _walk(sessions, clock, recorder, d("12/07/2024"), d("16/07/2024"))
+    await _walk(database, clock, recorder, d("12/07/2024"), d("16/07/2024"))
     worker = OutboxWorker(
-        sessions, {"telegram": recorder}, clock, DeliveryLimits(rate=100_000, chat_interval=0)
+        database, {"telegram": recorder}, clock, DeliveryLimits(rate=100_000, chat_interval=0)
     )
     for hour in (15, 16):
         clock.set(datetime(2024, 7, 17, hour, 10, tzinfo=HANOI))
-        async with UnitOfWork(sessions) as uow:
+        async with UnitOfWork(database) as uow:
             await Reminders(POLICY, CALENDAR).sweep(uow, clock.now())
         await worker.deliver_due()
     assert (
@@ -293,22 +287,22 @@ async def test_a_bot_down_at_the_reminder_hour_catches_up_once(
     assert _seen(recorder, "sct-officer") == days("12/07/2024", "17/07/2024")
     # Down from 19/07 to 29/07 included: on 30/07 only that day's step, no burst of stale ones.
     clock.set(datetime(2024, 7, 30, 9, 0, tzinfo=HANOI))
-    async with UnitOfWork(sessions) as uow:
+    async with UnitOfWork(database) as uow:
         await Reminders(POLICY, CALENDAR).sweep(uow, clock.now())
     await worker.deliver_due()
     assert _seen(recorder, "sct-officer") == days("12/07/2024", "17/07/2024", "30/07/2024")
 
 
 async def test_nhacnho_and_the_report_now_button(
-    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    router: Router, database: Database, clock: FrozenClock
 ) -> None:
     from tests.helpers import invite
 
     coordinator = MemoryChannel(router.handle, user_id="900", display_name="Điều phối")
-    code = await invite(sessions, clock, "stnmt", Role.COORDINATOR)
+    code = await invite(database, clock, "stnmt", Role.COORDINATOR)
     await coordinator.send(f"/start {code}")
     officer = MemoryChannel(router.handle, user_id="901", display_name="Cán bộ")
-    code = await invite(sessions, clock, "sct")
+    code = await invite(database, clock, "sct")
     await officer.send(f"/start {code}")
     assert "không có lệnh /nhacnho" not in text_of(await officer.send("/nhacnho"))
     assert "không dành cho vai trò" in text_of(await officer.send("/nhacnho"))
@@ -323,7 +317,7 @@ async def test_nhacnho_and_the_report_now_button(
     assert "Không có cơ quan, đơn vị nào tên là xyz" in text_of(
         await coordinator.send("/nhacnho xyz")
     )
-    async with sessions() as session:
+    async with database.session() as session:
         rows = list(
             await session.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == "901"))
         )
@@ -335,12 +329,12 @@ async def test_nhacnho_and_the_report_now_button(
 
 
 async def test_the_scheduler_runs_the_sweep_every_ten_minutes_and_at_start(
-    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, people: None
+    database: Database, clock: FrozenClock, people: None
 ) -> None:
     from bot.scheduler import REMINDER_JOB, ReminderJob, build_scheduler
 
     woken = asyncio.Event()
-    reminder_job = ReminderJob(sessions, Reminders(), clock, woken.set)
+    reminder_job = ReminderJob(database, Reminders(), clock, woken.set)
     scheduler = build_scheduler(reminder_job, HANOI)
     job = scheduler.get_job(REMINDER_JOB)
     assert job is not None and job.trigger.interval == timedelta(minutes=10)
@@ -354,16 +348,16 @@ async def test_the_scheduler_runs_the_sweep_every_ten_minutes_and_at_start(
     finally:
         scheduler.shutdown(wait=False)
         await reminder_job.drain()
-    async with sessions() as session:
+    async with database.session() as session:
         assert await session.scalar(select(OutboxMessage.id).limit(1)) is not None
 
 
 async def test_the_first_sweep_of_the_day_runs_at_the_reminder_hour(
-    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, people: None
+    database: Database, clock: FrozenClock, people: None
 ) -> None:
     from bot.scheduler import ReminderJob, build_scheduler
 
-    reminder_job = ReminderJob(sessions, Reminders(POLICY, CALENDAR), clock, lambda: None)
+    reminder_job = ReminderJob(database, Reminders(POLICY, CALENDAR), clock, lambda: None)
     scheduler = build_scheduler(reminder_job, HANOI)
     # Whenever the bot was started, some job of the scheduler fires at 08:00 sharp, Hà Nội
     # time (12/07/2024 is before-7 of the July deadline for sct), on every day.
@@ -384,7 +378,7 @@ async def test_the_first_sweep_of_the_day_runs_at_the_reminder_hour(
     clock.set(at_hour)
     recorder = Recorder(clock)
     worker = OutboxWorker(
-        sessions, {"telegram": recorder}, clock, DeliveryLimits(rate=100_000, chat_interval=0)
+        database, {"telegram": recorder}, clock, DeliveryLimits(rate=100_000, chat_interval=0)
     )
     await reminder_job.run()
     await worker.deliver_due()
@@ -393,13 +387,13 @@ async def test_the_first_sweep_of_the_day_runs_at_the_reminder_hour(
 
 
 def test_the_hourly_job_follows_the_configured_reminder_hour(
-    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    database: Database, clock: FrozenClock
 ) -> None:
     from bot.scheduler import ReminderJob, build_scheduler
 
     policy = ReminderPolicy(send_hour=7)
     scheduler = build_scheduler(
-        ReminderJob(sessions, Reminders(policy, CALENDAR), clock, lambda: None), HANOI
+        ReminderJob(database, Reminders(policy, CALENDAR), clock, lambda: None), HANOI
     )
     after = datetime(2024, 12, 9, 6, 59, tzinfo=HANOI)
     fire_times = [job.trigger.get_next_fire_time(None, after) for job in scheduler.get_jobs()]

@@ -10,7 +10,6 @@ from pathlib import Path
 import docx
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.memory import MemoryChannel
 from bot.channels.registry import describe
@@ -19,6 +18,7 @@ from bot.core.messages import FileRef, FileUnavailable, Incoming, Reply
 from handlers.context import BotInfo
 from handlers.exports.document import report_document
 from handlers.router import Router
+from storage.db import Database
 from storage.models import Attachment, AuditEntry, Submission, Task
 from storage.summary import SummaryRepository
 from tests.helpers import dump, invite
@@ -43,11 +43,9 @@ def files() -> Files:
 
 
 @pytest.fixture
-def report_router(
-    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, tmp_path: Path
-) -> Router:
+def report_router(database: Database, clock: FrozenClock, tmp_path: Path) -> Router:
     return Router(
-        sessions,
+        database,
         clock,
         BotInfo(describe(accounts={"telegram": "pgi_test_bot"}), tmp_path / "data"),
     )
@@ -55,13 +53,13 @@ def report_router(
 
 async def officer_of(
     router: Router,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     files: Files,
     agency: str = "sxd",
     user: str = "301",
 ) -> MemoryChannel:
-    code = await invite(sessions, clock, agency)
+    code = await invite(database, clock, agency)
     channel = MemoryChannel(router.handle, user_id=user, display_name="Trần Văn Nam")
     channel.files = files  # type: ignore[attr-defined]
     assert "Đăng ký thành công" in text_of(await channel.send(f"/start {code}"))
@@ -86,12 +84,12 @@ async def not_started_summary(officer: MemoryChannel, task: str, results: str) -
 
 async def test_full_report_with_a_file_and_a_correction(
     report_router: Router,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     files: Files,
     tmp_path: Path,
 ) -> None:
-    officer = await officer_of(report_router, sessions, clock, files)
+    officer = await officer_of(report_router, database, clock, files)
     [tasks] = await officer.send("/baocao")
     assert "Báo cáo năm 2024 của Sở Xây dựng" in tasks.text and "trang 1/2" in tasks.text
     [page2] = await officer.press(choice(tasks, "Sau"))
@@ -112,7 +110,7 @@ async def test_full_report_with_a_file_and_a_correction(
     [receipt] = await officer.press(choice(summary, "Xác nhận"))
     assert receipt.text.startswith("Đã ghi nhận báo cáo số 2024/")
     assert "09:00, thứ Tư, 20/11/2024" in receipt.text
-    async with sessions() as session:
+    async with database.session() as session:
         row = await session.scalar(select(Submission))
         assert row is not None
         assert (row.status, row.progress, row.version) == ("in_progress", 60, 1)
@@ -131,7 +129,7 @@ async def test_full_report_with_a_file_and_a_correction(
     assert "Tiến độ: 100%" in summary.text and "Minh chứng: không có" in summary.text
     [receipt] = await officer.press(choice(summary, "Xác nhận"))
     assert "phiên bản 2" in receipt.text
-    async with sessions() as session:
+    async with database.session() as session:
         versions = list(await session.scalars(select(Submission.version).order_by(Submission.id)))
     assert versions == [1, 2]
     history = text_of(await officer.send("/lichsu"))
@@ -143,11 +141,11 @@ async def test_full_report_with_a_file_and_a_correction(
 
 async def test_blocked_status_asks_difficulties_and_proposals_and_edit(
     report_router: Router,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     files: Files,
 ) -> None:
-    officer = await officer_of(report_router, sessions, clock, files, "cat")
+    officer = await officer_of(report_router, database, clock, files, "cat")
     [status] = await officer.send("/baocao 1.dd")
     [progress] = await officer.press(choice(status, "Gặp khó khăn"))
     [results] = await officer.press(choice(progress, "25%"))
@@ -170,20 +168,20 @@ async def test_blocked_status_asks_difficulties_and_proposals_and_edit(
     assert "Tiến độ: 100%" in summary.text and "Khó khăn" not in summary.text
     [receipt] = await officer.press(choice(summary, "Xác nhận"))
     assert "Đã ghi nhận" in receipt.text
-    async with sessions() as session:
+    async with database.session() as session:
         row = await session.scalar(select(Submission))
         assert row is not None and (row.status, row.difficulties) == ("done", None)
 
 
 async def test_bad_input_at_every_step_changes_nothing(
     report_router: Router,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     files: Files,
 ) -> None:
-    officer = await officer_of(report_router, sessions, clock, files)
+    officer = await officer_of(report_router, database, clock, files)
     [tasks] = await officer.send("/baocao")
-    before = await dump(sessions)
+    before = await dump(database)
     # text where a button is expected: the question is asked again, state kept
     answer = await officer.send("nhiệm vụ 1")
     assert "chọn một trong các lựa chọn" in answer[0].text and answer[1].flat_choices
@@ -206,59 +204,59 @@ async def test_bad_input_at_every_step_changes_nothing(
     big = FileRef("f2", "ho-so.pdf", "application/pdf", 21 * 1024 * 1024)
     assert "Tệp quá lớn (21 MB)" in text_of(await officer.upload(big))
     assert "hoặc bấm Bỏ qua nếu không có minh chứng" in text_of(await officer.send("xong rồi ạ"))
-    assert await dump(sessions) == {
+    assert await dump(database) == {
         **before,
-        "conversation": (await dump(sessions))["conversation"],
+        "conversation": (await dump(database))["conversation"],
     }
     # /huy cancels at any step; the old buttons are then stale
     assert "Đã hủy" in text_of(await officer.send("/huy"))
     assert "không còn hiệu lực" in text_of(await officer.press(choice(ask_files, "Bỏ qua")))
-    async with sessions() as session:
+    async with database.session() as session:
         assert await session.scalar(select(Submission)) is None
 
 
 async def test_forged_task_button_is_refused_and_audited(
     report_router: Router,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     files: Files,
 ) -> None:
-    officer = await officer_of(report_router, sessions, clock, files)
+    officer = await officer_of(report_router, database, clock, files)
     [tasks] = await officer.send("/baocao")
     nonce = choice(tasks, "1.b.1").split(":")[1]
-    async with sessions() as session:
+    async with database.session() as session:
         other = await session.scalar(select(Task.id).where(Task.code == "2.b.1"))
     answer = text_of(await officer.press(f"bc:{nonce}:tk:{other}"))
     assert "không được giao cho đơn vị" in answer
-    async with sessions() as session:
+    async with database.session() as session:
         actions = list(await session.scalars(select(AuditEntry.action)))
     assert actions[-1] == "choice.forged"
 
 
 async def test_the_same_confirmation_twice_makes_one_submission(
     report_router: Router,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     files: Files,
 ) -> None:
-    officer = await officer_of(report_router, sessions, clock, files)
+    officer = await officer_of(report_router, database, clock, files)
     summary = await not_started_summary(officer, "1.b.2", "Đang chuẩn bị hồ sơ.")
     press = Incoming("memory", "301", "301", update_id="u-1", payload=choice(summary, "Xác nhận"))
     first = await report_router.handle(press)
     again = await report_router.handle(replace(press))
     assert "Đã ghi nhận" in first[0].text
     assert again[0].text == first[0].text  # the redelivered update gets the same receipt
-    async with sessions() as session:
+    async with database.session() as session:
         assert len(list(await session.scalars(select(Submission)))) == 1
 
 
 async def test_correction_after_the_deadline_is_refused_but_late_first_reports_are_taken(
     report_router: Router,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     files: Files,
 ) -> None:
-    officer = await officer_of(report_router, sessions, clock, files)
+    officer = await officer_of(report_router, database, clock, files)
     summary = await not_started_summary(officer, "1.b.3", "Chưa triển khai do chờ quy hoạch.")
     await officer.press(choice(summary, "Xác nhận"))
     clock.set(datetime(2024, 12, 11, 2, 0, tzinfo=UTC))
@@ -270,11 +268,11 @@ async def test_correction_after_the_deadline_is_refused_but_late_first_reports_a
 
 async def test_two_open_cycles_in_january(
     report_router: Router,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     files: Files,
 ) -> None:
-    officer = await officer_of(report_router, sessions, clock, files)
+    officer = await officer_of(report_router, database, clock, files)
     clock.set(datetime(2025, 1, 6, 2, 0, tzinfo=UTC))
     [years] = await officer.send("/baocao")
     assert [c.label for c in years.flat_choices] == ["Năm 2024", "Năm 2025"]
@@ -292,35 +290,35 @@ async def test_group_chats_get_one_notice(report_router: Router) -> None:
 
 async def test_control_characters_and_a_file_the_platform_withholds_change_nothing_bad(
     report_router: Router,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     files: Files,
 ) -> None:
-    officer = await officer_of(report_router, sessions, clock, files)
+    officer = await officer_of(report_router, database, clock, files)
     [status] = await officer.send("/baocao 1.b.1")
     await officer.press(choice(status, "Hoàn thành"))
     await officer.send("Đã hoàn\x00thành\x07 đề án\ud800.")  # NUL, BEL, a lone surrogate
-    before = await dump(sessions)
+    before = await dump(database)
     answer = await officer.upload(FileRef("gone", "bien-ban.pdf", "application/pdf", 1000))
     assert "chưa tải được tệp" in text_of(answer) and "sự cố kỹ thuật" not in text_of(answer)
-    assert await dump(sessions) == before  # nothing stored, nothing counted as a fault
+    assert await dump(database) == before  # nothing stored, nothing counted as a fault
     labels = [c.label for c in answer[-1].flat_choices]
     number = labels.index(next(label for label in labels if label.startswith("Bỏ qua"))) + 1
     summary = (await officer.send(str(number)))[-1]  # the numbered choices still stand
     [receipt] = await officer.press(choice(summary, "Xác nhận"))
     assert receipt.text.startswith("Đã ghi nhận báo cáo số")  # PostgreSQL takes it too
-    async with sessions() as session:
+    async with database.session() as session:
         assert await session.scalar(select(Submission.results)) == "Đã hoànthành đề án."
 
 
 async def test_a_colleagues_newer_report_is_shown_before_confirming_over_it(
     report_router: Router,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     files: Files,
 ) -> None:
-    first = await officer_of(report_router, sessions, clock, files)
-    second = await officer_of(report_router, sessions, clock, files, user="302")
+    first = await officer_of(report_router, database, clock, files)
+    second = await officer_of(report_router, database, clock, files, user="302")
     theirs = await not_started_summary(first, "1.b.2", "Đang chuẩn bị hồ sơ.")
     mine = await not_started_summary(second, "1.b.2", "Đã khảo sát 5 công trình.")
     [receipt] = await first.press(choice(theirs, "Xác nhận"))
@@ -331,12 +329,12 @@ async def test_a_colleagues_newer_report_is_shown_before_confirming_over_it(
     assert "Đang chuẩn bị hồ sơ." in warning.text  # the colleague's report, shown
     assert "chưa được ghi nhận" in warning.text
     assert "Đã khảo sát 5 công trình." in summary.text
-    async with sessions() as session:
+    async with database.session() as session:
         assert len(list(await session.scalars(select(Submission)))) == 1
     # Confirmed again, knowingly: the next version, linked to the colleague's.
     [receipt] = await second.press(choice(summary, "Xác nhận"))
     assert "phiên bản 2" in receipt.text
-    async with sessions() as session:
+    async with database.session() as session:
         rows = list(await session.scalars(select(Submission).order_by(Submission.version)))
     assert [r.version for r in rows] == [1, 2] and rows[1].supersedes_id == rows[0].id
     assert rows[1].results == "Đã khảo sát 5 công trình."
@@ -344,11 +342,11 @@ async def test_a_colleagues_newer_report_is_shown_before_confirming_over_it(
 
 async def test_a_side_command_leaves_the_report_where_it_was_and_shows_the_step_again(
     report_router: Router,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     files: Files,
 ) -> None:
-    officer = await officer_of(report_router, sessions, clock, files)
+    officer = await officer_of(report_router, database, clock, files)
     await officer.send("/baocao 1.b.1")
     answer = await officer.send("/nhiemvu")  # the task list, then the status question again
     assert "Nhiệm vụ của Sở Xây dựng" in answer[0].text
@@ -371,11 +369,11 @@ async def test_a_side_command_leaves_the_report_where_it_was_and_shows_the_step_
 
 async def test_a_task_button_pressed_during_a_report_keeps_the_numbered_choices(
     report_router: Router,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     files: Files,
 ) -> None:
-    officer = await officer_of(report_router, sessions, clock, files)
+    officer = await officer_of(report_router, database, clock, files)
     [tasks] = await officer.send("/nhiemvu")
     summary = await not_started_summary(officer, "1.b.2", "Đang chuẩn bị hồ sơ thiết kế.")
     answer = await officer.press(choice(tasks, "Xem 1.b.1"))
@@ -390,21 +388,21 @@ async def test_a_task_button_pressed_during_a_report_keeps_the_numbered_choices(
 @pytest.mark.parametrize("empty", ["😀😀😀", "2", "5", "...", "!!", "12,5 %", "ok"])
 async def test_content_free_answers_are_asked_again_politely(
     report_router: Router,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     files: Files,
     empty: str,
 ) -> None:
-    officer = await officer_of(report_router, sessions, clock, files, "cat")
+    officer = await officer_of(report_router, database, clock, files, "cat")
     [status] = await officer.send("/baocao 1.dd")
     [progress] = await officer.press(choice(status, "Gặp khó khăn"))
     await officer.press(choice(progress, "25%"))
     for step in ("kết quả thực hiện", "khó khăn, vướng mắc", "Kiến nghị, đề xuất"):
-        before = await dump(sessions)
+        before = await dump(database)
         answer = await officer.send(empty)
         assert "Đề nghị đồng chí" in answer[0].text and "cụ thể" in answer[0].text, step
         assert step in answer[-1].text  # the same question again
-        assert await dump(sessions) == before, step
+        assert await dump(database) == before, step
         if step == "kết quả thực hiện":
             await officer.send("Đã huy động lực lượng tại 2 điểm sạt lở.")
         elif step == "khó khăn, vướng mắc":
@@ -419,11 +417,11 @@ async def test_content_free_answers_are_asked_again_politely(
 
 async def test_the_evidence_step_names_only_the_button_it_offers(
     report_router: Router,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     files: Files,
 ) -> None:
-    officer = await officer_of(report_router, sessions, clock, files)
+    officer = await officer_of(report_router, database, clock, files)
     [status] = await officer.send("/baocao 1.b.1")
     assert "Đề nghị đồng chí chọn tình trạng thực hiện nhiệm vụ" in status.text
     await officer.press(choice(status, "Hoàn thành"))
@@ -442,11 +440,11 @@ async def test_the_evidence_step_names_only_the_button_it_offers(
 
 async def test_history_is_in_order_and_a_past_year_shows_no_current_deadline(
     report_router: Router,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     files: Files,
 ) -> None:
-    officer = await officer_of(report_router, sessions, clock, files)
+    officer = await officer_of(report_router, database, clock, files)
     summary = await not_started_summary(officer, "1.b.2", "Đang chuẩn bị hồ sơ thiết kế.")
     await officer.press(choice(summary, "Xác nhận"))
     history = text_of(await officer.send("/lichsu"))
@@ -460,11 +458,11 @@ async def test_history_is_in_order_and_a_past_year_shows_no_current_deadline(
 
 async def test_a_report_typed_with_characters_xml_forbids_still_makes_the_draft_report(
     report_router: Router,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     files: Files,
 ) -> None:
-    code = await invite(sessions, clock, "cat")
+    code = await invite(database, clock, "cat")
     officer = MemoryChannel(report_router.handle, user_id="302", display_name="Lê\ufffe Văn Hùng")
     assert "Đăng ký thành công" in text_of(await officer.send(f"/start {code}"))
     [status] = await officer.send("/baocao 1.dd")
@@ -476,7 +474,7 @@ async def test_a_report_typed_with_characters_xml_forbids_still_makes_the_draft_
     [summary] = await officer.press(choice(ask_files, "Bỏ qua"))
     [receipt] = await officer.press(choice(summary, "Xác nhận"))
     assert receipt.text.startswith("Đã ghi nhận báo cáo số 2024/")
-    async with sessions() as session:
+    async with database.session() as session:
         plan = await SummaryRepository(session).summary(2024, clock.now().date())
     assert plan is not None
     document = docx.Document(io.BytesIO(report_document(plan)))

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import FrozenClock
 from bot.core.domain.agencies import AgencyStatus
 from bot.core.domain.members import Role
-from storage.agencies import AgencyError, merge_agency
+from bot.core.domain.reorganisation import Refusal
+from handlers.refusals import agency_refusal
+from storage.agencies import AgencyError
+from storage.db import Database
 from storage.uow import UnitOfWork
 
 
@@ -19,9 +21,9 @@ async def _agency_ids(uow: UnitOfWork) -> dict[str, int]:
 
 
 async def test_find_members_by_name_as_typed_or_by_id(
-    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    database: Database, clock: FrozenClock
 ) -> None:
-    async with UnitOfWork(sessions) as uow:
+    async with UnitOfWork(database) as uow:
         agencies = await _agency_ids(uow)
         duc = await uow.members.create(
             full_name="Đặng Văn Đức",
@@ -38,7 +40,7 @@ async def test_find_members_by_name_as_typed_or_by_id(
             now=clock.now(),
         )
         await uow.commit()
-    async with UnitOfWork(sessions) as uow:
+    async with UnitOfWork(database) as uow:
         assert [m.id for m in await uow.members.find("  ĐẶNG văn   ĐỨC ")] == [duc]
         [found] = await uow.members.find(str(duc))
         assert (found.full_name, found.agency_code, found.role) == (
@@ -50,9 +52,9 @@ async def test_find_members_by_name_as_typed_or_by_id(
 
 
 async def test_accounts_channels_and_the_preferred_one(
-    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    database: Database, clock: FrozenClock
 ) -> None:
-    async with UnitOfWork(sessions) as uow:
+    async with UnitOfWork(database) as uow:
         agencies = await _agency_ids(uow)
         member = await uow.members.create(
             full_name="Hà Thị Mai",
@@ -65,21 +67,21 @@ async def test_accounts_channels_and_the_preferred_one(
         await uow.members.add_identity(member, "telegram", "t1", "t1", clock.now())
         await uow.members.add_identity(member, "zalo", "z1", "z1", clock.now())
         await uow.commit()
-    async with UnitOfWork(sessions) as uow:
+    async with UnitOfWork(database) as uow:
         assert await uow.members.channels_of(member) == {"telegram", "zalo"}
         [latest] = await uow.notifications.recipients(agencies["sct"])
         assert latest.channel == "zalo"  # none chosen: the account linked last
         await uow.members.set_preferred_channel(member, "telegram")
         await uow.commit()
-    async with UnitOfWork(sessions) as uow:
+    async with UnitOfWork(database) as uow:
         [chosen] = await uow.notifications.recipients(agencies["sct"])
         assert (chosen.member_id, chosen.channel, chosen.chat_id) == (member, "telegram", "t1")
 
 
 async def test_a_link_code_is_used_once_and_expires(
-    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    database: Database, clock: FrozenClock
 ) -> None:
-    async with UnitOfWork(sessions) as uow:
+    async with UnitOfWork(database) as uow:
         agencies = await _agency_ids(uow)
         member = await uow.members.create(
             full_name="Phạm Văn Đông",
@@ -93,14 +95,14 @@ async def test_a_link_code_is_used_once_and_expires(
         await uow.commit()
     assert code != other
     later = clock.now() + timedelta(minutes=14)
-    async with UnitOfWork(sessions) as uow:
+    async with UnitOfWork(database) as uow:
         assert await uow.link_codes.find_usable(code, later) == (member, "telegram")
         assert await uow.link_codes.find_usable("NOCODE", later) is None
         assert await uow.link_codes.mark_used(code, later)
         assert not await uow.link_codes.mark_used(code, later)  # taken twice: the second fails
         assert await uow.link_codes.find_usable(code, later) is None
         await uow.commit()
-    async with UnitOfWork(sessions) as uow:
+    async with UnitOfWork(database) as uow:
         assert await uow.link_codes.find_usable(code, later) is None
         assert await uow.link_codes.find_usable(other, later) == (member, "zalo")
         expired = clock.now() + timedelta(minutes=15)
@@ -108,9 +110,9 @@ async def test_a_link_code_is_used_once_and_expires(
 
 
 async def test_notice_recipients_one_reachable_account_per_member_but_the_sender(
-    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    database: Database, clock: FrozenClock
 ) -> None:
-    async with UnitOfWork(sessions) as uow:
+    async with UnitOfWork(database) as uow:
         agencies = await _agency_ids(uow)
 
         async def member(name: str, agency: str, *accounts: tuple[str, str]) -> int:
@@ -134,7 +136,7 @@ async def test_notice_recipients_one_reachable_account_per_member_but_the_sender
         await uow.members.mark_unreachable("telegram", "b")
         await uow.members.set_active(removed, False)
         await uow.commit()
-    async with UnitOfWork(sessions) as uow:
+    async with UnitOfWork(database) as uow:
         everyone = await uow.members.notice_recipients(sender, None)
         in_sct = await uow.members.notice_recipients(sender, agencies["sct"])
     assert [m for m, _channel, _chat in everyone] == [two_apps, elsewhere]
@@ -144,27 +146,29 @@ async def test_notice_recipients_one_reachable_account_per_member_but_the_sender
     assert everyone[1] == (elsewhere, "zalo", "e")
     assert not {console, blocked, removed, sender} & {m for m, _c, _ch in everyone}
     for preferred, chat in (("zalo", "a2"), ("telegram", "a1")):  # the channel chosen with /kenh
-        async with UnitOfWork(sessions) as uow:
+        async with UnitOfWork(database) as uow:
             await uow.members.set_preferred_channel(two_apps, preferred)
             await uow.commit()
-        async with UnitOfWork(sessions) as uow:
+        async with UnitOfWork(database) as uow:
             assert await uow.members.notice_recipients(sender, agencies["sct"]) == [
                 (two_apps, preferred, chat)
             ]
 
 
 async def test_an_agency_is_found_as_typed_and_answers_for_those_merged_into_it(
-    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    database: Database, clock: FrozenClock
 ) -> None:
-    async with UnitOfWork(sessions) as uow:
+    async with UnitOfWork(database) as uow:
         assert (await uow.agencies.find("Sở Xây dựng")).code == "sxd"
         assert (await uow.agencies.find("so xay dung")).code == "sxd"
         coordinator = await uow.agencies.coordinator()
         assert coordinator is not None and coordinator.code == "stnmt"
-        with pytest.raises(AgencyError, match="Không có cơ quan, đơn vị nào tên là"):
+        with pytest.raises(AgencyError) as unknown:
             await uow.agencies.find("Sở Vũ trụ")
-        await merge_agency(uow.session, "sxd", into="sct", on=clock.now().date(), now=clock.now())
+        assert unknown.value.refusal is Refusal.UNKNOWN_NAME
+        assert "Không có cơ quan, đơn vị nào tên là Sở Vũ trụ" in agency_refusal(unknown.value)
+        await uow.agencies.merge("sxd", into="sct", on=clock.now().date(), now=clock.now())
         await uow.commit()
-    async with UnitOfWork(sessions) as uow:
+    async with UnitOfWork(database) as uow:
         today = await uow.agencies.find("sxd")
         assert (today.code, today.status) == ("sct", AgencyStatus.ACTIVE)

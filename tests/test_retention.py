@@ -6,17 +6,17 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import FrozenClock
+from storage.db import Database
 from storage.models import AuditEntry, InboxUpdate
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
-async def _fill(sessions: async_sessionmaker[AsyncSession], now: datetime) -> None:
+async def _fill(database: Database, now: datetime) -> None:
     """Inbox rows and audit entries of various ages."""
-    async with sessions() as session:
+    async with database.session() as session:
         for key, received_days, processed_days in (
             ("old-1", 40, 40),
             ("old-2", 40, 39),
@@ -50,8 +50,8 @@ async def _fill(sessions: async_sessionmaker[AsyncSession], now: datetime) -> No
         await session.commit()
 
 
-async def _kept(sessions: async_sessionmaker[AsyncSession]) -> tuple[list[str], list[str]]:
-    async with sessions() as session:
+async def _kept(database: Database) -> tuple[list[str], list[str]]:
+    async with database.session() as session:
         inbox = list(
             await session.scalars(select(InboxUpdate.update_key).order_by(InboxUpdate.id))
         )
@@ -60,16 +60,16 @@ async def _kept(sessions: async_sessionmaker[AsyncSession]) -> tuple[list[str], 
 
 
 async def test_the_purge_keeps_what_is_recent_or_unprocessed(
-    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    database: Database, clock: FrozenClock
 ) -> None:
     from bot.scheduler import PurgeJob
     from storage.retention import RetentionPolicy
 
-    await _fill(sessions, clock.now())
-    _inbox, audit_before = await _kept(sessions)
-    job = PurgeJob(sessions, clock, RetentionPolicy(inbox_days=30, audit_days=730), batch=2)
+    await _fill(database, clock.now())
+    _inbox, audit_before = await _kept(database)
+    job = PurgeJob(database, clock, RetentionPolicy(inbox_days=30, audit_days=730), batch=2)
     purged = await job.run()
-    inbox, audit = await _kept(sessions)
+    inbox, audit = await _kept(database)
     assert inbox == ["recent", "edge", "old-unprocessed"]
     assert audit == [a for a in audit_before if a not in ("member.register", "forged.button")]
     assert (purged.inbox, purged.audit) == (4, 2)
@@ -77,7 +77,7 @@ async def test_the_purge_keeps_what_is_recent_or_unprocessed(
 
 
 def test_the_default_retention_and_the_daily_purge_job(
-    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    database: Database, clock: FrozenClock
 ) -> None:
     from bot.config import Settings
     from bot.scheduler import PURGE_JOB, PurgeJob, ReminderJob, build_scheduler
@@ -90,9 +90,9 @@ def test_the_default_retention_and_the_daily_purge_job(
     )
     assert policy == RetentionPolicy(inbox_days=30, audit_days=730)
     scheduler = build_scheduler(
-        ReminderJob(sessions, Reminders(), clock, lambda: None),
+        ReminderJob(database, Reminders(), clock, lambda: None),
         HANOI,
-        purge=PurgeJob(sessions, clock, policy),
+        purge=PurgeJob(database, clock, policy),
     )
     job = scheduler.get_job(PURGE_JOB)
     assert job is not None

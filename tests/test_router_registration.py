@@ -7,7 +7,6 @@ chats (buttons pressed days later) and in outbox rows (reminders not yet sent).
 from __future__ import annotations
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.memory import MemoryChannel
 from bot.core.clock import FrozenClock
@@ -17,10 +16,12 @@ from bot.core.messages import MAX_PAYLOAD_BYTES, Choice, Reply
 from handlers.context import EVERYONE, Command, Context
 from handlers.conversation import Button, Conversation
 from handlers.conversations import CONVERSATIONS
+from handlers.coordination import MEMBER_BUTTON, MemberButton
 from handlers.report.states import REPORT_NOW, ReportButton
 from handlers.router import Router
 from handlers.summary import BUTTON as SUMMARY_BUTTON
 from handlers.tasks import TASK_BUTTON
+from storage.db import Database
 from tests.helpers import invite
 
 
@@ -69,6 +70,7 @@ def test_the_typed_buttons_write_today_s_payloads() -> None:
     [
         ("rp:7:123", REPORT_NOW, ("7", "123")),
         ("task:12", TASK_BUTTON, ("12",)),
+        ("mb:12:off", MEMBER_BUTTON, ("12", "off")),
         ("th:2024:f:xlsx", SUMMARY_BUTTON, ("2024", "f", "xlsx")),
     ],
 )
@@ -77,6 +79,15 @@ def test_the_typed_buttons_read_today_s_payloads(
 ) -> None:
     prefix, _sep, argument = payload.partition(":")
     assert (prefix, button.decode(argument)) == (button.prefix, parts)
+
+
+def test_member_buttons_keep_today_s_payloads() -> None:
+    assert MemberButton(12, reinstate=False).encode() == "mb:12:off"
+    assert MemberButton(7, reinstate=True).encode() == "mb:7:on"
+    assert MemberButton.decode("12:off") == MemberButton(12, reinstate=False)
+    assert MemberButton.decode("7:on") == MemberButton(7, reinstate=True)
+    for forged in ("", "12", "x:on", "12:maybe", "12:on:more", "-1:off"):
+        assert MemberButton.decode(forged) is None, forged
 
 
 def test_report_buttons_round_trip_and_fit_telegram() -> None:
@@ -116,32 +127,28 @@ def test_the_commands_keep_their_order(router: Router) -> None:
     assert list(router.commands) == TODAY_S_COMMANDS  # /trogiup and Telegram's menu show this
 
 
-def test_a_command_declared_twice_is_refused(
-    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
-) -> None:
+def test_a_command_declared_twice_is_refused(database: Database, clock: FrozenClock) -> None:
     twice = Conversation("again", commands=(Command("baocao", "again", EVERYONE, _nothing),))
     with pytest.raises(ValueError, match="baocao"):
-        Router(sessions, clock, conversations=[*CONVERSATIONS, twice])
+        Router(database, clock, conversations=[*CONVERSATIONS, twice])
     own = Conversation("help", commands=(Command("trogiup", "help", EVERYONE, _nothing),))
     with pytest.raises(ValueError, match="trogiup"):  # the router's own commands count too
-        Router(sessions, clock, conversations=[own])
+        Router(database, clock, conversations=[own])
     with pytest.raises(ValueError, match="huy"):
-        Router(sessions, clock).add_command(Command("huy", "cancel", EVERYONE, _nothing))
+        Router(database, clock).add_command(Command("huy", "cancel", EVERYONE, _nothing))
 
 
-def test_a_button_prefix_declared_twice_is_refused(
-    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
-) -> None:
+def test_a_button_prefix_declared_twice_is_refused(database: Database, clock: FrozenClock) -> None:
     async def pressed(ctx: Context, argument: str) -> list[Reply]:
         return []
 
     twice = Conversation("again", buttons={"task": pressed})
     with pytest.raises(ValueError, match="task"):
-        Router(sessions, clock, conversations=[*CONVERSATIONS, twice])
+        Router(database, clock, conversations=[*CONVERSATIONS, twice])
 
 
 async def test_a_declared_conversation_gets_its_command_button_text_and_question_again(
-    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    database: Database, clock: FrozenClock
 ) -> None:
     """A conversation added to the list is served like the built-in ones, asides included."""
     heard: list[str] = []
@@ -175,10 +182,10 @@ async def test_a_declared_conversation_gets_its_command_button_text_and_question
         current_question=again,
         step_buttons=frozenset({button.prefix}),
     )
-    router = Router(sessions, clock, conversations=[*CONVERSATIONS, echo])
+    router = Router(database, clock, conversations=[*CONVERSATIONS, echo])
     assert list(router.commands)[-3:] == ["vang", "trogiup", "huy"]
     user = MemoryChannel(router.handle, user_id="77", display_name="Lò Văn Tám")
-    await user.send(f"/start {await invite(sessions, clock, 'sct', Role.OFFICER)}")
+    await user.send(f"/start {await invite(database, clock, 'sct', Role.OFFICER)}")
 
     [asked] = await user.send("/vang")
     assert asked.text == "Câu hỏi đang chờ"
@@ -193,14 +200,14 @@ async def test_a_declared_conversation_gets_its_command_button_text_and_question
 
 
 async def test_the_router_takes_its_outbox_wake_up_at_construction(
-    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    database: Database, clock: FrozenClock
 ) -> None:
     woken: list[str] = []
-    router = Router(sessions, clock, on_outbox=lambda: woken.append("wake"))
+    router = Router(database, clock, on_outbox=lambda: woken.append("wake"))
     coordinator = MemoryChannel(router.handle, user_id="1", display_name="Điều phối")
     officer = MemoryChannel(router.handle, user_id="2", display_name="Cán bộ")
-    await coordinator.send(f"/start {await invite(sessions, clock, 'stnmt', Role.COORDINATOR)}")
-    await officer.send(f"/start {await invite(sessions, clock, 'sct', Role.OFFICER)}")
+    await coordinator.send(f"/start {await invite(database, clock, 'stnmt', Role.COORDINATOR)}")
+    await officer.send(f"/start {await invite(database, clock, 'sct', Role.OFFICER)}")
     assert woken == []
     [answer] = await coordinator.send("/thongbao Họp giao ban lúc 9 giờ sáng thứ Hai")
     assert "1" in answer.text

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.core.clock import FrozenClock
 from bot.core.domain.members import Role
 from bot.runtime import NoChannel, Runtime
+from storage.db import Database
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.zalo_api import FakeZalo
 from tests.helpers import invite
@@ -23,7 +23,7 @@ ZALO_TOKEN = "98765:zalo-test-secret"
 
 async def test_a_runtime_from_settings_runs_both_channels_and_delivers_a_notice(
     database_url: str,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     tmp_path: Path,
 ) -> None:
@@ -39,7 +39,7 @@ async def test_a_runtime_from_settings_runs_both_channels_and_delivers_a_notice(
             zalo_api_base_url=zalo.base_url,
         )
         stop = asyncio.Event()
-        runtime = await Runtime.build(settings, clock, sessions, stop)
+        runtime = await Runtime.build(settings, clock, database, stop)
         assert runtime is not None
         assert [channel.name for channel in runtime.channels] == ["telegram", "zalo"]
         described = runtime.router.bot_info.platform("telegram")
@@ -50,11 +50,11 @@ async def test_a_runtime_from_settings_runs_both_channels_and_delivers_a_notice(
             running = asyncio.create_task(runtime.run(stop))
             coordinator = telegram.user(1001, "Điều", "Phối")
             coordinator.send_text(
-                f"/start {await invite(sessions, clock, 'stnmt', Role.COORDINATOR)}"
+                f"/start {await invite(database, clock, 'stnmt', Role.COORDINATOR)}"
             )
             await telegram.wait_for_text(coordinator.id, "Đăng ký thành công")
             officer = zalo.user("z-officer", display_name="Nguyễn Thị Lan")
-            officer.send_text(await invite(sessions, clock, "sxd"))
+            officer.send_text(await invite(database, clock, "sxd"))
             await zalo.wait_for_text(officer.id, "Đăng ký thành công")
             coordinator.send_text("/thongbao Họp trực tuyến lúc 14 giờ.")
             await telegram.wait_for_text(coordinator.id, "gửi tới 1 cán bộ")
@@ -68,8 +68,8 @@ async def test_a_runtime_from_settings_runs_both_channels_and_delivers_a_notice(
 
 
 async def test_without_a_token_the_runtime_refuses_to_build(
-    database_url: str, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    database_url: str, database: Database, clock: FrozenClock
 ) -> None:
     settings = Settings(_env_file=None, database_url=database_url)
     with pytest.raises(NoChannel):
-        await Runtime.build(settings, clock, sessions, asyncio.Event())
+        await Runtime.build(settings, clock, database, asyncio.Event())

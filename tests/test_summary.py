@@ -14,7 +14,6 @@ from docx import Document
 from openpyxl import load_workbook
 from pypdf import PdfReader
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.memory import MemoryChannel
 from bot.cli import build_parser
@@ -24,6 +23,7 @@ from bot.core.messages import Reply
 from bot.core.text import sort_key
 from handlers.exports.registry import EXPORTS, ExportScope, export
 from handlers.router import Router
+from storage.db import Database
 from storage.models import Agency, AuditEntry, OutboxMessage, Submission, Task
 from storage.summary import SummaryRepository
 from storage.synthetic import generate
@@ -34,7 +34,7 @@ from tests.test_conversations import text_of
 
 async def member(
     router: Router,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     agency: str,
     role: Role,
@@ -42,14 +42,14 @@ async def member(
     name: str,
 ) -> MemoryChannel:
     channel = MemoryChannel(router.handle, user_id=user, display_name=name)
-    code = await invite(sessions, clock, agency, role)
+    code = await invite(database, clock, agency, role)
     assert "Đăng ký thành công" in text_of(await channel.send(f"/start {code}"))
     return channel
 
 
 @pytest.fixture
-async def year_data(sessions: async_sessionmaker[AsyncSession]) -> int:
-    async with sessions() as session:
+async def year_data(database: Database) -> int:
+    async with database.session() as session:
         added = await generate(session, year=2024, submissions=600, seed=7)
         await session.commit()
     return added
@@ -61,12 +61,12 @@ def choice(reply: Reply, label: str) -> str:
 
 async def test_tonghop_shows_the_whole_plan(
     router: Router,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     year_data: int,
 ) -> None:
     coordinator = await member(
-        router, sessions, clock, "stnmt", Role.COORDINATOR, "1", "Điều Phối"
+        router, database, clock, "stnmt", Role.COORDINATOR, "1", "Điều Phối"
     )
     [overview] = await coordinator.send("/tonghop")
     text = overview.text
@@ -81,7 +81,7 @@ async def test_tonghop_shows_the_whole_plan(
         assert name in text
     assert "4,84" in text and "6,58" in text
     assert "thứ Ba, 10/12/2024" in text
-    async with UnitOfWork(sessions) as uow:
+    async with UnitOfWork(database) as uow:
         summary = await uow.summaries.summary(2024, clock.now().date())
     assert summary is not None
     first = summary.indices[0]
@@ -101,15 +101,15 @@ async def test_tonghop_shows_the_whole_plan(
 
 async def test_the_files_match_the_database(
     router: Router,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     year_data: int,
 ) -> None:
     coordinator = await member(
-        router, sessions, clock, "stnmt", Role.COORDINATOR, "1", "Điều Phối"
+        router, database, clock, "stnmt", Role.COORDINATOR, "1", "Điều Phối"
     )
     [overview] = await coordinator.send("/tonghop 2024")
-    async with sessions() as session:
+    async with database.session() as session:
         agencies = set(
             await session.scalars(
                 select(Agency.name).where(Agency.id.in_(select(Submission.agency_id)))
@@ -128,7 +128,7 @@ async def test_the_files_match_the_database(
     assert len(rows) == submissions + 1
     assert {r[5] for r in rows[1:]} == agencies
     assert a_result in {r[9] for r in rows[1:]}
-    async with sessions() as session:
+    async with database.session() as session:
         texts = list(
             await session.execute(
                 select(Submission.results, Submission.difficulties).order_by(Submission.id)
@@ -155,12 +155,12 @@ async def test_the_files_match_the_database(
 
 
 async def test_chuabaocao_lists_agencies_and_their_officers(
-    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    router: Router, database: Database, clock: FrozenClock
 ) -> None:
     coordinator = await member(
-        router, sessions, clock, "stnmt", Role.COORDINATOR, "1", "Điều Phối"
+        router, database, clock, "stnmt", Role.COORDINATOR, "1", "Điều Phối"
     )
-    await member(router, sessions, clock, "sct", Role.OFFICER, "2", "Trần Công Thương")
+    await member(router, database, clock, "sct", Role.OFFICER, "2", "Trần Công Thương")
     text = text_of(await coordinator.send("/chuabaocao"))
     assert "Sở Công Thương" in text and "Trần Công Thương" in text
     assert "UBND huyện Đình Lập" in text
@@ -173,17 +173,17 @@ async def test_chuabaocao_lists_agencies_and_their_officers(
 
 async def test_leaders_see_their_agency_and_officers_are_refused(
     router: Router,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     year_data: int,
 ) -> None:
-    leader = await member(router, sessions, clock, "sxd", Role.LEADER, "3", "Lãnh Đạo Xây Dựng")
-    officer = await member(router, sessions, clock, "sxd", Role.OFFICER, "4", "Cán Bộ Xây Dựng")
+    leader = await member(router, database, clock, "sxd", Role.LEADER, "3", "Lãnh Đạo Xây Dựng")
+    officer = await member(router, database, clock, "sxd", Role.OFFICER, "4", "Cán Bộ Xây Dựng")
     [view] = await leader.send("/tonghop")
     assert view.text.startswith("Sở Xây dựng — năm 2024")
     assert "1.b.1" in view.text and "2.b.1" not in view.text
     assert "Cán Bộ Xây Dựng" in view.text
-    async with sessions() as session:
+    async with database.session() as session:
         other = await session.scalar(select(Agency.id).where(Agency.code == "sct"))
     nonce_free = choice(view, "Bảng tính").replace(":f:xlsx", f":ad:{other}")
     assert "không dành cho vai trò" in text_of(await leader.press(nonce_free))
@@ -196,7 +196,7 @@ async def test_leaders_see_their_agency_and_officers_are_refused(
     for command in ("/tonghop", "/chuabaocao", "/moi sxd", "/thongbao Xin chào", "/thanhvien"):
         assert "không dành cho vai trò" in text_of(await officer.send(command)), command
     assert "không dành cho vai trò" in text_of(await officer.press(choice(view, "Bảng tính")))
-    async with sessions() as session:
+    async with database.session() as session:
         refusals = await session.scalar(
             select(func.count())
             .select_from(AuditEntry)
@@ -216,7 +216,7 @@ def media_type_of(content: bytes) -> str:
 
 async def test_every_export_is_offered_to_the_roles_that_may_have_it(
     router: Router,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     year_data: int,
 ) -> None:
@@ -232,7 +232,7 @@ async def test_every_export_is_offered_to_the_roles_that_may_have_it(
         (Role.OFFICER, "sxd", ""),
     ]
     for user, (role, agency, part) in enumerate(people, start=1):
-        channel = await member(router, sessions, clock, agency, role, str(user), f"Người {user}")
+        channel = await member(router, database, clock, agency, role, str(user), f"Người {user}")
         [view] = await channel.send("/tonghop 2024")
         buttons = [c.payload for c in view.flat_choices if ":f:" in c.payload]
         assert buttons == [
@@ -255,10 +255,10 @@ async def test_every_export_is_offered_to_the_roles_that_may_have_it(
 
 
 async def test_the_file_names_stay_as_they_are(
-    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, year_data: int
+    database: Database, clock: FrozenClock, year_data: int
 ) -> None:
     today = clock.now().date()
-    async with sessions() as session:
+    async with database.session() as session:
         repository = SummaryRepository(session)
         sxd = await session.scalar(select(Agency.id).where(Agency.code == "sxd"))
         names = {}
@@ -281,10 +281,10 @@ async def test_the_file_names_stay_as_they_are(
 
 
 async def test_moi_thanhvien_and_thongbao(
-    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    router: Router, database: Database, clock: FrozenClock
 ) -> None:
     coordinator = await member(
-        router, sessions, clock, "stnmt", Role.COORDINATOR, "1", "Điều Phối"
+        router, database, clock, "stnmt", Role.COORDINATOR, "1", "Điều Phối"
     )
     answer = text_of(await coordinator.send("/moi Sở Y tế lanhdao"))
     assert "dành cho lãnh đạo đơn vị của Sở Y tế" in answer
@@ -307,7 +307,7 @@ async def test_moi_thanhvien_and_thongbao(
 
     sent = text_of(await coordinator.send("/thongbao #syt Họp trực tuyến lúc 14 giờ."))
     assert "gửi tới 1 cán bộ của Sở Y tế" in sent
-    async with sessions() as session:
+    async with database.session() as session:
         rows = list(
             await session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "notice"))
         )
@@ -319,14 +319,14 @@ async def test_moi_thanhvien_and_thongbao(
 
 
 async def test_a_supporting_agencys_report_is_consolidated(
-    router: Router, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    router: Router, database: Database, clock: FrozenClock
 ) -> None:
     """Sở Xây dựng supports 1.a.2 (Sở Tài nguyên và Môi trường leads it) and reports on it."""
     coordinator = await member(
-        router, sessions, clock, "stnmt", Role.COORDINATOR, "1", "Điều Phối"
+        router, database, clock, "stnmt", Role.COORDINATOR, "1", "Điều Phối"
     )
-    officer = await member(router, sessions, clock, "sxd", Role.OFFICER, "2", "Trần Văn Nam")
-    leader = await member(router, sessions, clock, "sxd", Role.LEADER, "3", "Lãnh Đạo Xây Dựng")
+    officer = await member(router, database, clock, "sxd", Role.OFFICER, "2", "Trần Văn Nam")
+    leader = await member(router, database, clock, "sxd", Role.LEADER, "3", "Lãnh Đạo Xây Dựng")
     [status] = await officer.send("/baocao 1.a.2")
     [progress] = await officer.press(choice(status, "Gặp khó khăn"))
     await officer.press(choice(progress, "25%"))
@@ -417,15 +417,15 @@ async def _to_pdf(soffice: str, document: bytes, folder: Path) -> PdfReader:
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # one conversion is enough
 async def test_the_draft_renders_as_decree_30_asks(
-    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, tmp_path: Path
+    database: Database, clock: FrozenClock, tmp_path: Path
 ) -> None:
     soffice = _soffice()
     if soffice is None:
         pytest.skip("LibreOffice (soffice) is not installed")
-    async with sessions() as session:
+    async with database.session() as session:
         await generate(session, year=2024, submissions=4, seed=3)
         await session.commit()
-    async with sessions() as session:
+    async with database.session() as session:
         draft = await export(
             SummaryRepository(session), "docx", ExportScope(2024), clock.now().date()
         )

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from aiohttp import ClientSession, web
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.registry import describe
 from bot.channels.telegram import WEBHOOK_PATH as TELEGRAM_PATH
@@ -26,6 +25,7 @@ from bot.core.throttle import FloodLimits
 from bot.web import create_app
 from handlers.context import BotInfo, Command
 from handlers.router import Router
+from storage.db import Database
 from storage.models import Attachment, AuditEntry, InboxUpdate, MemberIdentity, Submission, Task
 from tests.fakes.telegram_api import FakeTelegram, FakeUser
 from tests.helpers import invite
@@ -46,11 +46,11 @@ class Bot:
     def __init__(
         self,
         fake: FakeTelegram,
-        sessions: async_sessionmaker[AsyncSession],
+        database: Database,
         clock: FrozenClock,
         data_dir: Path,
     ) -> None:
-        self.fake, self.sessions, self.clock, self.data_dir = fake, sessions, clock, data_dir
+        self.fake, self.database, self.clock, self.data_dir = fake, database, clock, data_dir
         self.flood = FloodLimits(burst=1000)  # tests type faster than people; one test floods
         self.commands: list[Command] = []
         """Commands added to the router's own (a test's faulty command)."""
@@ -62,7 +62,7 @@ class Bot:
         self.webhook_url: str | None = None
 
     def _build(self) -> TelegramChannel:
-        router = Router(self.sessions, self.clock, BotInfo(describe(), self.data_dir))
+        router = Router(self.database, self.clock, BotInfo(describe(), self.data_dir))
         for command in self.commands:
             router.add_command(command)
         config = TelegramConfig(
@@ -73,7 +73,7 @@ class Bot:
             read_timeout=self.read_timeout,
             poll_grace=self.poll_grace,
         )
-        return TelegramChannel(config, router, self.sessions, self.clock, self.flood)
+        return TelegramChannel(config, router, self.database, self.clock, self.flood)
 
     async def start(self, *, webhook: bool = False) -> TelegramChannel:
         channel = self._build()
@@ -109,11 +109,11 @@ class Bot:
 @pytest.fixture
 async def bot(
     fake: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     tmp_path: Path,
 ) -> AsyncIterator[Bot]:
-    running = Bot(fake, sessions, clock, tmp_path / "data")
+    running = Bot(fake, database, clock, tmp_path / "data")
     yield running
     await running.stop()
 
@@ -150,13 +150,13 @@ async def ask(
 
 async def register(
     fake: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     user_id: int = 5001,
     agency: str = "sxd",
 ) -> FakeUser:
     user = fake.user(user_id, first_name="Lan", last_name="Hoàng Thị")
-    code = await invite(sessions, clock, agency)
+    code = await invite(database, clock, agency)
     await ask(fake, user, lambda: user.send_text(f"/start {code}"), "Đăng ký thành công")
     return user
 
@@ -185,8 +185,8 @@ async def report_until_summary(fake: FakeTelegram, user: FakeUser) -> dict[str, 
     )
 
 
-async def _count(sessions: async_sessionmaker[AsyncSession], model: Any) -> int:
-    async with sessions() as session:
+async def _count(database: Database, model: Any) -> int:
+    async with database.session() as session:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
@@ -195,7 +195,7 @@ async def test_full_report_with_a_file(
     mode: str,
     fake: FakeTelegram,
     bot: Bot,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     tmp_path: Path,
 ) -> None:
@@ -204,7 +204,7 @@ async def test_full_report_with_a_file(
         assert fake.webhook_url == bot.webhook_url and fake.webhook_secret == SECRET
     commands = [c["command"] for c in next(iter(fake.commands.values()))]
     assert {"baocao", "nhiemvu", "lichsu", "trogiup", "huy"} <= set(commands)
-    user = await register(fake, sessions, clock)
+    user = await register(fake, database, clock)
     summary = await report_until_summary(fake, user)
     assert "Tiến độ: 60%" in summary["text"] and "bien-ban.pdf" in summary["text"]
     receipt = await ask(
@@ -214,7 +214,7 @@ async def test_full_report_with_a_file(
         "Đã ghi nhận báo cáo số 2024/",
     )
     assert receipt["message_id"] == summary["message_id"]
-    async with sessions() as session:
+    async with database.session() as session:
         row = await session.scalar(select(Submission))
         assert row is not None and (row.progress, row.status) == (60, "in_progress")
         stored = await session.scalar(select(Attachment))
@@ -227,7 +227,7 @@ async def test_full_report_with_a_file(
 
 
 async def test_webhook_refuses_a_wrong_secret_and_bad_bodies(
-    fake: FakeTelegram, bot: Bot, sessions: async_sessionmaker[AsyncSession]
+    fake: FakeTelegram, bot: Bot, database: Database
 ) -> None:
     await bot.start(webhook=True)
     user = fake.user(5002)
@@ -247,15 +247,15 @@ async def test_webhook_refuses_a_wrong_secret_and_bad_bodies(
             assert reply.status == 413
         async with client.get(bot.webhook_url.replace(TELEGRAM_PATH, "/healthz")) as reply:
             assert reply.status == 200
-    assert await _count(sessions, InboxUpdate) == 0
+    assert await _count(database, InboxUpdate) == 0
     assert not fake.calls_of("sendMessage")
 
 
 async def test_a_restart_mid_conversation_resumes_where_it_was(
-    fake: FakeTelegram, bot: Bot, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    fake: FakeTelegram, bot: Bot, database: Database, clock: FrozenClock
 ) -> None:
     await bot.start()
-    user = await register(fake, sessions, clock)
+    user = await register(fake, database, clock)
     status = await ask(fake, user, lambda: user.send_text("/baocao 1.b.2"), "tình trạng thực hiện")
     await bot.stop()
     user.press(status["message_id"], button(status, "Hoàn thành"))  # while the bot is down
@@ -271,14 +271,14 @@ async def test_a_restart_mid_conversation_resumes_where_it_was(
         lambda: user.press(summary["message_id"], button(summary, "Xác nhận")),
         "Đã ghi nhận",
     )
-    assert await _count(sessions, Submission) == 1
+    assert await _count(database, Submission) == 1
 
 
 async def test_the_same_update_delivered_twice_makes_one_submission(
-    fake: FakeTelegram, bot: Bot, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    fake: FakeTelegram, bot: Bot, database: Database, clock: FrozenClock
 ) -> None:
     await bot.start()
-    user = await register(fake, sessions, clock)
+    user = await register(fake, database, clock)
     summary = await report_until_summary(fake, user)
     confirm = user.press(summary["message_id"], button(summary, "Xác nhận"), queue=False)
     fake.queue_update(confirm)
@@ -287,22 +287,22 @@ async def test_the_same_update_delivered_twice_makes_one_submission(
     await fake.wait_confirmed(confirm["update_id"])
     assert bot.channel is not None
     await bot.channel.wait_idle()
-    assert await _count(sessions, Submission) == 1
+    assert await _count(database, Submission) == 1
     receipts = [c for c in fake.calls if "Đã ghi nhận" in str(c.params.get("text", ""))]
     assert len(receipts) == 1
 
 
 async def test_updates_recorded_before_a_crash_are_processed_at_start(
-    fake: FakeTelegram, bot: Bot, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    fake: FakeTelegram, bot: Bot, database: Database, clock: FrozenClock
 ) -> None:
-    code = await invite(sessions, clock, "sct")
+    code = await invite(database, clock, "sct")
     user = fake.user(5003, first_name="Minh")
     crashed = bot._build()  # recorded, never processed: the process died right after the commit
     await crashed.record(user.send_text(f"/start {code}", queue=False))
     await crashed.bot.shutdown()
     await bot.start()
     await fake.wait_for_text(user.id, "Đăng ký thành công")
-    async with sessions() as session:
+    async with database.session() as session:
         pending = await session.scalar(
             select(func.count()).select_from(InboxUpdate).where(InboxUpdate.processed_at.is_(None))
         )
@@ -310,14 +310,14 @@ async def test_updates_recorded_before_a_crash_are_processed_at_start(
 
 
 async def test_bad_input_over_telegram(
-    fake: FakeTelegram, bot: Bot, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    fake: FakeTelegram, bot: Bot, database: Database, clock: FrozenClock
 ) -> None:
     await bot.start()
-    user = await register(fake, sessions, clock)
+    user = await register(fake, database, clock)
     await ask(fake, user, lambda: user.send_text("/khongco"), "không có lệnh /khongco")
     tasks = await ask(fake, user, lambda: user.send_text("/baocao"), "chọn nhiệm vụ")
     await ask(fake, user, lambda: user.send_text("nhiệm vụ đầu"), "chọn một trong các lựa chọn")
-    async with sessions() as session:
+    async with database.session() as session:
         foreign = await session.scalar(select(Task.id).where(Task.code == "2.b.1"))
     nonce = button(tasks, "1.b.1").split(":")[1]
     await ask(
@@ -370,17 +370,17 @@ async def test_bad_input_over_telegram(
     await ask(fake, user, lambda: user.send_text("/trogiup"), "Các lệnh")
     group_answers = [c for c in fake.calls_of("sendMessage") if c.params["chat_id"] == -100777]
     assert len(group_answers) == 1
-    async with sessions() as session:
+    async with database.session() as session:
         assert await session.scalar(select(func.count()).select_from(Submission)) == 0
         actions = list(await session.scalars(select(AuditEntry.action)))
     assert "choice.forged" in actions
 
 
 async def test_429_delays_but_loses_nothing_and_blocked_users_are_marked(
-    fake: FakeTelegram, bot: Bot, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    fake: FakeTelegram, bot: Bot, database: Database, clock: FrozenClock
 ) -> None:
     await bot.start()
-    user = await register(fake, sessions, clock)
+    user = await register(fake, database, clock)
     fake.fail_next("sendMessage", code=429, retry_after=1)
     await ask(fake, user, lambda: user.send_text("/trogiup"), "Các lệnh")
     helps = [c for c in fake.calls_of("sendMessage") if "Các lệnh" in str(c.params.get("text"))]
@@ -391,16 +391,16 @@ async def test_429_delays_but_loses_nothing_and_blocked_users_are_marked(
     await fake.wait_for("sendMessage", predicate=lambda c: c.status == 403)
     assert bot.channel is not None
     await bot.channel.wait_idle()
-    async with sessions() as session:
+    async with database.session() as session:
         identity = await session.scalar(select(MemberIdentity))
         assert identity is not None and identity.reachable is False
 
 
 async def test_a_long_answer_is_split_under_the_telegram_limit(
-    fake: FakeTelegram, bot: Bot, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    fake: FakeTelegram, bot: Bot, database: Database, clock: FrozenClock
 ) -> None:
     await bot.start()
-    user = await register(fake, sessions, clock, agency="stnmt")
+    user = await register(fake, database, clock, agency="stnmt")
     await ask(fake, user, lambda: user.send_text("/nhiemvu"), "Nhiệm vụ của Sở Tài nguyên")
     assert all(len(c.params["text"]) <= 4096 for c in fake.calls_of("sendMessage"))
     assert all(c.ok for c in fake.calls_of("sendMessage"))
@@ -468,11 +468,11 @@ async def test_pgibot_run_against_a_local_bot_api_server(
 
 
 async def test_the_coordinator_receives_files_over_telegram(
-    fake: FakeTelegram, bot: Bot, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    fake: FakeTelegram, bot: Bot, database: Database, clock: FrozenClock
 ) -> None:
     await bot.start()
-    user = await register(fake, sessions, clock, user_id=5020, agency="stnmt")
-    async with sessions() as session:
+    user = await register(fake, database, clock, user_id=5020, agency="stnmt")
+    async with database.session() as session:
         from storage.models import Member
 
         member = await session.scalar(select(Member))
@@ -491,12 +491,12 @@ async def test_the_coordinator_receives_files_over_telegram(
 
 
 async def test_a_flooding_user_is_throttled_politely_and_the_others_are_served(
-    fake: FakeTelegram, bot: Bot, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    fake: FakeTelegram, bot: Bot, database: Database, clock: FrozenClock
 ) -> None:
     bot.flood = FloodLimits()  # the production limits
     channel = await bot.start()
-    flooder = await register(fake, sessions, clock, user_id=5030)
-    other = await register(fake, sessions, clock, user_id=5031, agency="stnmt")
+    flooder = await register(fake, database, clock, user_id=5030)
+    other = await register(fake, database, clock, user_id=5031, agency="stnmt")
     flood = [flooder.send_text("/trogiup") for _ in range(100)]  # all at once
     await ask(fake, other, lambda: other.send_text("/nhiemvu"), "Nhiệm vụ của Sở Tài nguyên")
     await fake.wait_confirmed(flood[-1]["update_id"])
@@ -507,7 +507,7 @@ async def test_a_flooding_user_is_throttled_politely_and_the_others_are_served(
     burst = int(channel.throttle.limits.burst)
     assert burst - 1 <= len(helps) <= burst + 2  # the burst, and what refilled meanwhile
     assert len(warnings) == 1 and "Đề nghị đồng chí" in warnings[0]
-    async with sessions() as session:
+    async with database.session() as session:
         pending = await session.scalar(
             select(func.count()).select_from(InboxUpdate).where(InboxUpdate.processed_at.is_(None))
         )
@@ -515,7 +515,7 @@ async def test_a_flooding_user_is_throttled_politely_and_the_others_are_served(
 
 
 async def test_a_malformed_polled_update_does_not_stop_the_polling(
-    fake: FakeTelegram, bot: Bot, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    fake: FakeTelegram, bot: Bot, database: Database, clock: FrozenClock
 ) -> None:
     """An update python-telegram-bot cannot parse is recorded and set aside; polling goes on.
 
@@ -523,11 +523,11 @@ async def test_a_malformed_polled_update_does_not_stop_the_polling(
     inside PTB, and the poll loop (and ``pgibot run``) ended.
     """
     await bot.start()
-    user = await register(fake, sessions, clock, user_id=5040)
+    user = await register(fake, database, clock, user_id=5040)
     broken = fake.queue_update({"message": {"message_id": 1, "chat": [], "from": "x", "date": 0}})
     await ask(fake, user, lambda: user.send_text("/trogiup"), "Các lệnh")
     await fake.wait_confirmed(broken["update_id"])
-    async with sessions() as session:
+    async with database.session() as session:
         row = await session.scalar(
             select(InboxUpdate).where(InboxUpdate.update_key == str(broken["update_id"]))
         )

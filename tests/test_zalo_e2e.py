@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from aiohttp import web
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.registry import describe
 from bot.channels.zalo import WEBHOOK_PATH as ZALO_PATH
@@ -21,6 +20,7 @@ from bot.outbox import DeliveryLimits, OutboxWorker
 from bot.web import create_app
 from handlers.context import BotInfo
 from handlers.router import Router
+from storage.db import Database
 from storage.models import Attachment, InboxUpdate, Submission
 from storage.uow import UnitOfWork
 from tests.fakes.zalo_api import FakeZalo, FakeZaloUser
@@ -42,11 +42,11 @@ class Running:
     def __init__(
         self,
         fake: FakeZalo,
-        sessions: async_sessionmaker[AsyncSession],
+        database: Database,
         clock: FrozenClock,
         data_dir: Path,
     ) -> None:
-        self.fake, self.sessions, self.clock, self.data_dir = fake, sessions, clock, data_dir
+        self.fake, self.database, self.clock, self.data_dir = fake, database, clock, data_dir
         self.channel: ZaloChannel | None = None
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -56,7 +56,7 @@ class Running:
         """The client's whole-request timeout; None: the production one."""
 
     async def start(self, *, webhook: bool = False) -> ZaloChannel:
-        router = Router(self.sessions, self.clock, BotInfo(describe(), self.data_dir))
+        router = Router(self.database, self.clock, BotInfo(describe(), self.data_dir))
         channel = ZaloChannel(
             ZaloConfig(
                 self.fake.token,
@@ -66,7 +66,7 @@ class Running:
                 download_hosts=self.fake.download_hosts,
             ),
             router,
-            self.sessions,
+            self.database,
             self.clock,
         )
         if webhook:
@@ -98,9 +98,9 @@ class Running:
 
 @pytest.fixture
 async def bot(
-    fake: FakeZalo, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, tmp_path: Path
+    fake: FakeZalo, database: Database, clock: FrozenClock, tmp_path: Path
 ) -> AsyncIterator[Running]:
-    running = Running(fake, sessions, clock, tmp_path / "data")
+    running = Running(fake, database, clock, tmp_path / "data")
     yield running
     await running.stop()
 
@@ -118,8 +118,8 @@ async def say(fake: FakeZalo, user: FakeZaloUser, text: str, expect: str) -> str
     return answer() or ""
 
 
-async def _count(sessions: async_sessionmaker[AsyncSession], model: Any) -> int:
-    async with sessions() as session:
+async def _count(database: Database, model: Any) -> int:
+    async with database.session() as session:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
@@ -128,13 +128,13 @@ async def test_register_and_report_with_a_photo_by_numbers_and_typed_labels(
     mode: str,
     fake: FakeZalo,
     bot: Running,
-    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
     clock: FrozenClock,
     tmp_path: Path,
 ) -> None:
     await bot.start(webhook=mode == "webhook")
     user = fake.user("a1b2c3", display_name="Nguyễn Thị Lan")
-    code = await invite(sessions, clock, "sxd")
+    code = await invite(database, clock, "sxd")
     await say(fake, user, code, "Đăng ký thành công")  # the code typed alone
     status = await say(fake, user, "/baocao 1.b.1", "tình trạng thực hiện nhiệm vụ")
     assert "1. Chưa triển khai" in status and "4. Gặp khó khăn, vướng mắc" in status
@@ -148,7 +148,7 @@ async def test_register_and_report_with_a_photo_by_numbers_and_typed_labels(
     summary = await say(fake, user, "1", "kiểm tra lại")  # 1. Xong
     assert "Tiến độ: 60%" in summary and "1. Xác nhận" in summary
     await say(fake, user, "xac nhan", "Đã ghi nhận báo cáo số 2024/")
-    async with sessions() as session:
+    async with database.session() as session:
         row = await session.scalar(select(Submission))
         assert row is not None and (row.status, row.progress) == ("in_progress", 60)
         stored = await session.scalar(select(Attachment))
@@ -158,11 +158,11 @@ async def test_register_and_report_with_a_photo_by_numbers_and_typed_labels(
 
 
 async def test_long_answers_are_split_under_2000_characters(
-    fake: FakeZalo, bot: Running, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    fake: FakeZalo, bot: Running, database: Database, clock: FrozenClock
 ) -> None:
     await bot.start()
     user = fake.user("d4e5f6")
-    await say(fake, user, f"/start {await invite(sessions, clock, 'h-cao-loc')}", "Đăng ký")
+    await say(fake, user, f"/start {await invite(database, clock, 'h-cao-loc')}", "Đăng ký")
     await say(fake, user, "/nhiemvu", "Nhiệm vụ của UBND huyện Cao Lộc")
     await fake.wait_for_text(user.id, "Xem 1.k.1")
     texts = fake.sent_to(user.id)
@@ -171,28 +171,28 @@ async def test_long_answers_are_split_under_2000_characters(
 
 
 async def test_webhook_checks_the_secret_and_records_each_event_once(
-    fake: FakeZalo, bot: Running, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    fake: FakeZalo, bot: Running, database: Database, clock: FrozenClock
 ) -> None:
     await bot.start(webhook=True)
     user = fake.user("f00d01")
     event = user.send_text("/start KHONGCO1", queue=False)
     assert await fake.push(event, secret="wrong-secret") == 401
-    assert await _count(sessions, InboxUpdate) == 0
+    assert await _count(database, InboxUpdate) == 0
     assert await fake.push(event, wrapped=True, duplicate=True) == 200
     assert await fake.push(event) == 200  # flat, the same event again
     await fake.wait_for_text(user.id, "không hợp lệ")
     assert bot.channel is not None
     await bot.channel.wait_idle()
-    assert await _count(sessions, InboxUpdate) == 1
+    assert await _count(database, InboxUpdate) == 1
     assert len([t for t in fake.sent_to(user.id) if "không hợp lệ" in t]) == 1
 
 
 async def test_a_restart_mid_conversation_and_bad_input(
-    fake: FakeZalo, bot: Running, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    fake: FakeZalo, bot: Running, database: Database, clock: FrozenClock
 ) -> None:
     await bot.start()
     user = fake.user("0a0b0c")
-    await say(fake, user, f"/start {await invite(sessions, clock, 'sct')}", "Đăng ký")
+    await say(fake, user, f"/start {await invite(database, clock, 'sct')}", "Đăng ký")
     await say(fake, user, "/lenhla", "không có lệnh /lenhla")
     await say(fake, user, "/baocao 2.dd", "tình trạng thực hiện nhiệm vụ")
     await say(fake, user, "9", "chọn một trong các lựa chọn")  # no 9th choice
@@ -202,15 +202,15 @@ async def test_a_restart_mid_conversation_and_bad_input(
     user.send_sticker()
     await fake.wait_for_text(user.id, "không có nội dung")
     await say(fake, user, "/huy", "Đã hủy")
-    assert await _count(sessions, Submission) == 0
+    assert await _count(database, Submission) == 0
 
 
 async def test_reminders_reach_zalo_through_the_outbox(
-    fake: FakeZalo, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    fake: FakeZalo, database: Database, clock: FrozenClock
 ) -> None:
     user = fake.user("ab12cd")
     user.send_text("xin chào")  # the chat becomes known to the platform
-    async with UnitOfWork(sessions) as uow:
+    async with UnitOfWork(database) as uow:
         await uow.notifications.enqueue(
             channel="zalo",
             chat_id="ab12cd",
@@ -226,10 +226,10 @@ async def test_reminders_reach_zalo_through_the_outbox(
         await uow.commit()
     fake.fail_next("sendMessage", code=429)
     channel = ZaloChannel(
-        ZaloConfig(TOKEN, fake.base_url), Router(sessions, clock), sessions, clock
+        ZaloConfig(TOKEN, fake.base_url), Router(database, clock), database, clock
     )
     worker = OutboxWorker(
-        sessions,
+        database,
         {"zalo": ZaloSender(channel.client)},
         SystemClock(),
         DeliveryLimits(rate=25, chat_interval=0, backoff_base=0.05),
@@ -307,11 +307,11 @@ async def test_pgibot_run_serves_zalo_alone(fake: FakeZalo, tmp_path: Path) -> N
 
 
 async def test_the_progress_step_lists_no_numbers_and_a_typed_number_is_a_percentage(
-    fake: FakeZalo, bot: Running, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    fake: FakeZalo, bot: Running, database: Database, clock: FrozenClock
 ) -> None:
     await bot.start()
     user = fake.user("0d0e0f")
-    await say(fake, user, f"/start {await invite(sessions, clock, 'sxd')}", "Đăng ký")
+    await say(fake, user, f"/start {await invite(database, clock, 'sxd')}", "Đăng ký")
     await say(fake, user, "/baocao 1.b.1", "tình trạng thực hiện")
     progress = await say(fake, user, "2", "phần trăm")  # 2. Đang triển khai
     assert "1. 0%" not in progress and "25%" not in progress
@@ -322,5 +322,5 @@ async def test_the_progress_step_lists_no_numbers_and_a_typed_number_is_a_percen
     summary = await say(fake, user, "bo qua", "kiểm tra lại")
     assert "Tiến độ: 1%" in summary
     await say(fake, user, "1", "Đã ghi nhận báo cáo số 2024/")
-    async with sessions() as session:
+    async with database.session() as session:
         assert await session.scalar(select(Submission.progress)) == 1

@@ -22,8 +22,6 @@ from functools import partial
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.sending import send_replies
 from bot.core.clock import Clock
@@ -32,7 +30,7 @@ from bot.core.messages import FileSource, Incoming, Reply
 from bot.core.throttle import FloodLimits, Throttle, Verdict
 from handlers import replies
 from handlers.router import Inbound, Router
-from storage.db import DatabaseUnavailable, database_unavailable
+from storage.db import Database, DatabaseError, DatabaseUnavailable, database_unavailable
 from storage.inbox import InboxEntry
 from storage.uow import UnitOfWork
 
@@ -70,12 +68,12 @@ class InboxChannel:
     def __init__(
         self,
         router: Router,
-        sessions: async_sessionmaker[AsyncSession],
+        database: Database,
         clock: Clock,
         flood: FloodLimits | None = None,
     ) -> None:
         self._router = router
-        self._sessions = sessions
+        self._database = database
         self._clock = clock
         self.throttle = Throttle(flood)
         self._wake = asyncio.Event()
@@ -104,7 +102,7 @@ class InboxChannel:
         given = list(updates)
         kept = [(k, payload) for k, payload in given if screened or self.judged(k, payload)]
         if kept:
-            async with UnitOfWork(self._sessions) as uow:
+            async with UnitOfWork(self._database) as uow:
                 new = await uow.inbox.record_all(self.name, kept, self._clock.now())
                 await uow.commit()
         for key, _payload in given:  # recorded or dropped for good: the verdict has served
@@ -186,9 +184,9 @@ class InboxChannel:
         backoff = 1.0
         while not stop.is_set():  # recovery: what was recorded but not processed
             try:
-                async with UnitOfWork(self._sessions) as uow:
+                async with UnitOfWork(self._database) as uow:
                     pending = await uow.inbox.pending(self.name, limit=100, after=last)
-            except (SQLAlchemyError, OSError) as error:
+            except (DatabaseError, OSError) as error:
                 logger.warning(
                     "%s: cannot read the inbox (%s); trying again in %.0f s",
                     self.name,
@@ -285,7 +283,7 @@ class InboxChannel:
     async def blocked(self, chat_id: str) -> None:
         """Remember that a chat blocked the bot, so that nothing more is sent to it."""
         logger.info("%s chat %s blocked the bot; marking it unreachable", self.name, chat_id)
-        async with UnitOfWork(self._sessions) as uow:
+        async with UnitOfWork(self._database) as uow:
             await uow.members.mark_unreachable(self.name, chat_id)
             await uow.commit()
 
@@ -450,11 +448,11 @@ class InboxChannel:
         The worker never stops for a fault: it goes on with the next update.
         """
         try:
-            async with UnitOfWork(self._sessions) as uow:
+            async with UnitOfWork(self._database) as uow:
                 for entry in entries:
                     await uow.inbox.mark_failed(entry.id, repr(error), self._clock.now())
                 await uow.commit()
-        except (SQLAlchemyError, OSError) as db_error:  # the database is away: next start
+        except (DatabaseError, OSError) as db_error:  # the database is away: next start
             logger.warning(
                 "%s: %d update(s) stay in the inbox: %s",
                 self.name,

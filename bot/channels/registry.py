@@ -18,8 +18,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from bot.channels import telegram, zalo
 from bot.channels.base import InboxChannel
 from bot.config import Settings
@@ -29,8 +27,9 @@ from bot.core.i18n import _
 from bot.core.throttle import FloodLimits
 from handlers.context import PlatformInfo
 from handlers.router import Router
+from storage.db import Database
 
-Attach = Callable[[Router, async_sessionmaker[AsyncSession], Clock, FloodLimits], InboxChannel]
+Attach = Callable[[Router, Database, Clock, FloodLimits], InboxChannel]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,11 +75,11 @@ async def _connect_telegram(settings: Settings) -> Connection:
 
     def attach(
         router: Router,
-        sessions: async_sessionmaker[AsyncSession],
+        database: Database,
         clock: Clock,
         flood: FloodLimits,
     ) -> InboxChannel:
-        return telegram.TelegramChannel(config, router, sessions, clock, flood, bot=bot)
+        return telegram.TelegramChannel(config, router, database, clock, flood, bot=bot)
 
     pace = Pace(settings.pgibot_send_rate, settings.pgibot_chat_interval)
     return Connection("telegram", bot.username, pace, attach, bot.release)
@@ -92,12 +91,12 @@ async def _connect_zalo(settings: Settings) -> Connection:
 
     def attach(
         router: Router,
-        sessions: async_sessionmaker[AsyncSession],
+        database: Database,
         clock: Clock,
         flood: FloodLimits,
     ) -> InboxChannel:
         return zalo.ZaloChannel(
-            config, router, sessions, clock, flood, client=client, account=account
+            config, router, database, clock, flood, client=client, account=account
         )
 
     pace = Pace(settings.pgibot_zalo_send_rate, settings.pgibot_zalo_chat_interval)

@@ -2,7 +2,7 @@
 
 Usage::
 
-    channel = TelegramChannel(config, router, sessions, clock)
+    channel = TelegramChannel(config, router, database, clock)
     await channel.start()             # getMe, the Vietnamese command menu, webhook or not
     await channel.run(stop_event)     # long polling (or only the worker, in webhook mode)
 
@@ -28,8 +28,6 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.base import InboxChannel, Prepared, wait_or_stop
 from bot.channels.connect import Fault, StartError, network_fault
@@ -54,6 +52,7 @@ from bot.core.text import split_message
 from bot.core.throttle import FloodLimits
 from handlers.context import PlatformInfo
 from handlers.router import Router
+from storage.db import Database, DatabaseError
 from storage.inbox import InboxEntry
 
 os.environ.setdefault("PTB_TIMEDELTA", "true")  # opt in to PTB's timedelta durations now
@@ -111,12 +110,12 @@ class TelegramChannel(InboxChannel):
         self,
         config: TelegramConfig,
         router: Router,
-        sessions: async_sessionmaker[AsyncSession],
+        database: Database,
         clock: Clock,
         flood: FloodLimits | None = None,
         bot: LeanBot | None = None,
     ) -> None:
-        super().__init__(router, sessions, clock, flood)
+        super().__init__(router, database, clock, flood)
         self.config = config
         protect(config.token, config.webhook_secret)
         self.bot = bot or new_bot(config)
@@ -226,7 +225,7 @@ class TelegramChannel(InboxChannel):
                 continue
             try:  # a flood stops here; each update is judged once, however often it comes
                 await self.record_all((str(u["update_id"]), u) for u in numbered)
-            except (SQLAlchemyError, OSError) as error:  # unconfirmed: Telegram sends them again
+            except (DatabaseError, OSError) as error:  # unconfirmed: Telegram sends them again
                 logger.warning(
                     "could not record %d update(s): %s; asking again in %.0f s",
                     len(updates),

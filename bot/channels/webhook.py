@@ -19,7 +19,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy.exc import SQLAlchemyError
+
+from storage.db import DatabaseError
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ async def receive(
         await record(payload)
     except ValueError:  # no update id, or not an event
         return web.json_response({"ok": False, "error": f"not an {what}"}, status=400)
-    except (SQLAlchemyError, OSError) as error:  # not recorded: the platform delivers it again
+    except (DatabaseError, OSError) as error:  # not recorded: the platform delivers it again
         logger.warning(
             "could not record a webhook %s: %s; the platform will deliver it again",
             what,

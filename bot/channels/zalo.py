@@ -2,7 +2,7 @@
 
 Usage::
 
-    channel = ZaloChannel(ZaloConfig(token), router, sessions, clock)
+    channel = ZaloChannel(ZaloConfig(token), router, database, clock)
     await channel.start()            # getMe, and set or drop the webhook
     await channel.run(stop_event)    # polling (or only the worker, in webhook mode)
 
@@ -26,8 +26,6 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 from aiohttp import web
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.base import InboxChannel, Prepared, wait_or_stop
 from bot.channels.connect import Fault, StartError, network_fault
@@ -52,6 +50,7 @@ from bot.core.throttle import FloodLimits
 from handlers import replies
 from handlers.context import PlatformInfo
 from handlers.router import Router
+from storage.db import Database, DatabaseError
 from storage.inbox import InboxEntry
 from storage.uow import UnitOfWork
 
@@ -205,14 +204,14 @@ class ZaloChannel(InboxChannel):
         self,
         config: ZaloConfig,
         router: Router,
-        sessions: async_sessionmaker[AsyncSession],
+        database: Database,
         clock: Clock,
         flood: FloodLimits | None = None,
         *,
         client: ZaloClient | None = None,
         account: str | None = None,
     ) -> None:
-        super().__init__(router, sessions, clock, flood)
+        super().__init__(router, database, clock, flood)
         self.config = config
         protect(config.token, config.webhook_secret)
         self.client = client or ZaloClient(config)
@@ -306,7 +305,7 @@ class ZaloChannel(InboxChannel):
             try:
                 await self.record_all([(key, event)])
                 return
-            except (SQLAlchemyError, OSError) as error:
+            except (DatabaseError, OSError) as error:
                 reason = _db_reason(error)
                 if attempt >= RECORD_ATTEMPTS and await self._set_aside(key, event, reason):
                     return
@@ -322,10 +321,10 @@ class ZaloChannel(InboxChannel):
     async def _set_aside(self, key: str, event: dict[str, Any], reason: str) -> bool:
         """Set aside an event the database refuses; False if the database itself is away."""
         try:
-            async with UnitOfWork(self._sessions) as uow:
+            async with UnitOfWork(self._database) as uow:
                 await uow.inbox.set_aside(self.name, key, reason, self._clock.now())
                 await uow.commit()
-        except (SQLAlchemyError, OSError):
+        except (DatabaseError, OSError):
             return False
         logger.error(
             "Zalo event %s could not be stored after %d attempts (%s); set aside",

@@ -48,6 +48,7 @@ from bot.terminal import (
     make_private,
     vietnamese_argparse,
 )
+from handlers.refusals import agency_refusal
 from storage.agencies import AgencyError
 from storage.backup import BackupError
 from storage.plan_loader import PlanFileError
@@ -143,7 +144,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TokenRefused as error:  # a configuration error, like a malformed setting
         sys.stderr.write(f"pgibot: {error}\n")
         return 2
-    except (UsageError, AgencyError, PlanFileError, BackupError) as error:
+    except AgencyError as error:
+        sys.stderr.write(f"pgibot: {agency_refusal(error)}\n")
+        return 1
+    except (UsageError, PlanFileError, BackupError) as error:
         sys.stderr.write(f"pgibot: {error}\n")
         return 1
     except KeyboardInterrupt:

@@ -7,9 +7,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any, get_args
 
 from bot.cli.app import App, command, out, parse_day
+from bot.core.domain.agencies import AgencyInfo
 from bot.core.i18n import N_, _
-from storage.agencies import add_agency, merge_agency, rename_agency, retire_agency
-from storage.db import AsyncSession
 from storage.plan_schema import AgencyKind
 from storage.uow import UnitOfWork
 
@@ -19,7 +18,7 @@ AGENCY_STATUS = {"active": N_("active"), "merged": N_("merged"), "retired": N_("
 async def cmd_agency_list(app: App, args: argparse.Namespace) -> int:
     """List the agencies with their status and how many tasks they lead and support."""
     await app.ensure_migrated()
-    async with UnitOfWork(app.sessions) as uow:
+    async with UnitOfWork(app.db) as uow:
         agencies = await uow.plans.agencies()
         counts = await uow.plans.assignment_counts()
     for agency in agencies:
@@ -36,10 +35,10 @@ async def cmd_agency_list(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _reorganise(app: App, change: Callable[[AsyncSession], Awaitable[Any]]) -> int:
+async def _reorganise(app: App, change: Callable[[UnitOfWork], Awaitable[AgencyInfo]]) -> int:
     await app.ensure_migrated()
-    async with UnitOfWork(app.sessions) as uow:
-        agency = await change(uow.session)
+    async with UnitOfWork(app.db) as uow:
+        agency = await change(uow)
         await uow.commit()
     out(
         _("Done: %(code)s — %(name)s (%(status)s).")
@@ -52,8 +51,7 @@ async def cmd_agency_add(app: App, args: argparse.Namespace) -> int:
     """Add an agency."""
     return await _reorganise(
         app,
-        lambda s: add_agency(
-            s,
+        lambda uow: uow.agencies.add(
             code=args.code,
             name=args.name,
             short_name=args.short_name or args.name,
@@ -67,8 +65,7 @@ async def cmd_agency_rename(app: App, args: argparse.Namespace) -> int:
     """Rename an agency, keeping its former name."""
     return await _reorganise(
         app,
-        lambda s: rename_agency(
-            s,
+        lambda uow: uow.agencies.rename(
             args.code,
             name=args.name,
             short_name=args.short_name,
@@ -82,8 +79,8 @@ async def cmd_agency_merge(app: App, args: argparse.Namespace) -> int:
     """Merge an agency into another."""
     return await _reorganise(
         app,
-        lambda s: merge_agency(
-            s, args.code, into=args.into, on=args.on or app.today(), now=app.clock.now()
+        lambda uow: uow.agencies.merge(
+            args.code, into=args.into, on=args.on or app.today(), now=app.clock.now()
         ),
     )
 
@@ -91,7 +88,8 @@ async def cmd_agency_merge(app: App, args: argparse.Namespace) -> int:
 async def cmd_agency_retire(app: App, args: argparse.Namespace) -> int:
     """Retire an agency."""
     return await _reorganise(
-        app, lambda s: retire_agency(s, args.code, on=args.on or app.today(), now=app.clock.now())
+        app,
+        lambda uow: uow.agencies.retire(args.code, on=args.on or app.today(), now=app.clock.now()),
     )
 
 

@@ -17,7 +17,7 @@ from bot.runtime import build_router
 from bot.terminal import VietnameseHelpFormatter
 from handlers.router import Router
 from storage import migrate
-from storage.db import create_engine, create_sessionmaker
+from storage.db import Database
 
 Action = Callable[["App", argparse.Namespace], Awaitable[int]]
 
@@ -36,8 +36,8 @@ class App:
         self.clock = clock or SystemClock()
         self.database = database or settings.database
         """The database this command works on: the configured one, or --database-url."""
-        self.engine = create_engine(self.database)
-        self.sessions = create_sessionmaker(self.engine)
+        self.db = Database(self.database)
+        """The database itself: engine, sessions, writer turn, plan cache."""
 
     def today(self) -> date:
         """Return today's date in the plan's time zone."""
@@ -45,16 +45,16 @@ class App:
 
     def router(self) -> Router:
         """Build the conversation router (for the console; ``run`` has the runtime's)."""
-        return build_router(self.settings, self.sessions, self.clock)
+        return build_router(self.settings, self.db, self.clock)
 
     async def ensure_migrated(self) -> None:
         """Refuse to work on a database that is not at the newest revision."""
-        if await migrate.current_revision(self.engine) != migrate.head_revision():
+        if await migrate.current_revision(self.db.engine) != migrate.head_revision():
             raise UsageError(_("The database is not set up; run `pgibot init` first."))
 
     async def close(self) -> None:
         """Release the database."""
-        await self.engine.dispose()
+        await self.db.dispose()
 
 
 def out(text: str = "") -> None:

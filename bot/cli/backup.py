@@ -37,7 +37,7 @@ async def cmd_backup(app: App, args: argparse.Namespace) -> int:
 async def cmd_restore(app: App, args: argparse.Namespace) -> int:
     """Restore a backup into the configured database and the data folder."""
     restored = await restore_backup(
-        app.engine, app.database, app.settings.pgibot_data_dir, args.file, force=args.force
+        app.db.engine, app.database, app.settings.pgibot_data_dir, args.file, force=args.force
     )
     manifest = restored.manifest
     out(

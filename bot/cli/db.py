@@ -16,12 +16,12 @@ from storage import migrate
 async def cmd_db(app: App, args: argparse.Namespace) -> int:
     """Show or change the database revision; a downgrade says what it drops and asks first."""
     if args.db_command == "upgrade":
-        await migrate.upgrade(app.engine, args.revision)
+        await migrate.upgrade(app.db.engine, args.revision)
     elif args.db_command == "downgrade":
         await _downgrade(app, args.revision, confirmed=args.yes)
     out(
         _("Database revision: %(rev)s")
-        % {"rev": await migrate.current_revision(app.engine) or "-"}
+        % {"rev": await migrate.current_revision(app.db.engine) or "-"}
     )
     return 0
 
@@ -33,8 +33,8 @@ async def _downgrade(app: App, revision: str, *, confirmed: bool) -> None:
             _("There is no revision %(rev)s; the revisions are: %(known)s.")
             % {"rev": revision, "known": ", ".join(known)}
         )
-    current = await migrate.current_revision(app.engine) or "-"
-    losses = await migrate.downgrade_losses(app.engine, revision)
+    current = await migrate.current_revision(app.db.engine) or "-"
+    losses = await migrate.downgrade_losses(app.db.engine, revision)
     if losses:
         out(
             _("Downgrading the database from %(current)s to %(rev)s deletes:")
@@ -65,7 +65,7 @@ async def _downgrade(app: App, revision: str, *, confirmed: bool) -> None:
             raise UsageError(
                 _("Nothing was changed. To downgrade without being asked, add --yes.")
             )
-    await migrate.downgrade(app.engine, revision)
+    await migrate.downgrade(app.db.engine, revision)
 
 
 def add_parsers(sub: Any) -> None:

@@ -17,7 +17,7 @@ from storage.uow import UnitOfWork
 async def cmd_invite_create(app: App, args: argparse.Namespace) -> int:
     """Create an invitation code and print it with its Telegram link."""
     await app.ensure_migrated()
-    async with UnitOfWork(app.sessions) as uow:
+    async with UnitOfWork(app.db) as uow:
         invitation = await uow.invitations.create(
             agency_code=args.agency,
             role=args.role,

@@ -29,7 +29,7 @@ def role_argument(word: str) -> Role:
 async def cmd_member_list(app: App, args: argparse.Namespace) -> int:
     """List registered members."""
     await app.ensure_migrated()
-    async with UnitOfWork(app.sessions) as uow:
+    async with UnitOfWork(app.db) as uow:
         members = await uow.members.list_all()
     if not members:
         out(_("No member has registered yet."))
@@ -62,7 +62,7 @@ async def cmd_member_set(app: App, args: argparse.Namespace) -> int:
         raise UsageError(_("Say what to change: --role ROLE, --agency CODE, or both."))
     await app.ensure_migrated()
     now = app.clock.now()
-    async with UnitOfWork(app.sessions) as uow:
+    async with UnitOfWork(app.db) as uow:
         target = await _one_member(uow, args.member)
         agency = await uow.agencies.find(args.agency) if args.agency else None
         refusal = await set_member(
@@ -115,7 +115,7 @@ async def _change_member(
 ) -> int:
     """Make a change to one member from the command line, by the rules, and audit it."""
     await app.ensure_migrated()
-    async with UnitOfWork(app.sessions) as uow:
+    async with UnitOfWork(app.db) as uow:
         target = await _one_member(uow, wanted)
         refusal = await change_member(
             uow, actor=None, target=target, change=change, new_role=new_role

@@ -41,7 +41,7 @@ JOBS = {
 
 async def cmd_status(app: App, args: argparse.Namespace) -> int:
     """Say whether the service is healthy; exit 1 when it is not."""
-    health = await check_health(app.engine, app.clock.now())
+    health = await check_health(app.db.engine, app.clock.now())
     for section in (_database, _backlogs, _jobs, _failures):
         section(health)
     out()
@@ -140,7 +140,7 @@ async def cmd_audit(app: App, args: argparse.Namespace) -> int:
     since = None
     if args.since is not None:
         since = datetime.combine(args.since, time(0), tzinfo=app.settings.timezone)
-    async with UnitOfWork(app.sessions) as uow:
+    async with UnitOfWork(app.db) as uow:
         member_id = None
         if args.member:
             found = await uow.members.find(args.member)
@@ -176,8 +176,7 @@ async def cmd_evidence_prune(app: App, args: argparse.Namespace) -> int:
     await app.ensure_migrated()
     data_dir = app.settings.pgibot_data_dir
     now = app.clock.now()
-    async with UnitOfWork(app.sessions) as uow, uow.reading() as session:
-        named = await named_files(session)
+    named = await named_files(app.db)
     unused = await asyncio.to_thread(unused_files, data_dir, named, now)
     if not unused:
         out(_("Every evidence file belongs to a stored report; nothing to delete."))
@@ -198,7 +197,7 @@ async def cmd_evidence_prune(app: App, args: argparse.Namespace) -> int:
         out(_("Nothing was deleted. To delete them, run again with --yes."))
         return 0
     removed = await asyncio.to_thread(remove_files, data_dir, unused, now)
-    async with UnitOfWork(app.sessions) as uow:
+    async with UnitOfWork(app.db) as uow:
         uow.audit.record(
             "evidence.prune",
             now=now,

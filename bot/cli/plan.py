@@ -12,7 +12,6 @@ from bot.cli.app import App, UsageError, command, out
 from bot.core.domain.plan import PlanView
 from bot.core.i18n import N_, _, format_score, ngettext
 from storage import migrate
-from storage.plan_import import import_plan
 from storage.plan_loader import default_plan_path, read_plan
 from storage.uow import UnitOfWork
 
@@ -32,7 +31,7 @@ IMPORTED_KINDS = {
 
 async def cmd_init(app: App, args: argparse.Namespace) -> int:
     """Migrate the database and import the plan."""
-    await migrate.upgrade(app.engine)
+    await migrate.upgrade(app.db.engine)
     out(_("Database ready (revision %(rev)s).") % {"rev": migrate.head_revision()})
     return await import_plan_file(app, Path(args.plan) if args.plan else default_plan_path())
 
@@ -46,8 +45,8 @@ async def cmd_plan_import(app: App, args: argparse.Namespace) -> int:
 async def import_plan_file(app: App, path: Path) -> int:
     """Import the plan file at ``path`` and say what changed."""
     loaded = read_plan(path)
-    async with UnitOfWork(app.sessions) as uow:
-        report = await import_plan(uow.session, loaded, today=app.today(), now=app.clock.now())
+    async with UnitOfWork(app.db) as uow:
+        report = await uow.plans.import_plan(loaded, today=app.today(), now=app.clock.now())
         await uow.commit()
     if not report.changed:
         out(
@@ -72,7 +71,7 @@ async def import_plan_file(app: App, path: Path) -> int:
 async def cmd_plan_show(app: App, args: argparse.Namespace) -> int:
     """Print the plan: indices, tasks and their agencies."""
     await app.ensure_migrated()
-    async with UnitOfWork(app.sessions) as uow:
+    async with UnitOfWork(app.db) as uow:
         view = await uow.plans.view()
     if view is None:
         raise UsageError(_("No plan has been imported; run `pgibot init`."))

@@ -8,7 +8,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import make_url
 from tqdm import tqdm
 
 from bot.cli.app import App, UsageError, command, database_url, out
@@ -17,9 +16,9 @@ from bot.config import Settings
 from bot.core.i18n import _
 from handlers.exports.registry import EXPORTS, ExportScope, export
 from storage import migrate
+from storage.db import shown_url
 from storage.plan_loader import default_plan_path
-from storage.summary import SummaryRepository
-from storage.synthetic import RealDataPresent, generate
+from storage.synthetic import RealDataPresent
 from storage.uow import UnitOfWork
 
 
@@ -27,7 +26,7 @@ async def cmd_report(app: App, args: argparse.Namespace) -> int:
     """Write the summary of a year as a file, in one of the export formats."""
     await app.ensure_migrated()
     year = args.cycle or app.today().year
-    async with UnitOfWork(app.sessions) as uow, uow.reading() as session:
+    async with UnitOfWork(app.db).reading() as reads:
         with tqdm(
             desc=_("Writing %(name)s") % {"name": args.format},
             unit=_("reports"),
@@ -40,7 +39,7 @@ async def cmd_report(app: App, args: argparse.Namespace) -> int:
                 bar.update(done - bar.n)
 
             file = await export(
-                SummaryRepository(session), args.format, ExportScope(year), app.today(), advance
+                reads.summaries, args.format, ExportScope(year), app.today(), advance
             )
     if file is None:
         raise UsageError(_("There is no reporting year %(year)s.") % {"year": year})
@@ -71,15 +70,15 @@ async def cmd_demo(app: App, args: argparse.Namespace) -> int:
                 "Synthetic reports are never written to the configured database. Without "
                 "--database-url they go to the demonstration database %(demo)s."
             )
-            % {"demo": _shown_url(demo)}
+            % {"demo": shown_url(demo)}
         )
-    if await migrate.current_revision(app.engine) != migrate.head_revision():
-        await migrate.upgrade(app.engine)
-    async with UnitOfWork(app.sessions) as uow:
+    if await migrate.current_revision(app.db.engine) != migrate.head_revision():
+        await migrate.upgrade(app.db.engine)
+    async with UnitOfWork(app.db) as uow:
         has_plan = await uow.plans.view() is not None
     if not has_plan:
         await import_plan_file(app, default_plan_path())
-    async with UnitOfWork(app.sessions) as uow:
+    async with UnitOfWork(app.db) as uow:
         await uow.submissions.open_cycles(date(args.cycle, 6, 1))
         with tqdm(
             total=args.submissions,
@@ -96,8 +95,8 @@ async def cmd_demo(app: App, args: argparse.Namespace) -> int:
                 done = count
 
             try:
-                added = await generate(
-                    uow.session, year=args.cycle, submissions=args.submissions, progress=advance
+                added = await uow.synthetic.generate(
+                    year=args.cycle, submissions=args.submissions, progress=advance
                 )
             except RealDataPresent as error:
                 raise UsageError(
@@ -107,30 +106,22 @@ async def cmd_demo(app: App, args: argparse.Namespace) -> int:
                         "demonstration database of its own (by default %(demo)s)."
                     )
                     % {
-                        "url": _shown_url(app.database),
+                        "url": shown_url(app.database),
                         "members": error.members,
                         "reports": error.reports,
-                        "demo": _shown_url(demo),
+                        "demo": shown_url(demo),
                     }
                 ) from None
         await uow.commit()
     out(
         _("Added %(count)s synthetic reports to %(year)s in the demonstration database %(url)s.")
-        % {"count": added, "year": args.cycle, "url": _shown_url(app.database)}
+        % {"count": added, "year": args.cycle, "url": shown_url(app.database)}
     )
     out(
         _("To see them: pgibot --database-url %(url)s report --cycle %(year)s")
-        % {"url": _shown_url(app.database), "year": args.cycle}
+        % {"url": shown_url(app.database), "year": args.cycle}
     )
     return 0
-
-
-def _shown_url(url: str) -> str:
-    """A database as the administrator writes it: a SQLite file by its path, no password."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database:
-        return parsed.database
-    return parsed.render_as_string(hide_password=True)
 
 
 def add_parsers(sub: Any) -> None:

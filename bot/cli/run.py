@@ -65,7 +65,7 @@ async def _console_member(app: App, wanted: str) -> MemberInfo | None:
     they registered with (so running the same command again continues as them, instead of
     spending the code).
     """
-    async with UnitOfWork(app.sessions) as uow:
+    async with UnitOfWork(app.db) as uow:
         members = await uow.members.find(wanted)
         if not members and looks_like_code(wanted):
             members = await uow.members.registered_with(wanted)
@@ -87,7 +87,7 @@ async def _console_member(app: App, wanted: str) -> MemberInfo | None:
 
 async def _ask_name(app: App, code: str) -> str | None:
     """Ask for the newcomer's full name when they register with a valid code in the console."""
-    async with UnitOfWork(app.sessions) as uow:
+    async with UnitOfWork(app.db) as uow:
         invitation = await uow.invitations.by_code(code)
     if invitation is None or not looks_like_code(code):
         return None  # the bot will say what is wrong with the code
@@ -139,7 +139,7 @@ async def cmd_run(app: App, args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signal_number, stop.set)
-    runtime = await Runtime.build(settings, app.clock, app.sessions, stop)
+    runtime = await Runtime.build(settings, app.clock, app.db, stop)
     if runtime is None:  # asked to stop while connecting
         out(_("The bot has stopped."))
         return 0

@@ -1,20 +1,34 @@
-"""Agencies as the conversations look them up: found as typed, followed through mergers.
+"""Agencies: found as typed, followed through mergers, and reorganised.
 
-The reorganisations themselves (add, rename, merge, retire) and the look-ups on models that
-the plan import and the command line use are the functions of :mod:`storage.agencies`; this
-repository answers with domain types over the same functions.
+The reorganisations (add, rename, merge, retire) and the look-ups on models are the
+functions of :mod:`storage.agencies`, which the plan import uses as well; this repository
+answers with domain types over them. A reorganisation changes the plan: the unit of work's
+commit empties the plan cache.
 """
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.domain.agencies import AgencyInfo
-from storage.agencies import coordinator_agency, current_agency, find_agency, to_info
+from storage.agencies import (
+    add_agency,
+    coordinator_agency,
+    current_agency,
+    find_agency,
+    get_agency,
+    lineage_ids,
+    merge_agency,
+    rename_agency,
+    retire_agency,
+    to_info,
+)
 
 
 class AgencyRepository:
-    """Agencies: the one a person means, and the one that coordinates the plan."""
+    """Agencies: the one a person means, the one that coordinates, and reorganisations."""
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -24,14 +38,50 @@ class AgencyRepository:
 
         The agency named by its code, name, short name or a former name (see
         :func:`storage.agencies.find_agency`), or the one it was merged into. Raises
-        :class:`storage.agencies.AgencyError`, with a message for the person, when the text
-        names no agency or several.
+        :class:`storage.agencies.AgencyError`, saying why, when the text names no agency or
+        several.
         """
         return to_info(
             await current_agency(self._session, await find_agency(self._session, typed))
         )
 
+    async def by_code(self, code: str) -> AgencyInfo:
+        """Return the agency with a code, as it is (merged or not); AgencyError if none."""
+        return to_info(await get_agency(self._session, code))
+
     async def coordinator(self) -> AgencyInfo | None:
         """Return the agency that coordinates the plan today (following mergers), if any."""
         agency = await coordinator_agency(self._session)
         return to_info(agency) if agency else None
+
+    async def add(
+        self, *, code: str, name: str, short_name: str, kind: str, now: datetime
+    ) -> AgencyInfo:
+        """Add an agency; adding one that exists with the same name changes nothing."""
+        return to_info(
+            await add_agency(
+                self._session, code=code, name=name, short_name=short_name, kind=kind, now=now
+            )
+        )
+
+    async def rename(
+        self, code: str, *, name: str, short_name: str | None, on: date, now: datetime
+    ) -> AgencyInfo:
+        """Rename an agency from a date, keeping its former name."""
+        return to_info(
+            await rename_agency(
+                self._session, code, name=name, short_name=short_name, on=on, now=now
+            )
+        )
+
+    async def merge(self, code: str, *, into: str, on: date, now: datetime) -> AgencyInfo:
+        """Merge an agency into another from a date: its tasks and members move."""
+        return to_info(await merge_agency(self._session, code, into=into, on=on, now=now))
+
+    async def retire(self, code: str, *, on: date, now: datetime) -> AgencyInfo:
+        """Retire an agency from a date: it stops reporting, its members are deactivated."""
+        return to_info(await retire_agency(self._session, code, on=on, now=now))
+
+    async def lineage(self, agency_id: int) -> list[int]:
+        """Return an agency's id and the ids of every agency merged into it."""
+        return await lineage_ids(self._session, agency_id)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Table, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.domain.audit import AuditFilter, AuditRecord
 from storage.models import AuditEntry, Member
 
 Q = TypeVar("Q", bound=Any)
+
+_AUDIT = cast(Table, AuditEntry.__table__)
 
 
 class AuditRepository:
@@ -97,3 +99,9 @@ class AuditRepository:
                     or_(AuditEntry.action == action, AuditEntry.action.startswith(action + "."))
                 )
         return query
+
+    async def purge(self, before: datetime, limit: int) -> int:
+        """Delete at most ``limit`` entries older than a moment; return how many."""
+        doomed = select(_AUDIT.c.id).where(_AUDIT.c.at < before).order_by(_AUDIT.c.id).limit(limit)
+        result = await self._session.execute(delete(_AUDIT).where(_AUDIT.c.id.in_(doomed)))
+        return int(result.rowcount)  # type: ignore[attr-defined]

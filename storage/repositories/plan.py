@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.domain.agencies import AgencyInfo
 from bot.core.domain.plan import (
     AssignmentRole,
+    ImportResult,
     IndexInfo,
     MilestoneInfo,
     PlanIndexView,
@@ -28,7 +29,9 @@ from storage.models import (
     PlanIndex,
     Task,
 )
-from storage.plan_cache import plan_cache
+from storage.plan_cache import cached
+from storage.plan_import import import_plan
+from storage.plan_loader import LoadedPlan
 
 
 class PlanRepository:
@@ -37,13 +40,17 @@ class PlanRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
+    async def import_plan(self, loaded: LoadedPlan, *, today: date, now: datetime) -> ImportResult:
+        """Import a plan file and say what changed (see :mod:`storage.plan_import`)."""
+        return await import_plan(self._session, loaded, today=today, now=now)
+
     async def _current_plan(self) -> Plan | None:
         """Return the plan the bot serves (the first imported)."""
         return await self._session.scalar(select(Plan).order_by(Plan.id).limit(1))
 
     async def tasks_of_agency(self, agency_id: int) -> list[TaskInfo]:
         """Return the active tasks an agency leads or supports, in plan order."""
-        tasks = await plan_cache(self._session).get(
+        tasks = await cached(
             self._session, ("tasks", agency_id), lambda: self._tasks_of_agency(agency_id)
         )
         return list(tasks)

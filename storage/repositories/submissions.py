@@ -25,7 +25,7 @@ from storage.models import (
     Submission,
     Task,
 )
-from storage.plan_cache import plan_cache
+from storage.plan_cache import cached, mark_plan_changed
 from storage.plan_import import ensure_milestones
 
 logger = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ class SubmissionRepository:
         A cycle is open during its year and the first months of the next, so that late
         reports for last year can still be filed in January.
         """
-        cycles = await plan_cache(self._session).get(
+        cycles = await cached(
             self._session, ("open cycles", today), lambda: self._open_cycles(today)
         )
         return list(cycles)
@@ -71,9 +71,7 @@ class SubmissionRepository:
 
     async def cycle(self, cycle_id: int) -> CycleInfo | None:
         """Return one cycle."""
-        return await plan_cache(self._session).get(
-            self._session, ("cycle", cycle_id), lambda: self._cycle(cycle_id)
-        )
+        return await cached(self._session, ("cycle", cycle_id), lambda: self._cycle(cycle_id))
 
     async def _cycle(self, cycle_id: int) -> CycleInfo | None:
         cycle = await self._session.get(Cycle, cycle_id)
@@ -110,6 +108,7 @@ class SubmissionRepository:
             select(Cycle).where(Cycle.plan_id == plan.id, Cycle.year == year)
         )
         if cycle is None:
+            mark_plan_changed(self._session)
             cycle = Cycle(plan_id=plan.id, year=year)
             self._session.add(cycle)
             await self._session.flush()
@@ -134,7 +133,7 @@ class SubmissionRepository:
         insert fails inside a savepoint and is tried again with the next number, linked to
         the version that won; the same update confirmed twice returns the first submission.
         """
-        deadlines = await plan_cache(self._session).get(
+        deadlines = await cached(
             self._session,
             ("assigned deadlines", new.cycle_id),
             lambda: self._assigned_deadlines(new.cycle_id),

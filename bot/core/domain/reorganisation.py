@@ -16,7 +16,7 @@ from bot.core.domain.agencies import AgencyStatus
 
 
 class Refusal(StrEnum):
-    """Why a change to the agencies is not made."""
+    """Why a change to the agencies is not made, or an agency not found."""
 
     SELF_MERGE = "self_merge"
     """An agency cannot be merged into itself (nor into one merged into it)."""
@@ -26,6 +26,12 @@ class Refusal(StrEnum):
     """The agency to merge into no longer reports."""
     CODE_TAKEN = "code_taken"
     """The code of a new agency belongs to another one."""
+    UNKNOWN_CODE = "unknown_code"
+    """No agency has the code asked for."""
+    AMBIGUOUS = "ambiguous"
+    """What a person typed names several agencies that are not one today."""
+    UNKNOWN_NAME = "unknown_name"
+    """What a person typed names no agency (some names may come close)."""
 
 
 @dataclass(frozen=True, slots=True)
