@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 MEMBER_BUTTON = Button("mb", 2)
 """A /thanhvien button's payload: ``mb:MEMBER_ID:off`` removes a member, ``…:on`` reinstates."""
+CHANGE_BUTTON = Button("mc", 3)
+"""A change of role or agency: ``mc:MEMBER_ID:STEP:VALUE`` (see handlers/member_changes)."""
 MEMBERS_SHOWN = 30
 NOTICE_LIMIT = 3000
 INVITABLE = (Role.OFFICER, Role.LEADER, Role.COORDINATOR)
@@ -182,7 +184,31 @@ async def set_member(
 ) -> Refusal | None:
     """Give a member another role, move them to another agency, or both; or say why not.
 
-    Both changes are checked before either is made: nothing changes when one is refused.
+    Both changes are checked before either is made (:func:`set_member_refusal`): nothing
+    changes when one is refused.
+    """
+    refusal = await set_member_refusal(
+        uow, actor=actor, target=target, new_role=new_role, new_agency=new_agency
+    )
+    if refusal is not None:
+        return refusal
+    if new_role is not None:
+        await uow.members.set_role(target.id, new_role)
+    if new_agency is not None:
+        await uow.members.set_agency(target.id, new_agency.id)
+    return None
+
+
+async def set_member_refusal(
+    uow: UnitOfWork,
+    *,
+    actor: MemberInfo | None,
+    target: MemberInfo,
+    new_role: Role | None = None,
+    new_agency: AgencyInfo | None = None,
+) -> Refusal | None:
+    """Say why a change of role or agency may not be made, or None when it may; change nothing.
+
     The rule is :func:`bot.core.domain.members.member_change_refusal`, with the rule of
     invitations: coordinators belong to the coordinating agency.
     """
@@ -209,10 +235,6 @@ async def set_member(
         )
         if refusal is not None:
             return refusal
-    if new_role is not None:
-        await uow.members.set_role(target.id, new_role)
-    if new_agency is not None:
-        await uow.members.set_agency(target.id, new_agency.id)
     return None
 
 
@@ -311,7 +333,13 @@ async def members(ctx: Context) -> list[Reply]:
                 "name": member.full_name[:30]
             }
             pressed = MemberButton(member.id, reinstate=not member.active)
-            buttons.append((Choice(label, pressed.encode()),))
+            change = _("Change %(name)s") % {"name": member.full_name[:30]}
+            buttons.append(
+                (
+                    Choice(label, pressed.encode()),
+                    Choice(change, CHANGE_BUTTON.encode(member.id, "menu")),
+                )
+            )
         lines.append(line)
     if len(everyone) > MEMBERS_SHOWN:
         lines.append(
@@ -320,7 +348,11 @@ async def members(ctx: Context) -> list[Reply]:
         )
     lines.append("")
     lines.append(
-        _("Choose below to remove or reinstate %(count)s of them.") % {"count": len(buttons)}
+        _(
+            "Choose below to remove or reinstate %(count)s of them, or to change their role "
+            "or agency."
+        )
+        % {"count": len(buttons)}
         if buttons
         else _("There is no member you can remove or reinstate here.")
     )
@@ -427,7 +459,12 @@ CONVERSATION = Conversation(
             COORDINATORS,
             invite,
         ),
-        Command("thanhvien", N_("members: remove or reinstate"), COORDINATORS, members),
+        Command(
+            "thanhvien",
+            N_("members: remove, reinstate, change role or agency"),
+            COORDINATORS,
+            members,
+        ),
         Command(
             "thongbao",
             N_("send a notice: /thongbao TEXT or /thongbao #AGENCY TEXT"),

@@ -89,7 +89,7 @@ async def test_every_coordinator_button_for_every_role(
     async with database.session() as session:
         victim_id = await session.scalar(select(Member.id).where(Member.full_name == "officer"))
     summary = ["th:2024:ov:", "th:2024:ag:0", "th:2024:ix:I", "th:2024:f:xlsx", "th:2024:f:png"]
-    members = [f"mb:{victim_id}:off", f"mb:{victim_id}:on"]
+    members = [f"mb:{victim_id}:off", f"mb:{victim_id}:on", f"mc:{victim_id}:menu:"]
     refused = 0
     for payload in summary + members:
         answer = "\n".join(r.text for r in await channel.press(payload))
@@ -180,7 +180,11 @@ async def test_members_list_offers_a_choice_for_each_member_it_can_change_and_sh
     without = [line for line in members if "không có lựa chọn" in line]
     assert "(4)" in listing.text.splitlines()[0]
     assert len(members) == 4 and len(without) == 2  # oneself, and the admin
-    assert len(listing.flat_choices) == len(members) - len(without) == 2
+    assert len(listing.choices) == len(members) - len(without) == 2  # a row each
+    for remove, change in listing.choices:  # remove (mb:ID:off) and change (mc:ID:menu:)
+        member_id = remove.payload.split(":")[1]
+        assert remove.payload == f"mb:{member_id}:off"
+        assert change.payload == f"mc:{member_id}:menu:"
     assert "2 thành viên" in listing.text  # says how many it offers
     for member_id in ids.values():  # no raw id beside the numbered choices
         assert f"• {member_id}." not in listing.text and f" {member_id}. " not in listing.text

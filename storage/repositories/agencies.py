@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.domain.agencies import AgencyInfo
+from bot.core.domain.agencies import AgencyInfo, AgencyStatus
 from storage.agencies import (
     add_agency,
     coordinator_agency,
@@ -25,6 +26,7 @@ from storage.agencies import (
     retire_agency,
     to_info,
 )
+from storage.models import Agency
 
 
 class AgencyRepository:
@@ -48,6 +50,13 @@ class AgencyRepository:
     async def by_code(self, code: str) -> AgencyInfo:
         """Return the agency with a code, as it is (merged or not); AgencyError if none."""
         return to_info(await get_agency(self._session, code))
+
+    async def reporting(self) -> list[AgencyInfo]:
+        """Return the agencies that report today (neither merged nor retired), by id."""
+        rows = await self._session.scalars(
+            select(Agency).where(Agency.status == AgencyStatus.ACTIVE).order_by(Agency.id)
+        )
+        return [to_info(agency) for agency in rows]
 
     async def coordinator(self) -> AgencyInfo | None:
         """Return the agency that coordinates the plan today (following mergers), if any."""

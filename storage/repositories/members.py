@@ -201,13 +201,14 @@ class MemberRepository:
         )
 
     async def notice_recipients(
-        self, sender_id: int, agency_id: int | None
+        self, sender_id: int, agency_id: int | None, *, only: int | None = None
     ) -> list[tuple[int, str, str]]:
         """Return who receives a notice, as (member id, channel, chat id), by member id.
 
         The active members (of one agency, if given) but the sender, each once, on a reachable
         account that is not the terminal's (a terminal session cannot be notified): the one on
         the channel the member chose (``/kenh``), else the latest, as for reminders.
+        ``only`` keeps one member (a notice about them).
         """
         query = (
             select(Member.id, MemberIdentity.channel, MemberIdentity.chat_id)
@@ -226,6 +227,8 @@ class MemberRepository:
         )
         if agency_id is not None:
             query = query.where(Member.agency_id == agency_id)
+        if only is not None:
+            query = query.where(Member.id == only)
         chosen: dict[int, tuple[int, str, str]] = {}
         for member_id, channel, chat_id in (await self._session.execute(query)).all():
             chosen.setdefault(member_id, (member_id, channel, chat_id))
