@@ -7,6 +7,10 @@ backoff, and after the last attempt the message is marked failed (the coordinato
 lists it). A user who blocked the bot is marked unreachable and not retried. A crash between a
 send and its mark can send that one message again: the duplicate window is the messages in
 flight, never more.
+
+Each batch is claimed for this instance with a lease (:mod:`storage.outbox`), renewed while
+the batch is delivered; a send starts only while enough of the lease is left, so an instance
+cut off from its database never sends what another instance may have taken over.
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ import logging
 import time
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from bot.channels.polling import first_of
 from bot.core.clock import Clock
 from bot.core.delivery import (
     Decision,
@@ -33,7 +38,9 @@ from bot.core.delivery import (
 )
 from bot.core.messages import reply_from_payload
 from storage.db import Database, DatabaseError
-from storage.notifications import BLOCKED, FAILED, SENT, OutboxItem
+from storage.leadership import Leadership
+from storage.notifications import BLOCKED, FAILED, SENT
+from storage.outbox import OutboxItem
 from storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -51,6 +58,12 @@ class DeliveryLimits:
     """Seconds before the first retry; doubled at each attempt, up to ``backoff_cap``."""
     backoff_cap: float = 300.0
     batch: int = 200
+    lease: float = 90.0
+    """Seconds a claim on a batch lasts unless renewed; another instance waits that long."""
+    renew_every: float = 15.0
+    """Seconds between renewals of the claim while the batch is being delivered."""
+    lease_margin: float = 45.0
+    """A send starts only while this much of the claim is left (more than a send can take)."""
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -129,8 +142,15 @@ class OutboxWorker:
         channel_limits: Mapping[str, DeliveryLimits] | None = None,
         *,
         wake: asyncio.Event | None = None,
+        claimant: str = "local",
+        leadership: Leadership | None = None,
     ) -> None:
         self._database = database
+        self.claimant = claimant
+        """Who claims messages: this instance's id (``instance`` table)."""
+        self._leadership = leadership
+        """When given, messages are delivered only while this instance leads (one pace)."""
+        self._lease_until: datetime | None = None
         self._senders = senders
         self._clock = clock
         self.limits = limits or DeliveryLimits()
@@ -147,16 +167,30 @@ class OutboxWorker:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Deliver until asked to stop; sleep until the next message is due."""
+        """Deliver until asked to stop; sleep until the next message is due.
+
+        With a leadership, only the leader delivers: the platform's limits are per bot, so
+        one pace for the whole service. On SQLite, claims a stopped process left are freed
+        at once (no other process can hold them).
+        """
         backoff = 1.0
+        released = False
         while not stop.is_set():
+            if self._leadership is not None and not self._leadership.is_leader:
+                await first_of(self._leadership.wait_leading(), stop)
+                continue
             self._wake.clear()
             try:
+                if not released:
+                    async with UnitOfWork(self._database) as uow:
+                        await uow.outbox.release_orphans()
+                        await uow.commit()
+                    released = True
                 delivered = await self.deliver_due(stop)
                 if delivered:
                     continue
                 async with UnitOfWork(self._database) as uow:
-                    next_due = await uow.notifications.next_due_at()
+                    next_due = await uow.outbox.next_due_at()
                 backoff = 1.0
             except (DatabaseError, OSError) as error:  # the database is away for a moment
                 logger.warning(
@@ -185,11 +219,13 @@ class OutboxWorker:
         Once ``stop`` is set, messages still waiting for their turn go back to the queue
         untried, so that a shutdown waits only for the requests already on the wire.
         """
+        now, lease = self._clock.now(), timedelta(seconds=self.limits.lease)
         async with UnitOfWork(self._database) as uow:
-            items = await uow.notifications.due(self._clock.now(), self.limits.batch)
+            items = await uow.outbox.due(now, self.limits.batch, self.claimant, lease)
             await uow.commit()
         if not items:
             return 0
+        self._lease_until = now + lease
         by_chat: dict[tuple[str, str], list[OutboxItem]] = {}
         for item in items:
             by_chat.setdefault((item.channel, item.chat_id), []).append(item)
@@ -198,8 +234,39 @@ class OutboxWorker:
             for item in queue:  # one chat's messages keep their order
                 await self._deliver(item, stop)
 
-        await asyncio.gather(*(in_order(queue) for queue in by_chat.values()))
+        done = asyncio.Event()
+        renewing = asyncio.create_task(self._renew(done))
+        try:
+            await asyncio.gather(*(in_order(queue) for queue in by_chat.values()))
+        finally:
+            done.set()
+            await renewing
         return len(items)
+
+    async def _renew(self, done: asyncio.Event) -> None:
+        """Extend the batch's claim every ``renew_every`` seconds until it is delivered."""
+        while not done.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), self.limits.renew_every)
+            if done.is_set():
+                return
+            until = self._clock.now() + timedelta(seconds=self.limits.lease)
+            try:
+                async with UnitOfWork(self._database) as uow:
+                    await uow.outbox.renew(self.claimant, until)
+                    await uow.commit()
+            except (DatabaseError, OSError) as error:
+                logger.warning(
+                    "outbox: cannot renew the claim on the messages being sent (%s)",
+                    type(error).__name__,
+                )
+                continue
+            self._lease_until = until
+
+    def _claim_holds(self) -> bool:
+        """Tell whether enough of the claim is left to start a send."""
+        margin = timedelta(seconds=self.limits.lease_margin)
+        return self._lease_until is not None and self._clock.now() + margin <= self._lease_until
 
     async def _deliver(self, item: OutboxItem, stop: asyncio.Event | None = None) -> None:
         sender = self._senders.get(item.channel)
@@ -209,6 +276,12 @@ class OutboxWorker:
         pacer = self._pacers[item.channel]
         if not await _turn_or_stop(pacer.wait(item.chat_id), stop):
             await self._retry(item, 0.0, "not sent before the shutdown", count=False)
+            return
+        if not self._claim_holds():  # its claim could not be renewed: another may take it
+            logger.warning(
+                "outbox message %s left unsent: the claim on it may pass to another instance",
+                item.id,
+            )
             return
         pieces = sender.pieces(item.chat_id, reply_from_payload(item.payload))
 
@@ -225,7 +298,7 @@ class OutboxWorker:
 
     async def _finish(self, item: OutboxItem, status: str, error: str | None) -> None:
         async with UnitOfWork(self._database) as uow:
-            await uow.notifications.mark(item.id, status, self._clock.now(), error)
+            await uow.outbox.mark(item.id, status, self._clock.now(), error, self.claimant)
             await uow.commit()
 
     async def _retry(
@@ -233,7 +306,9 @@ class OutboxWorker:
     ) -> None:
         when = self._clock.now() + timedelta(seconds=seconds)
         async with UnitOfWork(self._database) as uow:
-            await uow.notifications.retry_at(item.id, when, error, uncount=not count)
+            await uow.outbox.retry_at(
+                item.id, when, error, uncount=not count, claimant=self.claimant
+            )
             await uow.commit()
 
 
@@ -272,7 +347,9 @@ class _OutboxOutcome:
         item, worker = self._item, self._worker
         async with UnitOfWork(worker._database) as uow:
             await uow.members.mark_unreachable(item.channel, item.chat_id)
-            await uow.notifications.mark(item.id, BLOCKED, worker._clock.now(), str(error))
+            await uow.outbox.mark(
+                item.id, BLOCKED, worker._clock.now(), str(error), worker.claimant
+            )
             await uow.commit()
         logger.info("chat %s blocked the bot; marked unreachable", item.chat_id)
 

@@ -44,7 +44,8 @@ from bot.web import WebhookServer, create_app
 from handlers.context import BotInfo
 from handlers.reminders import Reminders
 from handlers.router import Router
-from storage.db import Database
+from storage.db import Database, DatabaseError
+from storage.leadership import Heartbeat, Leadership
 from storage.retention import RetentionPolicy
 
 logger = logging.getLogger(__name__)
@@ -115,6 +116,10 @@ class Runtime:
     backup_job: BackupJob
     scheduler: AsyncIOScheduler
     web: WebhookServer | None
+    leadership: Leadership
+    """Whether this instance leads: it polls, delivers the outbox and runs the scheduler."""
+    heartbeat: Heartbeat
+    """This instance's row in ``instance`` (its id: ``heartbeat.instance_id``)."""
     _web_started: bool = field(default=False, init=False)
 
     @classmethod
@@ -170,7 +175,17 @@ class Runtime:
             paces[connection.name] = DeliveryLimits(
                 rate=connection.pace.rate, chat_interval=connection.pace.chat_interval
             )
-        worker = OutboxWorker(database, senders, clock, channel_limits=paces, wake=wake)
+        leadership = Leadership(database)
+        heartbeat = Heartbeat(database, clock, leadership)
+        worker = OutboxWorker(
+            database,
+            senders,
+            clock,
+            channel_limits=paces,
+            wake=wake,
+            claimant=heartbeat.instance_id,
+            leadership=leadership,
+        )
         job = ReminderJob(database, reminders, clock, wake.set)
         purge = PurgeJob(
             database,
@@ -190,11 +205,26 @@ class Runtime:
         )
         web = None
         if settings.pgibot_webhook_url:  # each channel serves its own webhook route
+            about = partial(_about, heartbeat.instance_id, leadership)
             web = WebhookServer(
-                create_app(channels), settings.pgibot_webhook_listen, settings.pgibot_webhook_port
+                create_app(channels, about=about),
+                settings.pgibot_webhook_listen,
+                settings.pgibot_webhook_port,
             )
         scheduler = build_scheduler(job, settings.timezone, purge, backup)
-        return cls(router, channels, accounts, worker, job, purge, backup, scheduler, web)
+        return cls(
+            router,
+            channels,
+            accounts,
+            worker,
+            job,
+            purge,
+            backup,
+            scheduler,
+            web,
+            leadership,
+            heartbeat,
+        )
 
     async def start(self, stop: asyncio.Event) -> bool:
         """Start the channels (command menu, webhook) and the web server; False if stopped."""
@@ -208,9 +238,52 @@ class Runtime:
         return True
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Start the scheduler, then receive, answer and deliver until ``stop`` is set."""
-        self.scheduler.start()
-        await asyncio.gather(*(c.run(stop) for c in self.channels), self.worker.run(stop))
+        """Receive, answer and deliver until ``stop`` is set; lead when the leadership is free.
+
+        Every instance takes webhooks and answers; the leader alone polls, delivers the outbox
+        and runs the scheduler's jobs (on SQLite the one process always leads). The scheduler
+        starts paused and runs while this instance leads.
+        """
+        if self.leadership.single_process:
+            await self._warn_if_shared()
+        self.scheduler.start(paused=True)
+        self.leadership.on_change(self._lead)
+        await asyncio.gather(
+            self.leadership.run(stop),
+            self.heartbeat.run(stop),
+            *(c.run(stop, self.leadership) for c in self.channels),
+            self.worker.run(stop),
+        )
+
+    async def _warn_if_shared(self) -> None:
+        """Say so when another instance seems to run on the same SQLite file."""
+        try:
+            others = await self.heartbeat.others()
+        except DatabaseError:
+            return  # the database is away: the channels say so
+        for other in others:
+            logger.warning(
+                _(
+                    "Another instance (%(id)s) was running on this SQLite database seconds "
+                    "ago. SQLite serves one process: if it still runs, stop one of them "
+                    "(several instances need PostgreSQL)."
+                ),
+                {"id": other.id},
+            )
+
+    def _lead(self, leading: bool) -> None:
+        """Run the scheduler's jobs while this instance leads; pause them when it stops."""
+        if not self.scheduler.running:
+            return
+        several = not self.leadership.single_process
+        if leading:
+            if several:
+                logger.info(_("This instance now leads: it polls, delivers and runs the jobs."))
+            self.scheduler.resume()
+        else:
+            if several:
+                logger.warning(_("This instance no longer leads: its polling and jobs stop."))
+            self.scheduler.pause()
 
     async def close(self) -> None:
         """Stop the scheduler and wait for its jobs, close the web server and the channels.
@@ -260,6 +333,11 @@ async def _patiently(
             await wait_or_stop(stop, delay)
             delay = min(delay * 2, LAST_RETRY)
     return None
+
+
+def _about(instance_id: str, leadership: Leadership) -> dict[str, object]:
+    """What ``/healthz`` says of this instance."""
+    return {"instance": instance_id, "leader": leadership.is_leader}
 
 
 async def _close_all(connections: list[Connection]) -> None:

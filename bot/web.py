@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from aiohttp import web
 
@@ -27,6 +27,7 @@ from bot.channels.webhook import BODY_TIMEOUT, BODY_TIMEOUT_KEY, MAX_BODY
 
 logger = logging.getLogger(__name__)
 
+ABOUT_KEY: web.AppKey[Callable[[], dict[str, object]] | None] = web.AppKey("about")
 HEADER_TIMEOUT = 10.0
 """Seconds a client has to send a whole request header (from connecting, or between requests)."""
 MAX_CONNECTIONS = 256
@@ -38,11 +39,19 @@ REFUSAL_LOG_INTERVAL = 60.0
 
 
 def create_app(
-    channels: Iterable[ChannelAdapter], *, body_timeout: float = BODY_TIMEOUT
+    channels: Iterable[ChannelAdapter],
+    *,
+    body_timeout: float = BODY_TIMEOUT,
+    about: Callable[[], dict[str, object]] | None = None,
 ) -> web.Application:
-    """Build the web application: the routes each channel serves, and the health check."""
+    """Build the web application: the routes each channel serves, and the health check.
+
+    ``about`` adds to the health check's answer what the runtime says of this instance
+    (its id, and whether it leads).
+    """
     app = web.Application(client_max_size=MAX_BODY)
     app[BODY_TIMEOUT_KEY] = body_timeout
+    app[ABOUT_KEY] = about
     app.router.add_get("/healthz", health)
     for channel in channels:
         app.router.add_routes(channel.routes())
@@ -50,8 +59,9 @@ def create_app(
 
 
 async def health(request: web.Request) -> web.Response:
-    """Answer that the process is up."""
-    return web.json_response({"status": "ok"})
+    """Answer that the process is up (and, from the runtime, its instance and leadership)."""
+    about = request.app[ABOUT_KEY]
+    return web.json_response({"status": "ok", **(about() if about is not None else {})})
 
 
 class WebhookServer:

@@ -2,7 +2,7 @@
 
 Each check reads a little and changes nothing; :func:`check_health` gathers them and names the
 problems that make the service unhealthy (the command then exits non-zero). Sections are
-independent, so one about several instances can be added beside them.
+independent; one lists the running instances (their heartbeats) and which one leads.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from storage import migrate
 from storage.db import read_only_session
 from storage.models import InboxUpdate, OutboxMessage
 from storage.notifications import BLOCKED, FAILED, PENDING, SENDING
+from storage.repositories.instances import InstanceInfo, InstanceRepository
 from storage.repositories.jobs import JobRunInfo, JobRunRepository
 
 REACH_TIMEOUT = 10.0
@@ -45,6 +46,7 @@ class Problem(StrEnum):
     INBOX_STALLED = "inbox_stalled"
     SWEEP_LATE = "sweep_late"
     JOB_FAILED = "job_failed"
+    NO_LEADER = "no_leader"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,8 @@ class Health:
     oldest_waiting: datetime | None = None
     inbox_failed: int = 0
     jobs: list[JobRunInfo] = field(default_factory=list)
+    instances: list[InstanceInfo] = field(default_factory=list)
+    """The instances whose heartbeat is recent, the leader first."""
     failures: list[Failure] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
@@ -160,6 +164,7 @@ async def _backlogs(engine: AsyncEngine, now: datetime, health: Health) -> None:
             )
         ).all()
         health.jobs = await JobRunRepository(session).all()
+        health.instances = await InstanceRepository(session).alive(now)
     health.failures = sorted(
         [Failure("inbox", at or now, error or "") for at, error in failed_updates[:5]]
         + [Failure("outbox", at, error or "") for at, error in failed_messages]
@@ -180,3 +185,5 @@ async def _backlogs(engine: AsyncEngine, now: datetime, health: Health) -> None:
         health.problems.append(Problem.SWEEP_LATE)
     if any(job.succeeded is False for job in health.jobs):
         health.problems.append(Problem.JOB_FAILED)
+    if health.instances and not any(instance.leader for instance in health.instances):
+        health.problems.append(Problem.NO_LEADER)

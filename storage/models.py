@@ -433,6 +433,10 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    """The instance sending it (status ``sending``)."""
+    lease_until: Mapped[datetime | None]
+    """Until when the claim holds: no other instance takes the message over before."""
 
 
 class ReminderDecision(Base):
@@ -475,3 +479,16 @@ class JobRun(Base):
     succeeded: Mapped[bool | None] = mapped_column(Boolean)
     last_success_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class Instance(Base):
+    """A running instance of the bot, as its last heartbeat describes it."""
+
+    __tablename__ = "instance"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime]
+    seen_at: Mapped[datetime]
+    leader: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -83,19 +83,6 @@ class Recipient:
     chat_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class OutboxItem:
-    """A message waiting to be delivered."""
-
-    id: int
-    channel: str
-    chat_id: str
-    member_id: int | None
-    kind: str
-    payload: dict[str, Any]
-    attempts: int
-
-
 class NotificationRepository:
     """Milestones to chase, agencies behind, recipients, decisions and the outbox."""
 
@@ -364,62 +351,6 @@ class NotificationRepository:
     def _insert(self, model: Any) -> Any:
         dialect = self._session.get_bind().dialect.name
         return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
-
-    # --- delivering -----------------------------------------------------------------------
-
-    async def due(self, now: datetime, limit: int) -> list[OutboxItem]:
-        """Claim messages due for delivery, oldest first (interrupted sends are retried)."""
-        rows = list(
-            await self._session.scalars(
-                select(OutboxMessage)
-                .where(
-                    OutboxMessage.status.in_((PENDING, SENDING)),
-                    OutboxMessage.next_attempt_at <= now,
-                )
-                .order_by(OutboxMessage.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
-        )
-        for row in rows:
-            row.status = SENDING
-            row.attempts += 1
-        return [
-            OutboxItem(
-                r.id, r.channel, r.chat_id, r.member_id, r.kind, dict(r.payload), r.attempts
-            )
-            for r in rows
-        ]
-
-    async def next_due_at(self) -> datetime | None:
-        """Return when the next waiting message is due."""
-        return await self._session.scalar(
-            select(func.min(OutboxMessage.next_attempt_at)).where(
-                OutboxMessage.status.in_((PENDING, SENDING))
-            )
-        )
-
-    async def mark(
-        self, item_id: int, status: str, now: datetime, error: str | None = None
-    ) -> None:
-        """Record the outcome of a delivery attempt."""
-        values: dict[str, Any] = {"status": status, "last_error": error}
-        if status == SENT:
-            values["sent_at"] = now
-        await self._session.execute(
-            update(OutboxMessage).where(OutboxMessage.id == item_id).values(**values)
-        )
-
-    async def retry_at(
-        self, item_id: int, when: datetime, error: str, *, uncount: bool = False
-    ) -> None:
-        """Put a message back in the queue for a later attempt (a 429 does not count one)."""
-        values: dict[str, Any] = {"status": PENDING, "next_attempt_at": when, "last_error": error}
-        if uncount:
-            values["attempts"] = OutboxMessage.attempts - 1
-        await self._session.execute(
-            update(OutboxMessage).where(OutboxMessage.id == item_id).values(**values)
-        )
 
     # --- reporting ------------------------------------------------------------------------
 

@@ -17,10 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.db import READ_ONLY, Database
 from storage.inbox import InboxRepository
 from storage.notifications import NotificationRepository
+from storage.outbox import OutboxRepository
 from storage.plan_cache import PLAN_READS, PlanReads
 from storage.repositories.agencies import AgencyRepository
 from storage.repositories.audit import AuditRepository
 from storage.repositories.conversations import ConversationRepository
+from storage.repositories.instances import InstanceRepository
 from storage.repositories.invitations import InvitationRepository
 from storage.repositories.jobs import JobRunRepository
 from storage.repositories.link_codes import LinkCodeRepository
@@ -42,9 +44,11 @@ class Repositories:
     agencies: AgencyRepository
     audit: AuditRepository
     jobs: JobRunRepository
+    instances: InstanceRepository
     submissions: SubmissionRepository
     inbox: InboxRepository
     notifications: NotificationRepository
+    outbox: OutboxRepository
     summaries: SummaryRepository
     synthetic: SyntheticData
 
@@ -57,9 +61,11 @@ class Repositories:
         self.agencies = AgencyRepository(session)
         self.audit = AuditRepository(session)
         self.jobs = JobRunRepository(session)
+        self.instances = InstanceRepository(session)
         self.submissions = SubmissionRepository(session)
         self.inbox = InboxRepository(session)
         self.notifications = NotificationRepository(session)
+        self.outbox = OutboxRepository(session)
         self.summaries = SummaryRepository(session)
         self.synthetic = SyntheticData(session)
 

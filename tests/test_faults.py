@@ -54,7 +54,7 @@ from bot.web import WebhookServer, create_app
 from handlers.router import Router
 from storage.db import Database
 from storage.models import InboxUpdate, MemberIdentity, OutboxMessage, Submission
-from storage.notifications import OutboxItem
+from storage.outbox import OutboxItem
 from storage.uow import UnitOfWork
 from tests.fakes.common import Waiting
 from tests.fakes.tcp_proxy import TcpProxy

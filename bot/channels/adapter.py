@@ -28,6 +28,7 @@ from bot.channels.base import Prepared
 from bot.core.delivery import Sender
 from bot.core.messages import Reply
 from storage.inbox import InboxEntry
+from storage.leadership import Leadership
 
 
 class ChannelAdapter(Protocol):
@@ -42,8 +43,11 @@ class ChannelAdapter(Protocol):
         """Connect: set or drop the webhook; raise StartError if it cannot be done."""
         ...
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Take updates in (poll, or wait for the webhook) and process them until ``stop``."""
+    async def run(self, stop: asyncio.Event, leadership: Leadership | None = None) -> None:
+        """Take updates in (poll, or wait for the webhook) and process them until ``stop``.
+
+        With a leadership, poll only while this instance leads (see :mod:`bot.channels.polling`).
+        """
         ...
 
     async def stop(self) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.channels.polling import poll_while_leading
 from bot.channels.sending import send_replies
 from bot.core.clock import Clock
 from bot.core.delivery import Sender
@@ -32,6 +33,7 @@ from handlers import replies
 from handlers.router import Inbound, Router
 from storage.db import Database, DatabaseError, DatabaseUnavailable, database_unavailable
 from storage.inbox import InboxEntry
+from storage.leadership import Leadership
 from storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -239,14 +241,20 @@ class InboxChannel:
         """Return the web routes the channel serves: none, unless a subclass has a webhook."""
         return []
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Process the inbox (and poll, unless webhooks deliver) until asked to stop."""
+    async def run(self, stop: asyncio.Event, leadership: Leadership | None = None) -> None:
+        """Process the inbox (and poll, unless webhooks deliver) until asked to stop.
+
+        With a leadership, only the leader polls (a platform serves one poller per bot): an
+        instance polls from the moment it leads, and stops when it no longer does.
+        """
         worker = asyncio.create_task(self.run_worker(stop), name=f"{self.name}-inbox")
         try:
             if self.uses_webhook:
                 await stop.wait()
-            else:
+            elif leadership is None:
                 await self.poll(stop)
+            else:
+                await poll_while_leading(self.poll, stop, leadership)
         finally:
             self.wake()
             await worker

@@ -31,6 +31,9 @@ PROBLEMS = {
     Problem.INBOX_STALLED: N_("messages received are waiting to be handled (is the bot running?)"),
     Problem.SWEEP_LATE: N_("the reminder sweep has not run for 30 minutes (is the bot running?)"),
     Problem.JOB_FAILED: N_("a scheduled job failed at its last run"),
+    Problem.NO_LEADER: N_(
+        "instances are running but none leads: no polling, no notifications, no reminders"
+    ),
 }
 JOBS = {
     "reminders": N_("reminder sweep"),
@@ -42,7 +45,7 @@ JOBS = {
 async def cmd_status(app: App, args: argparse.Namespace) -> int:
     """Say whether the service is healthy; exit 1 when it is not."""
     health = await check_health(app.db.engine, app.clock.now())
-    for section in (_database, _backlogs, _jobs, _failures):
+    for section in (_database, _backlogs, _jobs, _instances, _failures):
         section(health)
     out()
     if health.healthy:
@@ -122,6 +125,27 @@ def _jobs(health: Health) -> None:
                 "success": _moment(job.last_success_at),
             }
         out(_("%(job)s: %(state)s") % {"job": _(label).capitalize(), "state": state})
+
+
+def _instances(health: Health) -> None:
+    if not health.reachable or not health.outbox:
+        return
+    if not health.instances:
+        out(_("Running instances: none (no bot is running on this database)"))
+        return
+    out(_("Running instances: %(count)s") % {"count": len(health.instances)})
+    for instance in health.instances:
+        role = _("leader") if instance.leader else _("standby")
+        out(
+            "  "
+            + _("%(id)s (%(role)s): started at %(started)s, last seen at %(seen)s")
+            % {
+                "id": instance.id,
+                "role": role,
+                "started": _moment(instance.started_at),
+                "seen": _moment(instance.seen_at),
+            }
+        )
 
 
 def _failures(health: Health) -> None:

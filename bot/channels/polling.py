@@ -1,0 +1,48 @@
+"""Polling by the leader only: a platform serves one poller per bot.
+
+With several instances on one database, the instance that leads (:mod:`storage.leadership`)
+polls; the others receive webhooks, answer and deliver, and start polling the moment they
+take the leadership over. A term of polling ends when this instance stops leading: a poll in
+progress is abandoned and its updates, never confirmed, come back to the next poller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+from storage.leadership import Leadership
+
+
+async def poll_while_leading(
+    poll: Callable[[asyncio.Event], Awaitable[None]],
+    stop: asyncio.Event,
+    leadership: Leadership,
+) -> None:
+    """Run ``poll`` during each term this instance leads, until ``stop`` is set."""
+    while not stop.is_set():
+        await first_of(leadership.wait_leading(), stop)
+        if stop.is_set():
+            return
+        term = asyncio.Event()  # set when this instance stops leading, or at stop
+        watcher = asyncio.create_task(_end_term(term, stop, leadership))
+        try:
+            await poll(term)
+        finally:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
+
+
+async def _end_term(term: asyncio.Event, stop: asyncio.Event, leadership: Leadership) -> None:
+    await first_of(leadership.wait_following(), stop)
+    term.set()
+
+
+async def first_of(waiting: Coroutine[Any, Any, None], stop: asyncio.Event) -> None:
+    """Wait for ``waiting`` or ``stop``, whichever comes first (the other is cancelled)."""
+    waiters = [asyncio.ensure_future(waiting), asyncio.ensure_future(stop.wait())]
+    await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    for waiter in waiters:
+        waiter.cancel()
+    await asyncio.gather(*waiters, return_exceptions=True)
