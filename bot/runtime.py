@@ -263,11 +263,9 @@ class Runtime:
             return  # the database is away: the channels say so
         for other in others:
             logger.warning(
-                _(
-                    "Another instance (%(id)s) was running on this SQLite database seconds "
-                    "ago. SQLite serves one process: if it still runs, stop one of them "
-                    "(several instances need PostgreSQL)."
-                ),
+                "Another instance (%(id)s) was running on this SQLite database seconds ago. "
+                "SQLite serves one process: if it still runs, stop one of them (several "
+                "instances need PostgreSQL).",
                 {"id": other.id},
             )
 
@@ -278,11 +276,11 @@ class Runtime:
         several = not self.leadership.single_process
         if leading:
             if several:
-                logger.info(_("This instance now leads: it polls, delivers and runs the jobs."))
+                logger.info("This instance now leads: it polls, delivers and runs the jobs.")
             self.scheduler.resume()
         else:
             if several:
-                logger.warning(_("This instance no longer leads: its polling and jobs stop."))
+                logger.warning("This instance no longer leads: its polling and jobs stop.")
             self.scheduler.pause()
 
     async def close(self) -> None:

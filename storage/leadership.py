@@ -105,14 +105,8 @@ class Leadership:
         while not stop.is_set():
             try:
                 await self._hold(stop)
-            except Exception as error:  # the database away, or a check too slow
-                if self.is_leader:
-                    logger.warning(
-                        "leadership lost: the connection holding it failed (%s)",
-                        type(error).__name__,
-                    )
-                else:
-                    logger.debug("cannot try for the leadership", exc_info=True)
+            except Exception:  # the database away, or a check too slow: said in _hold
+                logger.debug("no leadership for now", exc_info=True)
             self._set(False)
             await _wait_or_stop(stop, self._check_every)
 
@@ -131,6 +125,13 @@ class Leadership:
                         self._set(True)
                 await _wait_or_stop(stop, self._check_every)
             healthy = True
+        except Exception as error:
+            if self.is_leader:
+                logger.warning(
+                    "leadership lost: the connection holding it failed (%s)",
+                    type(error).__name__,
+                )
+            raise
         finally:
             await self._let_go(connection, healthy)
 

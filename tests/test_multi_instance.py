@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,7 @@ from sqlalchemy import select, text
 
 from bot.channels.telegram import TelegramConfig, TelegramSender, new_bot
 from bot.channels.telegram_http import LeanBot
+from bot.cli import ops
 from bot.config import Settings
 from bot.core.clock import FrozenClock
 from bot.core.domain.members import Role
@@ -22,10 +23,11 @@ from bot.outbox import DeliveryLimits, OutboxWorker
 from bot.runtime import Runtime
 from bot.web import create_app
 from storage.db import Database
-from storage.health import check_health
+from storage.health import Health, Problem, check_health
 from storage.leadership import Leadership
 from storage.models import OutboxMessage
 from storage.notifications import SENDING, SENT
+from storage.repositories.instances import InstanceInfo
 from storage.uow import UnitOfWork
 from tests.fakes.telegram_api import FakeTelegram
 from tests.helpers import invite
@@ -192,7 +194,7 @@ async def _until(condition: asyncio.Future[None] | asyncio.Task[None], seconds: 
 
 @postgres_only
 async def test_one_instance_leads_and_another_takes_over_when_its_connection_dies(
-    database_url: str,
+    database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     databases = [Database(database_url), Database(database_url)]
     leaders = [Leadership(database, check_every=0.2) for database in databases]
@@ -216,6 +218,9 @@ async def test_one_instance_leads_and_another_takes_over_when_its_connection_die
         await _until(asyncio.ensure_future(leaders[other].wait_leading()), 10)
         await _until(asyncio.ensure_future(leaders[first].wait_following()), 10)
         assert not leaders[first].is_leader  # a lost connection is lost leadership
+        lost = [r for r in caplog.records if r.name == "storage.leadership"]
+        assert [r.levelname for r in lost] == ["WARNING"]
+        assert "leadership lost" in lost[0].getMessage()
         stops[other].set()  # a leader that stops lets go at once
         await _until(asyncio.ensure_future(leaders[first].wait_leading()), 10)
     finally:
@@ -362,6 +367,24 @@ async def test_a_second_instance_on_one_sqlite_file_is_named_in_a_warning(
         await database.dispose()
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert any(
-        "Một phiên bản khác (may-chu-khac:4242:abcdef)" in w and "PostgreSQL" in w
-        for w in warnings
+        "Another instance (may-chu-khac:4242:abcdef)" in w and "PostgreSQL" in w for w in warnings
     ), warnings
+
+
+def test_status_lists_the_instances_the_leader_first(capsys: pytest.CaptureFixture[str]) -> None:
+    seen = datetime(2024, 11, 20, 2, 0, 5, tzinfo=UTC)
+    started = seen - timedelta(hours=1)
+    health = Health(kind="postgresql", reachable=True, outbox={"pending": 0})
+    health.instances = [
+        InstanceInfo("may-chu-1:10:aaaaaa", "may-chu-1", 10, started, seen, True),
+        InstanceInfo("may-chu-2:20:bbbbbb", "may-chu-2", 20, started, seen, False),
+    ]
+    ops._instances(health)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "Số phiên bản đang chạy: 2"
+    assert lines[1] == (
+        "  may-chu-1:10:aaaaaa (chính): khởi động lúc 20/11/2024 08:00, "
+        "hoạt động gần nhất lúc 20/11/2024 09:00"
+    )
+    assert lines[2].startswith("  may-chu-2:20:bbbbbb (dự phòng):")
+    assert ops.PROBLEMS[Problem.NO_LEADER]

@@ -260,6 +260,7 @@ def test_status_evidence_prune_backup_and_restore_from_the_command_line(
     assert status.returncode == 0, status.stdout + status.stderr
     assert "Cơ sở dữ liệu: SQLite, kết nối được" in status.stdout
     assert "Rà soát nhắc nhở: chưa chạy lần nào" in status.stdout
+    assert "Phiên bản đang chạy: không có" in status.stdout
     assert status.stdout.rstrip().endswith("Tình trạng: ổn định.")
 
     data = admin_tool.folder / "data"
