@@ -292,15 +292,20 @@ async def test_two_runtimes_one_leads_and_the_other_takes_over_polling_and_jobs(
         ]
         assert health.healthy, health.problems
 
+        left = user.send_text("/trogiup", queue=False)  # recorded by an instance that died
+        async with UnitOfWork(databases[0]) as uow:
+            await uow.inbox.record_all("telegram", [(str(left["update_id"]), left)], clock.now())
+            await uow.commit()
+        answered = len(fake.calls_of("sendMessage"))
         stops[first].set()  # the leader stops: the standby takes over within seconds
         await runs[first]
         await leader.close()
         async with asyncio.timeout(15):
             await standby.leadership.wait_leading()
         assert standby.scheduler.state == STATE_RUNNING
-        answered = len(fake.calls_of("sendMessage"))
+        await fake.wait_for("sendMessage", count=answered + 1)  # the new leader adopted it
         user.send_text("/trogiup")
-        await fake.wait_for("sendMessage", count=answered + 1)  # through the new poller
+        await fake.wait_for("sendMessage", count=answered + 2)  # through the new poller
 
         await standby.heartbeat.beat()
         health = await check_health(databases[0].engine, clock.now())

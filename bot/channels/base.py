@@ -23,7 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.channels.polling import poll_while_leading
+from bot.channels.polling import lead_terms, until_set
 from bot.channels.sending import send_replies
 from bot.core.clock import Clock
 from bot.core.delivery import Sender
@@ -47,6 +47,9 @@ MAX_BATCH = 32
 AWAY_FIRST_RETRY = 0.5
 AWAY_MAX_RETRY = 5.0
 """Seconds between attempts while the database is away: from the first, doubling to the most."""
+
+ADOPT_LIMIT = 1000
+"""Updates a new leader adopts at once (the rest wait for the next start or takeover)."""
 
 MAX_VERDICTS = 20_000
 """Flood-control verdicts remembered per channel (update keys); the oldest are forgotten."""
@@ -245,20 +248,32 @@ class InboxChannel:
         """Process the inbox (and poll, unless webhooks deliver) until asked to stop.
 
         With a leadership, only the leader polls (a platform serves one poller per bot): an
-        instance polls from the moment it leads, and stops when it no longer does.
+        instance polls from the moment it leads, and stops when it no longer does; when it
+        takes the leadership it adopts what is recorded and not handled (:meth:`adopt`).
         """
         worker = asyncio.create_task(self.run_worker(stop), name=f"{self.name}-inbox")
         try:
-            if self.uses_webhook:
-                await stop.wait()
-            elif leadership is None:
-                await self.poll(stop)
+            work = until_set if self.uses_webhook else self.poll
+            if leadership is None:
+                await work(stop)
             else:
-                await poll_while_leading(self.poll, stop, leadership)
+                await lead_terms(work, stop, leadership, self.adopt)
         finally:
             self.wake()
             await worker
             await self.finish_sending()
+
+    async def adopt(self) -> None:
+        """Hand the worker the updates recorded and not handled (a stopped instance's too)."""
+        try:
+            async with UnitOfWork(self._database) as uow:
+                pending = await uow.inbox.pending(self.name, limit=ADOPT_LIMIT)
+        except (DatabaseError, OSError) as error:
+            logger.warning("%s: cannot read the inbox (%s)", self.name, type(error).__name__)
+            return
+        held = {entry.id for entry in self._handoff}
+        self._handoff.extend(entry for entry in pending if entry.id not in held)
+        self.wake()
 
     def wake(self) -> None:
         """Make the worker look at the inbox (at stop, so that it can finish)."""

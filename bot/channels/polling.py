@@ -1,9 +1,12 @@
-"""Polling by the leader only: a platform serves one poller per bot.
+"""Terms of leadership: polling by the leader only, and what it adopts when it takes over.
 
 With several instances on one database, the instance that leads (:mod:`storage.leadership`)
-polls; the others receive webhooks, answer and deliver, and start polling the moment they
-take the leadership over. A term of polling ends when this instance stops leading: a poll in
-progress is abandoned and its updates, never confirmed, come back to the next poller.
+polls (a platform serves one poller per bot); the others receive webhooks and answer, and
+start polling the moment they take the leadership over. A term ends when this instance stops
+leading: a poll in progress is abandoned and its updates, never confirmed, come back to the
+next poller. At the start of each term the leader adopts the updates recorded and not yet
+handled (an instance that died left them in the inbox); each is handled once whoever handles
+it, since handling starts by marking it processed.
 """
 
 from __future__ import annotations
@@ -15,12 +18,13 @@ from typing import Any
 from storage.leadership import Leadership
 
 
-async def poll_while_leading(
-    poll: Callable[[asyncio.Event], Awaitable[None]],
+async def lead_terms(
+    work: Callable[[asyncio.Event], Awaitable[None]],
     stop: asyncio.Event,
     leadership: Leadership,
+    adopt: Callable[[], Awaitable[None]],
 ) -> None:
-    """Run ``poll`` during each term this instance leads, until ``stop`` is set."""
+    """Adopt, then run ``work`` (polling) during each term this instance leads, until ``stop``."""
     while not stop.is_set():
         await first_of(leadership.wait_leading(), stop)
         if stop.is_set():
@@ -28,7 +32,8 @@ async def poll_while_leading(
         term = asyncio.Event()  # set when this instance stops leading, or at stop
         watcher = asyncio.create_task(_end_term(term, stop, leadership))
         try:
-            await poll(term)
+            await adopt()
+            await work(term)
         finally:
             watcher.cancel()
             await asyncio.gather(watcher, return_exceptions=True)
@@ -46,3 +51,8 @@ async def first_of(waiting: Coroutine[Any, Any, None], stop: asyncio.Event) -> N
     for waiter in waiters:
         waiter.cancel()
     await asyncio.gather(*waiters, return_exceptions=True)
+
+
+async def until_set(event: asyncio.Event) -> None:
+    """The work of a term without polling (webhooks deliver): wait for its end."""
+    await event.wait()
