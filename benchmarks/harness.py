@@ -189,8 +189,11 @@ class BotProcess:
             "PYTHONPATH": str(ROOT),
         }
 
-    async def start(self, fake: FakeTelegram, within: float = 30.0) -> float:
-        """Start the process and wait until it polls the Bot API; return how long that took."""
+    async def start(self, fake: FakeTelegram, within: float = 30.0, polling: bool = True) -> float:
+        """Start the process and wait until it polls the Bot API; return how long that took.
+
+        ``polling=False``: do not wait (a standby instance does not poll while another leads).
+        """
         started = time.monotonic()
         seen = len(fake.calls)
         self._log = self.log_path.open("a", encoding="utf-8")
@@ -200,11 +203,13 @@ class BotProcess:
             *self.command, cwd=self.cwd, env=self.env, stdout=self._log, stderr=self._log
         )
         self.starts += 1
+        if not polling:
+            return 0.0
 
-        def polling() -> bool:
+        def polls() -> bool:
             return any(c.method == "getUpdates" for c in fake.calls[seen:])
 
-        if not await fake.wait_until(polling, within):
+        if not await fake.wait_until(polls, within):
             raise RuntimeError(f"the bot did not start within {within} s; see {self.log_path}")
         return time.monotonic() - started
 

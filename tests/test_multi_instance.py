@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from apscheduler.schedulers.base import STATE_PAUSED, STATE_RUNNING
 from pydantic import SecretStr
 from sqlalchemy import select, text
 
+from benchmarks.harness import BotProcess, pgibot_command
 from bot.channels.telegram import TelegramConfig, TelegramSender, new_bot
 from bot.channels.telegram_http import LeanBot
 from bot.cli import ops
@@ -25,7 +27,7 @@ from bot.web import create_app
 from storage.db import Database
 from storage.health import Health, Problem, check_health
 from storage.leadership import Leadership
-from storage.models import OutboxMessage
+from storage.models import Instance, OutboxMessage
 from storage.notifications import SENDING, SENT
 from storage.repositories.instances import InstanceInfo
 from storage.uow import UnitOfWork
@@ -179,12 +181,13 @@ async def test_two_instances_deliver_each_message_once(
 
 async def _leader_pid(database: Database) -> int | None:
     async with database.session() as session:
-        return await session.scalar(
+        pid = await session.scalar(
             text(
                 "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
                 "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
             )
         )
+    return int(pid) if pid is not None else None
 
 
 async def _until(condition: asyncio.Future[None] | asyncio.Task[None], seconds: float) -> None:
@@ -393,3 +396,61 @@ def test_status_lists_the_instances_the_leader_first(capsys: pytest.CaptureFixtu
     )
     assert lines[2].startswith("  may-chu-2:20:bbbbbb (dự phòng):")
     assert ops.PROBLEMS[Problem.NO_LEADER]
+
+
+# --- two real processes ---------------------------------------------------------------------
+
+
+async def _instances(url: str) -> list[tuple[int, bool]]:
+    database = Database(url)
+    try:
+        async with database.session() as session:
+            rows = await session.execute(select(Instance.pid, Instance.leader))
+            return [(pid, leader) for pid, leader in rows]
+    finally:
+        await database.dispose()
+
+
+async def _until_instances(url: str, expected: Callable[[list[tuple[int, bool]]], bool]) -> None:
+    """Wait until the heartbeats another process writes match (no event crosses processes)."""
+    for _attempt in range(300):
+        if expected(await _instances(url)):
+            return
+        await asyncio.sleep(0.1)
+    raise TimeoutError(await _instances(url))
+
+
+@postgres_only
+async def test_two_processes_the_leader_killed_and_the_other_polls_within_15_s(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with FakeTelegram(token=TOKEN) as fake:
+        env = BotProcess.environment(database_url, fake, tmp_path / "data")
+        first = BotProcess(pgibot_command(None), env, tmp_path / "first.log", tmp_path)
+        second = BotProcess(pgibot_command(None), env, tmp_path / "second.log", tmp_path)
+        try:
+            await first.start(fake)  # it polls: it leads
+            await second.start(fake, polling=False)
+            await _until_instances(
+                database_url,
+                lambda rows: sorted(rows) == sorted([(first.pid, True), (second.pid, False)]),
+            )
+            user = fake.user(4242, "Thăm", "Dò")
+            user.send_text("/trogiup")
+            await fake.wait_for("sendMessage", count=1, timeout=15)
+            await first.kill()
+            killed, seen = time.monotonic(), len(fake.calls)
+            assert await fake.wait_until(
+                lambda: any(c.method == "getUpdates" for c in fake.calls[seen:]), 15
+            ), "the other process did not take polling over within 15 s"
+            took_over = time.monotonic() - killed
+            user.send_text("/trogiup")
+            await fake.wait_for("sendMessage", count=2, timeout=15)
+            await _until_instances(database_url, lambda rows: (second.pid, True) in rows)
+            code, _seconds = await second.terminate()
+            assert code == 0
+        finally:
+            await first.kill()
+            await second.kill()
+    assert took_over < 15
+    assert second.pid not in [pid for pid, _leader in await _instances(database_url)]
