@@ -27,7 +27,7 @@ from bot.web import create_app
 from storage.db import Database
 from storage.health import Health, Problem, check_health
 from storage.leadership import Leadership
-from storage.models import Instance, OutboxMessage
+from storage.models import Instance, JobRun, OutboxMessage
 from storage.notifications import SENDING, SENT
 from storage.repositories.instances import InstanceInfo
 from storage.uow import UnitOfWork
@@ -420,8 +420,19 @@ async def _until_instances(url: str, expected: Callable[[list[tuple[int, bool]]]
     raise TimeoutError(await _instances(url))
 
 
+async def _sweep_started(url: str) -> datetime | None:
+    database = Database(url)
+    try:
+        async with database.session() as session:
+            return await session.scalar(
+                select(JobRun.started_at).where(JobRun.name == "reminders")
+            )
+    finally:
+        await database.dispose()
+
+
 @postgres_only
-async def test_two_processes_the_leader_killed_and_the_other_polls_within_15_s(
+async def test_two_processes_the_leader_killed_and_the_other_polls_and_sweeps_within_15_s(
     database_url: str, tmp_path: Path
 ) -> None:
     async with FakeTelegram(token=TOKEN) as fake:
@@ -439,7 +450,7 @@ async def test_two_processes_the_leader_killed_and_the_other_polls_within_15_s(
             user.send_text("/trogiup")
             await fake.wait_for("sendMessage", count=1, timeout=15)
             await first.kill()
-            killed, seen = time.monotonic(), len(fake.calls)
+            killed, seen, killed_at = time.monotonic(), len(fake.calls), datetime.now(UTC)
             assert await fake.wait_until(
                 lambda: any(c.method == "getUpdates" for c in fake.calls[seen:]), 15
             ), "the other process did not take polling over within 15 s"
@@ -447,6 +458,14 @@ async def test_two_processes_the_leader_killed_and_the_other_polls_within_15_s(
             user.send_text("/trogiup")
             await fake.wait_for("sendMessage", count=2, timeout=15)
             await _until_instances(database_url, lambda rows: (second.pid, True) in rows)
+            swept = await _sweep_started(database_url)
+            for _attempt in range(150):  # the new leader's scheduler runs the sweep at once
+                if swept is not None and swept >= killed_at:
+                    break
+                await asyncio.sleep(0.1)
+                swept = await _sweep_started(database_url)
+            assert swept is not None and swept >= killed_at, swept
+            assert (swept - killed_at).total_seconds() < 15
             code, _seconds = await second.terminate()
             assert code == 0
         finally:
