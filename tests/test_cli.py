@@ -488,11 +488,14 @@ async def test_a_downgrade_preview_counts_rows_and_changes_nothing(database_url:
             )
         losses = await migrate.downgrade_losses(engine, "0001")
         assert losses == [
+            migrate.Loss("instance", None, 0),
             migrate.Loss("invitation_failure", None, 0),
             migrate.Loss("job_run", None, 0),
             migrate.Loss("link_code", None, 0),
             migrate.Loss("member", "name_key", 1),
             migrate.Loss("member", "preferred_channel", 1),
+            migrate.Loss("outbox", "claimed_by", 0),
+            migrate.Loss("outbox", "lease_until", 0),
         ]
         assert await migrate.current_revision(engine) == migrate.head_revision()
         async with engine.connect() as connection:
