@@ -135,7 +135,7 @@ async def _make_coordinator(url: str, account: Account) -> None:
     database = Database(url)
     try:
         async with UnitOfWork(database) as uow:
-            agency = await uow.agencies.coordinator()
+            agency = await uow.agencies.coordinator(AS_OF.date())
         assert agency is not None, "the plan names no coordinating agency"
         async with database.session() as session:
             await session.execute(

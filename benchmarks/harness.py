@@ -33,6 +33,7 @@ from storage import migrate
 from storage.db import Database
 from storage.models import Agency, Assignment, Member, MemberIdentity, Task
 from storage.plan_loader import default_plan_path, read_plan
+from storage.structure import assignment_in_force
 from storage.uow import UnitOfWork
 from tests.fakes.telegram_api import FakeTelegram, FakeUser
 
@@ -75,7 +76,7 @@ async def populate(url: str, members: int, accounts: int, as_of: datetime) -> li
             rows = await session.execute(
                 select(Assignment.agency_id, Task.code)
                 .join(Task, Task.id == Assignment.task_id)
-                .where(Task.active.is_(True))
+                .where(Task.active.is_(True), assignment_in_force(as_of.date()))
                 .order_by(Assignment.agency_id, Task.position)
             )
             tasks: dict[int, list[str]] = {}

@@ -39,6 +39,7 @@ from storage import migrate
 from storage.db import Database
 from storage.models import Agency, Assignment, Member, MemberIdentity
 from storage.plan_loader import default_plan_path, read_plan
+from storage.structure import assignment_in_force
 from storage.uow import UnitOfWork
 from tests.fakes.telegram_api import FakeTelegram
 
@@ -61,7 +62,13 @@ async def run(members: int, rate: float, folder: Path) -> dict[str, object]:
     async with database.session() as session:
         agencies = list(
             await session.scalars(
-                select(Agency.id).where(Agency.id.in_(select(Assignment.agency_id))).distinct()
+                select(Agency.id)
+                .where(
+                    Agency.id.in_(
+                        select(Assignment.agency_id).where(assignment_in_force(clock.now().date()))
+                    )
+                )
+                .distinct()
             )
         )
         for n in range(members):

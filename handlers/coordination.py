@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from bot.core.domain.agencies import AgencyInfo, AgencyStatus
 from bot.core.domain.members import (
@@ -97,8 +97,8 @@ async def invite(ctx: Context) -> list[Reply]:
         ]
     try:
         if role == Role.COORDINATOR:
-            agency = await ctx.uow.agencies.find(" ".join(words))
-            coordinating = await ctx.uow.agencies.coordinator()
+            agency = await ctx.uow.agencies.find(" ".join(words), ctx.today())
+            coordinating = await ctx.uow.agencies.coordinator(ctx.today())
             if coordinating is None or agency.id != coordinating.id:
                 return [
                     Reply(
@@ -148,6 +148,7 @@ async def change_member(
     target: MemberInfo,
     change: Change,
     new_role: Role | None = None,
+    today: date,
 ) -> Refusal | None:
     """Make a change to a member if the rules allow it; else return why not.
 
@@ -163,6 +164,7 @@ async def change_member(
         self_change=actor is not None and actor.id == target.id,
         new_role=new_role.value if new_role else None,
         active_admins=await uow.members.active_admins(),
+        agency_ended=target.agency_ended(today),
     )
     if refusal is not None:
         return refusal
@@ -265,6 +267,10 @@ def refusal_text(
             "%(name)s is the last active administrator and cannot be removed or given another "
             "role. Please make another member administrator first."
         ),
+        Refusal.AGENCY_ENDED: _(
+            "%(agency)s no longer exists, so %(name)s cannot be reinstated there. Please "
+            "invite them to the agency that took over its tasks."
+        ),
         Refusal.NOTHING_TO_DO: (
             _("Nothing changed: %(name)s already has the role %(new_role)s.")
             if new_role and new_role is target.role
@@ -288,6 +294,7 @@ def _no_action_reason(refusal: Refusal) -> str:
         Refusal.SELF: _("that is you"),
         Refusal.HIGHER_ROLE: _("a role higher than yours"),
         Refusal.LAST_ADMIN: _("the last administrator"),
+        Refusal.AGENCY_ENDED: _("the unit no longer exists"),
     }
     return reasons.get(refusal, "-")
 
@@ -301,7 +308,7 @@ async def members(ctx: Context) -> list[Reply]:
     agency_id = None
     if ctx.incoming.argument:
         try:
-            agency_id = (await ctx.uow.agencies.find(ctx.incoming.argument)).id
+            agency_id = (await ctx.uow.agencies.find(ctx.incoming.argument, ctx.today())).id
         except AgencyError as error:
             return [Reply(agency_refusal(error))]
     everyone = [
@@ -325,6 +332,7 @@ async def members(ctx: Context) -> list[Reply]:
             target_active=member.active,
             self_change=member.id == actor.id,
             active_admins=admins,
+            agency_ended=member.agency_ended(ctx.today()),
         )
         if refusal is not None:
             line += " — " + _("no choice: %(reason)s") % {"reason": _no_action_reason(refusal)}
@@ -376,6 +384,7 @@ async def on_member_choice(ctx: Context, argument: str) -> list[Reply]:
         actor=ctx.require_member(),
         target=target,
         change=Change.REINSTATE if active else Change.DEACTIVATE,
+        today=ctx.today(),
     )
     if refusal is not None:
         ctx.audit("member.refused", target=target.id, wanted=action, reason=refusal.value)
@@ -400,7 +409,7 @@ async def notice(ctx: Context) -> list[Reply]:
     if text.startswith("#"):
         code, _sep, text = text[1:].partition(" ")
         try:
-            agency = await ctx.uow.agencies.find(code)
+            agency = await ctx.uow.agencies.find(code, ctx.today())
         except AgencyError as error:
             return [Reply(agency_refusal(error))]
         agency_id, agency_name = agency.id, agency.name

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.core.domain.reorganisation import Refusal
-from bot.core.i18n import _
+from bot.core.i18n import _, format_day
 from storage.agencies import AgencyError
 
 AGENCIES_LISTED = 8
@@ -38,6 +38,32 @@ def agency_refusal(error: AgencyError) -> str:
             "code": error.code,
             "name": error.name,
         }
+    if refusal is Refusal.ENDED:
+        values = {
+            "date": format_day(error.on) if error.on else "",
+            "agency": error.name,
+            "successor": ", ".join(error.successors),
+        }
+        if error.successors:
+            return (
+                _(
+                    "Since %(date)s, %(agency)s no longer exists; its tasks are carried out by "
+                    "%(successor)s. Please make the invitation for the agency that took over."
+                )
+                % values
+            )
+        return (
+            _(
+                "Since %(date)s, %(agency)s no longer exists. Please make the invitation for an "
+                "agency that exists today."
+            )
+            % values
+        )
+    if refusal is Refusal.PLAN_OUTDATED:
+        return _(
+            "The plan was imported by an older version; import it again "
+            "(pgibot plan import FILE) before reorganising agencies."
+        )
     if refusal is Refusal.SELF_MERGE:
         return _("An agency cannot be merged into itself.")
     if refusal is Refusal.TARGET_NOT_ACTIVE:

@@ -148,7 +148,7 @@ async def _count_failure(ctx: Context, failures: int, limit: GuessLimit) -> None
         % {"count": failures, "minutes": int(limit.window.total_seconds() // 60)}
     )
     burst = int(now.timestamp() // limit.window.total_seconds())
-    for recipient in await ctx.uow.notifications.coordinators():
+    for recipient in await ctx.uow.notifications.coordinators(ctx.today()):
         queued = await ctx.uow.notifications.enqueue(
             channel=recipient.channel,
             chat_id=recipient.chat_id,

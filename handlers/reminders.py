@@ -59,6 +59,7 @@ class Reminders:
 
     async def sweep(self, uow: UnitOfWork, now: datetime) -> SweepResult:
         """Decide the reminders due now; commit them with their outbox messages."""
+        await uow.agencies.settle(now)  # people follow an agency whose end has come
         local = now.astimezone(current_timezone())
         today = local.date()
         result = SweepResult()
@@ -172,7 +173,7 @@ class Reminders:
             return 0
         text = digest_message(today, counts, late, blocked, failed, self.policy)
         queued = 0
-        for member in await uow.notifications.coordinators():
+        for member in await uow.notifications.coordinators(today):
             queued += bool(
                 await uow.notifications.enqueue(
                     channel=member.channel,
@@ -337,7 +338,7 @@ async def nudge(ctx: Context) -> list[Reply]:
     agency_id = None
     if ctx.incoming.argument:
         try:
-            agency_id = (await ctx.uow.agencies.find(ctx.incoming.argument)).id
+            agency_id = (await ctx.uow.agencies.find(ctx.incoming.argument, ctx.today())).id
         except AgencyError as error:
             return [Reply(agency_refusal(error))]
     agencies, messages = await reminders.nudge(ctx.uow, ctx.now(), agency_id)

@@ -386,7 +386,9 @@ class Router:
             return await linking.link(ctx)
         if incoming.command is None and incoming.text and looks_like_code(incoming.text):
             return await register(ctx, incoming.text)
-        coordinator = await ctx.uow.plans.coordinator_name() or _("the coordinating agency")
+        coordinator = await ctx.uow.plans.coordinator_name(ctx.today()) or _(
+            "the coordinating agency"
+        )
         if incoming.command == "start":
             return [welcome_stranger(coordinator)]
         return [replies.not_registered(coordinator)]

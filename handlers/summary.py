@@ -381,11 +381,12 @@ async def not_reported(ctx: Context) -> list[Reply]:
             + _("missing %(codes)s") % {"codes": ", ".join(agency.pending_tasks[:12])}
             + ("…" if len(agency.pending_tasks) > 12 else "")
         )
-        lines.append(
-            "  "
-            + _("Officers: %(names)s")
-            % {"names": ", ".join(agency.members) or _("none registered")}
-        )
+        if summary.year >= summary.today.year:  # a past year lists no officers of today
+            lines.append(
+                "  "
+                + _("Officers: %(names)s")
+                % {"names": ", ".join(agency.members) or _("none registered")}
+            )
     return [Reply("\n".join(lines))]
 
 

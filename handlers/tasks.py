@@ -22,7 +22,7 @@ TASK_BUTTON = Button("task")
 async def list_tasks(ctx: Context) -> list[Reply]:
     """Show the agency's tasks, or one task in full when a code follows the command."""
     member = ctx.require_member()
-    tasks = await ctx.uow.plans.tasks_of_agency(member.agency_id)
+    tasks = await ctx.uow.plans.tasks_of_agency(member.agency_id, ctx.today())
     wanted = ctx.incoming.argument
     if wanted:
         return [_task_detail(tasks, wanted)]
@@ -88,7 +88,7 @@ async def list_tasks(ctx: Context) -> list[Reply]:
 async def show_task(ctx: Context, argument: str) -> list[Reply]:
     """Show one task in full when its button is pressed; only the agency's own tasks."""
     member = ctx.require_member()
-    tasks = await ctx.uow.plans.tasks_of_agency(member.agency_id)
+    tasks = await ctx.uow.plans.tasks_of_agency(member.agency_id, ctx.today())
     (task_id,) = TASK_BUTTON.decode(argument)
     task = next((t for t in tasks if str(t.id) == task_id), None)
     if task is None:

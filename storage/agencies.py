@@ -1,10 +1,12 @@
-"""Reorganisation of agencies: add, rename, merge and retire, with their history kept.
+"""Reorganisation of agencies: add, rename, merge and retire, each from a day, history kept.
 
 A renamed agency keeps its id, so its reports stay its own, and its former name is recorded.
-A merged agency stays in the database with status ``merged`` and a successor: its tasks and
-members move to the successor, its reports stay where they were and show in the successor's
-history. A retired agency keeps its reports; its assignments end and its members are
-deactivated.
+A merged agency stays in the database with status ``merged``, a successor and the day it
+ended (``valid_to``): from that day its tasks belong to the successor (the assignments are
+rebuilt through time, :mod:`storage.structure`, so the years before keep theirs), and its
+members continue under the successor once the day has come (:func:`settle_members`). Its
+reports stay its own and show in the successor's history. A retired agency keeps its reports;
+its assignments end on the day and its members are deactivated.
 
 The rules (what is refused, which assignments move) are
 :mod:`bot.core.domain.reorganisation`; this module reads the agencies, applies the rules and
@@ -20,7 +22,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from types import MappingProxyType
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.domain.agencies import AgencyInfo, AgencyStatus
@@ -30,13 +32,24 @@ from bot.core.domain.reorganisation import (
     Standing,
     add_conflict,
     already_merged,
-    assignments_after_merger,
     lineage,
     merge_refusal,
     retire_refusal,
 )
-from storage.models import Agency, AgencyName, Assignment, AuditEntry, Member, Plan
+from bot.core.i18n import _, current_timezone, format_day
+from bot.core.messages import Reply, reply_to_payload
+from storage.models import (
+    Agency,
+    AgencyGroup,
+    AgencyName,
+    AuditEntry,
+    Member,
+    MemberIdentity,
+    OutboxMessage,
+    Plan,
+)
 from storage.plan_cache import cached, mark_plan_changed
+from storage.structure import rebuild_all
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +68,8 @@ class AgencyError(ValueError):
         agencies: (name, code) of the agencies meant (``AMBIGUOUS``) or of the closest names
             (``UNKNOWN_NAME``; none: nothing came close).
         change: what was asked, for ``NOT_ACTIVE``: "merge" or "retire".
+        on: the day the agency ended (``ENDED``).
+        successors: the names of who took over its tasks (``ENDED``; none: nobody).
     """
 
     def __init__(
@@ -65,6 +80,8 @@ class AgencyError(ValueError):
         name: str = "",
         agencies: tuple[tuple[str, str], ...] = (),
         change: str = "",
+        on: date | None = None,
+        successors: tuple[str, ...] = (),
     ) -> None:
         super().__init__(f"{refusal.value}: code={code!r} name={name!r} change={change!r}")
         self.refusal = refusal
@@ -72,6 +89,8 @@ class AgencyError(ValueError):
         self.name = name
         self.agencies = agencies
         self.change = change
+        self.on = on
+        self.successors = successors
 
 
 async def get_agency(session: AsyncSession, code: str) -> Agency:
@@ -82,15 +101,21 @@ async def get_agency(session: AsyncSession, code: str) -> Agency:
     return agency
 
 
-async def find_agency(session: AsyncSession, code_or_name: str) -> Agency:
+async def find_agency(session: AsyncSession, code_or_name: str, on: date | None = None) -> Agency:
     """Return the agency a person means by what they typed, or raise AgencyError.
 
     Its code, name, short name or a former name, with or without diacritics, or a part of a
     name ("Tràng Định"): see :func:`bot.core.domain.members.match_name`. Several agencies that are
-    one today (merged into the same one) count as one. The error names the agencies that
-    were meant, or the closest names.
+    one today (merged into the same one) count as one. Of several agencies matched, those that
+    still exist win: on a given day, those that exist that day ("Tràng Định" is the district
+    until 30/06/2025, the commune from 01/07/2025). The error says which agencies were meant,
+    or suggests the closest names.
     """
-    agencies = {a.id: a for a in await session.scalars(select(Agency).order_by(Agency.id))}
+    agencies = {
+        a.id: a
+        for a in await session.scalars(select(Agency).order_by(Agency.id))
+        if on is None or a.valid_from is None or a.valid_from <= on  # none meant before it is
+    }
     former: dict[int, list[str]] = {}
     for agency_id, name, short_name in await session.execute(
         select(AgencyName.agency_id, AgencyName.name, AgencyName.short_name)
@@ -105,15 +130,15 @@ async def find_agency(session: AsyncSession, code_or_name: str) -> Agency:
                 a.name,
                 a.short_name,
                 tuple(former.get(a.id, ())),
-                a.status == AgencyStatus.ACTIVE,
+                _exists(a, on) if on is not None else a.status == AgencyStatus.ACTIVE,
             )
             for a in agencies.values()
         ],
     )
     found = [agencies[t.id] for t in match.found]
     today = {(await current_agency(session, a)).id for a in found}
-    if len(today) == 1:
-        return found[0]
+    if len(today) == 1:  # the one that still exists, if the name is also a former one's
+        return next((a for a in found if a.valid_to is None), found[0])
     typed = code_or_name.strip()[:100]
     if found:
         raise AgencyError(Refusal.AMBIGUOUS, name=typed, agencies=_named(found))
@@ -128,10 +153,15 @@ def _named(agencies: list[Agency]) -> tuple[tuple[str, str], ...]:
     return tuple((a.name, a.code) for a in agencies)
 
 
-async def current_agency(session: AsyncSession, agency: Agency) -> Agency:
-    """Follow the chain of merges from an agency to the one that reports today."""
+async def current_agency(session: AsyncSession, agency: Agency, on: date | None = None) -> Agency:
+    """Follow the chain of merges from an agency to the one that answers for it on a day.
+
+    Without a day, every merger recorded is followed (the latest structure).
+    """
     seen = {agency.id}
-    while agency.successor_id is not None:
+    while agency.successor_id is not None and (
+        on is None or agency.valid_to is None or agency.valid_to <= on
+    ):
         successor = await session.get(Agency, agency.successor_id)
         if successor is None or successor.id in seen:
             break
@@ -140,13 +170,13 @@ async def current_agency(session: AsyncSession, agency: Agency) -> Agency:
     return agency
 
 
-async def coordinator_agency(session: AsyncSession) -> Agency | None:
-    """Return the agency that coordinates the plan today (following merges), if any."""
+async def coordinator_agency(session: AsyncSession, on: date | None = None) -> Agency | None:
+    """Return the agency that coordinates the plan on a day (following merges), if any."""
     plan = await session.scalar(select(Plan).order_by(Plan.id).limit(1))
     if plan is None or plan.coordinator_id is None:
         return None
     coordinator = await session.get(Agency, plan.coordinator_id)
-    return await current_agency(session, coordinator) if coordinator else None
+    return await current_agency(session, coordinator, on) if coordinator else None
 
 
 async def lineage_ids(session: AsyncSession, agency_id: int) -> list[int]:
@@ -175,13 +205,22 @@ def to_info(agency: Agency, successor_code: str | None = None) -> AgencyInfo:
         kind=agency.kind,
         status=AgencyStatus(agency.status),
         successor_code=successor_code,
+        valid_from=agency.valid_from,
+        valid_to=agency.valid_to,
     )
 
 
 async def add_agency(
-    session: AsyncSession, *, code: str, name: str, short_name: str, kind: str, now: datetime
+    session: AsyncSession,
+    *,
+    code: str,
+    name: str,
+    short_name: str,
+    kind: str,
+    now: datetime,
+    valid_from: date | None = None,
 ) -> Agency:
-    """Add an agency; adding one that exists with the same name changes nothing."""
+    """Add an agency existing from a day (None: always); adding it again changes nothing."""
     existing = await session.scalar(select(Agency).where(Agency.code == code))
     if existing is not None:
         if add_conflict(existing.name, name) is Refusal.CODE_TAKEN:
@@ -189,7 +228,13 @@ async def add_agency(
         return existing
     mark_plan_changed(session)
     agency = Agency(
-        code=code, name=name, short_name=short_name, kind=kind, status="active", created_at=now
+        code=code,
+        name=name,
+        short_name=short_name,
+        kind=kind,
+        status="active",
+        created_at=now,
+        valid_from=valid_from,
     )
     session.add(agency)
     await session.flush()
@@ -224,9 +269,19 @@ async def rename_agency(
 
 
 async def merge_agency(
-    session: AsyncSession, code: str, *, into: str, on: date, now: datetime
+    session: AsyncSession,
+    code: str,
+    *,
+    into: str,
+    on: date,
+    now: datetime,
+    rebuild: bool = True,
 ) -> Agency:
-    """Merge an agency into another: its tasks and members move, its reports stay its own."""
+    """Merge an agency into another from a day: its tasks and members go to the other then.
+
+    Its reports stay its own; the assignments before the day stay as they were. ``rebuild``
+    False leaves the assignments to the caller (an import rebuilds them once at its end).
+    """
     agency = await get_agency(session, code)
     target = await current_agency(session, await get_agency(session, into))
     refusal = merge_refusal(_standing(agency), _standing(target))
@@ -236,26 +291,18 @@ async def merge_agency(
     if already_merged(_standing(agency), _standing(target)):
         return agency
     mark_plan_changed(session)
-    moved = await _move_assignments(session, agency.id, target.id)
-    members = await session.execute(
-        update(Member).where(Member.agency_id == agency.id).values(agency_id=target.id)
-    )
     agency.status, agency.successor_id, agency.changed_on = "merged", target.id, on
-    _audit(
-        session,
-        now,
-        "agency.merge",
-        code=code,
-        into=target.code,
-        assignments=moved,
-        members=members.rowcount,  # type: ignore[attr-defined]
-    )
+    agency.valid_to = on
+    _audit(session, now, "agency.merge", code=code, into=target.code)
     await session.flush()
+    await _settle(session, now, rebuild)
     return agency
 
 
-async def retire_agency(session: AsyncSession, code: str, *, on: date, now: datetime) -> Agency:
-    """Retire an agency: it stops reporting, its members are deactivated, its reports stay."""
+async def retire_agency(
+    session: AsyncSession, code: str, *, on: date, now: datetime, rebuild: bool = True
+) -> Agency:
+    """Retire an agency from a day: it stops reporting then; its reports stay."""
     agency = await get_agency(session, code)
     refusal = retire_refusal(_standing(agency))
     if refusal is not None:
@@ -263,31 +310,174 @@ async def retire_agency(session: AsyncSession, code: str, *, on: date, now: date
     if agency.status == AgencyStatus.RETIRED:
         return agency
     mark_plan_changed(session)
-    await session.execute(delete(Assignment).where(Assignment.agency_id == agency.id))
-    await session.execute(update(Member).where(Member.agency_id == agency.id).values(active=False))
-    agency.status, agency.changed_on = "retired", on
+    agency.status, agency.changed_on, agency.valid_to = "retired", on, on
     _audit(session, now, "agency.retire", code=code)
     await session.flush()
+    await _settle(session, now, rebuild)
     return agency
+
+
+async def _settle(session: AsyncSession, now: datetime, rebuild: bool) -> None:
+    if rebuild:
+        if await session.scalar(select(Plan.id).where(Plan.structure.is_(None)).limit(1)):
+            raise AgencyError(Refusal.PLAN_OUTDATED)
+        await rebuild_all(session)
+    await settle_members(session, now=now)
+
+
+async def settle_members(session: AsyncSession, *, now: datetime) -> None:
+    """Let people follow their agency once its end has come.
+
+    The members of an agency merged by today continue under the agency that answers for it
+    today; those of a retired one are deactivated, and each is told once, through the outbox,
+    that the unit has ended and who took over its tasks. Doing it again changes nothing.
+    """
+    today = now.astimezone(current_timezone()).date()
+    has_people = exists().where(Member.agency_id == Agency.id, Member.active.is_(True))
+    ended = list(
+        await session.scalars(
+            select(Agency).where(
+                Agency.valid_to.is_not(None), Agency.valid_to <= today, has_people
+            )
+        )
+    )
+    for agency in ended:
+        target = await current_agency(session, agency, today)
+        if target.id != agency.id:
+            moved = await session.execute(
+                update(Member).where(Member.agency_id == agency.id).values(agency_id=target.id)
+            )
+            _audit(
+                session,
+                now,
+                "agency.members_moved",
+                code=agency.code,
+                into=target.code,
+                members=moved.rowcount,  # type: ignore[attr-defined]
+            )
+        if target.valid_to is not None and target.valid_to <= today:
+            await _close_accounts(session, target, now)
+    await session.flush()
+
+
+async def _close_accounts(session: AsyncSession, agency: Agency, now: datetime) -> None:
+    """Deactivate the members of an agency that ended, telling each of them once."""
+    members = list(
+        await session.scalars(
+            select(Member).where(Member.agency_id == agency.id, Member.active.is_(True))
+        )
+    )
+    takers = await taking_over(session, agency)
+    for person in members:
+        person.active = False
+        identity = await session.scalar(
+            select(MemberIdentity)
+            .where(
+                MemberIdentity.member_id == person.id,
+                MemberIdentity.reachable.is_(True),
+                MemberIdentity.channel != "console",
+            )
+            .order_by(
+                (MemberIdentity.channel == (person.preferred_channel or "")).desc(),
+                MemberIdentity.id.desc(),
+            )
+            .limit(1)
+        )
+        if identity is None:
+            continue
+        key = f"agency-ended:{agency.id}:{person.id}"
+        if await session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)):
+            continue
+        session.add(
+            OutboxMessage(
+                channel=identity.channel,
+                chat_id=identity.chat_id,
+                member_id=person.id,
+                kind="notice",
+                payload=reply_to_payload(Reply(_ended_notice(agency, takers))),
+                dedupe_key=key,
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+    _audit(session, now, "agency.members_closed", code=agency.code, members=len(members))
+
+
+async def ended_error(session: AsyncSession, agency: Agency) -> AgencyError:
+    """The refusal of an agency that no longer exists, naming who took over its tasks."""
+    takers = await taking_over(session, agency)
+    return AgencyError(
+        Refusal.ENDED, name=agency.name, on=agency.valid_to, successors=tuple(takers)
+    )
+
+
+def _ended_notice(agency: Agency, takers: list[str]) -> str:
+    values = {
+        "date": format_day(agency.valid_to) if agency.valid_to else "",
+        "agency": agency.name,
+        "successor": ", ".join(takers),
+    }
+    ended = (
+        _(
+            "From %(date)s, %(agency)s has ended its work; its tasks in the plan are carried "
+            "out by %(successor)s."
+        )
+        if takers
+        else _("From %(date)s, %(agency)s has ended its work.")
+    ) % values
+    return (
+        ended
+        + " "
+        + _(
+            "Your account for %(agency)s is closed, and you will receive no more reminders. "
+            "Thank you for your work. To report for another agency, please ask the "
+            "coordinating agency for an invitation code."
+        )
+        % values
+    )
+
+
+async def taking_over(session: AsyncSession, agency: Agency) -> list[str]:
+    """Return who took over an ended agency's tasks.
+
+    Its successor, or the groups that succeed the groups it belonged to (the communes and
+    wards for a district).
+    """
+    if agency.successor_id is not None:
+        successor = await session.get(Agency, agency.successor_id)
+        return [successor.name] if successor else []
+    found: list[str] = []
+    for plan in await session.scalars(select(Plan).order_by(Plan.id)):
+        structure = plan.structure or {}
+        kinds = dict(structure.get("agencies", []))
+        groups = structure.get("groups", {})
+        mine = {
+            code
+            for code, group in groups.items()
+            if agency.code in group["members"] or kinds.get(agency.code) in group["kinds"]
+        }
+        for since, old, new, task in structure.get("successions", []):
+            if task is None and old in mine and agency.valid_to and since <= str(agency.valid_to):
+                name = await session.scalar(
+                    select(AgencyGroup.name).where(
+                        AgencyGroup.plan_id == plan.id, AgencyGroup.code == new
+                    )
+                )
+                successor = await session.scalar(select(Agency.name).where(Agency.code == new))
+                found.append(name or successor or new)
+    return list(dict.fromkeys(found))
+
+
+def _exists(agency: Agency, on: date) -> bool:
+    return (agency.valid_from is None or agency.valid_from <= on) and (
+        agency.valid_to is None or on < agency.valid_to
+    )
 
 
 def _standing(agency: Agency) -> Standing:
     return Standing(agency.id, AgencyStatus(agency.status), agency.successor_id)
-
-
-async def _move_assignments(session: AsyncSession, source_id: int, target_id: int) -> int:
-    """Give a merged agency's assignments to its successor, as the rule says; return how many."""
-    rows = list(await session.scalars(select(Assignment).where(Assignment.agency_id == source_id)))
-    target = await session.scalars(select(Assignment).where(Assignment.agency_id == target_id))
-    _move, drop = assignments_after_merger(
-        [(a.task_id, a.role) for a in rows], [(a.task_id, a.role) for a in target]
-    )
-    for row in rows:
-        if (row.task_id, row.role) in drop:
-            await session.delete(row)
-        else:
-            row.agency_id = target_id
-    return len(rows)
 
 
 def _audit(session: AsyncSession, now: datetime, action: str, **detail: object) -> None:

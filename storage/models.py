@@ -89,6 +89,10 @@ class Agency(Base):
     successor_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
     changed_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime]
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    """The first day the agency exists (None: before the plan)."""
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    """The first day it no longer exists: merged into its successor, or retired."""
 
 
 class AgencyName(Base):
@@ -121,6 +125,8 @@ class Plan(Base):
     baseline: Mapped[dict[str, Any]]
     source_sha256: Mapped[str] = mapped_column(String(64))
     imported_at: Mapped[datetime]
+    structure: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """The plan as written: tasks' leads and supports by code, groups, successions."""
 
 
 class AgencyGroup(Base):
@@ -203,16 +209,18 @@ class Task(Base):
 
 
 class Assignment(Base):
-    """An agency leading or supporting a task."""
+    """An agency leading or supporting a task, from one day until another."""
 
     __tablename__ = "assignment"
-    __table_args__ = (UniqueConstraint("task_id", "agency_id", "role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("task.id"), index=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
     role: Mapped[str] = mapped_column(String(10))
     via_group: Mapped[str | None] = mapped_column(String(40))
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    """The first day the assignment no longer holds (None: it still does)."""
 
 
 class Cycle(Base):

@@ -32,6 +32,7 @@ from storage.models import (
     Submission,
     Task,
 )
+from storage.structure import assignment_in_force
 
 PENDING, SENDING, SENT, FAILED, BLOCKED = "pending", "sending", "sent", "failed", "blocked"
 BULK_ROWS = 500
@@ -128,7 +129,11 @@ class NotificationRepository:
         return result
 
     async def pending_by_agency(self, milestone: DueMilestone) -> dict[int, list[PendingTask]]:
-        """Return, per active agency concerned, the tasks it has not reported on yet."""
+        """Return, per agency concerned, the tasks it has not reported on yet.
+
+        The agencies concerned are those the structure in force on the deadline's day assigns;
+        a report by an agency that has since become one of them counts for it.
+        """
         linked = select(Task.id).where(
             Task.milestone_rule_id
             == select(Milestone.rule_id).where(Milestone.id == milestone.id).scalar_subquery(),
@@ -137,18 +142,17 @@ class NotificationRepository:
         query = (
             select(Assignment.agency_id, Task.id, Task.code, Task.title)
             .join(Task, Task.id == Assignment.task_id)
-            .join(Agency, Agency.id == Assignment.agency_id)
             .where(
                 Assignment.role == "lead",
                 Task.active.is_(True),
-                Agency.status == "active",
+                assignment_in_force(milestone.due_date),
             )
             .order_by(Task.position)
         )
         if milestone.kind in ("implementation_plan", "consolidated_report"):
             query = query.where(Task.id.in_(linked))
         if milestone.recipients == "coordinator":
-            coordinator = await self._coordinator_id()
+            coordinator = await self._coordinator_id(milestone.due_date)
             query = query.where(Assignment.agency_id == coordinator)
         reported = await self._reported(milestone)
         pending: dict[int, list[PendingTask]] = {}
@@ -173,12 +177,14 @@ class NotificationRepository:
             if agency_id not in successors:
                 agency = await self._session.get(Agency, agency_id)
                 assert agency is not None
-                successors[agency_id] = (await current_agency(self._session, agency)).id
+                successors[agency_id] = (
+                    await current_agency(self._session, agency, milestone.due_date)
+                ).id
             pairs.add((successors[agency_id], task_id))
         return pairs
 
-    async def _coordinator_id(self) -> int | None:
-        coordinator = await coordinator_agency(self._session)
+    async def _coordinator_id(self, on: date | None = None) -> int | None:
+        coordinator = await coordinator_agency(self._session, on)
         return coordinator.id if coordinator else None
 
     async def agency_names(self) -> dict[int, str]:
@@ -190,9 +196,9 @@ class NotificationRepository:
         """Return the active members of an agency with a reachable chat (one per member)."""
         return await self._recipients(Member.agency_id == agency_id)
 
-    async def coordinators(self) -> list[Recipient]:
-        """Return the members who receive the coordinator's digest."""
-        coordinator = await self._coordinator_id()
+    async def coordinators(self, today: date) -> list[Recipient]:
+        """Return the members who receive the coordinator's digest (on a day)."""
+        coordinator = await self._coordinator_id(today)
         return await self._recipients(
             or_(
                 Member.role.in_((Role.COORDINATOR.value, Role.ADMIN.value)),

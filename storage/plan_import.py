@@ -2,8 +2,10 @@
 
 Importing the same file twice changes nothing. A changed version updates rows in place
 (matched by their codes); tasks and deadlines that disappeared are deactivated, never deleted,
-so every submission keeps its task. Assignments follow merges: a task the file gives to an
-agency that was merged goes to the agency it was merged into.
+so every submission keeps its task. The plan as written is kept with the plan, and the
+assignments are rebuilt from it through time (:mod:`storage.structure`): a task the file gives
+to an agency that was merged goes to the agency it was merged into from the day of the merger,
+and to the agency itself before.
 """
 
 from __future__ import annotations
@@ -15,14 +17,18 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.domain.agencies import AgencyStatus
 from bot.core.domain.plan import ImportResult
-from storage.agencies import add_agency, current_agency, merge_agency, rename_agency, retire_agency
+from storage.agencies import (
+    add_agency,
+    merge_agency,
+    rename_agency,
+    retire_agency,
+    settle_members,
+)
 from storage.models import (
     Agency,
     AgencyGroup,
     AgencyGroupMember,
-    Assignment,
     Cycle,
     Milestone,
     MilestoneRule,
@@ -33,6 +39,7 @@ from storage.models import (
 from storage.plan_cache import mark_plan_changed
 from storage.plan_loader import LoadedPlan
 from storage.plan_schema import GroupSpec, PlanDocument, parse_due
+from storage.structure import rebuild_assignments
 
 
 def _apply(row: Any, values: dict[str, Any], report: ImportResult, kind: str) -> None:
@@ -58,11 +65,33 @@ async def import_plan(
     await _sync_groups(session, plan, doc.groups, agencies, report)
     indices = await _sync_indices(session, plan, doc, report)
     rules = await _sync_rules(session, plan, doc, report)
-    tasks = await _sync_tasks(session, plan, loaded, indices, rules, report)
-    await _sync_assignments(session, loaded, agencies, tasks, report)
+    await _sync_tasks(session, plan, loaded, indices, rules, report)
+    await rebuild_assignments(session, plan, report)
+    await settle_members(session, now=now)
     await _sync_cycles(session, plan, rules, doc.cycles.first_year, today, report)
     await session.flush()
     return report
+
+
+def written_structure(loaded: LoadedPlan) -> dict[str, Any]:
+    """Return the plan as its file writes it, as kept in ``plan.structure``."""
+    doc = loaded.document
+    return {
+        "agencies": [[a.code, a.kind] for a in doc.agencies],
+        "groups": {
+            g.code: {
+                "members": list(g.members),
+                "kinds": list(g.kinds),
+                "exclude": g.exclude_named_in_index,
+            }
+            for g in doc.groups
+        },
+        "tasks": [
+            [task.code, index, list(task.leads), list(task.supports)]
+            for index, task in loaded.all_tasks()
+        ],
+        "successions": [[s.since.isoformat(), s.succeeded, s.by, s.task] for s in doc.successions],
+    }
 
 
 async def _sync_agencies(
@@ -79,6 +108,7 @@ async def _sync_agencies(
                 kind=spec.kind,
                 status="active",
                 created_at=now,
+                valid_from=spec.valid_from,
             )
             session.add(row)
             rows[spec.code] = row
@@ -87,6 +117,10 @@ async def _sync_agencies(
             # The plan's names count until a reorganisation renames or merges the agency.
             values = {"name": spec.name, "short_name": spec.short_name, "kind": spec.kind}
             _apply(row, values, report, "agency")
+        if row.valid_from != spec.valid_from:
+            row.valid_from = spec.valid_from
+            if row.id is not None:
+                report.count(report.updated, "agency")
     await session.flush()
     return rows
 
@@ -100,7 +134,11 @@ async def _apply_reorganisations(
 ) -> None:
     for change in doc.reorganisations:
         before = await session.scalar(select(Agency).where(Agency.code == change.agency))
-        state = (before.name, before.status, before.successor_id) if before else None
+        state = (
+            (before.name, before.status, before.successor_id, before.valid_from)
+            if before
+            else None
+        )
         if change.action == "add":
             agencies[change.agency] = await add_agency(
                 session,
@@ -109,6 +147,7 @@ async def _apply_reorganisations(
                 short_name=change.short_name or change.name or "",
                 kind=change.kind or "other",
                 now=now,
+                valid_from=change.since,
             )
         elif change.action == "rename":
             await rename_agency(
@@ -121,12 +160,22 @@ async def _apply_reorganisations(
             )
         elif change.action == "merge":
             await merge_agency(
-                session, change.agency, into=change.into or "", on=change.since, now=now
+                session,
+                change.agency,
+                into=change.into or "",
+                on=change.since,
+                now=now,
+                rebuild=False,
             )
         else:
-            await retire_agency(session, change.agency, on=change.since, now=now)
+            await retire_agency(session, change.agency, on=change.since, now=now, rebuild=False)
         after = await session.scalar(select(Agency).where(Agency.code == change.agency))
-        if after is not None and state != (after.name, after.status, after.successor_id):
+        if after is not None and state != (
+            after.name,
+            after.status,
+            after.successor_id,
+            after.valid_from,
+        ):
             report.count(report.updated, "reorganisation")
 
 
@@ -148,6 +197,7 @@ async def _sync_plan(
         "first_year": loaded.document.cycles.first_year,
         "coordinator_id": agencies[header.coordinator].id,
         "baseline": header.baseline.model_dump(mode="json") if header.baseline else {},
+        "structure": written_structure(loaded),
     }
     plan = await session.scalar(select(Plan).where(Plan.code == header.code))
     if plan is None:
@@ -312,67 +362,6 @@ async def _sync_tasks(
             report.count(report.removed, "task")
     await session.flush()
     return rows
-
-
-def _expand(
-    code: str,
-    doc: PlanDocument,
-    named_here: set[str],
-) -> Iterable[tuple[str, str | None]]:
-    """Yield (agency code, group code or None) for an agency or group code."""
-    group = next((g for g in doc.groups if g.code == code), None)
-    if group is None:
-        yield code, None
-        return
-    members = list(group.members)
-    if group.kinds:
-        members += [a.code for a in doc.agencies if a.kind in group.kinds]
-    for member in dict.fromkeys(members):
-        if group.exclude_named_in_index and member in named_here:
-            continue
-        yield member, group.code
-
-
-async def _sync_assignments(
-    session: AsyncSession,
-    loaded: LoadedPlan,
-    agencies: dict[str, Agency],
-    tasks: dict[str, Task],
-    report: ImportResult,
-) -> None:
-    doc = loaded.document
-    group_codes = {g.code for g in doc.groups}
-    named: dict[str | None, set[str]] = {}
-    for index_code, spec in loaded.all_tasks():
-        named.setdefault(index_code, set()).update(c for c in spec.leads if c not in group_codes)
-    wanted: dict[tuple[int, int], tuple[str, str | None]] = {}
-    for index_code, spec in loaded.all_tasks():
-        task_id = tasks[spec.code].id
-        for role, codes in (("lead", spec.leads), ("support", spec.supports)):
-            for code in codes:
-                for member, via in _expand(code, doc, named.get(index_code, set())):
-                    agency = await current_agency(session, agencies[member])
-                    if agency.status != AgencyStatus.ACTIVE:
-                        continue
-                    key = (task_id, agency.id)
-                    if key not in wanted or (role == "lead" and wanted[key][0] == "support"):
-                        wanted[key] = (role, via)
-    task_ids = [task.id for task in tasks.values()]
-    existing = {
-        (a.task_id, a.agency_id): a
-        for a in await session.scalars(select(Assignment).where(Assignment.task_id.in_(task_ids)))
-    }
-    for key, row in existing.items():
-        if key not in wanted:
-            await session.delete(row)
-            report.count(report.removed, "assignment")
-        elif (row.role, row.via_group) != wanted[key]:
-            row.role, row.via_group = wanted[key]
-            report.count(report.updated, "assignment")
-    for (task_id, agency_id), (role, via) in wanted.items():
-        if (task_id, agency_id) not in existing:
-            session.add(Assignment(task_id=task_id, agency_id=agency_id, role=role, via_group=via))
-            report.count(report.created, "assignment")
 
 
 async def _sync_cycles(

@@ -154,6 +154,28 @@ def _check_references(loaded: LoadedPlan, root: yaml.Node) -> None:
             fail(("reorganisations", i, "agency"), _unknown_agency(change.agency))
         if change.into and change.into not in known:
             fail(("reorganisations", i, "into"), _unknown_agency(change.into))
+    named = {task.code: {*task.leads, *task.supports} for _, task in task_locations}
+    for i, succession in enumerate(doc.successions):
+        if succession.task is not None:
+            if succession.task not in tasks:
+                fail(
+                    ("successions", i, "task"),
+                    _("unknown task %(code)s") % {"code": succession.task},
+                )
+            if succession.succeeded not in named[succession.task]:
+                fail(
+                    ("successions", i, "succeeded"),
+                    _("task %(task)s names no agency or group %(code)s")
+                    % {"task": succession.task, "code": succession.succeeded},
+                )
+        elif succession.succeeded not in groups:
+            fail(
+                ("successions", i, "succeeded"),
+                _("%(code)s is not a group: an agency is succeeded by a merger")
+                % {"code": succession.succeeded},
+            )
+        if succession.by not in known | groups:
+            fail(("successions", i, "by"), _unknown_agency(succession.by))
 
 
 def _unknown_agency(code: str) -> str:

@@ -113,12 +113,13 @@ class MilestoneSpec(_Strict):
 
 
 class AgencySpec(_Strict):
-    """An agency the plan names."""
+    """An agency the plan names, and the first day it exists if it came later."""
 
     code: Code
     name: Title
     short_name: Title
     kind: AgencyKind
+    valid_from: date | None = None
 
 
 class GroupSpec(_Strict):
@@ -185,6 +186,15 @@ class Reorganisation(_Strict):
         return self
 
 
+class SuccessionSpec(_Strict):
+    """From a date, a group (for every task) or a code one task names stands for another."""
+
+    since: date
+    succeeded: Code
+    by: Code
+    task: Code | None = None
+
+
 class PlanDocument(_Strict):
     """A whole plan file."""
 
@@ -197,3 +207,4 @@ class PlanDocument(_Strict):
     indices: list[IndexSpec] = Field(min_length=1)
     organisational_tasks: list[TaskSpec] = Field(default_factory=list)
     reorganisations: list[Reorganisation] = Field(default_factory=list)
+    successions: list[SuccessionSpec] = Field(default_factory=list)

@@ -3,8 +3,10 @@
 :class:`SummaryRepository` reads the plan, its assignments, its deadlines and the latest version
 of each agency's report on each task, and builds a
 :class:`~bot.core.domain.progress.PlanSummary`. The rules (a task's state decided by its lead
-agencies, the other agencies' reports counted apart as contributions) are pure functions in
-:mod:`bot.core.domain.progress`.
+agencies, the other agencies' reports counted apart as contributions, the day whose structure
+a year is read in) are pure functions in :mod:`bot.core.domain.progress`. Every view and file
+of a year comes from here, so they all read the year the same way, and no later change to the
+agencies alters them.
 """
 
 from __future__ import annotations
@@ -13,10 +15,10 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import date
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.domain.plan import MilestoneInfo
+from bot.core.domain.plan import MilestoneInfo, in_cycle
 from bot.core.domain.progress import (
     AgencyState,
     IndexState,
@@ -25,12 +27,15 @@ from bot.core.domain.progress import (
     SubmissionRow,
     TaskState,
     current_milestone,
+    reference_day,
     task_state,
 )
+from bot.core.i18n import _
 from bot.core.text import sort_key
 from storage.agencies import coordinator_agency, current_agency
 from storage.models import (
     Agency,
+    AgencyName,
     Assignment,
     Attachment,
     Cycle,
@@ -42,6 +47,7 @@ from storage.models import (
     Submission,
     Task,
 )
+from storage.structure import assignment_in_force
 
 
 class SummaryRepository:
@@ -57,15 +63,26 @@ class SummaryRepository:
     async def summary(
         self, year: int, today: date, agency_id: int | None = None
     ) -> PlanSummary | None:
-        """Return the plan's state in a year (limited to one agency's tasks if given)."""
+        """Return the plan's state in a year (limited to one agency's part if given).
+
+        The year is read in the structure in force on its reference day
+        (:func:`bot.core.domain.progress.reference_day`): who leads and supports what, which
+        agency a report counts for, the names. A report by an agency that had since become
+        another counts for that one and is shown under the name of its author with its
+        successor's. Members are listed for the current year only: people move with their
+        agency, and a past year must read the same whatever became of them.
+        """
         plan = await self._session.scalar(select(Plan).order_by(Plan.id).limit(1))
         cycle = await self._session.scalar(
             select(Cycle).where(Cycle.year == year, Cycle.plan_id == (plan.id if plan else 0))
         )
         if plan is None or cycle is None:
             return None
+        milestones = await self._milestones(cycle.id)
+        on = reference_day(milestones, year)
         agencies = {a.id: a for a in await self._session.scalars(select(Agency))}
-        successor = {a.id: (await current_agency(self._session, a)).id for a in agencies.values()}
+        owner = {a.id: (await current_agency(self._session, a, on)).id for a in agencies.values()}
+        names = await self._names(agencies, owner, on)
         tasks = list(
             await self._session.scalars(
                 select(Task)
@@ -76,25 +93,26 @@ class SummaryRepository:
         leads: dict[int, list[int]] = {}
         supports: dict[int, list[int]] = {}
         for task_id, agency_id_, role in await self._session.execute(
-            select(Assignment.task_id, Assignment.agency_id, Assignment.role).order_by(
-                Assignment.id
-            )
+            select(Assignment.task_id, Assignment.agency_id, Assignment.role)
+            .where(assignment_in_force(on))
+            .order_by(Assignment.id)
         ):
             (leads if role == "lead" else supports).setdefault(task_id, []).append(agency_id_)
-        latest = await self._latest(cycle.id, successor, agencies)
+        latest = await self._latest(cycle.id, owner, names)
         by_task: dict[int, list[LatestReport]] = {}
         for (task_id, _owner), report in latest.items():
             by_task.setdefault(task_id, []).append(report)
+        scope: set[int] | None = None
         if agency_id is not None:  # a leader: the tasks the agency leads, supports or reported on
+            scope = {a for a in agencies if owner[a] == agency_id or a == agency_id}
             tasks = [
                 t
                 for t in tasks
-                if agency_id in leads.get(t.id, [])
-                or agency_id in supports.get(t.id, [])
-                or (t.id, agency_id) in latest
+                if scope & {*leads.get(t.id, []), *supports.get(t.id, [])}
+                or any((t.id, a) in latest for a in scope)
             ]
         states = {
-            t.id: self._task_state(t, leads, supports, latest, by_task, agencies) for t in tasks
+            t.id: self._task_state(t, leads, supports, latest, by_task, names) for t in tasks
         }
         index_rows = list(
             await self._session.scalars(
@@ -104,7 +122,9 @@ class SummaryRepository:
         code_of_index = {i.id: i.code for i in index_rows}
         for task in tasks:
             states[task.id] = replace(
-                states[task.id], index_code=code_of_index.get(task.index_id or 0)
+                states[task.id],
+                index_code=code_of_index.get(task.index_id or 0),
+                title=in_cycle(task.title, year, plan.first_year),
             )
         indices = [
             IndexState(
@@ -117,28 +137,61 @@ class SummaryRepository:
             )
             for i in index_rows
         ]
-        milestones = await self._milestones(cycle.id)
-        coordinator = await coordinator_agency(self._session)
+        coordinator = await coordinator_agency(self._session, on)
         return PlanSummary(
             plan_title=plan.title,
             province=plan.province,
             issuer=plan.issuer,
             signer=plan.signer,
-            coordinator=coordinator.name if coordinator else None,
+            coordinator=names[coordinator.id] if coordinator else None,
             year=year,
             today=today,
             milestone=current_milestone(milestones, today),
             indices=indices,
             organisational=[states[t.id] for t in tasks if t.index_id is None],
-            agencies=await self._agencies(tasks, leads, supports, latest, agencies, agency_id),
-            submission_count=await self._count(cycle.id, agency_id),
+            agencies=await self._agencies(
+                tasks,
+                leads,
+                supports,
+                latest,
+                agencies,
+                names,
+                scope,
+                on,
+                with_members=year >= today.year,
+            ),
+            submission_count=await self._count(cycle.id, scope),
             milestones=milestones,
         )
 
+    async def _names(
+        self, agencies: dict[int, Agency], owner: dict[int, int], on: date
+    ) -> dict[int, str]:
+        """Return each agency's name on a day, with its successor's if it had become another."""
+        former: dict[int, list[tuple[date, str]]] = {}
+        for agency_id, name, until in await self._session.execute(
+            select(AgencyName.agency_id, AgencyName.name, AgencyName.used_until)
+        ):
+            former.setdefault(agency_id, []).append((until, name))
+        plain = {
+            a.id: min(
+                ((until, name) for until, name in former.get(a.id, []) if until > on),
+                default=(on, a.name),
+            )[1]
+            for a in agencies.values()
+        }
+        return {
+            agency_id: name
+            if owner[agency_id] == agency_id
+            else _("%(name)s (now %(successor)s)")
+            % {"name": name, "successor": plain[owner[agency_id]]}
+            for agency_id, name in plain.items()
+        }
+
     async def _latest(
-        self, cycle_id: int, successor: dict[int, int], agencies: dict[int, Agency]
+        self, cycle_id: int, owner: dict[int, int], names: dict[int, str]
     ) -> dict[tuple[int, int], LatestReport]:
-        """Return the latest report per (task, current agency) in a cycle."""
+        """Return the latest report per (task, agency it counts for) in a cycle."""
         ranked = (
             select(
                 Submission,
@@ -166,11 +219,11 @@ class SummaryRepository:
         )
         latest: dict[tuple[int, int], LatestReport] = {}
         for task_id, agency_id, status, progress, results, difficulties, proposals, at in rows:
-            owner = successor.get(agency_id, agency_id)
-            key = (task_id, owner)
+            counts_for = owner.get(agency_id, agency_id)
+            key = (task_id, counts_for)
             report = LatestReport(
-                owner,
-                agencies[owner].name,
+                counts_for,
+                names[agency_id],
                 status,
                 progress,
                 results,
@@ -189,14 +242,10 @@ class SummaryRepository:
         supports: dict[int, list[int]],
         latest: dict[tuple[int, int], LatestReport],
         by_task: dict[int, list[LatestReport]],
-        agencies: dict[int, Agency],
+        names: dict[int, str],
     ) -> TaskState:
-        lead_ids = [a for a in leads.get(task.id, []) if agencies[a].status == "active"]
-        support_ids = [
-            a
-            for a in supports.get(task.id, [])
-            if agencies[a].status == "active" and a not in lead_ids
-        ]
+        lead_ids = list(dict.fromkeys(leads.get(task.id, [])))
+        support_ids = [a for a in dict.fromkeys(supports.get(task.id, [])) if a not in lead_ids]
         reports = [latest[(task.id, a)] for a in lead_ids if (task.id, a) in latest]
         others = sorted(
             (r for r in by_task.get(task.id, []) if r.agency_id not in lead_ids),
@@ -209,11 +258,11 @@ class SummaryRepository:
             task.code,
             task.title,
             None,
-            [agencies[a].name for a in lead_ids],
+            [names[a] for a in lead_ids],
             state,
             progress,
             reports,
-            [agencies[a].name for a in support_ids],
+            [names[a] for a in support_ids],
             contributions,
         )
 
@@ -224,18 +273,23 @@ class SummaryRepository:
         supports: dict[int, list[int]],
         latest: dict[tuple[int, int], LatestReport],
         agencies: dict[int, Agency],
-        only: int | None,
+        names: dict[int, str],
+        only: set[int] | None,
+        on: date,
+        *,
+        with_members: bool,
     ) -> list[AgencyState]:
         members: dict[int, list[str]] = {}
-        for agency_id, name in await self._session.execute(
-            select(Member.agency_id, Member.full_name).where(Member.active.is_(True))
-        ):
-            members.setdefault(agency_id, []).append(name)
-        for names in members.values():
-            names.sort(key=sort_key)  # Vietnamese order, not the database's byte order
+        if with_members:
+            for agency_id, name in await self._session.execute(
+                select(Member.agency_id, Member.full_name).where(Member.active.is_(True))
+            ):
+                members.setdefault(agency_id, []).append(name)
+            for people in members.values():
+                people.sort(key=sort_key)  # Vietnamese order, not the database's byte order
         result = []
-        for agency in sorted(agencies.values(), key=lambda a: sort_key(a.name)):
-            if agency.status != "active" or (only is not None and agency.id != only):
+        for agency in sorted(agencies.values(), key=lambda a: sort_key(names[a.id])):
+            if only is not None and agency.id not in only:
                 continue
             lead = [t for t in tasks if agency.id in leads.get(t.id, [])]
             support = [t for t in tasks if agency.id in supports.get(t.id, []) and t not in lead]
@@ -247,7 +301,7 @@ class SummaryRepository:
                 AgencyState(
                     id=agency.id,
                     code=agency.code,
-                    name=agency.name,
+                    name=names[agency.id],
                     kind=agency.kind,
                     lead_tasks=[t.code for t in lead],
                     reported_tasks=[t.code for t in lead if (t.id, agency.id) in latest],
@@ -272,16 +326,44 @@ class SummaryRepository:
             for m, r, c in rows.all()
         ]
 
-    async def _count(self, cycle_id: int, agency_id: int | None) -> int:
+    async def _count(self, cycle_id: int, agencies: set[int] | None) -> int:
         query = select(func.count()).select_from(Submission).where(Submission.cycle_id == cycle_id)
-        if agency_id is not None:
-            query = query.where(Submission.agency_id == agency_id)
+        if agencies is not None:
+            query = query.where(Submission.agency_id.in_(agencies))
         return int(await self._session.scalar(query) or 0)
 
     async def submissions(
         self, year: int, agency_id: int | None = None, batch: int = 2000
     ) -> AsyncIterator[SubmissionRow]:
-        """Yield every submission of a year (all versions), oldest first, in batches."""
+        """Yield every submission of a year (all versions), oldest first, in batches.
+
+        Read in the year's structure, as :meth:`summary` reads it: the author's name of the
+        time, and whether the agency it counts for led the task.
+        """
+        found = (
+            await self._session.execute(
+                select(Cycle, Plan.first_year)
+                .join(Plan, Plan.id == Cycle.plan_id)
+                .where(Cycle.year == year)
+                .order_by(Plan.id)
+                .limit(1)
+            )
+        ).first()
+        if found is None:
+            return
+        cycle, first_year = found
+        on = reference_day(await self._milestones(cycle.id), year)
+        agencies = {a.id: a for a in await self._session.scalars(select(Agency))}
+        owner = {a.id: (await current_agency(self._session, a, on)).id for a in agencies.values()}
+        names = await self._names(agencies, owner, on)
+        leading: set[tuple[int, int]] = {
+            (task_id, agency_id_)
+            for task_id, agency_id_ in await self._session.execute(
+                select(Assignment.task_id, Assignment.agency_id).where(
+                    Assignment.role == "lead", assignment_in_force(on)
+                )
+            )
+        }
         attachments = (
             select(Attachment.submission_id, func.count().label("n"))
             .group_by(Attachment.submission_id)
@@ -294,7 +376,7 @@ class SummaryRepository:
                 Task.code,
                 Task.title,
                 PlanIndex.code,
-                Agency.name,
+                Submission.agency_id,
                 Member.full_name,
                 Submission.status,
                 Submission.progress,
@@ -303,27 +385,30 @@ class SummaryRepository:
                 Submission.proposals,
                 Submission.version,
                 attachments.c.n,
-                exists()
-                .where(
-                    Assignment.task_id == Submission.task_id,
-                    Assignment.agency_id == Submission.agency_id,
-                    Assignment.role == "lead",
-                )
-                .label("lead"),
+                Submission.task_id,
             )
-            .join(Cycle, Cycle.id == Submission.cycle_id)
             .join(Task, Task.id == Submission.task_id)
             .outerjoin(PlanIndex, PlanIndex.id == Task.index_id)
-            .join(Agency, Agency.id == Submission.agency_id)
             .join(Member, Member.id == Submission.member_id)
             .outerjoin(attachments, attachments.c.submission_id == Submission.id)
-            .where(Cycle.year == year)
+            .where(Submission.cycle_id == cycle.id)
             .order_by(Submission.id)
             .execution_options(yield_per=batch)
         )
         if agency_id is not None:
-            query = query.where(Submission.agency_id == agency_id)
+            scope = [a for a in agencies if owner[a] == agency_id or a == agency_id]
+            query = query.where(Submission.agency_id.in_(scope))
         result = await self._session.stream(query)
         async for rows in result.partitions(batch):  # one round trip per batch, not per row
-            for sid, *fields, files, lead in rows:
-                yield SubmissionRow(f"{year}/{sid:05d}", *fields, files or 0, bool(lead))  # type: ignore[call-arg]
+            for sid, at, code, title, index, author, *fields, files, task_id in rows:
+                yield SubmissionRow(
+                    f"{year}/{sid:05d}",
+                    at,
+                    code,
+                    in_cycle(title, year, first_year),
+                    index,
+                    names[author],
+                    *fields,
+                    files or 0,
+                    (task_id, owner[author]) in leading,
+                )  # type: ignore[call-arg]

@@ -15,14 +15,13 @@ from __future__ import annotations
 import hashlib
 import random
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
-    Agency,
     Assignment,
     Attachment,
     AuditEntry,
@@ -31,6 +30,7 @@ from storage.models import (
     Submission,
     Task,
 )
+from storage.structure import assignment_in_force
 
 BATCH = 5000
 
@@ -110,8 +110,11 @@ async def generate(
             await session.execute(
                 select(Assignment.task_id, Assignment.agency_id)
                 .join(Task, Task.id == Assignment.task_id)
-                .join(Agency, Agency.id == Assignment.agency_id)
-                .where(Assignment.role == "lead", Task.active.is_(True), Agency.status == "active")
+                .where(
+                    Assignment.role == "lead",
+                    Task.active.is_(True),
+                    assignment_in_force(date(year, 12, 10)),  # the year's results report
+                )
                 .order_by(Assignment.id)
             )
         ).all()

@@ -237,7 +237,7 @@ async def test_the_command_line_reinstates_changes_roles_and_keeps_the_last_admi
         actions = list(
             await session.scalars(
                 select(AuditEntry.action)
-                .where(AuditEntry.channel == "cli")
+                .where(AuditEntry.channel == "cli", AuditEntry.action.like("member.%"))
                 .order_by(AuditEntry.id)
             )
         )

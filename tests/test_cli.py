@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from docx import Document
 
 from handlers.exports.registry import EXPORTS
 from storage import migrate
@@ -70,6 +71,7 @@ def test_init_twice_changes_nothing(pgibot: Pgibot) -> None:
 
 
 def test_plan_show_text_and_json(pgibot: Pgibot) -> None:
+    """Today's plan: Lạng Sơn after the 2025 reorganisation (the command runs in real time)."""
     text = pgibot("plan", "show")
     assert text.returncode == 0
     assert "Chỉ số 1. Giảm thiểu ô nhiễm và thiên tai — năm 2023: 4,84" in text.stdout
@@ -77,14 +79,49 @@ def test_plan_show_text_and_json(pgibot: Pgibot) -> None:
     data = json.loads(pgibot("plan", "show", "--json").stdout)
     assert [len(index["tasks"]) for index in data["indices"]] == [23, 10, 14, 7]
     first = data["indices"][0]["tasks"][0]
-    assert first["code"] == "1.a.1" and first["leads"] == ["stnmt"]
-    assert data["coordinator"] == "stnmt"
-    assert len([a for a in data["agencies"] if a["kind"] == "district"]) == 11
+    assert first["code"] == "1.a.1" and first["leads"] == ["snnmt"]
+    assert data["coordinator"] == "snnmt"
+    agencies = {a["code"]: a for a in data["agencies"]}
+    assert agencies["snnmt"]["name"] == "Sở Nông nghiệp và Môi trường"
+    assert agencies["snnmt"]["valid_from"] == "2025-03-01"
+    assert (agencies["stnmt"]["valid_to"], agencies["stnmt"]["successor_code"]) == (
+        "2025-03-01",
+        "snnmt",
+    )
+    districts = [a for a in data["agencies"] if a["kind"] == "district"]
+    assert len(districts) == 11 and {a["valid_to"] for a in districts} == {"2025-07-01"}
+    communes = [a for a in data["agencies"] if a["kind"] == "commune"]
+    assert len(communes) == 65 and {a["valid_from"] for a in communes} == {"2025-07-01"}
+    assert agencies["x-that-khe"]["name"] == "UBND xã Thất Khê"
+    assert agencies["p-tam-thanh"]["name"] == "UBND phường Tam Thanh"
+    k1 = next(t for t in data["indices"][0]["tasks"] if t["code"] == "1.k.1")
+    assert len(k1["leads"]) == 65 and "x-that-khe" in k1["leads"]
     assert [m["due_date"] for m in data["milestones"]][:3] == [
         "2024-07-20",
         "2024-12-10",
         "2024-12-20",
     ]
+
+
+def test_the_report_of_each_year_names_its_own_agencies(pgibot: Pgibot) -> None:
+    for year in ("2024", "2026"):
+        out = pgibot.folder / f"nam-{year}.txt"
+        result = pgibot("report", "--format", "txt", "--cycle", year, "--out", str(out))
+        assert result.returncode == 0, result.stderr
+    y2024 = (pgibot.folder / "nam-2024.txt").read_text(encoding="utf-8")
+    y2026 = (pgibot.folder / "nam-2026.txt").read_text(encoding="utf-8")
+    for district in ("UBND thành phố Lạng Sơn", "UBND huyện Tràng Định", "UBND huyện Đình Lập"):
+        assert district in y2024 and district not in y2026
+    assert "Sở Tài nguyên và Môi trường" in y2024 and "UBND xã" not in y2024
+    assert "UBND xã Thất Khê" in y2026 and "UBND phường Tam Thanh" in y2026
+    assert "Sở Nông nghiệp và Môi trường" in y2026 and "Sở Tài nguyên" not in y2026
+    docx = pgibot.folder / "bao-cao-2026.docx"
+    result = pgibot("report", "--format", "docx", "--cycle", "2026", "--out", str(docx))
+    assert result.returncode == 0, result.stderr
+    document = Document(str(docx))
+    body = "\n".join(p.text for p in document.paragraphs)
+    header = "\n".join(cell.text for row in document.tables[0].rows for cell in row.cells)
+    assert "SỞ NÔNG NGHIỆP VÀ MÔI TRƯỜNG" in header and "/BC-SNNMT" in header + body
 
 
 def test_agency_list_and_reorganisation(pgibot: Pgibot) -> None:
@@ -122,13 +159,15 @@ def test_invite_create_prints_code_and_deep_link(pgibot: Pgibot) -> None:
     assert re.search(r"hiệu lực đến \d\d:\d\d, (thứ \w+|Chủ nhật), \d\d/\d\d/\d{4}", result.stdout)
     elsewhere = pgibot("invite", "create", "--agency", "sxd", "--role", "dieuphoi")
     assert elsewhere.returncode != 0  # as /moi: coordinators belong to the coordinating agency
-    assert "Chỉ những cán bộ của Sở Tài nguyên và Môi trường" in elsewhere.stderr, elsewhere.stderr
+    assert "Chỉ những cán bộ của Sở Nông nghiệp và Môi trường" in elsewhere.stderr, (
+        elsewhere.stderr
+    )
     assert "Mã mời" not in elsewhere.stdout
-    assert pgibot("invite", "create", "--agency", "stnmt", "--role", "dieuphoi").returncode == 0
+    assert pgibot("invite", "create", "--agency", "snnmt", "--role", "dieuphoi").returncode == 0
 
 
 def test_console_session_in_a_subprocess(pgibot: Pgibot) -> None:
-    created = pgibot("invite", "create", "--agency", "h-cao-loc")
+    created = pgibot("invite", "create", "--agency", "x-cao-loc")
     code = re.search(r"Mã mời: ([A-Z0-9]+)", created.stdout)
     assert code is not None
     session = pgibot(
@@ -142,7 +181,7 @@ def test_console_session_in_a_subprocess(pgibot: Pgibot) -> None:
     assert session.returncode == 0, session.stderr
     out = session.stdout
     assert "Đăng ký thành công. Chào mừng đồng chí Lý Văn Bình!" in out
-    assert "Nhiệm vụ của UBND huyện Cao Lộc" in out
+    assert "Nhiệm vụ của UBND xã Cao Lộc" in out
     assert re.search(r"^\s+1\. Xem 1\.h\.2$", out, re.MULTILINE)  # choices as numbered lines
     assert "Nhiệm vụ 1.h.2:" in out  # answered by number
     assert "Các lệnh đồng chí có thể sử dụng:" in out
@@ -150,7 +189,7 @@ def test_console_session_in_a_subprocess(pgibot: Pgibot) -> None:
     assert "Traceback" not in session.stderr
 
     again = pgibot("console", "--as", "Lý Văn Bình", stdin="/nhiemvu\n")
-    assert "Nhiệm vụ của UBND huyện Cao Lộc" in again.stdout  # same member, by name
+    assert "Nhiệm vụ của UBND xã Cao Lộc" in again.stdout  # same member, by name
 
     wrong = pgibot("console", "--as", "SAIMA123", stdin="")
     assert "Mã mời SAIMA123 không hợp lệ" in wrong.stdout
@@ -302,7 +341,7 @@ def test_every_message_of_this_pythons_argparse_is_in_the_catalog() -> None:
 
 
 def _invite_link(pgibot: Pgibot, *options: str) -> subprocess.CompletedProcess[str]:
-    return pgibot(*options, "invite", "create", "--agency", "stnmt")
+    return pgibot(*options, "invite", "create", "--agency", "snnmt")
 
 
 def test_a_dotenv_in_the_current_folder_is_not_read(pgibot: Pgibot) -> None:
@@ -488,6 +527,10 @@ async def test_a_downgrade_preview_counts_rows_and_changes_nothing(database_url:
             )
         losses = await migrate.downgrade_losses(engine, "0001")
         assert losses == [
+            migrate.Loss("agency", "valid_from", 66),  # Sở NN&MT, the 65 communes and wards
+            migrate.Loss("agency", "valid_to", 17),  # six merged departments, 11 districts
+            migrate.Loss("assignment", "valid_from", 1073),
+            migrate.Loss("assignment", "valid_to", 235),
             migrate.Loss("instance", None, 0),
             migrate.Loss("invitation_failure", None, 0),
             migrate.Loss("job_run", None, 0),
@@ -496,6 +539,7 @@ async def test_a_downgrade_preview_counts_rows_and_changes_nothing(database_url:
             migrate.Loss("member", "preferred_channel", 1),
             migrate.Loss("outbox", "claimed_by", 0),
             migrate.Loss("outbox", "lease_until", 0),
+            migrate.Loss("plan", "structure", 1),
         ]
         assert await migrate.current_revision(engine) == migrate.head_revision()
         async with engine.connect() as connection:

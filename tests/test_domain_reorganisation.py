@@ -8,7 +8,6 @@ from bot.core.domain.reorganisation import (
     Standing,
     add_conflict,
     already_merged,
-    assignments_after_merger,
     current_of,
     lineage,
     merge_refusal,
@@ -46,15 +45,6 @@ def test_a_code_is_taken_by_another_name_only() -> None:
     assert add_conflict(None, "Sở Xây dựng") is None
     assert add_conflict("Sở Xây dựng", "Sở Xây dựng") is None
     assert add_conflict("Sở Công Thương", "Sở Xây dựng") is Refusal.CODE_TAKEN
-
-
-def test_which_assignments_move_with_a_merger_and_which_are_dropped() -> None:
-    source = [(1, "lead"), (2, "support"), (3, "support"), (4, "lead"), (5, "lead")]
-    target = [(2, "support"), (3, "lead"), (5, "support"), (6, "lead")]
-    move, drop = assignments_after_merger(source, target)
-    assert drop == {(2, "support"), (3, "support")}  # held already; support of its own lead
-    assert move == {(1, "lead"), (4, "lead"), (5, "lead")}
-    assert assignments_after_merger([], target) == (set(), set())
 
 
 def test_the_agency_today_and_its_lineage() -> None:

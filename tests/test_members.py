@@ -4,7 +4,7 @@ global limit on guessed codes, expiry, and what registration says."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -161,20 +161,22 @@ async def test_the_migration_gives_existing_members_their_name_key(tmp_path: Pat
 
 
 @pytest.mark.parametrize(
-    ("typed", "code"),
+    ("typed", "on", "code"),
     [
-        ("so xay dung", "sxd"),
-        ("SỞ XÂY DỰNG", "sxd"),
-        ("Tràng Định", "h-trang-dinh"),
-        ("trang dinh", "h-trang-dinh"),
-        ("so giao thong van tai", "sgtvt"),
+        ("so xay dung", date(2024, 11, 20), "sxd"),
+        ("SỞ XÂY DỰNG", date(2024, 11, 20), "sxd"),
+        ("Tràng Định", date(2024, 11, 20), "h-trang-dinh"),
+        ("trang dinh", date(2025, 6, 30), "h-trang-dinh"),
+        ("trang dinh", date(2025, 7, 1), "x-trang-dinh"),  # the commune from 01/07/2025
+        ("so giao thong van tai", date(2024, 11, 20), "sgtvt"),
+        ("so giao thong van tai", date(2025, 3, 1), "sxd"),  # merged into it then
     ],
 )
 async def test_an_agency_is_found_as_people_type_it(
-    database: Database, typed: str, code: str
+    database: Database, typed: str, on: date, code: str
 ) -> None:
     async with database.session() as session:
-        agency = await current_agency(session, await find_agency(session, typed))
+        agency = await current_agency(session, await find_agency(session, typed, on), on)
     assert agency.code == code
 
 
@@ -330,19 +332,17 @@ def test_console_asks_a_newcomer_for_the_name_and_knows_them_by_their_code_later
     created = pgibot("invite", "create", "--agency", "trang dinh", "--role", "lanhdao")
     code = re.search(r"Mã mời: ([A-Z0-9]+)", created.stdout)
     assert code is not None and len(code[1]) == 10, created.stdout + created.stderr
-    assert "UBND huyện Tràng Định" in created.stdout
+    assert "UBND xã Tràng Định" in created.stdout
     first = pgibot("console", "--as", code[1], stdin="Đặng Văn Đức\n/thoat\n")
     assert "Họ và tên của đồng chí" in first.stdout
     assert "Chào mừng đồng chí Đặng Văn Đức!" in first.stdout, first.stdout + first.stderr
     again = pgibot("console", "--as", code[1], stdin="/start\n/thoat\n")  # the quick start's way
-    assert (
-        "đã đăng ký rồi: Đặng Văn Đức, lãnh đạo đơn vị của UBND huyện Tràng Định" in again.stdout
-    )
+    assert "đã đăng ký rồi: Đặng Văn Đức, lãnh đạo đơn vị của UBND xã Tràng Định" in again.stdout
     assert "đã sử dụng" not in again.stdout
     by_name = pgibot("console", "--as", "ĐẶNG VĂN ĐỨC", stdin="/nhiemvu\n/thoat\n")
-    assert "Nhiệm vụ của UBND huyện Tràng Định" in by_name.stdout, by_name.stdout
+    assert "Nhiệm vụ của UBND xã Tràng Định" in by_name.stdout, by_name.stdout
     plain = pgibot("console", "--as", "dang van duc", stdin="/nhiemvu\n/thoat\n")
-    assert "Nhiệm vụ của UBND huyện Tràng Định" in plain.stdout, plain.stdout + plain.stderr
+    assert "Nhiệm vụ của UBND xã Tràng Định" in plain.stdout, plain.stdout + plain.stderr
     nobody = pgibot("console", "--as", "Nguyễn Văn Không Có", stdin="/thoat\n")
     assert nobody.returncode != 0
     assert "không phải là mã mời" in nobody.stderr, nobody.stdout + nobody.stderr
@@ -361,4 +361,4 @@ def test_console_asks_a_newcomer_for_the_name_and_knows_them_by_their_code_later
     assert third is not None
     silent = pgibot("console", "--as", third[1], stdin="")
     assert silent.returncode != 0 and "Cần có họ và tên" in silent.stderr, silent.stderr
-    assert pgibot("member", "list").stdout.count("UBND huyện Tràng Định") == 2  # no one else
+    assert pgibot("member", "list").stdout.count("UBND xã Tràng Định") == 2  # no one else

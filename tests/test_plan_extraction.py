@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import select
 from storage.db import Database
 from storage.models import Agency, Assignment, Task
 from storage.plan_loader import LoadedPlan, default_plan_path, read_plan
+from storage.structure import assignment_in_force
 from storage.uow import UnitOfWork
 
 SOURCE = Path(__file__).resolve().parents[1] / "docs" / "source" / "ke-hoach-pgi-lang-son-2024.txt"
@@ -106,13 +108,16 @@ def test_milestones_recur_from_2024(plan: LoadedPlan) -> None:
     assert doc.plan.coordinator == "stnmt"
 
 
-async def _leads_of(database: Database, code: str) -> set[str]:
+RESULTS_2024, RESULTS_2025 = date(2024, 12, 10), date(2025, 12, 10)
+
+
+async def _leads_of(database: Database, code: str, on: date = RESULTS_2024) -> set[str]:
     async with database.session() as session:
         rows = await session.scalars(
             select(Agency.code)
             .join(Assignment, Assignment.agency_id == Agency.id)
             .join(Task, Task.id == Assignment.task_id)
-            .where(Task.code == code, Assignment.role == "lead")
+            .where(Task.code == code, Assignment.role == "lead", assignment_in_force(on))
         )
         return set(rows)
 
@@ -127,6 +132,38 @@ async def test_groups_expand_to_one_assignment_per_agency(
     assert {"sct", "skhdt", "syt", "ttt", "bqlkkt"} <= others
     assert "cat" not in others  # the police is not a department
     assert await _leads_of(database, "4.dd.1") >= {"stnmt", "sct", "tp-lang-son", "h-dinh-lap"}
+    # "Các Sở, ban, ngành khác" of index 3 leaves out Sở KH&ĐT, a partner of 3.a.1
+    others_3 = await _leads_of(database, "3.i.1")
+    assert "skhdt" not in others_3 and {"syt", "ttt", "hhdn", "h-van-lang"} <= others_3
+    assert len(others_3) == 23  # 11 departments, Hiệp hội Doanh nghiệp, 11 district units
+
+
+async def test_the_2025_reorganisation_is_read_on_its_dates(
+    database: Database,
+) -> None:
+    """From 01/03/2025 six departments; from 01/07/2025 the 65 communes and wards."""
+    communes = await _leads_of(database, "1.k.1", RESULTS_2025)
+    assert len(communes) == 65 and {"x-that-khe", "p-tam-thanh"} <= communes
+    assert await _leads_of(database, "1.k.1", date(2025, 6, 30)) == set(DISTRICTS)
+    assert await _leads_of(database, "1.a.1", date(2025, 2, 28)) == {"stnmt"}
+    assert await _leads_of(database, "1.a.1", date(2025, 3, 1)) == {"snnmt"}
+    others = await _leads_of(database, "1.i", RESULTS_2025)
+    # snnmt, sxd and skhcn answer for the departments index 1 names; skhdt is stc now
+    assert not others & {"snnmt", "sxd", "skhcn", "stnmt", "skhdt", "sgtvt", "stttt"}
+    assert {"sct", "stc", "syt", "ttt", "bqlkkt"} <= others
+    led = await _leads_of(database, "4.dd.1", RESULTS_2025)
+    assert {"snnmt", "stc", "snv", "x-that-khe"} <= led
+    assert not led & {"stnmt", "tp-lang-son", "sldtbxh", "skhdt"}
+    async with UnitOfWork(database) as uow:
+        before, after = await uow.plans.view(RESULTS_2024), await uow.plans.view(RESULTS_2025)
+    assert before is not None and before.coordinator == "stnmt"
+    assert after is not None and after.coordinator == "snnmt"
+    units = [a for a in after.agencies if a.kind == "commune"]
+    assert len(units) == 65 and {a.valid_from for a in units} == {date(2025, 7, 1)}
+    assert sum(a.name.startswith("UBND phường ") for a in units) == 4
+    assert sum(a.name.startswith("UBND xã ") for a in units) == 61
+    districts = [a for a in after.agencies if a.code in DISTRICTS]
+    assert {(a.valid_to, a.successor_code) for a in districts} == {(date(2025, 7, 1), None)}
 
 
 async def test_milestones_are_dated_each_year(database: Database) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from storage.agencies import AgencyError
 from storage.db import Database
 from storage.models import Agency, AgencyName, Assignment, Member, Submission, Task
 from storage.plan_loader import default_plan_path, read_plan
+from storage.structure import assignment_in_force
 from storage.uow import UnitOfWork
 from tests.helpers import dump
 
@@ -99,9 +100,10 @@ async def test_changed_version_updates_in_place_and_keeps_submissions(
         data["milestones"][1]["due"] = "15/12"
 
     report = await _import(database, _edited_plan(tmp_path, edit), clock)
-    # 1.z for sxd, and sgtvt, no longer named in index 1, joins "other departments" of 1.i.
+    # 1.z for sxd, and sgtvt, no longer named in index 1, joins "other departments" of 1.i
+    # until it merges into sxd (01/03/2025); 1.d goes: sgtvt's lead, then sxd's from then.
     assert report.created == {"task": 1, "assignment": 2}
-    assert report.removed == {"task": 1, "assignment": 1}
+    assert report.removed == {"task": 1, "assignment": 2}
     assert (
         report.updated["task"] >= 1 and report.updated["milestone"] == 1
     )  # one cycle (2024) so far
@@ -150,23 +152,24 @@ async def test_rename_keeps_the_former_name_and_the_reports(
 async def test_merge_moves_tasks_and_members_and_keeps_history(
     database: Database, clock: FrozenClock
 ) -> None:
-    submission = await _submit(database, "1.c.1", "snnptnt", clock)
+    submission = await _submit(database, "2.dd", "sct", clock)
+    merged_on = date(2024, 11, 1)  # before the clock's day: the merger has come
     async with UnitOfWork(database) as uow:
-        await uow.agencies.merge("snnptnt", into="stnmt", on=date(2025, 3, 1), now=clock.now())
+        await uow.agencies.merge("sct", into="sxd", on=merged_on, now=clock.now())
         await uow.commit()
     before = await dump(database)
     report = await _import(database, default_plan_path(), clock)
     assert not report.changed  # re-importing the 2024 plan follows the merge, changes nothing
     assert await dump(database) == before
     async with database.session() as session:
-        old = await session.scalar(select(Agency).where(Agency.code == "snnptnt"))
-        new = await session.scalar(select(Agency).where(Agency.code == "stnmt"))
+        old = await session.scalar(select(Agency).where(Agency.code == "sct"))
+        new = await session.scalar(select(Agency).where(Agency.code == "sxd"))
         assert old is not None and new is not None
-        assert (old.status, old.successor_id) == ("merged", new.id)
-        assert not list(
-            await session.scalars(select(Assignment).where(Assignment.agency_id == old.id))
-        )
-        assert await _has_lead(session, "1.c.1", new.id)
+        assert (old.status, old.successor_id, old.valid_to) == ("merged", new.id, merged_on)
+        assert not await _leads_on(session, old.id, merged_on)  # nothing from the merger on
+        assert "2.dd" in await _leads_on(session, old.id, date(2024, 10, 31))  # the past stays
+        assert "2.dd" in await _leads_on(session, new.id, merged_on)
+        assert "2.dd" not in await _leads_on(session, new.id, date(2024, 10, 31))
         member = await session.scalar(select(Member).where(Member.full_name == "Nguyễn Văn A"))
         assert member is not None and member.agency_id == new.id
         saved = await session.get(Submission, submission)
@@ -174,40 +177,58 @@ async def test_merge_moves_tasks_and_members_and_keeps_history(
     async with UnitOfWork(database) as uow:
         assert old.id in await uow.agencies.lineage(new.id)
         with pytest.raises(AgencyError) as refused:
-            await uow.agencies.merge("stnmt", into="stnmt", on=date(2025, 3, 1), now=clock.now())
+            await uow.agencies.merge("sxd", into="sxd", on=date(2025, 3, 1), now=clock.now())
         assert refused.value.refusal is Refusal.SELF_MERGE
 
 
-async def _has_lead(session: AsyncSession, task_code: str, agency_id: int) -> bool:
-    row = await session.scalar(
-        select(Assignment.id)
-        .join(Task, Task.id == Assignment.task_id)
+async def test_a_merger_still_to_come_moves_nobody_yet(
+    database: Database, clock: FrozenClock
+) -> None:
+    await _submit(database, "2.dd", "sct", clock)
+    async with UnitOfWork(database) as uow:
+        await uow.agencies.merge("sct", into="sxd", on=date(2025, 3, 1), now=clock.now())
+        await uow.commit()
+    async with database.session() as session:
+        old = await session.scalar(select(Agency).where(Agency.code == "sct"))
+        assert old is not None
+        assert "2.dd" in await _leads_on(session, old.id, clock.now().date())
+        member = await session.scalar(select(Member).where(Member.full_name == "Nguyễn Văn A"))
+        assert member is not None and member.agency_id == old.id
+    clock.advance(timedelta(days=120))  # 20/03/2025: the next import settles the members
+    await _import(database, default_plan_path(), clock)
+    async with database.session() as session:
+        member = await session.scalar(select(Member).where(Member.full_name == "Nguyễn Văn A"))
+        assert member is not None and member.agency_id != old.id and member.active
+
+
+async def _leads_on(session: AsyncSession, agency_id: int, on: date) -> set[str]:
+    rows = await session.scalars(
+        select(Task.code)
+        .join(Assignment, Assignment.task_id == Task.id)
         .where(
-            Task.code == task_code, Assignment.agency_id == agency_id, Assignment.role == "lead"
+            Assignment.agency_id == agency_id,
+            Assignment.role == "lead",
+            assignment_in_force(on),
         )
     )
-    return row is not None
+    return set(rows)
 
 
 async def test_retire_ends_assignments_and_keeps_reports(
     database: Database, clock: FrozenClock
 ) -> None:
-    submission = await _submit(database, "1.k.1", "h-dinh-lap", clock)
+    submission = await _submit(database, "1.g", "dkttv", clock)
+    retired_on = date(2024, 11, 1)
     async with UnitOfWork(database) as uow:
-        await uow.agencies.retire("h-dinh-lap", on=date(2025, 7, 1), now=clock.now())
+        await uow.agencies.retire("dkttv", on=retired_on, now=clock.now())
         await uow.commit()
     await _import(database, default_plan_path(), clock)
     async with database.session() as session:
-        agency = await session.scalar(select(Agency).where(Agency.code == "h-dinh-lap"))
+        agency = await session.scalar(select(Agency).where(Agency.code == "dkttv"))
         assert agency is not None and agency.status == "retired"
-        assert (
-            await session.scalar(
-                select(func.count())
-                .select_from(Assignment)
-                .where(Assignment.agency_id == agency.id)
-            )
-            == 0
-        )
+        assert agency.valid_to == retired_on
+        assert not await _leads_on(session, agency.id, retired_on)
+        assert "1.g" in await _leads_on(session, agency.id, date(2024, 7, 20))
         assert (await session.get(Submission, submission)) is not None
         member = await session.scalar(select(Member).where(Member.agency_id == agency.id))
         assert member is not None and member.active is False
@@ -237,26 +258,35 @@ async def test_reorganisation_section_of_a_plan_file(
     await _import(database, path, clock)
     assert await dump(database) == first
     async with UnitOfWork(database) as uow:
-        view = await uow.plans.view()
+        view = await uow.plans.view(date(2025, 3, 1))
         assert view is not None and view.coordinator == "snnmt"
+        before = await uow.plans.view(date(2025, 2, 28))
+        assert before is not None and before.coordinator == "stnmt"
         new = await uow.agencies.by_code("snnmt")
-        codes = {t.code for t in await uow.plans.tasks_of_agency(new.id)}
+        codes = {t.code for t in await uow.plans.tasks_of_agency(new.id, date(2025, 3, 1))}
+        assert not await uow.plans.tasks_of_agency(new.id, date(2025, 2, 28))
     assert {"1.a.1", "1.c.1", "III.5"} <= codes
 
 
-async def test_invitation_for_a_merged_agency_goes_to_its_successor(
+async def test_an_invitation_for_a_merged_agency_names_its_successor(
     database: Database, clock: FrozenClock
 ) -> None:
-    async with UnitOfWork(database) as uow:
-        await uow.agencies.merge("stttt", into="skhcn", on=date(2025, 3, 1), now=clock.now())
-        await uow.commit()
-    async with UnitOfWork(database) as uow:
-        invitation = await uow.invitations.create(
-            agency_code="Sở Thông tin và Truyền thông",
-            role=Role.OFFICER,
-            max_uses=1,
-            valid_for=__import__("datetime").timedelta(days=1),
-            created_by="t",
-            now=clock.now(),
-        )
-    assert invitation.agency_code == "skhcn"
+    """Before the merger the agency is invited as it is; from then on it is refused."""
+
+    async def invite(now: datetime) -> str:
+        async with UnitOfWork(database) as uow:
+            invitation = await uow.invitations.create(
+                agency_code="Sở Thông tin và Truyền thông",
+                role=Role.OFFICER,
+                max_uses=1,
+                valid_for=timedelta(days=1),
+                created_by="t",
+                now=now,
+            )
+        return invitation.agency_code
+
+    assert await invite(clock.now()) == "stttt"  # 20/11/2024: it still exists
+    with pytest.raises(AgencyError) as refused:
+        await invite(datetime(2025, 3, 1, 2, tzinfo=UTC))
+    assert refused.value.refusal is Refusal.ENDED
+    assert "Sở Khoa học và Công nghệ" in refused.value.successors

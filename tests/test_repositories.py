@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -161,8 +161,10 @@ async def test_an_agency_is_found_as_typed_and_answers_for_those_merged_into_it(
     async with UnitOfWork(database) as uow:
         assert (await uow.agencies.find("Sở Xây dựng")).code == "sxd"
         assert (await uow.agencies.find("so xay dung")).code == "sxd"
-        coordinator = await uow.agencies.coordinator()
+        coordinator = await uow.agencies.coordinator(clock.now().date())
         assert coordinator is not None and coordinator.code == "stnmt"
+        later = await uow.agencies.coordinator(date(2025, 3, 1))
+        assert later is not None and later.code == "snnmt"
         with pytest.raises(AgencyError) as unknown:
             await uow.agencies.find("Sở Vũ trụ")
         assert unknown.value.refusal is Refusal.UNKNOWN_NAME

@@ -6,6 +6,7 @@ import asyncio
 import io
 import os
 import shutil
+from datetime import date
 from pathlib import Path
 
 import filetype
@@ -24,7 +25,7 @@ from bot.core.text import sort_key
 from handlers.exports.registry import EXPORTS, ExportScope, export
 from handlers.router import Router
 from storage.db import Database
-from storage.models import Agency, AuditEntry, OutboxMessage, Submission, Task
+from storage.models import Agency, AgencyName, AuditEntry, OutboxMessage, Submission, Task
 from storage.summary import SummaryRepository
 from storage.synthetic import generate
 from storage.uow import UnitOfWork
@@ -110,11 +111,22 @@ async def test_the_files_match_the_database(
     )
     [overview] = await coordinator.send("/tonghop 2024")
     async with database.session() as session:
-        agencies = set(
-            await session.scalars(
-                select(Agency.name).where(Agency.id.in_(select(Submission.agency_id)))
-            )
+        # the names of 2024 (Ban Dân tộc tỉnh was renamed on 01/03/2025)
+        former = dict(
+            (
+                await session.execute(
+                    select(AgencyName.agency_id, AgencyName.name).where(
+                        AgencyName.used_until > date(2024, 12, 10)
+                    )
+                )
+            ).all()
         )
+        agencies = {
+            former.get(agency_id, name)
+            for agency_id, name in await session.execute(
+                select(Agency.id, Agency.name).where(Agency.id.in_(select(Submission.agency_id)))
+            )
+        }
         submissions = await session.scalar(select(func.count()).select_from(Submission))
         codes = set(await session.scalars(select(Task.code).where(Task.active.is_(True))))
         a_result = await session.scalar(select(Submission.results).limit(1))

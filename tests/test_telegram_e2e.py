@@ -436,7 +436,7 @@ async def test_pgibot_run_against_a_local_bot_api_server(
         return process.returncode or 0, out.decode()
 
     assert (await pgibot("init"))[0] == 0
-    code_out = (await pgibot("invite", "create", "--agency", "stnmt"))[1]
+    code_out = (await pgibot("invite", "create", "--agency", "snnmt"))[1]
     match = re.search(r"Mã mời: ([A-Z0-9]+)", code_out)
     assert match is not None
     process = await asyncio.create_subprocess_exec(

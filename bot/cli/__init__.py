@@ -6,7 +6,7 @@ Usage::
     pgibot plan import FILE           # import (or update from) another plan file
     pgibot plan show [--json]         # index -> tasks -> agencies, with counts
     pgibot agency list                # agencies, their status and their tasks
-    pgibot invite create --agency stnmt --role dieuphoi
+    pgibot invite create --agency snnmt --role dieuphoi
     pgibot member reinstate ID-OR-NAME  # also: member deactivate, member set-role ID-OR-NAME ROLE
     pgibot console --as CODE-OR-MEMBER
     pgibot run                        # run the bot on the configured channels

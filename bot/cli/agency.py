@@ -20,7 +20,7 @@ async def cmd_agency_list(app: App, args: argparse.Namespace) -> int:
     await app.ensure_migrated()
     async with UnitOfWork(app.db) as uow:
         agencies = await uow.plans.agencies()
-        counts = await uow.plans.assignment_counts()
+        counts = await uow.plans.assignment_counts(app.today())
     for agency in agencies:
         lead, support = counts.get(agency.id, (0, 0))
         out(f"{agency.code:<14} {agency.name}")

@@ -26,7 +26,7 @@ async def cmd_invite_create(app: App, args: argparse.Namespace) -> int:
             created_by="cli",
             now=app.clock.now(),
         )
-        coordinating = await uow.agencies.coordinator()
+        coordinating = await uow.agencies.coordinator(app.today())
         if invitation.role is Role.COORDINATOR and (
             coordinating is None or invitation.agency_code != coordinating.code
         ):  # the rule /moi applies: the coordinators belong to the coordinating agency

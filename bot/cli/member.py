@@ -118,7 +118,7 @@ async def _change_member(
     async with UnitOfWork(app.db) as uow:
         target = await _one_member(uow, wanted)
         refusal = await change_member(
-            uow, actor=None, target=target, change=change, new_role=new_role
+            uow, actor=None, target=target, change=change, new_role=new_role, today=app.today()
         )
         if refusal is not None:
             uow.audit.record(

@@ -72,7 +72,7 @@ async def cmd_plan_show(app: App, args: argparse.Namespace) -> int:
     """Print the plan: indices, tasks and their agencies."""
     await app.ensure_migrated()
     async with UnitOfWork(app.db) as uow:
-        view = await uow.plans.view()
+        view = await uow.plans.view(app.today())
     if view is None:
         raise UsageError(_("No plan has been imported; run `pgibot init`."))
     if args.json:
@@ -116,7 +116,7 @@ async def cmd_plan_show(app: App, args: argparse.Namespace) -> int:
     for task in view.organisational_tasks:
         _print_task(task.code, task.title, task.leads, task.supports, names)
     out()
-    active = [a for a in view.agencies if a.status == "active"]
+    active = [a for a in view.agencies if a.exists_on(app.today())]
     out(
         ngettext(
             "%(agencies)s active agency; coordinator: %(coordinator)s",

@@ -75,7 +75,7 @@ async def cmd_demo(app: App, args: argparse.Namespace) -> int:
     if await migrate.current_revision(app.db.engine) != migrate.head_revision():
         await migrate.upgrade(app.db.engine)
     async with UnitOfWork(app.db) as uow:
-        has_plan = await uow.plans.view() is not None
+        has_plan = await uow.plans.view(app.today()) is not None
     if not has_plan:
         await import_plan_file(app, default_plan_path())
     async with UnitOfWork(app.db) as uow:

@@ -125,7 +125,7 @@ async def cmd_run(app: App, args: argparse.Namespace) -> int:
                 "pgibot console --as INVITATION-CODE"
             )
         )
-        out(_("(create a code with: pgibot invite create --agency stnmt)"))
+        out(_("(create a code with: pgibot invite create --agency snnmt)"))
         return 0
     await app.ensure_migrated()
     webhook = settings.pgibot_webhook_url

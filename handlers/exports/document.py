@@ -412,6 +412,7 @@ def lead_groups(summary: PlanSummary, names: list[str]) -> list[str]:
 
 _GROUPS = {
     "district": N_("People's Committees of the districts and the city (%(count)s)"),
+    "commune": N_("People's Committees of the communes and wards (%(count)s)"),
     "department": N_("Provincial departments and agencies (%(count)s)"),
     "association": N_("Associations and mass organisations (%(count)s)"),
     "press": N_("Press agencies (%(count)s)"),

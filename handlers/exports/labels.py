@@ -28,6 +28,7 @@ STATE_COLOURS: dict[str, str] = {
 KIND_LABELS: dict[str, str] = {
     "department": N_("Department or agency"),
     "district": N_("District or city"),
+    "commune": N_("Commune or ward"),
     "front": N_("Fatherland Front"),
     "association": N_("Association or mass organisation"),
     "military": N_("Military"),

@@ -63,7 +63,7 @@ from handlers.report.states import (
 async def start(ctx: Context) -> list[Reply]:
     """Begin a report: choose the cycle if several are open, else the task."""
     member = ctx.require_member()
-    tasks = await ctx.uow.plans.tasks_of_agency(member.agency_id)
+    tasks = await ctx.uow.plans.tasks_of_agency(member.agency_id, ctx.today())
     if not tasks:
         return [
             Reply(

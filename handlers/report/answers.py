@@ -57,7 +57,7 @@ async def _on_page(ctx: Context, value: str) -> list[Reply]:
 
 async def _own_task(ctx: Context, task_id: str) -> TaskInfo | None:
     member = ctx.require_member()
-    tasks = await ctx.uow.plans.tasks_of_agency(member.agency_id)
+    tasks = await ctx.uow.plans.tasks_of_agency(member.agency_id, ctx.today())
     return next((t for t in tasks if str(t.id) == task_id), None)
 
 

@@ -72,7 +72,7 @@ async def _ask_task(
 ) -> Reply:
     member = ctx.require_member()
     if tasks is None:
-        tasks = await ctx.uow.plans.tasks_of_agency(member.agency_id)
+        tasks = await ctx.uow.plans.tasks_of_agency(member.agency_id, ctx.today())
     data = ctx.state.data
     latest = await ctx.uow.submissions.latest_by_task(data["cycle_id"], member.agency_id)
     pages = max(1, ceil(len(tasks) / TASKS_PER_PAGE))

@@ -24,6 +24,7 @@ from storage.agencies import (
     merge_agency,
     rename_agency,
     retire_agency,
+    settle_members,
     to_info,
 )
 from storage.models import Agency
@@ -35,8 +36,8 @@ class AgencyRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def find(self, typed: str) -> AgencyInfo:
-        """Return the agency that answers today for what a person typed.
+    async def find(self, typed: str, on: date | None = None) -> AgencyInfo:
+        """Return the agency that answers on a day (default: the latest) for what was typed.
 
         The agency named by its code, name, short name or a former name (see
         :func:`storage.agencies.find_agency`), or the one it was merged into. Raises
@@ -44,7 +45,7 @@ class AgencyRepository:
         several.
         """
         return to_info(
-            await current_agency(self._session, await find_agency(self._session, typed))
+            await current_agency(self._session, await find_agency(self._session, typed, on), on)
         )
 
     async def by_code(self, code: str) -> AgencyInfo:
@@ -58,10 +59,14 @@ class AgencyRepository:
         )
         return [to_info(agency) for agency in rows]
 
-    async def coordinator(self) -> AgencyInfo | None:
-        """Return the agency that coordinates the plan today (following mergers), if any."""
-        agency = await coordinator_agency(self._session)
+    async def coordinator(self, on: date | None = None) -> AgencyInfo | None:
+        """Return the agency that coordinates the plan on a day (following mergers), if any."""
+        agency = await coordinator_agency(self._session, on)
         return to_info(agency) if agency else None
+
+    async def settle(self, now: datetime) -> None:
+        """Let the members of agencies that ended by now follow them (see settle_members)."""
+        await settle_members(self._session, now=now)
 
     async def add(
         self, *, code: str, name: str, short_name: str, kind: str, now: datetime

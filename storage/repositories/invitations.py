@@ -9,7 +9,8 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.domain.members import InvitationInfo, Role
-from storage.agencies import current_agency, find_agency
+from bot.core.i18n import current_timezone
+from storage.agencies import ended_error, find_agency
 from storage.models import Agency, Invitation, InvitationFailure
 
 INVITATION_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud safely
@@ -33,8 +34,14 @@ class InvitationRepository:
         created_by: str,
         now: datetime,
     ) -> InvitationInfo:
-        """Create an invitation for an agency (named by code or name) and return it."""
-        agency = await current_agency(self._session, await find_agency(self._session, agency_code))
+        """Create an invitation for an agency (named by code or name) and return it.
+
+        An agency that no longer exists today is refused, naming who took over its tasks.
+        """
+        today = now.astimezone(current_timezone()).date()
+        agency = await find_agency(self._session, agency_code, today)
+        if agency.valid_to is not None and agency.valid_to <= today:
+            raise await ended_error(self._session, agency)
         while True:
             code = "".join(secrets.choice(INVITATION_ALPHABET) for _ in range(INVITATION_LENGTH))
             if not await self._session.scalar(

@@ -26,6 +26,7 @@ _MEMBERS = select(
     _AGENCY.c.id.label("agency_id"),
     _AGENCY.c.code.label("agency_code"),
     _AGENCY.c.name.label("agency_name"),
+    _AGENCY.c.valid_to.label("agency_valid_to"),
 ).join_from(_MEMBER, _AGENCY, _AGENCY.c.id == _MEMBER.c.agency_id)
 """Members with their agency: what :func:`_member_of` reads."""
 _MEMBER_BY_IDENTITY = (
@@ -54,6 +55,7 @@ def _member_of(row: Any) -> MemberInfo:
         agency_name=row.agency_name,
         active=row.active,
         language=row.language,
+        agency_valid_to=row.agency_valid_to,
     )
 
 

@@ -17,6 +17,7 @@ from bot.core.domain.plan import (
     PlanTaskView,
     PlanView,
     TaskInfo,
+    in_cycle,
 )
 from storage.agencies import coordinator_agency, to_info
 from storage.models import (
@@ -32,6 +33,7 @@ from storage.models import (
 from storage.plan_cache import cached
 from storage.plan_import import import_plan
 from storage.plan_loader import LoadedPlan
+from storage.structure import assignment_in_force
 
 
 class PlanRepository:
@@ -48,27 +50,35 @@ class PlanRepository:
         """Return the plan the bot serves (the first imported)."""
         return await self._session.scalar(select(Plan).order_by(Plan.id).limit(1))
 
-    async def tasks_of_agency(self, agency_id: int) -> list[TaskInfo]:
-        """Return the active tasks an agency leads or supports, in plan order."""
+    async def tasks_of_agency(self, agency_id: int, on: date) -> list[TaskInfo]:
+        """Return the active tasks an agency leads or supports on a day, in plan order."""
         tasks = await cached(
-            self._session, ("tasks", agency_id), lambda: self._tasks_of_agency(agency_id)
+            self._session,
+            ("tasks", agency_id, on),
+            lambda: self._tasks_of_agency(agency_id, on),
         )
         return list(tasks)
 
-    async def _tasks_of_agency(self, agency_id: int) -> tuple[TaskInfo, ...]:
+    async def _tasks_of_agency(self, agency_id: int, on: date) -> tuple[TaskInfo, ...]:
+        plan = await self._current_plan()
+        written = plan.first_year if plan else on.year
         rows = await self._session.execute(
             select(Task, Assignment.role, PlanIndex)
             .join(Assignment, Assignment.task_id == Task.id)
             .outerjoin(PlanIndex, PlanIndex.id == Task.index_id)
-            .where(Assignment.agency_id == agency_id, Task.active.is_(True))
+            .where(
+                Assignment.agency_id == agency_id,
+                Task.active.is_(True),
+                assignment_in_force(on),
+            )
             .order_by(Task.position)
         )
         return tuple(
             TaskInfo(
                 id=task.id,
                 code=task.code,
-                title=task.title,
-                text=task.text,
+                title=in_cycle(task.title, on.year, written),
+                text=in_cycle(task.text, on.year, written),
                 index_code=index.code if index else None,
                 index_name=index.name if index else None,
                 role=AssignmentRole(role),
@@ -115,12 +125,12 @@ class PlanRepository:
         codes = {a.id: a.code for a in rows}
         return [to_info(a, codes.get(a.successor_id) if a.successor_id else None) for a in rows]
 
-    async def assignment_counts(self) -> dict[int, tuple[int, int]]:
-        """Return, per agency id, how many active tasks it leads and supports."""
+    async def assignment_counts(self, on: date) -> dict[int, tuple[int, int]]:
+        """Return, per agency id, how many active tasks it leads and supports on a day."""
         rows = await self._session.execute(
             select(Assignment.agency_id, Assignment.role, func.count())
             .join(Task, Task.id == Assignment.task_id)
-            .where(Task.active.is_(True))
+            .where(Task.active.is_(True), assignment_in_force(on))
             .group_by(Assignment.agency_id, Assignment.role)
         )
         counts: dict[int, tuple[int, int]] = {}
@@ -131,15 +141,17 @@ class PlanRepository:
             )
         return counts
 
-    async def view(self) -> PlanView | None:
-        """Return the whole plan: indices, tasks with their agencies, agencies, milestones."""
+    async def view(self, on: date) -> PlanView | None:
+        """Return the whole plan on a day: indices, tasks with their agencies, milestones."""
         plan = await self._current_plan()
         if plan is None:
             return None
         agencies = {a.id: a for a in await self._session.scalars(select(Agency))}
-        coordinator = await coordinator_agency(self._session)
+        coordinator = await coordinator_agency(self._session, on)
         by_task: dict[int, dict[str, list[str]]] = {}
-        for assignment in await self._session.scalars(select(Assignment).order_by(Assignment.id)):
+        for assignment in await self._session.scalars(
+            select(Assignment).where(assignment_in_force(on)).order_by(Assignment.id)
+        ):
             roles = by_task.setdefault(assignment.task_id, {"lead": [], "support": []})
             roles[assignment.role].append(agencies[assignment.agency_id].code)
         tasks = list(
@@ -183,9 +195,9 @@ class PlanRepository:
         )
         return [index_info(index) for index in rows]
 
-    async def coordinator_name(self) -> str | None:
-        """Return the current name of the plan's coordinating agency."""
-        coordinator = await coordinator_agency(self._session)
+    async def coordinator_name(self, on: date) -> str | None:
+        """Return the name of the plan's coordinating agency on a day."""
+        coordinator = await coordinator_agency(self._session, on)
         return coordinator.name if coordinator else None
 
 

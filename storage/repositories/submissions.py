@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Row, Table, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.domain.plan import CycleInfo
+from bot.core.domain.plan import CycleInfo, in_cycle
 from bot.core.domain.submissions import NewSubmission, ReportStatus, SubmissionInfo
 from storage.agencies import lineage_ids
 from storage.models import (
@@ -268,7 +268,7 @@ class SubmissionRepository:
                 cycle_year=row.cycle_year,
                 task_id=row.task_id,
                 task_code=row.task_code,
-                task_title=row.task_title,
+                task_title=in_cycle(row.task_title, row.cycle_year, row.first_year),
                 agency_name=row.agency_name,
                 member_name=row.member_name,
                 status=ReportStatus(row.status),
@@ -289,6 +289,7 @@ _T = cast(Table, Task.__table__)
 _AG = cast(Table, Agency.__table__)
 _M = cast(Table, Member.__table__)
 _C = cast(Table, Cycle.__table__)
+_P = cast(Table, Plan.__table__)
 _ATT = cast(Table, Attachment.__table__)
 _ATTACHMENTS = (
     select(_ATT.c.submission_id, func.count().label("n")).group_by(_ATT.c.submission_id).subquery()
@@ -297,6 +298,7 @@ _SUBMISSIONS = (
     select(
         _S.c.id,
         _C.c.year.label("cycle_year"),
+        _P.c.first_year.label("first_year"),
         _T.c.id.label("task_id"),
         _T.c.code.label("task_code"),
         _T.c.title.label("task_title"),
@@ -316,6 +318,7 @@ _SUBMISSIONS = (
     .join(_AG, _AG.c.id == _S.c.agency_id)
     .join(_M, _M.c.id == _S.c.member_id)
     .join(_C, _C.c.id == _S.c.cycle_id)
+    .join(_P, _P.c.id == _C.c.plan_id)
     .outerjoin(_ATTACHMENTS, _ATTACHMENTS.c.submission_id == _S.c.id)
     .order_by(_S.c.created_at.desc(), _S.c.id.desc())
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 
 
@@ -24,4 +25,15 @@ class AgencyInfo:
     short_name: str
     kind: str
     status: AgencyStatus
+    """What became of it (merged or retired from ``valid_to``), or active."""
     successor_code: str | None = None
+    valid_from: date | None = None
+    """The first day it exists (None: before the plan)."""
+    valid_to: date | None = None
+    """The first day it no longer exists (None: it still does)."""
+
+    def exists_on(self, on: date) -> bool:
+        """Tell whether the agency exists on a day."""
+        return (self.valid_from is None or self.valid_from <= on) and (
+            self.valid_to is None or on < self.valid_to
+        )

@@ -11,7 +11,7 @@ import difflib
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from bot.core.text import normalize
@@ -183,6 +183,8 @@ class Refusal(StrEnum):
     """Coordinators belong to the coordinating agency (as invitations have it)."""
     AGENCY_RETIRED = "agency_retired"
     """Nobody is moved to an agency that no longer reports."""
+    AGENCY_ENDED = "agency_ended"
+    """Nobody is reinstated into an agency that no longer exists."""
 
 
 def member_change_refusal(
@@ -197,6 +199,7 @@ def member_change_refusal(
     same_agency: bool = False,
     agency_active: bool = True,
     coordinator_elsewhere: bool = False,
+    agency_ended: bool = False,
 ) -> Refusal | None:
     """Say why a change to a member may not be made, or None when it may.
 
@@ -213,6 +216,7 @@ def member_change_refusal(
         agency_active: for a move, whether the agency still reports.
         coordinator_elsewhere: whether the member would be a coordinator outside the
             coordinating agency after the change (by role or by agency).
+        agency_ended: whether the member's agency no longer exists.
     """
     actor_rank = ROLE_RANK[actor_role] if actor_role is not None else len(ROLE_RANK)
     if self_change:
@@ -234,6 +238,8 @@ def member_change_refusal(
         return Refusal.COORDINATOR_ELSEWHERE
     if change is Change.REINSTATE and target_active:
         return Refusal.NOTHING_TO_DO
+    if change is Change.REINSTATE and agency_ended:
+        return Refusal.AGENCY_ENDED
     if change is Change.DEACTIVATE and not target_active:
         return Refusal.NOTHING_TO_DO
     removes_admin = change is Change.DEACTIVATE or (
@@ -259,6 +265,12 @@ class MemberInfo:
     agency_name: str
     active: bool
     language: str
+    agency_valid_to: date | None = None
+    """The first day the member's agency no longer exists (None: it still does)."""
+
+    def agency_ended(self, today: date) -> bool:
+        """Tell whether the member's agency has ended by a day."""
+        return self.agency_valid_to is not None and self.agency_valid_to <= today
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -112,3 +113,16 @@ class ImportResult:
     def changed(self) -> bool:
         """Tell whether the import changed anything."""
         return bool(self.created or self.updated or self.removed)
+
+
+def in_cycle(text: str, year: int, written: int) -> str:
+    """Return a task's words as they read in a cycle: the plan's own year is the cycle's.
+
+    The plan was written for its first year ("chỉ số PGI năm 2024", "trước ngày 20/7/2024");
+    in a later cycle those read with the cycle's year. Other years (the results of 2023) and
+    the plan's title ("năm 2024 và những năm tiếp theo") stay as written.
+    """
+    if year <= written:
+        return text
+    text = re.sub(rf"(?<=năm ){written}\b(?! và những năm tiếp theo)", str(year), text)
+    return re.sub(rf"(?<=\d/){written}\b", str(year), text)

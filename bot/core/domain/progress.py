@@ -215,3 +215,14 @@ def current_milestone(milestones: list[MilestoneInfo], today: date) -> Milestone
     if upcoming:
         return upcoming[0]
     return assigned[-1] if assigned else None
+
+
+def reference_day(milestones: Sequence[MilestoneInfo], year: int) -> date:
+    """Return the day whose structure a year is read in: its last deadline for the agencies.
+
+    Who leads and supports what, and which agency a report counts for, are those in force on
+    the year's last deadline for the assigned agencies (the results report, 10/12); without
+    one, on 31/12.
+    """
+    assigned = [m.due_date for m in milestones if m.recipients == "assigned"]
+    return max(assigned, default=date(year, 12, 31))

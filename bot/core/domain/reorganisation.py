@@ -1,4 +1,4 @@
-"""Reorganisation of agencies: which changes are refused, and what a merger does to tasks.
+"""Reorganisation of agencies: which changes are refused, and who an agency became.
 
 The rules only; :mod:`storage.agencies` reads the agencies, applies them and writes what
 they decide. An agency merged into another stays as it was, with a successor, so its reports
@@ -32,6 +32,10 @@ class Refusal(StrEnum):
     """What a person typed names several agencies that are not one today."""
     UNKNOWN_NAME = "unknown_name"
     """What a person typed names no agency (some names may come close)."""
+    ENDED = "ended"
+    """The agency no longer exists (its end has come): whoever took over is named instead."""
+    PLAN_OUTDATED = "plan_outdated"
+    """The plan was imported before agencies had dates: it must be imported again first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +45,6 @@ class Standing:
     id: int
     status: AgencyStatus
     successor_id: int | None = None
-
-
-Assignment = tuple[int, str]
-"""A task an agency is assigned to, and as what: (task id, "lead" or "support")."""
 
 
 def merge_refusal(source: Standing, target: Standing) -> Refusal | None:
@@ -83,26 +83,6 @@ def add_conflict(existing_name: str | None, name: str) -> Refusal | None:
     if existing_name is not None and existing_name != name:
         return Refusal.CODE_TAKEN
     return None
-
-
-def assignments_after_merger(
-    source: Iterable[Assignment], target: Iterable[Assignment]
-) -> tuple[set[Assignment], set[Assignment]]:
-    """Split the assignments of a merged agency into those that move and those dropped.
-
-    One moves to the agency it is merged into unless that agency has it already, or it is a
-    support of a task that agency leads (an agency does not support its own task).
-    """
-    existing = set(target)
-    led = {task for task, role in existing if role == "lead"}
-    move: set[Assignment] = set()
-    drop: set[Assignment] = set()
-    for task, role in source:
-        if (task, role) in existing or (role == "support" and task in led):
-            drop.add((task, role))
-        else:
-            move.add((task, role))
-    return move, drop
 
 
 def current_of(successors: Mapping[int, int | None], agency_id: int) -> int:
