@@ -65,7 +65,7 @@ async def _officer(database: Database) -> tuple[int, int, int, list[int]]:
             invitation_id=None,
             now=START,
         )
-        tasks = sorted(t.id for t in await uow.plans.tasks_of_agency(agency_id))
+        tasks = sorted(t.id for t in await uow.plans.tasks_of_agency(agency_id, START.date()))
         await uow.commit()
         return cycle.id, agency_id, member_id, tasks
 
