@@ -101,7 +101,7 @@ async def _report_all(
         agency_id = (await uow.agencies.by_code(agency)).id
         member_id = min(m.id for m in await uow.members.list_all() if m.agency_id == agency_id)
         [cycle_id] = [c.id for c in await uow.submissions.open_cycles(YEAR_2024) if c.year == 2024]
-        for task in await uow.plans.tasks_of_agency(agency_id):
+        for task in await uow.plans.tasks_of_agency(agency_id, clock.now().date()):
             task_id, code = task.id, task.code
             if task.role is AssignmentRole.LEAD and (only is None or code in only) and code != but:
                 await uow.submissions.create(

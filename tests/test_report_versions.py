@@ -38,7 +38,9 @@ async def _officer_and_tasks(
             invitation_id=None,
             now=clock.now(),
         )
-        tasks = sorted(t.id for t in await uow.plans.tasks_of_agency(agency_id))[:count]
+        tasks = sorted(
+            t.id for t in await uow.plans.tasks_of_agency(agency_id, clock.now().date())
+        )[:count]
         await uow.commit()
         return cycle.id, agency_id, member_id, tasks
 
