@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from bot.core.domain.plan import MilestoneInfo
+from bot.core.domain.review import ReviewState
 
 STATES = ("done", "in_progress", "not_started", "blocked", "unreported")
 
@@ -32,6 +33,8 @@ class LatestReport:
     created_at: datetime
     supporting: bool = False
     """True for a contribution: the agency does not lead the task."""
+    review: ReviewState = ReviewState.WAITING
+    """Where this version stands in the coordinator's review."""
 
 
 @dataclass(frozen=True, slots=True)
