@@ -51,7 +51,14 @@ class Reminders:
         calendar: WorkingCalendar | None = None,
     ) -> None:
         self.policy = policy or ReminderPolicy()
-        self.calendar = calendar or WorkingCalendar()
+        self._given = calendar or WorkingCalendar()
+        self.calendar = self._given
+        """The working calendar, with the province's declared days as of the last look."""
+
+    async def look_at_calendar(self, uow: UnitOfWork) -> WorkingCalendar:
+        """Read the days the province declares (they change while the bot runs)."""
+        self.calendar = self._given.adding(await uow.calendar.declared())
+        return self.calendar
 
     def _lookback(self) -> timedelta:
         # enough calendar days to cover the late working days, holidays included
@@ -60,6 +67,7 @@ class Reminders:
     async def sweep(self, uow: UnitOfWork, now: datetime) -> SweepResult:
         """Decide the reminders due now; commit them with their outbox messages."""
         await uow.agencies.settle(now)  # people follow an agency whose end has come
+        await self.look_at_calendar(uow)
         local = now.astimezone(current_timezone())
         today = local.date()
         result = SweepResult()
@@ -158,6 +166,7 @@ class Reminders:
 
     async def digest(self, uow: UnitOfWork, now: datetime) -> int:
         """Send the coordinator's daily digest once a working day; return messages queued."""
+        await self.look_at_calendar(uow)
         local = now.astimezone(current_timezone())
         today = local.date()
         if not self.policy.sending_allowed(local.time()) or not self.calendar.is_working_day(

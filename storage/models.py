@@ -500,3 +500,16 @@ class Instance(Base):
     started_at: Mapped[datetime]
     seen_at: Mapped[datetime]
     leader: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CalendarDay(Base):
+    """A day the province declares a day off, or a working day (a make-up Saturday)."""
+
+    __tablename__ = "calendar_day"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    working: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(10))
+    """``plan`` (the plan file's ``calendar`` section) or ``admin`` (``pgibot calendar add``)."""
+    declared_at: Mapped[datetime]

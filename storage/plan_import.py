@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.domain.calendar import DeclaredDay
 from bot.core.domain.plan import ImportResult
 from storage.agencies import (
     add_agency,
@@ -39,6 +40,7 @@ from storage.models import (
 from storage.plan_cache import mark_plan_changed
 from storage.plan_loader import LoadedPlan
 from storage.plan_schema import GroupSpec, PlanDocument, parse_due
+from storage.repositories.calendar import PLAN, sync_plan_days
 from storage.structure import rebuild_assignments
 
 
@@ -69,6 +71,9 @@ async def import_plan(
     await rebuild_assignments(session, plan, report)
     await settle_members(session, now=now)
     await _sync_cycles(session, plan, rules, doc.cycles.first_year, today, report)
+    days = [DeclaredDay(d.date, False, d.reason, PLAN) for d in doc.calendar.days_off]
+    days += [DeclaredDay(d.date, True, d.reason, PLAN) for d in doc.calendar.working_days]
+    await sync_plan_days(session, days, now, report)
     await session.flush()
     return report
 

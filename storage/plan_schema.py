@@ -195,6 +195,31 @@ class SuccessionSpec(_Strict):
     task: Code | None = None
 
 
+class DeclaredDaySpec(_Strict):
+    """One day the province declares, with the decision it comes from."""
+
+    date: date
+    reason: Title
+
+
+class CalendarSpec(_Strict):
+    """Days off and working days the province declares on top of the national calendar."""
+
+    days_off: list[DeclaredDaySpec] = Field(default_factory=list)
+    working_days: list[DeclaredDaySpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _each_day_once(self) -> CalendarSpec:
+        days = [d.date for d in self.days_off + self.working_days]
+        twice = sorted({d for d in days if days.count(d) > 1})
+        if twice:
+            raise ValueError(
+                _("a day is declared more than once: %(days)s")
+                % {"days": ", ".join(f"{d:%d/%m/%Y}" for d in twice)}
+            )
+        return self
+
+
 class PlanDocument(_Strict):
     """A whole plan file."""
 
@@ -208,3 +233,4 @@ class PlanDocument(_Strict):
     organisational_tasks: list[TaskSpec] = Field(default_factory=list)
     reorganisations: list[Reorganisation] = Field(default_factory=list)
     successions: list[SuccessionSpec] = Field(default_factory=list)
+    calendar: CalendarSpec = Field(default_factory=CalendarSpec)

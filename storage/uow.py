@@ -21,6 +21,7 @@ from storage.outbox import OutboxRepository
 from storage.plan_cache import PLAN_READS, PlanReads
 from storage.repositories.agencies import AgencyRepository
 from storage.repositories.audit import AuditRepository
+from storage.repositories.calendar import CalendarRepository
 from storage.repositories.conversations import ConversationRepository
 from storage.repositories.instances import InstanceRepository
 from storage.repositories.invitations import InvitationRepository
@@ -43,6 +44,7 @@ class Repositories:
     plans: PlanRepository
     agencies: AgencyRepository
     audit: AuditRepository
+    calendar: CalendarRepository
     jobs: JobRunRepository
     instances: InstanceRepository
     submissions: SubmissionRepository
@@ -60,6 +62,7 @@ class Repositories:
         self.plans = PlanRepository(session)
         self.agencies = AgencyRepository(session)
         self.audit = AuditRepository(session)
+        self.calendar = CalendarRepository(session)
         self.jobs = JobRunRepository(session)
         self.instances = InstanceRepository(session)
         self.submissions = SubmissionRepository(session)

@@ -15,9 +15,10 @@ Usage::
     pgibot status                     # database, revision, backlogs, jobs; non-zero if unhealthy
     pgibot audit [--since DD/MM/YYYY] [--member ID-OR-NAME] [--action ACTION]
     pgibot evidence prune [--yes]     # the evidence files no stored report names
+    pgibot calendar add DD/MM/YYYY --off|--working --reason TEXT  # also: list, remove
 
 Each subject module (``plan``, ``agency``, ``invite``, ``member``, ``run``, ``report``, ``db``,
-``backup``, ``ops``)
+``backup``, ``ops``, ``workdays``)
 has its commands and an ``add_parsers(sub)`` that adds them; ``app`` holds what they share.
 """
 
@@ -33,7 +34,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.cli import agency, backup, db, invite, member, ops, plan, report, run
+from bot.cli import agency, backup, db, invite, member, ops, plan, report, run, workdays
 from bot.cli.app import Action, App, UsageError, database_url
 from bot.cli.report import cmd_demo, demo_database
 from bot.cli.run import cmd_run
@@ -79,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar=_("COMMAND"))
     # the order of the help
-    for subject in (plan, agency, invite, member, run, report, db, backup, ops):
+    for subject in (plan, agency, invite, member, run, report, db, backup, ops, workdays):
         subject.add_parsers(sub)
     return parser
 

@@ -18,6 +18,7 @@ from storage.uow import UnitOfWork
 IMPORTED_KINDS = {
     "agency": N_("agencies"),
     "assignment": N_("assignments"),
+    "calendar day": N_("declared days"),
     "cycle": N_("cycles"),
     "group": N_("agency groups"),
     "index": N_("indices"),

@@ -1,11 +1,14 @@
 """Working days and reminder steps: when a deadline's reminders fall, and which one is due today.
 
 Pure rules over dates. Government offices work Monday to Friday except Vietnamese public
-holidays (Tết included, from the ``holidays`` library) and any extra day off the settings name.
+holidays (Tết included) and the days off the Government moves around them, and work on the
+make-up Saturdays it decides, all from the ``holidays`` library. The province may declare more
+(:class:`DeclaredDay`: a day off, or a working day), and what it declares wins.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 from functools import cache
@@ -39,15 +42,52 @@ class Step:
     late_day: int = 0
 
 
-class WorkingCalendar:
-    """Vietnamese working days: no weekends, no public holidays (Tết included)."""
+@dataclass(frozen=True, slots=True)
+class DeclaredDay:
+    """A day the province declares: a day off, or a working day (a make-up Saturday)."""
 
-    def __init__(self, extra_holidays: frozenset[date] = frozenset()) -> None:
-        self._extra = extra_holidays
+    day: date
+    working: bool
+    reason: str
+    source: str = "admin"
+    """Who declared it: ``plan`` (the plan file's ``calendar`` section) or ``admin``."""
+
+
+class WorkingCalendar:
+    """Vietnamese working days, with the days the province declares on top."""
+
+    def __init__(
+        self,
+        days_off: frozenset[date] = frozenset(),
+        working_days: frozenset[date] = frozenset(),
+    ) -> None:
+        self._off = days_off
+        self._working = working_days
+
+    @classmethod
+    def declared(cls, days: Iterable[DeclaredDay]) -> WorkingCalendar:
+        """Return the calendar with the province's declared days."""
+        return cls().adding(days)
+
+    def adding(self, days: Iterable[DeclaredDay]) -> WorkingCalendar:
+        """Return this calendar with more declared days; for a day declared twice, the later."""
+        off, working = set(self._off), set(self._working)
+        for declared in days:
+            (working if declared.working else off).add(declared.day)
+            (off if declared.working else working).discard(declared.day)
+        return WorkingCalendar(frozenset(off), frozenset(working))
 
     def is_working_day(self, day: date) -> bool:
-        """Tell whether government offices work on a day."""
-        return day.weekday() < 5 and day not in _holidays(day.year) and day not in self._extra
+        """Tell whether government offices work on a day.
+
+        A declared day decides; otherwise a public holiday (or a day off moved next to one) is
+        off, Monday to Friday is worked, and so is a make-up Saturday or Sunday.
+        """
+        if day in self._working:
+            return True
+        if day in self._off or day in _holidays(day.year):
+            return False
+        return day.weekday() < 5 or day in _weekend_workdays(day.year)
 
     def previous_working_day(self, day: date) -> date:
         """Return the day itself if it is a working day, else the last working day before."""
@@ -68,6 +108,12 @@ class WorkingCalendar:
 @cache
 def _holidays(year: int) -> frozenset[date]:
     return frozenset(holidays.country_holidays("VN", years=year).keys())
+
+
+@cache
+def _weekend_workdays(year: int) -> frozenset[date]:
+    known = holidays.country_holidays("VN", years=year).weekend_workdays
+    return frozenset(day for day in known if day.year == year)
 
 
 def steps_for(due: date, policy: ReminderPolicy, calendar: WorkingCalendar) -> list[Step]:
