@@ -75,8 +75,15 @@ typecheck: $(STAMP)
 contracts: $(STAMP)
 	$(BIN)/lint-imports
 
+# pytest in two parts: most tests on both cores (pytest-xdist, one worker per core); the suites
+# that measure time (kills, faults, stops mid-send, two processes) alone afterwards, so that a
+# neighbouring test never slows them past their deadlines.
+TIMED_TESTS := tests/test_crash.py tests/test_faults.py tests/test_outbox_telegram.py \
+	tests/test_multi_instance.py
+
 pytest: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 $(addprefix --ignore=,$(TIMED_TESTS))
+	$(BIN)/python -m pytest $(TIMED_TESTS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(CATALOG).mo $(ARGPARSE_CATALOG).mo
