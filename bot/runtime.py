@@ -38,6 +38,7 @@ from bot.core.delivery import Sender
 from bot.core.domain.calendar import ReminderPolicy
 from bot.core.i18n import _
 from bot.core.throttle import FloodLimits
+from bot.dashboard import Dashboard
 from bot.outbox import DeliveryLimits, OutboxWorker
 from bot.scheduler import BackupJob, PurgeJob, ReminderJob, build_scheduler
 from bot.web import WebhookServer, create_app
@@ -79,6 +80,23 @@ def reminders_of(settings: Settings) -> Reminders:
     )
 
 
+def serves_web(settings: Settings) -> bool:
+    """Tell whether ``pgibot run`` serves its web server (webhooks, the dashboard)."""
+    return bool(settings.pgibot_webhook_url or settings.pgibot_web_url)
+
+
+def build_dashboard(settings: Settings, database: Database, clock: Clock) -> Dashboard:
+    """Build the web dashboard's parts from the settings."""
+    return Dashboard(
+        database,
+        clock,
+        settings.pgibot_data_dir,
+        settings.dashboard_url(),
+        settings.pgibot_web_session_hours,
+        settings.timezone,
+    )
+
+
 def build_router(
     settings: Settings,
     database: Database,
@@ -96,6 +114,7 @@ def build_router(
             settings.pgibot_data_dir,
             settings.pgibot_download_timeout,
             invitation_days=settings.pgibot_invitation_days,
+            dashboard_url=settings.dashboard_url() if serves_web(settings) else None,
         ),
         reminders or reminders_of(settings),
         on_outbox=on_outbox,
@@ -204,10 +223,12 @@ class Runtime:
             zone=settings.timezone,
         )
         web = None
-        if settings.pgibot_webhook_url:  # each channel serves its own webhook route
+        if serves_web(settings):  # each channel serves its own webhook route; the dashboard
             about = partial(_about, heartbeat.instance_id, leadership)
             web = WebhookServer(
-                create_app(channels, about=about),
+                create_app(
+                    channels, about=about, dashboard=build_dashboard(settings, database, clock)
+                ),
                 settings.pgibot_webhook_listen,
                 settings.pgibot_webhook_port,
             )

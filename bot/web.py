@@ -24,6 +24,7 @@ from aiohttp import web
 
 from bot.channels.adapter import ChannelAdapter
 from bot.channels.webhook import BODY_TIMEOUT, BODY_TIMEOUT_KEY, MAX_BODY
+from bot.dashboard import Dashboard, dashboard_app
 
 logger = logging.getLogger(__name__)
 
@@ -43,11 +44,12 @@ def create_app(
     *,
     body_timeout: float = BODY_TIMEOUT,
     about: Callable[[], dict[str, object]] | None = None,
+    dashboard: Dashboard | None = None,
 ) -> web.Application:
     """Build the web application: the routes each channel serves, and the health check.
 
     ``about`` adds to the health check's answer what the runtime says of this instance
-    (its id, and whether it leads).
+    (its id, and whether it leads). ``dashboard`` serves the web dashboard under ``/web/``.
     """
     app = web.Application(client_max_size=MAX_BODY)
     app[BODY_TIMEOUT_KEY] = body_timeout
@@ -55,6 +57,8 @@ def create_app(
     app.router.add_get("/healthz", health)
     for channel in channels:
         app.router.add_routes(channel.routes())
+    if dashboard is not None:
+        app.add_subapp("/web/", dashboard_app(dashboard))
     return app
 
 

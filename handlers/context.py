@@ -51,6 +51,8 @@ class BotInfo:
     """Seconds a file a user sent may take to download, in all."""
     invitation_days: int = 7
     """How long an invitation code made in a chat stays valid (PGIBOT_INVITATION_DAYS)."""
+    dashboard_url: str | None = None
+    """The web dashboard's address (``…/web/``), where ``/web`` links lead; None if not served."""
 
     def platform(self, name: str) -> PlatformInfo | None:
         """Return the platform of a channel, None for a channel that is no platform (console)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from handlers import (
     audit_log,
     coordination,
+    dashboard,
     linking,
     member_changes,
     registration,
@@ -29,5 +30,6 @@ CONVERSATIONS: tuple[Conversation, ...] = (
     member_changes.CONVERSATION,
     reminders.CONVERSATION,
     linking.CONVERSATION,
+    dashboard.CONVERSATION,
     audit_log.CONVERSATION,
 )

@@ -311,6 +311,32 @@ class LinkCode(Base):
     created_at: Mapped[datetime]
 
 
+class WebLogin(Base):
+    """A one-time link that opens the dashboard: only its SHA-256 is kept."""
+
+    __tablename__ = "web_login"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class WebSession(Base):
+    """A dashboard session opened by a login link: only its SHA-256 is kept."""
+
+    __tablename__ = "web_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
 class Invitation(Base):
     """A code that lets a person join an agency with a role."""
 

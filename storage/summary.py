@@ -164,6 +164,17 @@ class SummaryRepository:
             milestones=milestones,
         )
 
+    async def agency_names(self, year: int) -> dict[int, str]:
+        """Return every agency's name as the year reads it (with its successor's, if merged)."""
+        cycle = await self._session.scalar(
+            select(Cycle).where(Cycle.year == year).order_by(Cycle.id).limit(1)
+        )
+        milestones = await self._milestones(cycle.id) if cycle else []
+        on = reference_day(milestones, year)
+        agencies = {a.id: a for a in await self._session.scalars(select(Agency))}
+        owner = {a.id: (await current_agency(self._session, a, on)).id for a in agencies.values()}
+        return await self._names(agencies, owner, on)
+
     async def _names(
         self, agencies: dict[int, Agency], owner: dict[int, int], on: date
     ) -> dict[int, str]:

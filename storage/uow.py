@@ -19,6 +19,7 @@ from storage.inbox import InboxRepository
 from storage.notifications import NotificationRepository
 from storage.outbox import OutboxRepository
 from storage.plan_cache import PLAN_READS, PlanReads
+from storage.report_search import ReportSearch
 from storage.repositories.agencies import AgencyRepository
 from storage.repositories.audit import AuditRepository
 from storage.repositories.calendar import CalendarRepository
@@ -30,6 +31,7 @@ from storage.repositories.link_codes import LinkCodeRepository
 from storage.repositories.members import MemberRepository
 from storage.repositories.plan import PlanRepository
 from storage.repositories.submissions import SubmissionRepository
+from storage.repositories.web_logins import WebLoginRepository
 from storage.summary import SummaryRepository
 from storage.synthetic import SyntheticData
 
@@ -53,6 +55,8 @@ class Repositories:
     outbox: OutboxRepository
     summaries: SummaryRepository
     synthetic: SyntheticData
+    web_logins: WebLoginRepository
+    reports: ReportSearch
 
     def _open(self, session: AsyncSession) -> None:
         self.members = MemberRepository(session)
@@ -71,6 +75,8 @@ class Repositories:
         self.outbox = OutboxRepository(session)
         self.summaries = SummaryRepository(session)
         self.synthetic = SyntheticData(session)
+        self.web_logins = WebLoginRepository(session)
+        self.reports = ReportSearch(session)
 
 
 class Reads(Repositories):

@@ -10,6 +10,8 @@ Usage::
     pgibot member reinstate ID-OR-NAME  # also: member deactivate, member set-role ID-OR-NAME ROLE
     pgibot console --as CODE-OR-MEMBER
     pgibot run                        # run the bot on the configured channels
+    pgibot web                        # serve the web dashboard alone
+    pgibot web link --member ID-OR-NAME  # a one-time login link to the dashboard
     pgibot backup [--out FILE]        # the database and the evidence files in one archive
     pgibot restore FILE [--force]     # checked first; an older backup is migrated forward
     pgibot status                     # database, revision, backlogs, jobs; non-zero if unhealthy
@@ -17,8 +19,8 @@ Usage::
     pgibot evidence prune [--yes]     # the evidence files no stored report names
     pgibot calendar add DD/MM/YYYY --off|--working --reason TEXT  # also: list, remove
 
-Each subject module (``plan``, ``agency``, ``invite``, ``member``, ``run``, ``report``, ``db``,
-``backup``, ``ops``, ``workdays``)
+Each subject module (``plan``, ``agency``, ``invite``, ``member``, ``run``, ``web``, ``report``,
+``db``, ``backup``, ``ops``, ``workdays``)
 has its commands and an ``add_parsers(sub)`` that adds them; ``app`` holds what they share.
 """
 
@@ -34,10 +36,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.cli import agency, backup, db, invite, member, ops, plan, report, run, workdays
+from bot.cli import agency, backup, db, invite, member, ops, plan, report, run, web, workdays
 from bot.cli.app import Action, App, UsageError, database_url
 from bot.cli.report import cmd_demo, demo_database
 from bot.cli.run import cmd_run
+from bot.cli.web import cmd_web
 from bot.config import Settings, SettingsError, default_env_file, load_settings
 from bot.core.clock import OffsetClock
 from bot.core.i18n import CatalogError, _, check_catalog, set_language, set_timezone
@@ -80,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar=_("COMMAND"))
     # the order of the help
-    for subject in (plan, agency, invite, member, run, report, db, backup, ops, workdays):
+    for subject in (plan, agency, invite, member, run, web, report, db, backup, ops, workdays):
         subject.add_parsers(sub)
     return parser
 
@@ -137,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(_("pgibot: configuration error: %(error)s") % {"error": error} + "\n")
         return 2
     set_timezone(settings.timezone)
-    _configure_logging(settings, running=args.action is cmd_run)
+    _configure_logging(settings, running=args.action in (cmd_run, cmd_web))
     make_private(settings.pgibot_data_dir)
     _warn_about_configuration(settings, env_file)
     try:
