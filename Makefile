@@ -11,7 +11,7 @@ ARGPARSE_CATALOG := locales/vi/LC_MESSAGES/argparse
 SOURCES := $(shell find bot handlers storage -name '*.py' -not -path '*/migrations/versions/*')
 
 .PHONY: run test setup catalog catalog-extract catalog-update lint typecheck contracts bench-reminders bench-summary \
-	bench-intake crash \
+	bench-intake bench-dashboard screenshots crash \
 	pytest migrate clean console
 
 run: setup migrate
@@ -100,6 +100,14 @@ bench-intake: setup
 	PTB_TIMEDELTA=true $(BIN)/python -m benchmarks.intake --databases sqlite,postgres \
 		--members 10000 --officers 300 --rate 100 --seconds 20 \
 		--postgres postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
+
+bench-dashboard: setup
+	PTB_TIMEDELTA=true $(BIN)/python -m benchmarks.dashboard --size 100000 \
+		--postgres postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
+
+# The README's screenshots of the dashboard, taken by its browser tests in headless Chromium.
+screenshots: setup
+	PGIBOT_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/test_dashboard_browser.py
 
 # Kill the real bot with SIGKILL twenty times while it works (about three minutes).
 crash: setup

@@ -14,6 +14,7 @@ from bot.channels.memory import MemoryChannel
 from bot.channels.registry import describe
 from bot.core.clock import FrozenClock
 from bot.core.domain.members import Role
+from bot.core.domain.search import ReportQuery
 from bot.core.domain.submissions import AttachmentInfo, NewSubmission, ReportStatus
 from bot.dashboard import Dashboard
 from bot.web import WebhookServer, create_app
@@ -84,8 +85,7 @@ async def build_world(database: Database, clock: FrozenClock, tmp_path: Path) ->
     for who, (agency, role, name) in PEOPLE.items():
         channel = MemoryChannel(router.handle, user_id=f"u-{who}", display_name=name)
         await channel.send(f"/start {await invite(database, clock, agency, role)}")
-        if role is not Role.OFFICER or True:
-            await channel.send(name)  # the name question, if asked
+        await channel.send(name)  # the name question
         async with UnitOfWork(database) as uow:
             member = await uow.members.by_identity("memory", f"u-{who}")
             assert member is not None, who
@@ -125,9 +125,7 @@ async def build_world(database: Database, clock: FrozenClock, tmp_path: Path) ->
         await uow.commit()
     async with UnitOfWork(database).reading() as reads:
         page = await reads.reports.search(
-            __import__("bot.core.domain.search", fromlist=["ReportQuery"]).ReportQuery(
-                2024, agency_ids=(world.agencies["sct"],), text="kinh tế tuần hoàn"
-            )
+            ReportQuery(2024, agency_ids=(world.agencies["sct"],), text="kinh tế tuần hoàn")
         )
         world.evidence_id = page.hits[0].evidence[0].id
         assert page.hits[0].id == info.id

@@ -16,7 +16,7 @@ from tests.helpers import invite
 COORDINATOR_ONLY = {"chuabaocao", "moi", "thanhvien", "thongbao", "nhacnho"}
 LEADERS_TOO = {"tonghop"}
 ADMIN_ONLY = {"nhatky"}
-EVERYONE = {"baocao", "nhiemvu", "lichsu", "trogiup", "huy", "lienket", "kenh", "start"}
+EVERYONE = {"baocao", "nhiemvu", "lichsu", "trogiup", "huy", "lienket", "kenh", "start", "web"}
 REFUSED = "không dành cho vai trò"
 
 

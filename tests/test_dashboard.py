@@ -158,9 +158,11 @@ async def test_login_sets_a_safe_cookie_and_a_link_works_once(world: World) -> N
 async def test_an_expired_link_is_refused(world: World) -> None:
     link = await world.link("officer")
     world.clock.advance(timedelta(minutes=10, seconds=1))
-    async with aiohttp.ClientSession() as client:
-        async with client.post(link, allow_redirects=False) as answer:
-            assert answer.status == 410
+    async with (
+        aiohttp.ClientSession() as client,
+        client.post(link, allow_redirects=False) as answer,
+    ):
+        assert answer.status == 410
 
 
 async def test_a_session_expires_and_logout_needs_the_csrf_token(world: World) -> None:
@@ -249,10 +251,12 @@ async def test_web_in_chat_gives_a_link(
     [reply] = await officer.send("/web")
     assert "10 phút" in reply.text
     link = next(word for word in reply.text.split() if word.startswith("http"))
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as client:
-        async with client.post(link) as answer:
-            assert answer.status == 200
-            assert "Phạm Thị Cán Bộ" in await answer.text()
+    async with (
+        aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as client,
+        client.post(link) as answer,
+    ):
+        assert answer.status == 200
+        assert "Phạm Thị Cán Bộ" in await answer.text()
     plain = Router(database, clock, BotInfo(describe(), tmp_path))
     [reply] = await MemoryChannel(plain.handle, user_id="u-officer").send("/web")
     assert "chưa được bật" in reply.text
