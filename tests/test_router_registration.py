@@ -113,6 +113,7 @@ TODAY_S_COMMANDS = [
     "nhacnho",
     "lienket",
     "kenh",
+    "web",
     "nhatky",
     "trogiup",
     "huy",
