@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.domain.members import name_key
@@ -53,20 +53,15 @@ class ReportSearch:
             where.append(Submission.status == query.status)
         if query.person:
             where.append(Member.name_key.like(_like(name_key(query.person)), escape="\\"))
-        if query.text:
-            pattern = _like(query.text.casefold())
-            where.append(
-                or_(
-                    *(
-                        self._fold(column).like(pattern, escape="\\")
-                        for column in (
-                            Submission.results,
-                            Submission.difficulties,
-                            Submission.proposals,
-                        )
-                    )
-                )
+        if query.text:  # one folded text per row: the three answers together
+            answers = (
+                func.coalesce(Submission.results, "")
+                + "\n"
+                + func.coalesce(Submission.difficulties, "")
+                + "\n"
+                + func.coalesce(Submission.proposals, "")
             )
+            where.append(self._fold(answers).like(_like(query.text.casefold()), escape="\\"))
         zone = current_timezone()
         if query.since is not None:
             start = datetime.combine(query.since, time(), zone).astimezone(UTC)
@@ -101,31 +96,57 @@ class ReportSearch:
             .join(Member, Member.id == Submission.member_id)
             .where(*where)
         )
-        total = int(await self._session.scalar(joined) or 0)
-        rows = (
-            await self._session.execute(
-                select(
-                    Submission.id,
-                    Submission.created_at,
-                    Task.code,
-                    Task.title,
-                    Submission.agency_id,
-                    Member.full_name,
-                    Submission.status,
-                    Submission.progress,
-                    Submission.results,
-                    Submission.difficulties,
-                    Submission.proposals,
-                    Submission.version,
+        columns = (
+            Submission.id,
+            Submission.created_at,
+            Task.code,
+            Task.title,
+            Submission.agency_id,
+            Member.full_name,
+            Submission.status,
+            Submission.progress,
+            Submission.results,
+            Submission.difficulties,
+            Submission.proposals,
+            Submission.version,
+        )
+        order = (Submission.created_at.desc(), Submission.id.desc())
+        offset, limit = max(query.offset, 0), min(max(query.limit, 1), MAX_LIMIT)
+        if query.text:  # the words are the costly test: one pass finds every match
+            found_ids = list(
+                await self._session.scalars(
+                    select(Submission.id)
+                    .join(Task, Task.id == Submission.task_id)
+                    .join(Member, Member.id == Submission.member_id)
+                    .where(*where)
+                    .order_by(*order)
                 )
-                .join(Task, Task.id == Submission.task_id)
-                .join(Member, Member.id == Submission.member_id)
-                .where(*where)
-                .order_by(Submission.created_at.desc(), Submission.id.desc())
-                .offset(max(query.offset, 0))
-                .limit(min(max(query.limit, 1), MAX_LIMIT))
             )
-        ).all()
+            total = len(found_ids)
+            wanted = found_ids[offset : offset + limit]
+            by_id = {
+                row[0]: row
+                for row in await self._session.execute(
+                    select(*columns)
+                    .join(Task, Task.id == Submission.task_id)
+                    .join(Member, Member.id == Submission.member_id)
+                    .where(Submission.id.in_(wanted))
+                )
+            }
+            rows = [by_id[i] for i in wanted if i in by_id]
+        else:
+            total = int(await self._session.scalar(joined) or 0)
+            rows = list(
+                await self._session.execute(
+                    select(*columns)
+                    .join(Task, Task.id == Submission.task_id)
+                    .join(Member, Member.id == Submission.member_id)
+                    .where(*where)
+                    .order_by(*order)
+                    .offset(offset)
+                    .limit(limit)
+                )
+            )
         evidence = await self._evidence([row[0] for row in rows])
         names = await SummaryRepository(self._session).agency_names(query.year) if rows else {}
         hits = [
