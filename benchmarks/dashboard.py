@@ -49,6 +49,7 @@ PAGES = {
     "overview": "?year=2024",
     "agencies": "agencies?year=2024",
     "search": "reports?year=2024&q=t%E1%BA%ADp+hu%E1%BA%A5n&status=in_progress",
+    "search_words_only": "reports?year=2024&q=t%E1%BA%ADp+hu%E1%BA%A5n",
 }
 
 

@@ -374,6 +374,7 @@ class Submission(Base):
     __tablename__ = "submission"
     __table_args__ = (
         Index("ix_submission_cycle_task_agency", "cycle_id", "task_id", "agency_id"),
+        Index("ix_submission_cycle_status", "cycle_id", "status"),
         Index(
             "uq_submission_cycle_task_agency_version",
             "cycle_id",

@@ -1,4 +1,5 @@
-"""web logins and sessions: the dashboard's one-time links and the sessions they open
+"""web logins and sessions: the dashboard's one-time links and the sessions they open; an
+index of reports by state
 
 Revision ID: 0010_web_logins
 Revises: 0009_calendar_days
@@ -40,13 +41,17 @@ def _table(name: str, closed: str) -> None:
 
 
 def upgrade() -> None:
-    """Add the web_login and web_session tables."""
+    """Add the web_login and web_session tables and the index of reports by state."""
     _table("web_login", "used_at")
     _table("web_session", "ended_at")
+    with op.batch_alter_table("submission", schema=None) as batch_op:
+        batch_op.create_index("ix_submission_cycle_status", ["cycle_id", "status"], unique=False)
 
 
 def downgrade() -> None:
-    """Drop the web_login and web_session tables."""
+    """Drop the index of reports by state, the web_login and web_session tables."""
+    with op.batch_alter_table("submission", schema=None) as batch_op:
+        batch_op.drop_index("ix_submission_cycle_status")
     for name in ("web_session", "web_login"):
         with op.batch_alter_table(name, schema=None) as batch_op:
             batch_op.drop_index(batch_op.f(f"ix_{name}_member_id"))
