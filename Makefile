@@ -11,7 +11,7 @@ ARGPARSE_CATALOG := locales/vi/LC_MESSAGES/argparse
 SOURCES := $(shell find bot handlers storage -name '*.py' -not -path '*/migrations/versions/*')
 
 .PHONY: run test setup catalog catalog-extract catalog-update lint typecheck contracts bench-reminders bench-summary \
-	bench-intake bench-dashboard screenshots crash \
+	bench-intake bench-dashboard bench-api screenshots crash \
 	pytest migrate clean console
 
 run: setup migrate
@@ -94,6 +94,10 @@ bench-reminders: setup
 
 bench-summary: setup
 	PTB_TIMEDELTA=true $(BIN)/python -m benchmarks.summary --sizes 10000,100000 \
+		--postgres postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
+
+bench-api: setup
+	PTB_TIMEDELTA=true $(BIN)/python -m benchmarks.api --sizes 100000 --calls 20 \
 		--postgres postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
 
 bench-intake: setup

@@ -29,9 +29,10 @@ from typing import TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.api import ApiServices
 from bot.channels.base import InboxChannel, wait_or_stop
 from bot.channels.connect import Fault, StartError
-from bot.channels.registry import CHANNELS, Connection, describe
+from bot.channels.registry import CHANNELS, Connection, describe, download_links
 from bot.config import Settings
 from bot.core.clock import Clock
 from bot.core.delivery import Sender
@@ -225,9 +226,13 @@ class Runtime:
         web = None
         if serves_web(settings):  # each channel serves its own webhook route; the dashboard
             about = partial(_about, heartbeat.instance_id, leadership)
+            api = ApiServices(database, clock, download_links(settings, database, clock))
             web = WebhookServer(
                 create_app(
-                    channels, about=about, dashboard=build_dashboard(settings, database, clock)
+                    channels,
+                    about=about,
+                    dashboard=build_dashboard(settings, database, clock),
+                    api=api,
                 ),
                 settings.pgibot_webhook_listen,
                 settings.pgibot_webhook_port,

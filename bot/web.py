@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 
 from aiohttp import web
 
+from bot.api import ApiServices, add_routes
 from bot.channels.adapter import ChannelAdapter
 from bot.channels.webhook import BODY_TIMEOUT, BODY_TIMEOUT_KEY, MAX_BODY
 from bot.dashboard import Dashboard, dashboard_app
@@ -45,11 +46,13 @@ def create_app(
     body_timeout: float = BODY_TIMEOUT,
     about: Callable[[], dict[str, object]] | None = None,
     dashboard: Dashboard | None = None,
+    api: ApiServices | None = None,
 ) -> web.Application:
     """Build the web application: the routes each channel serves, and the health check.
 
     ``about`` adds to the health check's answer what the runtime says of this instance
-    (its id, and whether it leads). ``dashboard`` serves the web dashboard under ``/web/``.
+    (its id, and whether it leads). ``dashboard`` serves the web dashboard under ``/web/``;
+    ``api`` serves the read-only API and the download links (:mod:`bot.api`).
     """
     app = web.Application(client_max_size=MAX_BODY)
     app[BODY_TIMEOUT_KEY] = body_timeout
@@ -59,6 +62,7 @@ def create_app(
         app.router.add_routes(channel.routes())
     if dashboard is not None:
         app.add_subapp("/web/", dashboard_app(dashboard))
+    add_routes(app, api)
     return app
 
 

@@ -540,3 +540,35 @@ class CalendarDay(Base):
     source: Mapped[str] = mapped_column(String(10))
     """``plan`` (the plan file's ``calendar`` section) or ``admin`` (``pgibot calendar add``)."""
     declared_at: Mapped[datetime]
+
+
+# --- access from outside the chats --------------------------------------------------------
+
+
+class ApiKey(Base):
+    """A key another system reads the API with; only its SHA-256 is stored."""
+
+    __tablename__ = "api_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class DownloadLink(Base):
+    """A short-lived link to a file the bot could not send on a platform (Zalo)."""
+
+    __tablename__ = "download_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    media_type: Mapped[str] = mapped_column(String(100))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int]
+    once: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None]

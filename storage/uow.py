@@ -21,15 +21,18 @@ from storage.outbox import OutboxRepository
 from storage.plan_cache import PLAN_READS, PlanReads
 from storage.report_search import ReportSearch
 from storage.repositories.agencies import AgencyRepository
+from storage.repositories.api_keys import ApiKeyRepository
 from storage.repositories.audit import AuditRepository
 from storage.repositories.calendar import CalendarRepository
 from storage.repositories.conversations import ConversationRepository
+from storage.repositories.downloads import DownloadLinkRepository
 from storage.repositories.instances import InstanceRepository
 from storage.repositories.invitations import InvitationRepository
 from storage.repositories.jobs import JobRunRepository
 from storage.repositories.link_codes import LinkCodeRepository
 from storage.repositories.members import MemberRepository
 from storage.repositories.plan import PlanRepository
+from storage.repositories.reports import ReportRepository
 from storage.repositories.submissions import SubmissionRepository
 from storage.repositories.web_logins import WebLoginRepository
 from storage.summary import SummaryRepository
@@ -57,6 +60,9 @@ class Repositories:
     synthetic: SyntheticData
     web_logins: WebLoginRepository
     reports: ReportSearch
+    api_keys: ApiKeyRepository
+    downloads: DownloadLinkRepository
+    report_feed: ReportRepository
 
     def _open(self, session: AsyncSession) -> None:
         self.members = MemberRepository(session)
@@ -77,6 +83,9 @@ class Repositories:
         self.synthetic = SyntheticData(session)
         self.web_logins = WebLoginRepository(session)
         self.reports = ReportSearch(session)
+        self.api_keys = ApiKeyRepository(session)
+        self.downloads = DownloadLinkRepository(session)
+        self.report_feed = ReportRepository(session)
 
 
 class Reads(Repositories):

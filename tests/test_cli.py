@@ -237,9 +237,58 @@ def test_help_on_each_command(pgibot: Pgibot) -> None:
         ["invite", "create", "--help"],
         ["console", "--help"],
         ["agency", "merge", "--help"],
+        ["api-key", "create", "--help"],
     ):
         result = pgibot(*args)
         assert result.returncode == 0 and "cách dùng:" in result.stdout
+
+
+async def _api_status(database_file: Path, key: str) -> int:
+    """Call the API on the command's database with a key; return the HTTP status."""
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.api import ApiServices
+    from bot.core.clock import SystemClock
+    from bot.web import create_app
+    from storage.db import Database
+
+    database = Database(f"sqlite+aiosqlite:///{database_file}")
+    try:
+        app = create_app([], api=ApiServices(database, SystemClock()))
+        async with TestClient(TestServer(app)) as client:
+            answer = await client.get(
+                "/api/v1/agencies", headers={"Authorization": f"Bearer {key}"}
+            )
+            return answer.status
+    finally:
+        await database.dispose()
+
+
+def test_api_keys_are_created_listed_and_revoked(pgibot: Pgibot) -> None:
+    created = pgibot("api-key", "create", "--name", "Hệ thống báo cáo của tỉnh")
+    assert created.returncode == 0, created.stderr
+    [key] = created.stdout.splitlines()  # the key alone on its line, for scripts
+    assert re.fullmatch(r"pgi_[A-Za-z0-9_-]{43}", key)
+    database_file = pgibot.folder / "data" / "pgibot.sqlite3"
+    with sqlite3.connect(database_file) as db:
+        stored = [row[0] for row in db.execute("SELECT key_hash FROM api_key")]
+        actions = [row[0] for row in db.execute("SELECT action FROM audit_log")]
+    assert key not in stored and len(stored[-1]) == 64  # only its SHA-256 is kept
+    assert "api_key.create" in actions
+    assert asyncio.run(_api_status(database_file, key)) == 200
+    listed = pgibot("api-key", "list")
+    assert "Hệ thống báo cáo của tỉnh" in listed.stdout and "đang hoạt động" in listed.stdout
+    assert key not in listed.stdout
+    number = re.search(r"^(\d+)\. Hệ thống báo cáo của tỉnh", listed.stdout, re.M)
+    assert number is not None
+    revoked = pgibot("api-key", "revoke", number[1])
+    assert revoked.returncode == 0 and "Đã thu hồi khóa API" in revoked.stdout
+    assert "đã thu hồi lúc" in pgibot("api-key", "list").stdout
+    assert asyncio.run(_api_status(database_file, key)) == 401
+    missing = pgibot("api-key", "revoke", "999")
+    assert missing.returncode == 1 and "Không có khóa API số 999" in missing.stderr
+    empty = pgibot("api-key", "create", "--name", "   ")
+    assert empty.returncode == 1 and "tên hệ thống" in empty.stderr
 
 
 def test_commands_before_init_ask_for_init(tmp_path: Path) -> None:
@@ -529,9 +578,11 @@ async def test_a_downgrade_preview_counts_rows_and_changes_nothing(database_url:
         assert losses == [
             migrate.Loss("agency", "valid_from", 66),  # Sở NN&MT, the 65 communes and wards
             migrate.Loss("agency", "valid_to", 17),  # six merged departments, 11 districts
+            migrate.Loss("api_key", None, 0),
             migrate.Loss("assignment", "valid_from", 1073),
             migrate.Loss("assignment", "valid_to", 235),
             migrate.Loss("calendar_day", None, 0),
+            migrate.Loss("download_link", None, 0),
             migrate.Loss("instance", None, 0),
             migrate.Loss("invitation_failure", None, 0),
             migrate.Loss("job_run", None, 0),

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.channels import telegram, zalo
 from bot.channels.base import InboxChannel
@@ -26,6 +27,7 @@ from bot.core.delivery import Pace
 from bot.core.i18n import _
 from bot.core.throttle import FloodLimits
 from handlers.context import PlatformInfo
+from handlers.downloads import DownloadLinks
 from handlers.router import Router
 from storage.db import Database
 
@@ -85,6 +87,26 @@ async def _connect_telegram(settings: Settings) -> Connection:
     return Connection("telegram", bot.username, pace, attach, bot.release)
 
 
+def download_links(settings: Settings, database: Database, clock: Clock) -> DownloadLinks | None:
+    """Make the links to the files a platform cannot send; None without a public address.
+
+    They point at the bot's web server (``/files/`` under ``PGIBOT_WEB_URL``, else under
+    ``PGIBOT_WEBHOOK_URL``), which runs when either is set.
+    """
+    public = settings.pgibot_web_url or settings.pgibot_webhook_url
+    if not public:
+        return None
+    base = public.rstrip("/") + "/files/"
+    return DownloadLinks(
+        database,
+        clock,
+        settings.pgibot_data_dir,
+        base,
+        valid_for=timedelta(minutes=settings.pgibot_download_link_minutes),
+        once=settings.pgibot_download_link_once,
+    )
+
+
 async def _connect_zalo(settings: Settings) -> Connection:
     config = zalo.config_from(settings, settings)
     client, account = await zalo.connect(config)
@@ -96,7 +118,14 @@ async def _connect_zalo(settings: Settings) -> Connection:
         flood: FloodLimits,
     ) -> InboxChannel:
         return zalo.ZaloChannel(
-            config, router, database, clock, flood, client=client, account=account
+            config,
+            router,
+            database,
+            clock,
+            flood,
+            client=client,
+            account=account,
+            links=download_links(settings, database, clock),
         )
 
     pace = Pace(settings.pgibot_zalo_send_rate, settings.pgibot_zalo_chat_interval)

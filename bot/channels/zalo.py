@@ -40,15 +40,24 @@ from bot.core.delivery import (
     Piece,
     RateLimited,
     Rejected,
+    Send,
     Transient,
     Unreachable,
 )
-from bot.core.i18n import _
-from bot.core.messages import FileRef, FileUnavailable, Incoming, Reply, numbered_text
+from bot.core.i18n import _, format_moment
+from bot.core.messages import (
+    FileRef,
+    FileUnavailable,
+    Incoming,
+    OutgoingFile,
+    Reply,
+    numbered_text,
+)
 from bot.core.text import split_message
 from bot.core.throttle import FloodLimits
 from handlers import replies
 from handlers.context import PlatformInfo
+from handlers.downloads import DownloadLinks
 from handlers.router import Router
 from storage.db import Database, DatabaseError
 from storage.inbox import InboxEntry
@@ -210,12 +219,13 @@ class ZaloChannel(InboxChannel):
         *,
         client: ZaloClient | None = None,
         account: str | None = None,
+        links: DownloadLinks | None = None,
     ) -> None:
         super().__init__(router, database, clock, flood)
         self.config = config
         protect(config.token, config.webhook_secret)
         self.client = client or ZaloClient(config)
-        self.sender = ZaloSender(self.client, config.retry_after)
+        self.sender = ZaloSender(self.client, config.retry_after, links)
         self.account = account
         """The bot's account name (getMe's), once connected."""
 
@@ -423,23 +433,54 @@ class ZaloSender:
     """Send replies and notifications through the Bot Platform, one attempt per request.
 
     Zalo's errors become the shared :class:`~bot.core.delivery.DeliveryError` kinds here and
-    nowhere else (see :func:`delivery_error`).
+    nowhere else (see :func:`delivery_error`). Zalo cannot receive files from a bot: with
+    ``links`` (webhook mode), each file of a reply is sent as a message with a short-lived
+    link to it, served by the bot's web server; without, the text names the file and says
+    why it does not come.
     """
 
     label = "Zalo"
 
-    def __init__(self, client: ZaloClient, retry_after: float = RETRY_AFTER) -> None:
+    def __init__(
+        self,
+        client: ZaloClient,
+        retry_after: float = RETRY_AFTER,
+        links: DownloadLinks | None = None,
+    ) -> None:
         self._client = client
         self._retry_after = retry_after
+        self._links = links
 
     def pieces(
         self, chat_id: str, reply: Reply, edit_message_id: int | None = None
     ) -> list[Piece]:
         """Return the requests of a reply: its text with numbered choices, split under the limit.
 
-        Zalo cannot edit a message: a reply meant to replace one is sent as a new message.
+        Then one message per file with its download link, if links can be made. Zalo cannot
+        edit a message: a reply meant to replace one is sent as a new message.
         """
-        return [Piece(partial(self._send, chat_id, part)) for part in render(reply)]
+        links = self._links
+        pieces = [
+            Piece(partial(self._send, chat_id, part))
+            for part in render(reply, linked=links is not None)
+        ]
+        if links is not None:
+            pieces += [
+                Piece(self._link_message(links, chat_id, file), file.file_name)
+                for file in reply.files
+            ]
+        return pieces
+
+    def _link_message(self, links: DownloadLinks, chat_id: str, file: OutgoingFile) -> Send:
+        """Return the request that sends a file's link (made once, however often it is tried)."""
+        made: list[str] = []
+
+        async def send() -> None:
+            if not made:
+                made.append(await _link_text(links, file))
+            await self._send(chat_id, made[0])
+
+        return send
 
     async def _send(self, chat_id: str, text: str) -> None:
         try:
@@ -464,15 +505,36 @@ def describe(account: str | None) -> PlatformInfo:
     return PlatformInfo("zalo", "Zalo")
 
 
-def render(reply: Reply) -> list[str]:
-    """Turn a reply into the texts Zalo can show: numbered choices, files named, split."""
+def render(reply: Reply, *, linked: bool = False) -> list[str]:
+    """Turn a reply into the texts Zalo can show: numbered choices, split under the limit.
+
+    Unless its files are ``linked`` (sent as links after it), each is named with the reason
+    it does not come.
+    """
     text = numbered_text(reply)
-    for file in reply.files:
-        text += "\n" + _(
-            "[%(name)s: Zalo cannot receive files from the bot; please use Telegram or ask the "
-            "coordinator]"
-        ) % {"name": file.file_name}
+    for file in () if linked else reply.files:
+        text += "\n" + _unsent(file)
     return split_message(text, MESSAGE_LIMIT)
+
+
+def _unsent(file: OutgoingFile) -> str:
+    return _(
+        "[%(name)s: Zalo cannot receive files from the bot; please use Telegram or ask the "
+        "coordinator]"
+    ) % {"name": file.file_name}
+
+
+async def _link_text(links: DownloadLinks, file: OutgoingFile) -> str:
+    """Store a file and word its link; if it cannot be stored, say the file does not come."""
+    try:
+        url, until = await links.create(file)
+    except Exception:
+        logger.exception("could not make a download link for %s", file.file_name)
+        return _unsent(file)
+    facts = {"name": file.file_name, "url": url, "until": format_moment(until)}
+    if links.once:
+        return _("%(name)s: download it once, until %(until)s, from this link:\n%(url)s") % facts
+    return _("%(name)s: download it until %(until)s from this link:\n%(url)s") % facts
 
 
 def _db_reason(error: BaseException) -> str:

@@ -18,9 +18,10 @@ Usage::
     pgibot audit [--since DD/MM/YYYY] [--member ID-OR-NAME] [--action ACTION]
     pgibot evidence prune [--yes]     # the evidence files no stored report names
     pgibot calendar add DD/MM/YYYY --off|--working --reason TEXT  # also: list, remove
+    pgibot api-key create --name NAME # a key of the read-only API (also: list, revoke N)
 
 Each subject module (``plan``, ``agency``, ``invite``, ``member``, ``run``, ``web``, ``report``,
-``db``, ``backup``, ``ops``, ``workdays``)
+``db``, ``backup``, ``ops``, ``workdays``, ``api_key``)
 has its commands and an ``add_parsers(sub)`` that adds them; ``app`` holds what they share.
 """
 
@@ -36,7 +37,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.cli import agency, backup, db, invite, member, ops, plan, report, run, web, workdays
+from bot.cli import (
+    agency,
+    api_key,
+    backup,
+    db,
+    invite,
+    member,
+    ops,
+    plan,
+    report,
+    run,
+    web,
+    workdays,
+)
 from bot.cli.app import Action, App, UsageError, database_url
 from bot.cli.report import cmd_demo, demo_database
 from bot.cli.run import cmd_run
@@ -83,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar=_("COMMAND"))
     # the order of the help
-    for subject in (plan, agency, invite, member, run, web, report, db, backup, ops, workdays):
+    subjects = (plan, agency, invite, member, run, web, report, db, backup, ops, workdays, api_key)
+    for subject in subjects:
         subject.add_parsers(sub)
     return parser
 

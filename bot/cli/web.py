@@ -13,6 +13,8 @@ import signal
 from datetime import timedelta
 from typing import Any
 
+from bot.api import ApiServices
+from bot.channels.registry import download_links
 from bot.cli.app import App, UsageError, command, out
 from bot.cli.member import _one_member
 from bot.core.i18n import _
@@ -23,11 +25,15 @@ from storage.uow import UnitOfWork
 
 
 async def cmd_web(app: App, args: argparse.Namespace) -> int:
-    """Serve the web dashboard alone until stopped."""
+    """Serve the web dashboard (and the read-only API) alone until stopped."""
     await app.ensure_migrated()
     settings = app.settings
     server = WebhookServer(
-        create_app((), dashboard=build_dashboard(settings, app.db, app.clock)),
+        create_app(
+            (),
+            dashboard=build_dashboard(settings, app.db, app.clock),
+            api=ApiServices(app.db, app.clock, download_links(settings, app.db, app.clock)),
+        ),
         settings.pgibot_webhook_listen,
         settings.pgibot_webhook_port,
     )

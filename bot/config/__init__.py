@@ -3,7 +3,8 @@
 Each concern has its own settings class in this package, read from the environment variables
 of its fields' names: ``storage`` (data folder, database, retention), ``locale`` (time zone,
 language, log level), ``conversations`` (flood control, invitations), ``reminders``, ``web``
-(webhook mode), and one per platform (``telegram``, ``zalo``), from which its adapter is built.
+(webhook mode), ``downloads`` (links to the files Zalo cannot receive), and one per platform
+(``telegram``, ``zalo``), from which its adapter is built.
 :class:`Settings` composes them all and is what the command line reads.
 
 The file is never looked for in the current folder: a file planted where the command happens
@@ -22,6 +23,7 @@ from pydantic import ValidationError
 
 from bot.config.common import DEFAULT_DATA_DIR, SECTION_CONFIG
 from bot.config.conversations import ConversationSettings
+from bot.config.downloads import DownloadSettings
 from bot.config.locale import LocaleSettings
 from bot.config.reminders import ReminderSettings
 from bot.config.storage import StorageSettings
@@ -43,6 +45,7 @@ class SettingsError(ValueError):
 
 
 class Settings(  # fields in the reverse order of the bases: storage first
+    DownloadSettings,
     WebSettings,
     ConversationSettings,
     ReminderSettings,
