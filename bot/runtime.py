@@ -77,6 +77,8 @@ def reminders_of(settings: Settings) -> Reminders:
             digest_from_late_day=s.pgibot_digest_late_from,
             send_hour=s.pgibot_reminder_hour,
             quiet_hour=s.pgibot_quiet_hour,
+            snooze_hour=s.pgibot_snooze_hour,
+            snooze_working_days=s.pgibot_snooze_days,
         )
     )
 

@@ -8,6 +8,7 @@ and ``/huy`` after these.
 from __future__ import annotations
 
 from handlers import (
+    absences,
     audit_log,
     coordination,
     dashboard,
@@ -16,6 +17,7 @@ from handlers import (
     registration,
     reminders,
     report,
+    snooze,
     summary,
     tasks,
 )
@@ -29,6 +31,8 @@ CONVERSATIONS: tuple[Conversation, ...] = (
     coordination.CONVERSATION,
     member_changes.CONVERSATION,
     reminders.CONVERSATION,
+    absences.CONVERSATION,
+    snooze.CONVERSATION,
     linking.CONVERSATION,
     dashboard.CONVERSATION,
     audit_log.CONVERSATION,

@@ -11,18 +11,22 @@ comes back, and never a stale one.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from bot.core.domain.absences import Absence, route
 from bot.core.domain.calendar import ReminderPolicy, Step, WorkingCalendar, current_step, steps_for
 from bot.core.domain.members import Role
 from bot.core.i18n import N_, _, current_timezone, format_day, ngettext
 from bot.core.messages import Choice, Reply, reply_to_payload
+from handlers.absences import nobody_present, standing_in_note, welcome_back
 from handlers.context import COORDINATORS, Command, Context
 from handlers.conversation import Conversation
 from handlers.refusals import agency_refusal
 from handlers.replies import time_left
 from handlers.report.states import REPORT_NOW
+from handlers.snooze import snooze_choice
 from storage.agencies import AgencyError
 from storage.notifications import DueMilestone, Notice, PendingTask, Recipient
 from storage.uow import UnitOfWork
@@ -76,6 +80,7 @@ class Reminders:
         ):
             return result
         horizon = today + timedelta(days=max(self.policy.days_before) + 7)
+        result.decided += await welcome_back(uow, today, now, today - self._lookback(), horizon)
         names = await uow.notifications.agency_names()
         for milestone in await uow.notifications.milestones_between(
             today - self._lookback(), horizon
@@ -115,23 +120,52 @@ class Reminders:
         officers = [m for m in members if m.role != Role.LEADER]
         leaders = [m for m in members if m.role == Role.LEADER]
         targets = officers + leaders if escalate or not officers else officers
-        notices = []
-        for member in targets:
-            if member.member_id in done:
-                continue
+        away = await uow.absences.on(today, agency_id)
+        routes, _unreached = route(  # nobody present: the digest says so
+            [m.member_id for m in targets],
+            [m.member_id for m in officers],
+            [m.member_id for m in leaders],
+            away,
+        )
+        by_id = {m.member_id: m for m in members}
+        snoozes = await uow.snoozes.latest(milestone.id)
+        notices: dict[str, list[Notice]] = {step.name: []}
+        for routed in routes:
+            member = by_id[routed.member_id]
             as_leader = member.role == Role.LEADER and escalate
+            until = snoozes.get(member.member_id)
+            if until is not None and until > now and not as_leader:
+                continue  # "remind me later": held until the snooze ends
+            decision = step.name
+            if member.member_id in done:
+                if (
+                    until is None
+                    or as_leader
+                    or until.astimezone(current_timezone()).date() != today
+                ):
+                    continue
+                decision = f"snooze-{until:%Y%m%d%H%M}"  # the reminder asked for "later"
             reply = reminder_message(
-                milestone, agency_name, tasks, today, member, escalation=as_leader
+                milestone,
+                agency_name,
+                tasks,
+                today,
+                member,
+                escalation=as_leader,
+                standing_in=[away[m] for m in routed.standing_in_for],
             )
             kind = "escalation" if as_leader else "reminder"
-            notices.append(Notice(member, kind, reply_to_payload(reply)))
-        return await uow.notifications.decide_all(
-            milestone_id=milestone.id,
-            agency_id=agency_id,
-            step=step.name,
-            messages=notices,
-            now=now,
-        )
+            notices.setdefault(decision, []).append(Notice(member, kind, reply_to_payload(reply)))
+        decided = 0
+        for decision, batch in notices.items():
+            decided += await uow.notifications.decide_all(
+                milestone_id=milestone.id,
+                agency_id=agency_id,
+                step=decision,
+                messages=batch,
+                now=now,
+            )
+        return decided
 
     async def nudge(
         self, uow: UnitOfWork, now: datetime, agency_id: int | None = None
@@ -178,9 +212,10 @@ class Reminders:
         late = await self._late_agencies(uow, today)
         blocked = await uow.notifications.unreachable_members()
         failed = await uow.notifications.undeliverable(since)
-        if not (counts or late or blocked or failed):
+        away = await nobody_present(uow, today, today - self._lookback(), today + timedelta(7))
+        if not (counts or late or blocked or failed or away):
             return 0
-        text = digest_message(today, counts, late, blocked, failed, self.policy)
+        text = digest_message(today, counts, late, blocked, failed, self.policy, away)
         queued = 0
         for member in await uow.notifications.coordinators(today):
             queued += bool(
@@ -226,11 +261,17 @@ def reminder_message(
     member: Recipient,
     *,
     escalation: bool,
+    standing_in: Sequence[Absence] = (),
 ) -> Reply:
-    """Write a reminder (or an escalation to the agency's leader) in Vietnamese."""
+    """Write a reminder (or an escalation to the agency's leader) in Vietnamese.
+
+    ``standing_in``: the absences of the members the recipient receives it for.
+    """
     days = (milestone.due_date - today).days
     when = time_left(milestone.due_date, today)
     lines = [_("Dear comrade %(name)s,") % {"name": member.full_name}]
+    if standing_in:
+        lines.append(standing_in_note(standing_in))
     if escalation:
         lines.append(
             _(
@@ -288,6 +329,7 @@ def reminder_message(
         for t in tasks[:TASK_BUTTONS]
     ]
     rows = tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
+    rows += ((snooze_choice(milestone.id),),)
     return Reply("\n".join(lines), rows if not escalation else ())
 
 
@@ -298,8 +340,13 @@ def digest_message(
     blocked: list[tuple[str, str]],
     failed: list[tuple[str, str, str]],
     policy: ReminderPolicy,
+    away: Sequence[tuple[str, list[Absence]]] = (),
 ) -> str:
-    """Write the coordinator's daily digest."""
+    """Write the coordinator's daily digest.
+
+    ``away``: the agencies behind on a deadline whose every member is away today, with the
+    absences (nobody receives their reminders).
+    """
     sent = counts.get("sent", 0)
     waiting = counts.get("pending", 0) + counts.get("sending", 0)
     failed_count = counts.get("failed", 0) + counts.get("blocked", 0)
@@ -332,6 +379,20 @@ def digest_message(
                     "days": days,
                 }
             )
+    if away:
+        lines += ["", _("Agencies behind on a deadline with nobody present to remind today:")]
+        lines += [
+            _("• %(agency)s — away: %(names)s")
+            % {
+                "agency": agency,
+                "names": "; ".join(
+                    _("%(name)s until %(day)s")
+                    % {"name": a.member_name, "day": f"{a.ends_on:%d/%m/%Y}"}
+                    for a in absences
+                ),
+            }
+            for agency, absences in away
+        ]
     if blocked:
         lines += ["", _("Members who blocked the bot (they receive no reminders):")]
         lines += [f"• {name} — {agency}" for name, agency in blocked]

@@ -572,3 +572,31 @@ class DownloadLink(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
     used_at: Mapped[datetime | None]
+class AbsenceRow(Base):
+    """A member's declared absence, with their stand-in."""
+
+    __tablename__ = "absence"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date, index=True)
+    stand_in_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    declared_by: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    declared_at: Mapped[datetime]
+    cancelled_at: Mapped[datetime | None]
+    welcomed_at: Mapped[datetime | None]
+    """When the member was sent the summary of what happened while away."""
+
+
+class SnoozeRow(Base):
+    """A member's "remind me later" on one deadline: no reminder of it to them until then."""
+
+    __tablename__ = "snooze"
+    __table_args__ = (UniqueConstraint("member_id", "milestone_id", "until_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    milestone_id: Mapped[int] = mapped_column(ForeignKey("milestone.id"), index=True)
+    until_at: Mapped[datetime]
+    created_at: Mapped[datetime]

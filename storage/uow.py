@@ -20,6 +20,7 @@ from storage.notifications import NotificationRepository
 from storage.outbox import OutboxRepository
 from storage.plan_cache import PLAN_READS, PlanReads
 from storage.report_search import ReportSearch
+from storage.repositories.absences import AbsenceRepository, SnoozeRepository
 from storage.repositories.agencies import AgencyRepository
 from storage.repositories.api_keys import ApiKeyRepository
 from storage.repositories.audit import AuditRepository
@@ -43,6 +44,8 @@ class Repositories:
     """The repositories over one session: a unit of work's, or a read-only one."""
 
     members: MemberRepository
+    absences: AbsenceRepository
+    snoozes: SnoozeRepository
     invitations: InvitationRepository
     link_codes: LinkCodeRepository
     conversations: ConversationRepository
@@ -66,6 +69,8 @@ class Repositories:
 
     def _open(self, session: AsyncSession) -> None:
         self.members = MemberRepository(session)
+        self.absences = AbsenceRepository(session)
+        self.snoozes = SnoozeRepository(session)
         self.invitations = InvitationRepository(session)
         self.link_codes = LinkCodeRepository(session)
         self.conversations = ConversationRepository(session)

@@ -16,7 +16,18 @@ from tests.helpers import invite
 COORDINATOR_ONLY = {"chuabaocao", "moi", "thanhvien", "thongbao", "nhacnho"}
 LEADERS_TOO = {"tonghop"}
 ADMIN_ONLY = {"nhatky"}
-EVERYONE = {"baocao", "nhiemvu", "lichsu", "trogiup", "huy", "lienket", "kenh", "start", "web"}
+EVERYONE = {
+    "baocao",
+    "nhiemvu",
+    "lichsu",
+    "trogiup",
+    "huy",
+    "lienket",
+    "kenh",
+    "start",
+    "web",
+    "vangmat",
+}
 REFUSED = "không dành cho vai trò"
 
 

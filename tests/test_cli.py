@@ -576,6 +576,7 @@ async def test_a_downgrade_preview_counts_rows_and_changes_nothing(database_url:
             )
         losses = await migrate.downgrade_losses(engine, "0001")
         assert losses == [
+            migrate.Loss("absence", None, 0),
             migrate.Loss("agency", "valid_from", 66),  # Sở NN&MT, the 65 communes and wards
             migrate.Loss("agency", "valid_to", 17),  # six merged departments, 11 districts
             migrate.Loss("api_key", None, 0),
@@ -592,6 +593,7 @@ async def test_a_downgrade_preview_counts_rows_and_changes_nothing(database_url:
             migrate.Loss("outbox", "claimed_by", 0),
             migrate.Loss("outbox", "lease_until", 0),
             migrate.Loss("plan", "structure", 1),
+            migrate.Loss("snooze", None, 0),
             migrate.Loss("web_login", None, 0),
             migrate.Loss("web_session", None, 0),
         ]

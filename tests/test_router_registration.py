@@ -111,6 +111,7 @@ TODAY_S_COMMANDS = [
     "thanhvien",
     "thongbao",
     "nhacnho",
+    "vangmat",
     "lienket",
     "kenh",
     "web",

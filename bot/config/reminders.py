@@ -20,6 +20,8 @@ class ReminderSettings(BaseSettings):
     pgibot_quiet_hour: int = Field(default=21, ge=6, le=23)
     pgibot_escalate_leader_from: int = Field(default=1, ge=0, le=60)
     pgibot_digest_late_from: int = Field(default=3, ge=0, le=60)
+    pgibot_snooze_hour: int = Field(default=15, ge=5, le=22)
+    pgibot_snooze_days: int = Field(default=2, ge=1, le=10)
 
     @field_validator("pgibot_reminder_days_before")
     @classmethod

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
 from functools import cache
 
 import holidays
@@ -27,6 +28,10 @@ class ReminderPolicy:
     send_hour: int = 8
     quiet_hour: int = 21
     """No reminder is sent from this hour until ``send_hour`` the next morning."""
+    snooze_hour: int = 15
+    """"Nhắc lại sau — chiều nay": the hour of the same day a snoozed reminder comes back."""
+    snooze_working_days: int = 2
+    """"Nhắc lại sau N ngày làm việc": how many."""
 
     def sending_allowed(self, local: time) -> bool:
         """Tell whether reminders may be sent at this local time of day."""
@@ -144,3 +149,47 @@ def current_step(steps: list[Step], today: date) -> Step | None:
         if step.day <= today < following:
             return step
     return None
+
+
+class Snooze(StrEnum):
+    """When a member asks a reminder to come back ("Nhắc lại sau")."""
+
+    LATER_TODAY = "t"
+    TOMORROW = "m"
+    WORKING_DAYS = "n"
+
+
+def snooze_until(
+    choice: Snooze,
+    now: datetime,
+    steps: list[Step],
+    policy: ReminderPolicy,
+    calendar: WorkingCalendar,
+) -> tuple[datetime, bool] | None:
+    """Return when a snoozed reminder comes back, and whether it was brought forward.
+
+    ``now`` is local time. Later today is at ``snooze_hour`` (offered only before it, on a
+    working day, outside quiet hours); tomorrow is the next working day at ``send_hour``; in N
+    working days, at ``send_hour``. Never after the day of the deadline's last reminder step
+    (brought forward to that day, ``True``), never to a day off or quiet hours; None when no
+    later reminder is left to postpone to.
+    """
+    today = now.date()
+    if choice is Snooze.LATER_TODAY:
+        at = datetime.combine(today, time(policy.snooze_hour), now.tzinfo)
+        if not (
+            calendar.is_working_day(today)
+            and now < at
+            and policy.sending_allowed(time(policy.snooze_hour))
+        ):
+            return None
+    else:
+        count = 1 if choice is Snooze.TOMORROW else policy.snooze_working_days
+        day = calendar.working_days_after(today, count)[-1]
+        at = datetime.combine(day, time(policy.send_hour), now.tzinfo)
+    if not steps:
+        return None
+    if at.date() <= steps[-1].day:
+        return at, False
+    last = datetime.combine(steps[-1].day, time(policy.send_hour), now.tzinfo)
+    return (last, True) if last > now else None
