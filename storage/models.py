@@ -572,6 +572,8 @@ class DownloadLink(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
     used_at: Mapped[datetime | None]
+
+
 class AbsenceRow(Base):
     """A member's declared absence, with their stand-in."""
 
