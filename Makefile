@@ -89,8 +89,11 @@ clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(CATALOG).mo $(ARGPARSE_CATALOG).mo
 
 # Benchmarks (not part of `make test`): see the README for the latest figures.
+# One instance (SQLite), then two on PostgreSQL (the leader stopped halfway).
 bench-reminders: setup
 	PTB_TIMEDELTA=true $(BIN)/python -m benchmarks.reminder_fanout --members 10000
+	PTB_TIMEDELTA=true $(BIN)/python -m benchmarks.reminder_fanout --members 10000 --instances 2 \
+		--postgres postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
 
 bench-summary: setup
 	PTB_TIMEDELTA=true $(BIN)/python -m benchmarks.summary --sizes 10000,100000 \
@@ -113,6 +116,9 @@ bench-dashboard: setup
 screenshots: setup
 	PGIBOT_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/test_dashboard_browser.py
 
-# Kill the real bot with SIGKILL twenty times while it works (about three minutes).
+# Kill the real bot with SIGKILL twenty times while it works (about three minutes), then the
+# leader of two instances on PostgreSQL twenty times (see docs/benchmarks.md).
 crash: setup
 	PTB_TIMEDELTA=true $(BIN)/python -m benchmarks.crash --kills 20 --members 2000 --officers 30
+	PTB_TIMEDELTA=true $(BIN)/python -m benchmarks.crash --kills 20 --members 2000 --officers 30 \
+		--instances 2 --postgres postgresql+asyncpg://postgres@127.0.0.1:5432/postgres

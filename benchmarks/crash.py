@@ -3,7 +3,7 @@
 Usage::
 
     python -m benchmarks.crash [--kills 20] [--members 2000] [--officers 30] [--seed 7]
-                               [--database sqlite|postgres]
+                               [--database sqlite|postgres] [--instances 1|2]
 
 The database holds the shipped plan and ``--members`` officers; the bot runs as of 03/12/2024
 08:00, seven days before the results report, so that its first sweep decides a reminder for
@@ -21,6 +21,11 @@ stops the bot with SIGTERM in the middle of the traffic and checks:
   plus the messages in flight at the kills (at most ``concurrency`` per kill);
 * after every restart the bot answered a probe within 10 seconds;
 * SIGTERM stopped it cleanly (exit code 0) within 30 seconds.
+
+With ``--instances 2`` (PostgreSQL) two ``pgibot run`` processes share the database; each
+kill aims at the leader (the one polling, delivering and sweeping), which is restarted at once
+as the standby, and the other must take over: the probe's answer then measures the takeover.
+The SIGTERM goes to the leader too.
 
 It prints the figures as JSON and exits 1 if a check fails.
 """
@@ -60,7 +65,7 @@ from benchmarks.harness import (
 from bot.core.i18n import _, set_language
 from bot.outbox import DeliveryLimits
 from storage.db import Database
-from storage.models import InboxUpdate, Member, OutboxMessage, Submission
+from storage.models import InboxUpdate, Instance, Member, OutboxMessage, Submission
 from storage.uow import UnitOfWork
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -120,12 +125,13 @@ async def _counts(url: str) -> JSON:
                     )
                 ).all()
             )
-            results = list(await session.scalars(select(Submission.results)))
+            stored = (await session.execute(select(Submission.id, Submission.results))).all()
         return {
             "inbox": int(inbox or 0),
             "inbox_unprocessed": int(unprocessed or 0),
             "outbox": {str(k): int(v) for k, v in statuses.items()},
-            "results": results,
+            "results": [results for _id, results in stored],
+            "ids": {results: report_id for report_id, results in stored},
         }
     finally:
         await database.dispose()
@@ -146,6 +152,29 @@ async def _make_coordinator(url: str, account: Account) -> None:
             await session.commit()
     finally:
         await database.dispose()
+
+
+async def _leader(url: str, processes: list[BotProcess]) -> BotProcess:
+    """Return the process that leads now (by the heartbeats), waiting until one does."""
+    by_pid = {process.pid: process for process in processes}
+    database = Database(url)
+    try:
+        for _attempt in range(300):
+            async with database.session() as session:
+                pids = list(
+                    await session.scalars(
+                        select(Instance.pid)
+                        .where(Instance.leader.is_(True))
+                        .order_by(Instance.seen_at.desc())
+                    )
+                )
+            leading = [by_pid[pid] for pid in pids if pid in by_pid]
+            if leading:
+                return leading[0]
+            await asyncio.sleep(0.1)
+    finally:
+        await database.dispose()
+    raise RuntimeError("no instance leads")
 
 
 async def _until(condition: Any, within: float, step: float = 0.2) -> bool:
@@ -169,8 +198,14 @@ async def run(args: argparse.Namespace, folder: Path) -> JSON:
         async with WatchedTelegram(notification_prefix=prefix) as fake:
             env = BotProcess.environment(url, fake, folder / "data")
             env |= {"PGIBOT_FLOOD_BURST": "20", "PGIBOT_FLOOD_RATE": "10"}
-            process = BotProcess(pgibot_command(AS_OF), env, folder / "bot.log", folder)
-            await process.start(fake)
+            processes = [
+                BotProcess(pgibot_command(AS_OF), env, folder / f"bot{n or ''}.log", folder)
+                for n in range(args.instances)
+            ]
+            await processes[0].start(fake)
+            for standby in processes[1:]:
+                await standby.start(fake, polling=False)
+            single = args.instances == 1
             pacer = Pacer(args.rate)
             officers = [Officer(fake, a, pacer, step_timeout=15) for a in officer_accounts]
             coordinator = Coordinator(fake, boss)
@@ -188,9 +223,10 @@ async def run(args: argparse.Namespace, folder: Path) -> JSON:
                     elif scenario == "fan-out":
                         await asyncio.sleep(rng.uniform(0.0, 0.5))
                     fanning = time.monotonic() - fake.last_notification < 1.0
+                    process = processes[0] if single else await _leader(url, processes)
                     await process.kill()
                     started = time.monotonic()
-                    await process.start(fake)
+                    await process.start(fake, polling=single)  # two: back as the standby
                     await _probe(fake, probe)
                     answered = time.monotonic() - started
                     kills.append(
@@ -203,24 +239,35 @@ async def run(args: argparse.Namespace, folder: Path) -> JSON:
                     print(json.dumps(kills[-1], ensure_ascii=False), file=sys.stderr)
                 # SIGTERM in the middle of the traffic: it must stop cleanly, keeping the rest.
                 await asyncio.sleep(2.0)
+                process = processes[0] if single else await _leader(url, processes)
                 code, stop_seconds = await process.terminate(within=STOP_WITHIN)
-                await process.start(fake)
+                await process.start(fake, polling=single)
                 stop.set()
                 pacer.set_rate(None)
                 await asyncio.wait(running, timeout=60)
                 drained = await _until(lambda: _drained(url), within=max(120.0, args.members / 20))
-                peak = process.peak_rss_mb()
-                final_code, final_seconds = await process.terminate(within=STOP_WITHIN)
+                peak = max(p.peak_rss_mb() for p in processes)
+                final_code, final_seconds = 0, 0.0
+                for process in processes:
+                    exit_code, seconds = await process.terminate(within=STOP_WITHIN)
+                    final_code = exit_code if final_code == 0 else final_code
+                    final_seconds = max(final_seconds, seconds)
             finally:
                 stop.set()
                 for task in running:
                     task.cancel()
-                await process.kill()
+                for process in processes:
+                    await process.kill()
             counts = await _counts(url)
             pressed = Counter(text for o in officers for text in o.pressed_confirm)
             confirmed = [text for o in officers for text in o.confirmed]
             stored = Counter(counts["results"])
             lost = [text for text in pressed if stored[text] == 0]
+            no_receipt = [
+                text
+                for text in pressed
+                if text in counts["ids"] and counts["ids"][text] not in fake.receipts
+            ]
             duplicated = {text: n for text, n in stored.items() if n > 1}
             seen_updates = fake._next_update_id  # every update the fake ever numbered
             repeats = sum(n - 1 for n in fake.notifications.values() if n > 1)
@@ -228,6 +275,7 @@ async def run(args: argparse.Namespace, folder: Path) -> JSON:
             figures: JSON = {
                 "machine": machine(),
                 "database": args.database,
+                "instances": args.instances,
                 "members": args.members,
                 "officers": args.officers,
                 "kills": kills,
@@ -235,6 +283,7 @@ async def run(args: argparse.Namespace, folder: Path) -> JSON:
                 "reports_receipt_seen": len(confirmed),
                 "reports_stored": sum(stored[t] for t in pressed),
                 "reports_lost": lost,
+                "reports_without_receipt": no_receipt,
                 "reports_duplicated": duplicated,
                 "inbox": counts["inbox"],
                 "inbox_unprocessed": counts["inbox_unprocessed"],
@@ -255,6 +304,7 @@ async def run(args: argparse.Namespace, folder: Path) -> JSON:
             figures["checks"] = {
                 "no_confirmed_report_lost": not lost,
                 "no_report_duplicated": not duplicated,
+                "every_stored_report_receipted": not no_receipt,
                 "every_update_processed": counts["inbox_unprocessed"] == 0 and drained,
                 "every_reminder_delivered": set(counts["outbox"]) <= {"sent", "blocked"},
                 "reminder_repeats_within_bound": repeats <= bound,
@@ -281,7 +331,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--postgres", default=POSTGRES, help="an admin URL of the server")
     parser.add_argument("--keep", type=Path, help="keep the bot's log and data in this folder")
+    parser.add_argument(
+        "--instances", type=int, choices=(1, 2), default=1, help="2: on PostgreSQL"
+    )
     args = parser.parse_args(argv)
+    if args.instances == 2:
+        args.database = "postgres"
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
         figures = asyncio.run(run(args, args.keep))

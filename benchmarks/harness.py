@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import os
 import platform
+import re
 import signal
 import sys
 import time
@@ -275,6 +276,10 @@ def pgibot_command(as_of: datetime | None, profile: Path | None = None) -> list[
 # --- the Bot API, watched ----------------------------------------------------------------------
 
 
+RECEIPT = re.compile(r"Đã ghi nhận báo cáo số \d+/(\d+)")
+"""A receipt's text, with the report's id (its number is the year and the id)."""
+
+
 @dataclass
 class _Watch:
     expect: str | tuple[str, ...] | None
@@ -294,6 +299,8 @@ class WatchedTelegram(FakeTelegram):
         self.notifications: Counter[tuple[int, str]] = Counter()
         """How many times each notification text reached each chat."""
         self.last_notification = 0.0
+        self.receipts: set[int] = set()
+        """The reports whose receipt reached their officer (by id, read from the receipt)."""
 
     def expect(self, chat_id: int, expect: str | tuple[str, ...] | None) -> asyncio.Future[JSON]:
         """A future for the bot's next message in a chat containing ``expect``.
@@ -308,6 +315,8 @@ class WatchedTelegram(FakeTelegram):
         if not isinstance(message, dict):
             return
         text = str(message.get("text", ""))
+        if receipt := RECEIPT.search(text):
+            self.receipts.add(int(receipt.group(1)))
         if self.notification_prefix and text.startswith(self.notification_prefix):
             self.notifications[(chat_id, text)] += 1
             self.last_notification = time.monotonic()
@@ -493,6 +502,46 @@ class Officer:
                 continue
             except LookupError:  # an answer without the expected button (after a restart)
                 continue
+
+
+class LoopLag:
+    """How late the event loop runs a 5 ms ticker while something else works on it.
+
+    ``async with LoopLag() as lag: ...`` then ``lag.figures()``: the longest and the 99th
+    percentile delay in milliseconds. A long delay is a stretch of work that did not yield:
+    every update handled on that loop waited that long.
+    """
+
+    TICK = 0.005
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def _tick(self) -> None:
+        while True:
+            before = time.perf_counter()
+            await asyncio.sleep(self.TICK)
+            self.delays.append(time.perf_counter() - before - self.TICK)
+
+    async def __aenter__(self) -> LoopLag:
+        self._task = asyncio.create_task(self._tick())
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def figures(self) -> dict[str, float]:
+        """The longest and the 99th percentile delay, in milliseconds."""
+        ordered = sorted(self.delays) or [0.0]
+        p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+        return {
+            "loop_max_delay_ms": round(ordered[-1] * 1000, 1),
+            "loop_p99_delay_ms": round(p99 * 1000, 1),
+        }
 
 
 def machine() -> str:

@@ -32,6 +32,7 @@ from bot.core.i18n import check_catalog
 from bot.core.messages import Incoming, Reply
 from handlers.router import Inbound, Router
 from storage.db import Database
+from storage.uow import UnitOfWork
 
 
 @dataclass
@@ -51,8 +52,22 @@ def _choice(replies: list[Reply], label: str) -> str:
     raise LookupError(f"no choice {label!r} in {[r.text[:40] for r in replies]}")
 
 
-async def run(kind: str, reports: int, officers: int, members: int, batch: int, loop: str) -> None:
-    """Populate a database, then time ``reports`` whole reports through the router."""
+async def run(
+    kind: str,
+    reports: int,
+    officers: int,
+    members: int,
+    batch: int,
+    loop: str,
+    inbox: bool = False,
+    held: bool = False,
+) -> None:
+    """Populate a database, then time ``reports`` whole reports through the router.
+
+    ``inbox``: each update is first recorded in the inbox (not timed) and handled as the
+    inbox worker does (claimed in the transaction); ``held``: its replies are also held in the
+    outbox in that transaction (the instance's durable replies).
+    """
     check_catalog()
     with tempfile.TemporaryDirectory() as folder:
         async with database(kind, Path(folder), POSTGRES) as url:
@@ -64,15 +79,28 @@ async def run(kind: str, reports: int, officers: int, members: int, batch: int, 
             def _count(*_args: Any) -> None:
                 statements[0] += 1
 
-            router = Router(db, OffsetClock(AS_OF))
+            router = Router(db, OffsetClock(AS_OF), replies_claimant="bench" if held else None)
+            recorded = [0]
+
+            async def inbound(incomings: list[Incoming]) -> list[Inbound]:
+                if not (inbox or held):
+                    return [Inbound(i) for i in incomings]
+                updates = []
+                for _incoming in incomings:
+                    recorded[0] += 1
+                    updates.append((f"bench-{recorded[0]}", {"n": recorded[0]}))
+                async with UnitOfWork(db) as uow:
+                    entries = await uow.inbox.record_all("telegram", updates, AS_OF)
+                    await uow.commit()
+                router.held.clear()
+                return [Inbound(i, e.id) for i, e in zip(incomings, entries, strict=True)]
+
             costs: dict[str, StepCost] = defaultdict(StepCost)
 
             async def step(name: str, incomings: list[Incoming]) -> list[list[Reply]]:
+                updates = await inbound(incomings)
                 before_cpu, before_statements = time.process_time(), statements[0]
-                if len(incomings) == 1:
-                    answers = [await router.handle(incomings[0])]
-                else:
-                    answers = await router.handle_batch([Inbound(i) for i in incomings])
+                answers = await router.handle_batch(updates)
                 cost = costs[name]
                 cost.updates += len(incomings)
                 cost.cpu += time.process_time() - before_cpu
@@ -131,7 +159,8 @@ async def run(kind: str, reports: int, officers: int, members: int, batch: int, 
             await db.dispose()
 
     total = StepCost()
-    print(f"{kind}, {loop}, {reports} reports, {members} members, batches of {batch}")
+    mode = "replies held in the outbox" if held else "through the inbox" if inbox else "direct"
+    print(f"{kind}, {loop}, {reports} reports, {members} members, batches of {batch}, {mode}")
     print(machine())
     print(f"{'step':<16} {'ms CPU/update':>14} {'statements':>11}")
     for name, cost in costs.items():
@@ -159,6 +188,10 @@ def main() -> None:
         "--batch", type=int, default=1, help="officers whose steps are handled together"
     )
     parser.add_argument("--asyncio", action="store_true", help="plain asyncio, not uvloop")
+    parser.add_argument("--inbox", action="store_true", help="updates through the inbox")
+    parser.add_argument(
+        "--held-replies", action="store_true", help="through the inbox, replies held in the outbox"
+    )
     args = parser.parse_args()
     coroutine = run(
         args.database,
@@ -167,6 +200,8 @@ def main() -> None:
         args.members,
         args.batch,
         "asyncio" if args.asyncio else "uvloop",
+        args.inbox,
+        args.held_replies,
     )
     if args.asyncio:
         asyncio.run(coroutine)

@@ -30,7 +30,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from benchmarks.harness import database, machine
+from benchmarks.harness import LoopLag, database, machine
 from bot.channels.memory import MemoryChannel
 from bot.channels.registry import describe
 from bot.core.clock import FrozenClock
@@ -56,11 +56,13 @@ def _rss_mb() -> float:
 async def _measure(label: str, action: Any, figures: dict[str, Any]) -> Any:
     # No tracemalloc here: it slows Python code several times over and would skew the time.
     started, cpu = time.perf_counter(), time.process_time()
-    result = await action()
+    async with LoopLag() as lag:  # how long the bot's event loop would stall meanwhile
+        result = await action()
     figures[label] = {
         "seconds": round(time.perf_counter() - started, 2),
         "cpu_seconds": round(time.process_time() - cpu, 2),
         "process_peak_rss_mb": _rss_mb(),
+        **lag.figures(),
     }
     return result
 

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -52,6 +53,10 @@ class DeliveryLimits:
 
     rate: float = 25.0
     chat_interval: float = 1.0
+    group_interval: float = 3.0
+    """Seconds between two messages to a group (Telegram: 20 a minute per group)."""
+    ceiling: int | None = None
+    """Requests the platform takes in any one second (None: ``rate``); see :class:`_Pacer`."""
     concurrency: int = 8
     max_attempts: int = 6
     backoff_base: float = 2.0
@@ -76,12 +81,33 @@ class DeliveryLimits:
         )
 
 
+CATCH_UP = 0.25
+"""Seconds of slots missed by a late event loop that are made up for."""
+
+
 class _Pacer:
-    """A global rate and a per-chat spacing, on the monotonic clock."""
+    """A global rate, a per-chat spacing and a cap per second, on the monotonic clock.
+
+    Each message is given a slot in advance (the global interval, the chat's interval, a
+    pause after a 429): slots keep the average at ``rate``, and a slot a late event loop
+    missed by less than :data:`CATCH_UP` is made up for. Then, just before its request
+    leaves, it also takes one of ``ceiling`` places (the platform's own limit per second,
+    above ``rate``), each held from then until a second after the request's answer (see
+    :meth:`admit`). Slots made up for, slots that fall due together when the event loop runs
+    late, and requests that waited together for a free connection would otherwise arrive as
+    a burst, which the platform answers with 429s.
+    """
 
     def __init__(self, limits: DeliveryLimits) -> None:
         self._interval = 1.0 / limits.rate
         self._chat_interval = limits.chat_interval
+        self._group_interval = max(limits.chat_interval, limits.group_interval)
+        self._per_window = max(1, int(limits.rate), limits.ceiling or 0)
+        self._window: deque[float] = deque()
+        """When the answers of the last second's requests came."""
+        self._in_flight = 0
+        self._answer = asyncio.Event()
+        self._window_lock = asyncio.Lock()
         self._next_slot = 0.0
         self._chat_next: dict[str, float] = {}
         self._paused_until = 0.0
@@ -90,26 +116,62 @@ class _Pacer:
     def pause(self, seconds: float) -> None:
         self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
+    def _spacing(self, chat_id: str) -> float:
+        """Seconds between two messages to a chat: groups (negative ids) wait longer."""
+        return self._group_interval if chat_id.startswith("-") else self._chat_interval
+
     def sent(self, chat_id: str) -> None:
         """Space the chat's next message from the moment this one actually left."""
         self._chat_next[chat_id] = max(
-            self._chat_next.get(chat_id, 0.0), time.monotonic() + self._chat_interval
+            self._chat_next.get(chat_id, 0.0), time.monotonic() + self._spacing(chat_id)
         )
 
     async def wait(self, chat_id: str) -> None:
         async with self._lock:
             now = time.monotonic()
-            start = max(now, self._next_slot, self._paused_until, self._chat_next.get(chat_id, 0))
+            # A slot a late event loop missed by a little is made up for; after a longer
+            # while (idle), the slots start again from now, so no burst follows a quiet time.
+            due = self._next_slot if self._next_slot >= now - CATCH_UP else now
+            start = max(due, self._paused_until, self._chat_next.get(chat_id, 0))
             self._next_slot = start + self._interval
-            self._chat_next[chat_id] = start + self._chat_interval
+            self._chat_next[chat_id] = start + self._spacing(chat_id)
             if len(self._chat_next) > 50_000:
                 self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
         delay = start - now
         if delay > 0:
             await asyncio.sleep(delay)
-        pause = self._paused_until - time.monotonic()
-        if pause > 0:  # a 429 arrived while this send was waiting for its slot
-            await asyncio.sleep(pause)
+
+    async def admit(self) -> None:
+        """Take a place among the requests of the last second, just before one leaves.
+
+        A request holds its place from now until one second after its answer: the platform
+        counts a request when it arrives, at some moment between the two, so whatever the
+        delays on the way (a late event loop, requests that waited together for a free
+        connection, a slow network), no second at the platform sees more than ``rate``.
+        Release it with :meth:`answered`.
+        """
+        async with self._window_lock:  # one at a time: the places are counted and taken at once
+            while True:
+                now = time.monotonic()
+                while self._window and self._window[0] <= now - 1.0:
+                    self._window.popleft()
+                pause = self._paused_until - now  # a 429 arrived while this send waited
+                if pause > 0:
+                    await asyncio.sleep(pause)
+                    continue
+                if self._in_flight + len(self._window) < self._per_window:
+                    self._in_flight += 1
+                    return
+                self._answer.clear()
+                wait = self._window[0] + 1.0 - now if self._window else None
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._answer.wait(), wait)
+
+    def answered(self) -> None:
+        """The request admitted last by this caller has its answer (or failed)."""
+        self._in_flight -= 1
+        self._window.append(time.monotonic())
+        self._answer.set()
 
 
 async def _turn_or_stop(turn: Coroutine[Any, Any, None], stop: asyncio.Event | None) -> bool:
@@ -183,7 +245,7 @@ class OutboxWorker:
             try:
                 if not released:
                     async with UnitOfWork(self._database) as uow:
-                        await uow.outbox.release_orphans()
+                        await uow.outbox.release_orphans(self.claimant)
                         await uow.commit()
                     released = True
                 delivered = await self.deliver_due(stop)
@@ -286,15 +348,19 @@ class OutboxWorker:
         pieces = sender.pieces(item.chat_id, reply_from_payload(item.payload))
 
         async def send() -> None:
-            async with self._gate:  # bounds the requests in flight, not the waiting
-                try:
-                    await send_all(pieces)
-                finally:
-                    pacer.sent(item.chat_id)
+            await pacer.admit()
+            try:
+                await send_all(pieces)
+            finally:
+                pacer.answered()
+                pacer.sent(item.chat_id)
 
         outcome = _OutboxOutcome(self, item, pacer)
-        if await deliver(send, self.limits.retry_policy, outcome, attempt=item.attempts):
-            await self._finish(item, SENT, None)
+        # The gate bounds the requests in flight and the messages sent but not yet marked
+        # (what a crash may repeat), not the waiting for a turn.
+        async with self._gate:
+            if await deliver(send, self.limits.retry_policy, outcome, attempt=item.attempts):
+                await self._finish(item, SENT, None)
 
     async def _finish(self, item: OutboxItem, status: str, error: str | None) -> None:
         async with UnitOfWork(self._database) as uow:

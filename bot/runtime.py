@@ -30,8 +30,9 @@ from typing import TypeVar
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.api import ApiServices
-from bot.channels.base import InboxChannel, wait_or_stop
+from bot.channels.base import InboxChannel
 from bot.channels.connect import Fault, StartError
+from bot.channels.polling import wait_or_stop
 from bot.channels.registry import CHANNELS, Connection, describe, download_links
 from bot.config import Settings
 from bot.core.clock import Clock
@@ -48,6 +49,7 @@ from handlers.reminders import Reminders
 from handlers.router import Router
 from storage.db import Database, DatabaseError
 from storage.leadership import Heartbeat, Leadership
+from storage.repositories.instances import new_instance_id
 from storage.retention import RetentionPolicy
 
 logger = logging.getLogger(__name__)
@@ -107,8 +109,12 @@ def build_router(
     accounts: Mapping[str, str | None] | None = None,
     reminders: Reminders | None = None,
     on_outbox: Callable[[], None] = lambda: None,
+    replies_claimant: str | None = None,
 ) -> Router:
-    """Build the conversation router; ``accounts``: the bot's name on each platform reached."""
+    """Build the conversation router; ``accounts``: the bot's name on each platform reached.
+
+    ``replies_claimant``: the instance's id, to hold replies in the outbox until sent.
+    """
     return Router(
         database,
         clock,
@@ -121,6 +127,7 @@ def build_router(
         ),
         reminders or reminders_of(settings),
         on_outbox=on_outbox,
+        replies_claimant=replies_claimant,
     )
 
 
@@ -185,7 +192,16 @@ class Runtime:
         accounts = {c.name: c.account for c in connections}
         reminders = reminders_of(settings)
         wake = asyncio.Event()
-        router = build_router(settings, database, clock, accounts, reminders, on_outbox=wake.set)
+        instance_id = new_instance_id()
+        router = build_router(
+            settings,
+            database,
+            clock,
+            accounts,
+            reminders,
+            on_outbox=wake.set,
+            replies_claimant=instance_id,
+        )
         flood = FloodLimits(burst=settings.pgibot_flood_burst, rate=settings.pgibot_flood_rate)
         channels: list[InboxChannel] = []
         senders: dict[str, Sender] = {}
@@ -195,10 +211,12 @@ class Runtime:
             channels.append(channel)
             senders[connection.name] = channel.sender  # replies and notifications alike
             paces[connection.name] = DeliveryLimits(
-                rate=connection.pace.rate, chat_interval=connection.pace.chat_interval
+                rate=connection.pace.rate,
+                chat_interval=connection.pace.chat_interval,
+                ceiling=connection.pace.ceiling,
             )
         leadership = Leadership(database)
-        heartbeat = Heartbeat(database, clock, leadership)
+        heartbeat = Heartbeat(database, clock, leadership, instance_id=instance_id)
         worker = OutboxWorker(
             database,
             senders,

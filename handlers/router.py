@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from bot.core.clock import Clock
 from bot.core.domain.conversation import ConversationState
 from bot.core.i18n import N_, _, set_language
-from bot.core.messages import FileSource, Incoming, Reply
+from bot.core.messages import FileSource, Incoming, Reply, reply_to_payload
 from bot.core.text import fold, normalize, strip_controls
 from bot.core.validation import xml_compatible
 from handlers import evidence, linking, replies
@@ -30,6 +30,8 @@ from handlers.help import help_reply
 from handlers.registration import looks_like_code, register, welcome_stranger
 from handlers.reminders import Reminders
 from storage.db import Database, DatabaseError, DatabaseUnavailable, database_unavailable
+from storage.inbox import InboxEntry
+from storage.outbox import HeldReply
 from storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -40,6 +42,20 @@ MAX_TEXT = 4000
 
 class ProcessedBefore(Exception):
     """An inbox entry of a batch was already processed (its earlier commit did go through)."""
+
+
+class EarlierWaiting(Exception):
+    """Earlier updates of a chat in hand wait in the inbox: they must be handled first.
+
+    Another instance recorded them and has not handled them yet (see
+    :meth:`storage.inbox.InboxRepository.chat_turn`). Nothing of the transaction was kept;
+    ``answered`` holds the replies of the updates handled before it, in order.
+    """
+
+    def __init__(self, entries: Sequence[InboxEntry]) -> None:
+        super().__init__(f"{len(entries)} earlier update(s) of the chat wait")
+        self.entries = list(entries)
+        self.answered: list[list[Reply]] = []
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +78,7 @@ class Router:
         *,
         conversations: Sequence[Conversation] = CONVERSATIONS,
         on_outbox: Callable[[], None] = lambda: None,
+        replies_claimant: str | None = None,
     ) -> None:
         """Register the conversations' commands and buttons, then ``/trogiup`` and ``/huy``.
 
@@ -72,6 +89,13 @@ class Router:
         self.reminders = reminders or Reminders()
         self.on_outbox = on_outbox
         """Called after a handler put messages in the outbox (the wiring wakes the worker)."""
+        self.replies_claimant = replies_claimant
+        """When set (this instance's id), the replies to inbox updates are written to the
+        outbox in the transaction that handled them, claimed by this instance: see
+        :meth:`_hold`."""
+        self.held: dict[int, list[int]] = {}
+        """The outbox ids of the replies held for each inbox entry handled (committed); the
+        channel takes them and marks them sent once it has sent the replies."""
         self._clock = clock
         self.bot_info = bot or BotInfo()
         self.conversations = tuple(conversations)
@@ -121,16 +145,23 @@ class Router:
             )
         try:
             async with UnitOfWork(self._database) as uow:
+                if inbox_id is not None:
+                    await self._take_turn(uow, [Inbound(incoming, inbox_id)])
                 if inbox_id is not None and not await uow.inbox.claim(
                     [inbox_id], self._clock.now()
                 ):
                     logger.info("update %s was processed before; skipped", incoming.update_id)
                     return []  # e.g. a batch whose commit went through but was reported failed
                 answer, queued = await self._handle(uow, incoming, files)
+                held = await self._hold(uow, incoming, inbox_id, answer)
                 await uow.commit()
+            if held:
+                self.held[held[0]] = held[1]
             if queued:
                 self.on_outbox()
             return answer
+        except EarlierWaiting:
+            raise
         except Exception as error:
             if inbox_id is not None and database_unavailable(error):
                 # Kept in the inbox: the channel handles it again once the database is back.
@@ -173,18 +204,25 @@ class Router:
         try:
             async with UnitOfWork(self._database) as uow:
                 uow.shared = True
+                await self._take_turn(uow, updates, done)
                 if await uow.inbox.claim(processed, self._clock.now()) < len(processed):
                     raise ProcessedBefore  # some were: one by one, each checks for itself
                 answers: list[list[Reply]] = []
+                held: list[tuple[int, list[int]]] = []
                 queued = False
-                for incoming in cleaned:
+                for update, incoming in zip(updates, cleaned, strict=True):
                     answer, more = await self._handle(uow, incoming, files)
                     answers.append(answer)
                     queued = queued or more
+                    if kept := await self._hold(uow, incoming, update.inbox_id, answer):
+                        held.append(kept)
                 await uow.commit()
+        except EarlierWaiting:
+            raise
         except Exception as error:
             logger.info("a batch of %d updates failed (%r); one by one", len(updates), error)
         else:
+            self.held.update(held)
             if queued:
                 self.on_outbox()
             return answers
@@ -203,10 +241,50 @@ class Router:
                 answers.append(
                     await self.handle(update.incoming, files=files, inbox_id=update.inbox_id)
                 )
-            except DatabaseUnavailable as away:  # the ones before it are done and answered
+            except (DatabaseUnavailable, EarlierWaiting) as away:  # the ones before: answered
                 away.answered = answers
                 raise
         return answers
+
+    async def _hold(
+        self, uow: UnitOfWork, incoming: Incoming, inbox_id: int | None, answer: list[Reply]
+    ) -> tuple[int, list[int]] | None:
+        """Write an update's replies to the outbox, claimed by this instance; return their ids.
+
+        Only with a ``replies_claimant`` and for an update from the inbox. A reply with files
+        is not held (the files are made in memory): an export lost in a crash is asked for
+        again. The ids go to :attr:`held` after the commit.
+        """
+        claimant = self.replies_claimant
+        if claimant is None or inbox_id is None:
+            return None
+        held = [
+            HeldReply(
+                incoming.channel,
+                incoming.chat_id,
+                f"reply:{incoming.channel}:{inbox_id}:{position}",
+                reply_to_payload(reply),
+            )
+            for position, reply in enumerate(answer)
+            if not reply.files
+        ]
+        if not held:
+            return None
+        return inbox_id, await uow.outbox.hold(held, self._clock.now(), claimant)
+
+    async def _take_turn(
+        self, uow: UnitOfWork, updates: Sequence[Inbound], done: Sequence[int] = ()
+    ) -> None:
+        """Take the turn of the updates' chats; raise EarlierWaiting if earlier ones wait.
+
+        One chat's updates are handled in the order they were recorded, whichever instance
+        recorded them (see :meth:`storage.inbox.InboxRepository.chat_turn`).
+        """
+        entries = [(u.incoming.chat_id, u.inbox_id) for u in updates if u.inbox_id is not None]
+        if entries:
+            earlier = await uow.inbox.chat_turn(updates[0].incoming.channel, entries, done)
+            if earlier:
+                raise EarlierWaiting(earlier)
 
     async def _handle(
         self, uow: UnitOfWork, incoming: Incoming, files: FileSource | None

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, select, update
+from sqlalchemy import Table, bindparam, delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,6 +37,14 @@ class InboxEntry:
     attempts: int
 
 
+CHAT_LOCK_CLASS = 0x5047
+"""The first key of the chats' advisory locks (the second is a hash of channel and chat)."""
+
+_LOCK_CHATS = text(
+    "SELECT count(pg_advisory_xact_lock(:lock_class, hashtext(chat)))"
+    " FROM unnest(CAST(:chats AS text[])) AS chat"
+)
+
 _INBOX = cast(Table, InboxUpdate.__table__)
 _MARK_PROCESSED = (
     update(_INBOX)
@@ -52,15 +60,25 @@ class InboxRepository:
         self._session = session
 
     async def record_all(
-        self, channel: str, updates: Sequence[tuple[str, dict[str, Any]]], now: datetime
+        self,
+        channel: str,
+        updates: Sequence[tuple[str, dict[str, Any]]],
+        now: datetime,
+        chats: Mapping[str, str] | None = None,
     ) -> list[InboxEntry]:
-        """Record updates in one statement; return those not recorded before, in order."""
+        """Record updates in one statement; return those not recorded before, in order.
+
+        ``chats`` gives the chat of each update by its key (kept with it, for
+        :meth:`chat_turn`).
+        """
         if not updates:
             return []
+        chats = chats or {}
         rows = [
             {
                 "channel": channel,
                 "update_key": key,
+                "chat_id": chats.get(key),
                 "payload": payload,
                 "received_at": now,
                 "attempts": 0,
@@ -116,22 +134,78 @@ class InboxRepository:
             )
         return len(old)
 
-    async def pending(self, channel: str, limit: int = 100, after: int = 0) -> list[InboxEntry]:
-        """Return unprocessed updates of a channel after the entry ``after``, oldest first."""
-        rows = await self._session.scalars(
-            select(InboxUpdate)
-            .where(
-                InboxUpdate.channel == channel,
-                InboxUpdate.processed_at.is_(None),
-                InboxUpdate.id > after,
-            )
-            .order_by(InboxUpdate.id)
-            .limit(limit)
+    async def pending(
+        self, channel: str, limit: int = 100, after: int = 0, upto: int | None = None
+    ) -> list[InboxEntry]:
+        """Return unprocessed updates of a channel after the entry ``after``, oldest first.
+
+        ``upto``: only entries up to that id (those recorded before a moment).
+        """
+        statement = select(InboxUpdate).where(
+            InboxUpdate.channel == channel,
+            InboxUpdate.processed_at.is_(None),
+            InboxUpdate.id > after,
         )
+        if upto is not None:
+            statement = statement.where(InboxUpdate.id <= upto)
+        rows = await self._session.scalars(statement.order_by(InboxUpdate.id).limit(limit))
         return [
             InboxEntry(row.id, row.channel, row.update_key, dict(row.payload), row.attempts)
             for row in rows
         ]
+
+    async def chat_turn(
+        self, channel: str, entries: Sequence[tuple[str, int]], skip: Collection[int] = ()
+    ) -> list[InboxEntry]:
+        """Take the chats' turn and return their earlier updates still waiting, oldest first.
+
+        ``entries`` are the (chat, inbox id) pairs a transaction is about to handle. On
+        PostgreSQL (several instances may serve one database) the transaction first takes a
+        transaction-level advisory lock per chat, in one order, so that one chat's updates
+        are handled by one transaction at a time whichever instance received them; then it
+        returns the chat's updates recorded before the last of ``entries`` that no one has
+        handled yet (another instance holds them in hand, or died holding them): they must be
+        handled first (but ``skip``: entries in hand with nothing to handle). An update that
+        failed waits for the next start, as before. On SQLite
+        one process handles the inbox in order: nothing to take, nothing returned.
+        """
+        if not entries or self._session.get_bind().dialect.name != "postgresql":
+            return []
+        chats = sorted({chat for chat, _ in entries})
+        await self._session.execute(
+            _LOCK_CHATS,
+            {"lock_class": CHAT_LOCK_CLASS, "chats": [f"{channel}:{chat}" for chat in chats]},
+        )
+        last: dict[str, int] = {}
+        for chat, entry_id in entries:
+            last[chat] = max(last.get(chat, 0), entry_id)
+        given = {entry_id for _, entry_id in entries} | set(skip)
+        rows = await self._session.execute(
+            select(
+                _INBOX.c.id,
+                _INBOX.c.chat_id,
+                _INBOX.c.update_key,
+                _INBOX.c.payload,
+                _INBOX.c.attempts,
+            )
+            .where(
+                _INBOX.c.channel == channel,
+                _INBOX.c.chat_id.in_(chats),
+                _INBOX.c.processed_at.is_(None),
+                _INBOX.c.attempts == 0,
+                _INBOX.c.id < max(last.values()),
+            )
+            .order_by(_INBOX.c.id)
+        )
+        return [
+            InboxEntry(int(entry_id), channel, str(key), dict(payload), int(attempts))
+            for entry_id, chat, key, payload, attempts in rows
+            if entry_id not in given and entry_id < last[str(chat)]
+        ]
+
+    async def last_id(self) -> int:
+        """Return the id of the latest entry recorded (0 if none)."""
+        return int(await self._session.scalar(select(func.max(_INBOX.c.id))) or 0)
 
     async def claim(self, entry_ids: Sequence[int], now: datetime) -> int:
         """Mark updates processed, in one statement; return how many were not already.

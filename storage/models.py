@@ -437,7 +437,10 @@ class InboxUpdate(Base):
     """A platform update, recorded before the platform is told it arrived."""
 
     __tablename__ = "inbox"
-    __table_args__ = (UniqueConstraint("channel", "update_key"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "update_key"),
+        Index("ix_inbox_channel_chat_id", "channel", "chat_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
@@ -447,6 +450,8 @@ class InboxUpdate(Base):
     processed_at: Mapped[datetime | None] = mapped_column(index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    chat_id: Mapped[str | None] = mapped_column(String(255))
+    """The chat the update came from (one chat's updates are handled in order)."""
 
 
 class OutboxMessage(Base):

@@ -364,7 +364,9 @@ class NotificationRepository:
         """Return how many messages of each status were created since a moment."""
         rows = await self._session.execute(
             select(OutboxMessage.status, func.count())
-            .where(OutboxMessage.created_at >= since, OutboxMessage.kind != "digest")
+            .where(
+                OutboxMessage.created_at >= since, OutboxMessage.kind.notin_(("digest", "reply"))
+            )
             .group_by(OutboxMessage.status)
         )
         return {status: count for status, count in rows.all()}

@@ -10,11 +10,13 @@ sending it. The outcome of an attempt is recorded only by the claim's holder.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OutboxMessage
@@ -22,6 +24,34 @@ from storage.notifications import PENDING, SENDING, SENT
 
 LEASE = timedelta(seconds=90)
 """How long a claim lasts unless renewed."""
+
+REPLY = "reply"
+"""The kind of a direct reply held in the outbox while its instance sends it."""
+
+
+def _hold_statement(insert: Any) -> Any:
+    return (
+        insert(OutboxMessage.__table__)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(OutboxMessage.__table__.c.id)
+    )
+
+
+_HOLD = {
+    "postgresql": _hold_statement(postgresql.insert),
+    "sqlite": _hold_statement(sqlite.insert),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class HeldReply:
+    """A direct reply to write in the outbox, claimed by the instance that will send it."""
+
+    channel: str
+    chat_id: str
+    key: str
+    """Unique: the update it answers and its place among the answers."""
+    payload: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,21 +111,75 @@ class OutboxRepository:
             for r in rows
         ]
 
+    async def hold(
+        self, replies: Sequence[HeldReply], now: datetime, claimant: str, lease: timedelta = LEASE
+    ) -> list[int]:
+        """Write direct replies claimed by ``claimant``, in one statement; return their ids.
+
+        Written in the transaction that decided them, so a reply is never lost: the instance
+        sends it after the commit and marks it sent (:meth:`settle`); if it dies first, the
+        leader's outbox worker delivers it once the lease has run out.
+        """
+        if not replies:
+            return []
+        dialect = self._session.get_bind().dialect.name
+        rows = [
+            {
+                "channel": reply.channel,
+                "chat_id": reply.chat_id,
+                "kind": REPLY,
+                "payload": reply.payload,
+                "dedupe_key": reply.key[:200],
+                "status": SENDING,
+                "attempts": 1,
+                "next_attempt_at": now,
+                "created_at": now,
+                "claimed_by": claimant,
+                "lease_until": now + lease,
+            }
+            for reply in replies
+        ]
+        statement = _HOLD[dialect]  # one compiled statement, executed for all the rows
+        return sorted(int(row_id) for row_id in await self._session.scalars(statement, rows))
+
+    async def settle(self, ids: Sequence[int], now: datetime, claimant: str) -> None:
+        """Mark held replies sent (those still claimed by ``claimant``), in one statement."""
+        if ids:
+            await self._session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(list(ids)), OutboxMessage.claimed_by == claimant)
+                .values(status=SENT, sent_at=now, claimed_by=None, lease_until=None)
+            )
+
     async def renew(self, claimant: str, until: datetime) -> int:
-        """Extend the lease of every message ``claimant`` is sending; return how many."""
+        """Extend the lease of every message ``claimant`` is sending; return how many.
+
+        Held replies are not renewed: a reply its instance could not send and mark must pass
+        to the outbox worker when its claim runs out, even while that instance lives.
+        """
         result = await self._session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.status == SENDING, OutboxMessage.claimed_by == claimant)
+            .where(
+                OutboxMessage.status == SENDING,
+                OutboxMessage.claimed_by == claimant,
+                OutboxMessage.kind != REPLY,
+            )
             .values(lease_until=until)
         )
         return int(getattr(result, "rowcount", 0) or 0)
 
-    async def release_orphans(self) -> None:
-        """On SQLite (one process), free the claims a stopped process left: none is alive."""
+    async def release_orphans(self, claimant: str = "") -> None:
+        """On SQLite (one process), free the claims a stopped process left: none is alive.
+
+        The claims of ``claimant`` (this process: the replies it is sending) are kept.
+        """
         if self._session.get_bind().dialect.name == "sqlite":
             await self._session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.status == SENDING)
+                .where(
+                    OutboxMessage.status == SENDING,
+                    OutboxMessage.claimed_by.is_(None) | (OutboxMessage.claimed_by != claimant),
+                )
                 .values(lease_until=None)
             )
 

@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import io
 import json
+import os
 import shutil
 import tarfile
 import zipfile
@@ -309,6 +310,30 @@ async def test_a_database_with_data_is_replaced_only_with_force(
         async with engine.connect() as connection:
             assert await connection.scalar(select(func.count()).select_from(Member)) == 0
             assert await connection.scalar(select(func.count()).select_from(Task)) > 50
+    finally:
+        await database.dispose()
+
+
+async def test_a_restore_is_refused_while_an_instance_runs_on_the_database(
+    database_url: str, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    archive = tmp_path / "before.tar.gz"
+    await create_backup(database_url, data_dir, archive, START)
+    database = Database(database_url)
+    try:
+        async with UnitOfWork(database) as uow:
+            await uow.instances.beat("host-1-abc", START, leader=True)
+            await uow.commit()
+        with pytest.raises(BackupError, match=f":{os.getpid()}"):
+            await restore_backup(
+                database.engine, database_url, data_dir, archive, force=True, now=START
+            )
+        # Its heartbeat over 30 s old: the instance is gone, the restore goes ahead.
+        later = START + timedelta(seconds=31)
+        await restore_backup(
+            database.engine, database_url, data_dir, archive, force=True, now=later
+        )
     finally:
         await database.dispose()
 

@@ -15,7 +15,14 @@ from benchmarks.crash import run
 
 async def test_three_kills_lose_and_duplicate_nothing(tmp_path: Path) -> None:
     args = argparse.Namespace(
-        kills=3, members=300, officers=8, rate=20.0, seed=11, database="sqlite", postgres=""
+        kills=3,
+        members=300,
+        officers=8,
+        rate=20.0,
+        seed=11,
+        database="sqlite",
+        postgres="",
+        instances=1,
     )
     figures = await run(args, tmp_path)
     assert figures["checks"] == dict.fromkeys(figures["checks"], True), figures

@@ -55,6 +55,8 @@ class Bot:
         self.commands: list[Command] = []
         """Commands added to the router's own (a test's faulty command)."""
         self.read_timeout, self.poll_grace = 30.0, 10.0  # the production timeouts
+        self.replies_claimant: str | None = None
+        """The instance id under which replies are held in the outbox (None: not held)."""
         self.channel: TelegramChannel | None = None
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -62,7 +64,12 @@ class Bot:
         self.webhook_url: str | None = None
 
     def _build(self) -> TelegramChannel:
-        router = Router(self.database, self.clock, BotInfo(describe(), self.data_dir))
+        router = Router(
+            self.database,
+            self.clock,
+            BotInfo(describe(), self.data_dir),
+            replies_claimant=self.replies_claimant,
+        )
         for command in self.commands:
             router.add_command(command)
         config = TelegramConfig(

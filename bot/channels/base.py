@@ -13,33 +13,31 @@ lane beside the worker, so that a slow download delays no other chat.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from aiohttp import web
 
-from bot.channels.polling import lead_terms, until_set
+from bot.channels.background import Background
+from bot.channels.held import HeldReplies
+from bot.channels.polling import first_event as _first
+from bot.channels.polling import lead_terms, until_set, wait_or_stop
 from bot.channels.sending import send_replies
 from bot.core.clock import Clock
 from bot.core.delivery import Sender
 from bot.core.messages import FileSource, Incoming, Reply
 from bot.core.throttle import FloodLimits, Throttle, Verdict
 from handlers import replies
-from handlers.router import Inbound, Router
+from handlers.router import EarlierWaiting, Inbound, Router
 from storage.db import Database, DatabaseError, DatabaseUnavailable, database_unavailable
 from storage.inbox import InboxEntry
 from storage.leadership import Leadership
 from storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
-
-MAX_DELIVERIES_IN_FLIGHT = 64
-"""Replies being sent while the worker goes on; beyond that the worker waits (back-pressure)."""
 
 MAX_BATCH = 32
 """Most updates handled in one transaction by the worker (its group commit)."""
@@ -63,7 +61,7 @@ class Prepared:
     deliver: Callable[[Sequence[Reply]], Awaitable[None]]
 
 
-class InboxChannel:
+class InboxChannel(Background):
     """A channel whose updates go through the inbox; subclasses say how to process one."""
 
     name: str = ""
@@ -84,10 +82,8 @@ class InboxChannel:
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._handoff: deque[InboxEntry] = deque()
-        self._sending: dict[str, asyncio.Task[None]] = {}
-        """The latest delivery per chat; each waits for the one before it in its chat."""
-        self._background: set[asyncio.Task[None]] = set()
-        self._send_slots = asyncio.Semaphore(MAX_DELIVERIES_IN_FLIGHT)
+        super().__init__()
+        self._held = HeldReplies(database, clock, router.replies_claimant)
         self._lanes: dict[str, deque[tuple[InboxEntry, Prepared]]] = {}
         """Chats whose file is being downloaded: their updates wait here, in order."""
         self._stop = asyncio.Event()
@@ -107,8 +103,9 @@ class InboxChannel:
         given = list(updates)
         kept = [(k, payload) for k, payload in given if screened or self.judged(k, payload)]
         if kept:
+            chats = {key: chat for key, payload in kept if (chat := self.chat_of(payload))}
             async with UnitOfWork(self._database) as uow:
-                new = await uow.inbox.record_all(self.name, kept, self._clock.now())
+                new = await uow.inbox.record_all(self.name, kept, self._clock.now(), chats)
                 await uow.commit()
         for key, _payload in given:  # recorded or dropped for good: the verdict has served
             self._verdicts.pop(key, None)
@@ -132,50 +129,6 @@ class InboxChannel:
         await self._idle.wait()
         await self.finish_sending()
 
-    async def send_later(self, chat_id: str, send: Callable[[], Awaitable[None]]) -> None:
-        """Send in the background, after what is being sent to the same chat.
-
-        The worker goes on with the next update meanwhile: replies to one chat keep their
-        order, chats do not wait for each other. Waits only when too many are in flight.
-        """
-        await self._send_slots.acquire()
-        before = self._sending.get(chat_id)
-
-        async def deliver() -> None:
-            try:
-                if before is not None:
-                    await asyncio.wait([before])
-                await send()
-            except Exception:
-                logger.exception("%s: could not deliver to chat %s", self.name, chat_id)
-            finally:
-                self._send_slots.release()
-                if self._sending.get(chat_id) is task:
-                    del self._sending[chat_id]
-
-        task = asyncio.create_task(deliver(), name=f"{self.name}-send-{chat_id}")
-        self._sending[chat_id] = task
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    def spawn(self, work: Awaitable[None], name: str) -> None:
-        """Run something in the background (answering a button press); finished at stop."""
-
-        async def run() -> None:
-            try:
-                await work
-            except Exception:
-                logger.exception("%s: %s failed", self.name, name)
-
-        task = asyncio.create_task(run(), name=f"{self.name}-{name}")
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def finish_sending(self) -> None:
-        """Wait until everything started in the background is done."""
-        while self._background:
-            await asyncio.wait(list(self._background))
-
     async def run_worker(self, stop: asyncio.Event) -> None:
         """Process the inbox in order until asked to stop and nothing is left in hand.
 
@@ -186,11 +139,14 @@ class InboxChannel:
         self._stop = stop
         recovered: set[int] = set()
         last = 0
+        upto: int | None = None
         backoff = 1.0
-        while not stop.is_set():  # recovery: what was recorded but not processed
+        while not stop.is_set():  # recovery: what was recorded before this start, not processed
             try:
                 async with UnitOfWork(self._database) as uow:
-                    pending = await uow.inbox.pending(self.name, limit=100, after=last)
+                    if upto is None:  # what other instances record later is theirs to handle
+                        upto = await uow.inbox.last_id()
+                    pending = await uow.inbox.pending(self.name, limit=100, after=last, upto=upto)
             except (DatabaseError, OSError) as error:
                 logger.warning(
                     "%s: cannot read the inbox (%s); trying again in %.0f s",
@@ -262,6 +218,7 @@ class InboxChannel:
             self.wake()
             await worker
             await self.finish_sending()
+            await self._held.close()
 
     async def adopt(self) -> None:
         """Hand the worker the updates recorded and not handled (a stopped instance's too)."""
@@ -290,6 +247,7 @@ class InboxChannel:
         """Process one inbox entry on its own, as the worker would, and wait until it is done."""
         await self._process_entries([entry], asyncio.Event())
         await self.finish_sending()
+        await self._held.close()
 
     async def deliver(
         self, chat_id: str, replies: Sequence[Reply], edit_message_id: int | None = None
@@ -356,6 +314,14 @@ class InboxChannel:
     def sender_of(self, payload: dict[str, Any]) -> Incoming | None:
         """Read who sent an update and from which chat; None if it cannot be told (subclasses)."""
         raise NotImplementedError
+
+    def chat_of(self, payload: dict[str, Any]) -> str | None:
+        """Return the chat an update came from, recorded with it (None if it names none)."""
+        try:
+            incoming = self.sender_of(payload)
+        except Exception:  # a payload the adapter cannot read: the worker sets it aside
+            return None
+        return None if incoming is None else incoming.chat_id
 
     async def _process_entries(self, entries: Sequence[InboxEntry], stop: asyncio.Event) -> int:
         """Process entries in order, in batches; return how many were done before a stop.
@@ -429,6 +395,9 @@ class InboxChannel:
                     files=self.files,
                     done=ignored,
                 )
+            except EarlierWaiting as waiting:  # another instance recorded them: first, in order
+                batch = await self._take_over(batch, work, waiting)
+                continue
             except Exception as error:
                 if not database_unavailable(error):  # a fault of the work (the router's log)
                     logger.exception(
@@ -437,10 +406,8 @@ class InboxChannel:
                     await self._count_failure([entry for entry, _ in batch], error)
                     return
                 done = error.answered if isinstance(error, DatabaseUnavailable) else []
-                for (_entry, prepared), answer in zip(work, done, strict=False):
-                    await self.send_later(
-                        prepared.incoming.chat_id, partial(prepared.deliver, answer)
-                    )
+                for (entry, prepared), answer in zip(work, done, strict=False):
+                    await self._answer(entry, prepared, answer)
                 handled = {entry.id for entry, _ in work[: len(done)]}
                 batch = [(entry, prepared) for entry, prepared in batch if entry.id not in handled]
                 if self._stop.is_set():
@@ -456,9 +423,45 @@ class InboxChannel:
                 await wait_or_stop(self._stop, delay)
                 delay = min(delay * 2, AWAY_MAX_RETRY)
                 continue
-            for (_entry, prepared), answer in zip(work, answers, strict=True):
-                await self.send_later(prepared.incoming.chat_id, partial(prepared.deliver, answer))
+            for (entry, prepared), answer in zip(work, answers, strict=True):
+                await self._answer(entry, prepared, answer)
             return
+
+    async def _answer(self, entry: InboxEntry, prepared: Prepared, answer: list[Reply]) -> None:
+        """Send an update's replies in the background; then mark those held in the outbox."""
+        held = self._router.held.pop(entry.id, [])
+
+        async def send() -> None:
+            await prepared.deliver(answer)
+            self._held.sent(held)
+
+        await self.send_later(prepared.incoming.chat_id, send)
+
+    async def _take_over(
+        self,
+        batch: Sequence[tuple[InboxEntry, Prepared | None]],
+        work: Sequence[tuple[InboxEntry, Prepared]],
+        waiting: EarlierWaiting,
+    ) -> list[tuple[InboxEntry, Prepared | None]]:
+        """Answer what was handled, then put the chat's earlier updates before the rest.
+
+        The earlier updates were recorded by another instance (or this one's recovery has
+        not reached them): handled here, in order, they are skipped where they were held.
+        """
+        for (entry, prepared), answer in zip(work, waiting.answered, strict=False):
+            await self._answer(entry, prepared, answer)
+        handled = {entry.id for entry, _ in work[: len(waiting.answered)]}
+        rest = [(entry, prepared) for entry, prepared in batch if entry.id not in handled]
+        held = {entry.id for entry, _ in rest}
+        for entry in waiting.entries:
+            if entry.id in held:
+                continue
+            try:
+                rest.append((entry, self.prepare(entry)))
+            except Exception as error:  # a payload the adapter cannot read
+                logger.exception("%s update %s cannot be read", self.name, entry.update_key)
+                await self._count_failure([entry], error)
+        return sorted(rest, key=lambda pair: pair[0].id)
 
     @property
     def files(self) -> FileSource | None:
@@ -482,19 +485,3 @@ class InboxChannel:
                 len(entries),
                 type(db_error).__name__,
             )
-
-
-async def _first(*events: asyncio.Event) -> None:
-    """Wait until any of the events is set."""
-    waiters = [asyncio.ensure_future(event.wait()) for event in events]
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-
-
-async def wait_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    """Sleep for a while, or less if asked to stop."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)

@@ -12,6 +12,7 @@ it, since handling starts by marking it processed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -56,3 +57,19 @@ async def first_of(waiting: Coroutine[Any, Any, None], stop: asyncio.Event) -> N
 async def until_set(event: asyncio.Event) -> None:
     """The work of a term without polling (webhooks deliver): wait for its end."""
     await event.wait()
+
+
+async def first_event(*events: asyncio.Event) -> None:
+    """Wait until any of the events is set."""
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+
+
+async def wait_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    """Sleep for a while, or less if asked to stop."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)

@@ -34,6 +34,10 @@ from storage.db import Database
 Attach = Callable[[Router, Database, Clock, FloodLimits], InboxChannel]
 
 
+TELEGRAM_PER_SECOND = 30
+"""Telegram's ceiling for a bot's messages in any second (its Bot FAQ: "about 30")."""
+
+
 @dataclass(frozen=True, slots=True)
 class Connection:
     """A platform reached at start-up, before the router exists."""
@@ -83,7 +87,7 @@ async def _connect_telegram(settings: Settings) -> Connection:
     ) -> InboxChannel:
         return telegram.TelegramChannel(config, router, database, clock, flood, bot=bot)
 
-    pace = Pace(settings.pgibot_send_rate, settings.pgibot_chat_interval)
+    pace = Pace(settings.pgibot_send_rate, settings.pgibot_chat_interval, TELEGRAM_PER_SECOND)
     return Connection("telegram", bot.username, pace, attach, bot.release)
 
 

@@ -29,8 +29,9 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.channels.base import InboxChannel, Prepared, wait_or_stop
+from bot.channels.base import InboxChannel, Prepared
 from bot.channels.connect import Fault, StartError, network_fault
+from bot.channels.polling import wait_or_stop
 from bot.channels.redaction import protect
 from bot.channels.telegram_http import LeanBot
 from bot.channels.telegram_parse import integer_ids, to_incoming

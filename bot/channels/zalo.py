@@ -27,8 +27,9 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 from aiohttp import web
 
-from bot.channels.base import InboxChannel, Prepared, wait_or_stop
+from bot.channels.base import InboxChannel, Prepared
 from bot.channels.connect import Fault, StartError, network_fault
+from bot.channels.polling import wait_or_stop
 from bot.channels.redaction import protect
 from bot.channels.webhook import receive
 from bot.channels.zalo_parse import event_key, to_incoming

@@ -37,7 +37,12 @@ async def cmd_backup(app: App, args: argparse.Namespace) -> int:
 async def cmd_restore(app: App, args: argparse.Namespace) -> int:
     """Restore a backup into the configured database and the data folder."""
     restored = await restore_backup(
-        app.db.engine, app.database, app.settings.pgibot_data_dir, args.file, force=args.force
+        app.db.engine,
+        app.database,
+        app.settings.pgibot_data_dir,
+        args.file,
+        force=args.force,
+        now=app.clock.now(),
     )
     manifest = restored.manifest
     out(

@@ -85,6 +85,8 @@ class Pace:
     """Messages a second, in all."""
     chat_interval: float
     """Seconds between two messages to one chat."""
+    ceiling: int | None = None
+    """Requests the platform takes in any one second before it answers 429 (None: ``rate``)."""
 
 
 REPLY_POLICY = RetryPolicy()

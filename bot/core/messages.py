@@ -144,6 +144,7 @@ def reply_to_payload(reply: Reply) -> dict[str, Any]:
         "choices": [
             [{"label": c.label, "payload": c.payload} for c in row] for row in reply.choices
         ],
+        **({} if reply.numbered else {"numbered": False}),
     }
 
 
@@ -152,4 +153,4 @@ def reply_from_payload(payload: dict[str, Any]) -> Reply:
     rows = tuple(
         tuple(Choice(c["label"], c["payload"]) for c in row) for row in payload.get("choices", [])
     )
-    return Reply(str(payload["text"]), rows)
+    return Reply(str(payload["text"]), rows, numbered=bool(payload.get("numbered", True)))

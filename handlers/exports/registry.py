@@ -11,6 +11,7 @@ together weigh about 90 MB, which a bot that only takes reports should not carry
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -114,13 +115,13 @@ async def _workbook(request: ExportRequest) -> bytes:
 async def _document(request: ExportRequest) -> bytes:
     from handlers.exports.document import report_document
 
-    return report_document(request.summary)
+    return await asyncio.to_thread(report_document, request.summary)  # off the event loop
 
 
 async def _chart(request: ExportRequest) -> bytes:
     from handlers.exports.chart import chart
 
-    return chart(request.summary)
+    return await asyncio.to_thread(chart, request.summary)  # off the event loop
 
 
 async def _text(request: ExportRequest) -> bytes:

@@ -138,12 +138,17 @@ async def spreadsheet(
             for rows in book.rows:
                 rows.close(None)
             raise
-        book.workbook.close()
-        for rows in book.rows:
-            rows.close(path)
-        data = path.read_bytes()
+        data = await asyncio.to_thread(_close, book, path)  # compressing: off the event loop
     logger.info("spreadsheet for %s: %s submissions, %s bytes", summary.year, count, len(data))
     return data
+
+
+def _close(book: _Book, path: Path) -> bytes:
+    """Write the workbook's file (the zip compression of every sheet); return its bytes."""
+    book.workbook.close()
+    for rows in book.rows:
+        rows.close(path)
+    return path.read_bytes()
 
 
 def _overview(book: _Book, summary: PlanSummary) -> None:

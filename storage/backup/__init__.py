@@ -29,7 +29,7 @@ import re
 import sqlite3
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import inspect, text
@@ -53,6 +53,7 @@ from storage.backup.archive import (
 )
 from storage.backup.pgtools import pg_dump, pg_restore
 from storage.db import create_engine
+from storage.repositories.instances import ALIVE_FOR
 
 logger = logging.getLogger(__name__)
 
@@ -170,15 +171,48 @@ async def holds_data(engine: AsyncEngine) -> bool:
     return False
 
 
+async def _running_instances(engine: AsyncEngine, now: datetime) -> list[str]:
+    """Name the bot instances whose heartbeat is recent (host and process id)."""
+
+    def read(connection: Connection) -> list[str]:
+        if not inspect(connection).has_table("instance"):
+            return []  # a database before heartbeats, or an empty one
+        rows = connection.execute(
+            text("SELECT host, pid FROM instance WHERE seen_at >= :since ORDER BY host, pid"),
+            {"since": now - ALIVE_FOR},
+        )
+        return [f"{host}:{pid}" for host, pid in rows]
+
+    async with engine.connect() as connection:
+        return await connection.run_sync(read)
+
+
 async def restore_backup(
-    engine: AsyncEngine, url: str, data_dir: Path, archive: Path, *, force: bool = False
+    engine: AsyncEngine,
+    url: str,
+    data_dir: Path,
+    archive: Path,
+    *,
+    force: bool = False,
+    now: datetime | None = None,
 ) -> Restored:
     """Restore a backup into the database at ``url`` (``engine`` opens it) and the data folder.
 
-    The bot must not be running on that database meanwhile. Nothing is changed until the
-    archive has been checked in full and the database found empty (or ``force`` given).
+    The bot must not be running on that database meanwhile: a restore is refused, ``force``
+    or not, while an instance's heartbeat is recent (as of ``now``, by default the system's
+    time). Nothing is changed until the archive has been checked in full and the database
+    found empty (or ``force`` given).
     """
     kind = database_kind(url)
+    running = await _running_instances(engine, now or datetime.now(UTC))
+    if running:
+        raise BackupError(
+            _(
+                "The bot is running on this database (%(instances)s). Stop every instance "
+                "before restoring: a restore replaces what they are writing."
+            )
+            % {"instances": ", ".join(running)}
+        )
     manifest = await asyncio.to_thread(unpack, archive, None)
     if manifest.database != kind:
         raise BackupError(
