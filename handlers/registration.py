@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.core.domain.members import InvitationInfo
-from bot.core.i18n import N_, _
+from bot.core.i18n import N_, _, format_day
 from bot.core.messages import Reply, reply_to_payload
 from handlers.context import EVERYONE, Command, Context
 from handlers.conversation import Conversation
@@ -63,7 +63,7 @@ async def register(ctx: Context, code: str, limit: GuessLimit = GUESS_LIMIT) -> 
         ctx.audit("registration.refused", reason="guess_limit", code=code[:16])
         return [Reply(_guessing_paused(limit))]
     invitation = await ctx.uow.invitations.by_code(code)
-    problem = _code_problem(invitation, ctx)
+    problem = _code_problem(invitation, ctx) or await _agency_ended(invitation, ctx)
     if invitation is None or problem is not None:
         ctx.audit(
             "registration.refused",
@@ -198,6 +198,35 @@ def _code_problem(invitation: InvitationInfo | None, ctx: Context) -> str | None
     if invitation.used_count >= invitation.max_uses:
         return _used_up()
     return None
+
+
+async def _agency_ended(invitation: InvitationInfo | None, ctx: Context) -> str | None:
+    """Refuse a code made for an agency that has since ended, naming who took over."""
+    ended = invitation.agency_ended_on if invitation else None
+    if invitation is None or ended is None or ended > ctx.today():
+        return None
+    takers = await ctx.uow.agencies.taking_over(invitation.agency_code)
+    values = {
+        "agency": invitation.agency_name,
+        "date": format_day(ended),
+        "successor": ", ".join(takers),
+    }
+    if takers:
+        return (
+            _(
+                "This invitation code was made for %(agency)s, which no longer exists since "
+                "%(date)s; its tasks are carried out by %(successor)s. Please ask the "
+                "coordinating agency for an invitation code of %(successor)s."
+            )
+            % values
+        )
+    return (
+        _(
+            "This invitation code was made for %(agency)s, which no longer exists since %(date)s. "
+            "Please ask the coordinating agency for a new code."
+        )
+        % values
+    )
 
 
 async def _start(ctx: Context) -> list[Reply]:

@@ -21,6 +21,7 @@ from bot.core.domain.members import Role
 from bot.core.i18n import N_, _, current_timezone, format_day, ngettext
 from bot.core.messages import Choice, Reply, reply_to_payload
 from handlers.absences import nobody_present, standing_in_note, welcome_back
+from handlers.agency_notices import tell_followers
 from handlers.context import COORDINATORS, Command, Context
 from handlers.conversation import Conversation
 from handlers.refusals import agency_refusal
@@ -71,6 +72,7 @@ class Reminders:
     async def sweep(self, uow: UnitOfWork, now: datetime) -> SweepResult:
         """Decide the reminders due now; commit them with their outbox messages."""
         await uow.agencies.settle(now)  # people follow an agency whose end has come
+        await tell_followers(uow, now)
         await self.look_at_calendar(uow)
         local = now.astimezone(current_timezone())
         today = local.date()
@@ -78,6 +80,7 @@ class Reminders:
         if not self.policy.sending_allowed(local.time()) or not self.calendar.is_working_day(
             today
         ):
+            await uow.commit()  # people follow their agency (and are told) whatever the day
             return result
         horizon = today + timedelta(days=max(self.policy.days_before) + 7)
         result.decided += await welcome_back(uow, today, now, today - self._lookback(), horizon)

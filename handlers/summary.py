@@ -95,7 +95,7 @@ def overview_text(summary: PlanSummary, ctx: Context) -> str:
         "",
     ]
     lines += _milestone_lines(summary)
-    total = len([a for a in summary.agencies if a.lead_tasks])
+    total = len(summary.leading_agencies)
     lines.append(
         _(
             "Agencies that reported on all their tasks: %(done)s of %(total)s; "

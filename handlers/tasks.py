@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from bot.core.domain.members import Role
 from bot.core.domain.plan import AssignmentRole, MilestoneInfo, TaskInfo
-from bot.core.domain.submissions import SubmissionInfo
+from bot.core.domain.submissions import ReportStatus, SubmissionInfo
 from bot.core.i18n import N_, _, format_day, format_moment, format_score, ngettext
 from bot.core.messages import Choice, Reply
+from bot.core.text import shorten
 from handlers import replies
 from handlers.context import EVERYONE, Command, Context
 from handlers.conversation import Button, Conversation
@@ -109,8 +110,10 @@ def _task_line(task: TaskInfo, report: SubmissionInfo | None) -> str:
 
 
 async def history(ctx: Context) -> list[Reply]:
-    """Show the agency's most recent reports, newest first."""
+    """Show the agency's most recent reports, newest first (``/lichsu YEAR``: of one year)."""
     member = ctx.require_member()
+    if ctx.incoming.argument.strip():
+        return [await _year_history(ctx, ctx.incoming.argument.strip())]
     recent = await ctx.uow.submissions.recent(member.agency_id, limit=HISTORY_LENGTH)
     if not recent:
         return [
@@ -135,18 +138,71 @@ async def history(ctx: Context) -> list[Reply]:
         lines.append(
             _("Task %(code)s: %(title)s") % {"code": item.task_code, "title": item.task_title}
         )
-        summary = _("%(status)s, %(progress)s%%") % {
-            "status": status_label(item.status),
-            "progress": item.progress,
-        }
-        if item.version > 1:
-            summary += "; " + _("version %(version)s") % {"version": item.version}
-        if item.attachment_count:
-            summary += "; " + ngettext(
-                "%(count)s file", "%(count)s files", item.attachment_count
-            ) % {"count": item.attachment_count}
-        lines.append(summary)
+        lines.append(_state_of(item.status, item.progress, item.version, item.attachment_count))
     return [Reply("\n".join(lines))]
+
+
+async def _year_history(ctx: Context, wanted: str) -> Reply:
+    """Show an agency's reports of one year as that year's views read them."""
+    member = ctx.require_member()
+    found = (
+        await ctx.uow.history.year(int(wanted), member.agency_id, HISTORY_LENGTH)
+        if wanted.isdigit() and len(wanted) == 4
+        else None
+    )
+    if found is None:
+        return Reply(
+            _(
+                "There is no reporting year %(year)s. Send /lichsu, or /lichsu followed by a "
+                "year, for example /lichsu %(example)s."
+            )
+            % {"year": shorten(wanted, 10), "example": ctx.today().year}
+        )
+    if not found.rows:
+        return Reply(
+            _("%(agency)s has no report for %(year)s.")
+            % {"agency": found.agency_name, "year": found.year}
+        )
+    lines = [
+        _("Reports of %(agency)s for %(year)s (newest first):")
+        % {"agency": found.agency_name, "year": found.year}
+    ]
+    for row in found.rows:
+        lines += [
+            "",
+            _("No. %(number)s — %(time)s — %(name)s")
+            % {
+                "number": row.number,
+                "time": format_moment(row.created_at),
+                "name": row.member_name,
+            },
+        ]
+        if row.agency_name != found.agency_name:
+            lines.append(_("Reported by %(agency)s") % {"agency": row.agency_name})
+        lines.append(
+            _("Task %(code)s: %(title)s") % {"code": row.task_code, "title": row.task_title}
+        )
+        lines.append(_state_of(row.status, row.progress, row.version, row.attachments))
+    if found.total > len(found.rows):
+        lines += [
+            "",
+            _("The %(shown)s newest of %(count)s reports are shown.")
+            % {"shown": len(found.rows), "count": found.total},
+        ]
+    return Reply("\n".join(lines))
+
+
+def _state_of(status: str, progress: int, version: int, files: int) -> str:
+    """Write a report's state, version and files on one line."""
+    summary = _("%(status)s, %(progress)s%%") % {
+        "status": status_label(ReportStatus(status)),
+        "progress": progress,
+    }
+    if version > 1:
+        summary += "; " + _("version %(version)s") % {"version": version}
+    if files:
+        summary += "; " + ngettext("%(count)s file", "%(count)s files", files) % {"count": files}
+    return summary
 
 
 def _deadline_line(milestone: MilestoneInfo, ctx: Context) -> str:
@@ -198,7 +254,12 @@ CONVERSATION = Conversation(
             EVERYONE,
             list_tasks,
         ),
-        Command("lichsu", N_("your agency's recent reports"), EVERYONE, history),
+        Command(
+            "lichsu",
+            N_("your agency's recent reports; /lichsu 2024 for one year"),
+            EVERYONE,
+            history,
+        ),
     ),
     buttons={TASK_BUTTON.prefix: show_task},
 )

@@ -22,12 +22,13 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from types import MappingProxyType
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.domain.agencies import AgencyInfo, AgencyStatus
 from bot.core.domain.members import NamedThing, match_name
 from bot.core.domain.reorganisation import (
+    Followed,
     Refusal,
     Standing,
     add_conflict,
@@ -36,8 +37,7 @@ from bot.core.domain.reorganisation import (
     merge_refusal,
     retire_refusal,
 )
-from bot.core.i18n import _, current_timezone, format_day
-from bot.core.messages import Reply, reply_to_payload
+from bot.core.i18n import current_timezone
 from storage.models import (
     Agency,
     AgencyGroup,
@@ -45,13 +45,15 @@ from storage.models import (
     AuditEntry,
     Member,
     MemberIdentity,
-    OutboxMessage,
     Plan,
 )
 from storage.plan_cache import cached, mark_plan_changed
 from storage.structure import rebuild_all
 
 logger = logging.getLogger(__name__)
+
+FOLLOWED = "pgibot.followed"
+"""Where a session keeps the members who followed their agency until they are told."""
 
 
 class AgencyError(ValueError):
@@ -325,12 +327,14 @@ async def _settle(session: AsyncSession, now: datetime, rebuild: bool) -> None:
     await settle_members(session, now=now)
 
 
-async def settle_members(session: AsyncSession, *, now: datetime) -> None:
-    """Let people follow their agency once its end has come.
+async def settle_members(session: AsyncSession, *, now: datetime) -> list[Followed]:
+    """Let people follow their agency once its end has come, and return who must be told.
 
     The members of an agency merged by today continue under the agency that answers for it
-    today; those of a retired one are deactivated, and each is told once, through the outbox,
-    that the unit has ended and who took over its tasks. Doing it again changes nothing.
+    today; those of a retired one are deactivated. Each of them with a reachable chat is
+    returned, and kept for :func:`followed`, so that the caller words the one message they
+    receive through the outbox (:mod:`handlers.agency_notices`). Doing it again changes
+    nothing.
     """
     today = now.astimezone(current_timezone()).date()
     has_people = exists().where(Member.agency_id == Agency.id, Member.active.is_(True))
@@ -341,68 +345,74 @@ async def settle_members(session: AsyncSession, *, now: datetime) -> None:
             )
         )
     )
+    found: list[Followed] = []
     for agency in ended:
         target = await current_agency(session, agency, today)
-        if target.id != agency.id:
-            moved = await session.execute(
-                update(Member).where(Member.agency_id == agency.id).values(agency_id=target.id)
+        closed = target.valid_to is not None and target.valid_to <= today
+        people = list(
+            await session.scalars(
+                select(Member).where(Member.agency_id == agency.id).order_by(Member.id)
             )
+        )
+        gone = target if closed else agency
+        active = sum(1 for person in people if person.active)
+        takers = tuple(await taking_over(session, target)) if closed else ()
+        for person in people:
+            chat = await _chat_of(session, person) if person.active else None
+            if chat is not None:
+                found.append(
+                    Followed(
+                        member_id=person.id,
+                        channel=chat[0],
+                        chat_id=chat[1],
+                        agency_id=gone.id,
+                        agency=gone.name,
+                        ended_on=gone.valid_to or today,
+                        continues_under=None if closed else target.name,
+                        takers=takers,
+                    )
+                )
+            if closed:
+                person.active = False
+            person.agency_id = target.id
+        if target.id != agency.id:
             _audit(
                 session,
                 now,
                 "agency.members_moved",
                 code=agency.code,
                 into=target.code,
-                members=moved.rowcount,  # type: ignore[attr-defined]
+                members=len(people),
             )
-        if target.valid_to is not None and target.valid_to <= today:
-            await _close_accounts(session, target, now)
+        if closed:
+            _audit(session, now, "agency.members_closed", code=target.code, members=active)
     await session.flush()
+    session.info.setdefault(FOLLOWED, []).extend(found)
+    return found
 
 
-async def _close_accounts(session: AsyncSession, agency: Agency, now: datetime) -> None:
-    """Deactivate the members of an agency that ended, telling each of them once."""
-    members = list(
-        await session.scalars(
-            select(Member).where(Member.agency_id == agency.id, Member.active.is_(True))
+def followed(session: AsyncSession) -> list[Followed]:
+    """Return (and forget) the members who followed their agency in this transaction."""
+    found: list[Followed] = session.info.pop(FOLLOWED, [])
+    return found
+
+
+async def _chat_of(session: AsyncSession, person: Member) -> tuple[str, str] | None:
+    """Return the chat where a member is told: the chosen channel, else the latest one."""
+    identity = await session.scalar(
+        select(MemberIdentity)
+        .where(
+            MemberIdentity.member_id == person.id,
+            MemberIdentity.reachable.is_(True),
+            MemberIdentity.channel != "console",
         )
+        .order_by(
+            (MemberIdentity.channel == (person.preferred_channel or "")).desc(),
+            MemberIdentity.id.desc(),
+        )
+        .limit(1)
     )
-    takers = await taking_over(session, agency)
-    for person in members:
-        person.active = False
-        identity = await session.scalar(
-            select(MemberIdentity)
-            .where(
-                MemberIdentity.member_id == person.id,
-                MemberIdentity.reachable.is_(True),
-                MemberIdentity.channel != "console",
-            )
-            .order_by(
-                (MemberIdentity.channel == (person.preferred_channel or "")).desc(),
-                MemberIdentity.id.desc(),
-            )
-            .limit(1)
-        )
-        if identity is None:
-            continue
-        key = f"agency-ended:{agency.id}:{person.id}"
-        if await session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)):
-            continue
-        session.add(
-            OutboxMessage(
-                channel=identity.channel,
-                chat_id=identity.chat_id,
-                member_id=person.id,
-                kind="notice",
-                payload=reply_to_payload(Reply(_ended_notice(agency, takers))),
-                dedupe_key=key,
-                status="pending",
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
-        )
-    _audit(session, now, "agency.members_closed", code=agency.code, members=len(members))
+    return (identity.channel, identity.chat_id) if identity else None
 
 
 async def ended_error(session: AsyncSession, agency: Agency) -> AgencyError:
@@ -410,32 +420,6 @@ async def ended_error(session: AsyncSession, agency: Agency) -> AgencyError:
     takers = await taking_over(session, agency)
     return AgencyError(
         Refusal.ENDED, name=agency.name, on=agency.valid_to, successors=tuple(takers)
-    )
-
-
-def _ended_notice(agency: Agency, takers: list[str]) -> str:
-    values = {
-        "date": format_day(agency.valid_to) if agency.valid_to else "",
-        "agency": agency.name,
-        "successor": ", ".join(takers),
-    }
-    ended = (
-        _(
-            "From %(date)s, %(agency)s has ended its work; its tasks in the plan are carried "
-            "out by %(successor)s."
-        )
-        if takers
-        else _("From %(date)s, %(agency)s has ended its work.")
-    ) % values
-    return (
-        ended
-        + " "
-        + _(
-            "Your account for %(agency)s is closed, and you will receive no more reminders. "
-            "Thank you for your work. To report for another agency, please ask the "
-            "coordinating agency for an invitation code."
-        )
-        % values
     )
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.domain.members import Role
+from bot.core.domain.plan import RESULT_KINDS
 from bot.core.i18n import current_timezone
 from storage.agencies import coordinator_agency, current_agency, lineage_ids
 from storage.models import (
@@ -131,8 +132,9 @@ class NotificationRepository:
     async def pending_by_agency(self, milestone: DueMilestone) -> dict[int, list[PendingTask]]:
         """Return, per agency concerned, the tasks it has not reported on yet.
 
-        The agencies concerned are those the structure in force on the deadline's day assigns;
-        a report by an agency that has since become one of them counts for it.
+        The tasks a milestone asks for are those of :func:`bot.core.domain.plan.asks_for`; the
+        agencies concerned are those that lead them in the structure in force on the deadline's
+        day; a report by an agency that has since become one of them counts for it.
         """
         linked = select(Task.id).where(
             Task.milestone_rule_id
@@ -149,7 +151,9 @@ class NotificationRepository:
             )
             .order_by(Task.position)
         )
-        if milestone.kind in ("implementation_plan", "consolidated_report"):
+        if milestone.kind in RESULT_KINDS:  # every task of section II, and any tied to it
+            query = query.where(or_(Task.index_id.is_not(None), Task.id.in_(linked)))
+        else:  # the deliverable of the task tied to it (bot.core.domain.plan.asks_for)
             query = query.where(Task.id.in_(linked))
         if milestone.recipients == "coordinator":
             coordinator = await self._coordinator_id(milestone.due_date)

@@ -88,6 +88,7 @@ def written_structure(loaded: LoadedPlan) -> dict[str, Any]:
                 "members": list(g.members),
                 "kinds": list(g.kinds),
                 "exclude": g.exclude_named_in_index,
+                "section_ii_leads": g.section_ii_leads,
             }
             for g in doc.groups
         },

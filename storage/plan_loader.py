@@ -131,11 +131,18 @@ def _check_references(loaded: LoadedPlan, root: yaml.Node) -> None:
     ] + [(("organisational_tasks", j), task) for j, task in enumerate(doc.organisational_tasks)]
     tasks = _unique([((*loc, "code"), task.code) for loc, task in task_locations], fail)
     assignable = agencies | groups
+    section_ii_leads = {g.code for g in doc.groups if g.section_ii_leads}
     for loc, task in task_locations:
         for field in ("leads", "supports"):
             for k, code in enumerate(getattr(task, field)):
                 if code not in assignable:
                     fail((*loc, field, k), _unknown_agency(code))
+                if code in section_ii_leads and loc[0] == "indices":
+                    fail(
+                        (*loc, field, k),
+                        _("%(code)s names the leads of section II: only section III may use it")
+                        % {"code": code},
+                    )
         if task.milestone and task.milestone not in milestones:
             fail((*loc, "milestone"), _("unknown milestone %(code)s") % {"code": task.milestone})
     if doc.plan.coordinator not in agencies:
@@ -176,6 +183,11 @@ def _check_references(loaded: LoadedPlan, root: yaml.Node) -> None:
             )
         if succession.by not in known | groups:
             fail(("successions", i, "by"), _unknown_agency(succession.by))
+        if section_ii_leads & {succession.succeeded, succession.by}:
+            fail(
+                ("successions", i, "by"),
+                _("the leads of section II follow their tasks and are not succeeded"),
+            )
 
 
 def _unknown_agency(code: str) -> str:

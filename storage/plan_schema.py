@@ -130,10 +130,12 @@ class GroupSpec(_Strict):
     members: list[Code] = Field(default_factory=list)
     kinds: list[AgencyKind] = Field(default_factory=list)
     exclude_named_in_index: bool = False
+    section_ii_leads: bool = False
+    """Every agency that leads a task of section II on the day (named by section III only)."""
 
     @model_validator(mode="after")
     def _members_or_kinds(self) -> GroupSpec:
-        if not self.members and not self.kinds:
+        if not self.members and not self.kinds and not self.section_ii_leads:
             raise ValueError(_("a group needs members or kinds"))
         return self
 

@@ -67,7 +67,11 @@ def _rules(
     for code, group in structure.get("groups", {}).items():
         members = list(group["members"])
         members += [agency for agency, kind in listed if kind in group["kinds"]]
-        groups[code] = Group(tuple(dict.fromkeys(members)), bool(group["exclude"]))
+        groups[code] = Group(
+            tuple(dict.fromkeys(members)),
+            bool(group["exclude"]),
+            bool(group.get("section_ii_leads", False)),
+        )
     tasks = [
         TaskRule(code, index, tuple(leads), tuple(supports))
         for code, index, leads, supports in structure.get("tasks", [])

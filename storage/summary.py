@@ -18,7 +18,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.domain.plan import MilestoneInfo, in_cycle
+from bot.core.domain.plan import MilestoneInfo, asks_for, in_cycle
 from bot.core.domain.progress import (
     AgencyState,
     IndexState,
@@ -78,11 +78,11 @@ class SummaryRepository:
         )
         if plan is None or cycle is None:
             return None
-        milestones = await self._milestones(cycle.id)
+        milestones = await self.milestones_of(cycle.id)
         on = reference_day(milestones, year)
         agencies = {a.id: a for a in await self._session.scalars(select(Agency))}
         owner = {a.id: (await current_agency(self._session, a, on)).id for a in agencies.values()}
-        names = await self._names(agencies, owner, on)
+        names = await self.names_on(agencies, owner, on)
         tasks = list(
             await self._session.scalars(
                 select(Task)
@@ -138,6 +138,7 @@ class SummaryRepository:
             for i in index_rows
         ]
         coordinator = await coordinator_agency(self._session, on)
+        asked = await self._asked(plan.id, tasks)
         return PlanSummary(
             plan_title=plan.title,
             province=plan.province,
@@ -151,6 +152,7 @@ class SummaryRepository:
             organisational=[states[t.id] for t in tasks if t.index_id is None],
             agencies=await self._agencies(
                 tasks,
+                asked,
                 leads,
                 supports,
                 latest,
@@ -169,13 +171,13 @@ class SummaryRepository:
         cycle = await self._session.scalar(
             select(Cycle).where(Cycle.year == year).order_by(Cycle.id).limit(1)
         )
-        milestones = await self._milestones(cycle.id) if cycle else []
+        milestones = await self.milestones_of(cycle.id) if cycle else []
         on = reference_day(milestones, year)
         agencies = {a.id: a for a in await self._session.scalars(select(Agency))}
         owner = {a.id: (await current_agency(self._session, a, on)).id for a in agencies.values()}
-        return await self._names(agencies, owner, on)
+        return await self.names_on(agencies, owner, on)
 
-    async def _names(
+    async def names_on(
         self, agencies: dict[int, Agency], owner: dict[int, int], on: date
     ) -> dict[int, str]:
         """Return each agency's name on a day, with its successor's if it had become another."""
@@ -285,9 +287,36 @@ class SummaryRepository:
             contributions,
         )
 
+    async def _asked(self, plan_id: int, tasks: list[Task]) -> set[int]:
+        """Return the tasks whose lead agencies a milestone of the year asks for a report.
+
+        Only those are chased (:func:`bot.core.domain.plan.asks_for`): an agency's tasks of
+        section II, its implementation plan, the coordinator's consolidated report.
+        """
+        rules = list(
+            (
+                await self._session.execute(
+                    select(MilestoneRule.id, MilestoneRule.kind).where(
+                        MilestoneRule.plan_id == plan_id, MilestoneRule.active.is_(True)
+                    )
+                )
+            ).all()
+        )
+        return {
+            t.id
+            for t in tasks
+            if any(
+                asks_for(
+                    kind, section_ii=t.index_id is not None, linked=t.milestone_rule_id == rule
+                )
+                for rule, kind in rules
+            )
+        }
+
     async def _agencies(
         self,
         tasks: list[Task],
+        asked: set[int],
         leads: dict[int, list[int]],
         supports: dict[int, list[int]],
         latest: dict[tuple[int, int], LatestReport],
@@ -328,11 +357,13 @@ class SummaryRepository:
                     last_report_at=max((r.created_at for r in reports), default=None),
                     support_tasks=[t.code for t in support],
                     contributed_tasks=[t.code for t in contributed],
+                    unasked_tasks=[t.code for t in lead if t.id not in asked],
                 )
             )
         return result
 
-    async def _milestones(self, cycle_id: int) -> list[MilestoneInfo]:
+    async def milestones_of(self, cycle_id: int) -> list[MilestoneInfo]:
+        """Return the dated deadlines of a cycle, in date order."""
         rows = await self._session.execute(
             select(Milestone, MilestoneRule, Cycle)
             .join(MilestoneRule, MilestoneRule.id == Milestone.rule_id)
@@ -371,10 +402,10 @@ class SummaryRepository:
         if found is None:
             return
         cycle, first_year = found
-        on = reference_day(await self._milestones(cycle.id), year)
+        on = reference_day(await self.milestones_of(cycle.id), year)
         agencies = {a.id: a for a in await self._session.scalars(select(Agency))}
         owner = {a.id: (await current_agency(self._session, a, on)).id for a in agencies.values()}
-        names = await self._names(agencies, owner, on)
+        names = await self.names_on(agencies, owner, on)
         leading: set[tuple[int, int]] = {
             (task_id, agency_id_)
             for task_id, agency_id_ in await self._session.execute(

@@ -14,7 +14,9 @@ from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.agencies import FOLLOWED
 from storage.db import READ_ONLY, Database
+from storage.history import HistoryRepository
 from storage.inbox import InboxRepository
 from storage.notifications import NotificationRepository
 from storage.outbox import OutboxRepository
@@ -60,6 +62,7 @@ class Repositories:
     notifications: NotificationRepository
     outbox: OutboxRepository
     summaries: SummaryRepository
+    history: HistoryRepository
     synthetic: SyntheticData
     web_logins: WebLoginRepository
     reports: ReportSearch
@@ -85,6 +88,7 @@ class Repositories:
         self.notifications = NotificationRepository(session)
         self.outbox = OutboxRepository(session)
         self.summaries = SummaryRepository(session)
+        self.history = HistoryRepository(session)
         self.synthetic = SyntheticData(session)
         self.web_logins = WebLoginRepository(session)
         self.reports = ReportSearch(session)
@@ -177,7 +181,13 @@ class UnitOfWork(Repositories):
         await self._live().flush()
 
     async def commit(self) -> None:
-        """Commit what was done so far (and let another writer of this process go first)."""
+        """Commit what was done so far (and let another writer of this process go first).
+
+        Members who followed their agency's end must have been taken to be told
+        (``uow.agencies.followed()``): a commit that would move them in silence is refused.
+        """
+        if self._live().info.get(FOLLOWED):
+            raise RuntimeError("members followed their agency but were not told")
         try:
             await self._live().commit()
         except BaseException:

@@ -110,7 +110,22 @@ def test_the_report_of_each_year_names_its_own_agencies(pgibot: Pgibot) -> None:
         assert result.returncode == 0, result.stderr
     y2024 = (pgibot.folder / "nam-2024.txt").read_text(encoding="utf-8")
     y2026 = (pgibot.folder / "nam-2026.txt").read_text(encoding="utf-8")
-    for district in ("UBND thành phố Lạng Sơn", "UBND huyện Tràng Định", "UBND huyện Đình Lập"):
+    districts = ["UBND thành phố Lạng Sơn"] + [
+        f"UBND huyện {name}"
+        for name in (
+            "Tràng Định",
+            "Văn Lãng",
+            "Văn Quan",
+            "Bình Gia",
+            "Bắc Sơn",
+            "Hữu Lũng",
+            "Chi Lăng",
+            "Cao Lộc",
+            "Lộc Bình",
+            "Đình Lập",
+        )
+    ]
+    for district in districts:  # the 11 district committees of 2024, none in 2026
         assert district in y2024 and district not in y2026
     assert "Sở Tài nguyên và Môi trường" in y2024 and "UBND xã" not in y2024
     assert "UBND xã Thất Khê" in y2026 and "UBND phường Tam Thanh" in y2026
@@ -127,6 +142,14 @@ def test_the_report_of_each_year_names_its_own_agencies(pgibot: Pgibot) -> None:
 def test_agency_list_and_reorganisation(pgibot: Pgibot) -> None:
     listing = pgibot("agency", "list")
     assert re.search(r"stnmt\s+Sở Tài nguyên và Môi trường", listing.stdout)
+    entries = {block.split()[0]: block for block in re.split(r"\n(?=\S)", listing.stdout.strip())}
+    assert "đã sáp nhập vào snnmt (Sở Nông nghiệp và Môi trường)" in entries["stnmt"]
+    assert "hoạt động đến hết 28/02/2025" in entries["stnmt"]
+    assert "hoạt động từ 01/03/2025" in entries["snnmt"]
+    assert "hoạt động đến hết 30/06/2025" in entries["h-van-lang"]
+    assert "nhiệm vụ do UBND các xã, phường thực hiện" in entries["h-van-lang"]
+    assert "hoạt động từ 01/07/2025" in entries["x-that-khe"]
+    assert "hoạt động từ khi ban hành Kế hoạch" in entries["sxd"]
     added = pgibot("agency", "add", "snnmt", "--name", "Sở Nông nghiệp và Môi trường")
     assert added.returncode == 0, added.stderr
     merged = pgibot("agency", "merge", "sgtvt", "--into", "sxd", "--on", "01/03/2025")
@@ -164,6 +187,10 @@ def test_invite_create_prints_code_and_deep_link(pgibot: Pgibot) -> None:
     )
     assert "Mã mời" not in elsewhere.stdout
     assert pgibot("invite", "create", "--agency", "snnmt", "--role", "dieuphoi").returncode == 0
+    ended = pgibot("invite", "create", "--agency", "Sở Tài nguyên và Môi trường")
+    assert ended.returncode == 1 and "Mã mời" not in ended.stdout
+    assert "không còn hoạt động" in ended.stderr
+    assert "do Sở Nông nghiệp và Môi trường thực hiện" in ended.stderr, ended.stderr
 
 
 def test_console_session_in_a_subprocess(pgibot: Pgibot) -> None:

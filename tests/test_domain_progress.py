@@ -174,3 +174,24 @@ def test_the_summary_lists_who_has_not_reported_what_is_late_and_what_is_blocked
     assert not before.late  # the deadline's own day is not late
     assert summary(date(2024, 12, 11), tasks, agencies).late
     assert not summary(date(2024, 12, 11), tasks, []).not_reported
+
+
+def test_a_task_no_milestone_asks_for_is_never_missing() -> None:
+    """The Front leads III.4 only, which no milestone asks for: it is behind on nothing."""
+    press = AgencyState(
+        4, "baols", "Báo Lạng Sơn", "press", ["1.h.1", "III.2"], [], [], None,
+        unasked_tasks=["III.2"],
+    )  # fmt: skip
+    front = AgencyState(
+        5, "mttq", "Ủy ban MTTQ tỉnh", "front", ["III.4"], [], [], None, unasked_tasks=["III.4"]
+    )
+    done = AgencyState(
+        6, "cat", "Công an tỉnh", "police", ["1.d", "III.2"], ["1.d"], [], None,
+        unasked_tasks=["III.2"],
+    )  # fmt: skip
+    whole = summary(date(2024, 12, 11), [], [press, front, done])
+    assert press.pending_tasks == ["1.h.1"] and press.asked
+    assert front.pending_tasks == [] and not front.asked
+    assert [a.code for a in whole.leading_agencies] == ["baols", "cat"]
+    assert [a.code for a in whole.not_reported] == ["baols"]
+    assert [a.code for a in whole.reported_agencies] == ["cat"]

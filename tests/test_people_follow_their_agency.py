@@ -11,13 +11,14 @@ from sqlalchemy import select
 from bot.channels.memory import MemoryChannel
 from bot.core.clock import FrozenClock
 from bot.core.domain.members import Role
+from handlers.agency_notices import tell_followers
 from handlers.context import BotInfo
 from handlers.refusals import agency_refusal
 from handlers.reminders import Reminders
 from handlers.router import Router
 from storage.agencies import AgencyError
 from storage.db import Database
-from storage.models import Member, OutboxMessage, Submission
+from storage.models import Invitation, Member, OutboxMessage, Submission
 from storage.plan_loader import default_plan_path, read_plan
 from storage.uow import UnitOfWork
 from tests.helpers import invite
@@ -40,6 +41,7 @@ async def _move(database: Database, clock: FrozenClock, to: datetime) -> None:
     clock.advance(to - clock.now())
     async with UnitOfWork(database) as uow:
         await uow.plans.import_plan(read_plan(default_plan_path()), today=to.date(), now=to)
+        await tell_followers(uow, to)
         await uow.commit()
 
 
@@ -132,6 +134,10 @@ async def test_a_commune_officer_registered_in_2026_reports_on_1k1(
     summary = await not_started_summary(officer, "1.k.1", "Đã rà soát các điểm hạ tầng hư hỏng.")
     [receipt] = await officer.press(choice(summary, "Xác nhận"))
     assert receipt.text.startswith("Đã ghi nhận báo cáo số 2026/")
+    history = text_of(await officer.send("/lichsu 2026"))
+    assert history.startswith("Các báo cáo của UBND xã Thất Khê năm 2026 (theo thứ tự mới nhất):")
+    assert "Nhiệm vụ 1.k.1:" in history and "Báo cáo của:" not in history
+    assert text_of(await officer.send("/lichsu 2019")).startswith("Không có kỳ báo cáo năm 2019.")
     async with UnitOfWork(database) as uow:
         state = await uow.summaries.summary(2026, clock.now().date())
     assert state is not None
@@ -167,3 +173,84 @@ async def test_a_district_officer_of_2024_in_2026(
     k1 = next(t for t in y2024.all_tasks if t.code == "1.k.1")
     assert [r.agency_name for r in k1.reports] == ["UBND huyện Tràng Định"]
     assert "UBND huyện Tràng Định" not in {a.name for a in y2026.agencies}
+
+
+FEBRUARY_2025 = datetime(2025, 2, 20, 2, 0, tzinfo=UTC)  # Thursday 20/02/2025
+MARCH_2025 = datetime(2025, 3, 1, 3, 0, tzinfo=UTC)  # Saturday 01/03/2025, 10:00
+
+
+async def test_members_of_a_merged_agency_continue_under_its_successor_told_once(
+    bot: Router, database: Database, clock: FrozenClock
+) -> None:
+    await _move(database, clock, FEBRUARY_2025)
+    officer = MemoryChannel(bot.handle, user_id="801", display_name="Trần Minh Tâm")
+    await officer.send(f"/start {await invite(database, clock, 'stnmt')}")
+    assert "1.a.1" in text_of(await officer.send("/nhiemvu"))
+    clock.advance(MARCH_2025 - clock.now())
+    reminders = Reminders()
+    for _ in range(2):  # a Saturday's sweep settles people too; the second changes nothing
+        async with UnitOfWork(database) as uow:
+            await reminders.sweep(uow, clock.now())
+    await _move(database, clock, MARCH_2025)  # and so does an import on the same day
+    async with database.session() as session:
+        person = await session.scalar(select(Member).where(Member.full_name == "Trần Minh Tâm"))
+        assert person is not None and person.active is True
+    [notice] = await _notices(database, person.id)
+    assert notice == (
+        "Từ thứ Bảy, 01/03/2025, Sở Tài nguyên và Môi trường đã hợp nhất vào Sở Nông nghiệp và "
+        "Môi trường. Tài khoản của đồng chí tiếp tục thuộc Sở Nông nghiệp và Môi trường: từ nay "
+        "đồng chí báo cáo các nhiệm vụ và nhận nhắc hạn của Sở Nông nghiệp và Môi trường. Các "
+        "báo cáo trước đây của đồng chí vẫn được giữ nguyên."
+    )
+    tasks = text_of(await officer.send("/nhiemvu"))
+    assert "Sở Nông nghiệp và Môi trường" in tasks and "1.c.5" in tasks  # the merged tasks
+
+
+async def test_moving_people_in_silence_is_refused(database: Database, clock: FrozenClock) -> None:
+    """A unit of work that moved members must word their message before it commits."""
+    await _move(database, clock, JUNE_2025)
+    async with UnitOfWork(database) as uow:
+        member_id = await uow.members.create(
+            full_name="Nguyễn Văn An",
+            agency_id=(await uow.agencies.by_code("h-van-lang")).id,
+            role=Role.OFFICER,
+            invitation_id=None,
+            now=clock.now(),
+        )
+        await uow.members.add_identity(member_id, "telegram", "901", "901", clock.now())
+        await uow.commit()
+    async with UnitOfWork(database) as uow:
+        await uow.agencies.settle(JULY_2025)
+        with pytest.raises(RuntimeError, match="not told"):
+            await uow.commit()
+    async with UnitOfWork(database) as uow:
+        await uow.agencies.settle(JULY_2025)
+        assert await tell_followers(uow, JULY_2025) == 1
+        await uow.commit()
+
+
+async def test_a_code_made_before_its_agency_ended_does_not_register(
+    bot: Router, database: Database, clock: FrozenClock
+) -> None:
+    await _move(database, clock, FEBRUARY_2025)
+    department = await invite(database, clock, "stnmt", days=30)  # merged on 01/03/2025
+    await _move(database, clock, MARCH_2025.replace(day=5))
+    stranger = MemoryChannel(bot.handle, user_id="902", display_name="Hà Văn Bình")
+    [refused] = await stranger.send(f"/start {department}")
+    assert refused.text == (
+        "Mã mời này được tạo cho Sở Tài nguyên và Môi trường, đơn vị đã không còn hoạt động từ "
+        "thứ Bảy, 01/03/2025; các nhiệm vụ của đơn vị do Sở Nông nghiệp và Môi trường thực "
+        "hiện. Đề nghị đồng chí liên hệ cơ quan đầu mối để nhận mã mời của Sở Nông nghiệp và "
+        "Môi trường."
+    )
+    await _move(database, clock, JUNE_2025)
+    district = await invite(database, clock, "h-cao-loc")  # retired on 01/07/2025
+    await _move(database, clock, JULY_2025)
+    [refused] = await stranger.send(f"/start {district}")
+    assert "UBND huyện Cao Lộc" in refused.text and "UBND các xã, phường" in refused.text
+    async with database.session() as session:
+        assert not await session.scalar(select(Member.id).where(Member.full_name == "Hà Văn Bình"))
+        used = await session.scalars(select(Invitation.used_count))
+        assert set(used) == {0}  # neither code was spent
+    commune = await invite(database, clock, "x-that-khe")
+    assert "Đăng ký thành công" in text_of(await stranger.send(f"/start {commune}"))

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from bot.channels.memory import MemoryChannel
 from bot.core.clock import FrozenClock
 from bot.core.domain.members import Role
+from handlers.agency_notices import tell_followers
 from handlers.exports.registry import ExportScope, export
 from handlers.router import Router
 from storage.db import Database
@@ -31,6 +32,7 @@ TODAY = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)  # 09:00 in Hà Nội, Monday 07
 async def _import(database: Database, path: Path, now: datetime) -> None:
     async with UnitOfWork(database) as uow:
         await uow.plans.import_plan(read_plan(path), today=now.date(), now=now)
+        await tell_followers(uow, now)
         await uow.commit()
 
 
@@ -61,9 +63,16 @@ async def _report(database: Database, year: int, task: str, agency: str, at: dat
         await session.commit()
 
 
-async def _snapshot(coordinator: MemoryChannel, database: Database, year: int) -> dict[str, Any]:
-    """Every view and file of a year, as the coordinator gets them."""
+async def _snapshot(
+    coordinator: MemoryChannel,
+    database: Database,
+    year: int,
+    officers: dict[str, MemoryChannel],
+) -> dict[str, Any]:
+    """Every view and file of a year, as the coordinator gets them, and officers' /lichsu."""
     shots: dict[str, Any] = {}
+    for agency, officer in officers.items():
+        shots[f"lichsu {agency}"] = [r.text for r in await officer.send(f"/lichsu {year}")]
     [overview] = await coordinator.send(f"/tonghop {year}")
     shots["tonghop"] = overview.text
     for number in "1234":
@@ -141,10 +150,16 @@ async def test_later_changes_leave_past_years_as_they_were(
     coordinator = await member(
         router, database, clock, "snnmt", Role.COORDINATOR, "1", "Điều Phối"
     )
-    before = {year: await _snapshot(coordinator, database, year) for year in (2024, 2025)}
+    officers = {  # sct merges into sxd and skhcn is renamed in 2026
+        code: await member(router, database, clock, code, Role.OFFICER, str(n), f"Cán bộ {n}")
+        for n, code in enumerate(("sxd", "skhcn", "x-cai-kinh"), start=11)
+    }
+    before = {
+        year: await _snapshot(coordinator, database, year, officers) for year in (2024, 2025)
+    }
 
     await _import(database, _later_changes(tmp_path), TODAY)
-    after = {year: await _snapshot(coordinator, database, year) for year in (2024, 2025)}
+    after = {year: await _snapshot(coordinator, database, year, officers) for year in (2024, 2025)}
     for year in (2024, 2025):
         for view in before[year]:
             assert after[year][view] == before[year][view], (year, view)
@@ -167,6 +182,13 @@ async def test_later_changes_leave_past_years_as_they_were(
         assert earlier in {row[5] for row in list(y2025["xlsx"].values())[3][1:]}
     for year in (2024, 2025):
         _sheets_agree(before[year]["xlsx"])
+    # /lichsu of a year: the reports that count for the agency that year, names of the time.
+    [sxd_2025] = y2025["lichsu sxd"]
+    assert sxd_2025.startswith("Các báo cáo của Sở Xây dựng năm 2025")
+    assert "Báo cáo của: Sở Giao thông vận tải (nay là Sở Xây dựng)" in sxd_2025
+    assert "Sở Công Thương" not in sxd_2025  # merged into Sở Xây dựng only in 2026
+    assert "Sở Khoa học và Công nghệ" in y2024["lichsu skhcn"][0]
+    assert y2024["lichsu x-cai-kinh"] == ["UBND xã Cai Kinh không có báo cáo nào năm 2024."]
 
 
 def _sheets_agree(book: dict[str, list[tuple[Any, ...]]]) -> None:
@@ -196,7 +218,7 @@ async def test_a_year_is_read_on_its_reference_day(
     leads_2025 = {t.code: t.lead_agencies for t in summary_2025.all_tasks}
     assert len(leads_2024["1.k.1"]) == 11 and len(leads_2025["1.k.1"]) == 65
     assert leads_2025["1.a.1"] == ["Sở Nông nghiệp và Môi trường"]
-    assert len(summary_2024.leading_agencies) == 39
+    assert len(summary_2024.leading_agencies) == 38  # not the Front: III.4 asks no report
     assert not {a.code for a in summary_2025.agencies} & {"stnmt", "tp-lang-son", "skhdt"}
     assert date(2025, 12, 10) in {m.due_date for m in summary_2025.milestones}
     titles = {y.year: {t.code: t.title for t in y.all_tasks} for y in (summary_2024, summary_2025)}

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any, get_args
 
 from bot.cli.app import App, command, out, parse_day
 from bot.core.domain.agencies import AgencyInfo
 from bot.core.i18n import N_, _
+from handlers.agency_notices import tell_followers
 from storage.plan_schema import AgencyKind
 from storage.uow import UnitOfWork
 
@@ -16,11 +18,17 @@ AGENCY_STATUS = {"active": N_("active"), "merged": N_("merged"), "retired": N_("
 
 
 async def cmd_agency_list(app: App, args: argparse.Namespace) -> int:
-    """List the agencies with their status and how many tasks they lead and support."""
+    """List the agencies: status, the days each exists, successors, tasks led and supported."""
     await app.ensure_migrated()
     async with UnitOfWork(app.db) as uow:
         agencies = await uow.plans.agencies()
         counts = await uow.plans.assignment_counts(app.today())
+        takers = {
+            a.code: await uow.agencies.taking_over(a.code)
+            for a in agencies
+            if a.status == "retired"
+        }
+    names = {a.code: a.name for a in agencies}
     for agency in agencies:
         lead, support = counts.get(agency.id, (0, 0))
         out(f"{agency.code:<14} {agency.name}")
@@ -30,15 +38,37 @@ async def cmd_agency_list(app: App, args: argparse.Namespace) -> int:
             "support": support,
         }
         if agency.successor_code:
-            details += "; " + _("merged into %(code)s") % {"code": agency.successor_code}
+            details += "; " + _("merged into %(code)s (%(name)s)") % {
+                "code": agency.successor_code,
+                "name": names.get(agency.successor_code, ""),
+            }
+        elif takers.get(agency.code):
+            details += "; " + _("its tasks carried out by %(names)s") % {
+                "names": ", ".join(takers[agency.code])
+            }
         out(f"{'':<14} {details}")
+        out(f"{'':<14} {_lifetime(agency)}")
     return 0
+
+
+def _lifetime(agency: AgencyInfo) -> str:
+    """Say from when until when an agency exists (its last day, not the first without it)."""
+    start = f"{agency.valid_from:%d/%m/%Y}" if agency.valid_from else None
+    end = f"{agency.valid_to - timedelta(days=1):%d/%m/%Y}" if agency.valid_to else None
+    if start and end:
+        return _("exists from %(start)s to %(end)s") % {"start": start, "end": end}
+    if start:
+        return _("exists from %(start)s") % {"start": start}
+    if end:
+        return _("exists until %(end)s") % {"end": end}
+    return _("exists since the plan was signed")
 
 
 async def _reorganise(app: App, change: Callable[[UnitOfWork], Awaitable[AgencyInfo]]) -> int:
     await app.ensure_migrated()
     async with UnitOfWork(app.db) as uow:
         agency = await change(uow)
+        await tell_followers(uow, app.clock.now())
         await uow.commit()
     out(
         _("Done: %(code)s — %(name)s (%(status)s).")

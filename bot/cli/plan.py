@@ -11,6 +11,7 @@ from typing import Any
 from bot.cli.app import App, UsageError, command, out
 from bot.core.domain.plan import PlanView
 from bot.core.i18n import N_, _, format_score, ngettext
+from handlers.agency_notices import tell_followers
 from storage import migrate
 from storage.plan_loader import default_plan_path, read_plan
 from storage.uow import UnitOfWork
@@ -48,6 +49,7 @@ async def import_plan_file(app: App, path: Path) -> int:
     loaded = read_plan(path)
     async with UnitOfWork(app.db) as uow:
         report = await uow.plans.import_plan(loaded, today=app.today(), now=app.clock.now())
+        await tell_followers(uow, app.clock.now())
         await uow.commit()
     if not report.changed:
         out(

@@ -14,17 +14,20 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.domain.agencies import AgencyInfo, AgencyStatus
+from bot.core.domain.reorganisation import Followed
 from storage.agencies import (
     add_agency,
     coordinator_agency,
     current_agency,
     find_agency,
+    followed,
     get_agency,
     lineage_ids,
     merge_agency,
     rename_agency,
     retire_agency,
     settle_members,
+    taking_over,
     to_info,
 )
 from storage.models import Agency
@@ -68,6 +71,14 @@ class AgencyRepository:
         """Let the members of agencies that ended by now follow them (see settle_members)."""
         await settle_members(self._session, now=now)
 
+    def followed(self) -> list[Followed]:
+        """Return (and forget) who followed their agency in this unit of work, to be told.
+
+        An import, a merger, a retirement and :meth:`settle` may move people; the unit of
+        work refuses to commit until they are taken (see :mod:`handlers.agency_notices`).
+        """
+        return followed(self._session)
+
     async def add(
         self, *, code: str, name: str, short_name: str, kind: str, now: datetime
     ) -> AgencyInfo:
@@ -95,6 +106,10 @@ class AgencyRepository:
     async def retire(self, code: str, *, on: date, now: datetime) -> AgencyInfo:
         """Retire an agency from a date: it stops reporting, its members are deactivated."""
         return to_info(await retire_agency(self._session, code, on=on, now=now))
+
+    async def taking_over(self, code: str) -> list[str]:
+        """Return the names of who took over an ended agency's tasks (none: nobody)."""
+        return await taking_over(self._session, await get_agency(self._session, code))
 
     async def lineage(self, agency_id: int) -> list[int]:
         """Return an agency's id and the ids of every agency merged into it."""

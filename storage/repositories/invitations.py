@@ -110,4 +110,5 @@ class InvitationRepository:
             used_count=invitation.used_count,
             expires_at=invitation.expires_at,
             revoked=invitation.revoked_at is not None,
+            agency_ended_on=agency.valid_to,
         )

@@ -287,3 +287,5 @@ class InvitationInfo:
     used_count: int
     expires_at: datetime
     revoked: bool
+    agency_ended_on: date | None = None
+    """The first day the agency no longer exists, if it has an end (a merger, a retirement)."""

@@ -17,6 +17,22 @@ class AssignmentRole(StrEnum):
     SUPPORT = "support"
 
 
+RESULT_KINDS = ("progress_report", "final_report")
+"""Milestones at which the agencies report on their tasks of section II."""
+
+
+def asks_for(kind: str, *, section_ii: bool, linked: bool) -> bool:
+    """Tell whether a milestone asks the lead agencies of a task for a report on it.
+
+    From section III of the plan: the implementation plan (20/7, task III.1.2) and the
+    consolidated report (20/12, task III.5) are the deliverable of the task tied to them,
+    asked of that task's leads; the results report (10/12), like a periodic progress report,
+    is each agency's report on every task of section II it leads (and on a task tied to it).
+    A task of section III tied to no milestone is asked at none.
+    """
+    return linked or (kind in RESULT_KINDS and section_ii)
+
+
 @dataclass(frozen=True, slots=True)
 class MilestoneInfo:
     """A dated deadline of a cycle."""

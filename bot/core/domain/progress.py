@@ -96,12 +96,19 @@ class AgencyState:
     support_tasks: list[str] = field(default_factory=list)
     contributed_tasks: list[str] = field(default_factory=list)
     """The tasks it does not lead on which it has reported."""
+    unasked_tasks: list[str] = field(default_factory=list)
+    """The lead tasks no milestone asks a report on (section III with no deadline)."""
 
     @property
     def pending_tasks(self) -> list[str]:
-        """Return the codes of the lead tasks not reported yet."""
-        done = set(self.reported_tasks)
+        """Return the codes of the lead tasks a report is asked on and not made yet."""
+        done = {*self.reported_tasks, *self.unasked_tasks}
         return [code for code in self.lead_tasks if code not in done]
+
+    @property
+    def asked(self) -> bool:
+        """Tell whether the plan asks the agency for a report on any task it leads."""
+        return any(code not in self.unasked_tasks for code in self.lead_tasks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,13 +137,13 @@ class PlanSummary:
 
     @property
     def leading_agencies(self) -> list[AgencyState]:
-        """Return the agencies that lead at least one task."""
-        return [a for a in self.agencies if a.lead_tasks]
+        """Return the agencies asked for a report on at least one task they lead."""
+        return [a for a in self.agencies if a.asked]
 
     @property
     def reported_agencies(self) -> list[AgencyState]:
-        """Return the agencies that reported on every task they lead."""
-        return [a for a in self.agencies if a.lead_tasks and not a.pending_tasks]
+        """Return the agencies that reported on every task they are asked about."""
+        return [a for a in self.agencies if a.asked and not a.pending_tasks]
 
     @property
     def not_reported(self) -> list[AgencyState]:
@@ -177,6 +184,18 @@ class SubmissionRow:
     attachments: int
     lead: bool = True
     """Whether the agency leads the task (False for a supporting agency's contribution)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AgencyHistory:
+    """An agency's reports of one year, as that year's views read them (newest first)."""
+
+    year: int
+    agency_name: str
+    """The agency's name in that year."""
+    rows: list[SubmissionRow]
+    total: int
+    """How many reports (versions included) the year has for the agency; ``rows`` may be fewer."""
 
 
 def task_state(lead_reports: Sequence[LatestReport], lead_count: int) -> tuple[str, int]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 
 from bot.core.domain.agencies import AgencyStatus
@@ -36,6 +37,24 @@ class Refusal(StrEnum):
     """The agency no longer exists (its end has come): whoever took over is named instead."""
     PLAN_OUTDATED = "plan_outdated"
     """The plan was imported before agencies had dates: it must be imported again first."""
+
+
+@dataclass(frozen=True, slots=True)
+class Followed:
+    """A member who followed their agency at its end, with what they are to be told."""
+
+    member_id: int
+    channel: str
+    chat_id: str
+    """Where the member is told (their chosen channel, else the latest reachable one)."""
+    agency_id: int
+    agency: str
+    """The name of the agency that ended."""
+    ended_on: date
+    continues_under: str | None
+    """The agency the member now reports for (a merger); None: the account is closed."""
+    takers: tuple[str, ...] = ()
+    """Who took over the tasks of a unit that was retired (none: nobody)."""
 
 
 @dataclass(frozen=True, slots=True)

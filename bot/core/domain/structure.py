@@ -15,7 +15,7 @@ the structure in force for its own deadlines.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 LEAD, SUPPORT = "lead", "support"
@@ -44,6 +44,8 @@ class Group:
 
     members: tuple[str, ...]
     exclude_named_in_index: bool = False
+    section_ii_leads: bool = False
+    """The agencies that lead a task of section II (an index's task) on the day, in order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,9 +134,26 @@ def assignments_on(
     for every task); a group gives its members, and each agency is replaced by the one that
     answers for it that day (:func:`answering`). A group with ``exclude_named_in_index`` ("the
     other departments") leaves out the agencies that answer that day for those the same index
-    names directly, as leads or as supports. An agency reached both as lead and as support is a
-    lead.
+    names directly, as leads or as supports. A group of ``section_ii_leads`` gives the agencies
+    that lead a task of section II that day (those who must plan and report on their tasks),
+    in the order they first lead one. An agency reached both as lead and as support is a lead.
     """
+    if any(group.section_ii_leads for group in groups.values()):
+        plain = {
+            code: replace(group, members=(), section_ii_leads=False)
+            if group.section_ii_leads
+            else group
+            for code, group in groups.items()
+        }
+        section_ii = [task for task in tasks if task.index is not None]
+        found = assignments_on(section_ii, plain, spans, successions, on)
+        leaders = tuple(dict.fromkeys(a for (_, a), (role, _) in found.items() if role == LEAD))
+        groups = {
+            code: replace(group, members=leaders, section_ii_leads=False)
+            if group.section_ii_leads
+            else group
+            for code, group in groups.items()
+        }
     for_task: dict[str, list[Succession]] = {}
     general: list[Succession] = []
     for succession in successions:
