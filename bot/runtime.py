@@ -124,6 +124,7 @@ def build_router(
             settings.pgibot_download_timeout,
             invitation_days=settings.pgibot_invitation_days,
             dashboard_url=settings.dashboard_url() if serves_web(settings) else None,
+            leader_review=settings.pgibot_leader_review,
         ),
         reminders or reminders_of(settings),
         on_outbox=on_outbox,

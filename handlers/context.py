@@ -53,6 +53,8 @@ class BotInfo:
     """How long an invitation code made in a chat stays valid (PGIBOT_INVITATION_DAYS)."""
     dashboard_url: str | None = None
     """The web dashboard's address (``…/web/``), where ``/web`` links lead; None if not served."""
+    leader_review: bool = False
+    """Whether agency leaders review their own agency's reports (PGIBOT_LEADER_REVIEW)."""
 
     def platform(self, name: str) -> PlatformInfo | None:
         """Return the platform of a channel, None for a channel that is no platform (console)."""

@@ -26,7 +26,7 @@ from handlers import replies
 from handlers.context import COORDINATORS, Command, Context
 from handlers.conversation import Button, Conversation
 from handlers.exports import state_label
-from handlers.exports.labels import agency_with_role
+from handlers.exports.labels import agency_with_role, summary_review_line
 from handlers.exports.registry import EXPORTS, ExportFormat, ExportScope, export, offered
 
 logger = logging.getLogger(__name__)
@@ -107,6 +107,7 @@ def overview_text(summary: PlanSummary, ctx: Context) -> str:
             "count": summary.submission_count,
         }
     )
+    lines.append(_("Review: %(counts)s (send /duyet)") % {"counts": summary_review_line(summary)})
     for index in summary.indices:
         lines += ["", *_index_header(index), _state_counts(index)]
     if summary.organisational:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.core.domain.members import Role
 from bot.core.domain.plan import AssignmentRole, MilestoneInfo, TaskInfo
+from bot.core.domain.review import ReviewState
 from bot.core.domain.submissions import ReportStatus, SubmissionInfo
 from bot.core.i18n import N_, _, format_day, format_moment, format_score, ngettext
 from bot.core.messages import Choice, Reply
@@ -11,6 +12,7 @@ from bot.core.text import shorten
 from handlers import replies
 from handlers.context import EVERYONE, Command, Context
 from handlers.conversation import Button, Conversation
+from handlers.exports.labels import review_label, review_line
 from handlers.report.answers import receipt_number
 from handlers.report.questions import status_label
 
@@ -139,6 +141,12 @@ async def history(ctx: Context) -> list[Reply]:
             _("Task %(code)s: %(title)s") % {"code": item.task_code, "title": item.task_title}
         )
         lines.append(_state_of(item.status, item.progress, item.version, item.attachment_count))
+        lines.append(_review_line(item))
+    lines += [
+        "",
+        _("Review of the reports shown: %(counts)s")
+        % {"counts": review_line([item.review.state for item in recent])},
+    ]
     return [Reply("\n".join(lines))]
 
 
@@ -203,6 +211,22 @@ def _state_of(status: str, progress: int, version: int, files: int) -> str:
     if files:
         summary += "; " + ngettext("%(count)s file", "%(count)s files", files) % {"count": files}
     return summary
+
+
+def _review_line(item: SubmissionInfo) -> str:
+    """Say where a version stands in review: waiting, accepted, or returned and why."""
+    review = item.review
+    if review.state is ReviewState.WAITING or review.at is None:
+        return review_label(ReviewState.WAITING)
+    facts = {
+        "state": review_label(review.state),
+        "name": review.reviewer or "",
+        "time": format_moment(review.at),
+        "reason": review.reason or "",
+    }
+    if review.state is ReviewState.RETURNED:
+        return _("%(state)s by %(name)s at %(time)s. Reason: %(reason)s") % facts
+    return _("%(state)s by %(name)s at %(time)s") % facts
 
 
 def _deadline_line(milestone: MilestoneInfo, ctx: Context) -> str:

@@ -383,6 +383,7 @@ class Submission(Base):
             "version",
             unique=True,
         ),
+        Index("ix_submission_review_state_created_at", "review_state", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -400,6 +401,30 @@ class Submission(Base):
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id"))
     idempotency_key: Mapped[str | None] = mapped_column(String(100), unique=True)
     created_at: Mapped[datetime]
+    review_state: Mapped[str] = mapped_column(
+        String(10), default="waiting", server_default="waiting"
+    )
+    """``bot.core.domain.review.ReviewState``: waiting until accepted or returned."""
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    reviewed_at: Mapped[datetime | None]
+    review_reason: Mapped[str | None] = mapped_column(Text)
+    """What to add or correct, when the version was returned."""
+
+
+class Reopening(Base):
+    """Leave for one agency to report on one task (or every task) of a year until a date."""
+
+    __tablename__ = "reopening"
+    __table_args__ = (Index("ix_reopening_cycle_agency", "cycle_id", "agency_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycle.id"))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("task.id"))
+    """None: every task of the agency."""
+    until_date: Mapped[date]
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    granted_at: Mapped[datetime]
 
 
 class Attachment(Base):

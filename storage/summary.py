@@ -14,9 +14,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import date
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.core.domain.plan import MilestoneInfo, asks_for, in_cycle
 from bot.core.domain.progress import (
@@ -30,6 +32,7 @@ from bot.core.domain.progress import (
     reference_day,
     task_state,
 )
+from bot.core.domain.review import ReviewState
 from bot.core.i18n import _
 from bot.core.text import sort_key
 from storage.agencies import coordinator_agency, current_agency
@@ -230,6 +233,7 @@ class SummaryRepository:
                 Submission.difficulties,
                 Submission.proposals,
                 Submission.created_at,
+                Submission.review_state,
             ).join(
                 newest,
                 (Submission.cycle_id == cycle_id)
@@ -239,7 +243,17 @@ class SummaryRepository:
             )
         )
         latest: dict[tuple[int, int], LatestReport] = {}
-        for task_id, agency_id, status, progress, results, difficulties, proposals, at in rows:
+        for (
+            task_id,
+            agency_id,
+            status,
+            progress,
+            results,
+            difficulties,
+            proposals,
+            at,
+            review,
+        ) in rows:
             counts_for = owner.get(agency_id, agency_id)
             key = (task_id, counts_for)
             report = LatestReport(
@@ -251,6 +265,7 @@ class SummaryRepository:
                 difficulties,
                 proposals,
                 at,
+                review=ReviewState(review),
             )
             if key not in latest or latest[key].created_at < report.created_at:
                 latest[key] = report
@@ -414,6 +429,7 @@ class SummaryRepository:
                 )
             )
         }
+        reviewer = aliased(Member)
         attachments = (
             select(Attachment.submission_id, func.count().label("n"))
             .group_by(Attachment.submission_id)
@@ -436,8 +452,13 @@ class SummaryRepository:
                 Submission.version,
                 attachments.c.n,
                 Submission.task_id,
+                Submission.review_state,
+                reviewer.full_name,
+                Submission.reviewed_at,
+                Submission.review_reason,
             )
             .join(Task, Task.id == Submission.task_id)
+            .outerjoin(reviewer, reviewer.id == Submission.reviewed_by_id)
             .outerjoin(PlanIndex, PlanIndex.id == Task.index_id)
             .join(Member, Member.id == Submission.member_id)
             .outerjoin(attachments, attachments.c.submission_id == Submission.id)
@@ -450,7 +471,10 @@ class SummaryRepository:
             query = query.where(Submission.agency_id.in_(scope))
         result = await self._session.stream(query)
         async for rows in result.partitions(batch):  # one round trip per batch, not per row
-            for sid, at, code, title, index, author, *fields, files, task_id in rows:
+            for row in rows:
+                values: tuple[Any, ...] = tuple(row)
+                sid, at, code, title, index, author, *fields, files, task_id = values[:15]
+                review = values[15:]
                 yield SubmissionRow(
                     f"{year}/{sid:05d}",
                     at,
@@ -461,4 +485,6 @@ class SummaryRepository:
                     *fields,
                     files or 0,
                     (task_id, owner[author]) in leading,
+                    ReviewState(review[0]),
+                    *review[1:],
                 )  # type: ignore[call-arg]

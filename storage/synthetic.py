@@ -151,6 +151,7 @@ async def generate(
                 "proposals": rng.choice(PROPOSALS) if status == "blocked" else None,
                 "version": version[key],
                 "created_at": start + timedelta(minutes=number * 3 % (330 * 24 * 60)),
+                **_review(number, start + timedelta(minutes=number * 3 % (330 * 24 * 60) + 600)),
             }
         )
         if len(rows) == BATCH:
@@ -163,6 +164,18 @@ async def generate(
         if progress:
             progress(added)
     return added
+
+
+def _review(number: int, at: datetime) -> dict[str, Any]:
+    """Decide a synthetic version's review by its number: 2 in 5 accepted, 1 returned, 2 wait.
+
+    No draw from the generator's random sequence, so the reports themselves stay as they were.
+    """
+    state = ("accepted", "accepted", "returned", "waiting", "waiting")[number % 5]
+    if state == "waiting":
+        return {"review_state": state, "reviewed_at": None, "review_reason": None}
+    reason = "Đề nghị bổ sung số liệu và minh chứng." if state == "returned" else None
+    return {"review_state": state, "reviewed_at": at, "review_reason": reason}
 
 
 class SyntheticData:

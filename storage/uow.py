@@ -36,6 +36,7 @@ from storage.repositories.link_codes import LinkCodeRepository
 from storage.repositories.members import MemberRepository
 from storage.repositories.plan import PlanRepository
 from storage.repositories.reports import ReportRepository
+from storage.repositories.reviews import ReviewRepository
 from storage.repositories.submissions import SubmissionRepository
 from storage.repositories.web_logins import WebLoginRepository
 from storage.summary import SummaryRepository
@@ -58,6 +59,7 @@ class Repositories:
     jobs: JobRunRepository
     instances: InstanceRepository
     submissions: SubmissionRepository
+    reviews: ReviewRepository
     inbox: InboxRepository
     notifications: NotificationRepository
     outbox: OutboxRepository
@@ -84,6 +86,7 @@ class Repositories:
         self.jobs = JobRunRepository(session)
         self.instances = InstanceRepository(session)
         self.submissions = SubmissionRepository(session)
+        self.reviews = ReviewRepository(session)
         self.inbox = InboxRepository(session)
         self.notifications = NotificationRepository(session)
         self.outbox = OutboxRepository(session)

@@ -13,7 +13,8 @@ from storage.db import Database
 from storage.models import AuditEntry, Member, Task
 from tests.helpers import invite
 
-COORDINATOR_ONLY = {"chuabaocao", "moi", "thanhvien", "thongbao", "nhacnho"}
+COORDINATOR_ONLY = {"chuabaocao", "moi", "thanhvien", "thongbao", "nhacnho", "mohan", "duyet"}
+"""``/duyet`` is offered to leaders too, and refused to them unless PGIBOT_LEADER_REVIEW is on."""
 LEADERS_TOO = {"tonghop"}
 ADMIN_ONLY = {"nhatky"}
 EVERYONE = {
@@ -260,3 +261,50 @@ async def test_the_command_line_reinstates_changes_roles_and_keeps_the_last_admi
         "member.role",
         "member.role",
     ]
+
+
+# --- review and reopening: every button for every role and agency ----------------------------
+
+
+@pytest.mark.parametrize("leader_review", [False, True])
+@pytest.mark.parametrize("role", list(Role))
+async def test_every_review_button_for_every_role_and_agency(
+    database: Database, clock: FrozenClock, role: Role, leader_review: bool
+) -> None:
+    """The review buttons check the role, the setting and a leader's agency at every press."""
+    from bot.channels.registry import describe
+    from handlers.context import BotInfo
+    from storage.models import Submission
+    from tests.test_review import _report
+
+    router = Router(database, clock, BotInfo(describe(), leader_review=leader_review))
+    author = MemoryChannel(router.handle, user_id="author", display_name="author")
+    await author.send(f"/start {await invite(database, clock, 'sxd')}")
+    await _report(author)
+    async with database.session() as session:
+        submission = await session.scalar(select(Submission.id))
+    refused = 0
+    for agency in ("sxd", "sct", "stnmt"):
+        channel = MemoryChannel(router.handle, user_id=f"u-{agency}", display_name=agency)
+        await channel.send(f"/start {await invite(database, clock, agency, role)}")
+        for payload in ("dy:p:0:", f"dy:rt:{submission}:", "dy:x::", f"dy:ok:{submission}:"):
+            answer = "\n".join(r.text for r in await channel.press(payload))
+            reviewer = role in (Role.COORDINATOR, Role.ADMIN) or (
+                role is Role.LEADER and leader_review
+            )
+            own = role is not Role.LEADER or agency == "sxd" or payload in ("dy:p:0:", "dy:x::")
+            allowed = reviewer and own
+            assert (REFUSED not in answer) == allowed, (role, agency, payload, answer[:80])
+            refused += not allowed
+        answer = "\n".join(r.text for r in await channel.press(f"bs:{submission}"))
+        assert ("không được giao cho đơn vị" in answer) == (agency != "sxd"), (agency, answer)
+    async with database.session() as session:
+        audited = await session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.action == "permission.refused")
+        )
+        state = await session.scalar(select(Submission.review_state))
+    assert audited == refused
+    accepted = role in (Role.COORDINATOR, Role.ADMIN) or (role is Role.LEADER and leader_review)
+    assert state == ("accepted" if accepted else "waiting")

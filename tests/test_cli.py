@@ -621,7 +621,12 @@ async def test_a_downgrade_preview_counts_rows_and_changes_nothing(database_url:
             migrate.Loss("outbox", "claimed_by", 0),
             migrate.Loss("outbox", "lease_until", 0),
             migrate.Loss("plan", "structure", 1),
+            migrate.Loss("reopening", None, 0),
             migrate.Loss("snooze", None, 0),
+            migrate.Loss("submission", "review_reason", 0),
+            migrate.Loss("submission", "review_state", 0),
+            migrate.Loss("submission", "reviewed_at", 0),
+            migrate.Loss("submission", "reviewed_by_id", 0),
             migrate.Loss("web_login", None, 0),
             migrate.Loss("web_session", None, 0),
         ]

@@ -336,9 +336,10 @@ async def test_spreadsheet_has_four_filtered_sheets_with_every_fact(summary: Pla
     assert first[3:] == (
         "1.b.1", "Cấp nước sạch đô thị", SXD, MEMBERS[SXD], state_label("blocked"), 40,
         BLOCKED_RESULTS, BLOCKED_DIFFICULTIES, BLOCKED_PROPOSALS, 1, 0, _("Leading"),
+        _("Waiting for review"), None, None, None,
     )  # fmt: skip
     assert lines[5][2] == _("Organisation of implementation (section III)")
-    assert lines[1][12:] == (2, 2, _("Leading"))
+    assert lines[1][12:15] == (2, 2, _("Leading"))
     texts = _texts(lines)
     assert {row.task_code for row in rows} <= texts
     assert {row.agency_name for row in rows} <= texts
@@ -600,7 +601,7 @@ def test_report_document_follows_the_decree_layout(summary: PlanSummary) -> None
     assert _("Recipients:") in text
     # a status inside a sentence is not capitalised
     progress = state_label("in_progress")
-    assert f"({in_sentence(progress)}, 60%)" in text
+    assert f"({in_sentence(progress)}, 60%; {_('under review')})" in text  # not reviewed yet
     assert f"({progress}, 60%)" not in text
     counts = next(p for p in paragraphs if p.startswith("Tổng số 3 nhiệm vụ"))
     assert state_label("done") not in counts and in_sentence(state_label("done")) in counts

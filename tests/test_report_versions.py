@@ -6,7 +6,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import column, insert, select, table, text
 from sqlalchemy.exc import IntegrityError
 
 from bot.core.clock import FrozenClock
@@ -14,11 +14,24 @@ from bot.core.domain.members import Role
 from bot.core.domain.submissions import NewSubmission, ReportStatus
 from storage import migrate
 from storage.db import Database
-from storage.models import Cycle, Submission
+from storage.models import Cycle, Submission, UTCDateTime
 from storage.uow import UnitOfWork
 
 CONFIRMATIONS = 6
 """Confirmations of the same task at the same moment, each by its own engine (process)."""
+
+_OLD_SUBMISSION = table(
+    "submission",
+    *(
+        column(name)
+        for name in (
+            "id", "cycle_id", "task_id", "agency_id", "member_id", "status", "progress",
+            "results", "version", "supersedes_id",
+        )
+    ),
+    column("created_at", UTCDateTime()),
+)  # fmt: skip
+"""The submission table before the review columns (what revision 0003 inserts into)."""
 
 VERSIONS_MIGRATION = "0004_report_versions"
 """The revision that made versions unique; the one before it allowed duplicates."""
@@ -136,21 +149,25 @@ async def test_the_migration_renumbers_duplicate_versions_and_forbids_new_ones(
         async with database.session() as session:
             previous: int | None = None
             for n, (task_id, version, link) in enumerate(rows):
-                row = Submission(
-                    cycle_id=cycle_id,
-                    task_id=task_id,
-                    agency_id=agency_id,
-                    member_id=member_id,
-                    status="in_progress",
-                    progress=n,
-                    results=f"Báo cáo {n}",
-                    version=version,
-                    supersedes_id=previous if link else None,
-                    created_at=clock.now() + timedelta(seconds=n),
-                )
-                session.add(row)
-                await session.flush()
-                previous = row.id if task_id == tasks[1] and version < 3 else previous
+                row_id = (
+                    await session.execute(
+                        insert(_OLD_SUBMISSION)  # the table as that revision has it
+                        .values(
+                            cycle_id=cycle_id,
+                            task_id=task_id,
+                            agency_id=agency_id,
+                            member_id=member_id,
+                            status="in_progress",
+                            progress=n,
+                            results=f"Báo cáo {n}",
+                            version=version,
+                            supersedes_id=previous if link else None,
+                            created_at=clock.now() + timedelta(seconds=n),
+                        )
+                        .returning(_OLD_SUBMISSION.c.id)
+                    )
+                ).scalar_one()
+                previous = row_id if task_id == tasks[1] and version < 3 else previous
             await session.commit()
         await migrate.upgrade(engine)
         chains = await _chains(database)

@@ -107,6 +107,8 @@ TODAY_S_COMMANDS = [
     "lichsu",
     "tonghop",
     "chuabaocao",
+    "duyet",
+    "mohan",
     "moi",
     "thanhvien",
     "thongbao",

@@ -25,6 +25,7 @@ from docx.enum.text import WD_TAB_ALIGNMENT
 from docx.shared import Mm, Pt
 
 from bot.core.domain.progress import STATES, LatestReport, PlanSummary, TaskState
+from bot.core.domain.review import ReviewState
 from bot.core.i18n import N_, _, format_score, ngettext
 from handlers.exports.docx_layout import (
     BODY_SIZE,
@@ -42,7 +43,14 @@ from handlers.exports.docx_layout import (
     run,
     widths,
 )
-from handlers.exports.labels import agency_with_role, in_sentence, state_labels
+from handlers.exports.labels import (
+    accepted_first,
+    agency_with_role,
+    in_sentence,
+    review_mark,
+    state_labels,
+    summary_review_line,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -196,6 +204,14 @@ def _opening(document: Any, summary: PlanSummary) -> None:
             "count": summary.submission_count,
         },
     )
+    para(
+        document,
+        _(
+            "Review of the latest reports: %(counts)s. Reports accepted by the coordinating "
+            "agency come first under each task; the others are marked as under review."
+        )
+        % {"counts": summary_review_line(summary)},
+    )
 
 
 def _results(document: Any, summary: PlanSummary) -> None:
@@ -256,7 +272,7 @@ def _task_group(document: Any, summary: PlanSummary, tasks: list[TaskState]) -> 
             _("Task %(code)s: %(title)s") % {"code": task.code, "title": task.title},
             bold=True,
         )
-        for report in task.all_reports:
+        for report in accepted_first(task.all_reports):
             _report(document, report)
         reported = {r.agency_name for r in task.reports}
         missing = [name for name in task.lead_agencies if name not in reported]
@@ -287,6 +303,8 @@ def _report(document: Any, report: LatestReport) -> None:
     }
     if report.supporting:
         state = _("supporting") + "; " + state
+    if report.review is not ReviewState.ACCEPTED:
+        state += "; " + review_mark(report.review)
     run(paragraph, " (" + state + "): ")
     run(paragraph, report.results)
     if report.difficulties:

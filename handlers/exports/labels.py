@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.core.domain.progress import STATES, IndexState, LatestReport, PlanSummary
+from bot.core.domain.review import ReviewState, review_counts
 from bot.core.domain.submissions import ReportStatus
 from bot.core.i18n import N_, _, current_timezone
 from handlers.report.questions import STATUS_LABELS, status_label
@@ -36,6 +37,45 @@ KIND_LABELS: dict[str, str] = {
     "press": N_("Press"),
     "other": N_("Other"),
 }
+
+
+REVIEW_LABELS: dict[ReviewState, str] = {
+    ReviewState.WAITING: N_("Waiting for review"),
+    ReviewState.ACCEPTED: N_("Accepted"),
+    ReviewState.RETURNED: N_("Returned for supplementing"),
+}
+
+
+def review_label(state: ReviewState) -> str:
+    """Return the name of a review state ("Chờ xem xét", "Đã tiếp nhận", "Trả lại")."""
+    return _(REVIEW_LABELS[state])
+
+
+def review_line(states: list[ReviewState]) -> str:
+    """Say how many reports are accepted, returned and waiting for review, in one line."""
+    counts = review_counts(states)
+    return _("accepted %(accepted)s · returned %(returned)s · waiting for review %(waiting)s") % {
+        "accepted": counts[ReviewState.ACCEPTED],
+        "returned": counts[ReviewState.RETURNED],
+        "waiting": counts[ReviewState.WAITING],
+    }
+
+
+def review_mark(state: ReviewState) -> str:
+    """Return the note on a report not accepted yet ("đang xem xét", "đã trả lại để bổ sung")."""
+    if state is ReviewState.RETURNED:
+        return _("returned for supplementing")
+    return _("under review")
+
+
+def accepted_first(reports: list[LatestReport]) -> list[LatestReport]:
+    """Return the reports accepted in review first, the others after, each in its order."""
+    return sorted(reports, key=lambda r: r.review is not ReviewState.ACCEPTED)
+
+
+def summary_review_line(summary: PlanSummary) -> str:
+    """Count the review states of the latest reports of every task of a year."""
+    return review_line([r.review for t in summary.all_tasks for r in t.all_reports])
 
 
 def state_label(state: str) -> str:

@@ -20,12 +20,15 @@ from typing import Any
 from xlsxwriter import Workbook
 
 from bot.core.domain.progress import STATES, PlanSummary, SubmissionRow, TaskState
+from bot.core.domain.review import ReviewState
 from bot.core.i18n import _, format_day
 from handlers.exports.labels import (
     index_labels,
     kind_label,
     organisational_label,
+    review_label,
     state_labels,
+    summary_review_line,
 )
 from handlers.exports.xlsx_rows import PlainRows, Rows, Value, XmlRows
 
@@ -202,6 +205,7 @@ def _overview(book: _Book, summary: PlanSummary) -> None:
             },
         ),
         (_("Reports received (every version)"), summary.submission_count),
+        (_("Review of the latest reports"), summary_review_line(summary)),
     ]
     for label, value in info:
         sheet.write([label, value])
@@ -312,12 +316,17 @@ async def _submissions(
             _Column(_("Version"), NUMBER),
             _Column(_("Attachments"), NUMBER),
             _Column(_("Role")),
+            _Column(_("Review")),
+            _Column(_("Reviewer")),
+            _Column(_("Reviewed at"), MOMENT),
+            _Column(_("Reason for return"), WRAP),
         ],
         fast=fast,
     )
     labels = state_labels()
     headings = index_labels(summary)
     roles = {True: _("Leading"), False: _("Supporting")}
+    reviews = {state: review_label(state) for state in ReviewState}
     count = 0
     async for item in submissions:
         sheet.write(
@@ -337,6 +346,10 @@ async def _submissions(
                 item.version,
                 item.attachments,
                 roles[item.lead],
+                reviews[item.review],
+                item.reviewer,
+                item.reviewed_at,
+                item.review_reason,
             )
         )
         count += 1

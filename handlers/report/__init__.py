@@ -37,6 +37,7 @@ from handlers.report.answers import (
     _own_task,
     _receipt,
 )
+from handlers.report.correction import SUPPLEMENT, start_correction
 from handlers.report.questions import _ask_cycle, _ask_evidence, _ask_task, current_question
 from handlers.report.states import (
     CONFIRM,
@@ -197,7 +198,11 @@ async def on_file(ctx: Context, file: FileRef) -> list[Reply]:
 CONVERSATION = Conversation(
     "report",
     commands=(Command("baocao", N_("report on a task of your agency"), EVERYONE, start),),
-    buttons={PREFIX: on_choice, REPORT_NOW.prefix: start_for_task},
+    buttons={
+        PREFIX: on_choice,
+        REPORT_NOW.prefix: start_for_task,
+        SUPPLEMENT.prefix: start_correction,
+    },
     owns=in_report,
     on_text=on_text,
     on_file=on_file,

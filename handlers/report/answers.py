@@ -11,12 +11,14 @@ from dataclasses import replace
 from typing import Any
 
 from bot.core.domain.plan import TaskInfo
+from bot.core.domain.review import ReviewState
 from bot.core.domain.submissions import AttachmentInfo, NewSubmission, ReportStatus, SubmissionInfo
 from bot.core.i18n import _, format_day, format_moment
 from bot.core.messages import Reply
 from bot.core.validation import MIN_WORDS, has_content
 from handlers import replies, versions
 from handlers.context import Context
+from handlers.report.correction import correction_allowed, open_correction, tell_reviewer
 from handlers.report.questions import (
     _ask_difficulties,
     _ask_evidence,
@@ -73,7 +75,7 @@ async def _choose_task(ctx: Context, task: TaskInfo) -> list[Reply]:
     cycle = await ctx.uow.submissions.cycle(int(ctx.state.data["cycle_id"]))
     assert cycle is not None
     latest = (await ctx.uow.submissions.latest_by_task(cycle.id, member.agency_id)).get(task.id)
-    if latest and cycle.correction_deadline and ctx.today() > cycle.correction_deadline:
+    if latest and cycle.correction_deadline and not await correction_allowed(ctx, cycle, latest):
         ctx.reset()
         return [
             Reply(
@@ -90,6 +92,10 @@ async def _choose_task(ctx: Context, task: TaskInfo) -> list[Reply]:
                 edit=True,
             )
         ]
+    if latest and latest.review.state is ReviewState.RETURNED:  # supplement what was returned
+        found = await ctx.uow.reviews.item(latest.id)
+        assert found is not None
+        return await open_correction(ctx, *found)
     _set(ctx, task_id=task.id, task_code=task.code, task_title=task.title)
     _set(ctx, seen_report=latest.id if latest else 0)  # versions.SEEN
     answer = [_ask_status(ctx)]
@@ -287,6 +293,7 @@ async def _on_confirm(ctx: Context, value: str) -> list[Reply]:
         task=task.code,
         version=stored.version,
     )
+    await tell_reviewer(ctx, stored, member.agency_id)
     ctx.reset()
     logger.info(
         "submission %s (task %s, v%s) by member %s",

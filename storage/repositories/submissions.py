@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.domain.plan import CycleInfo, in_cycle
+from bot.core.domain.review import Review, ReviewState
 from bot.core.domain.submissions import NewSubmission, ReportStatus, SubmissionInfo
 from storage.agencies import lineage_ids
 from storage.models import (
@@ -279,6 +280,12 @@ class SubmissionRepository:
                 version=row.version,
                 created_at=row.created_at,
                 attachment_count=row.attachment_count or 0,
+                review=Review(
+                    ReviewState(row.review_state),
+                    row.reviewer_name,
+                    row.reviewed_at,
+                    row.review_reason,
+                ),
             )
             for row in await self._session.execute(query)
         ]
@@ -291,6 +298,7 @@ _M = cast(Table, Member.__table__)
 _C = cast(Table, Cycle.__table__)
 _P = cast(Table, Plan.__table__)
 _ATT = cast(Table, Attachment.__table__)
+_REVIEWER = _M.alias("reviewer")
 _ATTACHMENTS = (
     select(_ATT.c.submission_id, func.count().label("n")).group_by(_ATT.c.submission_id).subquery()
 )
@@ -312,6 +320,10 @@ _SUBMISSIONS = (
         _S.c.version,
         _S.c.created_at,
         _ATTACHMENTS.c.n.label("attachment_count"),
+        _S.c.review_state,
+        _REVIEWER.c.full_name.label("reviewer_name"),
+        _S.c.reviewed_at,
+        _S.c.review_reason,
     )
     .select_from(_S)
     .join(_T, _T.c.id == _S.c.task_id)
@@ -320,5 +332,6 @@ _SUBMISSIONS = (
     .join(_C, _C.c.id == _S.c.cycle_id)
     .join(_P, _P.c.id == _C.c.plan_id)
     .outerjoin(_ATTACHMENTS, _ATTACHMENTS.c.submission_id == _S.c.id)
+    .outerjoin(_REVIEWER, _REVIEWER.c.id == _S.c.reviewed_by_id)
     .order_by(_S.c.created_at.desc(), _S.c.id.desc())
 )

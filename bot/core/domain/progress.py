@@ -184,6 +184,11 @@ class SubmissionRow:
     attachments: int
     lead: bool = True
     """Whether the agency leads the task (False for a supporting agency's contribution)."""
+    review: ReviewState = ReviewState.WAITING
+    reviewer: str | None = None
+    reviewed_at: datetime | None = None
+    review_reason: str | None = None
+    """What to add or correct, for a returned version."""
 
 
 @dataclass(frozen=True, slots=True)

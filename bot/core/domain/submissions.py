@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from bot.core.domain.review import Review, ReviewState
+
 
 class ReportStatus(StrEnum):
     """Where a task stands, as an officer reports it."""
@@ -64,3 +66,5 @@ class SubmissionInfo:
     version: int
     created_at: datetime
     attachment_count: int
+    review: Review = field(default_factory=lambda: Review(ReviewState.WAITING))
+    """Where this version stands in review."""

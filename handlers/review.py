@@ -1,0 +1,370 @@
+"""``/duyet``: the coordinator reviews the reports, accepting them or returning them.
+
+Every version of every report waits for review ("chờ xem xét") until someone acts on it.
+``/duyet`` lists the waiting versions, oldest first, a page at a time; ``/duyet AGENCY`` and
+``/duyet TASK`` narrow the list. The ``dy:ACTION:VALUE:FILTER`` buttons: ``ok:ID`` (accept),
+``rt:ID`` (return: the reason is asked, typed in one message), ``p:PAGE`` (a page),
+``x`` (stop returning). The filter is ``aAGENCY_ID`` or ``tTASK_CODE``, empty for all.
+A returned report reaches the agency's members through the outbox, with a **Bổ sung ngay**
+button (``handlers/report/correction.py``). Agency leaders review their own agency's reports
+too when ``PGIBOT_LEADER_REVIEW`` is on. The role, and a leader's agency, are checked again
+at every press. The state chart is ``handlers/review.mmd``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.core.domain.conversation import ConversationState
+from bot.core.domain.members import Role
+from bot.core.domain.review import QueuedReport, ReviewState
+from bot.core.domain.submissions import ReportStatus
+from bot.core.i18n import N_, _, format_moment
+from bot.core.messages import Choice, Reply, reply_to_payload
+from bot.core.text import shorten
+from bot.core.validation import has_content
+from handlers import replies
+from handlers.context import Command, Context
+from handlers.conversation import Conversation
+from handlers.refusals import agency_refusal
+from handlers.report.correction import REVIEW, SUPPLEMENT
+from handlers.report.questions import status_label
+from storage.agencies import AgencyError
+
+logger = logging.getLogger(__name__)
+
+REASON_STATE = "review.reason"
+"""The chat waits for the reason of a return (``data``: the submission and the filter)."""
+PAGE_SIZE = 5
+EXCERPT = 160
+REASON_LIMIT = 1000
+REVIEWERS = frozenset({Role.LEADER, Role.COORDINATOR, Role.ADMIN})
+
+
+def _may_review(ctx: Context) -> bool:
+    role = ctx.require_member().role
+    return role in (Role.COORDINATOR, Role.ADMIN) or (
+        role is Role.LEADER and ctx.bot.leader_review
+    )
+
+
+def _own_agency(ctx: Context) -> int | None:
+    """Return the agency a leader reviews, None for a coordinator (every agency)."""
+    member = ctx.require_member()
+    return member.agency_id if member.role is Role.LEADER else None
+
+
+def _leave(ctx: Context) -> None:
+    if ctx.state.state == REASON_STATE:
+        ctx.reset()
+
+
+# --- the queue ------------------------------------------------------------------------------
+
+
+async def review(ctx: Context) -> list[Reply]:
+    """Answer /duyet [agency | task code]: the reports waiting for review, oldest first."""
+    if not _may_review(ctx):
+        return replies.refused(ctx, "duyet")
+    wanted = ctx.incoming.argument.strip()
+    if not wanted:
+        return [await _page(ctx, "", 0, edit=False)]
+    if await ctx.uow.reviews.task_code_exists(wanted):
+        return [await _page(ctx, f"t{wanted.casefold()}"[:40], 0, edit=False)]
+    try:
+        agency = await ctx.uow.agencies.find(wanted)
+    except AgencyError as error:
+        return [
+            Reply(
+                agency_refusal(error)
+                + "\n"
+                + _("Send /duyet alone for every report, or /duyet with an agency or a task code.")
+            )
+        ]
+    return [await _page(ctx, f"a{agency.id}", 0, edit=False)]
+
+
+async def _page(ctx: Context, where: str, page: int, *, edit: bool, note: str = "") -> Reply:
+    """Show one page of the queue, narrowed by ``where`` (``aID``, ``tCODE`` or empty)."""
+    own = _own_agency(ctx)
+    agencies = [own] if own is not None else None
+    task_code = None
+    if where.startswith("a") and where[1:].isdigit():
+        agencies = [own] if own is not None else [int(where[1:])]
+    elif where.startswith("t"):
+        task_code = where[1:]
+    items, total = await ctx.uow.reviews.queue(
+        agency_ids=agencies, task_code=task_code, offset=page * PAGE_SIZE, limit=PAGE_SIZE
+    )
+    pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
+    if not items and page > 0:
+        return await _page(ctx, where, min(page, pages) - 1, edit=edit, note=note)
+    head = [note, ""] if note else []
+    if not items:
+        return Reply("\n".join([*head, _("No report is waiting for review.")]), edit=edit)
+    lines = [
+        *head,
+        _("Reports waiting for review (%(count)s), oldest first — page %(page)s of %(pages)s:")
+        % {"count": total, "page": page + 1, "pages": pages},
+    ]
+    rows: list[tuple[Choice, ...]] = []
+    for number, item in enumerate(items, start=page * PAGE_SIZE + 1):
+        lines += ["", *_item_lines(number, item)]
+        rows.append(
+            (
+                Choice(
+                    _("Accept %(number)s") % {"number": number},
+                    REVIEW.encode("ok", item.submission_id, where),
+                ),
+                Choice(
+                    _("Return %(number)s") % {"number": number},
+                    REVIEW.encode("rt", item.submission_id, where),
+                ),
+            )
+        )
+    turn = []
+    if page > 0:
+        turn.append(Choice(_("‹ Previous"), REVIEW.encode("p", page - 1, where)))
+    if page + 1 < pages:
+        turn.append(Choice(_("Next ›"), REVIEW.encode("p", page + 1, where)))
+    if turn:
+        rows.append(tuple(turn))
+    return Reply("\n".join(lines), tuple(rows), edit=edit)
+
+
+def _item_lines(number: int, item: QueuedReport) -> list[str]:
+    return [
+        _("%(number)s. %(agency)s — task %(code)s (%(year)s): %(title)s")
+        % {
+            "number": number,
+            "agency": item.agency_name,
+            "code": item.task_code,
+            "year": item.year,
+            "title": shorten(item.task_title, 80),
+        },
+        _("%(status)s, %(progress)s%% — version %(version)s, sent by %(name)s at %(time)s")
+        % {
+            "status": status_label(ReportStatus(item.status)),
+            "progress": item.progress,
+            "version": item.version,
+            "name": item.member_name,
+            "time": format_moment(item.created_at),
+        },
+        "« " + shorten(" ".join(item.results.split()), EXCERPT) + " »",
+    ]
+
+
+# --- the buttons ----------------------------------------------------------------------------
+
+
+async def on_button(ctx: Context, argument: str) -> list[Reply]:
+    """Answer a press of a review button; the role and a leader's agency are checked again."""
+    if not _may_review(ctx):
+        _leave(ctx)
+        return replies.refused(ctx, "duyet", f"{REVIEW.prefix}:{argument}")
+    action, value, where = REVIEW.decode(argument)
+    if action == "x":
+        _leave(ctx)
+        return [Reply(_("Nothing was changed."), edit=True)]
+    if not value.isdigit() or action not in ("p", "ok", "rt") or len(value) > 9:
+        return [replies.stale_choice()]
+    if action == "p":
+        _leave(ctx)
+        return [await _page(ctx, where, int(value), edit=True)]
+    found = await ctx.uow.reviews.item(int(value))
+    if found is None:
+        return [replies.stale_choice()]
+    item, decided = found
+    own = _own_agency(ctx)
+    if own is not None and not await ctx.uow.reviews.in_agency(item.submission_id, own):
+        return replies.refused(ctx, "duyet", f"{REVIEW.prefix}:{argument}")
+    if decided.state is not ReviewState.WAITING:
+        _leave(ctx)
+        note = _already(item, decided.state)
+        return [await _page(ctx, where, 0, edit=True, note=note)]
+    if action == "ok":
+        _leave(ctx)
+        return [await _accept(ctx, item, where)]
+    ctx.state = ConversationState(REASON_STATE, {"submission": item.submission_id, "where": where})
+    return [_ask_reason(item)]
+
+
+def _already(item: QueuedReport, state: ReviewState) -> str:
+    facts = {"code": item.task_code, "agency": item.agency_name}
+    if state is ReviewState.ACCEPTED:
+        return _("The report of %(agency)s on task %(code)s has already been accepted.") % facts
+    return _("The report of %(agency)s on task %(code)s has already been returned.") % facts
+
+
+def _ask_reason(item: QueuedReport) -> Reply:
+    return Reply(
+        _(
+            "Return the report of %(agency)s on task %(code)s (version %(version)s). Please "
+            "type the reason: what the agency should add or correct (at most %(limit)s "
+            "characters); or press Cancel."
+        )
+        % {
+            "agency": item.agency_name,
+            "code": item.task_code,
+            "version": item.version,
+            "limit": REASON_LIMIT,
+        },
+        ((Choice(_("Cancel"), REVIEW.encode("x")),),),
+    )
+
+
+async def _accept(ctx: Context, item: QueuedReport, where: str) -> Reply:
+    reviewer = ctx.require_member()
+    if not await ctx.uow.reviews.decide(
+        item.submission_id, ReviewState.ACCEPTED, reviewer_id=reviewer.id, now=ctx.now()
+    ):
+        return await _page(ctx, where, 0, edit=True, note=_already(item, ReviewState.ACCEPTED))
+    ctx.audit("review.accept", submission=item.submission_id, task=item.task_code)
+    logger.info("submission %s accepted by member %s", item.submission_id, reviewer.id)
+    await _tell_agency(
+        ctx,
+        item,
+        "accepted",
+        Reply(
+            _(
+                "%(reviewer)s (%(from)s) has accepted your agency's report on task %(code)s "
+                "(%(year)s), version %(version)s."
+            )
+            % {
+                "reviewer": reviewer.full_name,
+                "from": reviewer.agency_name,
+                "code": item.task_code,
+                "year": item.year,
+                "version": item.version,
+            }
+        ),
+    )
+    note = _("Accepted: the report of %(agency)s on task %(code)s (version %(version)s).") % {
+        "agency": item.agency_name,
+        "code": item.task_code,
+        "version": item.version,
+    }
+    return await _page(ctx, where, 0, edit=True, note=note)
+
+
+async def on_text(ctx: Context, text: str) -> list[Reply]:
+    """Take the typed reason of a return, return the report and tell its agency."""
+    data = ctx.state.data
+    found = await ctx.uow.reviews.item(int(data.get("submission", 0)))
+    if found is None or not _may_review(ctx):
+        ctx.reset()
+        return [replies.stale_choice()]
+    item, decided = found
+    own = _own_agency(ctx)
+    if own is not None and not await ctx.uow.reviews.in_agency(item.submission_id, own):
+        ctx.reset()  # the leader moved to another agency meanwhile
+        return replies.refused(ctx, "duyet", f"{REVIEW.prefix}:rt:{item.submission_id}")
+    reason = " ".join(text.split())
+    if not reason:
+        return [replies.empty_text(), _ask_reason(item)]
+    if len(reason) > REASON_LIMIT:
+        return [replies.too_long(REASON_LIMIT), _ask_reason(item)]
+    if not has_content(reason):
+        return [
+            Reply(
+                _(
+                    "The reason does not say anything yet. Please state in words what the "
+                    "agency should add or correct."
+                )
+            ),
+            _ask_reason(item),
+        ]
+    ctx.reset()
+    where = str(data.get("where", ""))
+    reviewer = ctx.require_member()
+    if decided.state is not ReviewState.WAITING or not await ctx.uow.reviews.decide(
+        item.submission_id,
+        ReviewState.RETURNED,
+        reviewer_id=reviewer.id,
+        now=ctx.now(),
+        reason=reason,
+    ):
+        return [await _page(ctx, where, 0, edit=False, note=_already(item, decided.state))]
+    ctx.audit("review.return", submission=item.submission_id, task=item.task_code)
+    logger.info("submission %s returned by member %s", item.submission_id, reviewer.id)
+    await _tell_agency(ctx, item, "returned", _returned_message(ctx, item, reason))
+    note = _(
+        "Returned: the report of %(agency)s on task %(code)s (version %(version)s). Its "
+        "members have been sent the reason."
+    ) % {"agency": item.agency_name, "code": item.task_code, "version": item.version}
+    return [await _page(ctx, where, 0, edit=False, note=note)]
+
+
+def _returned_message(ctx: Context, item: QueuedReport, reason: str) -> Reply:
+    reviewer = ctx.require_member()
+    text = _(
+        "%(reviewer)s (%(from)s) has returned your agency's report on task %(code)s "
+        "(%(year)s), version %(version)s of %(time)s, for supplementing.\n"
+        "Reason: %(reason)s\n\n"
+        "The report returned: %(status)s, %(progress)s%%.\n"
+        "Results: %(results)s\n\n"
+        "Press Supplement now, or send /baocao %(code)s, to correct it: its answers are "
+        "offered again, and the correction may be sent even after the deadline (it is "
+        "recorded as late)."
+    ) % {
+        "reviewer": reviewer.full_name,
+        "from": reviewer.agency_name,
+        "code": item.task_code,
+        "year": item.year,
+        "version": item.version,
+        "time": format_moment(item.created_at),
+        "reason": reason,
+        "status": status_label(ReportStatus(item.status)),
+        "progress": item.progress,
+        "results": shorten(" ".join(item.results.split()), 600),
+    }
+    return Reply(text, ((Choice(_("Supplement now"), SUPPLEMENT.encode(item.submission_id)),),))
+
+
+async def _tell_agency(ctx: Context, item: QueuedReport, what: str, message: Reply) -> None:
+    """Put one message to each member of the report's agency in the outbox."""
+    sender = ctx.require_member()
+    for member_id, channel, chat_id in await ctx.uow.members.notice_recipients(
+        sender.id, item.agency_id
+    ):
+        ctx.queued = (
+            bool(
+                await ctx.uow.notifications.enqueue(
+                    channel=channel,
+                    chat_id=chat_id,
+                    member_id=member_id,
+                    kind="review",
+                    payload=reply_to_payload(message),
+                    dedupe_key=f"review:{what}:{item.submission_id}:{member_id}",
+                    now=ctx.now(),
+                )
+            )
+            or ctx.queued
+        )
+
+
+async def current_question(ctx: Context) -> Reply:
+    """Ask the reason of the return again (after a side command)."""
+    found = await ctx.uow.reviews.item(int(ctx.state.data.get("submission", 0)))
+    if found is None:
+        ctx.reset()
+        return replies.stale_choice()
+    return _ask_reason(found[0])
+
+
+CONVERSATION = Conversation(
+    "review",
+    commands=(
+        Command(
+            "duyet",
+            N_("review the reports: accept them or return them for supplementing"),
+            REVIEWERS,
+            review,
+        ),
+    ),
+    buttons={REVIEW.prefix: on_button},
+    owns=lambda state: state.state == REASON_STATE,
+    on_text=on_text,
+    current_question=current_question,
+    step_buttons=frozenset({REVIEW.prefix}),
+)
