@@ -81,6 +81,8 @@ def reminders_of(settings: Settings) -> Reminders:
             quiet_hour=s.pgibot_quiet_hour,
             snooze_hour=s.pgibot_snooze_hour,
             snooze_working_days=s.pgibot_snooze_days,
+            explanation_days=s.pgibot_explanation_days,
+            explanation_reminders=s.pgibot_explanation_reminders,
         )
     )
 

@@ -24,6 +24,7 @@ from handlers.absences import nobody_present, standing_in_note, welcome_back
 from handlers.agency_notices import tell_followers
 from handlers.context import COORDINATORS, Command, Context
 from handlers.conversation import Conversation
+from handlers.explanations import remind_unanswered
 from handlers.refusals import agency_refusal
 from handlers.replies import time_left
 from handlers.report.states import REPORT_NOW
@@ -101,6 +102,7 @@ class Reminders:
                 if decided:  # one agency at a time: the intake never waits for a whole sweep
                     await uow.commit()
                 result.decided += decided
+        result.decided += await remind_unanswered(uow, now, self.policy, self.calendar)
         await uow.commit()
         if result.decided:
             logger.info("reminder sweep decided %s messages", result.decided)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
+from bot.core.domain.explanations import for_task
 from bot.core.domain.members import Role
 from bot.core.domain.progress import (
     STATES,
@@ -22,10 +23,11 @@ from bot.core.domain.progress import (
 from bot.core.i18n import N_, _, format_day, format_moment, format_score, ngettext
 from bot.core.messages import Choice, OutgoingFile, Reply
 from bot.core.text import shorten
-from handlers import replies
+from handlers import explanations, replies
 from handlers.context import COORDINATORS, Command, Context
 from handlers.conversation import Button, Conversation
 from handlers.exports import state_label
+from handlers.exports.explanations import counts_line, lines_for_task, request_line
 from handlers.exports.labels import agency_with_role, summary_review_line
 from handlers.exports.registry import EXPORTS, ExportFormat, ExportScope, export, offered
 
@@ -108,6 +110,9 @@ def overview_text(summary: PlanSummary, ctx: Context) -> str:
         }
     )
     lines.append(_("Review: %(counts)s (send /duyet)") % {"counts": summary_review_line(summary)})
+    explained = counts_line(summary.explanations, summary.today)
+    if explained:
+        lines.append(explained)
     for index in summary.indices:
         lines += ["", *_index_header(index), _state_counts(index)]
     if summary.organisational:
@@ -204,7 +209,7 @@ def _overview_buttons(ctx: Context, summary: PlanSummary) -> tuple[tuple[Choice,
     )
     return (
         indices,
-        (Choice(_("By agency"), _payload(year, "ag", 0)),),
+        (Choice(_("By agency"), _payload(year, "ag", 0)), explanations.menu_choice(year)),
         _file_buttons(year, offered(ctx.require_member().role)),
     )
 
@@ -252,6 +257,12 @@ def _index_view(summary: PlanSummary, index: IndexState) -> Reply:
         )
         if task.contributions:
             line += "; " + _("supporting: %(count)s") % {"count": len(task.contributions)}
+        asked = for_task(summary.explanations, task.code)
+        if asked:
+            line += "; " + _("explained: %(answered)s/%(asked)s") % {
+                "answered": sum(e.answered for e in asked),
+                "asked": len(asked),
+            }
         lines.append(line + ")")
     return Reply(
         "\n".join(lines), ((Choice(_("Back to the summary"), _payload(summary.year, "ov")),),)
@@ -307,15 +318,25 @@ def _agency_view(ctx: Context, summary: PlanSummary, agency: AgencyState | None)
     supported = [t for t in summary.all_tasks if t.code not in agency.lead_tasks]
     for task in lead:
         _agency_task_lines(lines, agency, task, task.reports)
+        lines += _explained(summary, task.code, agency.id)
     if supported:
         lines += ["", _("Tasks it supports (or reported on without leading):")]
         for task in supported:
             _agency_task_lines(lines, agency, task, task.contributions)
+            lines += _explained(summary, task.code, agency.id)
     if summary.late and agency.pending_tasks:
         lines += ["", _("Late: %(codes)s") % {"codes": ", ".join(agency.pending_tasks)}]
     # An agency's view offers the files a leader may have: for a leader, the agency's part.
-    buttons = (_file_buttons(summary.year, offered(Role.LEADER)),)
+    buttons: tuple[tuple[Choice, ...], ...] = (_file_buttons(summary.year, offered(Role.LEADER)),)
+    if _scope(ctx) is None:  # the coordinator may ask the agency to explain
+        buttons += explanations.agency_choices(summary, agency)
     return Reply("\n".join(lines), buttons, edit=ctx.incoming.payload is not None)
+
+
+def _explained(summary: PlanSummary, code: str, agency_id: int) -> list[str]:
+    """Return the explanation lines shown under an agency's task."""
+    found = lines_for_task(summary.explanations, code, summary.today, agency_id=agency_id)
+    return [f"  {line}" for line in found]
 
 
 def _agency_task_lines(
@@ -388,7 +409,19 @@ async def not_reported(ctx: Context) -> list[Reply]:
                 + _("Officers: %(names)s")
                 % {"names": ", ".join(agency.members) or _("none registered")}
             )
-    return [Reply("\n".join(lines))]
+        asked = [e for e in summary.explanations if e.agency_id == agency.id]
+        if asked:
+            lines.append("  " + request_line(asked[-1], summary.today))
+    if not summary.late:
+        return [Reply("\n".join(lines))]
+    asking = [
+        (explanations.ask_choice(summary.year, agency),)
+        for agency in pending
+        if explanations.eligible(summary, agency, None) is not None
+    ]
+    if len(asking) > explanations.MENU_BUTTONS:
+        asking = [*asking[: explanations.MENU_BUTTONS], (explanations.menu_choice(summary.year),)]
+    return [Reply("\n".join(lines), tuple(asking))]
 
 
 CONVERSATION = Conversation(

@@ -12,6 +12,7 @@ from bot.core.text import shorten
 from handlers import replies
 from handlers.context import EVERYONE, Command, Context
 from handlers.conversation import Button, Conversation
+from handlers.exports.explanations import answer_line, request_line
 from handlers.exports.labels import review_label, review_line
 from handlers.report.answers import receipt_number
 from handlers.report.questions import status_label
@@ -117,13 +118,12 @@ async def history(ctx: Context) -> list[Reply]:
     if ctx.incoming.argument.strip():
         return [await _year_history(ctx, ctx.incoming.argument.strip())]
     recent = await ctx.uow.submissions.recent(member.agency_id, limit=HISTORY_LENGTH)
+    explained = await _explanations(ctx)
     if not recent:
-        return [
-            Reply(
-                _("%(agency)s has not reported yet. Send /baocao to report on a task.")
-                % {"agency": member.agency_name}
-            )
-        ]
+        text = _("%(agency)s has not reported yet. Send /baocao to report on a task.") % {
+            "agency": member.agency_name
+        }
+        return [Reply("\n".join([text, *explained]))]
     lines = [
         _("Recent reports of %(agency)s (newest first):") % {"agency": member.agency_name},
     ]
@@ -147,7 +147,24 @@ async def history(ctx: Context) -> list[Reply]:
         _("Review of the reports shown: %(counts)s")
         % {"counts": review_line([item.review.state for item in recent])},
     ]
-    return [Reply("\n".join(lines))]
+    return [Reply("\n".join([*lines, *explained]))]
+
+
+async def _explanations(ctx: Context) -> list[str]:
+    """Return the agency's latest explanation requests and answers, for /lichsu."""
+    member = ctx.require_member()
+    found = await ctx.uow.explanations.of_agency(member.agency_id)
+    if not found:
+        return []
+    lines = ["", _("Explanation requests (latest first):")]
+    for explanation in reversed(found[-HISTORY_LENGTH:]):
+        lines.append(
+            f"• {', '.join(explanation.task_codes)}: " + request_line(explanation, ctx.today())
+        )
+        answer = answer_line(explanation, short=True)
+        if answer:
+            lines.append(f"  {answer}")
+    return lines
 
 
 async def _year_history(ctx: Context, wanted: str) -> Reply:

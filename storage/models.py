@@ -632,3 +632,42 @@ class SnoozeRow(Base):
     milestone_id: Mapped[int] = mapped_column(ForeignKey("milestone.id"), index=True)
     until_at: Mapped[datetime]
     created_at: Mapped[datetime]
+
+
+# --- explanation requests -----------------------------------------------------------------
+
+
+class ExplanationRequest(Base):
+    """The coordinator's request that an agency explain a late or blocked task, and its answer."""
+
+    __tablename__ = "explanation_request"
+    __table_args__ = (Index("ix_explanation_request_cycle_agency", "cycle_id", "agency_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycle.id"))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("task.id"))
+    """The task asked about; None for the agency's late tasks (listed in ``task_codes``)."""
+    task_codes: Mapped[str] = mapped_column(Text)
+    """The codes of the tasks asked about, comma-separated, as they were when asked."""
+    reason: Mapped[str] = mapped_column(String(20))
+    asked_by: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    asked_at: Mapped[datetime]
+    due_date: Mapped[date] = mapped_column(Date)
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    answered_at: Mapped[datetime | None]
+
+
+class ExplanationReminder(Base):
+    """The decision to remind one member of an unanswered explanation request at one step."""
+
+    __tablename__ = "explanation_reminder"
+    __table_args__ = (UniqueConstraint("request_id", "step", "member_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("explanation_request.id"))
+    step: Mapped[str] = mapped_column(String(20))
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    decided_at: Mapped[datetime]

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from bot.core.domain.explanations import Explanation
 from bot.core.domain.plan import MilestoneInfo, asks_for, in_cycle
 from bot.core.domain.progress import (
     AgencyState,
@@ -50,6 +51,7 @@ from storage.models import (
     Submission,
     Task,
 )
+from storage.repositories.explanations import ExplanationRepository
 from storage.structure import assignment_in_force
 
 
@@ -167,6 +169,7 @@ class SummaryRepository:
             ),
             submission_count=await self._count(cycle.id, scope),
             milestones=milestones,
+            explanations=await self._explanations(year, owner, names, scope),
         )
 
     async def agency_names(self, year: int) -> dict[int, str]:
@@ -179,6 +182,17 @@ class SummaryRepository:
         agencies = {a.id: a for a in await self._session.scalars(select(Agency))}
         owner = {a.id: (await current_agency(self._session, a, on)).id for a in agencies.values()}
         return await self.names_on(agencies, owner, on)
+
+    async def _explanations(
+        self, year: int, owner: dict[int, int], names: dict[int, str], scope: set[int] | None
+    ) -> list[Explanation]:
+        """Return the year's explanation requests, each under the agency it counts for."""
+        return [
+            replace(
+                e, agency_id=owner.get(e.agency_id, e.agency_id), agency_name=names[e.agency_id]
+            )
+            for e in await ExplanationRepository(self._session).of_year(year, scope)
+        ]
 
     async def names_on(
         self, agencies: dict[int, Agency], owner: dict[int, int], on: date

@@ -29,6 +29,7 @@ from storage.repositories.audit import AuditRepository
 from storage.repositories.calendar import CalendarRepository
 from storage.repositories.conversations import ConversationRepository
 from storage.repositories.downloads import DownloadLinkRepository
+from storage.repositories.explanations import ExplanationRepository
 from storage.repositories.instances import InstanceRepository
 from storage.repositories.invitations import InvitationRepository
 from storage.repositories.jobs import JobRunRepository
@@ -60,6 +61,7 @@ class Repositories:
     instances: InstanceRepository
     submissions: SubmissionRepository
     reviews: ReviewRepository
+    explanations: ExplanationRepository
     inbox: InboxRepository
     notifications: NotificationRepository
     outbox: OutboxRepository
@@ -87,6 +89,7 @@ class Repositories:
         self.instances = InstanceRepository(session)
         self.submissions = SubmissionRepository(session)
         self.reviews = ReviewRepository(session)
+        self.explanations = ExplanationRepository(session)
         self.inbox = InboxRepository(session)
         self.notifications = NotificationRepository(session)
         self.outbox = OutboxRepository(session)

@@ -10,8 +10,11 @@ from bot.core.clock import FrozenClock
 from bot.core.domain.members import Role
 from handlers.router import Router
 from storage.db import Database
-from storage.models import AuditEntry, Member, Task
+from storage.models import Agency, AuditEntry, ExplanationRequest, Member, Task
 from tests.helpers import invite
+from tests.test_explanations import at
+from tests.test_explanations import join as join_as
+from tests.test_explanations import outbox as outbox_of
 
 COORDINATOR_ONLY = {"chuabaocao", "moi", "thanhvien", "thongbao", "nhacnho", "mohan", "duyet"}
 """``/duyet`` is offered to leaders too, and refused to them unless PGIBOT_LEADER_REVIEW is on."""
@@ -28,6 +31,7 @@ EVERYONE = {
     "start",
     "web",
     "vangmat",
+    "giaitrinh",
 }
 REFUSED = "không dành cho vai trò"
 
@@ -100,10 +104,12 @@ async def test_every_coordinator_button_for_every_role(
     await _member(router, database, clock, Role.OFFICER)  # the one a coordinator removes
     async with database.session() as session:
         victim_id = await session.scalar(select(Member.id).where(Member.full_name == "officer"))
+        sct = await session.scalar(select(Agency.id).where(Agency.code == "sct"))
     summary = ["th:2024:ov:", "th:2024:ag:0", "th:2024:ix:I", "th:2024:f:xlsx", "th:2024:f:png"]
     members = [f"mb:{victim_id}:off", f"mb:{victim_id}:on", f"mc:{victim_id}:menu:"]
+    explanations = ["gm:2024", f"gx:2024:{sct}::", f"gx:2024:{sct}::ok", f"gx:2024:{sct}::x"]
     refused = 0
-    for payload in summary + members:
+    for payload in summary + members + explanations:
         answer = "\n".join(r.text for r in await channel.press(payload))
         leader_may = payload.startswith("th:") and not payload.startswith("th:2024:f:png")
         allowed = role in (Role.COORDINATOR, Role.ADMIN) or (role is Role.LEADER and leader_may)
@@ -138,6 +144,42 @@ async def test_an_officer_cannot_report_on_another_agencys_task_by_any_button(
             .where(AuditEntry.action == "choice.forged")
         )
     assert forged == 2
+
+
+async def test_only_the_coordinator_asks_and_only_the_agency_answers(
+    router: Router, database: Database, clock: FrozenClock
+) -> None:
+    coordinator = await join_as(router, database, clock, "stnmt", Role.COORDINATOR, "dieuphoi")
+    officer = await join_as(router, database, clock, "sct", Role.OFFICER, "canbo")
+    stranger = await join_as(router, database, clock, "sxd", Role.LEADER, "khac")
+    clock.set(at(16))
+    async with database.session() as session:
+        sct = await session.scalar(select(Agency.id).where(Agency.code == "sct"))
+    for payload in ("gm:2024", f"gx:2024:{sct}::", f"gx:2024:{sct}::ok"):
+        for member in (officer, stranger):
+            [refused] = await member.press(payload)
+            assert "không dành cho vai trò" in refused.text, payload
+    assert await outbox_of(database, "explanation") == []
+    [sent] = await coordinator.press(f"gx:2024:{sct}::ok")
+    assert "Đã gửi yêu cầu giải trình" in sent.text
+    [[_chat, payload]] = await outbox_of(database, "explanation")
+    answer = payload["choices"][0][0]["payload"]
+    for member in (stranger, coordinator):
+        [refused] = await member.press(answer)
+        assert "chỉ thành viên của đơn vị đó mới trả lời được" in refused.text
+    [stale] = await officer.press("ga:999999")
+    assert "không còn hiệu lực" in stale.text
+    async with database.session() as session:
+        audited = list(
+            await session.scalars(
+                select(AuditEntry.action).where(
+                    AuditEntry.action.in_(("permission.refused", "explanation.refused"))
+                )
+            )
+        )
+        answered = await session.scalar(select(ExplanationRequest.answer))
+    assert sorted(audited) == ["explanation.refused"] * 2 + ["permission.refused"] * 6
+    assert answered is None
 
 
 # --- the hierarchy of roles: officer < leader < coordinator < admin ---------------------------

@@ -53,6 +53,8 @@ texts = st.one_of(
             "/huy",
             "/nhiemvu 9.9",
             "/tonghop",
+            "/giaitrinh",
+            "/giaitrinh sct 2.dd",
             "/lenhla",
             "/start X",
             "hoan thanh",
@@ -81,6 +83,15 @@ payloads = st.one_of(
     st.builds(lambda c, t: f"rp:{c}:{t}", st.integers(-1, 9), st.integers(-1, 500)),
     st.builds(lambda y, a: f"th:{y}:{a}", st.integers(2020, 2030), st.text(max_size=8)),
     st.builds(lambda m, a: f"mb:{m}:{a}", st.integers(0, 9), st.sampled_from(["on", "off", "x"])),
+    st.builds(
+        lambda y, a, t, x: f"gx:{y}:{a}:{t}:{x}",
+        st.integers(2020, 2030),
+        st.integers(-1, 50),
+        st.text("0123456789", max_size=3),
+        st.sampled_from(["", "ok", "x", "zz"]),
+    ),
+    st.builds(lambda r: f"ga:{r}", st.integers(-1, 9)),
+    st.builds(lambda y: f"gm:{y}", st.text(max_size=6)),
 )
 files = st.builds(
     FileRef,

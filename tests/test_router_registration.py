@@ -109,6 +109,7 @@ TODAY_S_COMMANDS = [
     "chuabaocao",
     "duyet",
     "mohan",
+    "giaitrinh",
     "moi",
     "thanhvien",
     "thongbao",

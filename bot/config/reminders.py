@@ -10,7 +10,11 @@ from bot.core.i18n import _
 
 
 class ReminderSettings(BaseSettings):
-    """``PGIBOT_REMINDER_*``, ``PGIBOT_QUIET_HOUR``, ``PGIBOT_ESCALATE_LEADER_FROM``, digests."""
+    """``PGIBOT_REMINDER_*``, ``PGIBOT_QUIET_HOUR``, ``PGIBOT_ESCALATE_LEADER_FROM``, digests.
+
+    ``PGIBOT_EXPLANATION_DAYS``: working days an agency has to answer an explanation request;
+    ``PGIBOT_EXPLANATION_REMINDERS``: reminders of one left unanswered, a working day apart.
+    """
 
     model_config = SECTION_CONFIG
 
@@ -22,6 +26,8 @@ class ReminderSettings(BaseSettings):
     pgibot_digest_late_from: int = Field(default=3, ge=0, le=60)
     pgibot_snooze_hour: int = Field(default=15, ge=5, le=22)
     pgibot_snooze_days: int = Field(default=2, ge=1, le=10)
+    pgibot_explanation_days: int = Field(default=3, ge=1, le=30)
+    pgibot_explanation_reminders: int = Field(default=3, ge=0, le=20)
 
     @field_validator("pgibot_reminder_days_before")
     @classmethod

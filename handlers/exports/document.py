@@ -43,6 +43,7 @@ from handlers.exports.docx_layout import (
     run,
     widths,
 )
+from handlers.exports.explanations import counts_line, full_lines
 from handlers.exports.labels import (
     accepted_first,
     agency_with_role,
@@ -337,6 +338,20 @@ def _difficulties(document: Any, summary: PlanSummary) -> None:
                 "text": report.difficulties or report.results,
             },
         )
+    _explanations(document, summary)
+
+
+def _explanations(document: Any, summary: PlanSummary) -> None:
+    """Write the explanations asked of late or blocked agencies, and their answers."""
+    counts = counts_line(summary.explanations, summary.today)
+    if counts is None:
+        return
+    para(document, counts)
+    for explanation in summary.explanations:
+        request, *answer = full_lines(explanation, summary.today)
+        para(document, "- " + request)
+        for line in answer:
+            para(document, line, italic=True)
 
 
 def _proposals(document: Any, summary: PlanSummary) -> None:

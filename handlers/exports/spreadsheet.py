@@ -22,6 +22,7 @@ from xlsxwriter import Workbook
 from bot.core.domain.progress import STATES, PlanSummary, SubmissionRow, TaskState
 from bot.core.domain.review import ReviewState
 from bot.core.i18n import _, format_day
+from handlers.exports.explanations import answer_state, reason_label
 from handlers.exports.labels import (
     index_labels,
     kind_label,
@@ -135,6 +136,8 @@ async def spreadsheet(
             _overview(book, summary)
             _tasks(book, summary)
             _agencies(book, summary)
+            if summary.explanations:
+                _explanations(book, summary)
             count = await _submissions(book, summary, submissions, progress, fast)
         except BaseException:
             book.workbook.close()
@@ -285,6 +288,45 @@ def _agencies(book: _Book, summary: PlanSummary) -> None:
                 agency.last_report_at,
                 len(agency.support_tasks),
                 len(agency.contributed_tasks),
+            ]
+        )
+    sheet.finish()
+
+
+def _explanations(book: _Book, summary: PlanSummary) -> None:
+    """Write one row per explanation request: the agency, the tasks, the state, the answer."""
+    titles = {task.code: task.title for task in summary.all_tasks}
+    sheet = _Sheet(
+        book,
+        _("Explanations"),
+        [
+            _Column(_("Agency"), WRAP),
+            _Column(_("Code")),
+            _Column(_("Task"), WRAP),
+            _Column(_("Reason")),
+            _Column(_("Requested at"), MOMENT),
+            _Column(_("Requested by")),
+            _Column(_("Answer due")),
+            _Column(_("State")),
+            _Column(_("Explanation"), WRAP),
+            _Column(_("Explained by")),
+            _Column(_("Explained at"), MOMENT),
+        ],
+    )
+    for explanation in summary.explanations:
+        sheet.write(
+            [
+                explanation.agency_name,
+                ", ".join(explanation.task_codes),
+                "; ".join(titles.get(code, code) for code in explanation.task_codes),
+                reason_label(explanation.reason),
+                explanation.asked_at,
+                explanation.asked_by or "",
+                format_day(explanation.due_date),
+                answer_state(explanation, summary.today),
+                explanation.answer or "",
+                explanation.answered_by or "",
+                explanation.answered_at,
             ]
         )
     sheet.finish()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.core.domain.progress import STATES, PlanSummary, TaskState
 from bot.core.i18n import _, format_day, format_score, ngettext
+from handlers.exports.explanations import counts_line, lines_for_task
 from handlers.exports.labels import agency_with_role, in_sentence, state_labels
 
 
@@ -38,6 +39,9 @@ def text_report(summary: PlanSummary) -> str:
         _("Agencies that reported on every task they lead") + ": " + agencies,
         _("Reports received (every version)") + ": " + str(summary.submission_count),
     ]
+    explained = counts_line(summary.explanations, summary.today)
+    if explained:
+        lines.append(explained)
     for index in summary.indices:
         lines += [
             "",
@@ -56,7 +60,7 @@ def text_report(summary: PlanSummary) -> str:
                 "target": format_score(index.target_score),
                 "count": len(index.tasks),
             },
-            *_group(index.tasks, labels),
+            *_group(index.tasks, labels, summary),
         ]
     if summary.organisational:
         count = len(summary.organisational)
@@ -68,7 +72,7 @@ def text_report(summary: PlanSummary) -> str:
                 count,
             )
             % {"count": count},
-            *_group(summary.organisational, labels),
+            *_group(summary.organisational, labels, summary),
         ]
     behind = summary.not_reported
     if behind:
@@ -106,7 +110,7 @@ def text_report(summary: PlanSummary) -> str:
     return "\n".join(lines)
 
 
-def _group(tasks: list[TaskState], labels: dict[str, str]) -> list[str]:
+def _group(tasks: list[TaskState], labels: dict[str, str], summary: PlanSummary) -> list[str]:
     counts = "; ".join(
         f"{labels[state]}: {sum(1 for t in tasks if t.state == state)}" for state in STATES
     )
@@ -119,6 +123,10 @@ def _group(tasks: list[TaskState], labels: dict[str, str]) -> list[str]:
                 "progress": report.progress,
             }
             lines.append(f"  ◦ {agency_with_role(report)}: {status}")
+        explained = lines_for_task(
+            summary.explanations, task.code, summary.today, short=False, with_agency=True
+        )
+        lines += [f"  ◦ {line}" for line in explained]
     return lines
 
 

@@ -32,6 +32,10 @@ class ReminderPolicy:
     """"Nhắc lại sau — chiều nay": the hour of the same day a snoozed reminder comes back."""
     snooze_working_days: int = 2
     """"Nhắc lại sau N ngày làm việc": how many."""
+    explanation_days: int = 3
+    """Working days an agency has to answer an explanation request."""
+    explanation_reminders: int = 3
+    """Reminders of an unanswered explanation request, one a working day after its deadline."""
 
     def sending_allowed(self, local: time) -> bool:
         """Tell whether reminders may be sent at this local time of day."""

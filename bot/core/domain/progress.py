@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from bot.core.domain.explanations import Explanation
 from bot.core.domain.plan import MilestoneInfo
 from bot.core.domain.review import ReviewState
 
@@ -129,6 +130,8 @@ class PlanSummary:
     agencies: list[AgencyState]
     submission_count: int
     milestones: list[MilestoneInfo] = field(default_factory=list)
+    explanations: list[Explanation] = field(default_factory=list)
+    """The year's explanation requests, oldest first (see :mod:`bot.core.domain.explanations`)."""
 
     @property
     def all_tasks(self) -> list[TaskState]:

@@ -1,0 +1,66 @@
+"""Reminding: the sweep reminds an agency of a request left unanswered past its deadline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.core.domain.calendar import ReminderPolicy, WorkingCalendar, current_step
+from bot.core.domain.explanations import (
+    Explanation,
+    reminder_steps,
+)
+from bot.core.i18n import _, current_timezone, format_day
+from bot.core.messages import Choice, Reply, reply_to_payload
+from handlers.explanations.common import (
+    ANSWER,
+    KIND_REMINDER,
+)
+from handlers.exports.explanations import reason_label
+from storage.notifications import Notice, Recipient
+from storage.uow import UnitOfWork
+
+
+async def remind_unanswered(
+    uow: UnitOfWork, now: datetime, policy: ReminderPolicy, calendar: WorkingCalendar
+) -> int:
+    """Remind the agencies of unanswered requests past their deadline; return messages decided.
+
+    Called by the reminder sweep, which has checked the working day and the quiet hours: one
+    step a working day after the answer deadline, each member reminded once per step.
+    """
+    today = now.astimezone(current_timezone()).date()
+    decided = 0
+    for explanation in await uow.explanations.unanswered(due_before=today):
+        steps = reminder_steps(explanation.due_date, policy.explanation_reminders, calendar)
+        step = current_step(steps, today)
+        if step is None:
+            continue
+        done = await uow.explanations.reminded_members(explanation.id, step.name)
+        notices = [
+            Notice(m, KIND_REMINDER, reply_to_payload(reminder_message(explanation, m)))
+            for m in await uow.notifications.recipients(explanation.agency_id)
+            if m.member_id not in done
+        ]
+        decided += await uow.explanations.remind(explanation.id, step.name, notices, now)
+    return decided
+
+
+def reminder_message(explanation: Explanation, member: Recipient) -> Reply:
+    """Write the reminder of an unanswered request, with its "Giải trình" button."""
+    lines = [
+        _("Dear comrade %(name)s,") % {"name": member.full_name},
+        _(
+            "%(agency)s has not yet answered the request of %(date)s to explain %(codes)s "
+            "(%(reason)s), which was due %(due)s."
+        )
+        % {
+            "agency": explanation.agency_name,
+            "date": format_day(explanation.asked_at.astimezone(current_timezone()).date()),
+            "codes": ", ".join(explanation.task_codes),
+            "reason": reason_label(explanation.reason),
+            "due": format_day(explanation.due_date),
+        },
+        "",
+        _("We respectfully ask you to send the explanation as soon as possible. Sincerely."),
+    ]
+    return Reply("\n".join(lines), ((Choice(_("Explain"), ANSWER.encode(explanation.id)),),))
