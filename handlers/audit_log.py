@@ -54,6 +54,8 @@ ACTION_LABELS = {
     "evidence.prune": N_("unused evidence files deleted"),
     "backup.restore": N_("backup restored"),
     "demo.generate": N_("demonstration data generated"),
+    "pgi.record": N_("PGI result recorded"),
+    "pgi.correct": N_("PGI result corrected"),
 }
 
 

@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from bot.core.domain.absences import Absence, route
 from bot.core.domain.calendar import ReminderPolicy, Step, WorkingCalendar, current_step, steps_for
 from bot.core.domain.members import Role
+from bot.core.domain.standing import is_late, year_open
 from bot.core.i18n import N_, _, current_timezone, format_day, ngettext
 from bot.core.messages import Choice, Reply, reply_to_payload
 from handlers.absences import nobody_present, standing_in_note, welcome_back
@@ -66,6 +67,15 @@ class Reminders:
         self.calendar = self._given.adding(await uow.calendar.declared())
         return self.calendar
 
+    @staticmethod
+    async def _chased(uow: UnitOfWork, start: date, end: date, today: date) -> list[DueMilestone]:
+        """Return the deadlines between two days whose year is still open (the one rule)."""
+        return [
+            m
+            for m in await uow.notifications.milestones_between(start, end)
+            if year_open(m.year, today)
+        ]
+
     def _lookback(self) -> timedelta:
         # enough calendar days to cover the late working days, holidays included
         return timedelta(days=self.policy.late_working_days * 2 + 14)
@@ -86,9 +96,7 @@ class Reminders:
         horizon = today + timedelta(days=max(self.policy.days_before) + 7)
         result.decided += await welcome_back(uow, today, now, today - self._lookback(), horizon)
         names = await uow.notifications.agency_names()
-        for milestone in await uow.notifications.milestones_between(
-            today - self._lookback(), horizon
-        ):
+        for milestone in await self._chased(uow, today - self._lookback(), horizon, today):
             step = current_step(steps_for(milestone.due_date, self.policy, self.calendar), today)
             if step is None:
                 continue
@@ -185,8 +193,11 @@ class Reminders:
         step = Step(f"manual-{now.astimezone(current_timezone()):%Y%m%d%H%M}", today)
         agencies: set[int] = set()
         decided = 0
-        for milestone in await uow.notifications.milestones_between(
-            today - timedelta(days=366), today + timedelta(days=max(self.policy.days_before))
+        for milestone in await self._chased(
+            uow,
+            today - timedelta(days=366),
+            today + timedelta(days=max(self.policy.days_before)),
+            today,
         ):
             if milestone.recipients == "coordinator":
                 continue
@@ -195,7 +206,7 @@ class Reminders:
             ).items():
                 if agency_id is not None and pending_agency != agency_id:
                     continue
-                if agency_id is None and milestone.due_date >= today:
+                if agency_id is None and not is_late(milestone.due_date, today):
                     continue  # "everyone late": only milestones already past
                 agencies.add(pending_agency)
                 decided += await self._remind(
@@ -242,9 +253,7 @@ class Reminders:
     ) -> list[tuple[DueMilestone, str, int, int]]:
         names = await uow.notifications.agency_names()
         late = []
-        for milestone in await uow.notifications.milestones_between(
-            today - self._lookback(), today
-        ):
+        for milestone in await self._chased(uow, today - self._lookback(), today, today):
             late_days = [
                 d for d in self.calendar.working_days_after(milestone.due_date, 60) if d <= today
             ]

@@ -20,6 +20,7 @@ from bot.core.domain.progress import (
     PlanSummary,
     TaskState,
 )
+from bot.core.domain.standing import Assessment
 from bot.core.i18n import N_, _, format_day, format_moment, format_score, ngettext
 from bot.core.messages import Choice, OutgoingFile, Reply
 from bot.core.text import shorten
@@ -27,9 +28,19 @@ from handlers import explanations, replies
 from handlers.context import COORDINATORS, Command, Context
 from handlers.conversation import Button, Conversation
 from handlers.exports import state_label
-from handlers.exports.explanations import counts_line, lines_for_task, request_line
-from handlers.exports.labels import agency_with_role, summary_review_line
+from handlers.exports.explanations import counts_line as explanation_counts
+from handlers.exports.explanations import lines_for_task, request_line
+from handlers.exports.labels import summary_review_line
 from handlers.exports.registry import EXPORTS, ExportFormat, ExportScope, export, offered
+from handlers.exports.standing import (
+    MARKS,
+    assessment_label,
+    counts_line,
+    legend,
+    risk_lines,
+    standing_of,
+)
+from handlers.standing_view import lead_lines
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +108,8 @@ def overview_text(summary: PlanSummary, ctx: Context) -> str:
         "",
     ]
     lines += _milestone_lines(summary)
+    standing = standing_of(summary)
+    lines += lead_lines(summary, standing)  # the overdue and the blocked first
     total = len(summary.leading_agencies)
     lines.append(
         _(
@@ -110,17 +123,19 @@ def overview_text(summary: PlanSummary, ctx: Context) -> str:
         }
     )
     lines.append(_("Review: %(counts)s (send /duyet)") % {"counts": summary_review_line(summary)})
-    explained = counts_line(summary.explanations, summary.today)
+    explained = explanation_counts(summary.explanations, summary.today)
     if explained:
         lines.append(explained)
     for index in summary.indices:
-        lines += ["", *_index_header(index), _state_counts(index)]
+        mark = MARKS[standing.colour_of(index.tasks)]
+        header, scores = _index_header(index)
+        lines += ["", f"{mark} {header}", scores, counts_line(standing, index.tasks)]
     if summary.organisational:
-        organisational = IndexState("III", "", 0, 0, 0, summary.organisational)
+        mark = MARKS[standing.colour_of(summary.organisational)]
         lines += [
             "",
-            _("Organisation of implementation (section III)"),
-            _state_counts(organisational),
+            f"{mark} " + _("Organisation of implementation (section III)"),
+            counts_line(standing, summary.organisational),
         ]
     pending = summary.not_reported
     if pending:
@@ -138,22 +153,7 @@ def overview_text(summary: PlanSummary, ctx: Context) -> str:
             lines.append(
                 _("… and %(count)s more (send /chuabaocao)") % {"count": len(pending) - LIST_LIMIT}
             )
-    blocked = summary.blocked
-    if blocked:
-        lines += [
-            "",
-            _("Facing difficulties and obstacles (%(count)s):") % {"count": len(blocked)},
-        ]
-        for task, report in blocked[:LIST_LIMIT]:
-            lines.append(
-                f"• {task.code} — {agency_with_role(report)}: "
-                f"{_excerpt(report.difficulties or '')}"
-            )
-        if len(blocked) > LIST_LIMIT:
-            lines.append(
-                _("… and %(count)s more (see the draft report)")
-                % {"count": len(blocked) - LIST_LIMIT}
-            )
+    lines += ["", legend()]
     return "\n".join(lines)
 
 
@@ -189,6 +189,15 @@ def _state_counts(index: IndexState) -> str:
     return " · ".join(f"{state_label(state)}: {index.count(state)}" for state in STATES)
 
 
+def _risk_view(summary: PlanSummary) -> Reply:
+    lines = risk_lines(summary, standing_of(summary))
+    return Reply(
+        "\n".join(lines),
+        ((Choice(_("Back to the summary"), _payload(summary.year, "ov")),),),
+        edit=True,
+    )
+
+
 def _excerpt(text: str) -> str:
     return shorten(text, TEXT_EXCERPT)
 
@@ -210,6 +219,7 @@ def _overview_buttons(ctx: Context, summary: PlanSummary) -> tuple[tuple[Choice,
     return (
         indices,
         (Choice(_("By agency"), _payload(year, "ag", 0)), explanations.menu_choice(year)),
+        (Choice(_("PGI risk by index"), _payload(year, "rk")),),
         _file_buttons(year, offered(ctx.require_member().role)),
     )
 
@@ -235,6 +245,8 @@ async def on_choice(ctx: Context, argument: str) -> list[Reply]:
             return [_agency_view(ctx, summary, summary.agencies[0] if summary.agencies else None)]
         overview_reply = Reply(overview_text(summary, ctx), _overview_buttons(ctx, summary))
         return [replace(overview_reply, edit=True)]
+    if action == "rk" and _scope(ctx) is None:
+        return [_risk_view(summary)]
     if action == "ix" and _scope(ctx) is None:
         index = next((i for i in summary.indices if i.code == value), None)
         return [_index_view(summary, index)] if index else [replies.stale_choice()]
@@ -249,10 +261,16 @@ async def on_choice(ctx: Context, argument: str) -> list[Reply]:
 
 
 def _index_view(summary: PlanSummary, index: IndexState) -> Reply:
-    lines = [*_index_header(index), _state_counts(index), ""]
+    standing = standing_of(summary)
+    header, scores = _index_header(index)
+    lines = [f"{MARKS[standing.colour_of(index.tasks)]} {header}", scores]
+    lines += [counts_line(standing, index.tasks), ""]
     for task in index.tasks:
+        found = standing.tasks.get(task.code)
         line = (
-            f"• {task.code} {task.title} — {state_label(task.state)}, {task.progress}% "
+            f"• {MARKS[standing.task_colour(task.code)]} {task.code} {task.title} — "
+            f"{assessment_label(found) or state_label(task.state)}; "
+            f"{state_label(task.state)}, {task.progress}% "
             f"({task.reported}/{len(task.lead_agencies)}"
         )
         if task.contributions:
@@ -274,10 +292,11 @@ def _agency_list(summary: PlanSummary, page: int) -> Reply:
     pages = max(1, -(-len(agencies) // AGENCIES_PER_PAGE))
     page = min(max(page, 0), pages - 1)
     shown = agencies[page * AGENCIES_PER_PAGE : (page + 1) * AGENCIES_PER_PAGE]
+    standing = standing_of(summary)
     rows: list[tuple[Choice, ...]] = [
         (
             Choice(
-                f"{shorten(a.name, BUTTON_NAME_LENGTH)} "
+                f"{MARKS[standing.agency_colour(a.id)]} {shorten(a.name, BUTTON_NAME_LENGTH)} "
                 f"({len(a.reported_tasks)}/{len(a.lead_tasks)})",
                 _payload(summary.year, "ad", a.id),
             ),
@@ -302,8 +321,10 @@ def _agency_list(summary: PlanSummary, page: int) -> Reply:
 def _agency_view(ctx: Context, summary: PlanSummary, agency: AgencyState | None) -> Reply:
     if agency is None:
         return Reply(_("Your agency leads no task of the plan."))
+    standing = standing_of(summary)
     lines = [
-        _("%(agency)s — %(year)s") % {"agency": agency.name, "year": summary.year},
+        f"{MARKS[standing.agency_colour(agency.id)]} "
+        + _("%(agency)s — %(year)s") % {"agency": agency.name, "year": summary.year},
         *_milestone_lines(summary),
         _("Reported: %(done)s of %(total)s tasks it leads.")
         % {"done": len(agency.reported_tasks), "total": len(agency.lead_tasks)},
@@ -316,8 +337,9 @@ def _agency_view(ctx: Context, summary: PlanSummary, agency: AgencyState | None)
     lines.append("")
     lead = [t for t in summary.all_tasks if t.code in agency.lead_tasks]
     supported = [t for t in summary.all_tasks if t.code not in agency.lead_tasks]
+    own = {a.task.code: a.assessment for a in standing.of_agency(agency.id)}
     for task in lead:
-        _agency_task_lines(lines, agency, task, task.reports)
+        _agency_task_lines(lines, agency, task, task.reports, own.get(task.code))
         lines += _explained(summary, task.code, agency.id)
     if supported:
         lines += ["", _("Tasks it supports (or reported on without leading):")]
@@ -340,15 +362,21 @@ def _explained(summary: PlanSummary, code: str, agency_id: int) -> list[str]:
 
 
 def _agency_task_lines(
-    lines: list[str], agency: AgencyState, task: TaskState, reports: list[LatestReport]
+    lines: list[str],
+    agency: AgencyState,
+    task: TaskState,
+    reports: list[LatestReport],
+    assessment: Assessment | None = None,
 ) -> None:
     report = next((r for r in reports if r.agency_id == agency.id), None)
+    mark = f"{MARKS[assessment.colour]} " if assessment else ""
+    standing = f"{assessment_label(assessment)}; " if assessment else ""
     if report is None:
-        lines.append(f"• {task.code} {task.title} — {state_label('unreported')}")
+        lines.append(f"• {mark}{task.code} {task.title} — {standing}{state_label('unreported')}")
         return
     lines.append(
-        f"• {task.code} {task.title} — {state_label(report.status)}, {report.progress}% "
-        f"({format_moment(report.created_at)})"
+        f"• {mark}{task.code} {task.title} — {standing}{state_label(report.status)}, "
+        f"{report.progress}% ({format_moment(report.created_at)})"
     )
     lines.append(f"  {_excerpt(report.results)}")
     if report.difficulties:

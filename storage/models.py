@@ -171,6 +171,27 @@ class PlanIndex(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
 
+class PgiResultEntry(Base):
+    """A published PGI figure of a year: an index's score (or the total) and the rank.
+
+    Never updated: a correction is a new row pointing at the one it corrects.
+    """
+
+    __tablename__ = "pgi_result"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"), index=True)
+    year: Mapped[int]
+    index_code: Mapped[str] = mapped_column(String(20))
+    score: Mapped[float] = mapped_column(Float)
+    rank: Mapped[int | None]
+    out_of: Mapped[int | None]
+    recorded_at: Mapped[datetime]
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("pgi_result.id"))
+
+
 class MilestoneRule(Base):
     """A deadline that recurs in every cycle, such as the results report due 10/12."""
 

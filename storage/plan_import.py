@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.domain.calendar import DeclaredDay
 from bot.core.domain.plan import ImportResult
+from bot.core.domain.results import TOTAL
 from storage.agencies import (
     add_agency,
     merge_agency,
@@ -40,7 +41,9 @@ from storage.models import (
 from storage.plan_cache import mark_plan_changed
 from storage.plan_loader import LoadedPlan
 from storage.plan_schema import GroupSpec, PlanDocument, parse_due
+from storage.repositories.audit import AuditRepository
 from storage.repositories.calendar import PLAN, sync_plan_days
+from storage.repositories.results import ResultRepository, result_detail
 from storage.structure import rebuild_assignments
 
 
@@ -75,7 +78,39 @@ async def import_plan(
     days += [DeclaredDay(d.date, True, d.reason, PLAN) for d in doc.calendar.working_days]
     await sync_plan_days(session, days, now, report)
     await session.flush()
+    await _sync_results(session, loaded, report, now)
     return report
+
+
+PLAN_FILE = "@plan"
+"""Who recorded a figure that comes from the plan file's ``results``."""
+
+
+async def _sync_results(
+    session: AsyncSession, loaded: LoadedPlan, report: ImportResult, now: datetime
+) -> None:
+    """Record the file's published results; a changed figure is a correction, audited."""
+    results = ResultRepository(session)
+    for spec in loaded.document.results:
+        recorded = await results.record(
+            year=spec.year,
+            index_code=spec.index or TOTAL,
+            score=spec.score,
+            rank=spec.rank,
+            out_of=spec.out_of,
+            recorded_by=PLAN_FILE,
+            member_id=None,
+            now=now,
+        )
+        if not recorded.changed:
+            continue
+        report.count(report.updated if recorded.corrected else report.created, "result")
+        AuditRepository(session).record(
+            "pgi.correct" if recorded.corrected else "pgi.record",
+            now=now,
+            channel="cli",
+            **result_detail(recorded),
+        )
 
 
 def written_structure(loaded: LoadedPlan) -> dict[str, Any]:

@@ -222,6 +222,16 @@ class CalendarSpec(_Strict):
         return self
 
 
+class ResultSpec(_Strict):
+    """A published PGI figure of a year: an index's score (no index: the total) and the rank."""
+
+    year: int = Field(ge=2000, le=2100)
+    index: Code | None = None
+    score: Score
+    rank: int | None = Field(default=None, ge=1)
+    out_of: int | None = Field(default=None, ge=1)
+
+
 class PlanDocument(_Strict):
     """A whole plan file."""
 
@@ -236,3 +246,20 @@ class PlanDocument(_Strict):
     reorganisations: list[Reorganisation] = Field(default_factory=list)
     successions: list[SuccessionSpec] = Field(default_factory=list)
     calendar: CalendarSpec = Field(default_factory=CalendarSpec)
+    results: list[ResultSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _results_name_indices(self) -> PlanDocument:
+        codes = {index.code for index in self.indices}
+        seen: set[tuple[int, str | None]] = set()
+        for result in self.results:
+            if result.index is not None and result.index not in codes:
+                raise ValueError(
+                    _("results: the plan has no index %(code)s") % {"code": result.index}
+                )
+            if (result.year, result.index) in seen:
+                raise ValueError(
+                    _("results: %(year)s is given twice for one index") % {"year": result.year}
+                )
+            seen.add((result.year, result.index))
+        return self

@@ -52,6 +52,7 @@ from storage.models import (
     Task,
 )
 from storage.repositories.explanations import ExplanationRepository
+from storage.repositories.results import ResultRepository
 from storage.structure import assignment_in_force
 
 
@@ -125,11 +126,13 @@ class SummaryRepository:
             )
         )
         code_of_index = {i.id: i.code for i in index_rows}
+        due_of_rule = await self._due_dates(cycle.id)
         for task in tasks:
             states[task.id] = replace(
                 states[task.id],
                 index_code=code_of_index.get(task.index_id or 0),
                 title=in_cycle(task.title, year, plan.first_year),
+                due=due_of_rule.get(task.milestone_rule_id or 0),
             )
         indices = [
             IndexState(
@@ -170,6 +173,7 @@ class SummaryRepository:
             submission_count=await self._count(cycle.id, scope),
             milestones=milestones,
             explanations=await self._explanations(year, owner, names, scope),
+            results=[r for r in await ResultRepository(self._session).all() if r.year <= year],
         )
 
     async def agency_names(self, year: int) -> dict[int, str]:
@@ -404,6 +408,13 @@ class SummaryRepository:
             MilestoneInfo(m.id, r.code, r.kind, r.title, c.year, m.due_date, r.recipients)
             for m, r, c in rows.all()
         ]
+
+    async def _due_dates(self, cycle_id: int) -> dict[int, date]:
+        """Return each deadline's date in a cycle by its rule (a linked task's own deadline)."""
+        rows = await self._session.execute(
+            select(Milestone.rule_id, Milestone.due_date).where(Milestone.cycle_id == cycle_id)
+        )
+        return {rule_id: due for rule_id, due in rows.all()}
 
     async def _count(self, cycle_id: int, agencies: set[int] | None) -> int:
         query = select(func.count()).select_from(Submission).where(Submission.cycle_id == cycle_id)

@@ -37,6 +37,7 @@ from storage.repositories.link_codes import LinkCodeRepository
 from storage.repositories.members import MemberRepository
 from storage.repositories.plan import PlanRepository
 from storage.repositories.reports import ReportRepository
+from storage.repositories.results import ResultRepository
 from storage.repositories.reviews import ReviewRepository
 from storage.repositories.submissions import SubmissionRepository
 from storage.repositories.web_logins import WebLoginRepository
@@ -82,6 +83,7 @@ class Repositories:
         self.link_codes = LinkCodeRepository(session)
         self.conversations = ConversationRepository(session)
         self.plans = PlanRepository(session)
+        self.results = ResultRepository(session)
         self.agencies = AgencyRepository(session)
         self.audit = AuditRepository(session)
         self.calendar = CalendarRepository(session)

@@ -16,7 +16,16 @@ from tests.test_explanations import at
 from tests.test_explanations import join as join_as
 from tests.test_explanations import outbox as outbox_of
 
-COORDINATOR_ONLY = {"chuabaocao", "moi", "thanhvien", "thongbao", "nhacnho", "mohan", "duyet"}
+COORDINATOR_ONLY = {
+    "chuabaocao",
+    "moi",
+    "thanhvien",
+    "thongbao",
+    "nhacnho",
+    "mohan",
+    "duyet",
+    "pgi",
+}
 """``/duyet`` is offered to leaders too, and refused to them unless PGIBOT_LEADER_REVIEW is on."""
 LEADERS_TOO = {"tonghop"}
 ADMIN_ONLY = {"nhatky"}
@@ -106,10 +115,12 @@ async def test_every_coordinator_button_for_every_role(
         victim_id = await session.scalar(select(Member.id).where(Member.full_name == "officer"))
         sct = await session.scalar(select(Agency.id).where(Agency.code == "sct"))
     summary = ["th:2024:ov:", "th:2024:ag:0", "th:2024:ix:I", "th:2024:f:xlsx", "th:2024:f:png"]
+    summary.append("th:2024:rk:")  # the PGI risk view (to a leader: a stale button)
     members = [f"mb:{victim_id}:off", f"mb:{victim_id}:on", f"mc:{victim_id}:menu:"]
     explanations = ["gm:2024", f"gx:2024:{sct}::", f"gx:2024:{sct}::ok", f"gx:2024:{sct}::x"]
     refused = 0
-    for payload in summary + members + explanations:
+    results = ["pg:ok:2023:1:4.90::", "pg:no:2023:1:4.90::"]  # a correction of a PGI result
+    for payload in summary + members + explanations + results:
         answer = "\n".join(r.text for r in await channel.press(payload))
         leader_may = payload.startswith("th:") and not payload.startswith("th:2024:f:png")
         allowed = role in (Role.COORDINATOR, Role.ADMIN) or (role is Role.LEADER and leader_may)

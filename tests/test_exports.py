@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import struct
 import subprocess
 import sys
@@ -104,12 +105,12 @@ def _task(
 def _agencies(tasks: Iterable[TaskState]) -> list[AgencyState]:
     tasks = list(tasks)
     result = []
-    for number, (name, code) in enumerate(sorted(AGENCIES.items()), start=1):
+    for name, code in sorted(AGENCIES.items()):
         lead = [t for t in tasks if name in t.lead_agencies]
         reports = [r for t in lead for r in t.reports if r.agency_name == name]
         result.append(
             AgencyState(
-                id=number,
+                id=list(AGENCIES).index(name) + 1,  # the id its reports carry
                 code=code,
                 name=name,
                 kind="district" if code.startswith("ubnd") else "department",
@@ -294,19 +295,22 @@ def test_every_state_has_a_label() -> None:
 # --- spreadsheet ----------------------------------------------------------------------------
 
 
-async def test_spreadsheet_has_four_filtered_sheets_with_every_fact(summary: PlanSummary) -> None:
+async def test_spreadsheet_has_six_filtered_sheets_with_every_fact(summary: PlanSummary) -> None:
     rows = _submission_rows()
     data = await spreadsheet(summary, _stream(rows))
 
     book = openpyxl.load_workbook(io.BytesIO(data))
-    assert book.sheetnames == [_("Overview"), _("By index"), _("By agency"), _("Submissions")]
+    assert book.sheetnames == [
+        _("Overview"), _("By index"), _("By agency"), _("Submissions"), _("PGI risk"),
+        _("By deadline"),
+    ]  # fmt: skip
     for sheet in book.worksheets:
         assert sheet.freeze_panes == "A2"
         assert sheet.auto_filter.ref
         assert all(cell.font.b for cell in sheet[1] if cell.value is not None)
         assert sheet.column_dimensions["A"].width > 5
 
-    overview, tasks, agencies, submissions = book.worksheets
+    overview, tasks, agencies, submissions, _risk, _deadlines = book.worksheets
     overview_values = list(overview.iter_rows(values_only=True))
     assert overview_values[1][:4] == ("Chỉ số 1. Giảm thiểu ô nhiễm và thiên tai", 4.84, 6.58, 3)
     assert overview_values[1][4:9] == (1, 1, 0, 1, 0)  # done, in progress, not started, ...
@@ -317,8 +321,11 @@ async def test_spreadsheet_has_four_filtered_sheets_with_every_fact(summary: Pla
     task_rows = list(tasks.iter_rows(min_row=2, values_only=True))
     assert [row[1] for row in task_rows] == [t.code for t in summary.all_tasks]
     blocked = next(row for row in task_rows if row[1] == "1.b.1")
-    assert blocked[3:] == (SXD, state_label("blocked"), 40, 1, 1, None, 0)
-    assert tasks.auto_filter.ref == f"A1:J{len(task_rows) + 1}"
+    assert blocked[3:] == (
+        SXD, state_label("blocked"), 40, 1, 1, None, 0,
+        "Đang thực hiện — chưa đến hạn; gặp khó khăn", "Vàng",
+    )  # fmt: skip
+    assert tasks.auto_filter.ref == f"A1:L{len(task_rows) + 1}"
 
     agency_rows = {row[0]: row for row in agencies.iter_rows(min_row=2, values_only=True)}
     assert set(agency_rows) == set(AGENCIES)
@@ -697,5 +704,6 @@ def test_text_report_of_a_closed_year_names_its_deadline_without_counting_days(
     assert "Hạn báo cáo hiện tại" in current and "còn 1 ngày" in current
     closed = text_report(replace(summary, today=date(2026, 12, 7)))
     assert "Hạn báo cáo hiện tại" not in closed
-    assert "quá hạn" not in closed
+    assert not re.search(r"quá hạn \d+ ngày", closed)  # no count of days late
+    assert "🔴 1.a.2" in closed and "🟢 1.a.1" in closed  # the states of that year
     assert "10/12/2024" in closed

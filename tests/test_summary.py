@@ -23,6 +23,7 @@ from bot.core.domain.members import Role
 from bot.core.messages import Reply
 from bot.core.text import sort_key
 from handlers.exports.registry import EXPORTS, ExportScope, export
+from handlers.exports.standing import counts_line, standing_of
 from handlers.router import Router
 from storage.db import Database
 from storage.models import Agency, AgencyName, AuditEntry, OutboxMessage, Submission, Task
@@ -86,8 +87,11 @@ async def test_tonghop_shows_the_whole_plan(
         summary = await uow.summaries.summary(2024, clock.now().date())
     assert summary is not None
     first = summary.indices[0]
-    assert f"Hoàn thành: {first.count('done')}" in text
-    assert f"Gặp khó khăn, vướng mắc: {first.count('blocked')}" in text
+    standing = standing_of(summary)
+    assert f"🔴 Chỉ số 1. {first.name}" in text or f"🟡 Chỉ số 1. {first.name}" in text
+    assert counts_line(standing, first.tasks) in text  # the four states and the blocked
+    assert f"Gặp khó khăn: {standing.blocked_count(first.tasks)}" in text
+    assert "🟢 hoàn thành đúng hạn hoặc chưa đến hạn" in text  # the rule of the colours
     # the blocked reports, with their difficulties
     for task, report in summary.blocked[:3]:
         assert f"{task.code} — {report.agency_name}" in text
@@ -135,7 +139,7 @@ async def test_the_files_match_the_database(
     assert xlsx.files[0].file_name == "tong-hop-pgi-2024.xlsx"
     workbook = load_workbook(io.BytesIO(xlsx.files[0].content), read_only=True)
     sheets = workbook.sheetnames
-    assert len(sheets) == 4
+    assert len(sheets) == 6  # and the PGI risk and the deadlines after the submissions
     rows = list(workbook[sheets[3]].iter_rows(values_only=True))
     assert len(rows) == submissions + 1
     assert {r[5] for r in rows[1:]} == agencies
@@ -192,7 +196,7 @@ async def test_leaders_see_their_agency_and_officers_are_refused(
     leader = await member(router, database, clock, "sxd", Role.LEADER, "3", "Lãnh Đạo Xây Dựng")
     officer = await member(router, database, clock, "sxd", Role.OFFICER, "4", "Cán Bộ Xây Dựng")
     [view] = await leader.send("/tonghop")
-    assert view.text.startswith("Sở Xây dựng — năm 2024")
+    assert view.text.split(" ", 1)[1].startswith("Sở Xây dựng — năm 2024")  # after its colour
     assert "1.b.1" in view.text and "2.b.1" not in view.text
     assert "Cán Bộ Xây Dựng" in view.text
     async with database.session() as session:
@@ -353,7 +357,7 @@ async def test_a_supporting_agencys_report_is_consolidated(
     # the task still waits for its lead agency, and the supporting agency's difficulties show
     assert "1.a.2 — Sở Xây dựng (phối hợp): Chưa có số liệu" in overview.text
     [index] = await coordinator.press(choice(overview, "Chỉ số 1"))
-    line = next(x for x in index.text.splitlines() if x.startswith("• 1.a.2"))
+    line = next(x for x in index.text.splitlines() if x[4:].startswith("1.a.2"))  # • 🟢
     assert "Chưa báo cáo" in line and "phối hợp: 1" in line
     pending = text_of(await coordinator.send("/chuabaocao"))
     assert "Sở Tài nguyên và Môi trường" in pending  # the lead still owes 1.a.2

@@ -193,12 +193,18 @@ async def test_later_changes_leave_past_years_as_they_were(
 
 def _sheets_agree(book: dict[str, list[tuple[Any, ...]]]) -> None:
     """The spreadsheet's sheets say the same about who reported on what."""
-    _overview, by_index, by_agency, submissions = (rows[1:] for rows in book.values())
+    _overview, by_index, by_agency, submissions, _risk, by_deadline = (
+        rows[1:] for rows in book.values()
+    )
     by_task = {row[1]: row for row in by_index}
     led = {row[3] for row in submissions if row[14] == "Chủ trì"}
     assert led == {code for code, row in by_task.items() if row[6]}
     assert sum(row[6] for row in by_index) == sum(row[3] for row in by_agency)
     assert sum(row[7] for row in by_index) == sum(row[2] for row in by_agency)
+    # every lead assignment once in the sheet of deadlines, its state counted for its agency
+    assert len(by_deadline) == sum(row[2] for row in by_agency)
+    overdue = sum(1 for row in by_deadline if row[7].startswith("Quá hạn"))
+    assert overdue == sum(row[13] for row in by_agency)
 
 
 async def test_a_year_is_read_on_its_reference_day(

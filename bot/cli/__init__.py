@@ -12,6 +12,7 @@ Usage::
     pgibot run                        # run the bot on the configured channels
     pgibot web                        # serve the web dashboard alone
     pgibot web link --member ID-OR-NAME  # a one-time login link to the dashboard
+    pgibot pgi set --year 2024 --index 1 --score 5,12 [--rank 45/63] [--correct]
     pgibot backup [--out FILE]        # the database and the evidence files in one archive
     pgibot restore FILE [--force]     # checked first; an older backup is migrated forward
     pgibot status                     # database, revision, backlogs, jobs; non-zero if unhealthy
@@ -21,7 +22,7 @@ Usage::
     pgibot api-key create --name NAME # a key of the read-only API (also: list, revoke N)
 
 Each subject module (``plan``, ``agency``, ``invite``, ``member``, ``run``, ``web``, ``report``,
-``db``, ``backup``, ``ops``, ``workdays``, ``api_key``)
+``db``, ``backup``, ``ops``, ``workdays``, ``api_key``, ``pgi``)
 has its commands and an ``add_parsers(sub)`` that adds them; ``app`` holds what they share.
 """
 
@@ -45,6 +46,7 @@ from bot.cli import (
     invite,
     member,
     ops,
+    pgi,
     plan,
     report,
     run,
@@ -97,7 +99,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar=_("COMMAND"))
     # the order of the help
-    subjects = (plan, agency, invite, member, run, web, report, db, backup, ops, workdays, api_key)
+    subjects = (
+        plan,
+        agency,
+        invite,
+        member,
+        run,
+        web,
+        report,
+        pgi,
+        db,
+        backup,
+        ops,
+        workdays,
+        api_key,
+    )
     for subject in subjects:
         subject.add_parsers(sub)
     return parser

@@ -27,6 +27,7 @@ IMPORTED_KINDS = {
     "milestone_rule": N_("milestones"),
     "plan": N_("plans"),
     "reorganisation": N_("reorganisations"),
+    "result": N_("published PGI results"),
     "task": N_("tasks"),
 }
 

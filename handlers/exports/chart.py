@@ -1,5 +1,8 @@
 """A portrait chart (.png) made to be read on a phone: tasks by state, and who has reported.
 
+The states are the four against the deadlines, in their colours (greens, amber, red); each
+agency's bar is in the agency's colour, as /tonghop marks it.
+
 Drawn with matplotlib's object API on an Agg canvas: no pyplot, no global figure state.
 """
 
@@ -15,10 +18,12 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
-from bot.core.domain.progress import STATES, PlanSummary, TaskState
+from bot.core.domain.progress import PlanSummary, TaskState
+from bot.core.domain.standing import STANDINGS, Colour, Standing, YearStanding
 from bot.core.i18n import _
 from bot.core.text import shorten, sort_key
-from handlers.exports.labels import STATE_COLOURS, organisational_label, state_labels
+from handlers.exports.labels import organisational_label
+from handlers.exports.standing import STANDING_COLOURS, standing_label, standing_of
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +33,8 @@ LABEL_LENGTH = 28
 TEXT_SIZE = 9
 TITLE_SIZE = 13
 PANEL_TITLE_SIZE = 11
-_DARK_TEXT = {"not_started", "unreported"}
+_DARK_TEXT = {Standing.NOT_DUE, Standing.DONE_LATE}
+BAR_COLOURS = {Colour.RED: "#d32f2f", Colour.AMBER: "#f9a825", Colour.GREEN: "#2e7d32"}
 _ABBREVIATIONS = (("Ủy ban nhân dân", "UBND"), ("Uỷ ban nhân dân", "UBND"))
 
 
@@ -37,6 +43,7 @@ class _Rate:
     label: str
     reported: int
     lead: int
+    colour: Colour = Colour.GREEN
 
     @property
     def percent(self) -> float:
@@ -48,7 +55,8 @@ def chart(summary: PlanSummary) -> bytes:
     groups = [(_("Index %(code)s") % {"code": i.code}, i.name, i.tasks) for i in summary.indices]
     if summary.organisational:
         groups.append((organisational_label(), "", summary.organisational))
-    rates = _rates(summary)
+    standing = standing_of(summary)
+    rates = _rates(summary, standing)
     shown = rates[:MAX_AGENCIES]
     figure = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
@@ -63,7 +71,7 @@ def chart(summary: PlanSummary) -> bytes:
     bottom_height = max(len(shown), 4) * 0.17 + 1.0
     panels: Any = figure.subfigures(2, 1, height_ratios=[top_height, bottom_height])
     top, bottom = panels
-    _states_panel(top, groups)
+    _states_panel(top, groups, standing)
     _rates_panel(bottom, shown, len(rates))
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
@@ -72,11 +80,16 @@ def chart(summary: PlanSummary) -> bytes:
     return data
 
 
-def _rates(summary: PlanSummary) -> list[_Rate]:
+def _rates(summary: PlanSummary, standing: YearStanding | None = None) -> list[_Rate]:
     """Return the lead agencies' reporting rates, lowest first, then in Vietnamese order."""
     return sorted(
         (
-            _Rate(_agency_label(a.name), len(a.reported_tasks), len(a.lead_tasks))
+            _Rate(
+                _agency_label(a.name),
+                len(a.reported_tasks),
+                len(a.lead_tasks),
+                standing.agency_colour(a.id) if standing else Colour.GREEN,
+            )
             for a in summary.leading_agencies
         ),
         key=lambda rate: (rate.percent, sort_key(rate.label)),
@@ -98,27 +111,30 @@ def _wrap(text: str, width: int = 46) -> str:
     return "\n".join("\n".join(textwrap.wrap(line, width)) or line for line in text.split("\n"))
 
 
-def _states_panel(panel: Any, groups: list[tuple[str, str, list[TaskState]]]) -> None:
+def _states_panel(
+    panel: Any, groups: list[tuple[str, str, list[TaskState]]], standing: YearStanding
+) -> None:
     panel.suptitle(
-        _wrap(_("Tasks by state, per index")), fontsize=PANEL_TITLE_SIZE, fontweight="bold"
+        _wrap(_("Tasks by state against their deadlines, per index")),
+        fontsize=PANEL_TITLE_SIZE,
+        fontweight="bold",
     )
     axes = panel.add_subplot()
     if not groups:
         _empty(axes)
         return
-    labels = state_labels()
     positions = list(range(len(groups)))
     left = [0] * len(groups)
     widest = max(len(tasks) for _label, _name, tasks in groups) or 1
-    for state in STATES:
-        counts = [sum(1 for t in tasks if t.state == state) for _label, _name, tasks in groups]
+    for state in STANDINGS:
+        counts = [standing.count(tasks, state) for _label, _name, tasks in groups]
         axes.barh(
             positions,
             counts,
             left=left,
             height=0.62,
-            color=STATE_COLOURS[state],
-            label=labels[state],
+            color=STANDING_COLOURS[state],
+            label=standing_label(state),
             edgecolor="white",
             linewidth=0.6,
         )
@@ -173,14 +189,7 @@ def _rates_panel(panel: Any, rates: list[_Rate], total: int) -> None:
         _empty(axes)
         return
     positions = list(range(len(rates)))
-    colours = [
-        STATE_COLOURS["done"]
-        if r.percent >= 100
-        else STATE_COLOURS["not_started"]
-        if r.percent >= 50
-        else STATE_COLOURS["blocked"]
-        for r in rates
-    ]
+    colours = [BAR_COLOURS[r.colour] for r in rates]
     axes.barh(positions, [r.percent for r in rates], height=0.7, color=colours)
     for y, rate in enumerate(rates):
         axes.text(

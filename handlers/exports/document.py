@@ -26,7 +26,9 @@ from docx.shared import Mm, Pt
 
 from bot.core.domain.progress import STATES, LatestReport, PlanSummary, TaskState
 from bot.core.domain.review import ReviewState
+from bot.core.domain.standing import YearStanding
 from bot.core.i18n import N_, _, format_score, ngettext
+from handlers.exports.document_standing import shade, standing_summary
 from handlers.exports.docx_layout import (
     BODY_SIZE,
     CENTER,
@@ -43,7 +45,8 @@ from handlers.exports.docx_layout import (
     run,
     widths,
 )
-from handlers.exports.explanations import counts_line, full_lines
+from handlers.exports.explanations import counts_line as explanation_counts
+from handlers.exports.explanations import full_lines
 from handlers.exports.labels import (
     accepted_first,
     agency_with_role,
@@ -52,6 +55,7 @@ from handlers.exports.labels import (
     state_labels,
     summary_review_line,
 )
+from handlers.exports.standing import assessment_label, standing_of
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +69,8 @@ bold) and a coordinator's name of up to ``NAME_LINE`` capitals fit on one line."
 HEADER_CELL_MARGIN_MM = 1
 NAME_LINE = 28
 APPENDIX_WIDTHS_MM = (12, 16, 84, 58, 30, 15, 22, 20)  # 257 mm: A4 landscape less the margins
+STATE_COLUMN = 4
+"""The appendix column of a task's state against its deadline, filled with its colour."""
 GROUP_FROM = 4
 """Lead agencies of one kind are summed up in the appendix from this many on."""
 SIGNATURE_TAB_MM = 118
@@ -80,13 +86,15 @@ def report_document(summary: PlanSummary) -> bytes:
     core.author = summary.coordinator or ""
     _heading_block(document, summary)
     _title(document, summary)
+    standing = standing_of(summary)
     _opening(document, summary)
+    standing_summary(document, summary, standing)
     _results(document, summary)
     _difficulties(document, summary)
     _proposals(document, summary)
     _closing(document, summary)
     _signature(document)
-    _appendix(document, summary)
+    _appendix(document, summary, standing)
     buffer = io.BytesIO()
     document.save(buffer)
     data = buffer.getvalue()
@@ -343,7 +351,7 @@ def _difficulties(document: Any, summary: PlanSummary) -> None:
 
 def _explanations(document: Any, summary: PlanSummary) -> None:
     """Write the explanations asked of late or blocked agencies, and their answers."""
-    counts = counts_line(summary.explanations, summary.today)
+    counts = explanation_counts(summary.explanations, summary.today)
     if counts is None:
         return
     para(document, counts)
@@ -452,7 +460,7 @@ _GROUPS = {
 }
 
 
-def _appendix(document: Any, summary: PlanSummary) -> None:
+def _appendix(document: Any, summary: PlanSummary, standing: YearStanding) -> None:
     landscape(document)
     para(document, _("APPENDIX"), bold=True, align=CENTER, after=0)
     para(
@@ -496,7 +504,7 @@ def _appendix(document: Any, summary: PlanSummary) -> None:
             (task.code, CENTER),
             (task.title, LEFT),
             ("; ".join(lead_groups(summary, task.lead_agencies)), LEFT),
-            (labels.get(task.state, task.state), LEFT),
+            (assessment_label(standing.tasks.get(task.code)) or labels[task.state], LEFT),
             (str(task.progress), CENTER),
             (f"{task.reported}/{len(task.lead_agencies)}", CENTER),
             (str(len(task.contributions)), CENTER),
@@ -504,6 +512,7 @@ def _appendix(document: Any, summary: PlanSummary) -> None:
         for cell, (text, align) in zip(row.cells, values, strict=True):
             line = cell_line(cell, text, first=True, size=APPENDIX_SIZE, align=align)
             line.paragraph_format.line_spacing = 1.0
+        shade(row.cells[STATE_COLUMN], standing.task_colour(task.code))
         keep_row_whole(row)
     para(
         document,

@@ -18,14 +18,6 @@ STATE_LABELS: dict[str, str] = {state: _LABELS[state] for state in STATES}
 """The English msgid naming each task state, in the order of ``STATES``."""
 _REPORT_STATES = frozenset(status.value for status in ReportStatus)
 
-STATE_COLOURS: dict[str, str] = {
-    "done": "#2e7d32",
-    "in_progress": "#1e88e5",
-    "not_started": "#fbc02d",
-    "blocked": "#d32f2f",
-    "unreported": "#9e9e9e",
-}
-
 KIND_LABELS: dict[str, str] = {
     "department": N_("Department or agency"),
     "district": N_("District or city"),

@@ -21,6 +21,7 @@ from xlsxwriter import Workbook
 
 from bot.core.domain.progress import STATES, PlanSummary, SubmissionRow, TaskState
 from bot.core.domain.review import ReviewState
+from bot.core.domain.standing import STANDINGS, YearStanding
 from bot.core.i18n import _, format_day
 from handlers.exports.explanations import answer_state, reason_label
 from handlers.exports.labels import (
@@ -30,6 +31,14 @@ from handlers.exports.labels import (
     review_label,
     state_labels,
     summary_review_line,
+)
+from handlers.exports.standing import (
+    BLOCKED_LABEL,
+    FILLS,
+    assessment_label,
+    colour_label,
+    standing_label,
+    standing_of,
 )
 from handlers.exports.xlsx_rows import PlainRows, Rows, Value, XmlRows
 
@@ -72,9 +81,15 @@ class _Sheet:
         self.bold_formats = tuple(book.bold if f is book.cell else f for f in self.formats)
         self.row = 1
 
-    def write(self, values: Sequence[Value], *, bold: bool = False) -> None:
-        """Write one row of values under the previous one, each in its column's format."""
-        self.rows.write(self.row, values, self.bold_formats if bold else self.formats)
+    def write(self, values: Sequence[Value], *, bold: bool = False, fill: Any = None) -> None:
+        """Write one row of values under the previous one, each in its column's format.
+
+        ``fill`` is the format of the last column (a colour's cell).
+        """
+        formats = self.bold_formats if bold else self.formats
+        if fill is not None:
+            formats = (*formats[:-1], fill)
+        self.rows.write(self.row, values, formats)
         self.row += 1
 
     def skip(self) -> None:
@@ -108,6 +123,7 @@ class _Book:
         self.bold = add({**base, "bold": True})
         self.wrap = add({**base, "text_wrap": True})
         self.moment = add({**base, "num_format": "dd/mm/yyyy hh:mm", "align": "left"})
+        self.fills = {colour: add({**base, "bg_color": fill}) for colour, fill in FILLS.items()}
         self.rows: list[Rows] = []
 
 
@@ -118,7 +134,7 @@ async def spreadsheet(
     *,
     fast: bool = True,
 ) -> bytes:
-    """Return the year's .xlsx: overview, tasks by index, agencies and every submission.
+    """Return the year's .xlsx: overview, tasks, agencies, submissions, PGI risk, deadlines.
 
     ``fast`` writes the submissions through ``XmlRows`` rather than XlsxWriter's own calls:
     the same workbook, three times sooner.
@@ -133,12 +149,17 @@ async def spreadsheet(
                     "subject": _("Year %(year)s") % {"year": summary.year},
                 }
             )
-            _overview(book, summary)
-            _tasks(book, summary)
-            _agencies(book, summary)
+            from handlers.exports.standing_sheets import assignments_sheet, risk_sheet
+
+            standing = standing_of(summary)
+            _overview(book, summary, standing)
+            _tasks(book, summary, standing)
+            _agencies(book, summary, standing)
             if summary.explanations:
                 _explanations(book, summary)
             count = await _submissions(book, summary, submissions, progress, fast)
+            risk_sheet(book, summary, standing)
+            assignments_sheet(book, summary, standing)
         except BaseException:
             book.workbook.close()
             for rows in book.rows:
@@ -157,7 +178,7 @@ def _close(book: _Book, path: Path) -> bytes:
     return path.read_bytes()
 
 
-def _overview(book: _Book, summary: PlanSummary) -> None:
+def _overview(book: _Book, summary: PlanSummary, standing: YearStanding) -> None:
     labels = state_labels()
     years = {index.baseline_year for index in summary.indices}
     baseline = (
@@ -172,6 +193,9 @@ def _overview(book: _Book, summary: PlanSummary) -> None:
             _Column(_("Target score"), NUMBER),
             _Column(_("Tasks"), NUMBER),
             *(_Column(labels[state], NUMBER) for state in STATES),
+            *(_Column(standing_label(s), NUMBER) for s in STANDINGS),
+            _Column(_(BLOCKED_LABEL), NUMBER),
+            _Column(_("Colour")),
         ],
     )
     headings = index_labels(summary)
@@ -182,13 +206,28 @@ def _overview(book: _Book, summary: PlanSummary) -> None:
         groups.append((organisational_label(), None, None, summary.organisational))
     for label, score, target, tasks in groups:
         counts = [sum(1 for t in tasks if t.state == state) for state in STATES]
-        sheet.write([label, score, target, len(tasks), *counts])
+        colour = standing.colour_of(tasks)
+        sheet.write(
+            [
+                label,
+                score,
+                target,
+                len(tasks),
+                *counts,
+                *_standings(standing, tasks),
+                colour_label(colour),
+            ],
+            fill=book.fills[colour],
+        )
     filtered = sheet.row - 1
     everything = summary.all_tasks
+    colour = standing.colour_of(everything)
     sheet.write(
         [_("Total"), None, None, len(everything)]
-        + [sum(1 for t in everything if t.state == state) for state in STATES],
+        + [sum(1 for t in everything if t.state == state) for state in STATES]
+        + [*_standings(standing, everything), colour_label(colour)],
         bold=True,
+        fill=book.fills[colour],
     )
     sheet.skip()
     milestone = summary.milestone
@@ -215,7 +254,12 @@ def _overview(book: _Book, summary: PlanSummary) -> None:
     sheet.finish(filtered)
 
 
-def _tasks(book: _Book, summary: PlanSummary) -> None:
+def _standings(standing: YearStanding, tasks: list[TaskState]) -> list[Value]:
+    counts: list[Value] = [standing.count(tasks, s) for s in STANDINGS]
+    return [*counts, standing.blocked_count(tasks)]
+
+
+def _tasks(book: _Book, summary: PlanSummary, standing: YearStanding) -> None:
     labels = state_labels()
     sheet = _Sheet(
         book,
@@ -231,6 +275,8 @@ def _tasks(book: _Book, summary: PlanSummary) -> None:
             _Column(_("Lead agencies assigned"), NUMBER),
             _Column(_("Supporting agencies"), WRAP),
             _Column(_("Supporting agencies reported"), NUMBER),
+            _Column(_("State by deadline")),
+            _Column(_("Colour")),
         ],
     )
     headings = index_labels(summary)
@@ -252,12 +298,15 @@ def _tasks(book: _Book, summary: PlanSummary) -> None:
                 len(task.lead_agencies),
                 "; ".join(supporting),
                 len(task.contributions),
-            ]
+                assessment_label(standing.tasks.get(task.code)),
+                colour_label(colour := standing.task_colour(task.code)),
+            ],
+            fill=book.fills[colour],
         )
     sheet.finish()
 
 
-def _agencies(book: _Book, summary: PlanSummary) -> None:
+def _agencies(book: _Book, summary: PlanSummary, standing: YearStanding) -> None:
     sheet = _Sheet(
         book,
         _("By agency"),
@@ -272,10 +321,15 @@ def _agencies(book: _Book, summary: PlanSummary) -> None:
             _Column(_("Last report"), MOMENT),
             _Column(_("Supporting tasks"), NUMBER),
             _Column(_("Supporting tasks reported"), NUMBER),
+            *(_Column(standing_label(s), NUMBER) for s in STANDINGS),
+            _Column(_(BLOCKED_LABEL), NUMBER),
+            _Column(_("Colour")),
         ],
     )
     for agency in summary.agencies:
         lead, reported = len(agency.lead_tasks), len(agency.reported_tasks)
+        own = [a.assessment for a in standing.of_agency(agency.id)]
+        colour = standing.agency_colour(agency.id)
         sheet.write(
             [
                 agency.name,
@@ -288,7 +342,11 @@ def _agencies(book: _Book, summary: PlanSummary) -> None:
                 agency.last_report_at,
                 len(agency.support_tasks),
                 len(agency.contributed_tasks),
-            ]
+                *(sum(1 for a in own if a.standing == s) for s in STANDINGS),
+                sum(1 for a in own if a.blocked),
+                colour_label(colour),
+            ],
+            fill=book.fills[colour],
         )
     sheet.finish()
 

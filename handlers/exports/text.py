@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 from bot.core.domain.progress import STATES, PlanSummary, TaskState
+from bot.core.domain.standing import Assessment, YearStanding
 from bot.core.i18n import _, format_day, format_score, ngettext
-from handlers.exports.explanations import counts_line, lines_for_task
+from handlers.exports.explanations import counts_line as explanation_counts
+from handlers.exports.explanations import lines_for_task
 from handlers.exports.labels import agency_with_role, in_sentence, state_labels
+from handlers.exports.standing import (
+    MARKS,
+    assessment_label,
+    counts_line,
+    legend,
+    risk_lines,
+    standing_of,
+)
 
 
 def text_report(summary: PlanSummary) -> str:
     """Return the whole summary of the year as plain text."""
     labels = state_labels()
+    standing = standing_of(summary)
     lines = [
         _("Implementation of the PGI plan in %(year)s") % {"year": summary.year},
         summary.plan_title,
@@ -39,13 +50,15 @@ def text_report(summary: PlanSummary) -> str:
         _("Agencies that reported on every task they lead") + ": " + agencies,
         _("Reports received (every version)") + ": " + str(summary.submission_count),
     ]
-    explained = counts_line(summary.explanations, summary.today)
+    explained = explanation_counts(summary.explanations, summary.today)
     if explained:
         lines.append(explained)
     for index in summary.indices:
         lines += [
             "",
-            ngettext(
+            MARKS[standing.colour_of(index.tasks)]
+            + " "
+            + ngettext(
                 "Index %(code)s. %(name)s — %(year)s: %(baseline)s, target: %(target)s "
                 "(%(count)s task)",
                 "Index %(code)s. %(name)s — %(year)s: %(baseline)s, target: %(target)s "
@@ -60,20 +73,32 @@ def text_report(summary: PlanSummary) -> str:
                 "target": format_score(index.target_score),
                 "count": len(index.tasks),
             },
-            *_group(index.tasks, labels, summary),
+            *_group(index.tasks, labels, summary, standing),
         ]
     if summary.organisational:
         count = len(summary.organisational)
         lines += [
             "",
-            ngettext(
+            MARKS[standing.colour_of(summary.organisational)]
+            + " "
+            + ngettext(
                 "Organisation of implementation (%(count)s task)",
                 "Organisation of implementation (%(count)s tasks)",
                 count,
             )
             % {"count": count},
-            *_group(summary.organisational, labels, summary),
+            *_group(summary.organisational, labels, summary, standing),
         ]
+    overdue = standing.overdue
+    if overdue:
+        lines += [
+            "",
+            MARKS[standing.overdue[0].assessment.colour]
+            + " "
+            + ngettext("Overdue task (%(count)s):", "Overdue tasks (%(count)s):", len(overdue))
+            % {"count": len(overdue)},
+        ]
+        lines += [f"• {a.agency_name}: {a.task.code} {a.task.title}" for a in overdue]
     behind = summary.not_reported
     if behind:
         lines += [
@@ -107,16 +132,20 @@ def text_report(summary: PlanSummary) -> str:
             if report.proposals:
                 proposals = _("Proposals and recommendations: %(text)s")
                 lines.append("  " + proposals % {"text": report.proposals})
+    lines += ["", *risk_lines(summary, standing), "", legend()]
     return "\n".join(lines)
 
 
-def _group(tasks: list[TaskState], labels: dict[str, str], summary: PlanSummary) -> list[str]:
+def _group(
+    tasks: list[TaskState], labels: dict[str, str], summary: PlanSummary, standing: YearStanding
+) -> list[str]:
     counts = "; ".join(
         f"{labels[state]}: {sum(1 for t in tasks if t.state == state)}" for state in STATES
     )
-    lines = [counts]
+    lines = [counts, counts_line(standing, tasks)]
     for task in tasks:
-        lines.append(_task_line(task, labels))
+        found = standing.tasks.get(task.code)
+        lines.append(_task_line(task, labels, MARKS[standing.task_colour(task.code)], found))
         for report in task.contributions:
             status = _("%(status)s, %(progress)s%%") % {
                 "status": in_sentence(labels.get(report.status, report.status)),
@@ -130,7 +159,9 @@ def _group(tasks: list[TaskState], labels: dict[str, str], summary: PlanSummary)
     return lines
 
 
-def _task_line(task: TaskState, labels: dict[str, str]) -> str:
+def _task_line(
+    task: TaskState, labels: dict[str, str], mark: str, found: Assessment | None
+) -> str:
     state = labels.get(task.state, task.state)
     if task.state != "unreported":
         state = _("%(status)s, %(progress)s%%") % {"status": state, "progress": task.progress}
@@ -140,7 +171,8 @@ def _task_line(task: TaskState, labels: dict[str, str]) -> str:
     }
     if task.contributions:
         reported += "; " + _("supporting: %(count)s") % {"count": len(task.contributions)}
-    return f"• {task.code} {task.title} — {state} ({reported})"
+    standing = f"{assessment_label(found)}; " if found else ""
+    return f"• {mark} {task.code} {task.title} — {standing}{state} ({reported})"
 
 
 def _when(days: int) -> str:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.domain.plan import CycleInfo, in_cycle
 from bot.core.domain.review import Review, ReviewState
+from bot.core.domain.standing import year_open
 from bot.core.domain.submissions import NewSubmission, ReportStatus, SubmissionInfo
 from storage.agencies import lineage_ids
 from storage.models import (
@@ -31,8 +32,6 @@ from storage.plan_import import ensure_milestones
 
 logger = logging.getLogger(__name__)
 
-LATE_REPORT_MONTHS = 3
-"""A cycle stays open this many months into the next year, for late reports."""
 VERSION_ATTEMPTS = 50
 """Times a submission tries the next version number when others took it at the same moment."""
 
@@ -47,7 +46,8 @@ class SubmissionRepository:
         """Return the cycles reports can be filed for today, creating this year's if needed.
 
         A cycle is open during its year and the first months of the next, so that late
-        reports for last year can still be filed in January.
+        reports for last year can still be filed in January
+        (:func:`bot.core.domain.standing.year_open`).
         """
         cycles = await cached(
             self._session, ("open cycles", today), lambda: self._open_cycles(today)
@@ -60,9 +60,7 @@ class SubmissionRepository:
             return ()
         if today.year >= plan.first_year:
             await self._ensure_cycle(plan, today.year)
-        years = [today.year]
-        if today.month <= LATE_REPORT_MONTHS:
-            years.insert(0, today.year - 1)
+        years = [y for y in (today.year - 1, today.year) if year_open(y, today)]
         cycles = await self._session.scalars(
             select(Cycle)
             .where(Cycle.plan_id == plan.id, Cycle.year.in_(years))

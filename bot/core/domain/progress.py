@@ -15,6 +15,7 @@ from datetime import date, datetime
 
 from bot.core.domain.explanations import Explanation
 from bot.core.domain.plan import MilestoneInfo
+from bot.core.domain.results import PgiResult
 from bot.core.domain.review import ReviewState
 
 STATES = ("done", "in_progress", "not_started", "blocked", "unreported")
@@ -54,6 +55,8 @@ class TaskState:
     supporting_agencies: list[str] = field(default_factory=list)
     contributions: list[LatestReport] = field(default_factory=list)
     """The latest reports of agencies that do not lead the task (supporting ones first)."""
+    due: date | None = None
+    """The task's deadline in the year (its milestone's date; None: the year's last one)."""
 
     @property
     def reported(self) -> int:
@@ -132,6 +135,8 @@ class PlanSummary:
     milestones: list[MilestoneInfo] = field(default_factory=list)
     explanations: list[Explanation] = field(default_factory=list)
     """The year's explanation requests, oldest first (see :mod:`bot.core.domain.explanations`)."""
+    results: list[PgiResult] = field(default_factory=list)
+    """The PGI's published results recorded for this year and the years before."""
 
     @property
     def all_tasks(self) -> list[TaskState]:
