@@ -146,7 +146,7 @@ def overview_text(summary: PlanSummary, ctx: Context) -> str:
         )
         lines += ["", heading % {"count": len(pending)}]
         lines += [
-            f"• {a.name} ({len(a.reported_tasks)}/{len(a.lead_tasks)})"
+            f"• {a.name} ({len(a.asked_reported)}/{len(a.asked_tasks)})"
             for a in pending[:LIST_LIMIT]
         ]
         if len(pending) > LIST_LIMIT:
@@ -297,7 +297,7 @@ def _agency_list(summary: PlanSummary, page: int) -> Reply:
         (
             Choice(
                 f"{MARKS[standing.agency_colour(a.id)]} {shorten(a.name, BUTTON_NAME_LENGTH)} "
-                f"({len(a.reported_tasks)}/{len(a.lead_tasks)})",
+                f"({len(a.asked_reported)}/{len(a.asked_tasks)})",
                 _payload(summary.year, "ad", a.id),
             ),
         )
@@ -326,8 +326,8 @@ def _agency_view(ctx: Context, summary: PlanSummary, agency: AgencyState | None)
         f"{MARKS[standing.agency_colour(agency.id)]} "
         + _("%(agency)s — %(year)s") % {"agency": agency.name, "year": summary.year},
         *_milestone_lines(summary),
-        _("Reported: %(done)s of %(total)s tasks it leads.")
-        % {"done": len(agency.reported_tasks), "total": len(agency.lead_tasks)},
+        _("Reported: %(done)s of the %(total)s tasks it leads that a report is asked on.")
+        % {"done": len(agency.asked_reported), "total": len(agency.asked_tasks)},
     ]
     if agency.last_report_at:
         lines.append(_("Last report: %(time)s") % {"time": format_moment(agency.last_report_at)})
@@ -427,7 +427,7 @@ async def not_reported(ctx: Context) -> list[Reply]:
     for agency in pending:
         lines.append("")
         lines.append(
-            f"• {agency.name}: {len(agency.reported_tasks)}/{len(agency.lead_tasks)} — "
+            f"• {agency.name}: {len(agency.asked_reported)}/{len(agency.asked_tasks)} — "
             + _("missing %(codes)s") % {"codes": ", ".join(agency.pending_tasks[:12])}
             + ("…" if len(agency.pending_tasks) > 12 else "")
         )

@@ -232,7 +232,7 @@ def _summary(today: date, reports: list[LatestReport], results: list[PgiResult])
          AgencyState(2, "s2", "Sở 2", "department", ["1.a.2", "2.a.1"], [], [], None)],
         len(reports),
         [MilestoneInfo(1, "kq", "final_report", "Báo cáo", 2024, DUE, "assigned")],
-        results,
+        results=results,
     )  # fmt: skip
 
 

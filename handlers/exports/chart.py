@@ -86,8 +86,8 @@ def _rates(summary: PlanSummary, standing: YearStanding | None = None) -> list[_
         (
             _Rate(
                 _agency_label(a.name),
-                len(a.reported_tasks),
-                len(a.lead_tasks),
+                len(a.asked_reported),
+                len(a.asked_tasks),
                 standing.agency_colour(a.id) if standing else Colour.GREEN,
             )
             for a in summary.leading_agencies

@@ -110,6 +110,18 @@ class AgencyState:
         return [code for code in self.lead_tasks if code not in done]
 
     @property
+    def asked_tasks(self) -> list[str]:
+        """Return the lead tasks a report is asked on (the ones its fractions count)."""
+        unasked = set(self.unasked_tasks)
+        return [code for code in self.lead_tasks if code not in unasked]
+
+    @property
+    def asked_reported(self) -> list[str]:
+        """Return the lead tasks a report is asked on and already made."""
+        done = set(self.reported_tasks)
+        return [code for code in self.asked_tasks if code in done]
+
+    @property
     def asked(self) -> bool:
         """Tell whether the plan asks the agency for a report on any task it leads."""
         return any(code not in self.unasked_tasks for code in self.lead_tasks)
