@@ -46,27 +46,27 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from benchmarks.harness import (
     POSTGRES,
     Account,
     BotProcess,
+    Coordinator,
     Officer,
     Pacer,
     StepTimeout,
     WatchedTelegram,
-    button,
     database,
     machine,
+    make_coordinator,
     pgibot_command,
     populate,
 )
 from bot.core.i18n import _, set_language
 from bot.outbox import DeliveryLimits
 from storage.db import Database
-from storage.models import InboxUpdate, Instance, Member, OutboxMessage, Submission
-from storage.uow import UnitOfWork
+from storage.models import InboxUpdate, Instance, OutboxMessage, Submission
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 AS_OF = datetime(2024, 12, 3, 8, 0, tzinfo=HANOI)
@@ -75,30 +75,6 @@ ANSWER_WITHIN = 10.0
 STOP_WITHIN = 30.0
 SCENARIOS = ("intake", "fan-out", "export")
 JSON = dict[str, Any]
-
-
-class Coordinator:
-    """The coordinator asking for the year's spreadsheet."""
-
-    def __init__(self, fake: WatchedTelegram, account: Account) -> None:
-        self.fake = fake
-        self.user = fake.user(account.user_id, first_name="Điều phối")
-        self.exports_received = 0
-        self.pressed_at: float | None = None
-
-    async def export(self) -> None:
-        """Ask for the summary, press "Bảng tính"; return once the press is handed over."""
-        overview_future = self.fake.expect(self.user.id, "TỔNG HỢP")
-        self.user.send_text("/tonghop")
-        overview = await asyncio.wait_for(overview_future, 20)
-        attached = self.fake.expect(self.user.id, _("The file is attached: %(name)s")[:12])
-        self.user.press(int(overview["message_id"]), button(overview, _("Spreadsheet")))
-        self.pressed_at = time.monotonic()
-        attached.add_done_callback(self._received)
-
-    def _received(self, future: asyncio.Future[JSON]) -> None:
-        if not future.cancelled():
-            self.exports_received += 1
 
 
 async def _probe(fake: WatchedTelegram, probe: Account) -> None:
@@ -133,23 +109,6 @@ async def _counts(url: str) -> JSON:
             "results": [results for _id, results in stored],
             "ids": {results: report_id for report_id, results in stored},
         }
-    finally:
-        await database.dispose()
-
-
-async def _make_coordinator(url: str, account: Account) -> None:
-    database = Database(url)
-    try:
-        async with UnitOfWork(database) as uow:
-            agency = await uow.agencies.coordinator(AS_OF.date())
-        assert agency is not None, "the plan names no coordinating agency"
-        async with database.session() as session:
-            await session.execute(
-                update(Member)
-                .where(Member.id == account.member_id)
-                .values(role="coordinator", agency_id=agency.id)
-            )
-            await session.commit()
     finally:
         await database.dispose()
 
@@ -194,7 +153,7 @@ async def run(args: argparse.Namespace, folder: Path) -> JSON:
     async with database(args.database, folder, args.postgres) as url:
         accounts = await populate(url, args.members, args.officers + 2, AS_OF)
         officer_accounts, probe, boss = accounts[:-2], accounts[-2], accounts[-1]
-        await _make_coordinator(url, boss)
+        await make_coordinator(url, boss, AS_OF.date())
         async with WatchedTelegram(notification_prefix=prefix) as fake:
             env = BotProcess.environment(url, fake, folder / "data")
             env |= {"PGIBOT_FLOOD_BURST": "20", "PGIBOT_FLOOD_RATE": "10"}

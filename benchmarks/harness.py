@@ -23,13 +23,14 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import make_url
 
+from bot.core.i18n import _
 from storage import migrate
 from storage.db import Database
 from storage.models import Agency, Assignment, Member, MemberIdentity, Task
@@ -157,6 +158,24 @@ async def database(kind: str, folder: Path, postgres_admin: str) -> AsyncIterato
         yield admin.set(database=name).render_as_string(False)
     finally:
         await execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def make_coordinator(url: str, account: Account, today: date) -> None:
+    """Make an account a member of the coordinating agency, with the coordinator's role."""
+    database = Database(url)
+    try:
+        async with UnitOfWork(database) as uow:
+            agency = await uow.agencies.coordinator(today)
+        assert agency is not None, "the plan names no coordinating agency"
+        async with database.session() as session:
+            await session.execute(
+                update(Member)
+                .where(Member.id == account.member_id)
+                .values(role="coordinator", agency_id=agency.id)
+            )
+            await session.commit()
+    finally:
+        await database.dispose()
 
 
 # --- the bot process -------------------------------------------------------------------------
@@ -359,6 +378,32 @@ def button(message: JSON, label: str) -> str:
             if key["text"].startswith(label):
                 return str(key["callback_data"])
     raise LookupError(f"no button {label!r} in {str(message.get('text'))[:200]!r}")
+
+
+class Coordinator:
+    """The coordinator asking for the year's spreadsheet."""
+
+    def __init__(self, fake: WatchedTelegram, account: Account) -> None:
+        self.fake = fake
+        self.user = fake.user(account.user_id, first_name="Điều phối")
+        self.exports_received = 0
+        self.pressed_at: float | None = None
+        self.received_at: float | None = None
+
+    async def export(self) -> None:
+        """Ask for the summary, press "Bảng tính"; return once the press is handed over."""
+        overview_future = self.fake.expect(self.user.id, "TỔNG HỢP")
+        self.user.send_text("/tonghop")
+        overview = await asyncio.wait_for(overview_future, 20)
+        attached = self.fake.expect(self.user.id, _("The file is attached: %(name)s")[:12])
+        self.user.press(int(overview["message_id"]), button(overview, _("Spreadsheet")))
+        self.pressed_at = time.monotonic()
+        attached.add_done_callback(self._received)
+
+    def _received(self, future: asyncio.Future[JSON]) -> None:
+        if not future.cancelled():
+            self.exports_received += 1
+            self.received_at = time.monotonic()
 
 
 class StepTimeout(Exception):
