@@ -2,12 +2,14 @@
 
 Usage::
 
-    python -m benchmarks.reminder_fanout [--members 10000] [--rate 25]
+    python -m benchmarks.reminder_fanout [--members 10000] [--rate 25] [--away 5] [--snoozed 5]
     python -m benchmarks.reminder_fanout --instances 2 [--postgres URL]
 
 It builds a database with the shipped plan and N officers spread over the agencies,
 runs the reminder sweep on 03/12/2024 08:00 (seven days before the results report, when every
-agency is behind), then delivers the outbox with the real outbox worker and the real
+agency is behind) with ``--away`` per cent of the officers on leave (a colleague of the same
+agency standing in) and ``--snoozed`` per cent having asked to be reminded later that day, then
+delivers the outbox with the real outbox worker and the real
 python-telegram-bot client to the fake Bot API of the test suite, configured to enforce
 Telegram's limits (30 messages/s overall, 1/s per chat) and to answer 429 beyond them. It
 prints the time of the sweep, the achieved delivery rate against the configured one, the
@@ -30,7 +32,8 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -57,8 +60,17 @@ TOKEN = "424242:BENCH"
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
+@dataclass(frozen=True, slots=True)
+class People:
+    """How many officers, and the share of them away or snoozed on the morning of the sweep."""
+
+    members: int
+    away_percent: float = 5.0
+    snoozed_percent: float = 5.0
+
+
 async def run(
-    members: int,
+    people: People,
     rate: float,
     folder: Path,
     instances: int = 1,
@@ -68,12 +80,13 @@ async def run(
     """Run the benchmark and return its figures (``sweep_only``: the sweep's alone)."""
     kind = "sqlite" if instances == 1 and not postgres else "postgres"
     async with database_url(kind, folder, postgres) as url:
-        return await _run(url, members, rate, instances, sweep_only)
+        return await _run(url, people, rate, instances, sweep_only)
 
 
 async def _run(
-    url: str, members: int, rate: float, instances: int, sweep_only: bool = False
+    url: str, people: People, rate: float, instances: int, sweep_only: bool = False
 ) -> dict[str, object]:
+    members = people.members
     set_language("vi")
     database = Database(url)
     engine = database.engine
@@ -96,6 +109,7 @@ async def _run(
                 .distinct()
             )
         )
+        ids: list[int] = []
         for n in range(members):
             member = Member(
                 full_name=f"Cán bộ {n}",
@@ -105,6 +119,7 @@ async def _run(
             )
             session.add(member)
             await session.flush()
+            ids.append(member.id)
             session.add(
                 MemberIdentity(
                     member_id=member.id,
@@ -115,6 +130,7 @@ async def _run(
                 )
             )
         await session.commit()
+    away, snoozed = await _away_and_snoozed(database, ids, len(agencies), people, clock.now())
 
     started = time.perf_counter()
     async with LoopLag() as lag, UnitOfWork(database) as uow:
@@ -125,7 +141,13 @@ async def _run(
     }
     if sweep_only:
         await database.dispose()
-        return {"members": members, "reminders_decided": swept.decided, **sweep_figures}
+        return {
+            "members": members,
+            "away": away,
+            "snoozed": snoozed,
+            "reminders_decided": swept.decided,
+            **sweep_figures,
+        }
 
     async with FakeTelegram(token=TOKEN, enforce_limits=True) as fake:
         started = time.perf_counter()
@@ -157,6 +179,8 @@ async def _run(
         "instances": instances,
         **handover,
         "members": members,
+        "away": away,
+        "snoozed": snoozed,
         "reminders_decided": swept.decided,
         **sweep_figures,
         "delivered": len(ok),
@@ -168,6 +192,46 @@ async def _run(
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "machine": machine(),
     }
+
+
+async def _away_and_snoozed(
+    database: Database, ids: list[int], agencies: int, people: People, now: datetime
+) -> tuple[int, int]:
+    """Put some officers on leave and let others snooze the deadlines of the coming days.
+
+    Officers are dealt to the agencies in turn, so officer ``n`` is in the agency's row
+    ``n // agencies``: rows ``1, 1 + k, ...`` are away (from yesterday to Friday, row 0 of
+    the same agency standing in) and rows ``2, 2 + j, ...`` snoozed until 14:00 today.
+    """
+
+    def every(percent: float) -> int:
+        return max(3, round(100 / percent)) if percent > 0 else 0
+
+    away_every, snooze_every = every(people.away_percent), every(people.snoozed_percent)
+    today = now.date()
+    away = snoozed = 0
+    async with UnitOfWork(database) as uow:
+        coming = await uow.notifications.milestones_between(today, today + timedelta(days=14))
+        for n, member_id in enumerate(ids):
+            row = n // agencies
+            if away_every and row % away_every == 1:
+                await uow.absences.add(
+                    member_id,
+                    today - timedelta(days=1),
+                    today + timedelta(days=3),
+                    ids[n % agencies],
+                    member_id,
+                    now,
+                )
+                away += 1
+            elif snooze_every and row % snooze_every == 2:
+                for milestone in coming:
+                    await uow.snoozes.add(
+                        member_id, milestone.id, now.replace(hour=14, minute=0), now
+                    )
+                snoozed += 1
+        await uow.commit()
+    return away, snoozed
 
 
 async def _delivered(fake: FakeTelegram, count: int, rate: float) -> None:
@@ -229,6 +293,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--members", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=25.0)
+    parser.add_argument("--away", type=float, default=5.0, help="per cent of officers on leave")
+    parser.add_argument(
+        "--snoozed", type=float, default=5.0, help="per cent who asked to be reminded later"
+    )
     parser.add_argument("--instances", type=int, choices=(1, 2), default=1)
     parser.add_argument(
         "--postgres",
@@ -242,7 +310,14 @@ def main(argv: list[str] | None = None) -> int:
     postgres = args.postgres or (POSTGRES if args.instances == 2 else "")
     with tempfile.TemporaryDirectory() as folder:
         figures = asyncio.run(
-            run(args.members, args.rate, Path(folder), args.instances, postgres, args.sweep_only)
+            run(
+                People(args.members, args.away, args.snoozed),
+                args.rate,
+                Path(folder),
+                args.instances,
+                postgres,
+                args.sweep_only,
+            )
         )
     if args.sweep_only:
         json.dump(figures, sys.stdout, ensure_ascii=False, indent=2)
