@@ -31,7 +31,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.api import ApiServices
 from bot.channels.base import InboxChannel
-from bot.channels.connect import Fault, StartError
+from bot.channels.connect import Fault, StartError, TokenRefused
 from bot.channels.polling import wait_or_stop
 from bot.channels.registry import CHANNELS, Connection, describe, download_links
 from bot.config import Settings
@@ -58,10 +58,6 @@ T = TypeVar("T")
 
 FIRST_RETRY, LAST_RETRY = 2.0, 60.0
 """Seconds before the first retry to connect at start-up; the wait doubles up to the last."""
-
-
-class TokenRefused(Exception):
-    """The platform refused the bot's token: retrying cannot help."""
 
 
 class NoChannel(Exception):

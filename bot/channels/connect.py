@@ -16,6 +16,10 @@ from enum import Enum
 import aiohttp
 
 
+class TokenRefused(Exception):
+    """The platform refused the bot's token: retrying cannot help."""
+
+
 class Fault(Enum):
     """What went wrong when connecting to a platform."""
 

@@ -38,6 +38,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bot.channels.connect import TokenRefused
 from bot.cli import (
     agency,
     api_key,
@@ -60,7 +61,6 @@ from bot.cli.web import cmd_web
 from bot.config import Settings, SettingsError, default_env_file, load_settings
 from bot.core.clock import OffsetClock
 from bot.core.i18n import CatalogError, _, check_catalog, set_language, set_timezone
-from bot.runtime import TokenRefused
 from bot.terminal import (
     VietnameseFormatter,
     VietnameseHelpFormatter,

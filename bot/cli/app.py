@@ -13,7 +13,6 @@ from bot.config import Settings
 from bot.config.storage import check_database_url
 from bot.core.clock import Clock, SystemClock
 from bot.core.i18n import _
-from bot.runtime import build_router
 from bot.terminal import VietnameseHelpFormatter
 from handlers.router import Router
 from storage import migrate
@@ -45,6 +44,8 @@ class App:
 
     def router(self) -> Router:
         """Build the conversation router (for the console; ``run`` has the runtime's)."""
+        from bot.runtime import build_router  # the service's wiring, for the commands that chat
+
         return build_router(self.settings, self.db, self.clock)
 
     async def ensure_migrated(self) -> None:

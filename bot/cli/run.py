@@ -20,7 +20,6 @@ from bot.config import default_env_file
 from bot.core.domain.members import MemberInfo
 from bot.core.i18n import _
 from bot.core.text import normalize
-from bot.runtime import Runtime
 from handlers.registration import looks_like_code
 from storage.uow import UnitOfWork
 
@@ -139,6 +138,8 @@ async def cmd_run(app: App, args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signal_number, stop.set)
+    from bot.runtime import Runtime  # the whole service: loaded only to run it
+
     runtime = await Runtime.build(settings, app.clock, app.db, stop)
     if runtime is None:  # asked to stop while connecting
         out(_("The bot has stopped."))

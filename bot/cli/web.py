@@ -13,19 +13,21 @@ import signal
 from datetime import timedelta
 from typing import Any
 
-from bot.api import ApiServices
 from bot.channels.registry import download_links
 from bot.cli.app import App, UsageError, command, out
 from bot.cli.member import _one_member
 from bot.core.i18n import _
-from bot.runtime import build_dashboard
-from bot.web import WebhookServer, create_app
 from handlers.dashboard import LINK_MINUTES, login_link
 from storage.uow import UnitOfWork
 
 
 async def cmd_web(app: App, args: argparse.Namespace) -> int:
     """Serve the web dashboard (and the read-only API) alone until stopped."""
+    # Imported here: the web server's libraries are not loaded for the other commands.
+    from bot.api import ApiServices
+    from bot.runtime import build_dashboard
+    from bot.web import WebhookServer, create_app
+
     await app.ensure_migrated()
     settings = app.settings
     server = WebhookServer(
