@@ -208,6 +208,10 @@ class MilestoneRule(Base):
     recipients: Mapped[str] = mapped_column(String(20))
     position: Mapped[int]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    period: Mapped[str | None] = mapped_column(String(10))
+    """``quarter`` or ``half_year`` for a periodic report; None: the year."""
+    cutoff: Mapped[str | None] = mapped_column(String(5))
+    """The last day its figures count, ``dd/mm``, if the plan file fixes one."""
 
 
 class Task(Base):
@@ -430,6 +434,9 @@ class Submission(Base):
     reviewed_at: Mapped[datetime | None]
     review_reason: Mapped[str | None] = mapped_column(Text)
     """What to add or correct, when the version was returned."""
+    period_start: Mapped[date | None] = mapped_column(Date)
+    period_end: Mapped[date | None] = mapped_column(Date)
+    """The days its figures count from and to ("Số liệu tính từ ngày … đến ngày …")."""
 
 
 class Reopening(Base):

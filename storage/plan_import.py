@@ -335,14 +335,17 @@ async def _sync_rules(
             select(MilestoneRule).where(MilestoneRule.plan_id == plan.id)
         )
     }
-    specs: list[tuple[str, str, str, str, str]] = [
-        (m.code, str(m.kind), m.title, m.due, str(m.recipients)) for m in doc.milestones
+    specs: list[tuple[str, str, str, str, str, str, str | None]] = [
+        (m.code, str(m.kind), m.title, m.due, str(m.recipients), m.period, m.cutoff)
+        for m in doc.milestones
     ]
     specs += [
-        (p.code, "progress_report", p.title, p.due, "assigned")
+        (p.code, "progress_report", p.title, p.due, "assigned", p.period, p.cutoff)
         for p in doc.cycles.progress_reports
     ]
-    for position, (code, kind, title, due, recipients) in enumerate(specs, start=1):
+    for position, (code, kind, title, due, recipients, period, cutoff) in enumerate(
+        specs, start=1
+    ):
         month, day = parse_due(due)
         values = {
             "kind": kind,
@@ -350,6 +353,8 @@ async def _sync_rules(
             "due_month": month,
             "due_day": day,
             "recipients": recipients,
+            "period": None if period == "year" else period,
+            "cutoff": cutoff,
             "position": position,
             "active": True,
         }

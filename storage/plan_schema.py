@@ -33,6 +33,7 @@ MilestoneKind = Literal[
     "implementation_plan", "progress_report", "final_report", "consolidated_report"
 ]
 ReorganisationAction = Literal["rename", "merge", "retire", "add"]
+PeriodKind = Literal["year", "half_year", "quarter"]
 
 
 class _Strict(BaseModel):
@@ -91,6 +92,10 @@ class ProgressReport(_Strict):
     code: Code
     title: Title
     due: Due
+    period: PeriodKind = "quarter"
+    """What its figures cover: a quarter by default, or ``half_year``."""
+    cutoff: Due | None = None
+    """The last day its figures count (default: the period's, see docs/plan-format.md)."""
 
 
 class Cycles(_Strict):
@@ -110,6 +115,9 @@ class MilestoneSpec(_Strict):
     due: Due
     recipients: Literal["assigned", "coordinator"] = "assigned"
     source_task: Code | None = None
+    period: PeriodKind = "year"
+    cutoff: Due | None = None
+    """The last day its figures count (default: the day before ``PGIBOT_PERIOD_START``)."""
 
 
 class AgencySpec(_Strict):

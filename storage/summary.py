@@ -405,7 +405,17 @@ class SummaryRepository:
             .order_by(Milestone.due_date)
         )
         return [
-            MilestoneInfo(m.id, r.code, r.kind, r.title, c.year, m.due_date, r.recipients)
+            MilestoneInfo(
+                m.id,
+                r.code,
+                r.kind,
+                r.title,
+                c.year,
+                m.due_date,
+                r.recipients,
+                r.period or "year",
+                r.cutoff,
+            )
             for m, r, c in rows.all()
         ]
 
@@ -481,6 +491,8 @@ class SummaryRepository:
                 reviewer.full_name,
                 Submission.reviewed_at,
                 Submission.review_reason,
+                Submission.period_start,
+                Submission.period_end,
             )
             .join(Task, Task.id == Submission.task_id)
             .outerjoin(reviewer, reviewer.id == Submission.reviewed_by_id)

@@ -60,6 +60,7 @@ from bot.cli.run import cmd_run
 from bot.cli.web import cmd_web
 from bot.config import Settings, SettingsError, default_env_file, load_settings
 from bot.core.clock import OffsetClock
+from bot.core.domain.periods import set_period_start
 from bot.core.i18n import CatalogError, _, check_catalog, set_language, set_timezone
 from bot.terminal import (
     VietnameseFormatter,
@@ -171,6 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(_("pgibot: configuration error: %(error)s") % {"error": error} + "\n")
         return 2
     set_timezone(settings.timezone)
+    set_period_start(*settings.period_start)
     _configure_logging(settings, running=args.action in (cmd_run, cmd_web))
     make_private(settings.pgibot_data_dir)
     _warn_about_configuration(settings, env_file)

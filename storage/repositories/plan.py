@@ -106,6 +106,8 @@ class PlanRepository:
                 year=cycle.year,
                 due_date=m.due_date,
                 recipients=rule.recipients,
+                period=rule.period or "year",
+                cutoff=rule.cutoff,
             )
             for m, rule, cycle in (await self._session.execute(query)).all()
         ]

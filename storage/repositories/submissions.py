@@ -220,6 +220,8 @@ class SubmissionRepository:
                     supersedes_id=previous.id if previous else None,
                     idempotency_key=new.idempotency_key,
                     created_at=now,
+                    period_start=new.period_start,
+                    period_end=new.period_end,
                 )
                 .returning(_S.c.id)
             )
@@ -284,6 +286,8 @@ class SubmissionRepository:
                     row.reviewed_at,
                     row.review_reason,
                 ),
+                period_start=row.period_start,
+                period_end=row.period_end,
             )
             for row in await self._session.execute(query)
         ]
@@ -322,6 +326,8 @@ _SUBMISSIONS = (
         _REVIEWER.c.full_name.label("reviewer_name"),
         _S.c.reviewed_at,
         _S.c.review_reason,
+        _S.c.period_start,
+        _S.c.period_end,
     )
     .select_from(_S)
     .join(_T, _T.c.id == _S.c.task_id)

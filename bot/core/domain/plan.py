@@ -44,6 +44,10 @@ class MilestoneInfo:
     year: int
     due_date: date
     recipients: str
+    period: str = "year"
+    """``year``, ``half_year`` or ``quarter``: what its figures cover (``domain.periods``)."""
+    cutoff: str | None = None
+    """The last day its figures count, ``dd/mm``, if the plan file fixes one."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -209,6 +209,9 @@ class SubmissionRow:
     reviewed_at: datetime | None = None
     review_reason: str | None = None
     """What to add or correct, for a returned version."""
+    period_start: date | None = None
+    period_end: date | None = None
+    """The days its figures count from and to (None: stored before periods were kept)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from bot.core.domain.review import Review, ReviewState
@@ -45,6 +45,9 @@ class NewSubmission:
     proposals: str | None
     idempotency_key: str | None
     attachments: list[AttachmentInfo] = field(default_factory=list)
+    period_start: date | None = None
+    period_end: date | None = None
+    """The days its figures count from and to (``bot.core.domain.periods``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,3 +71,6 @@ class SubmissionInfo:
     attachment_count: int
     review: Review = field(default_factory=lambda: Review(ReviewState.WAITING))
     """Where this version stands in review."""
+    period_start: date | None = None
+    period_end: date | None = None
+    """The days its figures count from and to (None: stored before periods were kept)."""
