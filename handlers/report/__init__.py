@@ -23,6 +23,9 @@ from handlers.report.answers import (
     _idempotency_key,
     _on_back,
     _on_confirm,
+    _on_cutoff,
+    _on_cutoff_keep,
+    _on_cutoff_text,
     _on_cycle,
     _on_edit,
     _on_edit_field,
@@ -41,6 +44,7 @@ from handlers.report.correction import SUPPLEMENT, start_correction
 from handlers.report.questions import _ask_cycle, _ask_evidence, _ask_task, current_question
 from handlers.report.states import (
     CONFIRM,
+    CUTOFF,
     CYCLE,
     DIFFICULTIES,
     EDIT,
@@ -142,6 +146,9 @@ async def on_choice(ctx: Context, argument: str) -> list[Reply]:
         ("dn", EVIDENCE): _on_evidence_done,
         ("ok", CONFIRM): _on_confirm,
         ("ed", CONFIRM): _on_edit,
+        ("cd", CONFIRM): _on_cutoff,
+        ("ck", CUTOFF): _on_cutoff_keep,
+        ("bk", CUTOFF): _on_back,
         ("ef", EDIT): _on_edit_field,
         ("bk", EDIT): _on_back,
     }.get((action, step))
@@ -165,6 +172,8 @@ async def on_text(ctx: Context, text: str) -> list[Reply]:
         if fold(text) in (fold(_("Skip")), "bo qua"):
             return await _on_skip_proposals(ctx, "")
         return await _on_long_text(ctx, text, "proposals", NOTE_LIMIT)
+    if step == CUTOFF:
+        return await _on_cutoff_text(ctx, text)
     if step == EVIDENCE:
         if fold(text) in (fold(_("Done")), fold(_("Skip")), "xong", "bo qua"):
             return await _on_evidence_done(ctx, "")

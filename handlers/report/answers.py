@@ -18,6 +18,7 @@ from bot.core.messages import Reply
 from bot.core.validation import MIN_WORDS, has_content
 from handlers import replies, versions
 from handlers.context import Context
+from handlers.report import cutoff
 from handlers.report.correction import correction_allowed, open_correction, tell_reviewer
 from handlers.report.questions import (
     _ask_difficulties,
@@ -98,6 +99,7 @@ async def _choose_task(ctx: Context, task: TaskInfo) -> list[Reply]:
         return await open_correction(ctx, *found)
     _set(ctx, task_id=task.id, task_code=task.code, task_title=task.title)
     _set(ctx, seen_report=latest.id if latest else 0)  # versions.SEEN
+    await cutoff.set_period(ctx)
     answer = [_ask_status(ctx)]
     if latest:
         answer.insert(0, _previous_note(latest))
@@ -226,6 +228,22 @@ async def _on_evidence_done(ctx: Context, value: str) -> list[Reply]:
     return [_summary(ctx, edit=True)]
 
 
+async def _on_cutoff(ctx: Context, value: str) -> list[Reply]:
+    return [cutoff.ask_cutoff(ctx)]
+
+
+async def _on_cutoff_keep(ctx: Context, value: str) -> list[Reply]:
+    cutoff.keep_default(ctx)
+    return [_summary(ctx, edit=True)]
+
+
+async def _on_cutoff_text(ctx: Context, text: str) -> list[Reply]:
+    refusal = cutoff.take_cutoff(ctx, text)
+    if refusal is not None:
+        return [refusal, cutoff.ask_cutoff(ctx, edit=False)]
+    return [_summary(ctx)]
+
+
 async def _on_edit(ctx: Context, value: str) -> list[Reply]:
     return [_edit_menu(ctx)]
 
@@ -274,6 +292,8 @@ async def _on_confirm(ctx: Context, value: str) -> list[Reply]:
         difficulties=data.get("difficulties"),
         proposals=data.get("proposals"),
         idempotency_key=key,
+        period_start=period.start if (period := cutoff.chosen_period(ctx)) else None,
+        period_end=period.end if period else None,
         attachments=[
             AttachmentInfo(
                 file_name=f["name"],
@@ -292,6 +312,7 @@ async def _on_confirm(ctx: Context, value: str) -> list[Reply]:
         submission=stored.id,
         task=task.code,
         version=stored.version,
+        period_end=period.end.isoformat() if period else None,
     )
     await tell_reviewer(ctx, stored, member.agency_id)
     ctx.reset()

@@ -21,6 +21,7 @@ from bot.core.messages import Choice, Reply, reply_to_payload
 from handlers import replies
 from handlers.context import Context
 from handlers.conversation import Button
+from handlers.report import cutoff
 from handlers.report.questions import _edit_menu
 from handlers.report.states import CYCLE, _set
 
@@ -107,6 +108,7 @@ async def open_correction(ctx: Context, queued: QueuedReport, review: Review) ->
             for f in files
         ],
     )
+    await cutoff.set_period(ctx, submission)
     ctx.audit("review.supplement", submission=queued.submission_id, task=queued.task_code)
     note = Reply(
         _(

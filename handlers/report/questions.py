@@ -16,10 +16,12 @@ from bot.core.i18n import N_, _
 from bot.core.messages import Choice, Reply
 from handlers import evidence
 from handlers.context import Context
+from handlers.report import cutoff
 from handlers.report.states import (
     _EDITABLE,
     _STATUS_CODES,
     CONFIRM,
+    CUTOFF,
     CYCLE,
     DIFFICULTIES,
     EDIT,
@@ -122,8 +124,12 @@ def _short(label: str, limit: int = 48) -> str:
 def _ask_status(ctx: Context, *, edit: bool = True) -> Reply:
     _set(ctx, STATUS)
     labels = [(code, status_label(status)) for code, status in _STATUS_CODES.items()]
+    period = cutoff.period_text(ctx)
     return Reply(
-        _task_heading(ctx) + "\n\n" + _("Please choose the status of the task:"),
+        _task_heading(ctx)
+        + (f"\n{period}" if period else "")
+        + "\n\n"
+        + _("Please choose the status of the task:"),
         (
             tuple(_choice(ctx, label, "st", code) for code, label in labels[:2]),
             tuple(_choice(ctx, label, "st", code) for code, label in labels[2:]),
@@ -230,6 +236,7 @@ def _summary(ctx: Context, *, edit: bool = False) -> Reply:
         _("Please check your report before confirming:"),
         "",
         _task_heading(ctx),
+        *([period] if (period := cutoff.period_text(ctx)) else []),
         _("Status: %(status)s") % {"status": status_label(status)},
         _("Progress: %(progress)s%%") % {"progress": data["progress"]},
         _("Results: %(text)s") % {"text": data["results"]},
@@ -254,6 +261,7 @@ def _summary(ctx: Context, *, edit: bool = False) -> Reply:
                 _choice(ctx, _("Change"), "ed"),
                 _choice(ctx, _("Cancel"), "cx"),
             ),
+            *(((_choice(ctx, _("Figures up to another day"), "cd"),),) if period else ()),
         ),
         edit=edit,
     )
@@ -290,5 +298,7 @@ async def current_question(ctx: Context) -> Reply:
         return await _ask_task(ctx)
     if step == EDIT:
         return replace(_edit_menu(ctx), edit=False)
+    if step == CUTOFF:
+        return cutoff.ask_cutoff(ctx, edit=False)
     ask = _QUESTIONS.get(step)
     return ask(ctx, edit=False) if ask is not None else _summary(ctx)

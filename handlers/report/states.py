@@ -51,6 +51,8 @@ DIFFICULTIES, PROPOSALS, EVIDENCE, CONFIRM, EDIT = (
     "report.confirm",
     "report.edit",
 )
+CUTOFF = "report.cutoff"
+"""Another last day of the figures, typed (``cutoff.py``)."""
 BUTTON_STEPS = {CYCLE, TASK, STATUS, CONFIRM, EDIT}
 
 BUTTON = Button(PREFIX, 3)

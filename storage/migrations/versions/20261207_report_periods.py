@@ -22,20 +22,23 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    """Add submission.period_start/period_end and milestone_rule.period/cutoff."""
-    with op.batch_alter_table("submission") as batch:
-        batch.add_column(sa.Column("period_start", sa.Date(), nullable=True))
-        batch.add_column(sa.Column("period_end", sa.Date(), nullable=True))
-    with op.batch_alter_table("milestone_rule") as batch:
-        batch.add_column(sa.Column("period", sa.String(length=10), nullable=True))
-        batch.add_column(sa.Column("cutoff", sa.String(length=5), nullable=True))
+    """Add submission.period_start/period_end and milestone_rule.period/cutoff.
+
+    In place on SQLite too (``ALTER TABLE ADD COLUMN``): copying a table, as a batch would,
+    breaks the rows that refer to it while foreign keys are on.
+    """
+    op.add_column("submission", sa.Column("period_start", sa.Date(), nullable=True))
+    op.add_column("submission", sa.Column("period_end", sa.Date(), nullable=True))
+    op.add_column("milestone_rule", sa.Column("period", sa.String(length=10), nullable=True))
+    op.add_column("milestone_rule", sa.Column("cutoff", sa.String(length=5), nullable=True))
 
 
 def downgrade() -> None:
-    """Drop the columns."""
-    with op.batch_alter_table("milestone_rule") as batch:
-        batch.drop_column("cutoff")
-        batch.drop_column("period")
-    with op.batch_alter_table("submission") as batch:
-        batch.drop_column("period_end")
-        batch.drop_column("period_start")
+    """Drop the columns (in place on SQLite too)."""
+    for table, name in (
+        ("milestone_rule", "cutoff"),
+        ("milestone_rule", "period"),
+        ("submission", "period_end"),
+        ("submission", "period_start"),
+    ):
+        op.drop_column(table, name)
