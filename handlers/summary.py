@@ -31,6 +31,7 @@ from handlers.exports import state_label
 from handlers.exports.explanations import counts_line as explanation_counts
 from handlers.exports.explanations import lines_for_task, request_line
 from handlers.exports.labels import summary_review_line
+from handlers.exports.periods import figures_line, periodic_lines
 from handlers.exports.registry import EXPORTS, ExportFormat, ExportScope, export, offered
 from handlers.exports.standing import (
     MARKS,
@@ -153,11 +154,17 @@ def overview_text(summary: PlanSummary, ctx: Context) -> str:
             lines.append(
                 _("… and %(count)s more (send /chuabaocao)") % {"count": len(pending) - LIST_LIMIT}
             )
+    if periodic := periodic_lines(summary):
+        lines += ["", *periodic]
     lines += ["", legend()]
     return "\n".join(lines)
 
 
 def _milestone_lines(summary: PlanSummary) -> list[str]:
+    return [*_deadline_lines(summary), figures_line(summary)]
+
+
+def _deadline_lines(summary: PlanSummary) -> list[str]:
     milestone = summary.milestone
     if milestone is None:
         return []

@@ -174,7 +174,35 @@ class SummaryRepository:
             milestones=milestones,
             explanations=await self._explanations(year, owner, names, scope),
             results=[r for r in await ResultRepository(self._session).all() if r.year <= year],
+            period_reports=await self._period_reports(cycle.id, milestones, owner, scope),
         )
+
+    async def _period_reports(
+        self,
+        cycle_id: int,
+        milestones: list[MilestoneInfo],
+        owner: dict[int, int],
+        scope: set[int] | None,
+    ) -> dict[int, tuple[int, int]]:
+        """Count, per periodic deadline, the agencies that reported towards it and the reports."""
+        periodic = {m.id for m in milestones if m.period != "year"}
+        if not periodic:
+            return {}
+        query = (
+            select(Submission.milestone_id, Submission.agency_id, func.count())
+            .where(Submission.cycle_id == cycle_id, Submission.milestone_id.in_(periodic))
+            .group_by(Submission.milestone_id, Submission.agency_id)
+        )
+        if scope is not None:
+            query = query.where(Submission.agency_id.in_(scope))
+        agencies: dict[int, set[int]] = {}
+        reports: dict[int, int] = {}
+        for milestone_id, agency_id, count in await self._session.execute(query):
+            if milestone_id is None:
+                continue
+            agencies.setdefault(milestone_id, set()).add(owner.get(agency_id, agency_id))
+            reports[milestone_id] = reports.get(milestone_id, 0) + count
+        return {m: (len(agencies[m]), reports[m]) for m in agencies}
 
     async def agency_names(self, year: int) -> dict[int, str]:
         """Return every agency's name as the year reads it (with its successor's, if merged)."""

@@ -55,6 +55,7 @@ from handlers.exports.labels import (
     state_labels,
     summary_review_line,
 )
+from handlers.exports.periods import figures_line, periodic_lines
 from handlers.exports.standing import assessment_label, standing_of
 
 logger = logging.getLogger(__name__)
@@ -86,6 +87,7 @@ def report_document(summary: PlanSummary) -> bytes:
     core.author = summary.coordinator or ""
     _heading_block(document, summary)
     _title(document, summary)
+    _period(document, summary)
     standing = standing_of(summary)
     _opening(document, summary)
     standing_summary(document, summary, standing)
@@ -182,6 +184,13 @@ def _title(document: Any, summary: PlanSummary) -> None:
     para(document, _("REPORT"), bold=True, align=CENTER, after=0)
     para(document, _subtitle(summary), bold=True, align=CENTER, after=0)
     rule(document, 40, TEXT_WIDTH_MM)
+
+
+def _period(document: Any, summary: PlanSummary) -> None:
+    """Write the period of the figures under the title, and the year's periodic reports."""
+    para(document, f"({figures_line(summary)})", italic=True, align=CENTER, indent=False)
+    for line in periodic_lines(summary):
+        para(document, line)
 
 
 def _coordinator(summary: PlanSummary) -> str:

@@ -32,6 +32,7 @@ from handlers.exports.labels import (
     state_labels,
     summary_review_line,
 )
+from handlers.exports.periods import figures_line, periodic_rows
 from handlers.exports.standing import (
     BLOCKED_LABEL,
     FILLS,
@@ -238,6 +239,8 @@ def _overview(book: _Book, summary: PlanSummary, standing: YearStanding) -> None
         (_("Coordinating agency"), summary.coordinator or ""),
         (_("Current milestone"), milestone.title if milestone else _("none")),
         (_("Due date"), format_day(milestone.due_date) if milestone else ""),
+        (_("Period of the figures"), figures_line(summary)),
+        *((heading, counts) for _m, heading, counts in periodic_rows(summary)),
         (
             _("Agencies that reported on every task they lead"),
             _("%(reported)s of %(total)s")
@@ -420,6 +423,8 @@ async def _submissions(
             _Column(_("Reviewer")),
             _Column(_("Reviewed at"), MOMENT),
             _Column(_("Reason for return"), WRAP),
+            _Column(_("Figures from")),
+            _Column(_("Figures to")),
         ],
         fast=fast,
     )
@@ -450,6 +455,8 @@ async def _submissions(
                 item.reviewer,
                 item.reviewed_at,
                 item.review_reason,
+                f"{item.period_start:%d/%m/%Y}" if item.period_start else None,
+                f"{item.period_end:%d/%m/%Y}" if item.period_end else None,
             )
         )
         count += 1

@@ -8,6 +8,7 @@ from bot.core.i18n import _, format_day, format_score, ngettext
 from handlers.exports.explanations import counts_line as explanation_counts
 from handlers.exports.explanations import lines_for_task
 from handlers.exports.labels import agency_with_role, in_sentence, state_labels
+from handlers.exports.periods import figures_line, periodic_lines
 from handlers.exports.standing import (
     MARKS,
     assessment_label,
@@ -42,6 +43,7 @@ def text_report(summary: PlanSummary) -> str:
                 "when": _when((milestone.due_date - summary.today).days),
             }
         )
+    lines.append(figures_line(summary))
     agencies = _("%(reported)s of %(total)s") % {
         "reported": len(summary.reported_agencies),
         "total": len(summary.leading_agencies),
@@ -53,6 +55,8 @@ def text_report(summary: PlanSummary) -> str:
     explained = explanation_counts(summary.explanations, summary.today)
     if explained:
         lines.append(explained)
+    if periodic := periodic_lines(summary):
+        lines += ["", *periodic]
     for index in summary.indices:
         lines += [
             "",

@@ -149,6 +149,9 @@ class PlanSummary:
     """The year's explanation requests, oldest first (see :mod:`bot.core.domain.explanations`)."""
     results: list[PgiResult] = field(default_factory=list)
     """The PGI's published results recorded for this year and the years before."""
+    period_reports: dict[int, tuple[int, int]] = field(default_factory=dict)
+    """Per periodic deadline (quarterly, six-monthly) by id: the agencies that reported
+    towards it and how many reports (every version) they made."""
 
     @property
     def all_tasks(self) -> list[TaskState]:
