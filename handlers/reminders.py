@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from bot.core.domain.absences import Absence, route
 from bot.core.domain.calendar import ReminderPolicy, Step, WorkingCalendar, current_step, steps_for
 from bot.core.domain.members import Role
+from bot.core.domain.periods import milestone_period
 from bot.core.domain.standing import is_late, year_open
 from bot.core.i18n import N_, _, current_timezone, format_day, ngettext
 from bot.core.messages import Choice, Reply, reply_to_payload
@@ -26,6 +27,7 @@ from handlers.agency_notices import tell_followers
 from handlers.context import COORDINATORS, Command, Context
 from handlers.conversation import Conversation
 from handlers.explanations import remind_unanswered
+from handlers.periods import period_line
 from handlers.refusals import agency_refusal
 from handlers.replies import time_left
 from handlers.report.states import REPORT_NOW
@@ -309,6 +311,7 @@ def reminder_message(
             _("Deadline: %(date)s (%(when)s).")
             % {"date": format_day(milestone.due_date), "when": when}
         )
+    lines.append(period_line(milestone_period(milestone.info())))
     lines.append("")
     lines.append(
         ngettext(

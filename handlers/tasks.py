@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.core.domain.members import Role
+from bot.core.domain.periods import milestone_period
 from bot.core.domain.plan import AssignmentRole, MilestoneInfo, TaskInfo
 from bot.core.domain.review import ReviewState
 from bot.core.domain.submissions import ReportStatus, SubmissionInfo
@@ -14,6 +15,7 @@ from handlers.context import EVERYONE, Command, Context
 from handlers.conversation import Button, Conversation
 from handlers.exports.explanations import answer_line, request_line
 from handlers.exports.labels import review_label, review_line
+from handlers.periods import period_line, period_name, periodic_milestones
 from handlers.report.answers import receipt_number
 from handlers.report.questions import status_label
 
@@ -53,6 +55,8 @@ async def list_tasks(ctx: Context) -> list[Reply]:
     ]
     if next_due is not None:
         lines.append(_deadline_line(next_due, ctx))
+        lines.append(period_line(milestone_period(next_due)))
+    lines += await _periodic_line(ctx, next_due)
     current_group: object = ()
     for task in tasks:
         if task.index_code != current_group:
@@ -253,6 +257,27 @@ def _deadline_line(milestone: MilestoneInfo, ctx: Context) -> str:
         "date": format_day(milestone.due_date),
         "left": left,
     }
+
+
+async def _periodic_line(ctx: Context, next_due: MilestoneInfo | None) -> list[str]:
+    """Return the next periodic report (quarterly, six-monthly) if it is not the next deadline."""
+    today = ctx.today()
+    upcoming = [
+        m for m in periodic_milestones(await ctx.uow.plans.milestones()) if m.due_date >= today
+    ]
+    if not upcoming or (next_due is not None and upcoming[0].id == next_due.id):
+        return []
+    milestone = upcoming[0]
+    return [
+        _("Next periodic report: %(title)s (%(kind)s) — %(date)s (%(left)s)")
+        % {
+            "title": milestone.title,
+            "kind": period_name(milestone),
+            "date": format_day(milestone.due_date),
+            "left": replies.time_left(milestone.due_date, today),
+        },
+        period_line(milestone_period(milestone)),
+    ]
 
 
 def _task_detail(tasks: list[TaskInfo], code: str) -> Reply:

@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.domain.members import Role
-from bot.core.domain.plan import RESULT_KINDS
+from bot.core.domain.plan import RESULT_KINDS, MilestoneInfo
 from bot.core.i18n import current_timezone
 from storage.agencies import coordinator_agency, current_agency, lineage_ids
 from storage.models import (
@@ -54,6 +54,24 @@ class DueMilestone:
     recipients: str
     window_start: date | None
     """Reports made after this date count for the milestone (the previous deadline)."""
+    period: str = "year"
+    """``year``, ``half_year`` or ``quarter`` (``bot.core.domain.periods``)."""
+    cutoff: str | None = None
+    """The last day its figures count, ``dd/mm``, if the plan file fixes one."""
+
+    def info(self) -> MilestoneInfo:
+        """Return it as the plan's dated deadline."""
+        return MilestoneInfo(
+            self.id,
+            self.code,
+            self.kind,
+            self.title,
+            self.year,
+            self.due_date,
+            self.recipients,
+            self.period,
+            self.cutoff,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +143,8 @@ class NotificationRepository:
                     due_date=milestone.due_date,
                     recipients=rule.recipients,
                     window_start=max(earlier) if earlier else None,
+                    period=rule.period or "year",
+                    cutoff=rule.cutoff,
                 )
             )
         return result
