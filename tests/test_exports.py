@@ -343,7 +343,7 @@ async def test_spreadsheet_has_six_filtered_sheets_with_every_fact(summary: Plan
     assert first[3:] == (
         "1.b.1", "Cấp nước sạch đô thị", SXD, MEMBERS[SXD], state_label("blocked"), 40,
         BLOCKED_RESULTS, BLOCKED_DIFFICULTIES, BLOCKED_PROPOSALS, 1, 0, _("Leading"),
-        _("Waiting for review"), None, None, None,
+        _("Waiting for review"), None, None, None, None, None,
     )  # fmt: skip
     assert lines[5][2] == _("Organisation of implementation (section III)")
     assert lines[1][12:15] == (2, 2, _("Leading"))

@@ -188,7 +188,7 @@ def _title(document: Any, summary: PlanSummary) -> None:
 
 def _period(document: Any, summary: PlanSummary) -> None:
     """Write the period of the figures under the title, and the year's periodic reports."""
-    para(document, f"({figures_line(summary)})", italic=True, align=CENTER, indent=False)
+    para(document, figures_line(summary), italic=True, align=CENTER, indent=False)
     for line in periodic_lines(summary):
         para(document, line)
 
