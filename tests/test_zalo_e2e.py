@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -324,3 +325,29 @@ async def test_the_progress_step_lists_no_numbers_and_a_typed_number_is_a_percen
     await say(fake, user, "1", "Đã ghi nhận báo cáo số 2024/")
     async with database.session() as session:
         assert await session.scalar(select(Submission.progress)) == 1
+
+
+async def test_the_cutoff_on_zalo_by_number_typed_label_and_typed_dates(
+    fake: FakeZalo, bot: Running, database: Database, clock: FrozenClock
+) -> None:
+    await bot.start()
+    user = fake.user("0a0b0c")
+    await say(fake, user, f"/start {await invite(database, clock, 'sxd')}", "Đăng ký")
+    status = await say(fake, user, "/baocao 1.b.1", "tình trạng thực hiện")
+    assert "Số liệu tính từ ngày 15/12/2023 đến ngày 14/12/2024 (thứ Bảy)" in status
+    await say(fake, user, "1", "kết quả thực hiện")  # 1. Chưa triển khai
+    await say(fake, user, "Đang chuẩn bị hồ sơ thiết kế.", "minh chứng")
+    summary = await say(fake, user, "bo qua", "kiểm tra lại")
+    assert "4. Số liệu tính đến ngày khác" in summary
+    ask = await say(fake, user, "4", "dd/mm/yyyy")
+    assert "1. Giữ ngày 14/12/2024" in ask
+    await say(fake, user, "32/11/2024", "không phải là một ngày")
+    await say(fake, user, "01/12/2023", "nằm ngoài kỳ số liệu")
+    summary = await say(fake, user, "29/11/2024", "kiểm tra lại")
+    assert "đến ngày 29/11/2024 (thứ Sáu)" in summary
+    await say(fake, user, "so lieu tinh den ngay khac", "dd/mm/yyyy")  # the label, typed
+    summary = await say(fake, user, "giu ngay 14/12/2024", "kiểm tra lại")
+    assert "đến ngày 14/12/2024 (thứ Bảy)" in summary
+    await say(fake, user, "1", "Đã ghi nhận báo cáo số 2024/")
+    async with database.session() as session:
+        assert await session.scalar(select(Submission.period_end)) == date(2024, 12, 14)
