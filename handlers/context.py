@@ -61,6 +61,30 @@ class BotInfo:
         return next((p for p in self.platforms if p.name == name), None)
 
 
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who does an action and from where (a chat, or ``web``): what the audit log records.
+
+    The services that the chat and the dashboard share (accepting a report, returning it)
+    take an actor instead of a chat's context.
+    """
+
+    member: MemberInfo
+    channel: str
+    user_id: str | None = None
+
+    def audit(self, uow: UnitOfWork, action: str, now: datetime, **detail: Any) -> None:
+        """Write an entry about this actor to the audit log."""
+        uow.audit.record(
+            action,
+            now=now,
+            member_id=self.member.id,
+            channel=self.channel,
+            user_id=self.user_id,
+            **detail,
+        )
+
+
 @dataclass(slots=True)
 class Context:
     """Everything one handler call may use; the state it leaves is saved by the router."""
@@ -100,6 +124,10 @@ class Context:
             user_id=self.incoming.user_id,
             **detail,
         )
+
+    def actor(self) -> Actor:
+        """Return the member behind this update as the actor of a shared service."""
+        return Actor(self.require_member(), self.incoming.channel, self.incoming.user_id)
 
     def reset(self) -> None:
         """Leave any conversation."""

@@ -9,14 +9,21 @@ A returned report reaches the agency's members through the outbox, with a **Bổ
 button (``handlers/report/correction.py``). Agency leaders review their own agency's reports
 too when ``PGIBOT_LEADER_REVIEW`` is on. The role, and a leader's agency, are checked again
 at every press. The state chart is ``handlers/review.mmd``.
+
+:func:`accept_report` and :func:`return_report` are the decisions themselves, shared with the
+web dashboard: they check the role and the agency again, refuse a version decided already
+(changing nothing), record the decision, audit it and tell the agency through the outbox.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
 
 from bot.core.domain.conversation import ConversationState
-from bot.core.domain.members import Role
+from bot.core.domain.members import MemberInfo, Role
 from bot.core.domain.review import QueuedReport, ReviewState
 from bot.core.domain.submissions import ReportStatus
 from bot.core.i18n import N_, _, format_moment
@@ -24,12 +31,13 @@ from bot.core.messages import Choice, Reply, reply_to_payload
 from bot.core.text import shorten
 from bot.core.validation import has_content
 from handlers import replies
-from handlers.context import Command, Context
+from handlers.context import Actor, Command, Context
 from handlers.conversation import Conversation
 from handlers.refusals import agency_refusal
 from handlers.report.correction import REVIEW, SUPPLEMENT
 from handlers.report.questions import status_label
 from storage.agencies import AgencyError
+from storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -41,17 +49,24 @@ REASON_LIMIT = 1000
 REVIEWERS = frozenset({Role.LEADER, Role.COORDINATOR, Role.ADMIN})
 
 
-def _may_review(ctx: Context) -> bool:
-    role = ctx.require_member().role
-    return role in (Role.COORDINATOR, Role.ADMIN) or (
-        role is Role.LEADER and ctx.bot.leader_review
+def may_review(member: MemberInfo, leader_review: bool) -> bool:
+    """Tell whether a member reviews reports (a leader only when leader review is on)."""
+    return member.role in (Role.COORDINATOR, Role.ADMIN) or (
+        member.role is Role.LEADER and leader_review
     )
 
 
-def _own_agency(ctx: Context) -> int | None:
+def reviewed_agency(member: MemberInfo) -> int | None:
     """Return the agency a leader reviews, None for a coordinator (every agency)."""
-    member = ctx.require_member()
     return member.agency_id if member.role is Role.LEADER else None
+
+
+def _may_review(ctx: Context) -> bool:
+    return may_review(ctx.require_member(), ctx.bot.leader_review)
+
+
+def _own_agency(ctx: Context) -> int | None:
+    return reviewed_agency(ctx.require_member())
 
 
 def _leave(ctx: Context) -> None:
@@ -214,37 +229,11 @@ def _ask_reason(item: QueuedReport) -> Reply:
 
 
 async def _accept(ctx: Context, item: QueuedReport, where: str) -> Reply:
-    reviewer = ctx.require_member()
-    if not await ctx.uow.reviews.decide(
-        item.submission_id, ReviewState.ACCEPTED, reviewer_id=reviewer.id, now=ctx.now()
-    ):
-        return await _page(ctx, where, 0, edit=True, note=_already(item, ReviewState.ACCEPTED))
-    ctx.audit("review.accept", submission=item.submission_id, task=item.task_code)
-    logger.info("submission %s accepted by member %s", item.submission_id, reviewer.id)
-    await _tell_agency(
-        ctx,
-        item,
-        "accepted",
-        Reply(
-            _(
-                "%(reviewer)s (%(from)s) has accepted your agency's report on task %(code)s "
-                "(%(year)s), version %(version)s."
-            )
-            % {
-                "reviewer": reviewer.full_name,
-                "from": reviewer.agency_name,
-                "code": item.task_code,
-                "year": item.year,
-                "version": item.version,
-            }
-        ),
+    decision = await accept_report(
+        ctx.uow, ctx.actor(), item.submission_id, ctx.now(), leader_review=ctx.bot.leader_review
     )
-    note = _("Accepted: the report of %(agency)s on task %(code)s (version %(version)s).") % {
-        "agency": item.agency_name,
-        "code": item.task_code,
-        "version": item.version,
-    }
-    return await _page(ctx, where, 0, edit=True, note=note)
+    ctx.queued = decision.queued or ctx.queued
+    return await _page(ctx, where, 0, edit=True, note=decision.note())
 
 
 async def on_text(ctx: Context, text: str) -> list[Reply]:
@@ -254,49 +243,189 @@ async def on_text(ctx: Context, text: str) -> list[Reply]:
     if found is None or not _may_review(ctx):
         ctx.reset()
         return [replies.stale_choice()]
-    item, decided = found
+    item, _decided = found
     own = _own_agency(ctx)
     if own is not None and not await ctx.uow.reviews.in_agency(item.submission_id, own):
         ctx.reset()  # the leader moved to another agency meanwhile
         return replies.refused(ctx, "duyet", f"{REVIEW.prefix}:rt:{item.submission_id}")
-    reason = " ".join(text.split())
-    if not reason:
-        return [replies.empty_text(), _ask_reason(item)]
-    if len(reason) > REASON_LIMIT:
-        return [replies.too_long(REASON_LIMIT), _ask_reason(item)]
-    if not has_content(reason):
-        return [
-            Reply(
-                _(
-                    "The reason does not say anything yet. Please state in words what the "
-                    "agency should add or correct."
-                )
-            ),
-            _ask_reason(item),
-        ]
+    reason = clean_reason(text)
+    problem = reason_problem(reason)
+    if problem is not None:
+        return [Reply(problem), _ask_reason(item)]
     ctx.reset()
     where = str(data.get("where", ""))
-    reviewer = ctx.require_member()
-    if decided.state is not ReviewState.WAITING or not await ctx.uow.reviews.decide(
+    decision = await return_report(
+        ctx.uow,
+        ctx.actor(),
         item.submission_id,
-        ReviewState.RETURNED,
-        reviewer_id=reviewer.id,
-        now=ctx.now(),
-        reason=reason,
+        ctx.now(),
+        reason,
+        leader_review=ctx.bot.leader_review,
+    )
+    ctx.queued = decision.queued or ctx.queued
+    return [await _page(ctx, where, 0, edit=False, note=decision.note())]
+
+
+# --- the decisions, shared with the dashboard -------------------------------------------------
+
+
+def clean_reason(text: str) -> str:
+    """Return a typed reason of a return on one line, its spaces collapsed."""
+    return " ".join(text.split())
+
+
+def reason_problem(reason: str) -> str | None:
+    """Return why a reason of a return cannot be taken (politely), None when it can."""
+    if not reason:
+        return replies.empty_text().text
+    if len(reason) > REASON_LIMIT:
+        return replies.too_long(REASON_LIMIT).text
+    if not has_content(reason):
+        return _(
+            "The reason does not say anything yet. Please state in words what the agency "
+            "should add or correct."
+        )
+    return None
+
+
+class Outcome(StrEnum):
+    """How a decision on a report version went."""
+
+    DONE = "done"
+    ALREADY = "already"
+    """The version was decided already (a second press, or by someone else): nothing changed."""
+    MISSING = "missing"
+    REFUSED = "refused"
+    """The member's role, or a leader's agency, does not allow it: nothing changed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What became of an accept or a return, and the version's review state now."""
+
+    outcome: Outcome
+    item: QueuedReport | None = None
+    state: ReviewState | None = None
+    queued: bool = False
+    """Whether the agency's members were sent a message through the outbox."""
+
+    def note(self) -> str:
+        """Return the sentence that tells the reviewer what happened."""
+        if self.item is None or self.state is None:
+            return replies.stale_choice().text
+        if self.outcome is not Outcome.DONE:
+            return _already(self.item, self.state)
+        facts = {
+            "agency": self.item.agency_name,
+            "code": self.item.task_code,
+            "version": self.item.version,
+        }
+        if self.state is ReviewState.ACCEPTED:
+            return (
+                _("Accepted: the report of %(agency)s on task %(code)s (version %(version)s).")
+                % facts
+            )
+        return (
+            _(
+                "Returned: the report of %(agency)s on task %(code)s (version %(version)s). Its "
+                "members have been sent the reason."
+            )
+            % facts
+        )
+
+
+async def accept_report(
+    uow: UnitOfWork, actor: Actor, submission_id: int, now: datetime, *, leader_review: bool
+) -> Decision:
+    """Accept a waiting version, audit it and tell its agency (in chat and on the web)."""
+    return await _decide(uow, actor, submission_id, now, ReviewState.ACCEPTED, None, leader_review)
+
+
+async def return_report(
+    uow: UnitOfWork,
+    actor: Actor,
+    submission_id: int,
+    now: datetime,
+    reason: str,
+    *,
+    leader_review: bool,
+) -> Decision:
+    """Return a waiting version with a reason checked by :func:`reason_problem`."""
+    if reason_problem(reason) is not None:
+        raise ValueError("the reason of a return must be checked first")
+    return await _decide(
+        uow, actor, submission_id, now, ReviewState.RETURNED, reason, leader_review
+    )
+
+
+async def _decide(
+    uow: UnitOfWork,
+    actor: Actor,
+    submission_id: int,
+    now: datetime,
+    state: ReviewState,
+    reason: str | None,
+    leader_review: bool,
+) -> Decision:
+    reviewer = actor.member
+    if not may_review(reviewer, leader_review):
+        return Decision(Outcome.REFUSED)
+    found = await uow.reviews.item(submission_id)
+    if found is None:
+        return Decision(Outcome.MISSING)
+    item, decided = found
+    own = reviewed_agency(reviewer)
+    if own is not None and not await uow.reviews.in_agency(item.submission_id, own):
+        return Decision(Outcome.REFUSED, item, decided.state)
+    if decided.state is not ReviewState.WAITING:
+        return Decision(Outcome.ALREADY, item, decided.state)
+    if not await uow.reviews.decide(
+        item.submission_id, state, reviewer_id=reviewer.id, now=now, reason=reason
     ):
-        return [await _page(ctx, where, 0, edit=False, note=_already(item, decided.state))]
-    ctx.audit("review.return", submission=item.submission_id, task=item.task_code)
-    logger.info("submission %s returned by member %s", item.submission_id, reviewer.id)
-    await _tell_agency(ctx, item, "returned", _returned_message(ctx, item, reason))
-    note = _(
-        "Returned: the report of %(agency)s on task %(code)s (version %(version)s). Its "
-        "members have been sent the reason."
-    ) % {"agency": item.agency_name, "code": item.task_code, "version": item.version}
-    return [await _page(ctx, where, 0, edit=False, note=note)]
+        again = await uow.reviews.item(submission_id)
+        return Decision(Outcome.ALREADY, item, again[1].state if again else state)
+    accepted = state is ReviewState.ACCEPTED
+    actor.audit(
+        uow,
+        "review.accept" if accepted else "review.return",
+        now,
+        submission=item.submission_id,
+        task=item.task_code,
+    )
+    logger.info(
+        "submission %s %s by member %s",
+        item.submission_id,
+        "accepted" if accepted else "returned",
+        reviewer.id,
+    )
+    message = (
+        _accepted_message(reviewer, item)
+        if accepted
+        else _returned_message(reviewer, item, reason or "")
+    )
+    queued = await _tell_agency(
+        uow, reviewer, now, item, "accepted" if accepted else "returned", message
+    )
+    return Decision(Outcome.DONE, item, state, queued)
 
 
-def _returned_message(ctx: Context, item: QueuedReport, reason: str) -> Reply:
-    reviewer = ctx.require_member()
+def _accepted_message(reviewer: MemberInfo, item: QueuedReport) -> Reply:
+    return Reply(
+        _(
+            "%(reviewer)s (%(from)s) has accepted your agency's report on task %(code)s "
+            "(%(year)s), version %(version)s."
+        )
+        % {
+            "reviewer": reviewer.full_name,
+            "from": reviewer.agency_name,
+            "code": item.task_code,
+            "year": item.year,
+            "version": item.version,
+        }
+    )
+
+
+def _returned_message(reviewer: MemberInfo, item: QueuedReport, reason: str) -> Reply:
     text = _(
         "%(reviewer)s (%(from)s) has returned your agency's report on task %(code)s "
         "(%(year)s), version %(version)s of %(time)s, for supplementing.\n"
@@ -321,26 +450,34 @@ def _returned_message(ctx: Context, item: QueuedReport, reason: str) -> Reply:
     return Reply(text, ((Choice(_("Supplement now"), SUPPLEMENT.encode(item.submission_id)),),))
 
 
-async def _tell_agency(ctx: Context, item: QueuedReport, what: str, message: Reply) -> None:
+async def _tell_agency(
+    uow: UnitOfWork,
+    sender: MemberInfo,
+    now: datetime,
+    item: QueuedReport,
+    what: str,
+    message: Reply,
+) -> bool:
     """Put one message to each member of the report's agency in the outbox."""
-    sender = ctx.require_member()
-    for member_id, channel, chat_id in await ctx.uow.members.notice_recipients(
+    queued = False
+    for member_id, channel, chat_id in await uow.members.notice_recipients(
         sender.id, item.agency_id
     ):
-        ctx.queued = (
+        queued = (
             bool(
-                await ctx.uow.notifications.enqueue(
+                await uow.notifications.enqueue(
                     channel=channel,
                     chat_id=chat_id,
                     member_id=member_id,
                     kind="review",
                     payload=reply_to_payload(message),
                     dedupe_key=f"review:{what}:{item.submission_id}:{member_id}",
-                    now=ctx.now(),
+                    now=now,
                 )
             )
-            or ctx.queued
+            or queued
         )
+    return queued
 
 
 async def current_question(ctx: Context) -> Reply:
