@@ -88,7 +88,12 @@ def serves_web(settings: Settings) -> bool:
     return bool(settings.pgibot_webhook_url or settings.pgibot_web_url)
 
 
-def build_dashboard(settings: Settings, database: Database, clock: Clock) -> Dashboard:
+def build_dashboard(
+    settings: Settings,
+    database: Database,
+    clock: Clock,
+    wake_outbox: Callable[[], None] = lambda: None,
+) -> Dashboard:
     """Build the web dashboard's parts from the settings."""
     return Dashboard(
         database,
@@ -97,6 +102,8 @@ def build_dashboard(settings: Settings, database: Database, clock: Clock) -> Das
         settings.dashboard_url(),
         settings.pgibot_web_session_hours,
         settings.timezone,
+        leader_review=settings.pgibot_leader_review,
+        wake_outbox=wake_outbox,
     )
 
 
@@ -250,7 +257,7 @@ class Runtime:
                 create_app(
                     channels,
                     about=about,
-                    dashboard=build_dashboard(settings, database, clock),
+                    dashboard=build_dashboard(settings, database, clock, wake.set),
                     api=api,
                 ),
                 settings.pgibot_webhook_listen,

@@ -392,12 +392,10 @@ async def _decide(
         submission=item.submission_id,
         task=item.task_code,
     )
-    logger.info(
-        "submission %s %s by member %s",
-        item.submission_id,
-        "accepted" if accepted else "returned",
-        reviewer.id,
-    )
+    if accepted:
+        logger.info("submission %s accepted by member %s", item.submission_id, reviewer.id)
+    else:
+        logger.info("submission %s returned by member %s", item.submission_id, reviewer.id)
     message = (
         _accepted_message(reviewer, item)
         if accepted

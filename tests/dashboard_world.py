@@ -49,7 +49,10 @@ class World:
     members: dict[str, int] = field(default_factory=dict)
     agencies: dict[str, int] = field(default_factory=dict)
     evidence_id: int = 0
+    submission_id: int = 0
+    """The officer's blocked report for the Department of Industry and Trade (waiting)."""
     sct_task: str = ""
+    leader_review: bool = False
 
     @property
     def base(self) -> str:
@@ -74,7 +77,9 @@ class World:
         return session
 
 
-async def build_world(database: Database, clock: FrozenClock, tmp_path: Path) -> World:
+async def build_world(
+    database: Database, clock: FrozenClock, tmp_path: Path, *, leader_review: bool = False
+) -> World:
     """Fill the database, register everyone, store an evidence file, start the dashboard."""
     async with UnitOfWork(database) as uow:
         await uow.synthetic.generate(year=2024, submissions=150)
@@ -129,7 +134,11 @@ async def build_world(database: Database, clock: FrozenClock, tmp_path: Path) ->
         )
         world.evidence_id = page.hits[0].evidence[0].id
         assert page.hits[0].id == info.id
-    dashboard = Dashboard(database, clock, data_dir, "http://127.0.0.1/web/")
+    world.submission_id = info.id
+    world.leader_review = leader_review
+    dashboard = Dashboard(
+        database, clock, data_dir, "http://127.0.0.1/web/", leader_review=leader_review
+    )
     world.server = WebhookServer(create_app((), dashboard=dashboard), "127.0.0.1", 0)
     await world.server.start()
     return world

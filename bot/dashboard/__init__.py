@@ -16,10 +16,13 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.dashboard import render, security, views
+from bot.dashboard import actions, render, reviewing, security, views
 from bot.dashboard.config import DASHBOARD_KEY, Dashboard
 
 __all__ = ["Dashboard", "dashboard_app"]
+
+ACTION_MODULES = (reviewing,)
+"""The modules whose actions :func:`actions.add_routes` adds (importing them registers them)."""
 
 STATIC = Path(__file__).parent / "static"
 
@@ -41,5 +44,6 @@ def dashboard_app(dashboard: Dashboard) -> web.Application:
     )
     app.router.add_post(r"/login/{token:[A-Za-z0-9_-]{20,100}}", security.login, name="login")
     app.router.add_post("/logout", security.logout, name="logout")
+    actions.add_routes(app)  # the forms that change something (bot/dashboard/actions.py)
     app.router.add_static("/static/", STATIC, name="static")
     return app

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -25,6 +26,10 @@ class Dashboard:
     """The dashboard's public address; https makes the session cookie Secure."""
     session_hours: int = 8
     zone: ZoneInfo = DEFAULT_TIMEZONE
+    leader_review: bool = False
+    """Whether agency leaders review their own agency's reports (PGIBOT_LEADER_REVIEW)."""
+    wake_outbox: Callable[[], None] = field(default=lambda: None)
+    """Called after an action put messages in the outbox, so that they leave at once."""
 
     @property
     def secure(self) -> bool:

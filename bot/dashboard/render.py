@@ -26,7 +26,9 @@ from bot.core.i18n import (
 from bot.core.text import shorten
 from bot.dashboard.access import VIEWER_KEY
 from bot.dashboard.config import CSRF_KEY
+from bot.dashboard.flash import FLASH_COOKIE, read_flash
 from handlers.exports import state_label
+from handlers.exports.labels import review_label
 
 
 def setup(app: web.Application) -> jinja2.Environment:
@@ -50,6 +52,7 @@ def setup(app: web.Application) -> jinja2.Environment:
         score=format_score,
         size=format_size,
         state=state_label,
+        review=review_label,
         shorten=shorten,
     )
     return environment
@@ -58,10 +61,19 @@ def setup(app: web.Application) -> jinja2.Environment:
 def page(
     template: str, request: web.Request, context: dict[str, Any], status: int = 200
 ) -> web.Response:
-    """Render a page with what every page shows (the viewer, the CSRF token, the menu)."""
+    """Render a page with what every page shows (the viewer, the CSRF token, the menu).
+
+    The flash message an action left is shown once: its cookie is forgotten.
+    """
+    flash = read_flash(request)
     base = {
         "viewer": request.get(VIEWER_KEY),
         "csrf": request.get(CSRF_KEY, ""),
         "path": request.path,
+        "back": request.path_qs,
+        "flash": flash,
     }
-    return aiohttp_jinja2.render_template(template, request, base | context, status=status)
+    response = aiohttp_jinja2.render_template(template, request, base | context, status=status)
+    if FLASH_COOKIE in request.cookies:
+        response.del_cookie(FLASH_COOKIE, path="/web/")
+    return response

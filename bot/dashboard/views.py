@@ -17,6 +17,7 @@ from aiohttp import web
 
 from bot.core.domain.members import Role
 from bot.core.domain.progress import STATES, AgencyState, PlanSummary, index_risk
+from bot.core.domain.review import Review
 from bot.core.domain.search import ReportQuery
 from bot.core.domain.submissions import ReportStatus
 from bot.core.i18n import _
@@ -25,6 +26,7 @@ from bot.dashboard.access import VIEWER_KEY, Viewer
 from bot.dashboard.charts import index_counts, stacked
 from bot.dashboard.config import DASHBOARD_KEY, Dashboard
 from bot.dashboard.render import page
+from bot.dashboard.reviewing import REASON_LIMIT, reviews
 from bot.dashboard.security import audit, refusal
 from handlers.exports.registry import EXPORTS, export
 from storage.uow import Repositories as Reads
@@ -212,6 +214,7 @@ async def agency(request: web.Request) -> web.StreamResponse:
             )
         )
         members = [m for m in await reads.members.list_all() if m.agency_id == agency_id]
+        decisions = await reads.reviews.decisions([r.id for r in reports.hits])
     lead = [t for t in summary.all_tasks if t.code in found.lead_tasks]
     other = [t for t in summary.all_tasks if t.code not in found.lead_tasks]
 
@@ -232,8 +235,18 @@ async def agency(request: web.Request) -> web.StreamResponse:
             "pages": max(1, -(-reports.total // PAGE_SIZE)),
             "members": [m for m in members if m.active],
             "role_names": _role_names(),
+            **_review_context(request, decisions),
         },
     )
+
+
+def _review_context(request: web.Request, decisions: dict[int, Review]) -> dict[str, Any]:
+    """Return what the report cards show of the review, and whether the viewer reviews."""
+    return {
+        "decisions": decisions,
+        "reviews": reviews(_viewer(request), _dashboard(request)),
+        "reason_limit": REASON_LIMIT,
+    }
 
 
 def _role_names() -> dict[Role, str]:
@@ -296,6 +309,7 @@ async def reports(request: web.Request) -> web.StreamResponse:
                 _("Please search with at most %(count)s characters.") % {"count": TEXT_LIMIT}
             )
         found = None
+        decisions: dict[int, Review] = {}
         if not problems:
             found = await reads.reports.search(
                 ReportQuery(
@@ -311,6 +325,7 @@ async def reports(request: web.Request) -> web.StreamResponse:
                     limit=PAGE_SIZE,
                 )
             )
+            decisions = await reads.reviews.decisions([r.id for r in found.hits])
     filters = {k: v for k, v in query.items() if k != "page" and v}
     return page(
         "reports.html",
@@ -328,6 +343,7 @@ async def reports(request: web.Request) -> web.StreamResponse:
             "filters": filters,
             "page_number": number,
             "pages": max(1, -(-found.total // PAGE_SIZE)) if found else 1,
+            **_review_context(request, decisions),
         },
         status=400 if problems else 200,
     )

@@ -142,6 +142,23 @@ class ReviewRepository:
         )
         return author is not None and author in await lineage_ids(self._session, agency_id)
 
+    async def decisions(self, submission_ids: Sequence[int]) -> dict[int, Review]:
+        """Return the review of each of these versions (the dashboard's report cards)."""
+        if not submission_ids:
+            return {}
+        rows = await self._session.execute(
+            select(
+                Submission.id,
+                Submission.review_state,
+                _Reviewer.full_name,
+                Submission.reviewed_at,
+                Submission.review_reason,
+            )
+            .outerjoin(_Reviewer, _Reviewer.id == Submission.reviewed_by_id)
+            .where(Submission.id.in_(list(submission_ids)))
+        )
+        return {row[0]: Review(ReviewState(row[1]), row[2], row[3], row[4]) for row in rows}
+
     async def task_code_exists(self, code: str) -> bool:
         """Tell whether some task of the plan has this code (any letter case)."""
         found = await self._session.scalar(
