@@ -146,3 +146,76 @@ async def test_a_leader_and_an_officer_see_their_agency(
     assert await officer.get_by_text("Sở Xây dựng").count() == 0  # type: ignore[attr-defined]
     answer = await officer.goto(f"{world.base}files/2024/xlsx")  # type: ignore[attr-defined]
     assert answer.status == 403
+
+
+async def _waiting_on_the_agency_page(world: World) -> int:
+    """Return a waiting report, other than the officer's, that the agency's first page shows."""
+    from bot.core.domain.review import ReviewState
+    from bot.core.domain.search import ReportQuery
+    from storage.uow import UnitOfWork
+
+    async with UnitOfWork(world.database).reading() as reads:
+        page = await reads.reports.search(ReportQuery(2024, agency_ids=(world.agencies["sct"],)))
+        decisions = await reads.reviews.decisions([hit.id for hit in page.hits])
+    return next(
+        hit.id
+        for hit in page.hits
+        if hit.id != world.submission_id and decisions[hit.id].state is ReviewState.WAITING
+    )
+
+
+async def test_the_coordinator_returns_a_report_and_accepts_another(
+    browser: object, world: World, tmp_path: Path
+) -> None:
+    from sqlalchemy import select
+
+    from bot.core.messages import reply_from_payload
+    from storage.models import OutboxMessage
+
+    other = await _waiting_on_the_agency_page(world)
+    page = await _login(browser, world, "coordinator", viewport={"width": 1280, "height": 900})
+    await page.goto(f"{world.base}agencies/{world.agencies['sct']}")  # type: ignore[attr-defined]
+    card = page.locator("article.report", has_text="kinh tế tuần hoàn")  # type: ignore[attr-defined]
+    assert await card.get_by_text("Chờ xem xét").count() == 1
+    await card.get_by_role("button", name="Trả lại").click()  # no reason: refused politely
+    await page.locator(".flash.error").get_by_text("Xin ghi lý do trả lại").wait_for()  # type: ignore[attr-defined]
+    await card.get_by_label("Lý do trả lại").fill("Đề nghị bổ sung biên bản hội nghị tập huấn")
+    await card.get_by_role("button", name="Trả lại").click()
+    await page.locator(".flash.ok").get_by_text("Đã trả lại báo cáo của Sở Công Thương").wait_for()  # type: ignore[attr-defined]
+    assert await card.get_by_text("Trả lại để bổ sung").count() == 1
+    assert await card.get_by_text("Đề nghị bổ sung biên bản hội nghị tập huấn").count() == 1
+    assert await card.get_by_role("button", name="Tiếp nhận").count() == 0
+
+    waiting = page.locator("article.report", has=page.locator(f'form[action$="/{other}/accept"]'))  # type: ignore[attr-defined]
+    await waiting.screenshot(path=_shots(tmp_path) / "duyet-bao-cao.png")
+    accept = waiting.get_by_role("button", name="Tiếp nhận")
+    await accept.click()
+    await (
+        page.locator(".flash.ok").get_by_text("Đã tiếp nhận báo cáo của Sở Công Thương").wait_for()
+    )  # type: ignore[attr-defined]
+    assert await page.locator(f'form[action="/web/reports/{other}/accept"]').count() == 0  # type: ignore[attr-defined]
+
+    async with world.database.session() as session:
+        rows = (
+            await session.execute(
+                select(OutboxMessage.member_id, OutboxMessage.payload)
+                .where(OutboxMessage.kind == "review")
+                .order_by(OutboxMessage.id)
+            )
+        ).all()
+    told = [reply_from_payload(p) for m, p in rows if m == world.members["officer"]]
+    assert len(told) == 2
+    assert "Đề nghị bổ sung biên bản hội nghị tập huấn" in told[0].text
+    assert [c.label for row in told[0].choices for c in row] == ["Bổ sung ngay"]
+    assert "đã tiếp nhận" in told[1].text
+
+    officer = await _login(browser, world, "officer")
+    await officer.goto(f"{world.base}agencies/{world.agencies['sct']}")  # type: ignore[attr-defined]
+    assert await officer.get_by_role("button", name="Tiếp nhận").count() == 0  # type: ignore[attr-defined]
+    assert await officer.get_by_text("Trả lại để bổ sung").count() >= 1  # type: ignore[attr-defined]
+    csrf = await officer.locator('input[name="csrf"]').first.get_attribute("value")  # type: ignore[attr-defined]
+    answer = await officer.request.post(  # type: ignore[attr-defined]
+        f"{world.base}reports/{world.submission_id}/accept", form={"csrf": csrf}
+    )
+    assert answer.status == 403
+    assert "không dành cho vai trò" in await answer.text()
