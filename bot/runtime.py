@@ -103,6 +103,7 @@ def build_dashboard(
         settings.pgibot_web_session_hours,
         settings.timezone,
         leader_review=settings.pgibot_leader_review,
+        policy=reminders_of(settings).policy,
         wake_outbox=wake_outbox,
     )
 

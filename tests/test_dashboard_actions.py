@@ -77,7 +77,7 @@ async def _post(
 
 
 def test_every_action_is_covered_here() -> None:
-    assert set(ACTIONS) == {"accept_report", "return_report"}
+    assert set(ACTIONS) == {"accept_report", "return_report", "ask_explanation"}
 
 
 async def test_every_review_action_for_every_role_and_agency(world: World) -> None:
@@ -205,3 +205,58 @@ async def test_a_return_tells_the_agency_and_a_second_press_changes_nothing(
     notice = reply_from_payload(rows[0][1])
     assert "Bổ sung số liệu quý IV" in notice.text
     assert [c.label for row in notice.choices for c in row] == ["Bổ sung ngay"]
+
+
+async def _ask_form(client: aiohttp.ClientSession, world: World) -> dict[str, str]:
+    """Return the first "ask to explain" form of the agency's page, as the browser sends it."""
+    async with client.get(f"{world.base}agencies/{world.agencies['sct']}") as answer:
+        page = await answer.text()
+    form = page.split('/explanations">')[1].split("</form>")[0]
+    fields = {}
+    for part in form.split("<input")[1:]:
+        name = part.split('name="')[1].split('"')[0]
+        fields[name] = part.split('value="')[1].split('"')[0]
+    return fields
+
+
+async def test_asking_for_an_explanation_for_every_role(world: World) -> None:
+    url = f"{world.base}agencies/{world.agencies['sct']}/explanations"
+    async with await world.client("coordinator") as client:
+        form = await _ask_form(client, world)
+    assert form["year"] == "2024" and form["task"].isdigit()  # the blocked task
+    refused = 0
+    for who in WHO:
+        client = await world.client(who) if who else aiohttp.ClientSession()
+        async with client:
+            csrf = await _csrf(client, world) if who else "x"
+            if who == "leader":  # a leader's page has no such button
+                async with client.get(f"{world.base}agencies/{world.agencies['sct']}") as answer:
+                    assert "/explanations" not in await answer.text()
+            status, _l, text = await _post(client, url, {**form, "csrf": csrf})
+            if who is None:
+                assert status == 401
+            elif who in ("coordinator", "admin"):
+                assert status == 303, (who, text[:300])
+                async with client.get(world.base + "tasks") as answer:
+                    page = await answer.text()
+                kind = "ok" if who == "coordinator" else "warning"  # asked once, then refused
+                assert f'class="flash {kind}"' in page, (who, page[:2000])
+                words = "Đã gửi yêu cầu giải trình" if kind == "ok" else "chưa trả lời"
+                assert words in page
+            else:
+                assert status == 403, who
+                assert REFUSED_ACTION in text
+                refused += 1
+    assert await _count(world.database, "permission.refused") == refused
+    assert await _count(world.database, "explanation.ask") == 1
+    async with world.database.session() as session:
+        told = set(
+            await session.scalars(
+                select(OutboxMessage.member_id).where(OutboxMessage.kind == "explanation")
+            )
+        )
+    assert told == {world.members["leader"], world.members["officer"]}
+    async with await world.client("leader") as client:
+        async with client.get(f"{world.base}agencies/{world.agencies['sct']}") as answer:
+            page = await answer.text()
+    assert "Yêu cầu giải trình (" in page  # the request is listed

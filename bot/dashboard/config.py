@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from bot.core.clock import Clock
+from bot.core.domain.calendar import ReminderPolicy, WorkingCalendar
 from bot.core.i18n import DEFAULT_TIMEZONE
 from storage.db import Database
 
@@ -28,6 +29,10 @@ class Dashboard:
     zone: ZoneInfo = DEFAULT_TIMEZONE
     leader_review: bool = False
     """Whether agency leaders review their own agency's reports (PGIBOT_LEADER_REVIEW)."""
+    policy: ReminderPolicy = field(default_factory=ReminderPolicy)
+    """The reminder rules: how many working days an explanation request gives to answer."""
+    calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
+    """The working calendar (the province's declared days are added when it is used)."""
     wake_outbox: Callable[[], None] = field(default=lambda: None)
     """Called after an action put messages in the outbox, so that they leave at once."""
 

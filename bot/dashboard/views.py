@@ -22,6 +22,7 @@ from bot.core.domain.search import ReportQuery
 from bot.core.domain.submissions import ReportStatus
 from bot.core.i18n import _
 from bot.core.text import fold
+from bot.dashboard import explaining
 from bot.dashboard.access import VIEWER_KEY, Viewer
 from bot.dashboard.charts import index_counts, stacked
 from bot.dashboard.config import DASHBOARD_KEY, Dashboard
@@ -236,6 +237,10 @@ async def agency(request: web.Request) -> web.StreamResponse:
             "members": [m for m in members if m.active],
             "role_names": _role_names(),
             **_review_context(request, decisions),
+            "asks": explaining.buttons(summary, found)
+            if explaining.asks(_viewer(request), dashboard)
+            else [],
+            "explanations": explaining.requests(summary, agency_id),
         },
     )
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 
 from bot.core.domain.calendar import ReminderPolicy, WorkingCalendar
 from bot.core.domain.explanations import (
@@ -16,7 +16,7 @@ from bot.core.i18n import _, current_timezone, format_day
 from bot.core.messages import Choice, Reply, reply_to_payload
 from bot.core.text import shorten
 from handlers import replies
-from handlers.context import Context
+from handlers.context import Actor, Context
 from handlers.explanations.common import (
     ANSWER,
     ASK,
@@ -34,6 +34,7 @@ from handlers.exports.explanations import counts_line, full_lines, reason_label
 from handlers.refusals import agency_refusal
 from storage.agencies import AgencyError
 from storage.notifications import Recipient
+from storage.uow import UnitOfWork
 
 
 def eligible(
@@ -167,79 +168,139 @@ async def _ask(
     *,
     send: bool,
 ) -> list[Reply]:
-    found = eligible(summary, agency, task)
-    if found is None:
-        return [Reply(_not_eligible(agency, task), edit=ctx.incoming.payload is not None)]
-    reason, codes = found
-    cycle_id = await ctx.uow.explanations.cycle_of_year(summary.year)
-    assert cycle_id is not None  # the summary exists, so does its cycle
-    waiting = await ctx.uow.explanations.open_request(
-        cycle_id, agency.id, task.id if task else None
-    )
-    if waiting is not None:
-        return [
-            Reply(
-                _(
-                    "%(agency)s was already asked for this explanation on %(date)s (due "
-                    "%(due)s) and has not answered yet. The unanswered request is reminded "
-                    "automatically."
-                )
-                % {
-                    "agency": agency.name,
-                    "date": format_day(waiting.asked_at.astimezone(current_timezone()).date()),
-                    "due": format_day(waiting.due_date),
-                }
-            )
-        ]
     policy = ctx.reminders.policy if ctx.reminders is not None else ReminderPolicy()
     given = ctx.reminders.calendar if ctx.reminders is not None else WorkingCalendar()
-    calendar = given.adding(await ctx.uow.calendar.declared())  # the province's days, today
-    due = answer_due(ctx.today(), policy.explanation_days, calendar)
-    titles = {t.code: t.title for t in summary.all_tasks}
+    asking = await prepare_request(ctx.uow, summary, agency, task, ctx.today(), policy, given)
+    if asking.reason is None:
+        return [Reply(asking.refusal(), edit=ctx.incoming.payload is not None)]
+    if asking.waiting is not None:
+        return [Reply(asking.refusal())]
     if not send:
-        preview = _preview(summary.year, agency, task, reason, codes, titles, due)
+        titles = {t.code: t.title for t in summary.all_tasks}
+        preview = _preview(
+            summary.year, agency, task, asking.reason, list(asking.codes), titles, asking.due
+        )
         return [replace(preview, edit=ctx.incoming.payload is not None)]
-    member = ctx.require_member()
-    explanation = await ctx.uow.explanations.ask(
-        cycle_id=cycle_id,
+    recipients = await send_request(ctx.uow, ctx.actor(), summary, asking, ctx.now())
+    ctx.queued = ctx.queued or bool(recipients)
+    return [Reply(asking.sent_text(recipients), edit=ctx.incoming.payload is not None)]
+
+
+# --- asking, shared with the dashboard --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Asking:
+    """An explanation request checked before it is sent: what it asks, or why it cannot be."""
+
+    agency: AgencyState
+    task: TaskState | None
+    reason: ExplanationReason | None = None
+    """None when the agency (or the task) may not be asked: not late, not blocked."""
+    codes: tuple[str, ...] = ()
+    due: date = date.min
+    cycle_id: int = 0
+    waiting: Explanation | None = None
+    """The same request, asked already and not answered yet."""
+
+    @property
+    def ready(self) -> bool:
+        """Tell whether the request may be sent."""
+        return self.reason is not None and self.waiting is None
+
+    def refusal(self) -> str:
+        """Say politely why the request cannot be sent."""
+        if self.waiting is None:
+            return _not_eligible(self.agency, self.task)
+        return _(
+            "%(agency)s was already asked for this explanation on %(date)s (due "
+            "%(due)s) and has not answered yet. The unanswered request is reminded "
+            "automatically."
+        ) % {
+            "agency": self.agency.name,
+            "date": format_day(self.waiting.asked_at.astimezone(current_timezone()).date()),
+            "due": format_day(self.waiting.due_date),
+        }
+
+    def sent_text(self, recipients: int) -> str:
+        """Say that the request was sent, and to how many members."""
+        if not recipients:
+            return _(
+                "The explanation request was recorded, but %(agency)s has no registered member "
+                "to receive it. Please invite its officers (/moi)."
+            ) % {"agency": self.agency.name}
+        return _(
+            "The explanation request was sent to %(count)s members of %(agency)s. Answer due: "
+            "%(due)s."
+        ) % {"count": recipients, "agency": self.agency.name, "due": format_day(self.due)}
+
+
+async def prepare_request(
+    uow: UnitOfWork,
+    summary: PlanSummary,
+    agency: AgencyState,
+    task: TaskState | None,
+    today: date,
+    policy: ReminderPolicy,
+    calendar: WorkingCalendar,
+) -> Asking:
+    """Check whether an agency may be asked to explain (its late tasks, or one task)."""
+    found = eligible(summary, agency, task)
+    if found is None:
+        return Asking(agency, task)
+    reason, codes = found
+    cycle_id = await uow.explanations.cycle_of_year(summary.year)
+    assert cycle_id is not None  # the summary exists, so does its cycle
+    waiting = await uow.explanations.open_request(cycle_id, agency.id, task.id if task else None)
+    calendar = calendar.adding(await uow.calendar.declared())  # the province's days, today
+    due = answer_due(today, policy.explanation_days, calendar)
+    return Asking(agency, task, reason, tuple(codes), due, cycle_id, waiting)
+
+
+async def send_request(
+    uow: UnitOfWork, actor: Actor, summary: PlanSummary, asking: Asking, now: datetime
+) -> int:
+    """Record a ready request, tell the agency's members through the outbox, audit it.
+
+    Return how many members were told. The chat's /giaitrinh and the dashboard both send here.
+    """
+    assert asking.ready and asking.reason is not None
+    agency, task = asking.agency, asking.task
+    member = actor.member
+    explanation = await uow.explanations.ask(
+        cycle_id=asking.cycle_id,
         agency_id=agency.id,
         task_id=task.id if task else None,
-        task_codes=codes,
-        reason=reason,
+        task_codes=list(asking.codes),
+        reason=asking.reason,
         asked_by=member.id,
-        now=ctx.now(),
-        due_date=due,
+        now=now,
+        due_date=asking.due,
     )
-    recipients = await ctx.uow.notifications.recipients(agency.id)
+    titles = {t.code: t.title for t in summary.all_tasks}
+    recipients = await uow.notifications.recipients(agency.id)
     for recipient in recipients:
         message = request_message(explanation, recipient, member.agency_name, titles)
-        await ctx.uow.notifications.enqueue(
+        await uow.notifications.enqueue(
             channel=recipient.channel,
             chat_id=recipient.chat_id,
             member_id=recipient.member_id,
             kind=KIND_REQUEST,
             payload=reply_to_payload(message),
             dedupe_key=f"{KIND_REQUEST}:{explanation.id}:{recipient.member_id}",
-            now=ctx.now(),
+            now=now,
         )
-    ctx.queued = ctx.queued or bool(recipients)
-    ctx.audit(
+    actor.audit(
+        uow,
         "explanation.ask",
+        now,
         request=explanation.id,
         agency=agency.id,
-        tasks=",".join(codes)[:200],
-        reason=reason.value,
+        tasks=",".join(asking.codes)[:200],
+        reason=asking.reason.value,
         recipients=len(recipients),
     )
-    text = _(
-        "The explanation request was sent to %(count)s members of %(agency)s. Answer due: %(due)s."
-    ) % {"count": len(recipients), "agency": agency.name, "due": format_day(due)}
-    if not recipients:
-        text = _(
-            "The explanation request was recorded, but %(agency)s has no registered member "
-            "to receive it. Please invite its officers (/moi)."
-        ) % {"agency": agency.name}
-    return [Reply(text, edit=ctx.incoming.payload is not None)]
+    return len(recipients)
 
 
 def _not_eligible(agency: AgencyState, task: TaskState | None) -> str:
