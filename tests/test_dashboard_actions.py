@@ -256,7 +256,9 @@ async def test_asking_for_an_explanation_for_every_role(world: World) -> None:
             )
         )
     assert told == {world.members["leader"], world.members["officer"]}
-    async with await world.client("leader") as client:
-        async with client.get(f"{world.base}agencies/{world.agencies['sct']}") as answer:
-            page = await answer.text()
+    async with (
+        await world.client("leader") as client,
+        client.get(f"{world.base}agencies/{world.agencies['sct']}") as answer,
+    ):
+        page = await answer.text()
     assert "Yêu cầu giải trình (" in page  # the request is listed
