@@ -10,16 +10,19 @@ itself after its last day. One message, no buttons: it reads the same on every c
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from bot.core.domain.agencies import AgencyInfo
 from bot.core.i18n import N_, _, format_day
 from bot.core.messages import Choice, Reply, reply_to_payload
 from bot.core.text import fold, shorten
-from handlers.context import COORDINATORS, Command, Context
+from handlers.context import COORDINATORS, Actor, Command, Context
 from handlers.conversation import Conversation
 from handlers.refusals import agency_refusal
 from handlers.report.states import REPORT_NOW
 from storage.agencies import AgencyError
+from storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -62,53 +65,94 @@ async def reopen(ctx: Context) -> list[Reply]:
             ),
             _usage(),
         ]
-    if not today <= until <= today + timedelta(days=LONGEST):
-        return [
-            Reply(
-                _("The last day of a reopening must be between today (%(today)s) and %(latest)s.")
-                % {"today": format_day(today), "latest": format_day(today + timedelta(LONGEST))}
-            )
-        ]
+    problem = until_problem(until, today)
+    if problem is not None:
+        return [Reply(problem)]
     try:
         agency = await ctx.uow.agencies.find(" ".join(agency_words))
     except AgencyError as error:
         return [Reply(agency_refusal(error))]
+    task_code = None if fold(task_word) in EVERY_TASK else task_word
+    done = await reopen_reporting(ctx.uow, ctx.actor(), agency, task_code, until, today, ctx.now())
+    ctx.queued = done.queued or ctx.queued
+    return [Reply(done.text)]
+
+
+# --- reopening, shared with the dashboard -----------------------------------------------------
+
+
+def until_problem(until: date, today: date) -> str | None:
+    """Say why a reopening cannot last until that day, None when it can."""
+    if today <= until <= today + timedelta(days=LONGEST):
+        return None
+    return _("The last day of a reopening must be between today (%(today)s) and %(latest)s.") % {
+        "today": format_day(today),
+        "latest": format_day(today + timedelta(LONGEST)),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Reopened:
+    """What became of a reopening: granted (and the agency told) or not, and what to say."""
+
+    done: bool
+    text: str
+    queued: bool = False
+
+
+async def reopen_reporting(
+    uow: UnitOfWork,
+    actor: Actor,
+    agency: AgencyInfo,
+    task_code: str | None,
+    until: date,
+    today: date,
+    now: datetime,
+) -> Reopened:
+    """Reopen an agency's reporting on a task (None: every task) of the latest closed year.
+
+    The chat's /mohan and the dashboard both reopen here: the reopening is recorded and
+    audited, and the agency's members are told through the outbox.
+    """
+    problem = until_problem(until, today)
+    if problem is not None:
+        return Reopened(False, problem)
     closed = [
         c
-        for c in await ctx.uow.submissions.open_cycles(today)
+        for c in await uow.submissions.open_cycles(today)
         if c.correction_deadline is not None and c.correction_deadline < today
     ]
     if not closed:
-        return [
-            Reply(
-                _(
-                    "No reporting year open for reports has passed its deadline: the agencies "
-                    "may still report and correct their reports without a reopening."
-                )
-            )
-        ]
+        return Reopened(
+            False,
+            _(
+                "No reporting year open for reports has passed its deadline: the agencies "
+                "may still report and correct their reports without a reopening."
+            ),
+        )
     cycle = closed[-1]
-    tasks = await ctx.uow.plans.tasks_of_agency(agency.id, today)
+    tasks = await uow.plans.tasks_of_agency(agency.id, today)
     task = None
-    if fold(task_word) not in EVERY_TASK:
-        task = next((t for t in tasks if t.code.casefold() == task_word.casefold()), None)
+    if task_code is not None:
+        task = next((t for t in tasks if t.code.casefold() == task_code.casefold()), None)
         if task is None:
-            return [
-                Reply(
-                    _("%(agency)s has no task with the code %(code)s.")
-                    % {"agency": agency.name, "code": shorten(task_word, 20)}
-                )
-            ]
-    granted = await ctx.uow.reviews.reopen(
+            return Reopened(
+                False,
+                _("%(agency)s has no task with the code %(code)s.")
+                % {"agency": agency.name, "code": shorten(task_code, 20)},
+            )
+    granted = await uow.reviews.reopen(
         cycle_id=cycle.id,
         agency_id=agency.id,
         task_id=task.id if task else None,
         until=until,
-        granted_by=ctx.require_member().id,
-        now=ctx.now(),
+        granted_by=actor.member.id,
+        now=now,
     )
-    ctx.audit(
+    actor.audit(
+        uow,
         "reopening.grant",
+        now,
         reopening=granted.id,
         agency=agency.code,
         task=task.code if task else "*",
@@ -124,28 +168,31 @@ async def reopen(ctx: Context) -> list[Reply]:
     }
     what = _("task %(code)s of %(year)s") % facts if task else _("every task of %(year)s") % facts
     facts["what"] = what
-    await _tell(ctx, agency.id, granted.id, facts, task.id if task else None, cycle.id)
-    return [
-        Reply(
-            _(
-                "Reopened: %(agency)s may report on %(what)s until %(until)s. Its members "
-                "have been told; these reports are recorded as late."
-            )
-            % facts
+    queued = await _tell(
+        uow, actor, now, agency.id, granted.id, facts, task.id if task else None, cycle.id
+    )
+    text = (
+        _(
+            "Reopened: %(agency)s may report on %(what)s until %(until)s. Its members "
+            "have been told; these reports are recorded as late."
         )
-    ]
+        % facts
+    )
+    return Reopened(True, text, queued)
 
 
 async def _tell(
-    ctx: Context,
+    uow: UnitOfWork,
+    actor: Actor,
+    now: datetime,
     agency_id: int,
     reopening_id: int,
     facts: dict[str, str | int],
     task_id: int | None,
     cycle_id: int,
-) -> None:
+) -> bool:
     """Tell the agency's members through the outbox."""
-    sender = ctx.require_member()
+    sender = actor.member
     text = _(
         "%(sender)s (%(from)s) has reopened reporting for your agency on %(what)s, until "
         "%(until)s. You may report or correct your reports until then (send /baocao); they "
@@ -156,23 +203,23 @@ async def _tell(
         label = _("Report now: %(code)s") % {"code": facts["code"]}
         choices = ((Choice(label, REPORT_NOW.encode(cycle_id, task_id)),),)
     message = Reply(text, choices)
-    for member_id, channel, chat_id in await ctx.uow.members.notice_recipients(
-        sender.id, agency_id
-    ):
-        ctx.queued = (
+    queued = False
+    for member_id, channel, chat_id in await uow.members.notice_recipients(sender.id, agency_id):
+        queued = (
             bool(
-                await ctx.uow.notifications.enqueue(
+                await uow.notifications.enqueue(
                     channel=channel,
                     chat_id=chat_id,
                     member_id=member_id,
                     kind="reopening",
                     payload=reply_to_payload(message),
                     dedupe_key=f"reopening:{reopening_id}:{member_id}",
-                    now=ctx.now(),
+                    now=now,
                 )
             )
-            or ctx.queued
+            or queued
         )
+    return queued
 
 
 CONVERSATION = Conversation(

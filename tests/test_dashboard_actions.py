@@ -5,6 +5,7 @@ outbox as in chat; a second press and an empty reason refused politely, changing
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -77,7 +78,12 @@ async def _post(
 
 
 def test_every_action_is_covered_here() -> None:
-    assert set(ACTIONS) == {"accept_report", "return_report", "ask_explanation"}
+    assert set(ACTIONS) == {
+        "accept_report",
+        "return_report",
+        "ask_explanation",
+        "reopen_reporting",
+    }
 
 
 async def test_every_review_action_for_every_role_and_agency(world: World) -> None:
@@ -262,3 +268,58 @@ async def test_asking_for_an_explanation_for_every_role(world: World) -> None:
     ):
         page = await answer.text()
     assert "Yêu cầu giải trình (" in page  # the request is listed
+
+
+async def test_reopening_for_every_role(world: World) -> None:
+    url = f"{world.base}agencies/{world.agencies['sct']}/reopen"
+    form = {"task": world.sct_task, "until": "2024-12-20"}
+    async with await world.client("coordinator") as client:  # before the deadline
+        csrf = await _csrf(client, world)
+        status, _l, _t = await _post(client, url, {**form, "csrf": csrf})
+        assert status == 303
+        async with client.get(world.base + "tasks") as answer:
+            page = await answer.text()
+        assert (
+            'class="flash error"' in page and "Chưa có năm báo cáo nào đang mở đã quá hạn" in page
+        )
+    world.clock.set(datetime(2024, 12, 16, 2, 0, tzinfo=UTC))  # Monday 16/12/2024, 09:00
+    refused = 0
+    for who in WHO:
+        client = await world.client(who) if who else aiohttp.ClientSession()
+        async with client:
+            csrf = await _csrf(client, world) if who else "x"
+            if who in ("leader", "officer"):
+                async with client.get(f"{world.base}agencies/{world.agencies['sct']}") as answer:
+                    assert "/reopen" not in await answer.text()
+            status, _l, text = await _post(client, url, {**form, "csrf": csrf})
+            if who is None:
+                assert status == 401
+            elif who in ("coordinator", "admin"):
+                assert status == 303, (who, text[:300])
+                async with client.get(world.base + "tasks") as answer:
+                    page = await answer.text()
+                assert 'class="flash ok"' in page and "20/12/2024" in page
+            else:
+                assert status == 403, who
+                assert REFUSED_ACTION in text
+                refused += 1
+    async with await world.client("coordinator") as client:
+        csrf = await _csrf(client, world)
+        for bad in ({"until": "31/13/2024"}, {"until": "2025-12-31"}, {"task": "9.z"}):
+            status, _l, _t = await _post(client, url, {**form, **bad, "csrf": csrf})
+            assert status == 303
+            async with client.get(world.base + "tasks") as answer:
+                assert 'class="flash error"' in await answer.text(), bad
+    assert await _count(world.database, "permission.refused") == refused
+    assert await _count(world.database, "reopening.grant") == 2
+    async with world.database.session() as session:
+        told = list(
+            await session.scalars(
+                select(OutboxMessage.member_id).where(OutboxMessage.kind == "reopening")
+            )
+        )
+        entry = await session.scalar(
+            select(AuditEntry).where(AuditEntry.action == "reopening.grant")
+        )
+    assert sorted(told) == sorted([world.members["leader"], world.members["officer"]] * 2)
+    assert entry is not None and entry.channel == "web"

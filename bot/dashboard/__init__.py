@@ -16,12 +16,12 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.dashboard import actions, explaining, render, reviewing, security, views
+from bot.dashboard import actions, explaining, render, reopening, reviewing, security, views
 from bot.dashboard.config import DASHBOARD_KEY, Dashboard
 
 __all__ = ["Dashboard", "dashboard_app"]
 
-ACTION_MODULES = (reviewing, explaining)
+ACTION_MODULES = (reviewing, explaining, reopening)
 """The modules whose actions :func:`actions.add_routes` adds (importing them registers them)."""
 
 STATIC = Path(__file__).parent / "static"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -30,6 +30,7 @@ from bot.dashboard.render import page
 from bot.dashboard.reviewing import REASON_LIMIT, reviews
 from bot.dashboard.security import audit, refusal
 from handlers.exports.registry import EXPORTS, export
+from handlers.reopening import LONGEST
 from storage.uow import Repositories as Reads
 from storage.uow import UnitOfWork
 
@@ -241,6 +242,8 @@ async def agency(request: web.Request) -> web.StreamResponse:
             if explaining.asks(_viewer(request), dashboard)
             else [],
             "explanations": explaining.requests(summary, agency_id),
+            "reopens": explaining.asks(_viewer(request), dashboard),
+            "latest_day": _today(dashboard) + timedelta(days=LONGEST),
         },
     )
 
