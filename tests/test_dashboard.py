@@ -262,3 +262,29 @@ async def test_web_in_chat_gives_a_link(
     assert "chưa được bật" in reply.text
     [reply] = await MemoryChannel(router.handle, user_id="stranger").send("/web")
     assert "chưa đăng ký" in reply.text
+
+
+async def test_the_overview_and_tonghop_say_the_same_of_every_index(
+    world: World, database: Database, clock: FrozenClock, tmp_path: Path
+) -> None:
+    """Each index's colour and its four states' counts, on the page as in /tonghop."""
+    import html
+
+    router = Router(database, clock, BotInfo(describe(), tmp_path))
+    replies = await MemoryChannel(router.handle, user_id="u-coordinator").send("/tonghop 2024")
+    chat = "\n".join(r.text for r in replies)
+    async with await world.client("coordinator") as client:
+        status, page, _h = await _get(client, world.base + "?year=2024")
+    assert status == 200
+    page = html.unescape(page)
+    cards = page.split('<div class="card index">')[1:]
+    assert cards
+    for card in cards:
+        code = card.split("<h3>")[1].split(".")[0]
+        mark = card.split('<p class="risk c-')[1].split(">")[1].split(" ")[0]
+        counts = card.split('<p class="counts">')[2].split("</p>")[0]
+        lines = chat.split("\n")
+        at = next(
+            i for i, line in enumerate(lines) if line.startswith(mark) and f" {code}." in line
+        )
+        assert counts in lines[at + 2], (code, counts, lines[at : at + 3])

@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.core.domain.members import Role
-from bot.core.domain.progress import STATES, AgencyState, PlanSummary, index_risk
+from bot.core.domain.progress import STATES, AgencyState, PlanSummary
 from bot.core.domain.review import Review
 from bot.core.domain.search import ReportQuery
 from bot.core.domain.submissions import ReportStatus
@@ -30,6 +30,15 @@ from bot.dashboard.render import page
 from bot.dashboard.reviewing import REASON_LIMIT, reviews
 from bot.dashboard.security import audit, refusal
 from handlers.exports.registry import EXPORTS, export
+from handlers.exports.standing import (
+    MARKS,
+    colour_label,
+    counts_line,
+    legend,
+    risk_detail,
+    risks_of,
+    standing_of,
+)
 from handlers.reopening import LONGEST
 from storage.uow import Repositories as Reads
 from storage.uow import UnitOfWork
@@ -121,6 +130,8 @@ async def overview(request: web.Request) -> web.StreamResponse:
     """Tổng quan: the indices, their risk, the agencies' reporting, what is late or blocked."""
     async with UnitOfWork(_dashboard(request).database).reading() as reads:
         summary, years = await _summary(request, reads)
+    standing = standing_of(summary)
+    risks = {risk.index.code: risk for risk in risks_of(summary, standing)}
     leading = summary.leading_agencies
     done = len(summary.reported_agencies)
     rows = sorted(_rows(summary), key=lambda r: r.reported / r.assigned if r.assigned else 1)
@@ -131,9 +142,18 @@ async def overview(request: web.Request) -> web.StreamResponse:
             "summary": summary,
             "years": years,
             "indices": [
-                (index, stacked(index_counts(index)), index_risk(index))
+                (
+                    index,
+                    stacked(index_counts(index)),
+                    risks[index.code],
+                    risk_detail(risks[index.code]),
+                    counts_line(standing, index.tasks),
+                )
                 for index in summary.indices
             ],
+            "marks": MARKS,
+            "colour_label": colour_label,
+            "legend": legend(),
             "states": STATES,
             "rate": round(100 * done / len(leading)) if leading else 0,
             "done": done,

@@ -106,31 +106,35 @@ def risk_lines(summary: PlanSummary, standing: YearStanding) -> list[str]:
         _("Furthest from the target first; the shares are of the index's tasks."),
     ]
     for risk in risks_of(summary, standing):
-        index = risk.index
-        lines += [
-            "",
-            f"{MARKS[risk.colour]} "
-            + _("Index %(code)s. %(name)s") % {"code": index.code, "name": index.name},
-            _(
-                "%(year)s: %(baseline)s · target: %(target)s · latest published: "
-                "%(published)s · still to gain: %(gap)s"
-            )
-            % {
-                "year": index.baseline_year,
-                "baseline": format_score(index.baseline_score),
-                "target": format_score(index.target_score),
-                "published": published_text(risk),
-                "gap": format_score(risk.gap),
-            },
-            _(
-                "Tasks: %(tasks)s · done: %(done)s%% · overdue: %(overdue)s%% · facing "
-                "difficulties: %(blocked)s%%"
-            )
-            % {
-                "tasks": risk.tasks,
-                "done": risk.share(risk.done),
-                "overdue": risk.share(risk.overdue),
-                "blocked": risk.share(risk.blocked),
-            },
-        ]
+        lines += ["", *risk_detail(risk)]
     return lines
+
+
+def risk_detail(risk: IndexRisk) -> list[str]:
+    """Write one index of the risk view: its mark and name, its scores, its tasks' shares."""
+    index = risk.index
+    return [
+        f"{MARKS[risk.colour]} "
+        + _("Index %(code)s. %(name)s") % {"code": index.code, "name": index.name},
+        _(
+            "%(year)s: %(baseline)s · target: %(target)s · latest published: "
+            "%(published)s · still to gain: %(gap)s"
+        )
+        % {
+            "year": index.baseline_year,
+            "baseline": format_score(index.baseline_score),
+            "target": format_score(index.target_score),
+            "published": published_text(risk),
+            "gap": format_score(risk.gap),
+        },
+        _(
+            "Tasks: %(tasks)s · done: %(done)s%% · overdue: %(overdue)s%% · facing "
+            "difficulties: %(blocked)s%%"
+        )
+        % {
+            "tasks": risk.tasks,
+            "done": risk.share(risk.done),
+            "overdue": risk.share(risk.overdue),
+            "blocked": risk.share(risk.blocked),
+        },
+    ]

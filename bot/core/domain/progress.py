@@ -258,24 +258,6 @@ def task_state(lead_reports: Sequence[LatestReport], lead_count: int) -> tuple[s
     return state, progress
 
 
-RISK_HIGH, RISK_MEDIUM = 0.5, 0.25
-"""Shares of an index's tasks blocked or not reported from which its risk is high, medium."""
-
-
-def index_risk(index: IndexState) -> str:
-    """Return the risk that an index misses its target: ``high``, ``medium`` or ``low``.
-
-    Read from its tasks: the share that is blocked or has no report from its lead agencies.
-    An index without tasks is at no risk from them.
-    """
-    if not index.tasks:
-        return "low"
-    share = (index.count("blocked") + index.count("unreported")) / len(index.tasks)
-    if share >= RISK_HIGH:
-        return "high"
-    return "medium" if share >= RISK_MEDIUM else "low"
-
-
 def current_milestone(milestones: list[MilestoneInfo], today: date) -> MilestoneInfo | None:
     """Return the deadline the agencies are working towards on a day.
 
