@@ -270,6 +270,9 @@ async def test_the_overview_and_tonghop_say_the_same_of_every_index(
     """Each index's colour and its four states' counts, on the page as in /tonghop."""
     import html
 
+    from bot.core.domain.standing import Colour
+    from handlers.exports.standing import MARKS
+
     router = Router(database, clock, BotInfo(describe(), tmp_path))
     replies = await MemoryChannel(router.handle, user_id="u-coordinator").send("/tonghop 2024")
     chat = "\n".join(r.text for r in replies)
@@ -281,7 +284,7 @@ async def test_the_overview_and_tonghop_say_the_same_of_every_index(
     assert cards
     for card in cards:
         code = card.split("<h3>")[1].split(".")[0]
-        mark = card.split('<p class="risk c-')[1].split(">")[1].split(" ")[0]
+        mark = MARKS[Colour(card.split('<p class="risk c-')[1].split('"')[0])]
         counts = card.split('<p class="counts">')[2].split("</p>")[0]
         lines = chat.split("\n")
         at = next(

@@ -31,7 +31,6 @@ from bot.dashboard.reviewing import REASON_LIMIT, reviews
 from bot.dashboard.security import audit, refusal
 from handlers.exports.registry import EXPORTS, export
 from handlers.exports.standing import (
-    MARKS,
     colour_label,
     counts_line,
     legend,
@@ -151,7 +150,6 @@ async def overview(request: web.Request) -> web.StreamResponse:
                 )
                 for index in summary.indices
             ],
-            "marks": MARKS,
             "colour_label": colour_label,
             "legend": legend(),
             "states": STATES,
