@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 from sqlalchemy import func, select, update
 
@@ -10,7 +13,8 @@ from bot.core.clock import FrozenClock
 from bot.core.domain.members import Role
 from handlers.router import Router
 from storage.db import Database
-from storage.models import Agency, AuditEntry, ExplanationRequest, Member, Task
+from storage.models import Agency, AuditEntry, ExplanationRequest, Member, SnoozeRow, Task
+from storage.uow import UnitOfWork
 from tests.helpers import invite
 from tests.test_explanations import at
 from tests.test_explanations import join as join_as
@@ -361,3 +365,38 @@ async def test_every_review_button_for_every_role_and_agency(
     assert audited == refused
     accepted = role in (Role.COORDINATOR, Role.ADMIN) or (role is Role.LEADER and leader_review)
     assert state == ("accepted" if accepted else "waiting")
+
+
+@pytest.mark.parametrize("role", [*Role, None])
+async def test_remind_me_later_is_only_ever_the_pressers_own(
+    router: Router, database: Database, clock: FrozenClock, role: Role | None
+) -> None:
+    """ "Nhắc lại sau" names a deadline, never a member: whoever presses it snoozes their own."""
+    clock.set(datetime(2024, 12, 3, 9, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")))
+    if role is None:
+        channel = MemoryChannel(router.handle, user_id="nobody")
+    else:
+        channel = await _member(router, database, clock, role)
+    async with UnitOfWork(database) as uow:
+        [milestone] = [
+            m
+            for m in await uow.notifications.milestones_between(
+                date(2024, 12, 10), date(2024, 12, 10)
+            )
+            if m.year == 2024
+        ]
+    offered = "\n".join(r.text for r in await channel.press(f"sn:{milestone.id}:"))
+    chosen = "\n".join(r.text for r in await channel.press(f"sn:{milestone.id}:m"))
+    async with database.session() as session:
+        snoozed = {
+            name
+            for (name,) in await session.execute(
+                select(Member.full_name).join(SnoozeRow, SnoozeRow.member_id == Member.id)
+            )
+        }
+    if role is None:
+        assert "chưa đăng ký" in offered and "chưa đăng ký" in chosen
+        assert snoozed == set()
+    else:
+        assert "nhắc lại" in chosen.lower(), (role, chosen)
+        assert snoozed == {role.value}, snoozed  # the presser's own, never another's
