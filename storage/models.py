@@ -699,3 +699,32 @@ class ExplanationReminder(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
     decided_at: Mapped[datetime]
+
+
+class ExtensionRequest(Base):
+    """A deadline extension of an agency's tasks: asked by its officer, or granted unasked."""
+
+    __tablename__ = "extension_request"
+    __table_args__ = (
+        Index("ix_extension_request_cycle_agency", "cycle_id", "agency_id"),
+        Index("ix_extension_request_state", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycle.id"))
+    milestone_id: Mapped[int] = mapped_column(ForeignKey("milestone.id"))
+    """The deadline it moves."""
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    task_codes: Mapped[str] = mapped_column(Text)
+    """The codes of the tasks it moves, comma-separated; empty: the whole report."""
+    original_due: Mapped[date] = mapped_column(Date)
+    asked_until: Mapped[date | None] = mapped_column(Date)
+    """The day asked for; None when granted unasked."""
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    requested_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(20))
+    granted_until: Mapped[date | None] = mapped_column(Date)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    decided_at: Mapped[datetime | None]
+    decision_reason: Mapped[str | None] = mapped_column(Text)

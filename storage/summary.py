@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.core.domain.explanations import Explanation
+from bot.core.domain.extensions import Extension
 from bot.core.domain.plan import MilestoneInfo, asks_for, in_cycle
 from bot.core.domain.progress import (
     AgencyState,
@@ -33,7 +34,7 @@ from bot.core.domain.progress import (
     reference_day,
     task_state,
 )
-from bot.core.domain.review import ReviewState
+from bot.core.domain.review import Reopening, ReviewState
 from bot.core.i18n import _
 from bot.core.text import sort_key
 from storage.agencies import coordinator_agency, current_agency
@@ -52,7 +53,9 @@ from storage.models import (
     Task,
 )
 from storage.repositories.explanations import ExplanationRepository
+from storage.repositories.extensions import ExtensionRepository
 from storage.repositories.results import ResultRepository
+from storage.repositories.reviews import ReviewRepository
 from storage.structure import assignment_in_force
 
 
@@ -173,6 +176,8 @@ class SummaryRepository:
             submission_count=await self._count(cycle.id, scope),
             milestones=milestones,
             explanations=await self._explanations(year, owner, names, scope),
+            reopenings=await self._reopenings(cycle.id, owner, scope),
+            extensions=await self._extensions(year, owner, names, scope),
             results=[r for r in await ResultRepository(self._session).all() if r.year <= year],
             period_reports=await self._period_reports(cycle.id, milestones, owner, scope),
         )
@@ -224,6 +229,29 @@ class SummaryRepository:
                 e, agency_id=owner.get(e.agency_id, e.agency_id), agency_name=names[e.agency_id]
             )
             for e in await ExplanationRepository(self._session).of_year(year, scope)
+        ]
+
+    async def _reopenings(
+        self, cycle_id: int, owner: dict[int, int], scope: set[int] | None
+    ) -> list[Reopening]:
+        """Return the year's reopenings, each under the agency it counts for."""
+        reviews = ReviewRepository(self._session)
+        found = await reviews.of_cycle(cycle_id)
+        return [
+            replace(r, agency_id=owner.get(r.agency_id, r.agency_id))
+            for r in found
+            if scope is None or r.agency_id in scope
+        ]
+
+    async def _extensions(
+        self, year: int, owner: dict[int, int], names: dict[int, str], scope: set[int] | None
+    ) -> list[Extension]:
+        """Return the year's extensions, each under the agency it counts for."""
+        return [
+            replace(
+                e, agency_id=owner.get(e.agency_id, e.agency_id), agency_name=names[e.agency_id]
+            )
+            for e in await ExtensionRepository(self._session).of_year(year, scope)
         ]
 
     async def names_on(

@@ -30,6 +30,7 @@ from storage.repositories.calendar import CalendarRepository
 from storage.repositories.conversations import ConversationRepository
 from storage.repositories.downloads import DownloadLinkRepository
 from storage.repositories.explanations import ExplanationRepository
+from storage.repositories.extensions import ExtensionRepository
 from storage.repositories.instances import InstanceRepository
 from storage.repositories.invitations import InvitationRepository
 from storage.repositories.jobs import JobRunRepository
@@ -63,6 +64,7 @@ class Repositories:
     submissions: SubmissionRepository
     reviews: ReviewRepository
     explanations: ExplanationRepository
+    extensions: ExtensionRepository
     inbox: InboxRepository
     notifications: NotificationRepository
     outbox: OutboxRepository
@@ -92,6 +94,7 @@ class Repositories:
         self.submissions = SubmissionRepository(session)
         self.reviews = ReviewRepository(session)
         self.explanations = ExplanationRepository(session)
+        self.extensions = ExtensionRepository(session)
         self.inbox = InboxRepository(session)
         self.notifications = NotificationRepository(session)
         self.outbox = OutboxRepository(session)

@@ -213,6 +213,10 @@ class ReviewRepository:
             [ReopeningRow.cycle_id == cycle_id, ReopeningRow.agency_id.in_(lineage)]
         )
 
+    async def of_cycle(self, cycle_id: int) -> list[Reopening]:
+        """Return every reopening granted for a year, oldest first."""
+        return await self._reopenings([ReopeningRow.cycle_id == cycle_id])
+
     async def _reopenings(self, where: Sequence[ColumnElement[bool]]) -> list[Reopening]:
         rows = await self._session.execute(
             select(ReopeningRow, Cycle.year, Task.code)

@@ -12,11 +12,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from bot.core.domain.explanations import Explanation
 from bot.core.domain.plan import MilestoneInfo
 from bot.core.domain.results import PgiResult
-from bot.core.domain.review import ReviewState
+from bot.core.domain.review import Reopening, ReviewState
+
+if TYPE_CHECKING:
+    from bot.core.domain.extensions import Extension
 
 STATES = ("done", "in_progress", "not_started", "blocked", "unreported")
 
@@ -152,6 +156,11 @@ class PlanSummary:
     period_reports: dict[int, tuple[int, int]] = field(default_factory=dict)
     """Per periodic deadline (quarterly, six-monthly) by id: the agencies that reported
     towards it and how many reports (every version) they made."""
+
+    reopenings: list[Reopening] = field(default_factory=list)
+    """The reopenings granted for the year, each under the agency it counts for."""
+    extensions: list[Extension] = field(default_factory=list)
+    """The year's deadline extensions, asked or granted, each under the agency it counts for."""
 
     @property
     def all_tasks(self) -> list[TaskState]:

@@ -18,7 +18,9 @@ index, an agency or a task takes the worst colour of its assignments (:func:`wor
 What is open and late is decided here once, for the views, the files and the reminders: a
 year is open during itself and the first :data:`LATE_REPORT_MONTHS` months of the next
 (:func:`year_open`), or for one agency while a reopening granted to it runs; a deadline is
-late from the day after it (:func:`is_late`).
+late from the day after it (:func:`is_late`). A deadline extension granted to an agency moves
+its deadline for the tasks it covers (:func:`bot.core.domain.extensions.extended_due`), and
+the day an extension may end is checked here (:func:`day_problem`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from dataclasses import dataclass
 from datetime import date, tzinfo
 from enum import StrEnum
 
+from bot.core.domain.calendar import WorkingCalendar
+from bot.core.domain.extensions import Extension, extended_due
 from bot.core.domain.progress import LatestReport, PlanSummary, TaskState, reference_day
 from bot.core.domain.review import ReviewState
 
@@ -100,6 +104,35 @@ def reopened(reopened_until: date | None, today: date) -> bool:
     return reopened_until is not None and today <= reopened_until
 
 
+
+class DayProblem(StrEnum):
+    """Why a day cannot be the end of an extension."""
+
+    NOT_AFTER = "not_after"
+    """Not after the current deadline (or before today)."""
+    DAY_OFF = "day_off"
+    """Not a working day."""
+    YEAR_CLOSED = "year_closed"
+    """After the year's open period for late reports."""
+
+
+def day_problem(
+    day: date, *, due: date, year: int, today: date, calendar: WorkingCalendar
+) -> DayProblem | None:
+    """Return why a day cannot end an extension of a deadline, None when it can.
+
+    It must come after the deadline (and after today), be a working day, and fall while the
+    year is still open for reports.
+    """
+    if day <= due or day <= today:
+        return DayProblem.NOT_AFTER
+    if not calendar.is_working_day(day):
+        return DayProblem.DAY_OFF
+    if not year_open(year, day):
+        return DayProblem.YEAR_CLOSED
+    return None
+
+
 def assess(
     *,
     due: date,
@@ -166,6 +199,10 @@ class AgencyTask:
     task: TaskState
     report: LatestReport | None
     assessment: Assessment
+    due: date | None = None
+    """The agency's deadline for the task (the plan's, or the extended one)."""
+    extension: Extension | None = None
+    """The granted extension that moved the deadline, if any."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,12 +257,14 @@ def year_standing(
     """Return the state of every lead assignment of a year, judged on the summary's day.
 
     A task's deadline is its own (``TaskState.due``), else the year's last deadline for the
-    assigned agencies. ``reopenings`` gives, per (agency, task code), the last day of a
-    reopening granted to the agency.
+    assigned agencies, moved for an agency by an extension granted to it (the summary's
+    ``extensions``). ``reopenings`` gives, per (agency, task code), the last day of a
+    reopening granted to the agency; by default the summary's own.
     """
     last = reference_day(summary.milestones, summary.year)
     tasks = {t.code: t for t in summary.all_tasks}
-    reopenings = reopenings or {}
+    if reopenings is None:
+        reopenings = reopened_until(summary)
     assignments = []
     for agency in summary.agencies:
         for code in agency.lead_tasks:
@@ -233,14 +272,17 @@ def year_standing(
             if task is None:
                 continue
             report = next((r for r in task.reports if r.agency_id == agency.id), None)
+            due, extension = extended_due(summary.extensions, agency.id, code, task.due or last)
             assessment = assess(
-                due=task.due or last,
+                due=due,
                 today=summary.today,
                 report=report,
                 zone=zone,
                 reopened_until=reopenings.get((agency.id, code)),
             )
-            assignments.append(AgencyTask(agency.id, agency.name, task, report, assessment))
+            assignments.append(
+                AgencyTask(agency.id, agency.name, task, report, assessment, due, extension)
+            )
     position = {code: i for i, code in enumerate(tasks)}
     assignments.sort(key=lambda a: position[a.task.code])  # agencies stay in name order
     by_task: dict[str, list[Assessment]] = {}
@@ -248,3 +290,17 @@ def year_standing(
         by_task.setdefault(assignment.task.code, []).append(assignment.assessment)
     combined = {code: combine(found) for code, found in by_task.items()}
     return YearStanding(assignments, {c: a for c, a in combined.items() if a is not None})
+
+
+def reopened_until(summary: PlanSummary) -> dict[tuple[int, str], date]:
+    """Return, per (agency, task code), the last day of the latest reopening granted to it."""
+    found: dict[tuple[int, str], date] = {}
+    for agency in summary.agencies:
+        for reopening in summary.reopenings:
+            if reopening.agency_id != agency.id:
+                continue
+            for code in agency.lead_tasks:
+                if reopening.task_code in (None, code):
+                    key = (agency.id, code)
+                    found[key] = max(found.get(key, reopening.until), reopening.until)
+    return found
