@@ -79,6 +79,8 @@ def reminders_of(settings: Settings) -> Reminders:
             snooze_working_days=s.pgibot_snooze_days,
             explanation_days=s.pgibot_explanation_days,
             explanation_reminders=s.pgibot_explanation_reminders,
+            extension_days=s.pgibot_extension_days,
+            extension_reminders=s.pgibot_extension_reminders,
         )
     )
 

@@ -17,9 +17,10 @@ from datetime import date, datetime, timedelta
 
 from bot.core.domain.absences import Absence, route
 from bot.core.domain.calendar import ReminderPolicy, Step, WorkingCalendar, current_step, steps_for
+from bot.core.domain.extensions import Extension
 from bot.core.domain.members import Role
 from bot.core.domain.periods import milestone_period
-from bot.core.domain.standing import is_late, year_open
+from bot.core.domain.standing import is_late
 from bot.core.i18n import N_, _, current_timezone, format_day, ngettext
 from bot.core.messages import Choice, Reply, reply_to_payload
 from handlers.absences import nobody_present, standing_in_note, welcome_back
@@ -27,6 +28,9 @@ from handlers.agency_notices import tell_followers
 from handlers.context import COORDINATORS, Command, Context
 from handlers.conversation import Conversation
 from handlers.explanations import remind_unanswered
+from handlers.extensions.common import extension_choice, granted_line
+from handlers.extensions.reminding import remind_undecided, waiting_lines
+from handlers.extensions.schedule import behind, step_name
 from handlers.periods import period_line
 from handlers.refusals import agency_refusal
 from handlers.replies import time_left
@@ -69,15 +73,6 @@ class Reminders:
         self.calendar = self._given.adding(await uow.calendar.declared())
         return self.calendar
 
-    @staticmethod
-    async def _chased(uow: UnitOfWork, start: date, end: date, today: date) -> list[DueMilestone]:
-        """Return the deadlines between two days whose year is still open (the one rule)."""
-        return [
-            m
-            for m in await uow.notifications.milestones_between(start, end)
-            if year_open(m.year, today)
-        ]
-
     def _lookback(self) -> timedelta:
         # enough calendar days to cover the late working days, holidays included
         return timedelta(days=self.policy.late_working_days * 2 + 14)
@@ -98,20 +93,34 @@ class Reminders:
         horizon = today + timedelta(days=max(self.policy.days_before) + 7)
         result.decided += await welcome_back(uow, today, now, today - self._lookback(), horizon)
         names = await uow.notifications.agency_names()
-        for milestone in await self._chased(uow, today - self._lookback(), horizon, today):
-            step = current_step(steps_for(milestone.due_date, self.policy, self.calendar), today)
-            if step is None:
-                continue
-            pending = await uow.notifications.pending_by_agency(milestone)
-            for agency_id, tasks in pending.items():
-                if step.late_day >= self.policy.digest_from_late_day:
-                    result.late.append((milestone, names[agency_id], len(tasks), step.late_day))
-                decided = await self._remind(
-                    uow, milestone, agency_id, names[agency_id], tasks, step, today, now
-                )
-                if decided:  # one agency at a time: the intake never waits for a whole sweep
-                    await uow.commit()
-                result.decided += decided
+        start = today - self._lookback()
+
+        def step_today(due: date) -> Step | None:
+            return current_step(steps_for(due, self.policy, self.calendar), today)
+
+        wanted = lambda due: start <= due <= horizon and step_today(due) is not None  # noqa: E731
+        for found in await behind(uow, today, wanted):
+            step = step_today(found.milestone.due_date)
+            assert step is not None
+            step = Step(step_name(found.extension, step.name), step.day, step.late_day)
+            agency_id, tasks = found.agency_id, found.tasks
+            if step.late_day >= self.policy.digest_from_late_day:
+                result.late.append((found.milestone, names[agency_id], len(tasks), step.late_day))
+            decided = await self._remind(
+                uow,
+                found.milestone,
+                agency_id,
+                names[agency_id],
+                tasks,
+                step,
+                today,
+                now,
+                found.extension,
+            )
+            if decided:  # one agency at a time: the intake never waits for a whole sweep
+                await uow.commit()
+            result.decided += decided
+        result.decided += await remind_undecided(uow, now, self.policy, self.calendar)
         result.decided += await remind_unanswered(uow, now, self.policy, self.calendar)
         await uow.commit()
         if result.decided:
@@ -128,6 +137,7 @@ class Reminders:
         step: Step,
         today: date,
         now: datetime,
+        extension: Extension | None = None,
     ) -> int:
         members = await uow.notifications.recipients(agency_id)
         done = await uow.notifications.decided_members(milestone.id, agency_id, step.name)
@@ -168,6 +178,7 @@ class Reminders:
                 member,
                 escalation=as_leader,
                 standing_in=[away[m] for m in routed.standing_in_for],
+                extension=extension,
             )
             kind = "escalation" if as_leader else "reminder"
             notices.setdefault(decision, []).append(Notice(member, kind, reply_to_payload(reply)))
@@ -195,25 +206,31 @@ class Reminders:
         step = Step(f"manual-{now.astimezone(current_timezone()):%Y%m%d%H%M}", today)
         agencies: set[int] = set()
         decided = 0
-        for milestone in await self._chased(
-            uow,
-            today - timedelta(days=366),
-            today + timedelta(days=max(self.policy.days_before)),
-            today,
-        ):
+        start = today - timedelta(days=366)
+        end = today + timedelta(days=max(self.policy.days_before))
+        for found in await behind(uow, today, lambda due: start <= due <= end):
+            milestone, pending_agency = found.milestone, found.agency_id
             if milestone.recipients == "coordinator":
                 continue
-            for pending_agency, tasks in (
-                await uow.notifications.pending_by_agency(milestone)
-            ).items():
-                if agency_id is not None and pending_agency != agency_id:
-                    continue
-                if agency_id is None and not is_late(milestone.due_date, today):
-                    continue  # "everyone late": only milestones already past
-                agencies.add(pending_agency)
-                decided += await self._remind(
-                    uow, milestone, pending_agency, names[pending_agency], tasks, step, today, now
-                )
+            if agency_id is not None and pending_agency != agency_id:
+                continue
+            if agency_id is None and not is_late(milestone.due_date, today):
+                continue  # "everyone late": only deadlines already past
+            agencies.add(pending_agency)
+            named = step
+            if found.extension is not None:  # its own name, however many the agency has
+                named = Step(f"xm{found.extension.id}-{now:%y%m%d%H%M}"[:20], today)
+            decided += await self._remind(
+                uow,
+                milestone,
+                pending_agency,
+                names[pending_agency],
+                found.tasks,
+                named,
+                today,
+                now,
+                found.extension,
+            )
         return len(agencies), decided
 
     async def digest(self, uow: UnitOfWork, now: datetime) -> int:
@@ -231,9 +248,12 @@ class Reminders:
         blocked = await uow.notifications.unreachable_members()
         failed = await uow.notifications.undeliverable(since)
         away = await nobody_present(uow, today, today - self._lookback(), today + timedelta(7))
-        if not (counts or late or blocked or failed or away):
+        asked = await uow.extensions.waiting()
+        if not (counts or late or blocked or failed or away or asked):
             return 0
         text = digest_message(today, counts, late, blocked, failed, self.policy, away)
+        if asked:
+            text += "\n\n" + "\n".join(waiting_lines(asked))
         queued = 0
         for member in await uow.notifications.coordinators(today):
             queued += bool(
@@ -254,15 +274,19 @@ class Reminders:
         self, uow: UnitOfWork, today: date
     ) -> list[tuple[DueMilestone, str, int, int]]:
         names = await uow.notifications.agency_names()
+        start = today - self._lookback()
         late = []
-        for milestone in await self._chased(uow, today - self._lookback(), today, today):
+        for found in await behind(uow, today, lambda due: start <= due <= today):
             late_days = [
-                d for d in self.calendar.working_days_after(milestone.due_date, 60) if d <= today
+                d
+                for d in self.calendar.working_days_after(found.milestone.due_date, 60)
+                if d <= today
             ]
             if len(late_days) < self.policy.digest_from_late_day:
                 continue
-            for agency_id, tasks in (await uow.notifications.pending_by_agency(milestone)).items():
-                late.append((milestone, names[agency_id], len(tasks), len(late_days)))
+            late.append(
+                (found.milestone, names[found.agency_id], len(found.tasks), len(late_days))
+            )
         return late
 
 
@@ -278,10 +302,12 @@ def reminder_message(
     *,
     escalation: bool,
     standing_in: Sequence[Absence] = (),
+    extension: Extension | None = None,
 ) -> Reply:
     """Write a reminder (or an escalation to the agency's leader) in Vietnamese.
 
-    ``standing_in``: the absences of the members the recipient receives it for.
+    ``standing_in``: the absences of the members the recipient receives it for; ``extension``:
+    the granted extension whose day ``milestone`` carries.
     """
     days = (milestone.due_date - today).days
     when = time_left(milestone.due_date, today)
@@ -312,6 +338,9 @@ def reminder_message(
             % {"date": format_day(milestone.due_date), "when": when}
         )
     lines.append(period_line(milestone_period(milestone.info())))
+
+    if extension is not None:
+        lines.append(granted_line(extension))
     lines.append("")
     lines.append(
         ngettext(
@@ -346,7 +375,7 @@ def reminder_message(
         for t in tasks[:TASK_BUTTONS]
     ]
     rows = tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
-    rows += ((snooze_choice(milestone.id),),)
+    rows += ((snooze_choice(milestone.id), extension_choice(milestone.id)),)
     return Reply("\n".join(lines), rows if not escalation else ())
 
 

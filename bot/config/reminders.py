@@ -14,6 +14,8 @@ class ReminderSettings(BaseSettings):
 
     ``PGIBOT_EXPLANATION_DAYS``: working days an agency has to answer an explanation request;
     ``PGIBOT_EXPLANATION_REMINDERS``: reminders of one left unanswered, a working day apart.
+    ``PGIBOT_EXTENSION_DAYS``: working days the coordinator has to answer a deadline extension
+    request before it is reminded (once a working day, ``PGIBOT_EXTENSION_REMINDERS`` times).
     """
 
     model_config = SECTION_CONFIG
@@ -28,6 +30,8 @@ class ReminderSettings(BaseSettings):
     pgibot_snooze_days: int = Field(default=2, ge=1, le=10)
     pgibot_explanation_days: int = Field(default=3, ge=1, le=30)
     pgibot_explanation_reminders: int = Field(default=3, ge=0, le=20)
+    pgibot_extension_days: int = Field(default=2, ge=1, le=30)
+    pgibot_extension_reminders: int = Field(default=3, ge=0, le=20)
 
     @field_validator("pgibot_reminder_days_before")
     @classmethod

@@ -11,8 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.core.domain.extensions import Extension, ExtensionState
-from storage.models import Agency, Cycle, ExtensionRequest, Milestone, MilestoneRule
-from storage.models import Member
+from storage.models import Agency, Cycle, ExtensionRequest, Member, Milestone, MilestoneRule
 
 CODES_SEPARATOR = ","
 

@@ -36,6 +36,10 @@ class ReminderPolicy:
     """Working days an agency has to answer an explanation request."""
     explanation_reminders: int = 3
     """Reminders of an unanswered explanation request, one a working day after its deadline."""
+    extension_days: int = 2
+    """Working days the coordinator has to answer a deadline extension request."""
+    extension_reminders: int = 3
+    """Reminders to the coordinator of an unanswered extension request, a working day apart."""
 
     def sending_allowed(self, local: time) -> bool:
         """Tell whether reminders may be sent at this local time of day."""

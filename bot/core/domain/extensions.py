@@ -91,9 +91,9 @@ def extended_due(
     return (latest.granted_until, latest) if latest.granted_until > due else (due, None)
 
 
-def moved_tasks(extensions: Iterable[Extension], agency_id: int, milestone_id: int) -> dict[
-    str, Extension
-]:
+def moved_tasks(
+    extensions: Iterable[Extension], agency_id: int, milestone_id: int
+) -> dict[str, Extension]:
     """Return, per task code, the latest granted extension of an agency's tasks at a deadline.
 
     The key ``""`` holds an extension of the whole report.

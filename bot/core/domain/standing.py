@@ -104,7 +104,6 @@ def reopened(reopened_until: date | None, today: date) -> bool:
     return reopened_until is not None and today <= reopened_until
 
 
-
 class DayProblem(StrEnum):
     """Why a day cannot be the end of an extension."""
 
