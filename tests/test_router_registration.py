@@ -110,6 +110,7 @@ TODAY_S_COMMANDS = [
     "duyet",
     "mohan",
     "giaitrinh",
+    "giahan",
     "pgi",
     "moi",
     "thanhvien",
