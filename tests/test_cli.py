@@ -613,6 +613,7 @@ async def test_a_downgrade_preview_counts_rows_and_changes_nothing(database_url:
             migrate.Loss("download_link", None, 0),
             migrate.Loss("explanation_reminder", None, 0),
             migrate.Loss("explanation_request", None, 0),
+            migrate.Loss("extension_request", None, 0),
             migrate.Loss("inbox", "chat_id", 0),
             migrate.Loss("instance", None, 0),
             migrate.Loss("invitation_failure", None, 0),

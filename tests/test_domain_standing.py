@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from itertools import product
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.core.domain.extensions import Extension, ExtensionState
 from bot.core.domain.plan import MilestoneInfo
 from bot.core.domain.progress import AgencyState, IndexState, LatestReport, PlanSummary, TaskState
 from bot.core.domain.results import TOTAL, PgiResult, latest_results
-from bot.core.domain.review import ReviewState
+from bot.core.domain.review import Reopening, ReviewState
 from bot.core.domain.risk import index_risks
 from bot.core.domain.standing import (
     Assessment,
@@ -277,3 +279,108 @@ def test_the_year_standing_and_the_risk_view() -> None:
     assert (two.done, two.overdue, two.colour) == (1, 0, Colour.GREEN)
     total = PgiResult(2023, TOTAL, 17.33, 62, 63, at, "Kế hoạch")
     assert latest_results([total], 2024) == {TOTAL: total}
+
+
+# --- extensions and reopenings carried by the summary ----------------------------------------
+
+EXTENDED_TO = date(2024, 12, 20)
+
+
+def _extension(
+    agency: int,
+    codes: tuple[str, ...],
+    state: ExtensionState = ExtensionState.GRANTED,
+    until: date = EXTENDED_TO,
+    original: date = DUE,
+) -> Extension:
+    at = datetime(2024, 12, 2, 3, tzinfo=UTC)
+    return Extension(1, 2024, 1, agency, f"Sở {agency}", codes, original, until,
+                     "Chờ số liệu", "Cán bộ", at, state,
+                     until if state == ExtensionState.GRANTED else None,
+                     "Điều phối", at, None)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("extensions", "today", "reports", "states"),
+    [
+        # no extension: agency 1 overdue on 1.a.1 after the deadline
+        ([], AFTER, [], {(1, "1.a.1"): OV, (1, "1.a.2"): OV, (2, "1.a.2"): OV}),
+        # the whole report of agency 1 extended to 20/12: not yet due; agency 2 still overdue
+        (
+            [_extension(1, ())],
+            AFTER,
+            [],
+            {(1, "1.a.1"): ND, (1, "1.a.2"): ND, (2, "1.a.2"): OV},
+        ),
+        # one task extended: only that task moves
+        (
+            [_extension(1, ("1.a.2",))],
+            AFTER,
+            [],
+            {(1, "1.a.1"): OV, (1, "1.a.2"): ND, (2, "1.a.2"): OV},
+        ),
+        # the extended day passed: overdue again
+        (
+            [_extension(1, ())],
+            date(2024, 12, 21),
+            [],
+            {(1, "1.a.1"): OV, (1, "1.a.2"): OV, (2, "1.a.2"): OV},
+        ),
+        # filed after the plan's deadline but by the extended day: done on time
+        (
+            [_extension(1, ())],
+            date(2024, 12, 21),
+            [_report(1, "1.a.1", "done", date(2024, 12, 19))],
+            {(1, "1.a.1"): OT, (1, "1.a.2"): OV, (2, "1.a.2"): OV},
+        ),
+        # filed after the extended day: done late
+        (
+            [_extension(1, ())],
+            date(2024, 12, 27),
+            [_report(1, "1.a.1", "done", date(2024, 12, 23))],
+            {(1, "1.a.1"): LT, (1, "1.a.2"): OV, (2, "1.a.2"): OV},
+        ),
+        # a request waiting, or refused, moves nothing
+        (
+            [_extension(1, (), ExtensionState.WAITING)],
+            AFTER,
+            [],
+            {(1, "1.a.1"): OV, (1, "1.a.2"): OV, (2, "1.a.2"): OV},
+        ),
+        (
+            [_extension(1, (), ExtensionState.REFUSED)],
+            AFTER,
+            [],
+            {(1, "1.a.1"): OV, (1, "1.a.2"): OV, (2, "1.a.2"): OV},
+        ),
+        # an extension of another deadline does not move this one
+        (
+            [_extension(1, (), original=date(2024, 6, 30))],
+            AFTER,
+            [],
+            {(1, "1.a.1"): OV, (1, "1.a.2"): OV, (2, "1.a.2"): OV},
+        ),
+    ],
+)
+def test_an_extension_moves_one_agency_s_deadline(
+    extensions: list[Extension],
+    today: date,
+    reports: list[LatestReport],
+    states: dict[tuple[int, str], Standing],
+) -> None:
+    summary = replace(_summary(today, reports, []), extensions=extensions)
+    standing = year_standing(summary, ZONE)
+    found = {(a.agency_id, a.task.code): a.assessment.standing for a in standing.assignments}
+    assert {k: found[k] for k in states} == states
+    for assignment in standing.assignments:
+        moved = assignment.extension is not None
+        assert assignment.due == (EXTENDED_TO if moved else DUE)
+
+
+def test_the_summary_s_reopenings_keep_a_late_year_chased() -> None:
+    today = date(2025, 4, 10)  # the 2024 year is closed for late reports
+    reopening = Reopening(1, 1, 2024, 2, None, None, date(2025, 4, 30), filed(today))
+    summary = replace(_summary(today, [], []), reopenings=[reopening])
+    standing = year_standing(summary, ZONE)
+    chased = {(a.agency_id, a.task.code) for a in standing.assignments if a.assessment.chased}
+    assert chased == {(2, "1.a.2"), (2, "2.a.1")}
