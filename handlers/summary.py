@@ -41,6 +41,8 @@ from handlers.exports.standing import (
     risk_lines,
     standing_of,
 )
+from handlers.extensions.common import granted_line
+from handlers.extensions.reminding import waiting_lines
 from handlers.standing_view import lead_lines
 
 logger = logging.getLogger(__name__)
@@ -127,6 +129,9 @@ def overview_text(summary: PlanSummary, ctx: Context) -> str:
     explained = explanation_counts(summary.explanations, summary.today)
     if explained:
         lines.append(explained)
+    asked = [e for e in summary.extensions if e.waiting]
+    if asked:
+        lines += ["", *waiting_lines(asked)]
     for index in summary.indices:
         mark = MARKS[standing.colour_of(index.tasks)]
         header, scores = _index_header(index)
@@ -344,9 +349,12 @@ def _agency_view(ctx: Context, summary: PlanSummary, agency: AgencyState | None)
     lines.append("")
     lead = [t for t in summary.all_tasks if t.code in agency.lead_tasks]
     supported = [t for t in summary.all_tasks if t.code not in agency.lead_tasks]
-    own = {a.task.code: a.assessment for a in standing.of_agency(agency.id)}
+    own = {a.task.code: a for a in standing.of_agency(agency.id)}
     for task in lead:
-        _agency_task_lines(lines, agency, task, task.reports, own.get(task.code))
+        mine = own.get(task.code)
+        _agency_task_lines(lines, agency, task, task.reports, mine.assessment if mine else None)
+        if mine is not None and mine.extension is not None:
+            lines.append("  " + granted_line(mine.extension))
         lines += _explained(summary, task.code, agency.id)
     if supported:
         lines += ["", _("Tasks it supports (or reported on without leading):")]

@@ -11,6 +11,7 @@ import openpyxl
 import pytest
 from matplotlib.image import imread
 
+from bot.core.domain.extensions import Extension, ExtensionState
 from bot.core.domain.progress import PlanSummary
 from bot.core.domain.results import TOTAL, PgiResult
 from bot.core.i18n import _
@@ -53,18 +54,18 @@ async def test_the_workbook_has_the_states_the_colours_and_the_risk(late: PlanSu
         "Chỉ số 1. Giảm thiểu ô nhiễm và thiên tai",
     ]
     two, one = risk[1:]
-    assert two[1:] == (2.1, 3.0, "—", 0.9, 2, 0, 100, 0, "Đỏ")
-    assert one[1:] == (4.84, 6.58, "5,90 (năm 2024)", 0.68, 3, 33, 67, 33, "Đỏ")
+    assert two[1:10] == (2.1, 3.0, "—", 0.9, 2, 0, 100, 0, "Đỏ")
+    assert one[1:10] == (4.84, 6.58, "5,90 (năm 2024)", 0.68, 3, 33, 67, 33, "Đỏ")
 
     deadlines = book[_("By deadline")]
     rows = {(row[1], row[3]): row for row in deadlines.iter_rows(min_row=2, values_only=True)}
-    assert rows[("1.a.1", STNMT)][4:] == (
+    assert rows[("1.a.1", STNMT)][4:9] == (
         "thứ Ba, 10/12/2024", "Hoàn thành", rows[("1.a.1", STNMT)][6],
         "Hoàn thành đúng hạn", "Xanh",
     )  # fmt: skip
-    assert rows[("1.a.2", SXD)][5:] == ("Chưa báo cáo", None, "Quá hạn", "Đỏ")
-    assert rows[("1.b.1", SXD)][7:] == ("Quá hạn; gặp khó khăn", "Đỏ")
-    assert rows[("2.a.2", SCT)][7:] == ("Quá hạn", "Đỏ")
+    assert rows[("1.a.2", SXD)][5:9] == ("Chưa báo cáo", None, "Quá hạn", "Đỏ")
+    assert rows[("1.b.1", SXD)][7:9] == ("Quá hạn; gặp khó khăn", "Đỏ")
+    assert rows[("2.a.2", SCT)][7:9] == ("Quá hạn", "Đỏ")
     fills = {(row[1].value, row[3].value): _fill(row[8]) for row in deadlines.iter_rows(min_row=2)}
     assert fills[("1.a.1", STNMT)] == FILLS[standing_of(late).tasks["1.a.1"].colour].upper()
     assert fills[("1.a.2", SXD)] == "#F4C7C3"  # red
@@ -81,13 +82,34 @@ async def test_the_workbook_has_the_states_the_colours_and_the_risk(late: PlanSu
     assert overview[1][-6:] == (1, 0, 0, 2, 1, "Đỏ")
 
 
+async def test_the_workbook_shows_an_extension_for_its_agency_only(late: PlanSummary) -> None:
+    sct = next(a.id for a in late.agencies if a.name == SCT)
+    granted = Extension(7, 2024, 1, sct, SCT, ("2.a.2",), date(2024, 12, 10), date(2024, 12, 20),
+                        "Chờ số liệu", "Cán bộ", AT, ExtensionState.GRANTED, date(2024, 12, 20),
+                        "Nguyễn Văn An", AT, "Chờ số liệu khảo sát")  # fmt: skip
+    extended = replace(late, extensions=[granted])
+    book = openpyxl.load_workbook(
+        io.BytesIO(await spreadsheet(extended, _stream(_submission_rows())))
+    )
+    rows = {
+        (row[1], row[3]): row
+        for row in book[_("By deadline")].iter_rows(min_row=2, values_only=True)
+    }
+    assert rows[("2.a.2", SCT)][4] == "thứ Sáu, 20/12/2024"
+    assert rows[("2.a.2", SCT)][7:9] == ("Đang thực hiện — chưa đến hạn", "Xanh")
+    assert "Đã gia hạn từ thứ Ba, 10/12/2024 đến thứ Sáu, 20/12/2024" in rows[("2.a.2", SCT)][9]
+    assert "Nguyễn Văn An" in rows[("2.a.2", SCT)][9]
+    assert "Chờ số liệu khảo sát" in rows[("2.a.2", SCT)][9]
+    assert rows[("1.a.2", SXD)][4] == "thứ Ba, 10/12/2024" and not rows[("1.a.2", SXD)][9]
+
+
 async def test_before_the_deadline_everything_is_green_or_amber(summary: PlanSummary) -> None:
     book = openpyxl.load_workbook(
         io.BytesIO(await spreadsheet(summary, _stream(_submission_rows())))
     )
-    colours = [row[-1] for row in book[_("By deadline")].iter_rows(min_row=2, values_only=True)]
+    colours = [row[8] for row in book[_("By deadline")].iter_rows(min_row=2, values_only=True)]
     assert colours.count("Vàng") == 1 and colours.count("Đỏ") == 0  # 1.b.1: blocked
-    states = [row[-2] for row in book[_("By deadline")].iter_rows(min_row=2, values_only=True)]
+    states = [row[7] for row in book[_("By deadline")].iter_rows(min_row=2, values_only=True)]
     assert "Đang thực hiện — chưa đến hạn; gặp khó khăn" in states
 
 

@@ -82,14 +82,16 @@ class _Sheet:
         self.bold_formats = tuple(book.bold if f is book.cell else f for f in self.formats)
         self.row = 1
 
-    def write(self, values: Sequence[Value], *, bold: bool = False, fill: Any = None) -> None:
+    def write(
+        self, values: Sequence[Value], *, bold: bool = False, fill: Any = None, at: int = -1
+    ) -> None:
         """Write one row of values under the previous one, each in its column's format.
 
-        ``fill`` is the format of the last column (a colour's cell).
+        ``fill`` is the format of the column ``at`` (a colour's cell; the last by default).
         """
         formats = self.bold_formats if bold else self.formats
         if fill is not None:
-            formats = (*formats[:-1], fill)
+            formats = tuple(fill if i == at % len(formats) else f for i, f in enumerate(formats))
         self.rows.write(self.row, values, formats)
         self.row += 1
 

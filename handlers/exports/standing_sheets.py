@@ -16,6 +16,7 @@ from handlers.exports.standing import (
     published_text,
     risks_of,
 )
+from handlers.extensions.common import granted_line
 
 
 def risk_sheet(book: _Book, summary: PlanSummary, standing: YearStanding) -> None:
@@ -38,6 +39,7 @@ def risk_sheet(book: _Book, summary: PlanSummary, standing: YearStanding) -> Non
             _Column(_("Overdue (%)"), NUMBER),
             _Column(_("Facing difficulties (%)"), NUMBER),
             _Column(_("Colour")),
+            _Column(_("Extension"), WRAP),
         ],
     )
     headings = index_labels(summary)
@@ -76,6 +78,7 @@ def assignments_sheet(book: _Book, summary: PlanSummary, standing: YearStanding)
             _Column(_("Last report"), MOMENT),
             _Column(_("State")),
             _Column(_("Colour")),
+            _Column(_("Extension"), WRAP),
         ],
     )
     headings = index_labels(summary)
@@ -84,7 +87,7 @@ def assignments_sheet(book: _Book, summary: PlanSummary, standing: YearStanding)
     )
     for item in standing.assignments:
         task, report, assessment = item.task, item.report, item.assessment
-        due = task.due or last
+        due = item.due or task.due or last
         sheet.write(
             [
                 headings.get(task.index_code, task.index_code or ""),
@@ -96,7 +99,9 @@ def assignments_sheet(book: _Book, summary: PlanSummary, standing: YearStanding)
                 report.created_at if report else None,
                 assessment_label(assessment),
                 colour_label(assessment.colour),
+                granted_line(item.extension) if item.extension else "",
             ],
             fill=book.fills[assessment.colour],
+            at=-2,  # the colour's cell, before the extension
         )
     sheet.finish()
