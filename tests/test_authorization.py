@@ -45,6 +45,7 @@ EVERYONE = {
     "web",
     "vangmat",
     "giaitrinh",
+    "giahan",
 }
 REFUSED = "không dành cho vai trò"
 
@@ -124,7 +125,8 @@ async def test_every_coordinator_button_for_every_role(
     explanations = ["gm:2024", f"gx:2024:{sct}::", f"gx:2024:{sct}::ok", f"gx:2024:{sct}::x"]
     refused = 0
     results = ["pg:ok:2023:1:4.90::", "pg:no:2023:1:4.90::"]  # a correction of a PGI result
-    for payload in summary + members + explanations + results:
+    extensions = ["xd:999999:ok", "xd:999999:other", "xd:999999:no"]  # a request's answers
+    for payload in summary + members + explanations + results + extensions:
         answer = "\n".join(r.text for r in await channel.press(payload))
         leader_may = payload.startswith("th:") and not payload.startswith("th:2024:f:png")
         allowed = role in (Role.COORDINATOR, Role.ADMIN) or (role is Role.LEADER and leader_may)

@@ -258,3 +258,76 @@ async def test_the_decision_is_checked_once_and_audited(
         assert (row.state, row.granted_until) == ("granted", d("18/12/2024"))
         actions = [a.action for a in (await session.scalars(select(AuditEntry))).all()]
         assert "extension.grant" in actions and "permission.refused" in actions
+
+
+# --- who may do what -----------------------------------------------------------------------------
+
+
+async def _join(
+    router: Router, database: Database, clock: FrozenClock, agency: str, role: Role, name: str
+) -> MemoryChannel:
+    channel = MemoryChannel(router.handle, user_id=name, display_name=name)
+    await channel.send(f"/start {await invite(database, clock, agency, role)}")
+    return channel
+
+
+async def test_only_the_agency_asks_and_only_the_coordinator_decides(
+    router: Router, database: Database, clock: FrozenClock
+) -> None:
+    coordinator = await _join(router, database, clock, "stnmt", Role.COORDINATOR, "dieuphoi")
+    officer = await _join(router, database, clock, "sct", Role.OFFICER, "canbo")
+    leader = await _join(router, database, clock, "sct", Role.LEADER, "lanhdao")
+    stranger = await _join(router, database, clock, "sxd", Role.LEADER, "khac")
+    clock.set(datetime(2024, 12, 5, 9, 0, tzinfo=HANOI))
+    which = await officer.send("/giahan")
+    tasks = await officer.press(_choice(which, "Báo cáo kết quả"))
+    whole = _choice(tasks, "Toàn bộ báo cáo")
+    # another agency's member pressing sct's button gets nothing of sct's
+    assert "không còn hiệu lực" in text_of(await stranger.press(whole.replace(":*", ":999999")))
+    await officer.press(whole)
+    assert "lý do" in text_of(await officer.send("20/12/2024"))
+    assert "quá ngắn" in text_of(await officer.send("ngắn"))
+    assert "đã được gửi" in text_of(await officer.send("Chờ số liệu khảo sát của Trung ương."))
+    [request] = [m for m in await _outbox(database, "extension-request")]
+    answers = [c["payload"] for row in request["choices"] for c in row]
+    for member in (officer, leader, stranger):
+        for payload in answers:
+            assert "không dành cho vai trò" in text_of(await member.press(payload)), payload
+    assert "đã được gửi" not in text_of(await officer.send("/giahan"))  # nothing sent twice
+    await officer.send("/huy")
+    granted = await coordinator.press(answers[0])
+    assert "Đã đồng ý gia hạn" in text_of(granted)
+    assert "đã được đồng chí" in text_of(await coordinator.press(answers[2]))
+    # the coordinator grants unasked; a bad day or a short reason changes nothing
+    assert "không phải ngày làm việc" in text_of(
+        await coordinator.send("/giahan sxd tatca 21/12/2024 Chờ số liệu của huyện.")
+    )
+    assert "/giahan MÃ_ĐƠN_VỊ" in text_of(await coordinator.send("/giahan sxd tatca"))
+    assert "Đã đồng ý gia hạn" in text_of(
+        await coordinator.send("/giahan sxd tatca 20/12/2024 Chờ số liệu của huyện.")
+    )
+    assert "không dành cho vai trò" not in text_of(
+        await officer.send("/giahan sxd tatca 20/12/2024 abcdefghijkl")
+    )
+    async with database.session() as session:
+        rows = (
+            await session.scalars(select(ExtensionRequest).order_by(ExtensionRequest.id))
+        ).all()
+        actions = [a.action for a in (await session.scalars(select(AuditEntry))).all()]
+    assert [(r.state, r.requested_by is None) for r in rows] == [
+        ("granted", False),
+        ("granted", True),
+    ]
+    assert actions.count("permission.refused") == 9
+    assert actions.count("extension.grant") == 2 and actions.count("extension.request") == 1
+
+
+async def _outbox(database: Database, kind: str) -> list[dict[str, object]]:
+    async with database.session() as session:
+        return list(
+            await session.scalars(
+                select(OutboxMessage.payload)
+                .where(OutboxMessage.kind == kind)
+                .order_by(OutboxMessage.id)
+            )
+        )
