@@ -38,6 +38,7 @@ from handlers.exports.standing import (
     risks_of,
     standing_of,
 )
+from handlers.extensions.common import granted_line
 from handlers.reopening import LONGEST
 from storage.uow import Repositories as Reads
 from storage.uow import UnitOfWork
@@ -249,6 +250,11 @@ async def agency(request: web.Request) -> web.StreamResponse:
             "years": years,
             "agency": found,
             "lead": [(t, own(t.reports)) for t in lead],
+            "extended": {
+                a.task.code: granted_line(a.extension)
+                for a in standing_of(summary).of_agency(agency_id)
+                if a.extension is not None
+            },
             "other": [(t, own(t.contributions)) for t in other],
             "reports": reports,
             "page_number": number,
