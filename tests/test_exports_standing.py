@@ -101,6 +101,9 @@ async def test_the_workbook_shows_an_extension_for_its_agency_only(late: PlanSum
     assert "Nguyễn Văn An" in rows[("2.a.2", SCT)][9]
     assert "Chờ số liệu khảo sát" in rows[("2.a.2", SCT)][9]
     assert rows[("1.a.2", SXD)][4] == "thứ Ba, 10/12/2024" and not rows[("1.a.2", SXD)][9]
+    text = text_report(extended)
+    assert "Các trường hợp đã gia hạn:" in text
+    assert f"• {SCT}: 2.a.2 — Đã gia hạn từ thứ Ba, 10/12/2024 đến thứ Sáu, 20/12/2024" in text
 
 
 async def test_before_the_deadline_everything_is_green_or_amber(summary: PlanSummary) -> None:

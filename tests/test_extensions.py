@@ -331,3 +331,36 @@ async def _outbox(database: Database, kind: str) -> list[dict[str, object]]:
                 .order_by(OutboxMessage.id)
             )
         )
+
+
+async def test_a_request_left_unanswered_is_reminded_to_the_coordinator_once_a_step(
+    database: Database, clock: FrozenClock, people: None
+) -> None:
+    clock.set(datetime(2024, 12, 2, 9, 0, tzinfo=HANOI))  # Monday
+    async with UnitOfWork(database) as uow:
+        officer = await uow.members.by_identity("telegram", "sct-officer")
+        assert officer is not None
+        await uow.extensions.record(
+            milestone_id=await _results_deadline(uow),
+            agency_id=(await uow.agencies.by_code("sct")).id,
+            task_codes=[],
+            reason="Thiếu số liệu của các huyện.",
+            member_id=officer.id,
+            now=clock.now(),
+            asked_until=d("17/12/2024"),
+        )
+        await uow.commit()
+    recorder = Recorder(clock)
+    await _walk(database, clock, recorder, d("02/12/2024"), d("12/12/2024"))
+    coordinator = recorder.received["coordinator"]
+    reminded = [w.date() for w, r in coordinator if r.text.startswith("Nhắc: đề nghị gia hạn")]
+    # answer due two working days after 02/12 (04/12); then one a working day, three in all
+    assert reminded == days("05/12/2024", "06/12/2024", "09/12/2024")
+    reminder = next(r for _w, r in coordinator if r.text.startswith("Nhắc: đề nghị gia hạn"))
+    assert [c.label for c in reminder.flat_choices] == [
+        "Đồng ý",
+        "Đồng ý đến ngày khác",
+        "Không đồng ý",
+    ]
+    digests = [r.text for _w, r in coordinator if r.text.startswith("Tổng hợp tình hình")]
+    assert digests and all("Đề nghị gia hạn đang chờ trả lời" in t for t in digests)

@@ -17,6 +17,8 @@ from handlers.exports.standing import (
     risk_lines,
     standing_of,
 )
+from handlers.extensions.common import granted_line
+from handlers.extensions.reminding import waiting_lines
 
 
 def text_report(summary: PlanSummary) -> str:
@@ -103,6 +105,17 @@ def text_report(summary: PlanSummary) -> str:
             % {"count": len(overdue)},
         ]
         lines += [f"• {a.agency_name}: {a.task.code} {a.task.title}" for a in overdue]
+    extended = [a for a in standing.assignments if a.extension is not None]
+    if extended:
+        lines += ["", _("Deadline extensions granted:")]
+        lines += [
+            f"• {a.agency_name}: {a.task.code} — {granted_line(a.extension)}"
+            for a in extended
+            if a.extension is not None
+        ]
+    asked = [e for e in summary.extensions if e.waiting]
+    if asked:
+        lines += ["", *waiting_lines(asked)]
     behind = summary.not_reported
     if behind:
         lines += [
