@@ -18,6 +18,7 @@ from bot.core.messages import Choice, Reply
 from handlers import replies
 from handlers.context import Context
 from handlers.conversation import Button, Conversation
+from handlers.extensions.schedule import behind
 from storage.notifications import DueMilestone
 
 SNOOZE_BUTTON = Button("sn", 2)
@@ -59,7 +60,13 @@ async def on_snooze(ctx: Context, argument: str) -> list[Reply]:
         policy, calendar = ctx.reminders.policy, await ctx.reminders.look_at_calendar(ctx.uow)
     else:
         policy, calendar = ReminderPolicy(), await ctx.uow.calendar.working_calendar()
-    steps = steps_for(milestone.due_date, policy, calendar)
+    lineage = await ctx.uow.notifications.lineage(member.agency_id)
+    dues = [  # an extension granted to the agency moves its last reminder day too
+        b.milestone.due_date
+        for b in await behind(ctx.uow, ctx.today(), lambda due: True)
+        if b.milestone.id == milestone.id and b.agency_id in lineage
+    ]
+    steps = steps_for(max(dues, default=milestone.due_date), policy, calendar)
     local = ctx.now().astimezone(current_timezone())
     if not choice:
         labels = {
