@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.core.domain.calendar import WorkingCalendar
 from bot.core.domain.extensions import Extension, ExtensionState
 from bot.core.domain.plan import MilestoneInfo
 from bot.core.domain.progress import AgencyState, IndexState, LatestReport, PlanSummary, TaskState
@@ -18,10 +19,12 @@ from bot.core.domain.risk import index_risks
 from bot.core.domain.standing import (
     Assessment,
     Colour,
+    DayProblem,
     Standing,
     assess,
     colour,
     combine,
+    day_problem,
     is_late,
     worst,
     year_open,
@@ -384,3 +387,22 @@ def test_the_summary_s_reopenings_keep_a_late_year_chased() -> None:
     standing = year_standing(summary, ZONE)
     chased = {(a.agency_id, a.task.code) for a in standing.assignments if a.assessment.chased}
     assert chased == {(2, "1.a.2"), (2, "2.a.1")}
+
+
+@pytest.mark.parametrize(
+    ("day", "problem"),
+    [
+        (date(2024, 12, 10), DayProblem.NOT_AFTER),  # the deadline itself
+        (date(2024, 12, 4), DayProblem.NOT_AFTER),  # before today
+        (date(2024, 12, 21), DayProblem.DAY_OFF),  # a Saturday
+        (date(2025, 1, 29), DayProblem.DAY_OFF),  # Tết
+        (date(2025, 4, 1), DayProblem.YEAR_CLOSED),  # after the three months for late reports
+        (date(2024, 12, 20), None),
+        (date(2025, 3, 31), None),
+    ],
+)
+def test_the_day_an_extension_may_end(day: date, problem: DayProblem | None) -> None:
+    found = day_problem(
+        day, due=DUE, year=2024, today=date(2024, 12, 5), calendar=WorkingCalendar()
+    )
+    assert found == problem
