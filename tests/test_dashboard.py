@@ -5,7 +5,7 @@ audited)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -19,6 +19,7 @@ from handlers.context import BotInfo
 from handlers.router import Router
 from storage.db import Database
 from storage.models import AuditEntry, WebLogin, WebSession
+from storage.uow import UnitOfWork
 from tests.dashboard_world import World, build_world
 
 ROLES = ("coordinator", "admin", "leader", "officer")
@@ -291,3 +292,30 @@ async def test_the_overview_and_tonghop_say_the_same_of_every_index(
             i for i, line in enumerate(lines) if line.startswith(mark) and f" {code}." in line
         )
         assert counts in lines[at + 2], (code, counts, lines[at : at + 3])
+
+
+async def test_an_agency_s_page_shows_its_extended_deadline(world: World) -> None:
+    async with UnitOfWork(world.database) as uow:
+        [milestone] = [
+            m
+            for m in await uow.notifications.milestones_between(
+                date(2024, 12, 10), date(2024, 12, 10)
+            )
+            if m.recipients != "coordinator"
+        ]
+        await uow.extensions.record(
+            milestone_id=milestone.id,
+            agency_id=world.agencies["sct"],
+            task_codes=[],
+            reason="Chờ số liệu khảo sát của Trung ương.",
+            member_id=world.members["coordinator"],
+            now=world.clock.now(),
+            granted_until=date(2024, 12, 20),
+        )
+        await uow.commit()
+    async with await world.client("leader") as client:
+        _status, page, _h = await _get(
+            client, world.base + f"agencies/{world.agencies['sct']}?year=2024"
+        )
+    assert "Đã gia hạn từ thứ Ba, 10/12/2024 đến thứ Sáu, 20/12/2024" in page
+    assert "Chờ số liệu khảo sát của Trung ương." in page
