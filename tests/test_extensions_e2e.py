@@ -1,8 +1,8 @@
 """/giahan end to end, over real HTTP: granted, granted to another date, refused.
 
 The coordinator and the agency's leader use Telegram (python-telegram-bot against the fake Bot
-API); the agency's officer uses Zalo and answers by typing the number of a choice. Requests and
-answers go through the outbox worker to both platforms.
+API); the agency's officer uses Zalo and answers by typing the number of a choice (the first
+request). Requests and answers go through the outbox worker to both platforms.
 """
 
 from __future__ import annotations
@@ -129,12 +129,25 @@ async def test_giahan_granted_granted_to_another_date_and_refused(
                 "đã được đồng chí",
             )
 
-            # 3. The officer asks once more; the coordinator refuses, with a reason.
-            await say(zalo, officer, "/giahan", "2. Báo cáo kết quả thực hiện…, hạn 26/12")
-            await say(zalo, officer, "2", "1. Toàn bộ báo cáo")
-            await say(zalo, officer, "1", "thứ Năm, 26/12/2024")
-            await say(zalo, officer, "31/12/2024", "lý do xin gia hạn")
-            await say(zalo, officer, REASON, "đã được gửi tới cơ quan điều phối")
+            # 3. The leader asks once more; the coordinator refuses, with a reason.
+            which = await ask(
+                telegram, leader, lambda: leader.send_text("/giahan"), "hạn báo cáo nào"
+            )
+            assert "hạn 26/12" in str(which["reply_markup"])
+            menu = await ask(
+                telegram,
+                leader,
+                lambda: leader.press(which["message_id"], button(which, "Báo cáo kết quả")),
+                "Xin gia hạn Báo cáo kết quả",
+            )
+            await ask(
+                telegram,
+                leader,
+                lambda: leader.press(menu["message_id"], button(menu, "Toàn bộ báo cáo")),
+                "Hạn hiện tại là thứ Năm, 26/12/2024",
+            )
+            await ask(telegram, leader, lambda: leader.send_text("31/12/2024"), "lý do")
+            await ask(telegram, leader, lambda: leader.send_text(REASON), "đã được gửi")
             await worker.deliver_due()
             third = await _with_button(telegram, coordinator, "Không đồng ý")
             assert "thứ Ba, 31/12/2024" in third["text"]
