@@ -1,7 +1,7 @@
 """extensions: an agency's deadline for some tasks moved to a later day
 
-Revision ID: 0017_extensions
-Revises: 0016_pgi_results
+Revision ID: 0018_extensions
+Revises: 0017_report_periods
 Create Date: 2026-12-07 05:00:00
 
 One row per extension: the agency, the deadline (milestone) and the tasks it moves (or the
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0017_extensions"
-down_revision: str | None = "0016_pgi_results"
+revision: str = "0018_extensions"
+down_revision: str | None = "0017_report_periods"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
