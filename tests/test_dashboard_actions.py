@@ -5,7 +5,7 @@ outbox as in chat; a second press and an empty reason refused politely, changing
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import aiohttp
@@ -16,7 +16,8 @@ from bot.core.clock import FrozenClock
 from bot.core.messages import reply_from_payload
 from bot.dashboard.actions import ACTIONS
 from storage.db import Database
-from storage.models import AuditEntry, Member, OutboxMessage, Submission
+from storage.models import AuditEntry, ExtensionRequest, Member, OutboxMessage, Submission
+from storage.uow import UnitOfWork
 from tests.dashboard_world import World, build_world
 
 WHO = ("coordinator", "admin", "leader", "other_leader", "officer", None)
@@ -83,6 +84,7 @@ def test_every_action_is_covered_here() -> None:
         "return_report",
         "ask_explanation",
         "reopen_reporting",
+        "answer_extension",
     }
 
 
@@ -323,3 +325,122 @@ async def test_reopening_for_every_role(world: World) -> None:
         )
     assert sorted(told) == sorted([world.members["leader"], world.members["officer"]] * 2)
     assert entry is not None and entry.channel == "web"
+
+
+async def _extension_requests(world: World, count: int) -> list[int]:
+    """Record ``count`` requests of the agency, waiting: the whole report until 17/12/2024."""
+    async with UnitOfWork(world.database) as uow:
+        [milestone] = [
+            m
+            for m in await uow.notifications.milestones_between(
+                date(2024, 12, 10), date(2024, 12, 10)
+            )
+            if m.recipients != "coordinator"
+        ]
+        found = [
+            await uow.extensions.record(
+                milestone_id=milestone.id,
+                agency_id=world.agencies["sct"],
+                task_codes=[],
+                reason="Chờ số liệu quan trắc của Trung ương gửi về.",
+                member_id=world.members["officer"],
+                now=world.clock.now(),
+                asked_until=date(2024, 12, 17),
+            )
+            for _ in range(count)
+        ]
+        await uow.commit()
+    return [e.id for e in found]
+
+
+async def _extension(world: World, request_id: int) -> tuple[str, date | None, str | None]:
+    async with world.database.session() as session:
+        row = await session.get(ExtensionRequest, request_id)
+        assert row is not None
+        await session.refresh(row)
+        return row.state, row.granted_until, row.decision_reason
+
+
+async def test_answering_an_extension_request_for_every_role(world: World) -> None:
+    world.clock.set(datetime(2024, 12, 5, 2, 0, tzinfo=UTC))  # Thursday 05/12/2024, 09:00
+    granted, other, refused_one = await _extension_requests(world, 3)
+    page_url = f"{world.base}agencies/{world.agencies['sct']}?year=2024"
+    answers = {
+        granted: {"decision": "grant"},
+        other: {"decision": "other", "until": "2024-12-19"},
+        refused_one: {"decision": "refuse", "reason": "Số liệu đã có từ tháng 11."},
+    }
+    refused = 0
+    for who in ("leader", "other_leader", "officer", None, "coordinator", "admin"):
+        client = await world.client(who) if who else aiohttp.ClientSession()
+        async with client:
+            csrf = await _csrf(client, world) if who else "x"
+            if who in ("leader", "officer"):
+                async with client.get(page_url) as answer:
+                    seen = await answer.text()
+                assert "/answer" not in seen and "Chờ số liệu quan trắc" in seen
+            for request_id, form in answers.items():
+                url = f"{world.base}extensions/{request_id}/answer"
+                status, _l, text = await _post(client, url, {**form, "csrf": csrf})
+                if who is None:
+                    assert status == 401
+                elif who == "coordinator":
+                    assert status == 303, (who, text[:300])
+                    async with client.get(world.base + "tasks") as answer:
+                        assert 'class="flash ok"' in await answer.text(), form
+                elif who == "admin":  # answered already: refused politely, nothing changes
+                    assert status == 303
+                    async with client.get(world.base + "tasks") as answer:
+                        shown = await answer.text()
+                    assert 'class="flash warning"' in shown and "đã được" in shown
+                else:
+                    assert status == 403, who
+                    assert REFUSED_ACTION in text
+                    refused += 1
+    assert await _extension(world, granted) == ("granted", date(2024, 12, 17), None)
+    assert await _extension(world, other) == ("granted", date(2024, 12, 19), None)
+    assert await _extension(world, refused_one) == (
+        "refused",
+        None,
+        "Số liệu đã có từ tháng 11.",
+    )
+    assert await _count(world.database, "permission.refused") == refused
+    assert await _count(world.database, "extension.grant") == 2
+    assert await _count(world.database, "extension.refuse") == 1
+    async with world.database.session() as session:
+        told = [
+            reply_from_payload(payload).text
+            for payload in await session.scalars(
+                select(OutboxMessage.payload).where(OutboxMessage.kind == "extension-decision")
+            )
+        ]
+    assert len(told) == 3 * 2  # each decision to the agency's leader and officer
+    assert sum("19/12/2024" in text for text in told) == 2
+    async with await world.client("coordinator") as client, client.get(page_url) as answer:
+        page = await answer.text()
+    assert "Số liệu đã có từ tháng 11." in page and "/answer" not in page
+
+
+async def test_a_bad_extension_answer_changes_nothing(world: World) -> None:
+    world.clock.set(datetime(2024, 12, 5, 2, 0, tzinfo=UTC))
+    [request_id] = await _extension_requests(world, 1)
+    url = f"{world.base}extensions/{request_id}/answer"
+    async with await world.client("coordinator") as client:
+        csrf = await _csrf(client, world)
+        async with client.get(f"{world.base}agencies/{world.agencies['sct']}") as answer:
+            assert f"/extensions/{request_id}/answer" in await answer.text()
+        for bad in (
+            {"decision": "other", "until": "31/13/2024"},
+            {"decision": "other", "until": "2024-12-14"},  # a Saturday
+            {"decision": "other", "until": "2024-12-06"},  # before the deadline
+            {"decision": "refuse", "reason": "   "},
+            {"decision": "maybe"},
+        ):
+            status, _l, _t = await _post(client, url, {**bad, "csrf": csrf})
+            assert status == 303
+            async with client.get(world.base + "tasks") as answer:
+                assert 'class="flash error"' in await answer.text(), bad
+        status, _l, _t = await _post(client, url, {"decision": "grant", "csrf": "forged"})
+        assert status == 403
+    assert await _extension(world, request_id) == ("waiting", None, None)
+    assert await _count(world.database, "extension.grant") == 0

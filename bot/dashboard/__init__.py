@@ -16,12 +16,21 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.dashboard import actions, explaining, render, reopening, reviewing, security, views
+from bot.dashboard import (
+    actions,
+    explaining,
+    extending,
+    render,
+    reopening,
+    reviewing,
+    security,
+    views,
+)
 from bot.dashboard.config import DASHBOARD_KEY, Dashboard
 
 __all__ = ["Dashboard", "dashboard_app"]
 
-ACTION_MODULES = (reviewing, explaining, reopening)
+ACTION_MODULES = (reviewing, explaining, reopening, extending)
 """The modules whose actions :func:`actions.add_routes` adds (importing them registers them)."""
 
 STATIC = Path(__file__).parent / "static"

@@ -22,7 +22,7 @@ from bot.core.domain.search import ReportQuery
 from bot.core.domain.submissions import ReportStatus
 from bot.core.i18n import _
 from bot.core.text import fold
-from bot.dashboard import explaining
+from bot.dashboard import explaining, extending
 from bot.dashboard.access import VIEWER_KEY, Viewer
 from bot.dashboard.charts import index_counts, stacked
 from bot.dashboard.config import DASHBOARD_KEY, Dashboard
@@ -267,6 +267,8 @@ async def agency(request: web.Request) -> web.StreamResponse:
             else [],
             "explanations": explaining.requests(summary, agency_id),
             "reopens": explaining.asks(_viewer(request), dashboard),
+            "extensions": extending.requests(summary, agency_id),
+            "extension_reason_limit": extending.REASON_LIMIT,
             "latest_day": _today(dashboard) + timedelta(days=LONGEST),
         },
     )

@@ -58,7 +58,7 @@ async def on_decide(ctx: Context, argument: str) -> list[Reply]:
     if action == "ok":
         return await _decide(ctx, extension.id, grant=True)
     if not extension.waiting:
-        return [_outcome(Decision(Outcome.ALREADY, extension))]
+        return [outcome_reply(Decision(Outcome.ALREADY, extension))]
     step = "other" if action == "other" else "refuse"
     ctx.state = ConversationState(STATE, {"step": step, "request": extension.id})
     return [await question(ctx)]
@@ -119,10 +119,11 @@ async def _decide(ctx: Context, request_id: int, **how: object) -> list[Reply]:
         return [Reply(day_refusal(decision.problem, day, decision.extension.original_due))]  # type: ignore[arg-type]
     ctx.reset()
     ctx.queued = ctx.queued or decision.told > 0
-    return [_outcome(decision)]
+    return [outcome_reply(decision)]
 
 
-def _outcome(decision: Decision) -> Reply:
+def outcome_reply(decision: Decision) -> Reply:
+    """Say what became of a decision, to the coordinator who made it (chat or web)."""
     extension = decision.extension
     if decision.outcome is Outcome.NOT_FOUND or extension is None:
         return replies.stale_choice()
@@ -242,4 +243,4 @@ async def _grant_typed(ctx: Context, argument: str) -> list[Reply]:
         assert decision.problem is not None
         return [Reply(day_refusal(decision.problem, until, target.milestone.due_date))]
     ctx.queued = ctx.queued or decision.told > 0
-    return [_outcome(decision)]
+    return [outcome_reply(decision)]
