@@ -562,22 +562,30 @@ class SummaryRepository:
         if agency_id is not None:
             scope = [a for a in agencies if owner[a] == agency_id or a == agency_id]
             query = query.where(Submission.agency_id.in_(scope))
-        result = await self._session.stream(query)
+        titles: dict[str, str] = {}  # a task's words in this cycle, worked out once per task
+        states = {state.value: state for state in ReviewState}
+        # Core rows straight from the connection: the ORM's row loading is not needed for
+        # plain columns and costs as much again as the driver for a large year.
+        connection = await self._session.connection()
+        result = await connection.stream(query)
         async for rows in result.partitions(batch):  # one round trip per batch, not per row
             for row in rows:
                 values: tuple[Any, ...] = tuple(row)
                 sid, at, code, title, index, author, *fields, files, task_id = values[:15]
                 review = values[15:]
+                shown = titles.get(code)
+                if shown is None:
+                    shown = titles[code] = in_cycle(title, year, first_year)
                 yield SubmissionRow(
                     f"{year}/{sid:05d}",
                     at,
                     code,
-                    in_cycle(title, year, first_year),
+                    shown,
                     index,
                     names[author],
                     *fields,
                     files or 0,
                     (task_id, owner[author]) in leading,
-                    ReviewState(review[0]),
+                    states[review[0]],
                     *review[1:],
                 )  # type: ignore[call-arg]

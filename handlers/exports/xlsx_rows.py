@@ -15,7 +15,11 @@ about a hundred thousand in a large year. Through XlsxWriter's calls a row of 15
 about 100 us, and 100,000 rows three times what the whole workbook takes with ``XmlRows``:
 far over the 5-second goal for the file (docs/benchmarks.md). ``XmlRows`` writes the ``<row>``
 and ``<c>`` elements that XlsxWriter's constant-memory mode would write (inline strings with
-its escapes, numbers with its ``%.16G``) into a side file, and once the workbook is closed,
+its escapes, numbers with its ``%.16G``, ``xml:space="preserve"`` only where a text begins or
+ends with whitespace: byte for byte what XlsxWriter writes) into a side file. Each column's
+markup is made once, and a column of few distinct texts (the task, the agency, the state, the
+review) remembers the finished cell of each text, so only free text (results, difficulties) is
+escaped row by row. Once the workbook is closed,
 ``close`` copies that file into the worksheet's XML just before ``</sheetData>`` and sets the
 sheet's dimension.
 
@@ -33,14 +37,14 @@ import re
 import shutil
 import zipfile
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from xlsxwriter.utility import xl_col_to_name
 
+from bot.core.i18n import current_timezone
 from bot.core.text import shorten
-from handlers.exports.labels import local
 
 Value = str | int | float | datetime | None
 """A cell's value: a text, a number, a moment (shown in local time), or None for no cell."""
@@ -49,7 +53,7 @@ EXCEL_CELL_LIMIT = 32_767
 """The longest text a cell holds, in UTF-16 code units."""
 _SHORT_ENOUGH = EXCEL_CELL_LIMIT // 2
 """A text no longer than this fits in a cell whatever its characters."""
-_EXCEL_EPOCH = datetime(1899, 12, 30)
+_EXCEL_EPOCH = datetime(1899, 12, 30, tzinfo=UTC)
 _EXACT = 2**53
 """Integers smaller than this (in size) are exact as floats: %.16G writes them as str() does."""
 _PENDING_PARTS = 20_000
@@ -58,6 +62,13 @@ _DIMENSION = re.compile(r'<dimension ref="[^"]*"/>')
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff]")
 _ESCAPED = re.compile("(_x[0-9a-fA-F]{4}_)")
 _CONTROL = re.compile("([\x00-\x08\x0b-\x1f])")
+_SPECIAL = re.compile("[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x")
+"""What a text needs escaped in a cell: XML's three characters, control characters, ``_x``."""
+_SPACES = frozenset(chr(code) for code in range(0x3001) if chr(code).isspace())
+"""Whitespace, as XlsxWriter's ``\\s`` finds it at either end of a text (the last is U+3000)."""
+_PRESERVE = ' xml:space="preserve">'
+_REMEMBERED = 4096
+"""How many distinct texts a column remembers the cell of, before it is taken for free text."""
 
 
 class Rows(Protocol):
@@ -114,47 +125,67 @@ class XmlRows:
         self._pending: list[str] = []
         self._last_row = 0
         self._formats: Sequence[Any] = ()
-        self._styles: list[tuple[int, str, int]] = []
+        self._styles: list[tuple[int, str, str, str]] = []
+        self._known: list[dict[str, str] | None] = []
 
     def write(self, row: int, values: Sequence[Value], formats: Sequence[Any]) -> None:
         """Write one row as XML, as XlsxWriter's constant-memory mode would."""
         # Run for every submission: what ``clean``, ``fit`` and XlsxWriter's escaping do is
         # checked here inline, and their functions called only for the rare texts they change.
+        # Each column's markup around the row number is made once per set of formats, and a
+        # column of few distinct texts (a task, an agency, a state) remembers each text's cell.
         if formats is not self._formats:  # a sheet has one or two sets of formats
             self._formats = formats
             self._styles = [
-                (col, letter, cell_format._get_xf_index())
+                (
+                    col,
+                    f'<c r="{letter}',
+                    f'" s="{cell_format._get_xf_index()}" t="inlineStr"><is><t',
+                    f'" s="{cell_format._get_xf_index()}"><v>',
+                )
                 for col, (letter, cell_format) in enumerate(
                     zip(self._letters, formats, strict=True)
                 )
             ]
-        widths, unsafe, short_enough = self.widths, _UNSAFE.search, _SHORT_ENOUGH
+            self._known = [{} for _ in formats]
+        widths, special, short_enough = self.widths, _SPECIAL.search, _SHORT_ENOUGH
+        known, spaces = self._known, _SPACES
         number = row + 1
         parts = self._pending
         append = parts.append
         append(f'<row r="{number}">')
-        for (col, letter, style), value in zip(self._styles, values, strict=False):
+        for (col, opening, text, figure), value in zip(self._styles, values, strict=False):
             if isinstance(value, str):
                 if not value:
                     continue
+                seen = known[col]
+                if seen is not None:
+                    cell = seen.get(value)
+                    if cell is not None:
+                        append(f"{opening}{number}{cell}")
+                        continue
+                original = value
                 if value.startswith("<r>"):
                     value = clean(value)
                 if len(value) > short_enough:
                     value = fit(value)
                 if len(value) > widths[col]:
                     widths[col] = len(value)
-                if "_x" in value or unsafe(value):
-                    value = _escape_controls(value)
-                append(
-                    f'<c r="{letter}{number}" s="{style}" t="inlineStr"><is>'
-                    '<t xml:space="preserve">'
-                    f"{value.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')}"
-                    "</t></is></c>"
-                )
+                if special(value):
+                    value = _escape(value)
+                # XlsxWriter keeps leading or trailing whitespace with xml:space="preserve".
+                space = _PRESERVE if value[0] in spaces or value[-1] in spaces else ">"
+                cell = f"{text}{space}{value}</t></is></c>"
+                append(f"{opening}{number}{cell}")
+                if seen is not None:
+                    if len(seen) < _REMEMBERED:
+                        seen[original] = cell
+                    else:
+                        known[col] = None  # a column of free text: nothing worth remembering
             elif value is None:
                 continue
             elif isinstance(value, datetime):
-                append(f'<c r="{letter}{number}" s="{style}"><v>{serial(value):.16G}</v></c>')
+                append(f"{opening}{number}{figure}{serial(value):.16G}</v></c>")
             else:
                 if value.__class__ is int and -_EXACT < value < _EXACT:
                     shown = str(value)  # what %.16G makes of it, sooner
@@ -164,7 +195,7 @@ class XmlRows:
                     if len(str(value)) > widths[col]:
                         widths[col] = len(str(value))
                     shown = f"{value:.16G}"
-                append(f'<c r="{letter}{number}" s="{style}"><v>{shown}</v></c>')
+                append(f"{opening}{number}{figure}{shown}</v></c>")
         append("</row>")
         if len(parts) > _PENDING_PARTS:
             self._flush()
@@ -223,11 +254,16 @@ def fit(text: str) -> str:
 
 def serial(moment: datetime) -> float:
     """Return a moment as an Excel date serial in local time."""
-    return (local(moment) - _EXCEL_EPOCH).total_seconds() / 86_400
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)  # a naive moment is taken as UTC
+    offset = moment.astimezone(current_timezone()).utcoffset()
+    return (moment - _EXCEL_EPOCH + offset).total_seconds() / 86_400  # type: ignore[operator]
 
 
-def _escape_controls(text: str) -> str:
-    """Escape control characters as XlsxWriter does (``_xHHHH_``, and ``_x`` itself)."""
-    text = _ESCAPED.sub(r"_x005F\1", text)
-    text = _CONTROL.sub(lambda match: f"_x{ord(match.group(1)):04X}_", text)
-    return text.replace("\ufffe", "_xFFFE_").replace("\uffff", "_xFFFF_")
+def _escape(text: str) -> str:
+    """Escape a text as XlsxWriter does: controls as ``_xHHHH_`` (and ``_x`` itself), then XML."""
+    if "_x" in text or _UNSAFE.search(text):
+        text = _ESCAPED.sub(r"_x005F\1", text)
+        text = _CONTROL.sub(lambda match: f"_x{ord(match.group(1)):04X}_", text)
+        text = text.replace("\ufffe", "_xFFFE_").replace("\uffff", "_xFFFF_")
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
