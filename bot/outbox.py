@@ -37,11 +37,13 @@ from bot.core.delivery import (
     deliver,
     send_all,
 )
-from bot.core.messages import reply_from_payload
+from bot.core.domain.conversation import ChoiceOffer
+from bot.core.messages import Reply, reply_from_payload
+from bot.core.text import fold
 from storage.db import Database, DatabaseError
 from storage.leadership import Leadership
 from storage.notifications import BLOCKED, FAILED, SENT
-from storage.outbox import OutboxItem
+from storage.outbox import REPLY, OutboxItem
 from storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -345,7 +347,8 @@ class OutboxWorker:
                 item.id,
             )
             return
-        pieces = sender.pieces(item.chat_id, reply_from_payload(item.payload))
+        reply = reply_from_payload(item.payload)
+        pieces = sender.pieces(item.chat_id, reply)
 
         async def send() -> None:
             await pacer.admit()
@@ -360,11 +363,29 @@ class OutboxWorker:
         # (what a crash may repeat), not the waiting for a turn.
         async with self._gate:
             if await deliver(send, self.limits.retry_policy, outcome, attempt=item.attempts):
-                await self._finish(item, SENT, None)
+                offered = sender.numbered and item.kind != REPLY
+                await self._finish(item, SENT, None, reply if offered else None)
 
-    async def _finish(self, item: OutboxItem, status: str, error: str | None) -> None:
+    async def _finish(
+        self, item: OutboxItem, status: str, error: str | None, offered: Reply | None = None
+    ) -> None:
+        """Record a delivery's outcome; and the numbered choices a sent notification listed.
+
+        On a platform without buttons, the choices of a notification (a reminder's "Báo cáo
+        ngay", a return's "Bổ sung ngay") are recorded for its chat in the same transaction,
+        so that a number typed afterwards names one of them (see
+        :func:`bot.core.domain.conversation.with_offer`). A direct reply's choices are the
+        conversation's own, kept by the router.
+        """
+        now = self._clock.now()
         async with UnitOfWork(self._database) as uow:
-            await uow.outbox.mark(item.id, status, self._clock.now(), error, self.claimant)
+            await uow.outbox.mark(item.id, status, now, error, self.claimant)
+            choices = offered.flat_choices if offered is not None and offered.numbered else ()
+            if choices:
+                offer = ChoiceOffer(
+                    tuple(c.payload for c in choices), tuple(fold(c.label) for c in choices), now
+                )
+                await uow.conversations.offer(item.channel, item.chat_id, offer)
             await uow.commit()
 
     async def _retry(

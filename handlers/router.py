@@ -15,9 +15,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from bot.core.clock import Clock
-from bot.core.domain.conversation import ConversationState
+from bot.core.domain.conversation import ConversationState, with_offer
 from bot.core.i18n import N_, _, set_language
 from bot.core.messages import FileSource, Incoming, Reply, reply_to_payload
 from bot.core.text import fold, normalize, strip_controls
@@ -305,7 +306,13 @@ class Router:
             files,
             reminders=self.reminders,
         )
-        ctx.incoming = self._numbered_choice(incoming, state)
+        typed = (incoming.text or "").strip()
+        offer = (
+            await uow.conversations.offered(channel, incoming.chat_id)
+            if incoming.payload is None and typed.isdigit()
+            else None
+        )  # a notification's numbered choices, delivered after the chat's own last list
+        ctx.incoming = self._numbered_choice(incoming, with_offer(state, offer))
         before = ctx.state
         answer = await self._dispatch(ctx)
         owner = self._owner(ctx.state)
@@ -318,7 +325,7 @@ class Router:
             and self._aside(ctx.incoming, owner)
         ):
             answer = await self._back_to_question(ctx, answer, owner.current_question)
-        new_state = self._remember_choices(before, ctx.state, answer)
+        new_state = self._remember_choices(before, ctx.state, answer, self._clock.now())
         if new_state != before:
             await uow.conversations.set(
                 incoming.channel, incoming.chat_id, new_state, self._clock.now()
@@ -354,22 +361,25 @@ class Router:
 
     @staticmethod
     def _remember_choices(
-        before: ConversationState, after: ConversationState, answer: list[Reply]
+        before: ConversationState, after: ConversationState, answer: list[Reply], now: datetime
     ) -> ConversationState:
         """Keep the numbered choices shown last, so that a typed number can name one.
 
         A typed number names a choice of the last message that listed numbered choices. An
         update that changed nothing and listed none (a stale button, a side command) leaves
-        the earlier choices standing.
+        the earlier choices standing. ``choices_at`` says when the list was shown (or taken
+        away), so that a notification's list delivered later takes its place.
         """
         data = dict(after.data)
         numbered = [r.flat_choices for r in answer if r.numbered and r.flat_choices]
         if numbered:
             data["choices"] = [c.payload for c in numbered[-1]]
             data["labels"] = [fold(c.label) for c in numbered[-1]]
+            data["choices_at"] = now.isoformat()
         elif after != before:
             data.pop("choices", None)
             data.pop("labels", None)
+            data["choices_at"] = now.isoformat()
         return ConversationState(after.state, data)
 
     @staticmethod

@@ -486,6 +486,22 @@ class Conversation(Base):
     updated_at: Mapped[datetime]
 
 
+class ChoiceOffer(Base):
+    """The numbered choices the last notification delivered to a chat without buttons listed.
+
+    Recorded when the notification is sent, so that a number typed afterwards names one of
+    them, whichever instance receives it (see :mod:`bot.core.domain.conversation`).
+    """
+
+    __tablename__ = "choice_offer"
+
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    choices: Mapped[list[Any]]
+    labels: Mapped[list[Any]]
+    offered_at: Mapped[datetime]
+
+
 class InboxUpdate(Base):
     """A platform update, recorded before the platform is told it arrived."""
 

@@ -610,6 +610,7 @@ async def test_a_downgrade_preview_counts_rows_and_changes_nothing(database_url:
             migrate.Loss("assignment", "valid_from", 1073),
             migrate.Loss("assignment", "valid_to", 235),
             migrate.Loss("calendar_day", None, 0),
+            migrate.Loss("choice_offer", None, 0),
             migrate.Loss("download_link", None, 0),
             migrate.Loss("explanation_reminder", None, 0),
             migrate.Loss("explanation_request", None, 0),

@@ -50,6 +50,7 @@ class Recorder:
         self.received: dict[str, list[tuple[datetime, Reply]]] = defaultdict(list)
 
     label = "Recorder"
+    numbered = False
 
     def pieces(
         self, chat_id: str, reply: Reply, edit_message_id: int | None = None

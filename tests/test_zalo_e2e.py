@@ -351,3 +351,74 @@ async def test_the_cutoff_on_zalo_by_number_typed_label_and_typed_dates(
     await say(fake, user, "1", "Đã ghi nhận báo cáo số 2024/")
     async with database.session() as session:
         assert await session.scalar(select(Submission.period_end)) == date(2024, 12, 14)
+
+
+async def test_a_number_typed_after_a_notification_names_its_numbered_choices(
+    fake: FakeZalo, bot: Running, database: Database, clock: FrozenClock
+) -> None:
+    from datetime import timedelta
+
+    from bot.core.messages import Choice, Reply, reply_to_payload
+    from handlers.report.states import REPORT_NOW
+    from storage.models import ChoiceOffer, Cycle, Task
+
+    channel = await bot.start()
+    user = fake.user("1a1b1c")
+    await say(fake, user, f"/start {await invite(database, clock, 'sxd')}", "Đăng ký")
+    async with database.session() as session:
+        task_id = await session.scalar(select(Task.id).where(Task.code == "1.b.1"))
+        cycle_id = await session.scalar(select(Cycle.id).where(Cycle.year == 2024))
+    assert task_id is not None and cycle_id is not None
+    worker = OutboxWorker(
+        database,
+        {"zalo": channel.sender},
+        clock,
+        DeliveryLimits(rate=50, chat_interval=0, backoff_base=0.05),
+    )
+    notices = 0
+
+    async def notify() -> None:
+        """Deliver a reminder with two numbered choices, a minute later."""
+        nonlocal notices
+        notices += 1
+        reminder = Reply(
+            f"Nhắc báo cáo số {notices}: nhiệm vụ 1.b.1.",
+            (
+                (Choice("Báo cáo ngay: 1.b.1", REPORT_NOW.encode(cycle_id, task_id)),),
+                (Choice("Xem lịch sử", "/lichsu"),),
+            ),
+        )
+        clock.advance(timedelta(minutes=1))
+        async with UnitOfWork(database) as uow:
+            await uow.notifications.enqueue(
+                channel="zalo",
+                chat_id=user.id,
+                member_id=None,
+                kind="reminder",
+                payload=reply_to_payload(reminder),
+                dedupe_key=f"test:reminder:{notices}",
+                now=clock.now(),
+            )
+            await uow.commit()
+        await worker.deliver_due(asyncio.Event())
+        sent = await fake.wait_for_text(user.id, f"Nhắc báo cáo số {notices}")
+        assert "1. Báo cáo ngay: 1.b.1" in sent.params["text"]
+        clock.advance(timedelta(minutes=1))
+
+    # in no conversation, the number names the reminder's choice
+    await notify()
+    await say(fake, user, "1", "tình trạng thực hiện nhiệm vụ")
+    # the conversation's own list is now the last one: 2 is a state of the task
+    await say(fake, user, "2", "phần trăm")
+    # at the percentage step a number is a percentage, whatever arrived meanwhile
+    await notify()
+    await say(fake, user, "1", "kết quả thực hiện")
+    await say(fake, user, "/huy", "Đã hủy")
+    # a reminder delivered before the chat's last list no longer names anything
+    await notify()
+    await say(fake, user, "/baocao 1.b.1", "tình trạng thực hiện nhiệm vụ")
+    await say(fake, user, "/huy", "Đã hủy")
+    await say(fake, user, "1", "Bot hoạt động theo lệnh")  # a number on its own
+    async with database.session() as session:
+        offer = (await session.scalars(select(ChoiceOffer))).one()
+    assert offer.chat_id == user.id and offer.labels == ["bao cao ngay: 1.b.1", "xem lich su"]

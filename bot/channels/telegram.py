@@ -366,6 +366,7 @@ class TelegramSender:
     """
 
     label = "Telegram"
+    numbered = False  # choices are buttons
 
     def __init__(self, bot: LeanBot) -> None:
         self._bot = bot

@@ -441,6 +441,7 @@ class ZaloSender:
     """
 
     label = "Zalo"
+    numbered = True  # no buttons: choices are numbered lines
 
     def __init__(
         self,

@@ -184,6 +184,8 @@ class Sender(Protocol):
 
     label: str
     """The platform's name in the log ("Telegram")."""
+    numbered: bool
+    """Whether choices reach the chat as numbered lines, answered by a typed number."""
 
     def pieces(
         self, chat_id: str, reply: Reply, edit_message_id: int | None = None
