@@ -314,3 +314,40 @@ async def test_the_coordinator_asks_from_tonghop_and_from_an_agency_view(
         [row] = list(await session.scalars(select(ExplanationRequest)))
     assert row.agency_id == sxd and row.reason == "late" and row.task_id is None
     assert await outbox(database, "explanation") == []  # nobody to tell, nothing queued
+
+
+async def test_an_absent_members_explanation_reminder_goes_to_the_stand_in(
+    router: Router, database: Database, clock: FrozenClock
+) -> None:
+    from storage.models import Member
+
+    coordinator = await join(router, database, clock, "stnmt", Role.COORDINATOR, "dieuphoi")
+    await join(router, database, clock, "sct", Role.OFFICER, "canbo")
+    await join(router, database, clock, "sct", Role.OFFICER, "thaythe")
+    await join(router, database, clock, "sct", Role.LEADER, "lanhdao")
+    clock.set(at(16))
+    [late] = await coordinator.send("/chuabaocao")
+    [preview] = await coordinator.press(_choice(late, "Yêu cầu giải trình: Sở Công Thương"))
+    await coordinator.press(_choice(preview, "Xác nhận"))
+    assert [chat for chat, _ in await outbox(database, "explanation")] == [
+        "canbo",
+        "thaythe",
+        "lanhdao",
+    ]
+    async with database.session() as session:
+        ids = {
+            name: id_ for name, id_ in await session.execute(select(Member.full_name, Member.id))
+        }
+    async with UnitOfWork(database) as uow:
+        away = (d("19/12/2024"), d("31/12/2024"))
+        await uow.absences.add(ids["canbo"], *away, ids["thaythe"], ids["canbo"], clock.now())
+        await uow.commit()
+
+    await _sweep(database, clock, at(20))  # the first reminder, canbo away
+    reminded = await outbox(database, "explanation-reminder")
+    assert [chat for chat, _ in reminded] == ["thaythe", "lanhdao"]
+    note = "(Đồng chí nhận tin này thay đồng chí canbo đến hết thứ Ba, 31/12/2024 đang vắng mặt.)"
+    assert note in reminded[0][1]["text"] and "vắng mặt" not in reminded[1][1]["text"]
+    assert reminded[0][1]["choices"][0][0]["label"] == "Giải trình"
+    await _sweep(database, clock, at(20, 15))  # the same step: nobody reminded twice
+    assert len(await outbox(database, "explanation-reminder")) == 2
