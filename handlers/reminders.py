@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 
 from bot.core.domain.absences import Absence, route
 from bot.core.domain.calendar import ReminderPolicy, Step, WorkingCalendar, current_step, steps_for
+from bot.core.domain.explanations import Explanation
 from bot.core.domain.extensions import Extension
 from bot.core.domain.members import Role
 from bot.core.domain.periods import milestone_period
@@ -28,6 +29,7 @@ from handlers.agency_notices import tell_followers
 from handlers.context import COORDINATORS, Command, Context
 from handlers.conversation import Conversation
 from handlers.explanations import remind_unanswered
+from handlers.exports.explanations import digest_lines
 from handlers.extensions.common import extension_choice, granted_line
 from handlers.extensions.reminding import remind_undecided, waiting_lines
 from handlers.extensions.schedule import behind, step_name
@@ -249,9 +251,13 @@ class Reminders:
         failed = await uow.notifications.undeliverable(since)
         away = await nobody_present(uow, today, today - self._lookback(), today + timedelta(7))
         asked = await uow.extensions.waiting()
-        if not (counts or late or blocked or failed or away or asked):
+        requests = await explanations_to_digest(uow, today)
+        owed = any(not e.answered for e in requests)
+        if not (counts or late or blocked or failed or away or asked or owed):
             return 0
-        text = digest_message(today, counts, late, blocked, failed, self.policy, away)
+        text = digest_message(
+            today, counts, late, blocked, failed, self.policy, away, explanations=requests
+        )
         if asked:
             text += "\n\n" + "\n".join(waiting_lines(asked))
         queued = 0
@@ -387,11 +393,14 @@ def digest_message(
     failed: list[tuple[str, str, str]],
     policy: ReminderPolicy,
     away: Sequence[tuple[str, list[Absence]]] = (),
+    *,
+    explanations: Sequence[Explanation] = (),
 ) -> str:
     """Write the coordinator's daily digest.
 
     ``away``: the agencies behind on a deadline whose every member is away today, with the
-    absences (nobody receives their reminders).
+    absences (nobody receives their reminders). ``explanations``: the requests to count (see
+    :func:`explanations_to_digest`); the agencies that owe an answer are listed.
     """
     sent = counts.get("sent", 0)
     waiting = counts.get("pending", 0) + counts.get("sending", 0)
@@ -439,6 +448,7 @@ def digest_message(
             }
             for agency, absences in away
         ]
+    lines += digest_lines(explanations, today)
     if blocked:
         lines += ["", _("Members who blocked the bot (they receive no reminders):")]
         lines += [f"• {name} — {agency}" for name, agency in blocked]
@@ -446,6 +456,14 @@ def digest_message(
         lines += ["", _("Messages that could not be delivered:")]
         lines += [f"• {name} — {agency}" for name, agency, _status in failed]
     return "\n".join(lines)
+
+
+async def explanations_to_digest(uow: UnitOfWork, today: date) -> list[Explanation]:
+    """Return the requests the digest counts: this year's, and any still unanswered."""
+    requests = {e.id: e for e in await uow.explanations.of_year(today.year)}
+    for explanation in await uow.explanations.unanswered(due_before=date.max):
+        requests.setdefault(explanation.id, explanation)
+    return sorted(requests.values(), key=lambda e: e.id)
 
 
 async def nudge(ctx: Context) -> list[Reply]:

@@ -351,3 +351,35 @@ async def test_an_absent_members_explanation_reminder_goes_to_the_stand_in(
     assert reminded[0][1]["choices"][0][0]["label"] == "Giải trình"
     await _sweep(database, clock, at(20, 15))  # the same step: nobody reminded twice
     assert len(await outbox(database, "explanation-reminder")) == 2
+
+
+async def test_the_daily_digest_lists_the_agencies_that_owe_an_explanation(
+    router: Router, database: Database, clock: FrozenClock
+) -> None:
+    coordinator = await join(router, database, clock, "stnmt", Role.COORDINATOR, "dieuphoi")
+    officer = await join(router, database, clock, "sct", Role.OFFICER, "canbo")
+    clock.set(at(16))
+    [late] = await coordinator.send("/chuabaocao")
+    [preview] = await coordinator.press(_choice(late, "Yêu cầu giải trình: Sở Công Thương"))
+    await coordinator.press(_choice(preview, "Xác nhận"))
+
+    async def digest(moment: datetime) -> str:
+        clock.set(moment)
+        async with UnitOfWork(database) as uow:
+            await Reminders().digest(uow, clock.now())
+        return (await outbox(database, "digest"))[-1][1]["text"]
+
+    waiting = await digest(at(18))  # asked, not yet due
+    assert "Yêu cầu giải trình: đã yêu cầu 1, đã giải trình 0, quá hạn chưa giải trình 0." in (
+        waiting
+    )
+    owed = "• Sở Công Thương: chưa giải trình 1, quá hạn 0 (đã yêu cầu 1)"
+    assert "Các cơ quan, đơn vị chưa giải trình:" in waiting and owed in waiting
+    overdue = await digest(at(20))  # past the 19/12 deadline
+    assert "• Sở Công Thương: chưa giải trình 1, quá hạn 1 (đã yêu cầu 1)" in overdue
+    [[button]] = (await outbox(database, "explanation"))[0][1]["choices"]
+    await officer.press(button["payload"])
+    await officer.send(ANSWER)
+    answered = await digest(at(23))  # sct is still late on its report: a digest all the same
+    assert len(await outbox(database, "digest")) == 3
+    assert "đã giải trình 1" not in answered and "chưa giải trình:" not in answered  # none owed

@@ -11,7 +11,7 @@ from datetime import date
 
 from bot.core.domain.explanations import Explanation, ExplanationReason, count, for_task
 from bot.core.i18n import N_, _, current_timezone, format_day, format_moment
-from bot.core.text import shorten
+from bot.core.text import shorten, sort_key
 
 REASON_LABELS = {
     ExplanationReason.LATE: N_("late report"),
@@ -43,6 +43,36 @@ def counts_line(explanations: Sequence[Explanation], today: date) -> str | None:
         "Explanation requests: %(asked)s asked, %(answered)s explained, "
         "%(overdue)s not explained past the deadline."
     ) % {"asked": counts.asked, "answered": counts.answered, "overdue": counts.overdue}
+
+
+def digest_lines(explanations: Sequence[Explanation], today: date) -> list[str]:
+    """Return the coordinator's digest section on requests: the counts, then who owes an answer.
+
+    Empty when every request is answered. Each agency that owes one: how many it has not
+    answered, how many of those are past the answer deadline, how many it was asked.
+    """
+    if all(e.answered for e in explanations):
+        return []
+    by_agency: dict[str, list[Explanation]] = {}
+    for explanation in explanations:
+        by_agency.setdefault(explanation.agency_name, []).append(explanation)
+    lines = ["", counts_line(explanations, today) or "", _("Agencies that owe an explanation:")]
+    for agency in sorted(by_agency, key=sort_key):
+        counts = count(by_agency[agency], today)
+        if counts.waiting:
+            lines.append(
+                _(
+                    "• %(agency)s: %(waiting)s not explained, %(overdue)s past the deadline "
+                    "(%(asked)s asked)"
+                )
+                % {
+                    "agency": agency,
+                    "waiting": counts.waiting,
+                    "overdue": counts.overdue,
+                    "asked": counts.asked,
+                }
+            )
+    return lines
 
 
 def request_line(explanation: Explanation, today: date) -> str:
