@@ -28,6 +28,7 @@ from bot.core.text import sort_key
 from handlers import replies
 from handlers.context import EVERYONE, Command, Context
 from handlers.conversation import Button, Conversation
+from handlers.pending import Pending
 from storage.uow import UnitOfWork
 
 DATES_STATE = "absence_dates"
@@ -54,15 +55,22 @@ def standing_in_note(absences: Sequence[Absence]) -> str:
 
 
 async def welcome_back(
-    uow: UnitOfWork, today: date, now: datetime, since: date, until: date
+    uow: UnitOfWork,
+    today: date,
+    now: datetime,
+    since: date,
+    until: date,
+    known: Pending | None = None,
 ) -> int:
     """Send each member back from an absence one summary; return the messages queued.
 
     The summary names who received their reminders and what their agency still has to report
     for the deadlines between ``since`` and ``until``. Sent once (the absence records it).
+    ``known``: the run's deadlines and agencies behind, shared with the rest of the sweep.
     """
     queued = 0
-    milestones = await uow.notifications.milestones_between(since, until)
+    known = known or Pending(uow)
+    milestones = await known.milestones_between(since, until)
     for absence in await uow.absences.back(today):
         recipients = [
             r
@@ -71,7 +79,7 @@ async def welcome_back(
         ]
         pending = []
         for milestone in milestones:
-            tasks = (await uow.notifications.pending_by_agency(milestone)).get(absence.agency_id)
+            tasks = (await known.by_agency(milestone)).get(absence.agency_id)
             if tasks:
                 pending.append((milestone.title, milestone.year, milestone.due_date, len(tasks)))
         lines = [
@@ -116,13 +124,17 @@ async def welcome_back(
 
 
 async def nobody_present(
-    uow: UnitOfWork, today: date, since: date, until: date
+    uow: UnitOfWork, today: date, since: date, until: date, known: Pending | None = None
 ) -> list[tuple[str, list[Absence]]]:
-    """Return the agencies behind on a deadline whose every reachable member is away today."""
+    """Return the agencies behind on a deadline whose every reachable member is away today.
+
+    ``known``: the run's deadlines and agencies behind, shared with the rest of the digest.
+    """
     names = await uow.notifications.agency_names()
+    known = known or Pending(uow)
     found: dict[int, list[Absence]] = {}
-    for milestone in await uow.notifications.milestones_between(since, until):
-        for agency_id in await uow.notifications.pending_by_agency(milestone):
+    for milestone in await known.milestones_between(since, until):
+        for agency_id in await known.by_agency(milestone):
             if agency_id in found:
                 continue
             away = await uow.absences.on(today, agency_id)

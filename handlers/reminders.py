@@ -33,6 +33,7 @@ from handlers.exports.explanations import digest_lines
 from handlers.extensions.common import extension_choice, granted_line
 from handlers.extensions.reminding import remind_undecided, waiting_lines
 from handlers.extensions.schedule import behind, step_name
+from handlers.pending import Pending
 from handlers.periods import period_line
 from handlers.refusals import agency_refusal
 from handlers.replies import time_left
@@ -93,15 +94,16 @@ class Reminders:
             await uow.commit()  # people follow their agency (and are told) whatever the day
             return result
         horizon = today + timedelta(days=max(self.policy.days_before) + 7)
-        result.decided += await welcome_back(uow, today, now, today - self._lookback(), horizon)
+        known = Pending(uow)  # the deadlines and who is behind, read once for the whole sweep
+        since = today - self._lookback()
+        result.decided += await welcome_back(uow, today, now, since, horizon, known)
         names = await uow.notifications.agency_names()
-        start = today - self._lookback()
 
         def step_today(due: date) -> Step | None:
             return current_step(steps_for(due, self.policy, self.calendar), today)
 
-        wanted = lambda due: start <= due <= horizon and step_today(due) is not None  # noqa: E731
-        for found in await behind(uow, today, wanted):
+        wanted = lambda due: since <= due <= horizon and step_today(due) is not None  # noqa: E731
+        for found in await behind(uow, today, wanted, known):
             step = step_today(found.milestone.due_date)
             assert step is not None
             step = Step(step_name(found.extension, step.name), step.day, step.late_day)
@@ -246,10 +248,13 @@ class Reminders:
             return 0
         since = now - timedelta(days=1)
         counts = await uow.notifications.delivery_counts(since)
-        late = await self._late_agencies(uow, today)
+        known = Pending(uow)  # the deadlines and who is behind, read once for the whole digest
+        late = await self._late_agencies(uow, today, known)
         blocked = await uow.notifications.unreachable_members()
         failed = await uow.notifications.undeliverable(since)
-        away = await nobody_present(uow, today, today - self._lookback(), today + timedelta(7))
+        away = await nobody_present(
+            uow, today, today - self._lookback(), today + timedelta(7), known
+        )
         asked = await uow.extensions.waiting()
         requests = await explanations_to_digest(uow, today)
         owed = any(not e.answered for e in requests)
@@ -277,12 +282,12 @@ class Reminders:
         return queued
 
     async def _late_agencies(
-        self, uow: UnitOfWork, today: date
+        self, uow: UnitOfWork, today: date, known: Pending | None = None
     ) -> list[tuple[DueMilestone, str, int, int]]:
         names = await uow.notifications.agency_names()
         start = today - self._lookback()
         late = []
-        for found in await behind(uow, today, lambda due: start <= due <= today):
+        for found in await behind(uow, today, lambda due: start <= due <= today, known):
             late_days = [
                 d
                 for d in self.calendar.working_days_after(found.milestone.due_date, 60)

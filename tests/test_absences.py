@@ -247,3 +247,47 @@ async def test_vangmat_over_telegram_and_zalo(
         date(2026, 12, 18),
         None,
     )
+
+
+async def test_a_sweep_and_a_digest_read_each_deadlines_agencies_behind_once(
+    database: Database, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from collections import Counter
+
+    from handlers.reminders import Reminders
+    from storage.notifications import DueMilestone, NotificationRepository, PendingTask
+    from tests.test_reminders import CALENDAR, POLICY
+
+    for agency, role, chat in (
+        ("sct", Role.OFFICER, "sct-officer"),
+        ("sct", Role.OFFICER, "sct-colleague"),
+        ("stnmt", Role.COORDINATOR, "coordinator"),
+    ):
+        await _member(database, agency, role, chat, clock)
+    async with UnitOfWork(database) as uow:
+        members = {m.full_name: m.id for m in await uow.members.list_all()}
+        officer, colleague = members["Cán bộ sct-officer"], members["Cán bộ sct-colleague"]
+        await uow.absences.add(
+            officer, d("02/12/2024"), d("10/12/2024"), colleague, None, clock.now()
+        )
+        await uow.commit()
+    read: Counter[int] = Counter()
+    original = NotificationRepository.pending_by_agency
+
+    async def counted(
+        self: NotificationRepository, milestone: DueMilestone
+    ) -> dict[int, list[PendingTask]]:
+        read[milestone.id] += 1
+        return await original(self, milestone)
+
+    monkeypatch.setattr(NotificationRepository, "pending_by_agency", counted)
+    reminders = Reminders(POLICY, CALENDAR)
+    clock.set(datetime(2024, 12, 12, 8, 40, tzinfo=HANOI))  # back from the absence, and late
+    async with UnitOfWork(database) as uow:
+        swept = await reminders.sweep(uow, clock.now())
+    assert swept.decided >= 2  # the welcome back and the reminders
+    assert read and set(read.values()) == {1}
+    read.clear()
+    async with UnitOfWork(database) as uow:
+        assert await reminders.digest(uow, clock.now()) == 1
+    assert read and set(read.values()) == {1}

@@ -16,6 +16,7 @@ from datetime import date
 
 from bot.core.domain.extensions import Extension, moved_tasks
 from bot.core.domain.standing import year_open
+from handlers.pending import Pending
 from storage.notifications import DueMilestone, PendingTask
 from storage.uow import UnitOfWork
 
@@ -41,22 +42,29 @@ def _moved_by(moved: dict[str, Extension], code: str) -> Extension | None:
     return max(found, key=lambda e: (e.decided_at or e.requested_at, e.id)) if found else None
 
 
-async def behind(uow: UnitOfWork, today: date, wanted: Callable[[date], bool]) -> list[Behind]:
+async def behind(
+    uow: UnitOfWork,
+    today: date,
+    wanted: Callable[[date], bool],
+    known: Pending | None = None,
+) -> list[Behind]:
     """Return every agency behind on a deadline whose (possibly extended) day is ``wanted``.
 
     Only years still open are chased; a deadline is read from the storage only when its own
-    day, or the day of an extension granted on it, is wanted.
+    day, or the day of an extension granted on it, is wanted. ``known`` shares what a sweep or
+    a digest has read already.
     """
+    known = known or Pending(uow)
     granted = await uow.extensions.granted()
     found: list[Behind] = []
-    for milestone in await uow.notifications.milestones_between(date.min, date.max):
+    for milestone in await known.milestones_between(date.min, date.max):
         if not year_open(milestone.year, today):
             continue
         extensions = [e for e in granted if e.milestone_id == milestone.id]
         own = wanted(milestone.due_date)
         if not own and not any(e.granted_until and wanted(e.granted_until) for e in extensions):
             continue
-        for agency_id, tasks in (await uow.notifications.pending_by_agency(milestone)).items():
+        for agency_id, tasks in (await known.by_agency(milestone)).items():
             moved = moved_tasks(extensions, agency_id, milestone.id)
             plain = [t for t in tasks if _moved_by(moved, t.code) is None]
             if plain and own:
