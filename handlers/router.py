@@ -15,19 +15,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
 
 from bot.core.clock import Clock
-from bot.core.domain.conversation import ConversationState, with_offer
+from bot.core.domain.conversation import ConversationState
 from bot.core.i18n import N_, _, set_language
 from bot.core.messages import FileSource, Incoming, Reply, reply_to_payload
-from bot.core.text import fold, normalize, strip_controls
+from bot.core.text import normalize, strip_controls
 from bot.core.validation import xml_compatible
 from handlers import evidence, linking, replies
 from handlers.context import EVERYONE, BotInfo, ChoiceHandler, Command, Context
 from handlers.conversation import Conversation
 from handlers.conversations import CONVERSATIONS
 from handlers.help import help_reply
+from handlers.numbered import remember_choices, typed_choice
 from handlers.registration import looks_like_code, register, welcome_stranger
 from handlers.reminders import Reminders
 from storage.db import Database, DatabaseError, DatabaseUnavailable, database_unavailable
@@ -306,13 +306,7 @@ class Router:
             files,
             reminders=self.reminders,
         )
-        typed = (incoming.text or "").strip()
-        offer = (
-            await uow.conversations.offered(channel, incoming.chat_id)
-            if incoming.payload is None and typed.isdigit()
-            else None
-        )  # a notification's numbered choices, delivered after the chat's own last list
-        ctx.incoming = self._numbered_choice(incoming, with_offer(state, offer))
+        ctx.incoming = await typed_choice(uow, incoming, state)
         before = ctx.state
         answer = await self._dispatch(ctx)
         owner = self._owner(ctx.state)
@@ -325,7 +319,7 @@ class Router:
             and self._aside(ctx.incoming, owner)
         ):
             answer = await self._back_to_question(ctx, answer, owner.current_question)
-        new_state = self._remember_choices(before, ctx.state, answer, self._clock.now())
+        new_state = remember_choices(before, ctx.state, answer, self._clock.now())
         if new_state != before:
             await uow.conversations.set(
                 incoming.channel, incoming.chat_id, new_state, self._clock.now()
@@ -360,29 +354,6 @@ class Router:
         return [*aside, await question(ctx)]
 
     @staticmethod
-    def _remember_choices(
-        before: ConversationState, after: ConversationState, answer: list[Reply], now: datetime
-    ) -> ConversationState:
-        """Keep the numbered choices shown last, so that a typed number can name one.
-
-        A typed number names a choice of the last message that listed numbered choices. An
-        update that changed nothing and listed none (a stale button, a side command) leaves
-        the earlier choices standing. ``choices_at`` says when the list was shown (or taken
-        away), so that a notification's list delivered later takes its place.
-        """
-        data = dict(after.data)
-        numbered = [r.flat_choices for r in answer if r.numbered and r.flat_choices]
-        if numbered:
-            data["choices"] = [c.payload for c in numbered[-1]]
-            data["labels"] = [fold(c.label) for c in numbered[-1]]
-            data["choices_at"] = now.isoformat()
-        elif after != before:
-            data.pop("choices", None)
-            data.pop("labels", None)
-            data["choices_at"] = now.isoformat()
-        return ConversationState(after.state, data)
-
-    @staticmethod
     def _clean(incoming: Incoming) -> Incoming:
         """Normalise what the user typed; drop characters no database, platform or file takes.
 
@@ -413,22 +384,6 @@ class Router:
             ),
             file=file,
         )
-
-    @staticmethod
-    def _numbered_choice(incoming: Incoming, state: ConversationState) -> Incoming:
-        """Turn a typed number into the choice it names, on channels without buttons."""
-        choices = state.data.get("choices") or []
-        text = (incoming.text or "").strip()
-        if incoming.payload is None and text.isdigit() and choices:
-            number = int(text)
-            if 1 <= number <= len(choices):
-                return replace(incoming, payload=str(choices[number - 1]), text=None)
-        labels = state.data.get("labels") or []
-        if incoming.payload is None and text and not text.startswith("/") and labels:
-            typed = fold(text)  # "hoan thanh" chooses "Hoàn thành"
-            if typed in labels:
-                return replace(incoming, payload=str(choices[labels.index(typed)]), text=None)
-        return incoming
 
     async def _dispatch(self, ctx: Context) -> list[Reply]:
         incoming = ctx.incoming

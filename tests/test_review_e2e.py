@@ -20,6 +20,7 @@ import pytest
 
 from bot.core.clock import FrozenClock
 from bot.core.domain.members import Role
+from bot.core.throttle import FloodLimits
 from bot.outbox import DeliveryLimits, OutboxWorker
 from handlers.exports.registry import ExportScope, export
 from storage.db import Database
@@ -70,6 +71,7 @@ async def scene(
     else:
         async with FakeZalo(token=ZALO_TOKEN) as zfake:
             zbot = ZaloBot(zfake, database, clock, tmp_path / "data")
+            zbot.flood = FloodLimits(burst=40)  # the officer's whole loop at test speed
             officer = ZaloDriver(zfake, zbot)
             zcoordinator = ZaloDriver(zfake, zbot)
             zcoordinator.user = zfake.user("8a8b8c", display_name="Hoa")

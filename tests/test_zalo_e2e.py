@@ -17,6 +17,7 @@ from bot.channels.registry import describe
 from bot.channels.zalo import WEBHOOK_PATH as ZALO_PATH
 from bot.channels.zalo import ZaloChannel, ZaloConfig, ZaloSender
 from bot.core.clock import FrozenClock, SystemClock
+from bot.core.throttle import FloodLimits
 from bot.outbox import DeliveryLimits, OutboxWorker
 from bot.web import create_app
 from handlers.context import BotInfo
@@ -55,6 +56,8 @@ class Running:
         self.url: str | None = None
         self.request_timeout: float | None = None
         """The client's whole-request timeout; None: the production one."""
+        self.flood: FloodLimits | None = None
+        """How much one user may send; None: the production limits."""
 
     async def start(self, *, webhook: bool = False) -> ZaloChannel:
         router = Router(self.database, self.clock, BotInfo(describe(), self.data_dir))
@@ -69,6 +72,7 @@ class Running:
             router,
             self.database,
             self.clock,
+            self.flood,
         )
         if webhook:
             channel.config = replace(channel.config, webhook_secret=SECRET)
