@@ -1,7 +1,7 @@
 """choice offers: the numbered choices a notification delivered to a chat without buttons listed
 
-Revision ID: 0017_choice_offers
-Revises: 0016_pgi_results
+Revision ID: 0019_choice_offers
+Revises: 0018_extensions
 Create Date: 2026-12-07 05:00:00
 
 On Zalo (no buttons) a notification's choices are numbered lines. The outbox records them per
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0017_choice_offers"
-down_revision: str | None = "0016_pgi_results"
+revision: str = "0019_choice_offers"
+down_revision: str | None = "0018_extensions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
