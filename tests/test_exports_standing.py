@@ -82,7 +82,9 @@ async def test_the_workbook_has_the_states_the_colours_and_the_risk(late: PlanSu
     assert overview[1][-6:] == (1, 0, 0, 2, 1, "Đỏ")
 
 
-async def test_the_workbook_shows_an_extension_for_its_agency_only(late: PlanSummary) -> None:
+async def test_the_workbook_the_text_and_the_draft_show_an_extension_for_its_agency_only(
+    late: PlanSummary,
+) -> None:
     sct = next(a.id for a in late.agencies if a.name == SCT)
     granted = Extension(7, 2024, 1, sct, SCT, ("2.a.2",), date(2024, 12, 10), date(2024, 12, 20),
                         "Chờ số liệu", "Cán bộ", AT, ExtensionState.GRANTED, date(2024, 12, 20),
@@ -104,6 +106,11 @@ async def test_the_workbook_shows_an_extension_for_its_agency_only(late: PlanSum
     text = text_report(extended)
     assert "Các trường hợp đã gia hạn:" in text
     assert f"• {SCT}: 2.a.2 — Đã gia hạn từ thứ Ba, 10/12/2024 đến thứ Sáu, 20/12/2024" in text
+    paragraphs = [p.text for p in docx.Document(io.BytesIO(report_document(extended))).paragraphs]
+    at = paragraphs.index("Các trường hợp đã gia hạn:")
+    assert paragraphs[at + 1].startswith(f"- {SCT}: 2.a.2 — Đã gia hạn từ thứ Ba, 10/12/2024")
+    assert "Nguyễn Văn An" in paragraphs[at + 1] and "Chờ số liệu khảo sát" in paragraphs[at + 1]
+    assert paragraphs.index(_("III. PROPOSALS AND RECOMMENDATIONS")) > at + 1
 
 
 async def test_before_the_deadline_everything_is_green_or_amber(summary: PlanSummary) -> None:

@@ -57,6 +57,7 @@ from handlers.exports.labels import (
 )
 from handlers.exports.periods import figures_line, periodic_lines
 from handlers.exports.standing import assessment_label, standing_of
+from handlers.extensions.common import granted_line
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +94,7 @@ def report_document(summary: PlanSummary) -> bytes:
     standing_summary(document, summary, standing)
     _results(document, summary)
     _difficulties(document, summary)
+    _extensions(document, standing)
     _proposals(document, summary)
     _closing(document, summary)
     _signature(document)
@@ -369,6 +371,21 @@ def _explanations(document: Any, summary: PlanSummary) -> None:
         para(document, "- " + request)
         for line in answer:
             para(document, line, italic=True)
+
+
+def _extensions(document: Any, standing: YearStanding) -> None:
+    """Write the deadlines extended for agencies: which task, to when, by whom, when and why."""
+    extended = [a for a in standing.assignments if a.extension is not None]
+    if not extended:
+        return
+    para(document, _("Deadline extensions granted:"))
+    for assignment in extended:
+        assert assignment.extension is not None
+        para(
+            document,
+            f"- {assignment.agency_name}: {assignment.task.code} — "
+            + granted_line(assignment.extension),
+        )
 
 
 def _proposals(document: Any, summary: PlanSummary) -> None:
