@@ -63,8 +63,9 @@ from benchmarks.harness import (
     populate,
 )
 from bot.core.i18n import _, set_language
+from bot.scheduler import REMINDER_JOB
 from storage.db import Database
-from storage.models import OutboxMessage
+from storage.models import JobRun, OutboxMessage
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 AS_OF = datetime(2024, 11, 20, 9, 0, tzinfo=HANOI)
@@ -226,8 +227,8 @@ async def run_busy(
     figures["reminders_decided"] = sweep["decided"]
     # The bot's clock started at BUSY_AS_OF when it was launched: the sweep's place in time.
     offset = phase_started - launched
-    figures["sweep_from_s"] = round(sweep["first"] - offset, 1)
-    figures["sweep_to_s"] = round(sweep["last"] - offset, 1)
+    for key, moment in (("sweep_from_s", sweep["first"]), ("sweep_to_s", sweep["last"])):
+        figures[key] = None if moment is None else round(moment - offset, 1)
     figures["reminders_delivered_in_phase"] = sum(fake.notifications.values())
     figures["export_seconds"] = (
         round(coordinator.received_at - coordinator.pressed_at, 1)
@@ -242,29 +243,28 @@ async def run_busy(
 
 
 async def _sweep_figures(url: str) -> JSON:
-    """How many reminders the sweep decided, and when (seconds after the bot's start)."""
+    """How many reminders the sweep decided; when it ran (seconds after the bot's start)."""
     database = Database(url)
     try:
         async with database.session() as session:
-            first, last, decided = (
-                await session.execute(
-                    select(
-                        func.min(OutboxMessage.created_at),
-                        func.max(OutboxMessage.created_at),
-                        func.count(),
-                    ).where(OutboxMessage.kind == "reminder")
-                )
-            ).one()
+            decided = await session.scalar(
+                select(func.count()).where(OutboxMessage.kind == "reminder")
+            )
+            run = await session.get(JobRun, REMINDER_JOB)
     finally:
         await database.dispose()
-    if not decided:
-        return {"decided": 0, "first": 0.0, "last": 0.0}
 
-    def after_start(moment: datetime) -> float:
+    def after_start(moment: datetime | None) -> float | None:
+        if moment is None:
+            return None
         local = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
         return (local - BUSY_AS_OF).total_seconds()
 
-    return {"decided": int(decided), "first": after_start(first), "last": after_start(last)}
+    return {
+        "decided": int(decided or 0),
+        "first": after_start(run.started_at if run else None),
+        "last": after_start(run.finished_at if run else None),
+    }
 
 
 async def run(args: argparse.Namespace, folder: Path) -> JSON:

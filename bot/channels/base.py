@@ -26,6 +26,7 @@ from bot.channels.held import HeldReplies
 from bot.channels.polling import first_event as _first
 from bot.channels.polling import lead_terms, until_set, wait_or_stop
 from bot.channels.sending import send_replies
+from bot.core import priority
 from bot.core.clock import Clock
 from bot.core.delivery import Sender
 from bot.core.messages import FileSource, Incoming, Reply
@@ -137,6 +138,13 @@ class InboxChannel(Background):
         one that fails is retried at the next start, and set aside after a few attempts.
         """
         self._stop = stop
+        forget = priority.register(self._idle)  # background work waits for the intake
+        try:
+            await self._run_worker(stop)
+        finally:
+            forget()
+
+    async def _run_worker(self, stop: asyncio.Event) -> None:
         recovered: set[int] = set()
         last = 0
         upto: int | None = None

@@ -23,6 +23,7 @@ from bot.core.domain.progress import STATES, PlanSummary, SubmissionRow, TaskSta
 from bot.core.domain.review import ReviewState
 from bot.core.domain.standing import STANDINGS, YearStanding
 from bot.core.i18n import _, format_day
+from bot.core.priority import give_way
 from handlers.exports.explanations import answer_state, reason_label
 from handlers.exports.labels import (
     index_labels,
@@ -465,7 +466,7 @@ async def _submissions(
         if count % PROGRESS_EVERY == 0:
             if progress is not None:
                 progress(count)
-            await asyncio.sleep(0)  # let the bot answer others during a long export
+            await give_way()  # officers reporting meanwhile are answered first
     sheet.finish()
     return count
 
