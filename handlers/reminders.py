@@ -24,7 +24,6 @@ from bot.core.domain.periods import milestone_period
 from bot.core.domain.standing import is_late
 from bot.core.i18n import N_, _, current_timezone, format_day, ngettext
 from bot.core.messages import Choice, Reply, reply_to_payload
-from bot.core.priority import give_way
 from handlers.absences import nobody_present, standing_in_note, welcome_back
 from handlers.agency_notices import tell_followers
 from handlers.context import COORDINATORS, Command, Context
@@ -105,7 +104,7 @@ class Reminders:
 
         wanted = lambda due: since <= due <= horizon and step_today(due) is not None  # noqa: E731
         for found in await behind(uow, today, wanted, known):
-            await give_way()  # officers reporting meanwhile are answered first
+            await uow.give_way()  # officers reporting meanwhile are answered first
             step = step_today(found.milestone.due_date)
             assert step is not None
             step = Step(step_name(found.extension, step.name), step.day, step.late_day)

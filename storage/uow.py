@@ -14,6 +14,7 @@ from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.priority import give_way
 from storage.agencies import FOLLOWED
 from storage.db import READ_ONLY, Database
 from storage.history import HistoryRepository
@@ -190,6 +191,24 @@ class UnitOfWork(Repositories):
     async def flush(self) -> None:
         """Send what was done so far to the database, in the transaction (not committed)."""
         await self._live().flush()
+
+    async def give_way(self) -> None:
+        """Commit what was done so far, then let the intake go first (long background work).
+
+        The writer turn is given back meanwhile, so that the intake's own transactions are not
+        kept waiting for it (see :mod:`bot.core.priority`).
+        """
+        await self.commit()
+        if self._turn is None or not self._holding:
+            await give_way()
+            return
+        self._holding = False
+        self._turn.release()
+        try:
+            await give_way()
+        finally:
+            await self._turn.acquire()
+            self._holding = True
 
     async def commit(self) -> None:
         """Commit what was done so far (and let another writer of this process go first).

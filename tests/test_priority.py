@@ -46,3 +46,18 @@ async def test_the_wait_is_bounded_so_background_work_always_goes_on() -> None:
         assert time.monotonic() - started < 2
     finally:
         forget()
+
+
+async def test_the_intakes_own_work_never_waits_for_the_intake() -> None:
+    forget = priority.register(asyncio.Event())  # the intake is busy: with this very work
+
+    async def intake_work() -> float:
+        priority.mark_intake()
+        started = time.monotonic()
+        await priority.give_way(longest=30)
+        return time.monotonic() - started
+
+    try:
+        assert await asyncio.wait_for(asyncio.create_task(intake_work()), 5) < 1
+    finally:
+        forget()

@@ -138,6 +138,7 @@ class InboxChannel(Background):
         one that fails is retried at the next start, and set aside after a few attempts.
         """
         self._stop = stop
+        priority.mark_intake()
         forget = priority.register(self._idle)  # background work waits for the intake
         try:
             await self._run_worker(stop)
