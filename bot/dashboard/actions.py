@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any, NoReturn
 
 from aiohttp import web
@@ -60,6 +61,16 @@ class ActionCall:
     def number(self, key: str) -> int:
         """Return a number from the route (its pattern allows digits only)."""
         return int(self.request.match_info[key])
+
+    def day(self, key: str) -> date | None:
+        """Return a day of the form (the browser's yyyy-mm-dd, or dd/mm/yyyy typed), or None."""
+        text = self.text(key, 20).strip()
+        for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
+            try:
+                return datetime.strptime(text, pattern).date()
+            except ValueError:
+                continue
+        return None
 
     def text(self, key: str, limit: int = 5000) -> str:
         """Return a text field of the form ("" when missing), cut at ``limit`` characters."""

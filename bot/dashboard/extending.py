@@ -11,7 +11,7 @@ a reason is refused politely, changing nothing.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from bot.core.domain.extensions import Extension
 from bot.core.domain.progress import PlanSummary
@@ -50,15 +50,6 @@ def answer_line(extension: Extension) -> str:
     }
 
 
-def _day(text: str) -> date | None:
-    for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return datetime.strptime(text.strip(), pattern).date()
-        except ValueError:
-            continue
-    return None
-
-
 @action("answer_extension", r"/extensions/{extension_id:\d{1,12}}/answer", asks)
 async def answer(call: ActionCall) -> Flash:
     """Grant a waiting request (until the day asked or another day), or refuse it."""
@@ -67,7 +58,7 @@ async def answer(call: ActionCall) -> Flash:
     until: date | None = None
     reason: str | None = None
     if decision == "other":
-        until = _day(call.text("until", 20))
+        until = call.day("until")
         if until is None:
             return Flash(
                 ERROR,

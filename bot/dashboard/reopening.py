@@ -8,8 +8,6 @@ or a year whose deadline has not passed, is refused politely, changing nothing.
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
 from bot.core.i18n import _
 from bot.dashboard.actions import ERROR, OK, ActionCall, Flash, action
 from bot.dashboard.explaining import asks
@@ -23,21 +21,12 @@ EVERY = "*"
 """The form's value for every task of the agency."""
 
 
-def _day(text: str) -> date | None:
-    for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return datetime.strptime(text.strip(), pattern).date()
-        except ValueError:
-            continue
-    return None
-
-
 @action("reopen_reporting", r"/agencies/{agency_id:\d{1,9}}/reopen", asks)
 async def reopen(call: ActionCall) -> Flash:
     """Reopen the agency's reporting on a task, or every task, until a day."""
     agency_id = call.number("agency_id")
     task_text = call.text("task", 20).strip()
-    until = _day(call.text("until", 20))
+    until = call.day("until")
     if until is None:
         return Flash(
             ERROR,
