@@ -1,4 +1,4 @@
-""""Nhắc lại sau" end to end, over real HTTP: the real bot on Telegram (python-telegram-bot
+"""The "Nhắc lại sau" button end to end, over real HTTP: the real bot on Telegram (python-telegram-bot
 against the fake Bot API), the reminder delivered by the outbox worker, the button pressed, the
 reminder back once at the hour chosen and not before, the leader's escalation not held."""
 
