@@ -1,6 +1,7 @@
-"""The "Nhắc lại sau" button end to end, over real HTTP: the real bot on Telegram (python-telegram-bot
-against the fake Bot API), the reminder delivered by the outbox worker, the button pressed, the
-reminder back once at the hour chosen and not before, the leader's escalation not held."""
+"""The "Nhắc lại sau" button end to end, over real HTTP: the real bot on Telegram
+(python-telegram-bot against the fake Bot API), the reminder delivered by the outbox worker,
+the button pressed, the reminder back once at the hour chosen and not before, the leader's
+escalation not held."""
 
 from __future__ import annotations
 
