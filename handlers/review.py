@@ -6,9 +6,10 @@ Every version of every report waits for review ("chờ xem xét") until someone 
 ``rt:ID`` (return: the reason is asked, typed in one message), ``p:PAGE`` (a page),
 ``x`` (stop returning). The filter is ``aAGENCY_ID`` or ``tTASK_CODE``, empty for all.
 A returned report reaches the agency's members through the outbox, with a **Bổ sung ngay**
-button (``handlers/report/correction.py``). Agency leaders review their own agency's reports
-too when ``PGIBOT_LEADER_REVIEW`` is on. The role, and a leader's agency, are checked again
-at every press. The state chart is ``handlers/review.mmd``.
+button (``handlers/report/correction.py``). When ``PGIBOT_LEADER_REVIEW`` is on, agency
+leaders review their own agency's reports first (``handlers/leader_review.py``). The role,
+and a leader's agency, are checked again at every press. The state chart is
+``handlers/review.mmd``.
 
 :func:`accept_report` and :func:`return_report` are the decisions themselves, shared with the
 web dashboard: they check the role and the agency again, refuse a version decided already
@@ -24,18 +25,20 @@ from enum import StrEnum
 
 from bot.core.domain.conversation import ConversationState
 from bot.core.domain.members import MemberInfo, Role
-from bot.core.domain.review import QueuedReport, ReviewState
+from bot.core.domain.review import QueuedReport, Review, ReviewState
 from bot.core.domain.submissions import ReportStatus
-from bot.core.i18n import N_, _, format_moment
-from bot.core.messages import Choice, Reply, reply_to_payload
+from bot.core.i18n import N_, _, format_moment, ngettext
+from bot.core.messages import Choice, Reply
 from bot.core.text import shorten
 from bot.core.validation import has_content
 from handlers import replies
 from handlers.context import Actor, Command, Context
 from handlers.conversation import Conversation
+from handlers.leader_review import awaiting_leader, forward, leader_first
 from handlers.refusals import agency_refusal
-from handlers.report.correction import REVIEW, SUPPLEMENT
+from handlers.report.correction import REVIEW
 from handlers.report.questions import status_label
+from handlers.review_notices import accepted_message, returned_message, tell_agency
 from storage.agencies import AgencyError
 from storage.uow import UnitOfWork
 
@@ -108,13 +111,34 @@ async def _page(ctx: Context, where: str, page: int, *, edit: bool, note: str = 
         agencies = [own] if own is not None else [int(where[1:])]
     elif where.startswith("t"):
         task_code = where[1:]
+    which = awaiting_leader(ctx.require_member(), ctx.bot.leader_review)
     items, total = await ctx.uow.reviews.queue(
-        agency_ids=agencies, task_code=task_code, offset=page * PAGE_SIZE, limit=PAGE_SIZE
+        agency_ids=agencies,
+        task_code=task_code,
+        awaiting_leader=which,
+        offset=page * PAGE_SIZE,
+        limit=PAGE_SIZE,
     )
     pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
     if not items and page > 0:
         return await _page(ctx, where, min(page, pages) - 1, edit=edit, note=note)
     head = [note, ""] if note else []
+    if which is False:
+        _unused, first = await ctx.uow.reviews.queue(
+            agency_ids=agencies, task_code=task_code, awaiting_leader=True, limit=0
+        )
+        if first:
+            head += [
+                ngettext(
+                    "%(count)s more version is waiting for its agency's leader first (not "
+                    "listed).",
+                    "%(count)s more versions are waiting for their agencies' leaders first "
+                    "(not listed).",
+                    first,
+                )
+                % {"count": first},
+                "",
+            ]
     if not items:
         return Reply("\n".join([*head, _("No report is waiting for review.")]), edit=edit)
     lines = [
@@ -186,16 +210,17 @@ async def on_button(ctx: Context, argument: str) -> list[Reply]:
     if action == "p":
         _leave(ctx)
         return [await _page(ctx, where, int(value), edit=True)]
-    found = await ctx.uow.reviews.item(int(value))
+    found = await ctx.uow.reviews.item(int(value), leader_step=ctx.bot.leader_review)
     if found is None:
         return [replies.stale_choice()]
     item, decided = found
     own = _own_agency(ctx)
     if own is not None and not await ctx.uow.reviews.in_agency(item.submission_id, own):
         return replies.refused(ctx, "duyet", f"{REVIEW.prefix}:{argument}")
-    if decided.state is not ReviewState.WAITING:
+    forwarded = _forwarded(ctx.require_member(), decided, ctx.bot.leader_review)
+    if decided.state is not ReviewState.WAITING or forwarded:
         _leave(ctx)
-        note = _already(item, decided.state)
+        note = _already(item, decided.state, forwarded=forwarded)
         return [await _page(ctx, where, 0, edit=True, note=note)]
     if action == "ok":
         _leave(ctx)
@@ -204,8 +229,25 @@ async def on_button(ctx: Context, argument: str) -> list[Reply]:
     return [_ask_reason(item)]
 
 
-def _already(item: QueuedReport, state: ReviewState) -> str:
+def _forwarded(member: MemberInfo, review: Review, leader_review: bool) -> bool:
+    """Tell whether a leader's version is past the leader's step (forwarded already)."""
+    return (
+        leader_first(member, leader_review)
+        and review.state is ReviewState.WAITING
+        and not review.awaits_leader
+    )
+
+
+def _already(item: QueuedReport, state: ReviewState, *, forwarded: bool = False) -> str:
     facts = {"code": item.task_code, "agency": item.agency_name}
+    if forwarded:
+        return (
+            _(
+                "The report of %(agency)s on task %(code)s has already been accepted by the "
+                "agency's leader and forwarded to the coordinator."
+            )
+            % facts
+        )
     if state is ReviewState.ACCEPTED:
         return _("The report of %(agency)s on task %(code)s has already been accepted.") % facts
     return _("The report of %(agency)s on task %(code)s has already been returned.") % facts
@@ -239,7 +281,9 @@ async def _accept(ctx: Context, item: QueuedReport, where: str) -> Reply:
 async def on_text(ctx: Context, text: str) -> list[Reply]:
     """Take the typed reason of a return, return the report and tell its agency."""
     data = ctx.state.data
-    found = await ctx.uow.reviews.item(int(data.get("submission", 0)))
+    found = await ctx.uow.reviews.item(
+        int(data.get("submission", 0)), leader_step=ctx.bot.leader_review
+    )
     if found is None or not _may_review(ctx):
         ctx.reset()
         return [replies.stale_choice()]
@@ -307,19 +351,29 @@ class Decision:
     item: QueuedReport | None = None
     state: ReviewState | None = None
     queued: bool = False
-    """Whether the agency's members were sent a message through the outbox."""
+    """Whether someone was sent a message through the outbox (the agency, the coordinators)."""
+    forwarded: bool = False
+    """The leader's step: the version was (or had already been) forwarded to the coordinator."""
 
     def note(self) -> str:
         """Return the sentence that tells the reviewer what happened."""
         if self.item is None or self.state is None:
             return replies.stale_choice().text
         if self.outcome is not Outcome.DONE:
-            return _already(self.item, self.state)
+            return _already(self.item, self.state, forwarded=self.forwarded)
         facts = {
             "agency": self.item.agency_name,
             "code": self.item.task_code,
             "version": self.item.version,
         }
+        if self.forwarded:
+            return (
+                _(
+                    "Accepted and forwarded to the coordinator: the report of %(agency)s on "
+                    "task %(code)s (version %(version)s)."
+                )
+                % facts
+            )
         if self.state is ReviewState.ACCEPTED:
             return (
                 _("Accepted: the report of %(agency)s on task %(code)s (version %(version)s).")
@@ -370,7 +424,7 @@ async def _decide(
     reviewer = actor.member
     if not may_review(reviewer, leader_review):
         return Decision(Outcome.REFUSED)
-    found = await uow.reviews.item(submission_id)
+    found = await uow.reviews.item(submission_id, leader_step=leader_review)
     if found is None:
         return Decision(Outcome.MISSING)
     item, decided = found
@@ -379,6 +433,16 @@ async def _decide(
         return Decision(Outcome.REFUSED, item, decided.state)
     if decided.state is not ReviewState.WAITING:
         return Decision(Outcome.ALREADY, item, decided.state)
+    if _forwarded(reviewer, decided, leader_review):
+        return Decision(Outcome.ALREADY, item, decided.state, forwarded=True)
+    if leader_first(reviewer, leader_review) and state is ReviewState.ACCEPTED:
+        done, queued = await forward(uow, actor, item, now)
+        if not done:
+            again = await uow.reviews.item(submission_id, leader_step=leader_review)
+            now_state = again[1].state if again else ReviewState.WAITING
+            waiting = now_state is ReviewState.WAITING
+            return Decision(Outcome.ALREADY, item, now_state, forwarded=waiting)
+        return Decision(Outcome.DONE, item, ReviewState.WAITING, queued, forwarded=True)
     if not await uow.reviews.decide(
         item.submission_id, state, reviewer_id=reviewer.id, now=now, reason=reason
     ):
@@ -397,85 +461,14 @@ async def _decide(
     else:
         logger.info("submission %s returned by member %s", item.submission_id, reviewer.id)
     message = (
-        _accepted_message(reviewer, item)
+        accepted_message(reviewer, item)
         if accepted
-        else _returned_message(reviewer, item, reason or "")
+        else returned_message(reviewer, item, reason or "")
     )
-    queued = await _tell_agency(
+    queued = await tell_agency(
         uow, reviewer, now, item, "accepted" if accepted else "returned", message
     )
     return Decision(Outcome.DONE, item, state, queued)
-
-
-def _accepted_message(reviewer: MemberInfo, item: QueuedReport) -> Reply:
-    return Reply(
-        _(
-            "%(reviewer)s (%(from)s) has accepted your agency's report on task %(code)s "
-            "(%(year)s), version %(version)s."
-        )
-        % {
-            "reviewer": reviewer.full_name,
-            "from": reviewer.agency_name,
-            "code": item.task_code,
-            "year": item.year,
-            "version": item.version,
-        }
-    )
-
-
-def _returned_message(reviewer: MemberInfo, item: QueuedReport, reason: str) -> Reply:
-    text = _(
-        "%(reviewer)s (%(from)s) has returned your agency's report on task %(code)s "
-        "(%(year)s), version %(version)s of %(time)s, for supplementing.\n"
-        "Reason: %(reason)s\n\n"
-        "The report returned: %(status)s, %(progress)s%%.\n"
-        "Results: %(results)s\n\n"
-        "Press Supplement now, or send /baocao %(code)s, to correct it: its answers are "
-        "offered again, and the correction may be sent even after the deadline (it is "
-        "recorded as late)."
-    ) % {
-        "reviewer": reviewer.full_name,
-        "from": reviewer.agency_name,
-        "code": item.task_code,
-        "year": item.year,
-        "version": item.version,
-        "time": format_moment(item.created_at),
-        "reason": reason,
-        "status": status_label(ReportStatus(item.status)),
-        "progress": item.progress,
-        "results": shorten(" ".join(item.results.split()), 600),
-    }
-    return Reply(text, ((Choice(_("Supplement now"), SUPPLEMENT.encode(item.submission_id)),),))
-
-
-async def _tell_agency(
-    uow: UnitOfWork,
-    sender: MemberInfo,
-    now: datetime,
-    item: QueuedReport,
-    what: str,
-    message: Reply,
-) -> bool:
-    """Put one message to each member of the report's agency in the outbox."""
-    queued = False
-    for member_id, channel, chat_id in await uow.members.notice_recipients(
-        sender.id, item.agency_id
-    ):
-        queued = (
-            bool(
-                await uow.notifications.enqueue(
-                    channel=channel,
-                    chat_id=chat_id,
-                    member_id=member_id,
-                    kind="review",
-                    payload=reply_to_payload(message),
-                    dedupe_key=f"review:{what}:{item.submission_id}:{member_id}",
-                    now=now,
-                )
-            )
-            or queued
-        )
-    return queued
 
 
 async def current_question(ctx: Context) -> Reply:

@@ -30,7 +30,7 @@ from handlers.conversation import Button, Conversation
 from handlers.exports import state_label
 from handlers.exports.explanations import counts_line as explanation_counts
 from handlers.exports.explanations import lines_for_task, request_line
-from handlers.exports.labels import summary_review_line
+from handlers.exports.labels import leader_review_line, summary_review_line
 from handlers.exports.periods import figures_line, periodic_lines
 from handlers.exports.registry import EXPORTS, ExportFormat, ExportScope, export, offered
 from handlers.exports.standing import (
@@ -100,11 +100,17 @@ async def overview(ctx: Context) -> list[Reply]:
         return [Reply(_("No plan has been imported yet."))]
     if _scope(ctx) is not None:
         return [_agency_view(ctx, summary, summary.agencies[0] if summary.agencies else None)]
-    return [Reply(overview_text(summary, ctx), _overview_buttons(ctx, summary))]
+    led = await _led(ctx)
+    return [Reply(overview_text(summary, ctx, led), _overview_buttons(ctx, summary))]
 
 
-def overview_text(summary: PlanSummary, ctx: Context) -> str:
-    """Write the one-message summary of the whole plan."""
+async def _led(ctx: Context) -> frozenset[int] | None:
+    """Return the agencies with an active leader when leaders review first, else None."""
+    return await ctx.uow.reviews.led_agencies() if ctx.bot.leader_review else None
+
+
+def overview_text(summary: PlanSummary, ctx: Context, led: frozenset[int] | None = None) -> str:
+    """Write the one-message summary of the whole plan (``led``: see :func:`_led`)."""
     lines = [
         _("SUMMARY OF THE PGI PLAN, %(year)s") % {"year": summary.year},
         _("As of %(time)s") % {"time": format_moment(ctx.now())},
@@ -126,6 +132,8 @@ def overview_text(summary: PlanSummary, ctx: Context) -> str:
         }
     )
     lines.append(_("Review: %(counts)s (send /duyet)") % {"counts": summary_review_line(summary)})
+    if led is not None and (leader_line := leader_review_line(summary, led)):
+        lines.append(leader_line)
     explained = explanation_counts(summary.explanations, summary.today)
     if explained:
         lines.append(explained)
@@ -255,7 +263,8 @@ async def on_choice(ctx: Context, argument: str) -> list[Reply]:
     if action == "ov":
         if _scope(ctx) is not None:
             return [_agency_view(ctx, summary, summary.agencies[0] if summary.agencies else None)]
-        overview_reply = Reply(overview_text(summary, ctx), _overview_buttons(ctx, summary))
+        led = await _led(ctx)
+        overview_reply = Reply(overview_text(summary, ctx, led), _overview_buttons(ctx, summary))
         return [replace(overview_reply, edit=True)]
     if action == "rk" and _scope(ctx) is None:
         return [_risk_view(summary)]

@@ -122,6 +122,7 @@ async def history(ctx: Context) -> list[Reply]:
     if ctx.incoming.argument.strip():
         return [await _year_history(ctx, ctx.incoming.argument.strip())]
     recent = await ctx.uow.submissions.recent(member.agency_id, limit=HISTORY_LENGTH)
+    led = ctx.bot.leader_review and member.agency_id in await ctx.uow.reviews.led_agencies()
     explained = await _explanations(ctx)
     if not recent:
         text = _("%(agency)s has not reported yet. Send /baocao to report on a task.") % {
@@ -145,7 +146,7 @@ async def history(ctx: Context) -> list[Reply]:
             _("Task %(code)s: %(title)s") % {"code": item.task_code, "title": item.task_title}
         )
         lines.append(_state_of(item.status, item.progress, item.version, item.attachment_count))
-        lines.append(_review_line(item))
+        lines.append(_review_line(item, led))
     lines += [
         "",
         _("Review of the reports shown: %(counts)s")
@@ -234,9 +235,19 @@ def _state_of(status: str, progress: int, version: int, files: int) -> str:
     return summary
 
 
-def _review_line(item: SubmissionInfo) -> str:
-    """Say where a version stands in review: waiting, accepted, or returned and why."""
+def _review_line(item: SubmissionInfo, led: bool = False) -> str:
+    """Say where a version stands in review: waiting, accepted, or returned and why.
+
+    ``led``: the agency's versions wait for its leader first (``PGIBOT_LEADER_REVIEW``).
+    """
     review = item.review
+    if review.state is ReviewState.WAITING and review.leader_at is not None:
+        return _(
+            "Accepted by the agency's leader %(name)s at %(time)s; waiting for the "
+            "coordinator's review"
+        ) % {"name": review.leader or "", "time": format_moment(review.leader_at)}
+    if review.state is ReviewState.WAITING and led:
+        return _("Waiting for the agency's leader")
     if review.state is ReviewState.WAITING or review.at is None:
         return review_label(ReviewState.WAITING)
     facts = {

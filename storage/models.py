@@ -434,6 +434,9 @@ class Submission(Base):
     reviewed_at: Mapped[datetime | None]
     review_reason: Mapped[str | None] = mapped_column(Text)
     """What to add or correct, when the version was returned."""
+    leader_reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    """The agency leader who accepted the version and forwarded it (``PGIBOT_LEADER_REVIEW``)."""
+    leader_reviewed_at: Mapped[datetime | None]
     period_start: Mapped[date | None] = mapped_column(Date)
     period_end: Mapped[date | None] = mapped_column(Date)
     """The days its figures count from and to ("Số liệu tính từ ngày … đến ngày …")."""

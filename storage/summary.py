@@ -308,6 +308,7 @@ class SummaryRepository:
                 Submission.proposals,
                 Submission.created_at,
                 Submission.review_state,
+                Submission.leader_reviewed_at,
             ).join(
                 newest,
                 (Submission.cycle_id == cycle_id)
@@ -327,6 +328,7 @@ class SummaryRepository:
             proposals,
             at,
             review,
+            forwarded_at,
         ) in rows:
             counts_for = owner.get(agency_id, agency_id)
             key = (task_id, counts_for)
@@ -340,6 +342,7 @@ class SummaryRepository:
                 proposals,
                 at,
                 review=ReviewState(review),
+                forwarded=forwarded_at is not None,
             )
             if key not in latest or latest[key].created_at < report.created_at:
                 latest[key] = report
@@ -521,6 +524,7 @@ class SummaryRepository:
             )
         }
         reviewer = aliased(Member)
+        leader = aliased(Member)
         attachments = (
             select(Attachment.submission_id, func.count().label("n"))
             .group_by(Attachment.submission_id)
@@ -549,9 +553,12 @@ class SummaryRepository:
                 Submission.review_reason,
                 Submission.period_start,
                 Submission.period_end,
+                leader.full_name,
+                Submission.leader_reviewed_at,
             )
             .join(Task, Task.id == Submission.task_id)
             .outerjoin(reviewer, reviewer.id == Submission.reviewed_by_id)
+            .outerjoin(leader, leader.id == Submission.leader_reviewed_by_id)
             .outerjoin(PlanIndex, PlanIndex.id == Task.index_id)
             .join(Member, Member.id == Submission.member_id)
             .outerjoin(attachments, attachments.c.submission_id == Submission.id)

@@ -363,10 +363,16 @@ async def test_every_review_button_for_every_role_and_agency(
             .select_from(AuditEntry)
             .where(AuditEntry.action == "permission.refused")
         )
-        state = await session.scalar(select(Submission.review_state))
+        state, forwarded = (
+            await session.execute(
+                select(Submission.review_state, Submission.leader_reviewed_by_id)
+            )
+        ).one()
     assert audited == refused
     accepted = role in (Role.COORDINATOR, Role.ADMIN) or (role is Role.LEADER and leader_review)
-    assert state == ("accepted" if accepted else "waiting")
+    leader_step = role is Role.LEADER and leader_review  # forwarded to the coordinator
+    assert state == ("accepted" if accepted and not leader_step else "waiting")
+    assert (forwarded is not None) == leader_step
 
 
 @pytest.mark.parametrize("role", [*Role, None])

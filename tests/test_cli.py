@@ -630,6 +630,8 @@ async def test_a_downgrade_preview_counts_rows_and_changes_nothing(database_url:
             migrate.Loss("plan", "structure", 1),
             migrate.Loss("reopening", None, 0),
             migrate.Loss("snooze", None, 0),
+            migrate.Loss("submission", "leader_reviewed_at", 0),
+            migrate.Loss("submission", "leader_reviewed_by_id", 0),
             migrate.Loss("submission", "period_end", 0),
             migrate.Loss("submission", "period_start", 0),
             migrate.Loss("submission", "review_reason", 0),

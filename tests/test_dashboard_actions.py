@@ -56,7 +56,13 @@ async def _wait_again(database: Database, submission_id: int) -> None:
         await session.execute(
             update(Submission)
             .where(Submission.id == submission_id)
-            .values(review_state="waiting", reviewed_by_id=None, reviewed_at=None)
+            .values(
+                review_state="waiting",
+                reviewed_by_id=None,
+                reviewed_at=None,
+                leader_reviewed_by_id=None,
+                leader_reviewed_at=None,
+            )
         )
         await session.commit()
 
@@ -106,6 +112,8 @@ async def test_every_review_action_for_every_role_and_agency(world: World) -> No
                     client, url, {"csrf": csrf, "back": back, "reason": reason}
                 )
                 allowed = who in ("coordinator", "admin") or (who == "leader" and leader_review)
+                if who == "leader" and name == "accept":
+                    state = "waiting"  # the leader's step: forwarded to the coordinator
                 if who is None:
                     assert status == 401, (who, name, status)
                 elif allowed:
@@ -120,7 +128,8 @@ async def test_every_review_action_for_every_role_and_agency(world: World) -> No
                     refused += 1
     assert await _count(world.database, "permission.refused") == refused
     reviewers = 2 + leader_review
-    assert await _count(world.database, "review.accept") == reviewers
+    assert await _count(world.database, "review.accept") == 2
+    assert await _count(world.database, "review.forward") == leader_review
     assert await _count(world.database, "review.return") == reviewers
 
 
@@ -444,3 +453,32 @@ async def test_a_bad_extension_answer_changes_nothing(world: World) -> None:
         assert status == 403
     assert await _extension(world, request_id) == ("waiting", None, None)
     assert await _count(world.database, "extension.grant") == 0
+
+
+async def test_the_buttons_follow_the_leaders_step(world: World) -> None:
+    """With leaders reviewing first, each sees "Tiếp nhận" only on the versions at its step."""
+    submission = world.submission_id
+    page_url = f"{world.base}agencies/{world.agencies['sct']}?year=2024"
+    form = f'action="/web/reports/{submission}/accept"'
+
+    async def page(who: str) -> str:
+        async with await world.client(who) as client, client.get(page_url) as answer:
+            return await answer.text()
+
+    coordinator, leader = await page("coordinator"), await page("leader")
+    if not world.leader_review:
+        assert form in coordinator and "Chờ lãnh đạo xem xét" not in coordinator
+        return
+    assert form not in coordinator and "Chờ lãnh đạo xem xét" in coordinator
+    assert form in leader
+    async with await world.client("leader") as client:
+        csrf = await _csrf(client, world)
+        back = f"/web/agencies/{world.agencies['sct']}?year=2024"
+        status, _l, _t = await _post(
+            client, f"{world.base}reports/{submission}/accept", {"csrf": csrf, "back": back}
+        )
+        assert status == 303
+    coordinator, leader = await page("coordinator"), await page("leader")
+    assert form in coordinator and form not in leader
+    assert "Lãnh đạo đơn vị Trần Văn Lãnh Đạo đã tiếp nhận" in coordinator
+    assert await _state(world.database, submission) == ("waiting", None)

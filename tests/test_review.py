@@ -190,8 +190,9 @@ async def test_leaders_review_their_own_agency_only_when_the_setting_is_on(
     assert "Không có báo cáo nào" in _text(await other.send("/duyet"))
     refused = await other.press(_choice(queue, "Tiếp nhận 1"))  # another agency's: refused
     assert "không dành cho vai trò" in _text(refused)
-    assert "Đã tiếp nhận" in _text(await leader.press(_choice(queue, "Tiếp nhận 1")))
-    assert [r[1] for r in await _reviews(database)] == [ReviewState.ACCEPTED.value]
+    forwarded = _text(await leader.press(_choice(queue, "Tiếp nhận 1")))
+    assert "Đã tiếp nhận và chuyển cơ quan điều phối" in forwarded  # the leader's step only
+    assert [r[1] for r in await _reviews(database)] == [ReviewState.WAITING.value]
 
 
 async def test_the_review_migration_keeps_every_report_both_ways(

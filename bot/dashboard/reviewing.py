@@ -3,7 +3,9 @@
 The buttons "Tiếp nhận" and "Trả lại" on the report cards (an agency's page, the reports'
 search) of the versions waiting for review, for those who review in chat: the coordinator and
 the administrator, and an agency's leader for the own agency when ``PGIBOT_LEADER_REVIEW`` is
-on. Both go through :func:`handlers.review.accept_report` and
+on: then a leader's "Tiếp nhận" forwards the version to the coordinator
+(``handlers/leader_review.py``), and each sees the buttons only on the versions at its step.
+Both go through :func:`handlers.review.accept_report` and
 :func:`handlers.review.return_report`, as ``/duyet`` does: the agency's members are told
 through the outbox, the decision is audited, and a version decided already is refused with a
 note, changing nothing.
@@ -16,6 +18,7 @@ from bot.dashboard.access import Viewer
 from bot.dashboard.actions import ERROR, OK, WARNING, ActionCall, Flash, action
 from bot.dashboard.config import Dashboard
 from bot.dashboard.security import refusal
+from handlers.leader_review import leader_first
 from handlers.review import (
     REASON_LIMIT,
     Decision,
@@ -28,12 +31,17 @@ from handlers.review import (
 )
 from storage.uow import UnitOfWork
 
-__all__ = ["REASON_LIMIT", "reviews"]
+__all__ = ["REASON_LIMIT", "leads", "reviews"]
 
 
 def reviews(viewer: Viewer, dashboard: Dashboard) -> bool:
     """Tell whether the viewer reviews reports, as in chat."""
     return may_review(viewer.member, dashboard.leader_review)
+
+
+def leads(viewer: Viewer, dashboard: Dashboard) -> bool:
+    """Tell whether the viewer takes the leader's first step (buttons on what waits for it)."""
+    return leader_first(viewer.member, dashboard.leader_review)
 
 
 @action("accept_report", r"/reports/{submission_id:\d{1,12}}/accept", reviews)

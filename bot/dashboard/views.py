@@ -27,7 +27,7 @@ from bot.dashboard.access import VIEWER_KEY, Viewer
 from bot.dashboard.charts import index_counts, stacked
 from bot.dashboard.config import DASHBOARD_KEY, Dashboard
 from bot.dashboard.render import page
-from bot.dashboard.reviewing import REASON_LIMIT, reviews
+from bot.dashboard.reviewing import REASON_LIMIT, leads, reviews
 from bot.dashboard.security import audit, refusal
 from handlers.exports.registry import EXPORTS, export
 from handlers.exports.standing import (
@@ -235,7 +235,9 @@ async def agency(request: web.Request) -> web.StreamResponse:
             )
         )
         members = [m for m in await reads.members.list_all() if m.agency_id == agency_id]
-        decisions = await reads.reviews.decisions([r.id for r in reports.hits])
+        decisions = await reads.reviews.decisions(
+            [r.id for r in reports.hits], leader_step=dashboard.leader_review
+        )
     lead = [t for t in summary.all_tasks if t.code in found.lead_tasks]
     other = [t for t in summary.all_tasks if t.code not in found.lead_tasks]
 
@@ -279,6 +281,7 @@ def _review_context(request: web.Request, decisions: dict[int, Review]) -> dict[
     return {
         "decisions": decisions,
         "reviews": reviews(_viewer(request), _dashboard(request)),
+        "leads": leads(_viewer(request), _dashboard(request)),
         "reason_limit": REASON_LIMIT,
     }
 
@@ -359,7 +362,9 @@ async def reports(request: web.Request) -> web.StreamResponse:
                     limit=PAGE_SIZE,
                 )
             )
-            decisions = await reads.reviews.decisions([r.id for r in found.hits])
+            decisions = await reads.reviews.decisions(
+                [r.id for r in found.hits], leader_step=_dashboard(request).leader_review
+            )
     filters = {k: v for k, v in query.items() if k != "page" and v}
     return page(
         "reports.html",

@@ -70,6 +70,24 @@ def summary_review_line(summary: PlanSummary) -> str:
     return review_line([r.review for t in summary.all_tasks for r in t.all_reports])
 
 
+def leader_review_line(summary: PlanSummary, led: frozenset[int]) -> str | None:
+    """Count the waiting latest reports at the leader's step (``PGIBOT_LEADER_REVIEW``).
+
+    ``led``: the agencies with an active leader. None when no report is at that step.
+    """
+    waiting = [
+        r for t in summary.all_tasks for r in t.all_reports if r.review is ReviewState.WAITING
+    ]
+    first = sum(1 for r in waiting if not r.forwarded and r.agency_id in led)
+    forwarded = sum(1 for r in waiting if r.forwarded)
+    if not first and not forwarded:
+        return None
+    return _(
+        "of those waiting: waiting for the agency's leader %(first)s · accepted by the "
+        "leader, waiting for the coordinator %(forwarded)s"
+    ) % {"first": first, "forwarded": forwarded}
+
+
 def state_label(state: str) -> str:
     """Return the name of a task state (a report status or ``unreported``) in the language."""
     if state in _REPORT_STATES:

@@ -22,7 +22,7 @@ from xlsxwriter import Workbook
 from bot.core.domain.progress import STATES, PlanSummary, SubmissionRow, TaskState
 from bot.core.domain.review import ReviewState
 from bot.core.domain.standing import STANDINGS, YearStanding
-from bot.core.i18n import _, format_day
+from bot.core.i18n import _, format_day, format_moment
 from bot.core.priority import give_way
 from handlers.exports.explanations import answer_state, reason_label
 from handlers.exports.labels import (
@@ -396,6 +396,18 @@ def _explanations(book: _Book, summary: PlanSummary) -> None:
     sheet.finish()
 
 
+def _review_cell(label: str, item: SubmissionRow) -> str:
+    """Return the review column: the state, and the agency leader's acceptance if any."""
+    if item.leader_at is None:
+        return label
+    return (
+        label
+        + "; "
+        + _("accepted by the agency's leader %(name)s at %(time)s")
+        % {"name": item.leader or "", "time": format_moment(item.leader_at)}
+    )
+
+
 async def _submissions(
     book: _Book,
     summary: PlanSummary,
@@ -454,7 +466,7 @@ async def _submissions(
                 item.version,
                 item.attachments,
                 roles[item.lead],
-                reviews[item.review],
+                _review_cell(reviews[item.review], item),
                 item.reviewer,
                 item.reviewed_at,
                 item.review_reason,

@@ -3,7 +3,8 @@
 The coordinator's "Trả lại" message carries a **Bổ sung ngay** button (``bs:SUBMISSION``): it
 opens ``/baocao`` on that task with the returned version's answers (and evidence files) as the
 defaults, at the menu of what to change. The correction is stored as the next version, waits
-for review again, and the member who returned the report is told it arrived (outbox). After
+for review again, and the member who returned the report is told it arrived (outbox; the
+agency's leaders instead when it waits for them first, ``PGIBOT_LEADER_REVIEW``). After
 the year's deadline a report may still be corrected when its latest version was returned or a
 reopening covers the task (:func:`bot.core.domain.review.may_correct`).
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import replace
 
+from bot.core.domain.members import Role
 from bot.core.domain.plan import CycleInfo
 from bot.core.domain.review import QueuedReport, Review, ReviewState, may_correct
 from bot.core.domain.submissions import SubmissionInfo
@@ -140,6 +142,12 @@ async def tell_reviewer(ctx: Context, stored: SubmissionInfo, agency_id: int) ->
         if reviewer_id is not None
         else []
     )
+    if ctx.bot.leader_review:  # waiting for the agency's leader first: the leaders are told
+        found = await ctx.uow.reviews.item(stored.id, leader_step=True)
+        if found is not None and found[1].awaits_leader:
+            recipients = await ctx.uow.members.notice_recipients(
+                sender.id, agency_id, role=Role.LEADER
+            )
     if not recipients:  # the reviewer left: the coordinators are told instead
         recipients = [
             (r.member_id, r.channel, r.chat_id)

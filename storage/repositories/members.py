@@ -203,14 +203,19 @@ class MemberRepository:
         )
 
     async def notice_recipients(
-        self, sender_id: int, agency_id: int | None, *, only: int | None = None
+        self,
+        sender_id: int,
+        agency_id: int | None,
+        *,
+        only: int | None = None,
+        role: Role | None = None,
     ) -> list[tuple[int, str, str]]:
         """Return who receives a notice, as (member id, channel, chat id), by member id.
 
         The active members (of one agency, if given) but the sender, each once, on a reachable
         account that is not the terminal's (a terminal session cannot be notified): the one on
         the channel the member chose (``/kenh``), else the latest, as for reminders.
-        ``only`` keeps one member (a notice about them).
+        ``only`` keeps one member (a notice about them), ``role`` the members of that role.
         """
         query = (
             select(Member.id, MemberIdentity.channel, MemberIdentity.chat_id)
@@ -231,6 +236,8 @@ class MemberRepository:
             query = query.where(Member.agency_id == agency_id)
         if only is not None:
             query = query.where(Member.id == only)
+        if role is not None:
+            query = query.where(Member.role == role.value)
         chosen: dict[int, tuple[int, str, str]] = {}
         for member_id, channel, chat_id in (await self._session.execute(query)).all():
             chosen.setdefault(member_id, (member_id, channel, chat_id))

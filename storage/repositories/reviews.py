@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from bot.core.domain.members import Role
 from bot.core.domain.plan import in_cycle
 from bot.core.domain.review import QueuedReport, Reopening, Review, ReviewState
 from bot.core.domain.submissions import AttachmentInfo
@@ -18,6 +19,7 @@ from storage.models import Agency, Attachment, Cycle, Member, Plan, Submission, 
 from storage.models import Reopening as ReopeningRow
 
 _Reviewer = aliased(Member)
+_Leader = aliased(Member)
 
 
 class ReviewRepository:
@@ -33,15 +35,21 @@ class ReviewRepository:
         *,
         agency_ids: Sequence[int] | None = None,
         task_code: str | None = None,
+        awaiting_leader: bool | None = None,
         offset: int = 0,
         limit: int = 5,
     ) -> tuple[list[QueuedReport], int]:
         """Return a page of the versions waiting for review, oldest first, and how many wait.
 
         ``agency_ids`` keeps the reports of those agencies (and the agencies merged into
-        them); ``task_code`` those on the tasks with that code.
+        them); ``task_code`` those on the tasks with that code; ``awaiting_leader`` True only
+        those waiting for their agency's leader, False only those that no longer do (None:
+        every waiting version, the leader's step off).
         """
         where: list[ColumnElement[bool]] = [Submission.review_state == ReviewState.WAITING.value]
+        if awaiting_leader is not None:
+            first = await self._awaits_leader()
+            where.append(first if awaiting_leader else ~first)
         if agency_ids is not None:
             lineage = {i for a in agency_ids for i in await lineage_ids(self._session, a)}
             where.append(Submission.agency_id.in_(lineage))
@@ -62,8 +70,13 @@ class ReviewRepository:
         )
         return [_queued_report(row) for row in rows], int(total or 0)
 
-    async def item(self, submission_id: int) -> tuple[QueuedReport, Review] | None:
-        """Return one version with its review, whatever its state."""
+    async def item(
+        self, submission_id: int, *, leader_step: bool = False
+    ) -> tuple[QueuedReport, Review] | None:
+        """Return one version with its review, whatever its state.
+
+        ``leader_step`` (``PGIBOT_LEADER_REVIEW``) tells whether it may wait for its leader.
+        """
         row = (
             await self._session.execute(
                 _queued()
@@ -72,17 +85,57 @@ class ReviewRepository:
                     _Reviewer.full_name.label("reviewer_name"),
                     Submission.reviewed_at,
                     Submission.review_reason,
+                    _Leader.full_name.label("leader_name"),
+                    Submission.leader_reviewed_at,
                 )
                 .outerjoin(_Reviewer, _Reviewer.id == Submission.reviewed_by_id)
+                .outerjoin(_Leader, _Leader.id == Submission.leader_reviewed_by_id)
                 .where(Submission.id == submission_id)
             )
         ).first()
         if row is None:
             return None
+        led = await self.led_agencies() if leader_step else frozenset()
         review = Review(
-            ReviewState(row.review_state), row.reviewer_name, row.reviewed_at, row.review_reason
+            ReviewState(row.review_state),
+            row.reviewer_name,
+            row.reviewed_at,
+            row.review_reason,
+            row.leader_name,
+            row.leader_reviewed_at,
+            _waits(row.review_state, row.leader_reviewed_at, row.agency_id, led),
         )
         return _queued_report(row), review
+
+    async def led_agencies(self) -> frozenset[int]:
+        """Return the agencies with an active leader (and the agencies merged into them)."""
+        rows = await self._session.scalars(
+            select(Member.agency_id)
+            .where(Member.role == Role.LEADER.value, Member.active.is_(True))
+            .distinct()
+        )
+        led: set[int] = set()
+        for agency_id in list(rows):
+            led.update(await lineage_ids(self._session, agency_id))
+        return frozenset(led)
+
+    async def _awaits_leader(self) -> ColumnElement[bool]:
+        led = await self.led_agencies()
+        return Submission.leader_reviewed_at.is_(None) & Submission.agency_id.in_(sorted(led))
+
+    async def forward(self, submission_id: int, *, leader_id: int, now: datetime) -> bool:
+        """Record a leader's acceptance of a waiting version; False when decided or forwarded."""
+        result: Any = await self._session.execute(
+            update(Submission)
+            .where(
+                Submission.id == submission_id,
+                Submission.review_state == ReviewState.WAITING.value,
+                Submission.leader_reviewed_at.is_(None),
+            )
+            .values(leader_reviewed_by_id=leader_id, leader_reviewed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount == 1)
 
     async def decide(
         self,
@@ -142,10 +195,13 @@ class ReviewRepository:
         )
         return author is not None and author in await lineage_ids(self._session, agency_id)
 
-    async def decisions(self, submission_ids: Sequence[int]) -> dict[int, Review]:
+    async def decisions(
+        self, submission_ids: Sequence[int], *, leader_step: bool = False
+    ) -> dict[int, Review]:
         """Return the review of each of these versions (the dashboard's report cards)."""
         if not submission_ids:
             return {}
+        led = await self.led_agencies() if leader_step else frozenset()
         rows = await self._session.execute(
             select(
                 Submission.id,
@@ -153,11 +209,26 @@ class ReviewRepository:
                 _Reviewer.full_name,
                 Submission.reviewed_at,
                 Submission.review_reason,
+                _Leader.full_name,
+                Submission.leader_reviewed_at,
+                Submission.agency_id,
             )
             .outerjoin(_Reviewer, _Reviewer.id == Submission.reviewed_by_id)
+            .outerjoin(_Leader, _Leader.id == Submission.leader_reviewed_by_id)
             .where(Submission.id.in_(list(submission_ids)))
         )
-        return {row[0]: Review(ReviewState(row[1]), row[2], row[3], row[4]) for row in rows}
+        return {
+            row[0]: Review(
+                ReviewState(row[1]),
+                row[2],
+                row[3],
+                row[4],
+                row[5],
+                row[6],
+                _waits(row[1], row[6], row[7], led),
+            )
+            for row in rows
+        }
 
     async def task_code_exists(self, code: str) -> bool:
         """Tell whether some task of the plan has this code (any letter case)."""
@@ -231,6 +302,11 @@ class ReviewRepository:
             )
             for r, year, code in rows
         ]
+
+
+def _waits(state: str, leader_at: datetime | None, agency_id: int, led: frozenset[int]) -> bool:
+    """Tell whether a version waits for its agency's leader first."""
+    return state == ReviewState.WAITING.value and leader_at is None and agency_id in led
 
 
 def _queued() -> Any:

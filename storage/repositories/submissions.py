@@ -285,6 +285,8 @@ class SubmissionRepository:
                     row.reviewer_name,
                     row.reviewed_at,
                     row.review_reason,
+                    row.leader_name,
+                    row.leader_reviewed_at,
                 ),
                 period_start=row.period_start,
                 period_end=row.period_end,
@@ -301,6 +303,7 @@ _C = cast(Table, Cycle.__table__)
 _P = cast(Table, Plan.__table__)
 _ATT = cast(Table, Attachment.__table__)
 _REVIEWER = _M.alias("reviewer")
+_LEADER = _M.alias("leader")
 _ATTACHMENTS = (
     select(_ATT.c.submission_id, func.count().label("n")).group_by(_ATT.c.submission_id).subquery()
 )
@@ -326,6 +329,8 @@ _SUBMISSIONS = (
         _REVIEWER.c.full_name.label("reviewer_name"),
         _S.c.reviewed_at,
         _S.c.review_reason,
+        _LEADER.c.full_name.label("leader_name"),
+        _S.c.leader_reviewed_at,
         _S.c.period_start,
         _S.c.period_end,
     )
@@ -337,5 +342,6 @@ _SUBMISSIONS = (
     .join(_P, _P.c.id == _C.c.plan_id)
     .outerjoin(_ATTACHMENTS, _ATTACHMENTS.c.submission_id == _S.c.id)
     .outerjoin(_REVIEWER, _REVIEWER.c.id == _S.c.reviewed_by_id)
+    .outerjoin(_LEADER, _LEADER.c.id == _S.c.leader_reviewed_by_id)
     .order_by(_S.c.created_at.desc(), _S.c.id.desc())
 )

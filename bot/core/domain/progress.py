@@ -41,6 +41,8 @@ class LatestReport:
     """True for a contribution: the agency does not lead the task."""
     review: ReviewState = ReviewState.WAITING
     """Where this version stands in the coordinator's review."""
+    forwarded: bool = False
+    """Accepted by the agency's leader and forwarded to the coordinator (still waiting)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +226,9 @@ class SubmissionRow:
     period_start: date | None = None
     period_end: date | None = None
     """The days its figures count from and to (None: stored before periods were kept)."""
+    leader: str | None = None
+    """The agency leader who accepted it and forwarded it to the coordinator."""
+    leader_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,8 @@ class ReviewState(StrEnum):
     WAITING = "waiting"
     """Submitted, not yet accepted or returned ("chờ xem xét")."""
     ACCEPTED = "accepted"
-    """Accepted by the coordinator (or, when that step is on, by the agency's leader)."""
+    """Accepted by the coordinator. With ``PGIBOT_LEADER_REVIEW`` on, a leader's acceptance
+    only forwards a waiting version to the coordinator (recorded beside the state)."""
     RETURNED = "returned"
     """Sent back for correction with a reason; the correction is a new version."""
 
@@ -29,6 +30,11 @@ class Review:
     at: datetime | None = None
     reason: str | None = None
     """What to add or correct, for a returned version."""
+    leader: str | None = None
+    """The agency leader who accepted the version and forwarded it to the coordinator."""
+    leader_at: datetime | None = None
+    awaits_leader: bool = False
+    """Waiting for the agency's leader first (``PGIBOT_LEADER_REVIEW`` on, an active leader)."""
 
 
 @dataclass(frozen=True, slots=True)
