@@ -373,7 +373,8 @@ async def _extension(world: World, request_id: int) -> tuple[str, date | None, s
 async def test_answering_an_extension_request_for_every_role(world: World) -> None:
     world.clock.set(datetime(2024, 12, 5, 2, 0, tzinfo=UTC))  # Thursday 05/12/2024, 09:00
     granted, other, refused_one = await _extension_requests(world, 3)
-    page_url = f"{world.base}agencies/{world.agencies['sct']}?year=2024"
+    back = "/web/reports?q=kinh+t%E1%BA%BF+tu%E1%BA%A7n+ho%C3%A0n&year=2024"
+    page_url = world.base + back.removeprefix("/web/")
     answers = {
         granted: {"decision": "grant"},
         other: {"decision": "other", "until": "2024-12-19"},
@@ -458,7 +459,8 @@ async def test_a_bad_extension_answer_changes_nothing(world: World) -> None:
 async def test_the_buttons_follow_the_leaders_step(world: World) -> None:
     """With leaders reviewing first, each sees "Tiếp nhận" only on the versions at its step."""
     submission = world.submission_id
-    page_url = f"{world.base}agencies/{world.agencies['sct']}?year=2024"
+    back = "/web/reports?q=kinh+t%E1%BA%BF+tu%E1%BA%A7n+ho%C3%A0n&year=2024"
+    page_url = world.base + back.removeprefix("/web/")
     form = f'action="/web/reports/{submission}/accept"'
 
     async def page(who: str) -> str:
@@ -473,7 +475,6 @@ async def test_the_buttons_follow_the_leaders_step(world: World) -> None:
     assert form in leader
     async with await world.client("leader") as client:
         csrf = await _csrf(client, world)
-        back = f"/web/agencies/{world.agencies['sct']}?year=2024"
         status, _l, _t = await _post(
             client, f"{world.base}reports/{submission}/accept", {"csrf": csrf, "back": back}
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select, update
@@ -88,7 +88,7 @@ async def test_the_leader_reviews_first_then_the_coordinator(
     minh = await _member_id(database, "minh")
     [_v1, (version, state, by, at)] = await _steps(database)
     assert (version, state, by) == (2, "waiting", minh)
-    assert at is not None and at.replace(tzinfo=None) == clock.now().replace(tzinfo=None)
+    assert at is not None and (at if at.tzinfo else at.replace(tzinfo=UTC)) == clock.now()
     again = _text(await leader.press(_choice(mine, "Trả lại 1")))  # forwarded already
     assert "đã được lãnh đạo đơn vị tiếp nhận" in again
     hoa = await _member_id(database, "hoa")
