@@ -373,8 +373,7 @@ async def _extension(world: World, request_id: int) -> tuple[str, date | None, s
 async def test_answering_an_extension_request_for_every_role(world: World) -> None:
     world.clock.set(datetime(2024, 12, 5, 2, 0, tzinfo=UTC))  # Thursday 05/12/2024, 09:00
     granted, other, refused_one = await _extension_requests(world, 3)
-    back = "/web/reports?q=kinh+t%E1%BA%BF+tu%E1%BA%A7n+ho%C3%A0n&year=2024"
-    page_url = world.base + back.removeprefix("/web/")
+    page_url = f"{world.base}agencies/{world.agencies['sct']}?year=2024"
     answers = {
         granted: {"decision": "grant"},
         other: {"decision": "other", "until": "2024-12-19"},
