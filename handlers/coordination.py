@@ -427,22 +427,14 @@ async def notice(ctx: Context) -> list[Reply]:
         return [replies.too_long(NOTICE_LIMIT)]
     sender = ctx.require_member()
     message = Reply(_("Notice from %(agency)s:") % {"agency": sender.agency_name} + "\n\n" + text)
-    queued = 0
     key = ctx.incoming.update_id or ctx.now().isoformat()
-    for member_id, channel, chat_id in await ctx.uow.members.notice_recipients(
-        sender.id, agency_id
-    ):
-        queued += bool(
-            await ctx.uow.notifications.enqueue(
-                channel=channel,
-                chat_id=chat_id,
-                member_id=member_id,
-                kind="notice",
-                payload=reply_to_payload(message),
-                dedupe_key=f"notice:{ctx.incoming.channel}:{key}:{member_id}",
-                now=ctx.now(),
-            )
-        )
+    queued = await ctx.uow.notifications.enqueue_each(
+        await ctx.uow.members.notice_recipients(sender.id, agency_id),
+        kind="notice",
+        payload=reply_to_payload(message),
+        key=f"notice:{ctx.incoming.channel}:{key}",
+        now=ctx.now(),
+    )
     ctx.queued = ctx.queued or queued > 0
     ctx.audit(
         "notice.send",

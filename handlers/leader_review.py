@@ -75,22 +75,15 @@ async def forward(
         ((Choice(_("Review now"), REVIEW.encode("p", 0, f"a{item.agency_id}")),),),
     )
     today = now.astimezone(current_timezone()).date()
-    queued = False
-    for recipient in await uow.notifications.coordinators(today):
-        if recipient.member_id == leader.id:
-            continue
-        queued = (
-            bool(
-                await uow.notifications.enqueue(
-                    channel=recipient.channel,
-                    chat_id=recipient.chat_id,
-                    member_id=recipient.member_id,
-                    kind="review",
-                    payload=reply_to_payload(message),
-                    dedupe_key=f"review:forwarded:{item.submission_id}:{recipient.member_id}",
-                    now=now,
-                )
-            )
-            or queued
-        )
-    return True, queued
+    queued = await uow.notifications.enqueue_each(
+        [
+            (r.member_id, r.channel, r.chat_id)
+            for r in await uow.notifications.coordinators(today)
+            if r.member_id != leader.id
+        ],
+        kind="review",
+        payload=reply_to_payload(message),
+        key=f"review:forwarded:{item.submission_id}",
+        now=now,
+    )
+    return True, queued > 0

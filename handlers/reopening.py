@@ -203,23 +203,14 @@ async def _tell(
         label = _("Report now: %(code)s") % {"code": facts["code"]}
         choices = ((Choice(label, REPORT_NOW.encode(cycle_id, task_id)),),)
     message = Reply(text, choices)
-    queued = False
-    for member_id, channel, chat_id in await uow.members.notice_recipients(sender.id, agency_id):
-        queued = (
-            bool(
-                await uow.notifications.enqueue(
-                    channel=channel,
-                    chat_id=chat_id,
-                    member_id=member_id,
-                    kind="reopening",
-                    payload=reply_to_payload(message),
-                    dedupe_key=f"reopening:{reopening_id}:{member_id}",
-                    now=now,
-                )
-            )
-            or queued
-        )
-    return queued
+    queued = await uow.notifications.enqueue_each(
+        await uow.members.notice_recipients(sender.id, agency_id),
+        kind="reopening",
+        payload=reply_to_payload(message),
+        key=f"reopening:{reopening_id}",
+        now=now,
+    )
+    return queued > 0
 
 
 CONVERSATION = Conversation(

@@ -67,22 +67,12 @@ async def tell_agency(
     message: Reply,
 ) -> bool:
     """Put one message to each member of the report's agency in the outbox."""
-    queued = False
-    for member_id, channel, chat_id in await uow.members.notice_recipients(
-        sender.id, item.agency_id
-    ):
-        queued = (
-            bool(
-                await uow.notifications.enqueue(
-                    channel=channel,
-                    chat_id=chat_id,
-                    member_id=member_id,
-                    kind="review",
-                    payload=reply_to_payload(message),
-                    dedupe_key=f"review:{what}:{item.submission_id}:{member_id}",
-                    now=now,
-                )
-            )
-            or queued
-        )
-    return queued
+    recipients = await uow.members.notice_recipients(sender.id, item.agency_id)
+    queued = await uow.notifications.enqueue_each(
+        recipients,
+        kind="review",
+        payload=reply_to_payload(message),
+        key=f"review:{what}:{item.submission_id}",
+        now=now,
+    )
+    return queued > 0

@@ -7,7 +7,7 @@ so a sweep can run any number of times and a restart never sends a reminder twic
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -377,6 +377,34 @@ class NotificationRepository:
             .returning(OutboxMessage.id)
         )
         return (await self._session.execute(statement)).scalar()
+
+    async def enqueue_each(
+        self,
+        recipients: Iterable[tuple[int, str, str]],
+        *,
+        kind: str,
+        payload: dict[str, Any],
+        key: str,
+        now: datetime,
+    ) -> int:
+        """Put one message to each (member, channel, chat) in the outbox; return how many.
+
+        Each message's key is ``key`` and the member's id: a member already sent it is skipped.
+        """
+        queued = 0
+        for member_id, channel, chat_id in recipients:
+            queued += bool(
+                await self.enqueue(
+                    channel=channel,
+                    chat_id=chat_id,
+                    member_id=member_id,
+                    kind=kind,
+                    payload=payload,
+                    dedupe_key=f"{key}:{member_id}",
+                    now=now,
+                )
+            )
+        return queued
 
     def _insert(self, model: Any) -> Any:
         dialect = self._session.get_bind().dialect.name

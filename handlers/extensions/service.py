@@ -204,18 +204,13 @@ def decision_message(extension: Extension) -> Reply:
 
 async def tell_agency(uow: UnitOfWork, extension: Extension, now: datetime) -> int:
     """Tell the agency's members of the decision through the outbox; return messages queued."""
-    message = reply_to_payload(decision_message(extension))
-    queued = 0
-    for recipient in await uow.notifications.recipients(extension.agency_id):
-        queued += bool(
-            await uow.notifications.enqueue(
-                channel=recipient.channel,
-                chat_id=recipient.chat_id,
-                member_id=recipient.member_id,
-                kind=KIND_DECISION,
-                payload=message,
-                dedupe_key=f"{KIND_DECISION}:{extension.id}:{recipient.member_id}",
-                now=now,
-            )
-        )
-    return queued
+    return await uow.notifications.enqueue_each(
+        [
+            (r.member_id, r.channel, r.chat_id)
+            for r in await uow.notifications.recipients(extension.agency_id)
+        ],
+        kind=KIND_DECISION,
+        payload=reply_to_payload(decision_message(extension)),
+        key=f"{KIND_DECISION}:{extension.id}",
+        now=now,
+    )

@@ -171,18 +171,11 @@ async def tell_reviewer(ctx: Context, stored: SubmissionInfo, agency_id: int) ->
         },
         ((Choice(_("Review now"), REVIEW.encode("p", 0, f"a{agency_id}")),),),
     )
-    for member_id, channel, chat_id in recipients:
-        ctx.queued = (
-            bool(
-                await ctx.uow.notifications.enqueue(
-                    channel=channel,
-                    chat_id=chat_id,
-                    member_id=member_id,
-                    kind="review",
-                    payload=reply_to_payload(message),
-                    dedupe_key=f"review:supplemented:{stored.id}:{member_id}",
-                    now=ctx.now(),
-                )
-            )
-            or ctx.queued
-        )
+    queued = await ctx.uow.notifications.enqueue_each(
+        recipients,
+        kind="review",
+        payload=reply_to_payload(message),
+        key=f"review:supplemented:{stored.id}",
+        now=ctx.now(),
+    )
+    ctx.queued = ctx.queued or queued > 0
